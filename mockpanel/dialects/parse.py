@@ -1,0 +1,23 @@
+"""Wire values to domain values: id lists, single ids."""
+
+from __future__ import annotations
+
+import re
+
+_ID = re.compile(r"\d{1,18}")
+
+
+def parse_id(raw: str | None) -> int | None:
+    """An id as the panel stores it, or None if ``raw`` is not one."""
+    if raw is None:
+        return None
+    raw = raw.strip()
+    return int(raw) if _ID.fullmatch(raw) else None
+
+
+def split_ids(raw: str) -> list[str]:
+    """The tokens of an id list: "1,2,3", " 1, 2 ", or a JSON array "[1,2,3]" (old SmartPanel)."""
+    raw = raw.strip()
+    if raw.startswith("[") and raw.endswith("]"):
+        raw = raw[1:-1].replace('"', "")
+    return [token.strip() for token in raw.split(",") if token.strip()]

@@ -1,0 +1,266 @@
+"""A dialect profile: field names, JSON types, envelopes, statuses, error strings.
+
+Profiles are JSON files (fixtures/dialects/NAME.json). A profile may ``extend``
+another and give only what differs. ``load_dialect`` checks every field and names
+the bad one; the mock (to speak) and the conformance suite (to judge) read the same
+``Dialect``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..domain.errors import ErrorCode
+from ..domain.lifecycle import RefillStatus, Status
+from ..domain.servicetypes import SERVICE_TYPES
+
+ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
+SERVICE_FIELD_KINDS = {"int", "str", "bool", "int01", "type_name", "type_slug", "rate"}
+STATUS_FIELD_KINDS = {"money", "str", "int", "status", "currency", "id_str", "id_int"}
+ID_KINDS = {"int", "str"}
+
+
+class DialectError(ValueError):
+    """A profile that cannot be used; the message names the field and what to do."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    description: str
+    endpoints: tuple[str, ...]
+    actions: frozenset[str]
+    money_decimals: int
+    statuses: Mapping[Status, str]
+    refill_statuses: Mapping[RefillStatus, str]
+    success_envelope: Mapping[str, Any]
+    service_fields: Mapping[str, str]
+    services_empty: Any
+    add_order_kind: str
+    status_fields: Mapping[str, str]
+    batch_limit: int
+    batch_item_error: str  # "nested": {"error": "..."}; "string": "..."
+    refill_single: str
+    refill_batch_order: str
+    refill_batch_refill: str
+    balance_fields: Mapping[str, str]
+    dripfeed_intervals: tuple[int, ...] | None
+    subscription_delays: tuple[int, ...]
+    duplicate_links: str
+    refill_after_partial: bool
+    service_types: frozenset[str] | None
+    errors: Mapping[ErrorCode, str]
+    pretty_json: bool
+    source: str = field(default="", compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def message(self, code: ErrorCode, values: Mapping[str, Any]) -> str:
+        return self.errors[code].format(**values)
+
+    def spell_status(self, status: Status) -> str:
+        return self.statuses[status]
+
+    def read_status(self, word: str) -> Status | None:
+        """The canonical status for a word this dialect uses, or None."""
+        for status, spelled in self.statuses.items():
+            if spelled == word:
+                return status
+        return None
+
+
+def _builtin_dir() -> Any:
+    return resources.files("mockpanel.fixtures").joinpath("dialects")
+
+
+def available_dialects() -> dict[str, str]:
+    """Built-in profile names and their one-line descriptions."""
+    out = {}
+    for entry in sorted(_builtin_dir().iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            data = json.loads(entry.read_text(encoding="utf-8"))
+            out[data.get("name", entry.name[:-5])] = data.get("description", "")
+    return out
+
+
+def _read(name_or_path: str) -> tuple[dict[str, Any], str]:
+    path = Path(name_or_path)
+    if name_or_path.endswith(".json") or path.is_file():
+        if not path.is_file():
+            raise DialectError(f"dialect file {name_or_path!r} does not exist")
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    else:
+        for entry in _builtin_dir().iterdir():
+            if entry.name == f"{name_or_path}.json":
+                text, where = entry.read_text(encoding="utf-8"), f"dialect {name_or_path!r}"
+                break
+        else:
+            known = ", ".join(available_dialects())
+            raise DialectError(
+                f"no dialect named {name_or_path!r}. Built-in dialects: {known}; "
+                "or give the path of a profile .json file"
+            )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DialectError(f"{where}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise DialectError(f"{where}: a profile is a JSON object")
+    return data, where
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        # Ordered field maps are replaced whole: their order is the wire order.
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k not in ("fields",):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _resolve(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    data, where = _read(name_or_path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, where
+    if not isinstance(parent, str):
+        raise DialectError(f"{where}: 'extends' names another dialect, got {parent!r}")
+    if parent in seen:
+        raise DialectError(f"{where}: 'extends' makes a loop through {parent!r}")
+    base, _ = _resolve(parent, seen + (name_or_path,))
+    return _merge(base, data), where
+
+
+def load_dialect(name_or_path: str | Dialect = "standard") -> Dialect:
+    """A built-in dialect by name, or a profile file by path, checked field by field."""
+    if isinstance(name_or_path, Dialect):
+        return name_or_path
+    data, where = _resolve(name_or_path)
+    return _build(data, where)
+
+
+_TOP = {
+    "name", "description", "endpoints", "actions", "money_decimals", "statuses", "refill_statuses",
+    "success_envelope", "services", "add", "status", "batch", "refill", "balance", "dripfeed_intervals",
+    "subscription_delays", "duplicate_links", "refill_after_partial", "service_types", "errors", "json",
+}
+
+
+def _build(d: dict[str, Any], where: str) -> Dialect:
+    def need(path: str, kind: type | tuple[type, ...]) -> Any:
+        node: Any = d
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise DialectError(f"{where}: missing field {path!r}")
+            node = node[part]
+        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise DialectError(f"{where}: field {path!r} must be {names}, got {node!r}")
+        return node
+
+    def kinds(path: str, allowed: set[str]) -> dict[str, str]:
+        fields = need(path, dict)
+        for name, kind in fields.items():
+            if kind not in allowed:
+                raise DialectError(
+                    f"{where}: field {path}.{name} has kind {kind!r}; use one of {sorted(allowed)}"
+                )
+        return dict(fields)
+
+    unknown = set(d) - _TOP
+    if unknown:
+        raise DialectError(f"{where}: unknown field(s) {sorted(unknown)}; known fields: {sorted(_TOP)}")
+    endpoints = need("endpoints", list)
+    if not endpoints or not all(isinstance(e, str) and e.startswith("/") for e in endpoints):
+        raise DialectError(f"{where}: field 'endpoints' must list paths starting with '/', got {endpoints!r}")
+    actions = need("actions", list)
+    bad = [a for a in actions if a not in ACTIONS]
+    if bad:
+        raise DialectError(f"{where}: field 'actions' has unknown action(s) {bad}; known: {list(ACTIONS)}")
+    decimals = need("money_decimals", int)
+    if not 0 <= decimals <= 8:
+        raise DialectError(f"{where}: field 'money_decimals' must be 0 to 8, got {decimals}")
+
+    def vocabulary(path: str, enum: Any) -> dict[Any, str]:
+        table = need(path, dict)
+        out = {}
+        for member in enum:
+            word = table.get(member.value)
+            if not isinstance(word, str) or not word:
+                raise DialectError(f"{where}: field {path!r} must spell {member.value!r} as a non-empty string")
+            out[member] = word
+        extra = set(table) - {m.value for m in enum}
+        if extra:
+            raise DialectError(f"{where}: field {path!r} has unknown status(es) {sorted(extra)}")
+        return out
+
+    errors_raw = need("errors", dict)
+    errors: dict[ErrorCode, str] = {}
+    for code in ErrorCode:
+        text = errors_raw.get(code.value)
+        if not isinstance(text, str) or not text:
+            raise DialectError(f"{where}: field 'errors.{code.value}' is missing; every error needs its words")
+        errors[code] = text
+    extra = set(errors_raw) - {c.value for c in ErrorCode}
+    if extra:
+        raise DialectError(f"{where}: 'errors' has unknown code(s) {sorted(extra)}; known: {[c.value for c in ErrorCode]}")
+
+    item_error = need("batch.item_error", str)
+    if item_error not in ("nested", "string"):
+        raise DialectError(f"{where}: field 'batch.item_error' must be 'nested' or 'string', got {item_error!r}")
+    limit = need("batch.limit", int)
+    if limit < 1:
+        raise DialectError(f"{where}: field 'batch.limit' must be >= 1, got {limit}")
+    for path in ("add.order", "refill.single", "refill.batch_order", "refill.batch_refill"):
+        if need(path, str) not in ID_KINDS:
+            raise DialectError(f"{where}: field {path!r} must be 'int' or 'str'")
+    intervals = d.get("dripfeed_intervals")
+    if intervals is not None and not (isinstance(intervals, list) and all(isinstance(i, int) for i in intervals)):
+        raise DialectError(f"{where}: field 'dripfeed_intervals' must be null or a list of integers")
+    delays = need("subscription_delays", list)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in delays):
+        raise DialectError(f"{where}: field 'subscription_delays' must list integers (minutes)")
+    scope = need("duplicate_links", str)
+    if scope not in ("service", "any", "off"):
+        raise DialectError(f"{where}: field 'duplicate_links' must be 'service', 'any' or 'off', got {scope!r}")
+    types = d.get("service_types")
+    if types is not None:
+        if not isinstance(types, list) or any(t not in SERVICE_TYPES for t in types):
+            raise DialectError(
+                f"{where}: field 'service_types' must be null or a list of type names from {list(SERVICE_TYPES)}"
+            )
+    envelope = need("success_envelope", dict)
+    return Dialect(
+        name=need("name", str),
+        description=need("description", str),
+        endpoints=tuple(endpoints),
+        actions=frozenset(actions),
+        money_decimals=decimals,
+        statuses=vocabulary("statuses", Status),
+        refill_statuses=vocabulary("refill_statuses", RefillStatus),
+        success_envelope=envelope,
+        service_fields=kinds("services.fields", SERVICE_FIELD_KINDS),
+        services_empty=need("services", dict).get("empty", []),
+        add_order_kind=d["add"]["order"],
+        status_fields=kinds("status.fields", STATUS_FIELD_KINDS),
+        batch_limit=limit,
+        batch_item_error=item_error,
+        refill_single=d["refill"]["single"],
+        refill_batch_order=d["refill"]["batch_order"],
+        refill_batch_refill=d["refill"]["batch_refill"],
+        balance_fields=kinds("balance", {"money", "currency", "str"}),
+        dripfeed_intervals=tuple(intervals) if intervals is not None else None,
+        subscription_delays=tuple(delays),
+        duplicate_links=scope,
+        refill_after_partial=bool(need("refill_after_partial", bool)),
+        service_types=frozenset(types) if types is not None else None,
+        errors=errors,
+        pretty_json=bool(need("json.pretty", bool)),
+        source=where,
+        raw=d,
+    )

@@ -1,0 +1,74 @@
+"""Accounts: one per API key, with a balance explained by its ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .money import ZERO
+
+
+def key_id(key: str) -> str:
+    """A stable, non-reversible id for a key: what logs and journals may show."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def redact(key: str) -> str:
+    """How a key is shown to people: never the key, only enough to tell two apart."""
+    return f"key#{key_id(key)[:8]}"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    at: float
+    kind: str  # "deposit", "withdrawal", "charge" or "refund"
+    amount: Decimal  # positive; the kind gives the sign
+    order: int | None = None
+    note: str = ""
+
+    @property
+    def signed(self) -> Decimal:
+        return self.amount if self.kind in ("deposit", "refund") else -self.amount
+
+
+class Account:
+    """An API key's tenant: its balance, currency, ledger, orders and seeded randomness.
+
+    Charges are the orders themselves (each order keeps its price), so the ledger
+    stores only deposits, withdrawals and refunds; ``ledger()`` in the panel merges them.
+    """
+
+    def __init__(self, *, key: str, currency: str, seed: int, created: float) -> None:
+        self.key = key
+        self.id = key_id(key)
+        self.currency = currency
+        self.created = created
+        self.balance = ZERO
+        self.entries: list[LedgerEntry] = []  # deposits, withdrawals, refunds
+        self.order_ids: list[int] = []
+        self.rng = random.Random(f"{seed}:{self.id}")
+        # Refunds that fall due when orders end: (done_at, order id, order version).
+        self.due: list[tuple[float, int, int]] = []
+        # The newest order per (service, link), for the duplicate-link rule.
+        self.latest_by_link: dict[tuple[int, str], int] = {}
+        self.disabled = False
+
+    def credit(self, entry: LedgerEntry) -> None:
+        self.entries.append(entry)
+        self.balance += entry.signed
+
+    def schedule_refund(self, done_at: float, order_id: int, version: int) -> None:
+        heapq.heappush(self.due, (done_at, order_id, version))
+
+    def pop_due(self, now: float) -> list[tuple[float, int, int]]:
+        out = []
+        while self.due and self.due[0][0] <= now:
+            out.append(heapq.heappop(self.due))
+        return out
+
+    @property
+    def deposits(self) -> Decimal:
+        return sum((e.amount for e in self.entries if e.kind == "deposit"), ZERO)

@@ -1,0 +1,159 @@
+"""Services: what a panel sells, at what rate, within which limits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+from .money import parse_amount
+from .servicetypes import ServiceType, service_type
+
+
+@dataclass(frozen=True)
+class Service:
+    id: int
+    name: str
+    type: ServiceType
+    category: str
+    rate: Decimal  # per 1000 units; for packages, the price of one order
+    min: int
+    max: int
+    refill: bool = False
+    cancel: bool = False
+    dripfeed: bool = False
+    description: str = ""
+    enabled: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.id,
+            "name": self.name,
+            "type": self.type.name,
+            "category": self.category,
+            "rate": str(self.rate),
+            "min": self.min,
+            "max": self.max,
+            "refill": self.refill,
+            "cancel": self.cancel,
+            "dripfeed": self.dripfeed,
+            "description": self.description,
+            "enabled": self.enabled,
+        }
+
+
+_FIELDS = {"service", "name", "type", "category", "rate", "min", "max", "refill", "cancel", "dripfeed", "description", "enabled"}
+
+
+def service_from_json(data: dict[str, Any], *, where: str = "service") -> Service:
+    """Build a Service from a catalogue entry, naming the bad field on error."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
+    unknown = set(data) - _FIELDS
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_FIELDS)}")
+    for name in ("service", "name", "type", "rate", "min", "max"):
+        if name not in data:
+            raise ValueError(f"{where}: missing required field {name!r}")
+    try:
+        sid = int(data["service"])
+        low, high = int(data["min"]), int(data["max"])
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: 'service', 'min' and 'max' must be integers") from None
+    if sid <= 0:
+        raise ValueError(f"{where}: 'service' must be a positive integer, got {sid}")
+    if not 0 < low <= high:
+        raise ValueError(f"{where}: need 0 < min <= max, got min={low}, max={high}")
+    rate = parse_amount(data["rate"], name=f"{where}.rate")
+    if rate < 0:
+        raise ValueError(f"{where}: 'rate' must not be negative, got {rate}")
+    try:
+        stype = service_type(str(data["type"]))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return Service(
+        id=sid,
+        name=str(data["name"]),
+        type=stype,
+        category=str(data.get("category", "")),
+        rate=rate,
+        min=low,
+        max=high,
+        refill=bool(data.get("refill", False)),
+        cancel=bool(data.get("cancel", False)),
+        dripfeed=bool(data.get("dripfeed", stype.dripfeed)),
+        description=str(data.get("description", "")),
+        enabled=bool(data.get("enabled", True)),
+    )
+
+
+class Catalog:
+    """The services on sale, by id, in listing order."""
+
+    def __init__(self, services: list[Service] | None = None) -> None:
+        self._services: dict[int, Service] = {}
+        for service in services or []:
+            self.put(service)
+
+    def __iter__(self) -> Iterator[Service]:
+        return iter(self._services.values())
+
+    def __len__(self) -> int:
+        return len(self._services)
+
+    def get(self, service_id: int) -> Service | None:
+        return self._services.get(service_id)
+
+    def put(self, service: Service) -> None:
+        self._services[service.id] = service
+
+    def update(self, service_id: int, **changes: Any) -> Service:
+        current = self._services.get(service_id)
+        if current is None:
+            raise KeyError(f"no service {service_id} in the catalogue")
+        if "rate" in changes:
+            changes["rate"] = parse_amount(changes["rate"], name="rate")
+        updated = replace(current, **changes)
+        self._services[service_id] = updated
+        return updated
+
+    def listed(self) -> list[Service]:
+        return [s for s in self._services.values() if s.enabled]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [s.to_json() for s in self._services.values()]
+
+    @classmethod
+    def from_json(cls, data: Any, *, where: str = "catalogue") -> "Catalog":
+        if isinstance(data, dict) and "services" in data:
+            data = data["services"]
+        if not isinstance(data, list):
+            raise ValueError(f"{where}: expected a list of services")
+        services = [service_from_json(item, where=f"{where}[{i}]") for i, item in enumerate(data)]
+        ids = [s.id for s in services]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{where}: duplicate service ids")
+        return cls(services)
+
+
+def load_catalog(name_or_path: str = "default") -> Catalog:
+    """A catalogue by name (fixtures/catalogs/NAME.json) or by file path."""
+    path = Path(name_or_path)
+    if path.suffix == ".json" and path.exists():
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    else:
+        entry = resources.files("mockpanel.fixtures").joinpath("catalogs", f"{name_or_path}.json")
+        if not entry.is_file():
+            raise ValueError(
+                f"no catalogue named {name_or_path!r}: give a name from fixtures/catalogs "
+                "or the path of a .json file"
+            )
+        text, where = entry.read_text(encoding="utf-8"), f"catalogue {name_or_path!r}"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not valid JSON ({exc})") from None
+    return Catalog.from_json(data, where=where)

@@ -1,0 +1,86 @@
+"""One virtual clock drives everything: order lifecycles, refills, the journal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+
+class VirtualClock:
+    """Virtual time = an anchor + real time elapsed since the anchor x speed.
+
+    ``speed`` 1 follows real time, 60 makes an hour pass in a minute, 0 freezes the
+    clock. ``advance`` jumps forward. The clock never moves backwards.
+    """
+
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        start: float | None = None,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._timer = timer
+        self._lock = threading.Lock()
+        self._speed = _check_speed(speed)
+        self._anchor_real = timer()
+        self._anchor_virtual = time.time() if start is None else float(start)
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def frozen(self) -> bool:
+        return self._speed == 0
+
+    def now(self) -> float:
+        """Virtual seconds since the Unix epoch."""
+        return self._anchor_virtual + (self._timer() - self._anchor_real) * self._speed
+
+    def advance(
+        self, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
+    ) -> float:
+        """Move the clock forward; returns the new virtual time."""
+        delta = float(seconds) + 60 * float(minutes) + 3600 * float(hours) + 86400 * float(days)
+        if not delta >= 0 or delta == float("inf"):
+            raise ValueError(
+                f"advance() takes a finite, non-negative duration, got {delta!r} seconds: "
+                "the clock never moves backwards."
+            )
+        with self._lock:
+            self._anchor_virtual += delta
+            return self.now()
+
+    def set_speed(self, speed: float) -> None:
+        """Change the speed from now on; time already passed is kept."""
+        speed = _check_speed(speed)
+        with self._lock:
+            real = self._timer()
+            self._anchor_virtual += (real - self._anchor_real) * self._speed
+            self._anchor_real = real
+            self._speed = speed
+
+    def freeze(self) -> None:
+        self.set_speed(0)
+
+    def set_time(self, virtual: float) -> None:
+        """Jump to a later virtual time (used when loading saved state)."""
+        with self._lock:
+            current = self.now()
+            if virtual < current:
+                raise ValueError(
+                    f"set_time({virtual}) is before the clock's current time {current}: "
+                    "the clock never moves backwards."
+                )
+            self._anchor_virtual += virtual - current
+
+
+def _check_speed(speed: float) -> float:
+    speed = float(speed)
+    if not (0 <= speed < float("inf")):
+        raise ValueError(
+            f"speed must be a finite number >= 0 (0 freezes the clock), got {speed!r}"
+        )
+    return speed

@@ -1,0 +1,497 @@
+"""Panel: the API's actions over accounts, the catalogue, orders, refills and the clock.
+
+Every public method takes the caller's API key and either returns a result or raises
+``PanelError``. Each call holds the panel's lock, so concurrent requests (and a test
+thread driving the control API) never see half a change, and never overspend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+
+from .accounts import Account, LedgerEntry
+from .catalog import Catalog, Service, load_catalog
+from .clock import VirtualClock
+from .errors import ErrorCode, PanelError
+from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
+from .money import ZERO, parse_amount, price
+from .orders import Order, OrderState
+from .plans import LifecycleSettings, Plan, draw_plan, draw_refill_plan
+from .refills import Refill
+from .servicetypes import OrderRequest, OrderRules, read_order_request
+
+DuplicateScope = Literal["service", "any", "off"]
+# A hook may change the plan of a new order (in-band triggers use this).
+PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
+
+
+@dataclass(frozen=True)
+class PanelSettings:
+    seed: int = 0
+    currency: str = "USD"
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    rules: OrderRules = OrderRules()
+    batch_limit: int = 100
+    duplicate_links: DuplicateScope = "service"
+    refill_after_partial: bool = False
+    first_order_id: int = 10001
+    first_refill_id: int = 501
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
+class Panel:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog | None = None,
+        clock: VirtualClock | None = None,
+        settings: PanelSettings | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = settings or PanelSettings()
+        self.settings = PanelSettings(**{**base.__dict__, **overrides}) if overrides else base
+        self.catalog = catalog if catalog is not None else load_catalog("default")
+        self.clock = clock or VirtualClock()
+        self.lock = threading.RLock()
+        self._accounts: dict[bytes, Account] = {}
+        self._by_id: dict[str, Account] = {}  # key id (digest) -> account
+        self.orders: dict[int, Order] = {}
+        self.refills: dict[int, Refill] = {}
+        self._refill_of: dict[int, int] = {}  # order id -> its newest refill id
+        self._next_order = self.settings.first_order_id
+        self._next_refill = self.settings.first_refill_id
+        self.plan_hooks: list[PlanHook] = []
+
+    # --- accounts ------------------------------------------------------------------
+
+    def create_account(
+        self, key: str | None = None, *, balance: object = "0", currency: str | None = None
+    ) -> Account:
+        """A new API key with an opening deposit. A key is made up if none is given."""
+        key = secrets.token_hex(16) if key is None else key
+        if not isinstance(key, str) or not key or len(key) > 512:
+            raise ValueError("an API key must be a non-empty string of at most 512 characters")
+        amount = parse_amount(balance, name="balance")
+        if amount < 0:
+            raise ValueError(f"an opening balance cannot be negative, got {amount}")
+        with self.lock:
+            digest = _digest(key)
+            if digest in self._accounts:
+                raise ValueError("that API key already exists; choose another or omit it")
+            now = self.clock.now()
+            account = Account(
+                key=key, currency=currency or self.settings.currency, seed=self.settings.seed, created=now
+            )
+            self._accounts[digest] = account
+            self._by_id[account.id] = account
+            if amount:
+                account.credit(LedgerEntry(now, "deposit", amount, note="opening balance"))
+            return account
+
+    def account(self, key: object) -> Account:
+        """The account for ``key``, or INVALID_KEY. Keys are compared by digest."""
+        if not isinstance(key, str) or not key:
+            raise PanelError(ErrorCode.INVALID_KEY)
+        account = self._accounts.get(_digest(key))
+        if account is None or account.disabled:
+            raise PanelError(ErrorCode.INVALID_KEY)
+        return account
+
+    def accounts(self) -> list[Account]:
+        return list(self._accounts.values())
+
+    def remove_account(self, key: str) -> None:
+        with self.lock:
+            account = self.account(key)
+            del self._accounts[_digest(key)]
+            del self._by_id[account.id]
+            for order_id in account.order_ids:
+                self.orders.pop(order_id, None)
+                refill = self._refill_of.pop(order_id, None)
+                if refill is not None:
+                    self.refills.pop(refill, None)
+
+    def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
+        value = parse_amount(amount, name="amount")
+        if value <= 0:
+            raise ValueError(f"a deposit must be positive, got {value}")
+        with self.lock:
+            account = self.account(key)
+            account.credit(LedgerEntry(self.clock.now(), "deposit", value, note=note))
+            return account.balance
+
+    def withdraw(self, key: str, amount: object, note: str = "withdrawal") -> Decimal:
+        """Take money out (a balance drained by "another client"); never below zero."""
+        value = parse_amount(amount, name="amount")
+        if value <= 0:
+            raise ValueError(f"a withdrawal must be positive, got {value}")
+        with self.lock:
+            account = self.account(key)
+            self._settle(account)
+            value = min(value, account.balance)
+            if value:
+                account.credit(LedgerEntry(self.clock.now(), "withdrawal", value, note=note))
+            return account.balance
+
+    def _settle(self, account: Account) -> None:
+        """Credit the refunds of orders that have ended by now (lazily, no background loop)."""
+        if not account.due:
+            return
+        for done_at, order_id, version in account.pop_due(self.clock.now()):
+            order = self.orders.get(order_id)
+            if order is None or order.version != version:
+                continue  # the trajectory was rewritten; a newer entry exists
+            refund = order.refund_due() - order.refunded
+            if refund > 0:
+                order.refunded += refund
+                account.credit(LedgerEntry(done_at, "refund", refund, order=order_id, note=order.outcome.value))
+
+    def _schedule(self, account: Account, order: Order) -> None:
+        if order.refund_due() > order.refunded and order.done_at < math.inf:
+            account.schedule_refund(order.done_at, order.id, order.version)
+            if order.done_at <= self.clock.now():
+                self._settle(account)
+
+    def ledger(self, key: str) -> list[LedgerEntry]:
+        """Every movement of the balance, oldest first: deposits, charges, refunds."""
+        with self.lock:
+            account = self.account(key)
+            self._settle(account)
+            charges = [
+                LedgerEntry(o.created, "charge", o.charge, order=o.id, note=o.service.name)
+                for o in (self.orders[i] for i in account.order_ids)
+                if o.charge
+            ]
+            return sorted(account.entries + charges, key=lambda e: (e.at, e.kind != "deposit"))
+
+    # --- the API's actions ------------------------------------------------------------
+
+    def services(self, key: str) -> list[Service]:
+        self.account(key)
+        return self.catalog.listed()
+
+    def balance(self, key: str) -> tuple[Decimal, str]:
+        with self.lock:
+            account = self.account(key)
+            self._settle(account)
+            return account.balance, account.currency
+
+    def add(self, key: str, service_id: object, params: Mapping[str, str]) -> int:
+        """Place an order; returns its id. Charges the price at once, or raises."""
+        with self.lock:
+            account = self.account(key)
+            service = self._service(service_id)
+            request = read_order_request(
+                service.type,
+                params,
+                min_quantity=service.min,
+                max_quantity=service.max,
+                dripfeed_allowed=service.dripfeed,
+                rules=self.settings.rules,
+            )
+            now = self.clock.now()
+            link_key = self._link_key(service, request)
+            if link_key is not None:
+                previous = self.orders.get(account.latest_by_link.get(link_key, 0))
+                if previous is not None and not previous.status_at(now).final:
+                    raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
+            if service.type.quantity_from == "subscription":
+                charge = ZERO  # subscriptions are charged nothing at creation
+            elif service.type.flat_price:
+                charge = service.rate
+            else:
+                charge = price(service.rate, request.quantity)
+            self._settle(account)
+            if charge > account.balance:
+                raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
+            order = self._new_order(account, service, request, charge, now)
+            if link_key is not None:
+                account.latest_by_link[link_key] = order.id
+            return order.id
+
+    def _service(self, service_id: object) -> Service:
+        try:
+            sid = int(str(service_id).strip())
+        except ValueError:
+            raise PanelError(ErrorCode.INCORRECT_SERVICE_ID) from None
+        service = self.catalog.get(sid)
+        if service is None:
+            raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
+        if not service.enabled:
+            raise PanelError(ErrorCode.SERVICE_DISABLED)
+        return service
+
+    def _link_key(self, service: Service, request: OrderRequest) -> tuple[int, str] | None:
+        scope = self.settings.duplicate_links
+        if scope == "off" or request.runs or not request.link:
+            return None
+        link = request.link.strip().lower()
+        return (service.id if scope == "service" else 0, link)
+
+    def _new_order(
+        self, account: Account, service: Service, request: OrderRequest, charge: Decimal, now: float
+    ) -> Order:
+        plan = draw_plan(account.rng, self.settings.lifecycle, request.quantity)
+        for hook in self.plan_hooks:
+            plan = hook(service, request, plan)
+        quantity = request.quantity
+        if service.type.quantity_from == "subscription":
+            plan = self._subscription_plan(account, request, plan, now)
+        order = Order(
+            id=self._next_order,
+            key=account.id,
+            service=service,
+            link=request.link,
+            quantity=quantity,
+            charge=charge,
+            created=now,
+            start_count=plan.start_count,
+            start_at=now + plan.pending,
+            per_second=plan.per_second,
+            outcome=plan.outcome,
+            delivered_to=quantity - plan.remains,
+            runs=request.runs,
+            interval=request.interval,
+            details=request.details,
+        )
+        self._next_order += 1
+        self.orders[order.id] = order
+        account.order_ids.append(order.id)
+        account.balance -= charge  # the ledger's charge entry is the order itself
+        self._schedule(account, order)
+        return order
+
+    def _subscription_plan(self, account: Account, request: OrderRequest, plan: Plan, now: float) -> Plan:
+        """Posts come at a seeded pace; an unlimited subscription runs until its expiry."""
+        every = account.rng.uniform(*self.settings.lifecycle.subscription_post_seconds)
+        return Plan(plan.start_count, plan.pending, 1.0 / every, Status.COMPLETED, 0)
+
+    def _own_order(self, account: Account, order_id: object) -> Order:
+        order = self.orders.get(order_id) if isinstance(order_id, int) else None
+        if order is None or order.key != account.id:
+            raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
+        return order
+
+    def status(self, key: str, order_id: int) -> OrderState:
+        account = self.account(key)
+        return self._own_order(account, order_id).state(self.clock.now())
+
+    def statuses(self, key: str, order_ids: Sequence[int | None]) -> list[OrderState | PanelError]:
+        """One result per id, in order; None stands for an id that did not parse."""
+        account = self.account(key)
+        self._check_batch(order_ids)
+        now = self.clock.now()
+        orders, aid = self.orders, account.id
+        out: list[OrderState | PanelError] = []
+        for order_id in order_ids:
+            order = orders.get(order_id) if order_id is not None else None  # type: ignore[arg-type]
+            if order is None or order.key != aid:
+                out.append(PanelError(ErrorCode.INCORRECT_ORDER_ID))
+            else:
+                out.append(order.state(now))
+        return out
+
+    def _check_batch(self, ids: Sequence[object]) -> None:
+        if not ids:
+            raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
+        if len(ids) > self.settings.batch_limit:
+            raise PanelError(ErrorCode.TOO_MANY_IDS, limit=self.settings.batch_limit)
+
+    def cancel(self, key: str, order_id: int | None) -> None:
+        """Ask to cancel; the order ends Canceled (or Partial if some was delivered)."""
+        with self.lock:
+            account = self.account(key)
+            order = self._own_order(account, order_id)
+            if not order.service.cancel:
+                raise PanelError(ErrorCode.CANCEL_DISABLED)
+            now = self.clock.now()
+            if order.status_at(now).final:
+                raise PanelError(ErrorCode.CANCEL_NOT_ALLOWED)
+            order.stop(now)
+            self._schedule(account, order)
+
+    def cancel_many(self, key: str, order_ids: Sequence[int | None]) -> list[PanelError | None]:
+        self.account(key)
+        self._check_batch(order_ids)
+        out: list[PanelError | None] = []
+        for order_id in order_ids:
+            try:
+                self.cancel(key, order_id)
+                out.append(None)
+            except PanelError as exc:
+                out.append(exc)
+        return out
+
+    def refill(self, key: str, order_id: int | None) -> int:
+        """Ask for a refill of a completed order of a refill service; returns the refill id."""
+        with self.lock:
+            account = self.account(key)
+            order = self._own_order(account, order_id)
+            if not order.service.refill:
+                raise PanelError(ErrorCode.REFILL_DISABLED)
+            now = self.clock.now()
+            status = order.status_at(now)
+            allowed = {Status.COMPLETED, Status.PARTIAL} if self.settings.refill_after_partial else {Status.COMPLETED}
+            if status not in allowed:
+                raise PanelError(ErrorCode.REFILL_NOT_ALLOWED)
+            previous = self.refills.get(self._refill_of.get(order.id, 0))
+            if previous is not None and not previous.status_at(now).final:
+                raise PanelError(ErrorCode.REFILL_ALREADY_ACTIVE)
+            plan = draw_refill_plan(account.rng, self.settings.lifecycle)
+            refill = Refill(
+                id=self._next_refill,
+                order_id=order.id,
+                key=account.id,
+                created=now,
+                start_at=now + plan.pending,
+                done_at=now + plan.pending + plan.duration,
+                outcome=plan.outcome,
+            )
+            self._next_refill += 1
+            self.refills[refill.id] = refill
+            self._refill_of[order.id] = refill.id
+            return refill.id
+
+    def refill_many(self, key: str, order_ids: Sequence[int | None]) -> list[int | PanelError]:
+        self.account(key)
+        self._check_batch(order_ids)
+        out: list[int | PanelError] = []
+        for order_id in order_ids:
+            try:
+                out.append(self.refill(key, order_id))
+            except PanelError as exc:
+                out.append(exc)
+        return out
+
+    def refill_status(self, key: str, refill_id: int | None) -> RefillStatus:
+        account = self.account(key)
+        refill = self.refills.get(refill_id) if refill_id is not None else None  # type: ignore[arg-type]
+        if refill is None or refill.key != account.id:
+            raise PanelError(ErrorCode.INCORRECT_REFILL_ID)
+        return refill.status_at(self.clock.now())
+
+    def refill_statuses(self, key: str, refill_ids: Sequence[int | None]) -> list[RefillStatus | PanelError]:
+        self.account(key)
+        self._check_batch(refill_ids)
+        out: list[RefillStatus | PanelError] = []
+        for refill_id in refill_ids:
+            try:
+                out.append(self.refill_status(key, refill_id))
+            except PanelError as exc:
+                out.append(exc)
+        return out
+
+    # --- control: forcing states (the test's hand on the panel) ------------------------
+
+    def find_order(self, order_id: int) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise KeyError(f"no order {order_id}: it was never placed, or its key was removed")
+        return order
+
+    def set_order(
+        self,
+        order_id: int,
+        *,
+        status: str | Status | None = None,
+        remains: int | None = None,
+        start_count: int | None = None,
+    ) -> OrderState:
+        """Force an order's status, remains or start_count from now on.
+
+        Charges and refunds follow a forced status exactly as a natural one: Partial
+        refunds the undelivered share, Canceled refunds all. Statuses never move
+        backwards, so a final order cannot be changed, and In progress cannot go back
+        to Pending.
+        """
+        with self.lock:
+            order = self.find_order(order_id)
+            account = self._account_by_id(order.key)
+            now = self.clock.now()
+            current = order.status_at(now)
+            target = parse_status(status) if isinstance(status, str) else status
+            if remains is not None and not 0 <= int(remains) <= order.quantity:
+                raise ValueError(f"remains must be between 0 and the quantity {order.quantity}, got {remains}")
+            if start_count is not None:
+                if int(start_count) < 0:
+                    raise ValueError(f"start_count must be >= 0, got {start_count}")
+                order.start_count = int(start_count)
+            if target is None and remains is None:
+                return order.state(now)
+            if current.final:
+                raise ValueError(
+                    f"order {order_id} is already {current.value}; a final status cannot change "
+                    "(statuses never move backwards)"
+                )
+            target = target or Status.IN_PROGRESS
+            if target.rank < current.rank:
+                raise ValueError(
+                    f"order {order_id} is {current.value}; it cannot go back to {target.value}"
+                )
+            if target is Status.PENDING:
+                order.hold()
+            elif target is Status.IN_PROGRESS:
+                delivered = None if remains is None else order.quantity - int(remains)
+                if delivered is not None and delivered < order.delivered_at(now):
+                    raise ValueError(
+                        f"order {order_id} has delivered {order.delivered_at(now)} already; "
+                        f"remains={remains} would undo delivery"
+                    )
+                order.resume(now, delivered)
+            else:
+                if target is Status.PARTIAL:
+                    if remains is None:
+                        remains = order.quantity - order.delivered_at(now)
+                    if not 0 < int(remains) < order.quantity:
+                        raise ValueError(
+                            f"a Partial order needs 0 < remains < quantity ({order.quantity}), got {remains}"
+                        )
+                order.finish(now, target, None if remains is None else int(remains))
+            self._schedule(account, order)
+            return order.state(now)
+
+    def set_outcome(self, order_id: int, status: str | Status, remains: int | None = None) -> None:
+        """Choose how a running order will end, without ending it now."""
+        with self.lock:
+            order = self.find_order(order_id)
+            now = self.clock.now()
+            if order.status_at(now).final:
+                raise ValueError(f"order {order_id} has already ended")
+            target = parse_status(status) if isinstance(status, str) else status
+            if not target.final:
+                raise ValueError(f"an outcome is Completed, Partial or Canceled, not {target.value}")
+            if target is Status.CANCELED and order.status_at(now) is not Status.PENDING:
+                raise ValueError("only a Pending order can be planned to end Canceled; use set_order to cancel it now")
+            if target is Status.PARTIAL and remains is not None and not 0 < remains < order.quantity:
+                raise ValueError(f"a Partial order needs 0 < remains < quantity ({order.quantity})")
+            order.plan_outcome(target, remains)
+            self._schedule(self._account_by_id(order.key), order)
+
+    def set_refill(self, refill_id: int, status: str | RefillStatus) -> RefillStatus:
+        with self.lock:
+            refill = self.refills.get(refill_id)
+            if refill is None:
+                raise KeyError(f"no refill {refill_id}")
+            now = self.clock.now()
+            target = parse_refill_status(status) if isinstance(status, str) else status
+            current = refill.status_at(now)
+            if current.final or target.rank < current.rank:
+                raise ValueError(f"refill {refill_id} is {current.value}; it cannot become {target.value}")
+            refill.force(now, target)
+            return refill.status_at(now)
+
+    def _account_by_id(self, account_id: str) -> Account:
+        return self._by_id[account_id]
+
+    def keys_orders(self, key: str) -> Iterable[Order]:
+        account = self.account(key)
+        return (self.orders[i] for i in account.order_ids)

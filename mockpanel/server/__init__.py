@@ -1,0 +1,1 @@
+"""The HTTP shell: parse, dispatch, render. No panel logic lives here."""

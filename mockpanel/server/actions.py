@@ -1,0 +1,144 @@
+"""One handler per API action: wire fields in, the dialect's JSON out.
+
+Handlers read fields by their standard names, call the panel, and render. A
+``PanelError`` from the domain becomes the dialect's ``{"error": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from ..dialects import render
+from ..dialects.parse import parse_id, split_ids
+from ..dialects.profile import Dialect
+from ..domain.errors import ErrorCode, PanelError
+from ..domain.panel import Panel
+
+Params = Mapping[str, str]
+Handler = Callable[[Panel, Dialect, str, Params], Any]
+
+
+def _services(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+    return render.services(dialect, panel.services(key))
+
+
+def _balance(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+    amount, currency = panel.balance(key)
+    return render.balance(dialect, amount, currency)
+
+
+def _add(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+    panel.account(key)  # a bad key is reported before a bad service
+    service = params.get("service")
+    if service is None or not service.strip():
+        raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
+    return render.add(dialect, panel.add(key, service, params))
+
+
+def _batch(params: Params, name: str) -> list[str] | None:
+    """The tokens of a batch field, or None when the request is a single one."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    tokens = split_ids(raw)
+    if not tokens:
+        raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
+    return tokens
+
+
+def _status(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+    tokens = _batch(params, "orders")
+    if tokens is None:
+        order_id = parse_id(params.get("order"))
+        account = panel.account(key)
+        if order_id is None:
+            raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
+        state = panel.status(key, order_id)
+        return render.envelope(dialect, render.status(dialect, state, order_id, account.currency))
+    currency = panel.account(key).currency
+    results = panel.statuses(key, [parse_id(t) for t in tokens])
+    out: dict[str, Any] = {}
+    for token, result in zip(tokens, results):
+        if isinstance(result, PanelError):
+            out[token] = render.item_error(dialect, result)
+        else:
+            out[token] = render.status(dialect, result, token, currency)
+    return out
+
+
+def _refill(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+    tokens = _batch(params, "orders")
+    if tokens is None:
+        panel.account(key)
+        refill_id = panel.refill(key, parse_id(params.get("order")))
+        return render.envelope(dialect, {"refill": render.as_id(dialect.refill_single, refill_id)})
+    results = panel.refill_many(key, [parse_id(t) for t in tokens])
+    return [
+        {
+            "order": render.as_id(dialect.refill_batch_order, token),
+            "refill": render.item_error(dialect, r)
+            if isinstance(r, PanelError)
+            else render.as_id(dialect.refill_batch_refill, r),
+        }
+        for token, r in zip(tokens, results)
+    ]
+
+
+def _refill_status(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+    tokens = _batch(params, "refills")
+    if tokens is None:
+        panel.account(key)
+        value = panel.refill_status(key, parse_id(params.get("refill")))
+        return render.envelope(dialect, {"status": render.refill_status(dialect, value)})
+    results = panel.refill_statuses(key, [parse_id(t) for t in tokens])
+    return [
+        {
+            "refill": render.as_id(dialect.refill_batch_refill, token),
+            "status": render.item_error(dialect, r)
+            if isinstance(r, PanelError)
+            else render.refill_status(dialect, r),
+        }
+        for token, r in zip(tokens, results)
+    ]
+
+
+def _cancel(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+    tokens = _batch(params, "orders")
+    if tokens is None:  # a single ``order`` (some clones take it) gets the batch shape
+        panel.account(key)
+        if params.get("order") is None:
+            raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
+        tokens = [params["order"].strip()]
+    results = panel.cancel_many(key, [parse_id(t) for t in tokens])
+    return [
+        {
+            "order": render.as_id("int", token),
+            "cancel": 1 if r is None else render.item_error(dialect, r),
+        }
+        for token, r in zip(tokens, results)
+    ]
+
+
+HANDLERS: dict[str, Handler] = {
+    "services": _services,
+    "add": _add,
+    "status": _status,
+    "refill": _refill,
+    "refill_status": _refill_status,
+    "cancel": _cancel,
+    "balance": _balance,
+}
+
+
+def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
+    """Answer one API request. Never raises for bad input: errors are JSON."""
+    try:
+        key = params.get("key")
+        panel.account(key)
+        action = (params.get("action") or "").strip()
+        handler = HANDLERS.get(action) if action in dialect.actions else None
+        if handler is None:
+            raise PanelError(ErrorCode.INCORRECT_REQUEST)
+        return handler(panel, dialect, key, params)  # type: ignore[arg-type]
+    except PanelError as exc:
+        return render.error(dialect, exc)

@@ -1,0 +1,132 @@
+"""The panel endpoint (/api/v2): a raw ASGI app, the request path's hot loop.
+
+It reads the fields, dispatches to the action handlers and writes JSON. Raw ASGI
+rather than a Starlette view: ``request.form()`` alone costs more than all of the
+panel's own work for ``balance`` (shared/reference/perf-baseline.md).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import orjson
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from ..dialects.profile import Dialect
+from ..domain.panel import Panel
+from .actions import dispatch
+from .params import json_fields, media_type, query_fields, urlencoded_fields
+
+# Called after each API request: (scope, fields, response payload, status, seconds).
+Observer = Callable[[Scope, dict[str, str], Any, int, float], None]
+
+MAX_BODY = 1 << 20  # 1 MiB: more than any real request; larger ones get 413
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def request_fields(scope: Scope, receive: Receive, limit: int = MAX_BODY) -> dict[str, str]:
+    """Query fields overlaid with body fields, whatever the body's content type."""
+    fields = query_fields(scope.get("query_string", b""))
+    content_type = ""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+            break
+    kind = media_type(content_type)
+    if kind == "multipart/form-data":
+        body = await read_body(receive, limit)
+        fields.update(await _multipart_fields(scope, body))
+        return fields
+    body = await read_body(receive, limit)
+    if not body:
+        return fields
+    if kind.endswith("json") or (not kind and body[:1] in (b"{", b"[")):
+        fields.update(json_fields(body))
+    else:
+        fields.update(urlencoded_fields(body))
+    return fields
+
+
+async def _multipart_fields(scope: Scope, body: bytes) -> dict[str, str]:
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(scope, replay).form(max_files=10, max_fields=1000)
+    except Exception:  # a malformed multipart body carries no usable fields
+        return {}
+    out: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            out[name] = value
+    await form.close()
+    return out
+
+
+def json_bytes(payload: Any, pretty: bool = False) -> bytes:
+    return orjson.dumps(payload, option=orjson.OPT_INDENT_2 if pretty else 0)
+
+
+async def send_json(send: Send, status: int, body: bytes, head: bool = False, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if extra:
+        headers.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+class ApiEndpoint:
+    """ASGI app answering the panel's actions for one panel and dialect."""
+
+    def __init__(self, panel: Panel, dialect: Dialect, *, max_body: int = MAX_BODY) -> None:
+        self.panel = panel
+        self.dialect = dialect
+        self.max_body = max_body
+        self.observers: list[Observer] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        head = scope.get("method") == "HEAD"
+        try:
+            fields = await request_fields(scope, receive, self.max_body)
+        except BodyTooLarge:
+            body = json_bytes({"error": f"Request body too large (limit {self.max_body} bytes)"})
+            await send_json(send, 413, body, head, [(b"connection", b"close")])
+            return
+        payload = dispatch(self.panel, self.dialect, fields)
+        await send_json(send, 200, json_bytes(payload, self.dialect.pretty_json), head)
+        if self.observers:
+            elapsed = time.perf_counter() - started
+            for observer in self.observers:
+                observer(scope, fields, payload, 200, elapsed)

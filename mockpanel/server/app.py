@@ -1,0 +1,85 @@
+"""create_app: the Starlette app around one panel and one dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..dialects.profile import Dialect, load_dialect
+from ..domain.catalog import Catalog, load_catalog
+from ..domain.clock import VirtualClock
+from ..domain.panel import Panel, PanelSettings
+from ..domain.servicetypes import OrderRules
+from .api import MAX_BODY, ApiEndpoint
+
+
+def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:
+    """The domain rules a dialect implies (batch limit, duplicate links, drip-feed, delays)."""
+    rules = OrderRules(intervals=dialect.dripfeed_intervals, delays=dialect.subscription_delays)
+    base: dict[str, Any] = dict(
+        rules=rules,
+        batch_limit=dialect.batch_limit,
+        duplicate_links=dialect.duplicate_links,
+        refill_after_partial=dialect.refill_after_partial,
+    )
+    base.update(overrides)
+    return PanelSettings(**base)
+
+
+def build_panel(
+    dialect: str | Dialect = "standard",
+    *,
+    catalog: str | Catalog = "default",
+    seed: int = 0,
+    speed: float = 1.0,
+    clock: VirtualClock | None = None,
+    **settings: Any,
+) -> Panel:
+    """A panel that follows a dialect's rules, selling only the service types it knows."""
+    dialect = load_dialect(dialect)
+    if isinstance(catalog, str):
+        catalog = load_catalog(catalog)
+    if dialect.service_types is not None:
+        catalog = Catalog([s for s in catalog if s.type.name in dialect.service_types])
+    return Panel(
+        catalog=catalog,
+        clock=clock or VirtualClock(speed=speed),
+        settings=panel_settings(dialect, seed=seed, **settings),
+    )
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": "Not found"}, status_code=404)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Never reached by the API's own actions (they answer errors as JSON); a safety net.
+    return JSONResponse({"error": "Internal error"}, status_code=500)
+
+
+def create_app(
+    panel: Panel | None = None,
+    dialect: str | Dialect = "standard",
+    *,
+    max_body: int = MAX_BODY,
+    extra_routes: list[BaseRoute] | None = None,
+) -> Starlette:
+    dialect = load_dialect(dialect)
+    panel = panel if panel is not None else build_panel(dialect)
+    api = ApiEndpoint(panel, dialect, max_body=max_body)
+    routes: list[BaseRoute] = list(extra_routes or [])
+    for path in dialect.endpoints:
+        path = path.rstrip("/")
+        routes += [Route(path, api, name=f"api:{path}"), Route(path + "/", api)]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_found, 500: _server_error},
+    )
+    app.state.panel = panel
+    app.state.dialect = dialect
+    app.state.api = api
+    return app

@@ -1,0 +1,63 @@
+"""Reading an API request's fields from a query string and a body of any content type.
+
+Real clients send form posts (urlencoded or multipart), GET query strings and JSON
+bodies; body fields win over query fields. Whatever arrives, the result is a flat
+``dict[str, str]``: repeated fields keep the last value (as PHP does), JSON numbers
+and lists become the strings a form would carry, anything else is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+
+def query_fields(query_string: bytes) -> dict[str, str]:
+    if not query_string:
+        return {}
+    return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+
+
+def urlencoded_fields(body: bytes) -> dict[str, str]:
+    if not body:
+        return {}
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("latin-1")
+    return dict(parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"))
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "1" if value else ""  # PHP's cast, as the panels' example client sends it
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def json_fields(body: bytes) -> dict[str, str]:
+    """A JSON object's fields; a body that is not a JSON object gives no fields."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, str] = {}
+    for name, value in data.items():
+        if isinstance(value, list):
+            items = [_scalar(v) for v in value]
+            if all(i is not None for i in items):
+                out[name] = ",".join(items)  # type: ignore[arg-type]
+        else:
+            text = _scalar(value)
+            if text is not None:
+                out[name] = text
+    return out
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()

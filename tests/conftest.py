@@ -1,0 +1,39 @@
+"""Shared fixtures for mockpanel's own tests."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+import httpx
+
+from mockpanel import Panel, ServerThread, VirtualClock, build_panel, create_app
+from mockpanel.server.inprocess import inprocess_client
+
+KEY = "test-key-1"
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(speed=0, start=1_700_000_000)
+
+
+@pytest.fixture
+def panel(clock: VirtualClock) -> Panel:
+    panel = build_panel(clock=clock, seed=1)
+    panel.create_account(KEY, balance="100")
+    return panel
+
+
+@pytest.fixture
+def client(panel: Panel) -> Iterator[httpx.Client]:
+    """In-process httpx client over the ASGI app (frozen clock, funded KEY)."""
+    with inprocess_client(create_app(panel)) as c:
+        yield c
+
+
+@pytest.fixture
+def live(panel: Panel) -> Iterator[ServerThread]:
+    """A real uvicorn server on a free loopback port serving ``panel``."""
+    with ServerThread(create_app(panel)) as server:
+        yield server
