@@ -20,7 +20,7 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to bind (0: any free port).")
 @click.option("--dialect", default="standard", show_default=True, help="Dialect name or profile .json path.")
-@click.option("--catalog", default="default", show_default=True, help="Catalogue name or .json path.")
+@click.option("--catalog", default=None, help="Catalogue name or .json path (default: the dialect's own).")
 @click.option("--speed", default=1.0, show_default=True, type=float, help="Virtual seconds per real second (60: an hour a minute; 0: frozen).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids, plans and outcomes.")
 @click.option("--key", "keys", multiple=True, help=f"API key to create (repeatable). Default: {DEFAULT_KEY!r}.")
@@ -29,7 +29,7 @@ def main() -> None:
 @click.option("--loop", default="auto", show_default=True, type=click.Choice(["auto", "asyncio", "uvloop"]), help="Event loop (uvloop is faster; asyncio has shorter tails under overload).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(
-    host: str, port: int, dialect: str, catalog: str, speed: float, seed: int, keys: tuple[str, ...],
+    host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
     balance: str, currency: str, loop: str, log_level: str,
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""

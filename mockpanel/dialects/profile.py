@@ -37,29 +37,44 @@ class Dialect:
     money_decimals: int
     statuses: Mapping[Status, str]
     refill_statuses: Mapping[RefillStatus, str]
-    success_envelope: Mapping[str, Any]
+    success_envelope: Mapping[str, Mapping[str, Any]]  # action -> fields added to its single-object answers
     service_fields: Mapping[str, str]
     services_empty: Any
     add_order_kind: str
     status_fields: Mapping[str, str]
+    pending_remains: str  # "quantity" (standard) or "zero" (SmartPanel's documents show "remains": "0" while pending)
     batch_limit: int
     batch_item_error: str  # "nested": {"error": "..."}; "string": "..."
     refill_single: str
     refill_batch_order: str
     refill_batch_refill: str
     balance_fields: Mapping[str, str]
+    balance_decimals: int
     dripfeed_intervals: tuple[int, ...] | None
     subscription_delays: tuple[int, ...]
     duplicate_links: str
     refill_after_partial: bool
     service_types: frozenset[str] | None
+    type_fields: Mapping[str, Mapping[str, tuple[str, ...]]]  # per-type field lists that differ from the standard
+    catalog: str  # the catalogue a mock of this dialect sells by default
     errors: Mapping[ErrorCode, str]
-    pretty_json: bool
+    error_bodies: Mapping[ErrorCode, Mapping[str, Any]]  # codes answered with another shape than {"error": ...}
+    json_indent: int | None
+    json_php: bool  # PHP json_encode escapes: "\/" and \uXXXX
+    content_type: str
     source: str = field(default="", compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def message(self, code: ErrorCode, values: Mapping[str, Any]) -> str:
         return self.errors[code].format(**values)
+
+    def error_body(self, code: ErrorCode, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The whole answer for an error: {"error": message} unless the profile gives a shape."""
+        message = self.message(code, values)
+        shape = self.error_bodies.get(code)
+        if shape is None:
+            return {"error": message}
+        return {k: (v.format(message=message, **values) if isinstance(v, str) else v) for k, v in shape.items()}
 
     def spell_status(self, status: Status) -> str:
         return self.statuses[status]
@@ -148,7 +163,17 @@ _TOP = {
     "name", "description", "endpoints", "actions", "money_decimals", "statuses", "refill_statuses",
     "success_envelope", "services", "add", "status", "batch", "refill", "balance", "dripfeed_intervals",
     "subscription_delays", "duplicate_links", "refill_after_partial", "service_types", "errors", "json",
+    "type_fields", "catalog", "error_bodies", "notes",
 }
+
+
+def _check_kinds(where: str, path: str, fields: dict[str, Any], allowed: set[str]) -> dict[str, str]:
+    if not fields:
+        raise DialectError(f"{where}: field {path!r} must list at least one field")
+    for name, kind in fields.items():
+        if kind not in allowed:
+            raise DialectError(f"{where}: field {path}.{name} has kind {kind!r}; use one of {sorted(allowed)}")
+    return dict(fields)
 
 
 def _build(d: dict[str, Any], where: str) -> Dialect:
@@ -164,13 +189,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         return node
 
     def kinds(path: str, allowed: set[str]) -> dict[str, str]:
-        fields = need(path, dict)
-        for name, kind in fields.items():
-            if kind not in allowed:
-                raise DialectError(
-                    f"{where}: field {path}.{name} has kind {kind!r}; use one of {sorted(allowed)}"
-                )
-        return dict(fields)
+        return _check_kinds(where, path, need(path, dict), allowed)
 
     unknown = set(d) - _TOP
     if unknown:
@@ -210,6 +229,44 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     if extra:
         raise DialectError(f"{where}: 'errors' has unknown code(s) {sorted(extra)}; known: {[c.value for c in ErrorCode]}")
 
+    bodies_raw = d.get("error_bodies", {})
+    if not isinstance(bodies_raw, dict):
+        raise DialectError(f"{where}: field 'error_bodies' must be an object of error code -> JSON object")
+    error_bodies: dict[ErrorCode, dict[str, Any]] = {}
+    for code_name, shape in bodies_raw.items():
+        try:
+            code = ErrorCode(code_name)
+        except ValueError:
+            raise DialectError(f"{where}: 'error_bodies' has unknown code {code_name!r}") from None
+        if not isinstance(shape, dict) or not shape:
+            raise DialectError(f"{where}: 'error_bodies.{code_name}' must be a non-empty JSON object")
+        error_bodies[code] = shape
+
+    type_fields_raw = d.get("type_fields", {})
+    type_fields: dict[str, dict[str, tuple[str, ...]]] = {}
+    if not isinstance(type_fields_raw, dict):
+        raise DialectError(f"{where}: field 'type_fields' must map a service type to its field lists")
+    for type_name, spec in type_fields_raw.items():
+        if type_name not in SERVICE_TYPES:
+            raise DialectError(f"{where}: 'type_fields' names unknown service type {type_name!r}")
+        if not isinstance(spec, dict) or set(spec) - {"required", "optional"}:
+            raise DialectError(f"{where}: 'type_fields.{type_name}' takes only 'required' and 'optional' lists")
+        for part, names in spec.items():
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise DialectError(f"{where}: 'type_fields.{type_name}.{part}' must be a list of field names")
+        type_fields[type_name] = {k: tuple(v) for k, v in spec.items()}
+
+    json_cfg = need("json", dict)
+    indent = json_cfg.get("indent")
+    if indent is not None and (not isinstance(indent, int) or isinstance(indent, bool) or not 0 < indent <= 8):
+        raise DialectError(f"{where}: field 'json.indent' must be null or 1 to 8, got {indent!r}")
+    content_type = json_cfg.get("content_type", "application/json")
+    if not isinstance(content_type, str) or not content_type:
+        raise DialectError(f"{where}: field 'json.content_type' must be a non-empty string")
+
+    pending_remains = d.get("status", {}).get("pending_remains", "quantity")
+    if pending_remains not in ("quantity", "zero"):
+        raise DialectError(f"{where}: field 'status.pending_remains' must be 'quantity' or 'zero'")
     item_error = need("batch.item_error", str)
     if item_error not in ("nested", "string"):
         raise DialectError(f"{where}: field 'batch.item_error' must be 'nested' or 'string', got {item_error!r}")
@@ -235,6 +292,20 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
                 f"{where}: field 'service_types' must be null or a list of type names from {list(SERVICE_TYPES)}"
             )
     envelope = need("success_envelope", dict)
+    for action, extra in envelope.items():
+        if action not in ACTIONS or not isinstance(extra, dict):
+            raise DialectError(
+                f"{where}: 'success_envelope' maps an action ({list(ACTIONS)}) to the fields its answer adds, "
+                f"got {action!r}: {extra!r}"
+            )
+    balance_cfg = need("balance", dict)
+    balance_decimals = balance_cfg.pop("decimals", decimals) if "decimals" in balance_cfg else decimals
+    balance_cfg = {k: v for k, v in balance_cfg.items() if k != "decimals"}
+    if not isinstance(balance_decimals, int) or not 0 <= balance_decimals <= 8:
+        raise DialectError(f"{where}: field 'balance.decimals' must be 0 to 8")
+    catalog = d.get("catalog", "default")
+    if not isinstance(catalog, str) or not catalog:
+        raise DialectError(f"{where}: field 'catalog' must name a catalogue")
     return Dialect(
         name=need("name", str),
         description=need("description", str),
@@ -248,19 +319,26 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         services_empty=need("services", dict).get("empty", []),
         add_order_kind=d["add"]["order"],
         status_fields=kinds("status.fields", STATUS_FIELD_KINDS),
+        pending_remains=pending_remains,
         batch_limit=limit,
         batch_item_error=item_error,
         refill_single=d["refill"]["single"],
         refill_batch_order=d["refill"]["batch_order"],
         refill_batch_refill=d["refill"]["batch_refill"],
-        balance_fields=kinds("balance", {"money", "currency", "str"}),
+        balance_fields=_check_kinds(where, "balance", balance_cfg, {"money", "currency"}),
+        balance_decimals=balance_decimals,
         dripfeed_intervals=tuple(intervals) if intervals is not None else None,
         subscription_delays=tuple(delays),
         duplicate_links=scope,
         refill_after_partial=bool(need("refill_after_partial", bool)),
         service_types=frozenset(types) if types is not None else None,
+        type_fields=type_fields,
+        catalog=catalog,
         errors=errors,
-        pretty_json=bool(need("json.pretty", bool)),
+        error_bodies=error_bodies,
+        json_indent=indent,
+        json_php=bool(json_cfg.get("php_escapes", False)),
+        content_type=content_type,
         source=where,
         raw=d,
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from ..domain.catalog import Service
 from ..domain.errors import PanelError
-from ..domain.lifecycle import RefillStatus
+from ..domain.lifecycle import RefillStatus, Status
 from ..domain.money import quantize
 from ..domain.orders import OrderState
 from .profile import Dialect
@@ -23,11 +26,14 @@ def money(dialect: Dialect, amount: Decimal) -> str:
 def as_id(kind: str, value: int | str) -> int | str:
     if kind == "str":
         return str(value)
-    return int(value) if isinstance(value, int) or str(value).isdigit() else value
+    # ASCII digits only: "²".isdigit() is True, but int("²") raises.
+    if isinstance(value, int) or (str(value).isascii() and str(value).isdigit()):
+        return int(value)
+    return value
 
 
-def error(dialect: Dialect, exc: PanelError) -> dict[str, str]:
-    return {"error": dialect.message(exc.code, exc.values)}
+def error(dialect: Dialect, exc: PanelError) -> dict[str, Any]:
+    return dialect.error_body(exc.code, exc.values)
 
 
 def item_error(dialect: Dialect, exc: PanelError) -> Any:
@@ -36,10 +42,10 @@ def item_error(dialect: Dialect, exc: PanelError) -> Any:
     return {"error": message} if dialect.batch_item_error == "nested" else message
 
 
-def envelope(dialect: Dialect, body: dict[str, Any]) -> dict[str, Any]:
-    if not dialect.success_envelope:
-        return body
-    return {**dialect.success_envelope, **body}
+def envelope(dialect: Dialect, action: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A single-object success answer with the fields the dialect adds (e.g. "status": "success")."""
+    extra = dialect.success_envelope.get(action)
+    return {**extra, **body} if extra else body
 
 
 def service(dialect: Dialect, item: Service) -> dict[str, Any]:
@@ -68,8 +74,19 @@ def services(dialect: Dialect, items: list[Service]) -> Any:
     return [service(dialect, s) for s in items]
 
 
+def encode(dialect: Dialect, payload: Any) -> bytes:
+    """JSON bytes as the panel writes them: compact, or PHP's JSON_PRETTY_PRINT with its escapes."""
+    if dialect.json_indent is None and not dialect.json_php:
+        return orjson.dumps(payload)
+    text = json.dumps(payload, indent=dialect.json_indent, ensure_ascii=dialect.json_php,
+                      separators=(",", ": ") if dialect.json_indent else (",", ":"))
+    if dialect.json_php:
+        text = text.replace("/", "\\/")  # JSON has "/" only inside strings
+    return text.encode()
+
+
 def add(dialect: Dialect, order_id: int) -> dict[str, Any]:
-    return envelope(dialect, {"order": as_id(dialect.add_order_kind, order_id)})
+    return envelope(dialect, "add", {"order": as_id(dialect.add_order_kind, order_id)})
 
 
 def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: str) -> dict[str, Any]:
@@ -86,7 +103,12 @@ def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: s
         elif kind == "id_int":
             out[name] = as_id("int", order_id)
         else:
-            value = state.start_count if name == "start_count" else state.remains
+            if name == "start_count":
+                value = state.start_count
+            elif state.status is Status.PENDING and dialect.pending_remains == "zero":
+                value = 0
+            else:
+                value = state.remains
             out[name] = value if kind == "int" else str(value)
     return out
 
@@ -98,5 +120,5 @@ def refill_status(dialect: Dialect, value: RefillStatus) -> str:
 def balance(dialect: Dialect, amount: Decimal, currency: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, kind in dialect.balance_fields.items():
-        out[name] = money(dialect, amount) if kind == "money" else currency
-    return envelope(dialect, out)
+        out[name] = str(quantize(amount, dialect.balance_decimals)) if kind == "money" else currency
+    return envelope(dialect, "balance", out)

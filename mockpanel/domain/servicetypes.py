@@ -7,7 +7,7 @@ checks raw field strings against the type and returns an ``OrderRequest``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Literal, Mapping
 
@@ -94,6 +94,8 @@ class OrderRules:
     delays: tuple[int, ...] = (0, 5, 10, 15, 20, 30, 40, 50, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600)
     max_text: int = 100_000  # characters in one text field (comments, usernames, ...)
     max_lines: int = 10_000
+    # Field lists that differ from the standard, by type name: {"Subscriptions": (required, optional)}.
+    type_fields: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class OrderRequest:
     details: dict[str, object] = field(default_factory=dict)  # type-specific fields, checked
 
 
-_INT = re.compile(r"\s*[+]?\d{1,18}\s*")
+_INT = re.compile(r"\s*[+]?\d{1,18}\s*", re.ASCII)  # ASCII: int() would take "١٠٠" or "１００"
 
 
 def _integer(params: Mapping[str, str], name: str, *, low: int = 0, high: int = 10**15) -> int:
@@ -187,6 +189,9 @@ def read_order_request(
     rules: OrderRules = OrderRules(),
 ) -> OrderRequest:
     """Check an ``add``'s fields for one service type; raise the documented error."""
+    if stype.name in rules.type_fields:
+        required, optional = rules.type_fields[stype.name]
+        stype = replace(stype, required=required, optional=optional)
     link = ""
     if "link" in stype.required:
         link = _text(params, "link", rules)
@@ -194,7 +199,7 @@ def read_order_request(
             raise PanelError(ErrorCode.INVALID_FIELD, field="link")
 
     if stype.quantity_from == "subscription":
-        return _read_subscription(params, min_quantity, max_quantity, rules)
+        return _read_subscription(stype, params, min_quantity, max_quantity, rules)
 
     details: dict[str, object] = {}
     for name in stype.required + stype.optional:
@@ -209,7 +214,10 @@ def read_order_request(
 
     runs = interval = None
     if stype.quantity_from == "field":
-        quantity = _integer(params, "quantity", high=10**12)
+        if "quantity" not in stype.required and not (params.get("quantity") or "").strip():
+            quantity = min_quantity  # a dialect where quantity is optional for this type
+        else:
+            quantity = _integer(params, "quantity", high=10**12)
         if stype.dripfeed and (params.get("runs") or "").strip():
             if not dripfeed_allowed:
                 raise PanelError(ErrorCode.DRIPFEED_NOT_SUPPORTED)
@@ -228,7 +236,7 @@ def read_order_request(
 
 
 def _read_subscription(
-    params: Mapping[str, str], min_quantity: int, max_quantity: int, rules: OrderRules
+    stype: ServiceType, params: Mapping[str, str], min_quantity: int, max_quantity: int, rules: OrderRules
 ) -> OrderRequest:
     username = _text(params, "username", rules)
     low = _integer(params, "min", high=10**12)
@@ -242,9 +250,9 @@ def _read_subscription(
         raise PanelError(ErrorCode.INVALID_FIELD, field="delay")
     details: dict[str, object] = {"username": username, "min": low, "max": high, "delay": delay}
     for name in ("posts", "old_posts"):
-        if (params.get(name) or "").strip():
+        if name in stype.optional and (params.get(name) or "").strip():
             details[name] = _integer(params, name, high=100_000)
-    if (params.get("expiry") or "").strip():
+    if "expiry" in stype.optional and (params.get("expiry") or "").strip():
         details["expiry"] = _expiry(params["expiry"])
     # A subscription's quantity is the number of posts it serves (0: unlimited);
     # it is charged nothing at creation (field notes 2.5).

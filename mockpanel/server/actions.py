@@ -54,7 +54,7 @@ def _status(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
         if order_id is None:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
         state = panel.status(key, order_id)
-        return render.envelope(dialect, render.status(dialect, state, order_id, account.currency))
+        return render.envelope(dialect, "status", render.status(dialect, state, order_id, account.currency))
     currency = panel.account(key).currency
     results = panel.statuses(key, [parse_id(t) for t in tokens])
     out: dict[str, Any] = {}
@@ -71,7 +71,7 @@ def _refill(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
     if tokens is None:
         panel.account(key)
         refill_id = panel.refill(key, parse_id(params.get("order")))
-        return render.envelope(dialect, {"refill": render.as_id(dialect.refill_single, refill_id)})
+        return render.envelope(dialect, "refill", {"refill": render.as_id(dialect.refill_single, refill_id)})
     results = panel.refill_many(key, [parse_id(t) for t in tokens])
     return [
         {
@@ -89,7 +89,7 @@ def _refill_status(panel: Panel, dialect: Dialect, key: str, params: Params) -> 
     if tokens is None:
         panel.account(key)
         value = panel.refill_status(key, parse_id(params.get("refill")))
-        return render.envelope(dialect, {"status": render.refill_status(dialect, value)})
+        return render.envelope(dialect, "refill_status", {"status": render.refill_status(dialect, value)})
     results = panel.refill_statuses(key, [parse_id(t) for t in tokens])
     return [
         {

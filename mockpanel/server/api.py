@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..dialects.profile import Dialect
 from ..domain.panel import Panel
+from ..dialects.render import encode
 from .actions import dispatch
 from .params import json_fields, media_type, query_fields, urlencoded_fields
 
@@ -91,13 +92,20 @@ async def _multipart_fields(scope: Scope, body: bytes) -> dict[str, str]:
     return out
 
 
-def json_bytes(payload: Any, pretty: bool = False) -> bytes:
-    return orjson.dumps(payload, option=orjson.OPT_INDENT_2 if pretty else 0)
+def json_bytes(payload: Any) -> bytes:
+    return orjson.dumps(payload)
 
 
-async def send_json(send: Send, status: int, body: bytes, head: bool = False, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(
+    send: Send,
+    status: int,
+    body: bytes,
+    head: bool = False,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    content_type: bytes = b"application/json",
+) -> None:
     headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
     ]
     if extra:
@@ -114,6 +122,7 @@ class ApiEndpoint:
         self.dialect = dialect
         self.max_body = max_body
         self.observers: list[Observer] = []
+        self._content_type = dialect.content_type.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -125,7 +134,7 @@ class ApiEndpoint:
             await send_json(send, 413, body, head, [(b"connection", b"close")])
             return
         payload = dispatch(self.panel, self.dialect, fields)
-        await send_json(send, 200, json_bytes(payload, self.dialect.pretty_json), head)
+        await send_json(send, 200, encode(self.dialect, payload), head, content_type=self._content_type)
         if self.observers:
             elapsed = time.perf_counter() - started
             for observer in self.observers:

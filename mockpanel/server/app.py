@@ -13,13 +13,20 @@ from ..dialects.profile import Dialect, load_dialect
 from ..domain.catalog import Catalog, load_catalog
 from ..domain.clock import VirtualClock
 from ..domain.panel import Panel, PanelSettings
-from ..domain.servicetypes import OrderRules
+from ..domain.servicetypes import SERVICE_TYPES, OrderRules
 from .api import MAX_BODY, ApiEndpoint
 
 
 def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:
     """The domain rules a dialect implies (batch limit, duplicate links, drip-feed, delays)."""
-    rules = OrderRules(intervals=dialect.dripfeed_intervals, delays=dialect.subscription_delays)
+    standard = {name: (t.required, t.optional) for name, t in SERVICE_TYPES.items()}
+    type_fields = {
+        name: (spec.get("required", standard[name][0]), spec.get("optional", standard[name][1]))
+        for name, spec in dialect.type_fields.items()
+    }
+    rules = OrderRules(
+        intervals=dialect.dripfeed_intervals, delays=dialect.subscription_delays, type_fields=type_fields
+    )
     base: dict[str, Any] = dict(
         rules=rules,
         batch_limit=dialect.batch_limit,
@@ -33,7 +40,7 @@ def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:
 def build_panel(
     dialect: str | Dialect = "standard",
     *,
-    catalog: str | Catalog = "default",
+    catalog: str | Catalog | None = None,
     seed: int = 0,
     speed: float = 1.0,
     clock: VirtualClock | None = None,
@@ -41,6 +48,8 @@ def build_panel(
 ) -> Panel:
     """A panel that follows a dialect's rules, selling only the service types it knows."""
     dialect = load_dialect(dialect)
+    if catalog is None:
+        catalog = dialect.catalog
     if isinstance(catalog, str):
         catalog = load_catalog(catalog)
     if dialect.service_types is not None:
@@ -79,6 +88,9 @@ def create_app(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, 500: _server_error},
     )
+    # Both spellings of each endpoint are routed; a redirect ("/api/v2//" -> 307, empty
+    # body) would be a non-JSON answer, so any other path gets the JSON 404.
+    app.router.redirect_slashes = False
     app.state.panel = panel
     app.state.dialect = dialect
     app.state.api = api
