@@ -119,3 +119,19 @@ def test_error_bodies_give_another_shape(tmp_path):
     dialect = load_dialect(path)
     assert dialect.error_body(ErrorCode.INVALID_FIELD, {"field": "interval"}) == {"status": "error", "message": "Invalid interval!"}
     assert dialect.error_body(ErrorCode.NOT_ENOUGH_FUNDS, {}) == {"error": "Not enough funds on balance"}
+
+
+def test_readme_table_lists_every_builtin_profile():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("## Dialects", 1)[1].split("###", 1)[0]
+    for name in available_dialects():
+        assert f"| `{name}`" in table, f"README's dialect table is missing {name}"
+
+
+def test_readme_example_profile_loads(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = readme.split("### Your own profile", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    dialect = load_dialect(_write(tmp_path, json.loads(example)))
+    assert dialect.statuses[Status.IN_PROGRESS] == "Processing"
+    assert dialect.statuses[Status.PENDING] == "Pending"  # merged from standard
+    assert dialect.batch_limit == 50 and dialect.batch_item_error == "string"

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
-_ID = re.compile(r"\d{1,18}")
-
-
 def parse_id(raw: str | None) -> int | None:
-    """An id as the panel stores it, or None if ``raw`` is not one."""
+    """An id as the panel stores it (1 to 18 ASCII digits), or None if ``raw`` is not one."""
     if raw is None:
         return None
     raw = raw.strip()
-    return int(raw) if _ID.fullmatch(raw) else None
+    # isdigit() alone admits "²"; isascii() rules it out. 18 digits fit JSON's int64.
+    return int(raw) if raw.isdigit() and raw.isascii() and len(raw) <= 18 else None
 
 
 def split_ids(raw: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -26,8 +26,9 @@ def money(dialect: Dialect, amount: Decimal) -> str:
 def as_id(kind: str, value: int | str) -> int | str:
     if kind == "str":
         return str(value)
-    # ASCII digits only: "²".isdigit() is True, but int("²") raises.
-    if isinstance(value, int) or (str(value).isascii() and str(value).isdigit()):
+    # Only what parse_id accepts becomes a number: "²".isdigit() is True but int("²")
+    # raises, and a 20-digit echo of the client's token would not fit JSON's int64.
+    if isinstance(value, int) or (str(value).isascii() and str(value).isdigit() and len(str(value)) <= 18):
         return int(value)
     return value
 
@@ -90,27 +91,57 @@ def add(dialect: Dialect, order_id: int) -> dict[str, Any]:
 
 
 def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    return status_renderer(dialect)(state, order_id, currency)
+
+
+StatusRenderer = Callable[[OrderState, "int | str", str], dict]
+_renderers: dict[int, tuple[Dialect, StatusRenderer]] = {}
+
+
+def status_renderer(dialect: Dialect) -> StatusRenderer:
+    """The dialect's status object as one compiled function (the multi-status hot path).
+
+    Generated once per dialect from ``status.fields``: a dict literal with one
+    expression per field, instead of a loop over the fields for every order.
+    """
+    cached = _renderers.get(id(dialect))
+    if cached is not None and cached[0] is dialect:
+        return cached[1]
+    money_cache: dict[Decimal, str] = {}
+    places = dialect.money_decimals
+
+    def fmt(amount: Decimal) -> str:
+        text = money_cache.get(amount)
+        if text is None:
+            text = str(quantize(amount, places))
+            if len(money_cache) < 50_000:
+                money_cache[amount] = text
+        return text
+
+    remains = "state[3]"
+    if dialect.pending_remains == "zero":
+        remains = "(0 if state[0] is PENDING else state[3])"
+    exprs = {
+        "money": "fmt(state[1])",
+        "status": "words[state[0]]",
+        "currency": "currency",
+        "id_str": "str(order_id)",
+        "id_int": "as_id('int', order_id)",
+    }
+    items = []
     for name, kind in dialect.status_fields.items():
-        if kind == "money":
-            out[name] = money(dialect, state.charge)
-        elif kind == "status":
-            out[name] = dialect.statuses[state.status]
-        elif kind == "currency":
-            out[name] = currency
-        elif kind == "id_str":
-            out[name] = str(order_id)
-        elif kind == "id_int":
-            out[name] = as_id("int", order_id)
+        if kind in exprs:
+            expr = exprs[kind]
         else:
-            if name == "start_count":
-                value = state.start_count
-            elif state.status is Status.PENDING and dialect.pending_remains == "zero":
-                value = 0
-            else:
-                value = state.remains
-            out[name] = value if kind == "int" else str(value)
-    return out
+            value = "state[2]" if name == "start_count" else remains
+            expr = value if kind == "int" else f"str({value})"
+        items.append(f"{name!r}: {expr}")
+    source = f"def render(state, order_id, currency):\n    return {{{', '.join(items)}}}\n"
+    scope: dict[str, Any] = {"fmt": fmt, "words": dict(dialect.statuses), "PENDING": Status.PENDING, "as_id": as_id}
+    exec(compile(source, f"<status renderer for {dialect.name}>", "exec"), scope)
+    renderer: StatusRenderer = scope["render"]
+    _renderers[id(dialect)] = (dialect, renderer)
+    return renderer
 
 
 def refill_status(dialect: Dialect, value: RefillStatus) -> str:

@@ -9,9 +9,8 @@ a cancel or a forced status rewrites the trajectory from "now" on, never before.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .catalog import Service
 from .lifecycle import Status
@@ -20,13 +19,17 @@ from .money import ZERO, share
 INF = math.inf
 
 
-@dataclass(frozen=True, slots=True)
-class OrderState:
+class OrderState(NamedTuple):
+    """What a status request shows (a tuple: the multi-status hot path builds 100 at a time)."""
+
     status: Status
     charge: Decimal  # what the order costs now: the price at creation less refunds due
     start_count: int
     remains: int
     delivered: int
+
+
+_state = tuple.__new__  # builds an OrderState without NamedTuple's argument parsing
 
 
 class Order:
@@ -86,17 +89,17 @@ class Order:
         if now >= self.done_at:
             delivered = self.delivered_to
             status = self.outcome
-            charge = self.charge - self.refund_due()
+            charge = self.charge if status is Status.COMPLETED else self.charge - self.refund_due()
         elif now < self.start_at:
-            return OrderState(Status.PENDING, self.charge, 0, self.quantity, 0)
+            return _state(OrderState, (Status.PENDING, self.charge, 0, self.quantity, 0))
         else:
             delivered = self.delivered_at(now)
             status = Status.IN_PROGRESS
             charge = self.charge
-        remains = max(0, self.quantity - delivered)
+        remains = self.quantity - delivered if self.quantity > delivered else 0
         # An order that never delivered anything (canceled while Pending) shows no start count.
         start_count = self.start_count if delivered or status is Status.IN_PROGRESS else 0
-        return OrderState(status, charge, start_count, remains, delivered)
+        return _state(OrderState, (status, charge, start_count, remains, delivered))
 
     def status_at(self, now: float) -> Status:
         if now >= self.done_at:
@@ -182,6 +185,8 @@ class Order:
             self.delivered_to = max(self.delivered_to, self.delivered_from)
         if self.outcome is Status.CANCELED:
             self.outcome, self.delivered_to = Status.COMPLETED, self.quantity
+        if self.outcome is Status.PARTIAL and self.delivered_to >= self.quantity:
+            self.outcome = Status.COMPLETED  # nothing left undelivered: not Partial with remains 0
         self.start_at = now
         self.stuck_reason = None
         self._touch()

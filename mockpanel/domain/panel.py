@@ -70,6 +70,7 @@ class Panel:
         self._next_order = self.settings.first_order_id
         self._next_refill = self.settings.first_refill_id
         self.plan_hooks: list[PlanHook] = []
+        self._prices: dict[tuple[Decimal, int], Decimal] = {}
 
     # --- accounts ------------------------------------------------------------------
 
@@ -116,9 +117,10 @@ class Panel:
             del self._by_id[account.id]
             for order_id in account.order_ids:
                 self.orders.pop(order_id, None)
-                refill = self._refill_of.pop(order_id, None)
-                if refill is not None:
-                    self.refills.pop(refill, None)
+                self._refill_of.pop(order_id, None)
+            # Every refill of the account, not only each order's newest one.
+            for refill_id in [r.id for r in self.refills.values() if r.key == account.id]:
+                del self.refills[refill_id]
 
     def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
         value = parse_amount(amount, name="amount")
@@ -209,7 +211,7 @@ class Panel:
             elif service.type.flat_price:
                 charge = service.rate
             else:
-                charge = price(service.rate, request.quantity)
+                charge = self._price(service.rate, request.quantity)
             self._settle(account)
             if charge > account.balance:
                 raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
@@ -217,6 +219,16 @@ class Panel:
             if link_key is not None:
                 account.latest_by_link[link_key] = order.id
             return order.id
+
+    def _price(self, rate: Decimal, quantity: int) -> Decimal:
+        """rate x quantity / 1000, one shared Decimal per (rate, quantity): a stored order's biggest field."""
+        cache = self._prices
+        charge = cache.get((rate, quantity))
+        if charge is None:
+            charge = price(rate, quantity)
+            if len(cache) < 100_000:
+                cache[(rate, quantity)] = charge
+        return charge
 
     def _service(self, service_id: object) -> Service:
         try:
@@ -471,8 +483,16 @@ class Panel:
                 raise ValueError(f"an outcome is Completed, Partial or Canceled, not {target.value}")
             if target is Status.CANCELED and order.status_at(now) is not Status.PENDING:
                 raise ValueError("only a Pending order can be planned to end Canceled; use set_order to cancel it now")
-            if target is Status.PARTIAL and remains is not None and not 0 < remains < order.quantity:
-                raise ValueError(f"a Partial order needs 0 < remains < quantity ({order.quantity})")
+            if target is Status.PARTIAL:
+                delivered = order.delivered_at(now)
+                if remains is None:  # half of the quantity, or what is left if less
+                    remains = min(max(1, order.quantity // 2), order.quantity - delivered)
+                if not 0 < remains < order.quantity:
+                    raise ValueError(f"a Partial order needs 0 < remains < quantity ({order.quantity})")
+                if order.quantity - remains < delivered:
+                    raise ValueError(
+                        f"order {order_id} has delivered {delivered} already; remains={remains} would undo delivery"
+                    )
             order.plan_outcome(target, remains)
             self._schedule(self._account_by_id(order.key), order)
 
