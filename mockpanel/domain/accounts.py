@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import random
+from array import array
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,7 +49,7 @@ class Account:
         self.created = created
         self.balance = ZERO
         self.entries: list[LedgerEntry] = []  # deposits, withdrawals, refunds
-        self.order_ids: list[int] = []
+        self.order_ids = array("q")  # 8 bytes an order, not a pointer and an int object
         self.rng = random.Random(f"{seed}:{self.id}")
         # Refunds that fall due when orders end: (done_at, order id, order version).
         self.due: list[tuple[float, int, int]] = []

@@ -58,11 +58,7 @@ def service_from_json(data: dict[str, Any], *, where: str = "service") -> Servic
     for name in ("service", "name", "type", "rate", "min", "max"):
         if name not in data:
             raise ValueError(f"{where}: missing required field {name!r}")
-    try:
-        sid = int(data["service"])
-        low, high = int(data["min"]), int(data["max"])
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: 'service', 'min' and 'max' must be integers") from None
+    sid, low, high = (_integer(data, name, where) for name in ("service", "min", "max"))
     if sid <= 0:
         raise ValueError(f"{where}: 'service' must be a positive integer, got {sid}")
     if not 0 < low <= high:
@@ -82,12 +78,32 @@ def service_from_json(data: dict[str, Any], *, where: str = "service") -> Servic
         rate=rate,
         min=low,
         max=high,
-        refill=bool(data.get("refill", False)),
-        cancel=bool(data.get("cancel", False)),
-        dripfeed=bool(data.get("dripfeed", stype.dripfeed)),
+        refill=_flag(data, "refill", False, where),
+        cancel=_flag(data, "cancel", False, where),
+        dripfeed=_flag(data, "dripfeed", stype.dripfeed, where),
         description=str(data.get("description", "")),
-        enabled=bool(data.get("enabled", True)),
+        enabled=_flag(data, "enabled", True, where),
     )
+
+
+def _integer(data: dict[str, Any], name: str, where: str) -> int:
+    # int(1.5) and int(True) would silently become 1; digit strings ("50") are fine.
+    value = data[name]
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError(f"{where}: {name!r} must be an integer, got {value!r}")
+
+
+def _flag(data: dict[str, Any], name: str, default: bool, where: str) -> bool:
+    # bool("false") is True: accept only real booleans, 0/1 and "true"/"false".
+    value = data.get(name, default)
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1) or (isinstance(value, str) and value.strip().lower() in ("true", "false", "0", "1")):
+        return str(value).strip().lower() in ("1", "true")
+    raise ValueError(f"{where}: {name!r} must be true or false, got {value!r}")
 
 
 class Catalog:
@@ -117,6 +133,8 @@ class Catalog:
         if "rate" in changes:
             changes["rate"] = parse_amount(changes["rate"], name="rate")
         updated = replace(current, **changes)
+        # Re-check what a catalogue file is checked for (negative rate, min > max, ...).
+        service_from_json(updated.to_json(), where=f"service {service_id}")
         self._services[service_id] = updated
         return updated
 
@@ -135,7 +153,8 @@ class Catalog:
         services = [service_from_json(item, where=f"{where}[{i}]") for i, item in enumerate(data)]
         ids = [s.id for s in services]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"{where}: duplicate service ids")
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"{where}: duplicate service ids {duplicates}; each service needs its own id")
         return cls(services)
 
 

@@ -69,6 +69,9 @@ class VirtualClock:
         """Jump to a later virtual time (used when loading saved state)."""
         with self._lock:
             current = self.now()
+            virtual = float(virtual)
+            if not -float("inf") < virtual < float("inf"):  # NaN would poison every later now()
+                raise ValueError(f"set_time() takes a finite time in seconds, got {virtual!r}")
             if virtual < current:
                 raise ValueError(
                     f"set_time({virtual}) is before the clock's current time {current}: "

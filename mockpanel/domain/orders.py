@@ -4,6 +4,9 @@ An order's trajectory is: Pending until ``start_at``; In progress, delivering at
 ``per_second`` from ``delivered_from``, until ``done_at``; then ``outcome`` with
 ``delivered_to`` units delivered. Reading a state is O(1) and changes nothing;
 a cancel or a forced status rewrites the trajectory from "now" on, never before.
+
+An ``Order`` is a view of one row of an ``OrderBook`` (orderbook.py), where the
+numbers live in columns; built on its own, it gets a book of one row.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, NamedTuple
 from .catalog import Service
 from .lifecycle import Status
 from .money import ZERO, share
+from .orderbook import OUTCOME_INDEX, OUTCOMES, OrderBook
 
 INF = math.inf
 
@@ -32,12 +36,61 @@ class OrderState(NamedTuple):
 _state = tuple.__new__  # builds an OrderState without NamedTuple's argument parsing
 
 
+def _column(name: str, doc: str) -> property:
+    def get(self: "Order") -> Any:
+        return getattr(self._book, name)[self._row]
+
+    def put(self: "Order", value: Any) -> None:
+        getattr(self._book, name)[self._row] = value
+
+    return property(get, put, doc=doc)
+
+
+def _extra(name: str, default: Any, doc: str) -> property:
+    def get(self: "Order") -> Any:
+        extra = self._book.extras.get(self._row)
+        return default if extra is None else extra.get(name, default)
+
+    def put(self: "Order", value: Any) -> None:
+        extras = self._book.extras
+        if value is default or value == default and value is not None:
+            extra = extras.get(self._row)
+            if extra is not None:
+                extra.pop(name, None)
+                if not extra:
+                    del extras[self._row]
+            return
+        extras.setdefault(self._row, {})[name] = value
+
+    return property(get, put, doc=doc)
+
+
 class Order:
-    __slots__ = (
-        "id", "key", "service", "link", "quantity", "charge", "created", "start_count",
-        "start_at", "per_second", "delivered_from", "delivered_to", "done_at", "outcome",
-        "runs", "interval", "details", "refunded", "version", "stuck_reason",
+    """One order: a view of its row in the book."""
+
+    __slots__ = ("_book", "_row")
+
+    # The fields, for code that walks them (snapshots, tests).
+    FIELDS = (
+        "id", "key", "service", "link", "quantity", "charge", "created", "start_count", "start_at",
+        "per_second", "delivered_from", "delivered_to", "done_at", "outcome", "runs", "interval",
+        "details", "refunded", "version", "stuck_reason", "expires_at",
     )
+
+    created = _column("created", "virtual time the order was placed")
+    start_at = _column("start_at", "end of Pending (inf: held in Pending)")
+    per_second = _column("per_second", "delivery speed while In progress")
+    done_at = _column("done_at", "when the outcome shows (derived from the others)")
+    quantity = _column("quantity", "units to deliver in all")
+    start_count = _column("start_count", "the link's counter when delivery began")
+    delivered_from = _column("delivered_from", "units already delivered at start_at")
+    delivered_to = _column("delivered_to", "units delivered at the end")
+    version = _column("version", "bumped whenever the trajectory is rewritten")
+    runs = _extra("runs", None, "drip-feed runs")
+    interval = _extra("interval", None, "drip-feed minutes between runs")
+    details = _extra("details", None, "the type's own fields (comments, username, ...)")
+    stuck_reason = _extra("stuck_reason", None, "why the order is held in Pending")
+    expires_at = _extra("expires_at", None, "when an unlimited subscription ends")
 
     def __init__(
         self,
@@ -57,27 +110,83 @@ class Order:
         runs: int | None = None,
         interval: int | None = None,
         details: dict[str, Any] | None = None,
+        book: OrderBook | None = None,
     ) -> None:
-        self.id = id
-        self.key = key  # the account's key id (a digest, never the key itself)
-        self.service = service
-        self.link = link
-        self.quantity = quantity
-        self.charge = charge
-        self.created = created
-        self.start_count = start_count
-        self.start_at = start_at
-        self.per_second = per_second
-        self.delivered_from = 0
-        self.delivered_to = delivered_to
-        self.outcome = outcome
-        self.runs = runs
-        self.interval = interval
-        self.details = details or None
-        self.refunded = ZERO  # refunds already credited to the account
-        self.version = 0  # bumped whenever the trajectory is rewritten
-        self.stuck_reason: str | None = None
+        book = book if book is not None else OrderBook(first_id=id)
+        if book.next_id != id:
+            raise ValueError(f"order ids are issued in sequence: the next id is {book.next_id}, not {id}")
+        self._book = book
+        self._row = book.append_row(
+            key=key, service=service, link=link, quantity=quantity, charge=charge, created=created,
+            start_count=start_count, start_at=start_at, per_second=per_second, outcome=outcome,
+            delivered_to=delivered_to,
+        )
+        if runs is not None:
+            self.runs = runs
+        if interval is not None:
+            self.interval = interval
+        if details:
+            self.details = details
         self.done_at = self._finish_time()
+
+    @classmethod
+    def _view(cls, book: OrderBook, row: int) -> "Order":
+        order = object.__new__(cls)
+        order._book = book
+        order._row = row
+        return order
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Order):
+            return NotImplemented
+        return self._book is other._book and self._row == other._row
+
+    def __hash__(self) -> int:
+        return hash((id(self._book), self._row))
+
+    def __repr__(self) -> str:
+        return f"<Order {self.id} {self.service.type.name} x{self.quantity}>"
+
+    @property
+    def id(self) -> int:
+        return self._book.first_id + self._row
+
+    @property
+    def key(self) -> str:
+        """The account's key id (a digest, never the key itself)."""
+        return self._book.accounts.values[self._book.account_ix[self._row]]  # type: ignore[no-any-return]
+
+    @property
+    def service(self) -> Service:
+        return self._book.services.values[self._book.service_ix[self._row]]  # type: ignore[no-any-return]
+
+    @property
+    def link(self) -> str:
+        return self._book.links[self._row]
+
+    @property
+    def charge(self) -> Decimal:
+        """The price at creation."""
+        return self._book.charges.values[self._book.charge_ix[self._row]]  # type: ignore[no-any-return]
+
+    @property
+    def refunded(self) -> Decimal:
+        """The refund already credited: none, or all the outcome's refund (it never changes once final)."""
+        return self.refund_due() if self._book.refunded[self._row] else ZERO
+
+    @refunded.setter
+    def refunded(self, value: Decimal) -> None:
+        if value and value != self.refund_due():
+            raise ValueError("an order's refund is credited whole, once its outcome is final")
+        self._book.refunded[self._row] = 1 if value else 0
+
+    @property
+    def outcome(self) -> Status:
+        return OUTCOMES[self._book.outcome[self._row]]
+
+    @outcome.setter
+    def outcome(self, value: Status) -> None:
+        self._book.outcome[self._row] = OUTCOME_INDEX[value]
 
     # --- reading -----------------------------------------------------------------
 
@@ -86,42 +195,51 @@ class Order:
         return self.service.type.quantity_from == "subscription"
 
     def state(self, now: float) -> OrderState:
-        if now >= self.done_at:
-            delivered = self.delivered_to
-            status = self.outcome
-            charge = self.charge if status is Status.COMPLETED else self.charge - self.refund_due()
-        elif now < self.start_at:
-            return _state(OrderState, (Status.PENDING, self.charge, 0, self.quantity, 0))
+        book, i = self._book, self._row
+        charge = book.charges.values[book.charge_ix[i]]
+        quantity = book.quantity[i]
+        if now >= book.done_at[i]:
+            delivered = book.delivered_to[i]
+            status = OUTCOMES[book.outcome[i]]
+            if status is not Status.COMPLETED:
+                charge = charge - self.refund_due()
+        elif now < book.start_at[i]:
+            return _state(OrderState, (Status.PENDING, charge, 0, quantity, 0))
         else:
             delivered = self.delivered_at(now)
             status = Status.IN_PROGRESS
-            charge = self.charge
-        remains = self.quantity - delivered if self.quantity > delivered else 0
+        remains = quantity - delivered if quantity > delivered else 0
         # An order that never delivered anything (canceled while Pending) shows no start count.
-        start_count = self.start_count if delivered or status is Status.IN_PROGRESS else 0
+        start_count = book.start_count[i] if delivered or status is Status.IN_PROGRESS else 0
         return _state(OrderState, (status, charge, start_count, remains, delivered))
+
+    def delivered_at(self, now: float) -> int:
+        """Units delivered by ``now`` while In progress (capped by the outcome)."""
+        book, i = self._book, self._row
+        start_at = book.start_at[i]
+        if now < start_at:
+            return 0
+        elapsed = now - start_at
+        delivered_from = book.delivered_from[i]
+        extra = book.extras.get(i)
+        runs = extra.get("runs") if extra else None
+        if runs and runs > 1 and extra.get("interval"):  # type: ignore[union-attr]
+            per_run = book.quantity[i] // runs
+            period = extra["interval"] * 60.0  # type: ignore[index]
+            run = min(runs - 1, int(elapsed // period))
+            within = min(per_run, int((elapsed - run * period) * book.per_second[i]))
+            raw = max(delivered_from, per_run * run + within)
+        else:
+            raw = delivered_from + int(elapsed * book.per_second[i])
+        if book.quantity[i] == 0:  # an unlimited subscription: posts served so far
+            return raw
+        delivered_to = book.delivered_to[i]
+        return raw if raw < delivered_to else delivered_to
 
     def status_at(self, now: float) -> Status:
         if now >= self.done_at:
             return self.outcome
         return Status.PENDING if now < self.start_at else Status.IN_PROGRESS
-
-    def delivered_at(self, now: float) -> int:
-        """Units delivered by ``now`` while In progress (capped by the outcome)."""
-        if now < self.start_at:
-            return 0
-        elapsed = now - self.start_at
-        if self.runs and self.interval and self.runs > 1:
-            per_run = self.quantity // self.runs
-            period = self.interval * 60.0
-            run = min(self.runs - 1, int(elapsed // period))
-            within = min(per_run, int((elapsed - run * period) * self.per_second))
-            raw = max(self.delivered_from, per_run * run + within)
-        else:
-            raw = self.delivered_from + int(elapsed * self.per_second)
-        if self.quantity == 0:  # an unlimited subscription: posts served so far
-            return raw
-        return min(self.delivered_to, raw)
 
     def refund_due(self) -> Decimal:
         """What the outcome refunds: all if Canceled, the undelivered share if Partial."""
@@ -141,7 +259,8 @@ class Order:
         if self.outcome is Status.CANCELED and self.delivered_from == 0:
             return self.start_at
         if self.quantity == 0:  # unlimited subscription: ends only at its expiry
-            return INF if self.delivered_to == 0 else self.start_at + self.delivered_to / self.per_second
+            expires_at = self.expires_at
+            return INF if expires_at is None else max(expires_at, self.start_at)
         if need <= 0:
             return self.start_at
         if self.runs and self.interval and self.runs > 1:

@@ -21,14 +21,16 @@ from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
 from .money import ZERO, parse_amount, price
+from .orderbook import OrderBook
 from .orders import Order, OrderState
-from .plans import LifecycleSettings, Plan, draw_plan, draw_refill_plan
+from .plans import LifecycleSettings, Plan, RefillPlan, draw_plan, draw_refill_plan
 from .refills import Refill
-from .servicetypes import OrderRequest, OrderRules, read_order_request
+from .servicetypes import OrderRequest, OrderRules, expiry_time, read_order_request
 
 DuplicateScope = Literal["service", "any", "off"]
 # A hook may change the plan of a new order (in-band triggers use this).
 PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
+RefillHook = Callable[[Order, RefillPlan], RefillPlan]
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,24 @@ class Panel:
         self.lock = threading.RLock()
         self._accounts: dict[bytes, Account] = {}
         self._by_id: dict[str, Account] = {}  # key id (digest) -> account
-        self.orders: dict[int, Order] = {}
+        self.orders = OrderBook(first_id=self.settings.first_order_id)
         self.refills: dict[int, Refill] = {}
         self._refill_of: dict[int, int] = {}  # order id -> its newest refill id
-        self._next_order = self.settings.first_order_id
         self._next_refill = self.settings.first_refill_id
         self.plan_hooks: list[PlanHook] = []
+        self.refill_hooks: list[RefillHook] = []
         self._prices: dict[tuple[Decimal, int], Decimal] = {}
+
+    def reset(self, catalog: Catalog | None = None) -> None:
+        """Forget every account, order and refill; the clock, settings and hooks stay."""
+        with self.lock:
+            # A fresh panel's attributes, so state added to __init__ later is reset too.
+            fresh = Panel(
+                catalog=self.catalog if catalog is None else catalog, clock=self.clock, settings=self.settings
+            )
+            kept = {"lock": self.lock, "plan_hooks": self.plan_hooks, "refill_hooks": self.refill_hooks}
+            self.__dict__.update(fresh.__dict__)
+            self.__dict__.update(kept)
 
     # --- accounts ------------------------------------------------------------------
 
@@ -115,8 +128,8 @@ class Panel:
             account = self.account(key)
             del self._accounts[_digest(key)]
             del self._by_id[account.id]
+            self.orders.remove_account(account.id)
             for order_id in account.order_ids:
-                self.orders.pop(order_id, None)
                 self._refill_of.pop(order_id, None)
             # Every refill of the account, not only each order's newest one.
             for refill_id in [r.id for r in self.refills.values() if r.key == account.id]:
@@ -154,8 +167,9 @@ class Panel:
                 continue  # the trajectory was rewritten; a newer entry exists
             refund = order.refund_due() - order.refunded
             if refund > 0:
+                # Like a charge, the ledger's refund entry is derived from the order.
                 order.refunded += refund
-                account.credit(LedgerEntry(done_at, "refund", refund, order=order_id, note=order.outcome.value))
+                account.balance += refund
 
     def _schedule(self, account: Account, order: Order) -> None:
         if order.refund_due() > order.refunded and order.done_at < math.inf:
@@ -168,12 +182,15 @@ class Panel:
         with self.lock:
             account = self.account(key)
             self._settle(account)
-            charges = [
-                LedgerEntry(o.created, "charge", o.charge, order=o.id, note=o.service.name)
-                for o in (self.orders[i] for i in account.order_ids)
-                if o.charge
-            ]
-            return sorted(account.entries + charges, key=lambda e: (e.at, e.kind != "deposit"))
+            # Charges and refunds are derived from the orders; deposits and withdrawals are stored.
+            derived: list[LedgerEntry] = []
+            for order in (self.orders[i] for i in account.order_ids):
+                if order.charge:
+                    derived.append(LedgerEntry(order.created, "charge", order.charge, order=order.id, note=order.service.name))
+                refunded = order.refunded
+                if refunded:
+                    derived.append(LedgerEntry(order.done_at, "refund", refunded, order=order.id, note=order.outcome.value))
+            return sorted(account.entries + derived, key=lambda e: (e.at, e.kind != "deposit"))
 
     # --- the API's actions ------------------------------------------------------------
 
@@ -212,6 +229,8 @@ class Panel:
                 charge = service.rate
             else:
                 charge = self._price(service.rate, request.quantity)
+            if "expiry" in request.details and expiry_time(str(request.details["expiry"])) <= now:
+                raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
             self._settle(account)
             if charge > account.balance:
                 raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
@@ -256,10 +275,16 @@ class Panel:
         for hook in self.plan_hooks:
             plan = hook(service, request, plan)
         quantity = request.quantity
+        expires_at = None
         if service.type.quantity_from == "subscription":
             plan = self._subscription_plan(account, request, plan, now)
+            if quantity == 0 and "expiry" in request.details:  # unlimited: it ends at its expiry
+                expires_at = expiry_time(str(request.details["expiry"]))
+                served = int((expires_at - now - plan.pending) * plan.per_second)
+                plan = Plan(plan.start_count, plan.pending, plan.per_second, Status.COMPLETED, -max(0, served))
         order = Order(
-            id=self._next_order,
+            book=self.orders,
+            id=self.orders.next_id,
             key=account.id,
             service=service,
             link=request.link,
@@ -268,15 +293,16 @@ class Panel:
             created=now,
             start_count=plan.start_count,
             start_at=now + plan.pending,
-            per_second=plan.per_second,
+            per_second=self._dripfeed_speed(request, plan.per_second),
             outcome=plan.outcome,
             delivered_to=quantity - plan.remains,
             runs=request.runs,
             interval=request.interval,
             details=request.details,
         )
-        self._next_order += 1
-        self.orders[order.id] = order
+        if expires_at is not None:
+            order.expires_at = expires_at
+            order.done_at = order._finish_time()
         account.order_ids.append(order.id)
         account.balance -= charge  # the ledger's charge entry is the order itself
         self._schedule(account, order)
@@ -287,11 +313,19 @@ class Panel:
         every = account.rng.uniform(*self.settings.lifecycle.subscription_post_seconds)
         return Plan(plan.start_count, plan.pending, 1.0 / every, Status.COMPLETED, 0)
 
+    def _dripfeed_speed(self, request: OrderRequest, per_second: float) -> float:
+        """Fast enough that each run is delivered before the next one starts."""
+        if request.runs and request.runs > 1 and request.interval:
+            per_run = request.quantity // request.runs
+            return max(per_second, per_run / (request.interval * 60.0))
+        return per_second
+
     def _own_order(self, account: Account, order_id: object) -> Order:
-        order = self.orders.get(order_id) if isinstance(order_id, int) else None
-        if order is None or order.key != account.id:
+        book = self.orders
+        row = book.row(order_id)
+        if row < 0 or book.account_ix[row] != book.accounts.index(account.id):
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
-        return order
+        return book.view(row)
 
     def status(self, key: str, order_id: int) -> OrderState:
         account = self.account(key)
@@ -302,14 +336,15 @@ class Panel:
         account = self.account(key)
         self._check_batch(order_ids)
         now = self.clock.now()
-        orders, aid = self.orders, account.id
+        book = self.orders
+        owner, row_of, view, account_ix = book.accounts.index(account.id), book.row, book.view, book.account_ix
         out: list[OrderState | PanelError] = []
         for order_id in order_ids:
-            order = orders.get(order_id) if order_id is not None else None  # type: ignore[arg-type]
-            if order is None or order.key != aid:
+            row = row_of(order_id)
+            if row < 0 or account_ix[row] != owner:
                 out.append(PanelError(ErrorCode.INCORRECT_ORDER_ID))
             else:
-                out.append(order.state(now))
+                out.append(view(row).state(now))
         return out
 
     def _check_batch(self, ids: Sequence[object]) -> None:
@@ -359,6 +394,8 @@ class Panel:
             if previous is not None and not previous.status_at(now).final:
                 raise PanelError(ErrorCode.REFILL_ALREADY_ACTIVE)
             plan = draw_refill_plan(account.rng, self.settings.lifecycle)
+            for refill_hook in self.refill_hooks:
+                plan = refill_hook(order, plan)
             refill = Refill(
                 id=self._next_refill,
                 order_id=order.id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable, Literal, Mapping
 
 from .errors import ErrorCode, PanelError
@@ -109,6 +109,9 @@ class OrderRequest:
     details: dict[str, object] = field(default_factory=dict)  # type-specific fields, checked
 
 
+# How many existing posts an "old posts only" subscription (posts=0, no old_posts) serves.
+OLD_POSTS_FOUND = 10
+
 _INT = re.compile(r"\s*[+]?\d{1,18}\s*", re.ASCII)  # ASCII: int() would take "١٠٠" or "１００"
 
 
@@ -145,11 +148,16 @@ def _list(params: Mapping[str, str], name: str, rules: OrderRules) -> list[str]:
     return items
 
 
-def _expiry(raw: str) -> str:
+def expiry_time(raw: str) -> float:
+    """An expiry date (d/m/Y) as the Unix time of its midnight, UTC."""
     try:
-        datetime.strptime(raw.strip(), "%d/%m/%Y")
+        return datetime.strptime(raw.strip(), "%d/%m/%Y").replace(tzinfo=timezone.utc).timestamp()
     except ValueError:
         raise PanelError(ErrorCode.INVALID_FIELD, field="expiry") from None
+
+
+def _expiry(raw: str) -> str:
+    expiry_time(raw)
     return raw.strip()
 
 
@@ -254,7 +262,10 @@ def _read_subscription(
             details[name] = _integer(params, name, high=100_000)
     if "expiry" in stype.optional and (params.get("expiry") or "").strip():
         details["expiry"] = _expiry(params["expiry"])
-    # A subscription's quantity is the number of posts it serves (0: unlimited);
+    # A subscription's quantity is the number of posts it serves (0: unlimited, when posts is absent);
     # it is charged nothing at creation (field notes 2.5).
     posts = int(details.get("posts", 0)) + int(details.get("old_posts", 0))  # type: ignore[call-overload]
+    if details.get("posts") == 0 and not details.get("old_posts"):
+        # posts=0 means "old posts only" (the panels' PHP example), as many as the panel finds.
+        posts = OLD_POSTS_FOUND
     return OrderRequest(link=username, quantity=posts, details=details)

@@ -30,13 +30,17 @@ class BodyTooLarge(Exception):
     pass
 
 
+class ClientGone(Exception):
+    """The client disconnected before sending its whole body: nothing to act on."""
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone  # a cut body may still parse as a valid (shorter) request
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -127,12 +131,17 @@ class ApiEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         head = scope.get("method") == "HEAD"
-        try:
-            fields = await request_fields(scope, receive, self.max_body)
-        except BodyTooLarge:
-            body = json_bytes({"error": f"Request body too large (limit {self.max_body} bytes)"})
-            await send_json(send, 413, body, head, [(b"connection", b"close")])
-            return
+        # A middleware in front (faults.FaultMiddleware) may have read the fields already.
+        fields = scope.get("mockpanel.fields")
+        if fields is None:
+            try:
+                fields = await request_fields(scope, receive, self.max_body)
+            except BodyTooLarge:
+                body = json_bytes({"error": f"Request body too large (limit {self.max_body} bytes)"})
+                await send_json(send, 413, body, head, [(b"connection", b"close")])
+                return
+            except ClientGone:
+                return
         payload = dispatch(self.panel, self.dialect, fields)
         await send_json(send, 200, encode(self.dialect, payload), head, content_type=self._content_type)
         if self.observers:

@@ -28,7 +28,11 @@ class ServerThread:
         self.host = host
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
+        try:
+            self._sock.bind((host, port))
+        except OSError:
+            self._sock.close()  # a taken port: do not leak the socket (a ResourceWarning)
+            raise
         self.port: int = self._sock.getsockname()[1]
         options = dict(log_level="warning", access_log=False, lifespan="off", loop="asyncio", http="httptools")
         options.update(config)
@@ -41,13 +45,18 @@ class ServerThread:
         return f"http://{host}:{self.port}"
 
     def _run(self) -> None:
-        self._server.run(sockets=[self._sock])
+        try:
+            self._server.run(sockets=[self._sock])
+        except SystemExit:  # uvicorn exits on a startup failure; here that ends only this thread
+            pass
 
     def start(self, timeout: float = 10.0) -> "ServerThread":
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the mock server on {self.url} failed to start; see the log above")
+            if time.monotonic() > deadline:
                 raise RuntimeError(f"the mock server on {self.url} did not start within {timeout} s")
             time.sleep(0.005)
         return self

@@ -1,0 +1,154 @@
+"""OrderBook: every order of a panel, stored in columns.
+
+A million orders must fit in a few hundred megabytes and be found in O(1): ids are
+issued in sequence, so an order's row is ``id - first_id``, and its numbers live in
+typed arrays (8 bytes a number) rather than in Python objects (24-28 bytes each, plus
+the object). What few orders carry more (drip-feed runs, type-specific details,
+refunds, a forced hold) keeps it in ``extras``. ``Order`` is a view of one row.
+"""
+
+from __future__ import annotations
+
+from array import array
+from decimal import Decimal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .lifecycle import Status
+
+if TYPE_CHECKING:
+    from .catalog import Service
+    from .orders import Order
+
+OUTCOMES: tuple[Status, ...] = (Status.COMPLETED, Status.PARTIAL, Status.CANCELED)
+OUTCOME_INDEX = {status: i for i, status in enumerate(OUTCOMES)}
+REMOVED = -1  # the account column of a row whose key was removed
+
+
+class _Interned:
+    """A list of distinct values and their indexes: 4 bytes a row instead of a pointer and an object."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self._index: dict[Any, int] = {}
+
+    def index(self, value: Any) -> int:
+        i = self._index.get(value)
+        if i is None:
+            i = self._index[value] = len(self.values)
+            self.values.append(value)
+        return i
+
+
+class OrderBook(Mapping[int, "Order"]):
+    """A mapping of order id -> ``Order`` (a view), backed by columns."""
+
+    NUMBER_COLUMNS = {
+        "created": "d", "start_at": "d", "per_second": "d", "done_at": "d",
+        "quantity": "q", "start_count": "q", "delivered_from": "q", "delivered_to": "q",
+        "outcome": "b", "refunded": "b", "version": "l", "service_ix": "l", "account_ix": "l", "charge_ix": "l",
+    }
+
+    def __init__(self, first_id: int = 1) -> None:
+        self.first_id = first_id
+        self.created = array("d")
+        self.start_at = array("d")
+        self.per_second = array("d")
+        self.done_at = array("d")
+        self.quantity = array("q")
+        self.start_count = array("q")
+        self.delivered_from = array("q")
+        self.delivered_to = array("q")
+        self.outcome = array("b")
+        self.refunded = array("b")  # 1 once the outcome's refund is credited
+        self.version = array("l")
+        self.service_ix = array("l")
+        self.account_ix = array("l")
+        self.charge_ix = array("l")
+        self.links: list[str] = []
+        self.services = _Interned()  # Service objects (a repriced service is a new object)
+        self.accounts = _Interned()  # account key ids
+        self.charges = _Interned()  # Decimal prices
+        self.extras: dict[int, dict[str, Any]] = {}  # row -> rare fields
+        self._removed = 0
+
+    # --- rows ---------------------------------------------------------------------
+
+    @property
+    def next_id(self) -> int:
+        return self.first_id + len(self.links)
+
+    def append_row(
+        self, *, key: str, service: "Service", link: str, quantity: int, charge: Decimal, created: float,
+        start_count: int, start_at: float, per_second: float, outcome: Status, delivered_to: int,
+    ) -> int:
+        """Add a row; returns its index. ``done_at`` is set by the caller (it is derived)."""
+        i = len(self.links)
+        self.created.append(created)
+        self.start_at.append(start_at)
+        self.per_second.append(per_second)
+        self.done_at.append(start_at)
+        self.quantity.append(quantity)
+        self.start_count.append(start_count)
+        self.delivered_from.append(0)
+        self.delivered_to.append(delivered_to)
+        self.outcome.append(OUTCOME_INDEX[outcome])
+        self.refunded.append(0)
+        self.version.append(0)
+        self.service_ix.append(self.services.index(service))
+        self.account_ix.append(self.accounts.index(key))
+        self.charge_ix.append(self.charges.index(charge))
+        self.links.append(link)
+        return i
+
+    def row(self, order_id: object) -> int:
+        """The row of a live order, or -1."""
+        if order_id.__class__ is not int:
+            return -1
+        i = order_id - self.first_id  # type: ignore[operator]
+        if 0 <= i < len(self.links) and self.account_ix[i] != REMOVED:
+            return i
+        return -1
+
+    def remove_account(self, key: str) -> None:
+        """Forget the rows of one key: they answer as unknown ids from now on."""
+        ix = self.accounts._index.get(key)
+        if ix is None:
+            return
+        column = self.account_ix
+        for i in range(len(column)):
+            if column[i] == ix:
+                column[i] = REMOVED
+                self.extras.pop(i, None)
+                self._removed += 1
+
+    # --- the mapping --------------------------------------------------------------
+
+    def get(self, order_id: object, default: Any = None) -> "Order | Any":
+        i = self.row(order_id)
+        return default if i < 0 else self.view(i)
+
+    def view(self, i: int) -> "Order":
+        from .orders import Order
+
+        return Order._view(self, i)
+
+    def __getitem__(self, order_id: int) -> "Order":
+        i = self.row(order_id)
+        if i < 0:
+            raise KeyError(order_id)
+        return self.view(i)
+
+    def __contains__(self, order_id: object) -> bool:
+        return self.row(order_id) >= 0
+
+    def __len__(self) -> int:
+        return len(self.links) - self._removed
+
+    def __iter__(self) -> Iterator[int]:
+        first, column = self.first_id, self.account_ix
+        return (first + i for i in range(len(column)) if column[i] != REMOVED)
+
+    def nbytes(self) -> int:
+        """Bytes in the columns (not the links): what an order costs beyond its link."""
+        return sum(getattr(self, name).itemsize * len(self.links) for name in self.NUMBER_COLUMNS)

@@ -1,0 +1,79 @@
+"""server/params.py: a request's fields as one flat dict[str, str], whatever the encoding."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote, urlencode
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockpanel.server.params import json_fields, media_type, query_fields, urlencoded_fields
+
+names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=10)
+values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+def test_query_fields():
+    assert query_fields(b"") == {}
+    assert query_fields(b"key=k&action=balance") == {"key": "k", "action": "balance"}
+    assert query_fields(b"a=&b") == {"a": "", "b": ""}  # blank values are kept, as PHP does
+    assert query_fields(b"a=1&a=2") == {"a": "2"}  # the last repeat wins, as in PHP's $_GET
+    assert query_fields(b"link=https%3A%2F%2Fx.test%2F%3Fa%3D1%26b%3D2") == {"link": "https://x.test/?a=1&b=2"}
+    assert query_fields(b"q=a+b%20c") == {"q": "a b c"}
+    assert query_fields("u=%C3%BC".encode()) == {"u": "ü"}
+
+
+def test_urlencoded_fields():
+    assert urlencoded_fields(b"") == {}
+    assert urlencoded_fields(b"key=k&comments=a%0Ab%0Ac") == {"key": "k", "comments": "a\nb\nc"}
+    assert urlencoded_fields(b"x=1&x=2&x=3") == {"x": "3"}
+    assert urlencoded_fields("name=ü".encode()) == {"name": "ü"}  # raw UTF-8, not percent-encoded
+    assert urlencoded_fields(b"name=\xfc") == {"name": "ü"}  # not UTF-8: read as Latin-1
+    assert urlencoded_fields(b"bad=%ff%fe") == {"bad": "\ufffd\ufffd"}  # broken escapes do not raise
+    assert urlencoded_fields(b"&&=&==&a=1") == {"": "=", "a": "1"}  # junk separators do not lose fields
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(names, values), max_size=10))
+def test_urlencoded_round_trip_like_phps_hand_built_body(pairs):
+    """What the panels' PHP example sends (name=urlencode(value) joined by &) reads back, last wins."""
+    body = "&".join(f"{quote(n, safe='')}={quote(v, safe='').replace('%20', '+')}" for n, v in pairs).encode()
+    assert urlencoded_fields(body) == dict(pairs)
+    assert query_fields(urlencode(pairs).encode()) == dict(pairs)
+
+
+def test_json_fields_flattens_to_form_strings():
+    body = json.dumps({
+        "key": "k", "service": 1, "quantity": 100, "rate": 1.5, "orders": [1, 2, "3"],
+        "yes": True, "no": False, "none": None, "nested": {"a": 1}, "mixed": [1, {"a": 2}],
+    }).encode()
+    assert json_fields(body) == {
+        "key": "k", "service": "1", "quantity": "100", "rate": "1.5", "orders": "1,2,3",
+        "yes": "1", "no": "",  # PHP's casts of true and false
+    }
+
+
+def test_json_fields_that_are_not_an_object_give_nothing():
+    for body in [b"", b"[1,2]", b"3", b'"key"', b"null", b"{", b"{'key': 'k'}", b"\xff\xfe", b"[" * 5000]:
+        assert json_fields(body) == {}, body
+
+
+@given(st.dictionaries(names, st.one_of(values, st.integers(-(2**63), 2**63 - 1), st.booleans(), st.none()), max_size=8))
+def test_json_fields_never_raise_and_keep_scalars(obj):
+    out = json_fields(json.dumps(obj).encode())
+    for name, value in obj.items():
+        if value is None:
+            assert name not in out
+        elif isinstance(value, bool):
+            assert out[name] == ("1" if value else "")
+        else:
+            assert out[name] == str(value)
+
+
+def test_media_type():
+    assert media_type("") == ""
+    assert media_type("application/json") == "application/json"
+    assert media_type("Application/JSON; charset=UTF-8") == "application/json"
+    assert media_type(" multipart/form-data ; boundary=x") == "multipart/form-data"
+    assert media_type(";;;") == ""
