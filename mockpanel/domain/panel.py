@@ -522,13 +522,15 @@ class Panel:
                 raise ValueError("only a Pending order can be planned to end Canceled; use set_order to cancel it now")
             if target is Status.PARTIAL:
                 delivered = order.delivered_at(now)
-                if remains is None:  # half of the quantity, or what is left if less
-                    remains = min(max(1, order.quantity // 2), order.quantity - delivered)
+                if remains is None:  # half of the quantity, or less than is left to deliver
+                    remains = min(max(1, order.quantity // 2), order.quantity - delivered - 1)
                 if not 0 < remains < order.quantity:
                     raise ValueError(f"a Partial order needs 0 < remains < quantity ({order.quantity})")
-                if order.quantity - remains < delivered:
+                if order.quantity - remains <= delivered:
+                    # Fewer would undo delivery; as many would end it now (set_order does that).
                     raise ValueError(
-                        f"order {order_id} has delivered {delivered} already; remains={remains} would undo delivery"
+                        f"order {order_id} has delivered {delivered} already; remains={remains} would undo "
+                        "delivery or end it now (use set_order to end it now)"
                     )
             order.plan_outcome(target, remains)
             self._schedule(self._account_by_id(order.key), order)
