@@ -12,8 +12,37 @@ from decimal import Decimal
 from .money import ZERO
 
 
+class KeyDigest(str):
+    """A key known only by its SHA-256, as state files keep it: it opens the account its key opens."""
+
+    __slots__ = ()
+
+    def __new__(cls, hexdigest: str) -> "KeyDigest":
+        if len(hexdigest) != 64 or any(c not in "0123456789abcdef" for c in hexdigest):
+            raise ValueError(f"a key digest is 64 lowercase hex digits, got {hexdigest[:70]!r}")
+        return super().__new__(cls, hexdigest)
+
+    @classmethod
+    def of(cls, key: str) -> "KeyDigest":
+        if isinstance(key, KeyDigest):
+            return key
+        return cls(hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest())
+
+    def __repr__(self) -> str:
+        return f"KeyDigest({self[:8]}...)"
+
+
+def key_digest(key: str) -> bytes:
+    """The SHA-256 that accounts are found by: keys are never compared as strings."""
+    if isinstance(key, KeyDigest):
+        return bytes.fromhex(key)
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+
+
 def key_id(key: str) -> str:
     """A stable, non-reversible id for a key: what logs and journals may show."""
+    if isinstance(key, KeyDigest):
+        return key[:16]
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 
 class VirtualClock:
@@ -23,6 +24,7 @@ class VirtualClock:
     ) -> None:
         self._timer = timer
         self._lock = threading.Lock()
+        self._pins = threading.local()
         self._speed = _check_speed(speed)
         self._anchor_real = timer()
         self._anchor_virtual = time.time() if start is None else float(start)
@@ -37,7 +39,25 @@ class VirtualClock:
 
     def now(self) -> float:
         """Virtual seconds since the Unix epoch."""
+        pinned = getattr(self._pins, "at", None)
+        if pinned is not None:
+            return pinned
         return self._anchor_virtual + (self._timer() - self._anchor_real) * self._speed
+
+    @contextmanager
+    def pinned(self) -> Iterator[float]:
+        """Within the block, this thread reads one instant: an operation happens at one time.
+
+        State files record that instant, and replaying the operation at it gives the same result.
+        """
+        if getattr(self._pins, "at", None) is not None:
+            yield self._pins.at  # already pinned by an outer operation
+            return
+        self._pins.at = self.now()
+        try:
+            yield self._pins.at
+        finally:
+            self._pins.at = None
 
     def advance(
         self, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
@@ -64,6 +84,12 @@ class VirtualClock:
 
     def freeze(self) -> None:
         self.set_speed(0)
+
+    def start_over_at(self, virtual: float) -> None:
+        """Put a clock that nothing has used yet at ``virtual`` (to replay a saved past)."""
+        with self._lock:
+            self._anchor_virtual = float(virtual)
+            self._anchor_real = self._timer()
 
     def set_time(self, virtual: float) -> None:
         """Jump to a later virtual time (used when loading saved state)."""

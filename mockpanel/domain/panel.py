@@ -7,16 +7,16 @@ thread driving the control API) never see half a change, and never overspend.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import math
 import secrets
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, TypeVar
 
-from .accounts import Account, LedgerEntry
-from .catalog import Catalog, Service, load_catalog
+from .accounts import Account, LedgerEntry, key_digest
+from .catalog import Catalog, Service, load_catalog, service_from_json
 from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
@@ -46,8 +46,30 @@ class PanelSettings:
     first_refill_id: int = 501
 
 
-def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+_digest = key_digest
+
+# Told of every change to a panel (persistence): (method name, the instant it happened, args, kwargs).
+Recorder = Callable[[str, float, tuple[Any, ...], dict[str, Any]], None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def mutation(method: F) -> F:
+    """Mark a method that changes the panel: with a recorder attached, it runs at one pinned
+    instant and, if it succeeds, the recorder is told (failed calls change nothing)."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self: "Panel", *args: Any, **kwargs: Any) -> Any:
+        recorder = self.recorder
+        if recorder is None:
+            return method(self, *args, **kwargs)
+        with self.lock, self.clock.pinned() as now:
+            result = method(self, *args, **kwargs)
+            if not self._replaying:
+                recorder(name, now, args, kwargs)
+            return result
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Panel:
@@ -70,10 +92,13 @@ class Panel:
         self.refills: dict[int, Refill] = {}
         self._refill_of: dict[int, int] = {}  # order id -> its newest refill id
         self._next_refill = self.settings.first_refill_id
+        self.recorder: Recorder | None = None
+        self._replaying = False
         self.plan_hooks: list[PlanHook] = []
         self.refill_hooks: list[RefillHook] = []
         self._prices: dict[tuple[Decimal, int], Decimal] = {}
 
+    @mutation
     def reset(self, catalog: Catalog | None = None) -> None:
         """Forget every account, order and refill; the clock, settings and hooks stay."""
         with self.lock:
@@ -81,7 +106,10 @@ class Panel:
             fresh = Panel(
                 catalog=self.catalog if catalog is None else catalog, clock=self.clock, settings=self.settings
             )
-            kept = {"lock": self.lock, "plan_hooks": self.plan_hooks, "refill_hooks": self.refill_hooks}
+            kept = {
+                "lock": self.lock, "plan_hooks": self.plan_hooks, "refill_hooks": self.refill_hooks,
+                "recorder": self.recorder, "_replaying": self._replaying,
+            }
             self.__dict__.update(fresh.__dict__)
             self.__dict__.update(kept)
 
@@ -92,6 +120,10 @@ class Panel:
     ) -> Account:
         """A new API key with an opening deposit. A key is made up if none is given."""
         key = secrets.token_hex(16) if key is None else key
+        return self._open_account(key, balance=balance, currency=currency)
+
+    @mutation
+    def _open_account(self, key: str, *, balance: object, currency: str | None) -> Account:
         if not isinstance(key, str) or not key or len(key) > 512:
             raise ValueError("an API key must be a non-empty string of at most 512 characters")
         amount = parse_amount(balance, name="balance")
@@ -123,6 +155,7 @@ class Panel:
     def accounts(self) -> list[Account]:
         return list(self._accounts.values())
 
+    @mutation
     def remove_account(self, key: str) -> None:
         with self.lock:
             account = self.account(key)
@@ -135,6 +168,7 @@ class Panel:
             for refill_id in [r.id for r in self.refills.values() if r.key == account.id]:
                 del self.refills[refill_id]
 
+    @mutation
     def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
         value = parse_amount(amount, name="amount")
         if value <= 0:
@@ -144,6 +178,7 @@ class Panel:
             account.credit(LedgerEntry(self.clock.now(), "deposit", value, note=note))
             return account.balance
 
+    @mutation
     def withdraw(self, key: str, amount: object, note: str = "withdrawal") -> Decimal:
         """Take money out (a balance drained by "another client"); never below zero."""
         value = parse_amount(amount, name="amount")
@@ -204,6 +239,7 @@ class Panel:
             self._settle(account)
             return account.balance, account.currency
 
+    @mutation
     def add(self, key: str, service_id: object, params: Mapping[str, str]) -> int:
         """Place an order; returns its id. Charges the price at once, or raises."""
         with self.lock:
@@ -353,6 +389,7 @@ class Panel:
         if len(ids) > self.settings.batch_limit:
             raise PanelError(ErrorCode.TOO_MANY_IDS, limit=self.settings.batch_limit)
 
+    @mutation
     def cancel(self, key: str, order_id: int | None) -> None:
         """Ask to cancel; the order ends Canceled (or Partial if some was delivered)."""
         with self.lock:
@@ -378,6 +415,7 @@ class Panel:
                 out.append(exc)
         return out
 
+    @mutation
     def refill(self, key: str, order_id: int | None) -> int:
         """Ask for a refill of a completed order of a refill service; returns the refill id."""
         with self.lock:
@@ -439,6 +477,22 @@ class Panel:
                 out.append(exc)
         return out
 
+    # --- control: the catalogue -------------------------------------------------------
+
+    @mutation
+    def put_service(self, service: Mapping[str, Any]) -> Service:
+        """Add a service, or replace the one with its id (a catalogue entry's JSON)."""
+        item = service_from_json(dict(service), where="service")
+        with self.lock:
+            self.catalog.put(item)
+            return item
+
+    @mutation
+    def update_service(self, service_id: int, **changes: Any) -> Service:
+        """Change a service from now on (reprice, disable...); orders placed keep their price."""
+        with self.lock:
+            return self.catalog.update(service_id, **changes)
+
     # --- control: forcing states (the test's hand on the panel) ------------------------
 
     def find_order(self, order_id: int) -> Order:
@@ -447,6 +501,7 @@ class Panel:
             raise KeyError(f"no order {order_id}: it was never placed, or its key was removed")
         return order
 
+    @mutation
     def set_order(
         self,
         order_id: int,
@@ -508,6 +563,7 @@ class Panel:
             self._schedule(account, order)
             return order.state(now)
 
+    @mutation
     def set_outcome(self, order_id: int, status: str | Status, remains: int | None = None) -> None:
         """Choose how a running order will end, without ending it now."""
         with self.lock:
@@ -535,6 +591,7 @@ class Panel:
             order.plan_outcome(target, remains)
             self._schedule(self._account_by_id(order.key), order)
 
+    @mutation
     def set_refill(self, refill_id: int, status: str | RefillStatus) -> RefillStatus:
         with self.lock:
             refill = self.refills.get(refill_id)
