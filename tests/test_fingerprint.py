@@ -1,0 +1,71 @@
+"""Fingerprinting: the read-only probes name the dialect a panel speaks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mockpanel import VirtualClock, available_dialects, build_panel, create_app, load_dialect
+from mockpanel.dialects.fingerprint import fingerprint
+from mockpanel.server.inprocess import inprocess_client
+
+KEY = "fingerprint-key"
+# Profiles that answer every read-only probe alike: the seeds 000 and 001 document the
+# standard API unchanged, and smmpanel.ru is SmartPanel v1 with its own catalogue.
+SAME_ON_THE_WIRE = [{"standard", "smmprime", "smmprovider"}, {"smm.plus"}, {"smmpro.in"}, {"smartpanel-v1", "smmpanel.ru"}]
+
+
+def mock_of(name: str) -> tuple[httpx.Client, str]:
+    dialect = load_dialect(name)
+    panel = build_panel(dialect, clock=VirtualClock(speed=0))
+    panel.create_account(KEY, balance="5")
+    return inprocess_client(create_app(panel, dialect)), dialect.endpoints[0]
+
+
+def test_the_groups_cover_every_builtin_profile():
+    assert set().union(*SAME_ON_THE_WIRE) == set(available_dialects())
+
+
+@pytest.mark.parametrize("name", sorted(available_dialects()))
+def test_fingerprint_names_the_profile_the_mock_speaks(name):
+    client, path = mock_of(name)
+    with client:
+        result = fingerprint("http://mockpanel.local" + path, KEY, client=client)
+    group = next(g for g in SAME_ON_THE_WIRE if name in g)
+    assert set(result.closest) == group, result.summary()
+    matched, total = result.scores[name]
+    assert matched == total and total >= 15, result.summary()
+    assert result.deviations == []
+
+
+def test_fingerprint_reports_each_deviation_of_a_panel_between_dialects(tmp_path):
+    # A hybrid, like followeran.com: the SmartPanel shapes served on /api/v2.
+    hybrid = tmp_path / "hybrid.json"
+    hybrid.write_text('{"name": "hybrid", "extends": "smartpanel-v1", "description": "x", "endpoints": ["/api/v2"]}')
+    dialect = load_dialect(str(hybrid))
+    panel = build_panel(dialect, clock=VirtualClock(speed=0))
+    panel.create_account(KEY, balance="5")
+    with inprocess_client(create_app(panel, dialect)) as client:
+        result = fingerprint("http://mockpanel.local/api/v2", KEY, client=client)
+    assert result.best == "smartpanel-v1"
+    assert result.deviations == [("endpoint", "/api/v1", "/api/v2")]
+    assert "deviation endpoint: smartpanel-v1 expects '/api/v1', the panel answered '/api/v2'" in result.summary()
+
+
+def test_fingerprint_sends_nothing_that_spends(tmp_path):
+    client, path = mock_of("standard")
+    sent: list[dict[str, str]] = []
+    original = client.post
+
+    def spy(url, data=None, **kw):
+        sent.append(dict(data))
+        return original(url, data=data, **kw)
+
+    client.post = spy  # type: ignore[method-assign]
+    with client:
+        fingerprint("http://mockpanel.local" + path, KEY, client=client)
+    assert {f["action"] for f in sent} >= {"balance", "services", "status"}
+    assert not any(f["action"] == "add" for f in sent)
+    for f in sent:  # refill and cancel only name ids no panel has
+        for name in ("order", "orders", "refill", "refills"):
+            assert name not in f or f[name].startswith("98765432100")
