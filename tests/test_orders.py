@@ -6,8 +6,6 @@ import math
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from mockpanel.domain.catalog import load_catalog
 from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.money import share

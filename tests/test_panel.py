@@ -470,11 +470,11 @@ def test_a_key_cannot_see_or_touch_another_keys_orders(panel: Panel) -> None:
 
 def test_orders_store_a_key_id_never_the_key(panel: Panel) -> None:
     oid = add(panel, 1)
-    order, refill_order = panel.find_order(oid), None
+    order = panel.find_order(oid)
     assert order.key == key_id(KEY) and KEY not in order.key
     to_end(panel, oid)
-    refill_order = panel.refills[panel.refill(KEY, oid)]
-    assert refill_order.key == key_id(KEY)
+    refill = panel.refills[panel.refill(KEY, oid)]
+    assert refill.key == key_id(KEY)
 
 
 # --- forcing states ----------------------------------------------------------------------------------

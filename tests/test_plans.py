@@ -73,7 +73,9 @@ def test_plans_stay_in_their_ranges(seed: int, quantity: int) -> None:
     plan = draw_plan(random.Random(seed), DEFAULT, quantity)
     assert 20.0 <= plan.pending <= 180.0
     assert 0 <= plan.start_count <= 100_000
-    assert plan.per_second >= 600 / 3600 - 1e-9
+    # At least the slowest rate, unless that would deliver in under min_delivery_seconds.
+    slowest = 600 / 3600 if quantity == 0 else min(600 / 3600, quantity / DEFAULT.min_delivery_seconds)
+    assert slowest - 1e-9 <= plan.per_second <= 6000 / 3600 + 1e-9
     if plan.outcome is Status.COMPLETED:
         assert plan.remains == 0
     elif plan.outcome is Status.CANCELED:
@@ -97,3 +99,13 @@ def test_refill_rejection_weight() -> None:
     assert outcomes[RefillStatus.REJECTED] / 2000 == pytest.approx(0.2, abs=0.03)
     plan = draw_refill_plan(rng, DEFAULT)
     assert 60 <= plan.pending <= 600 and 600 <= plan.duration <= 7200
+
+
+@pytest.mark.parametrize("quantity", [1, 5, 50, 1000, 10**6])
+def test_no_order_is_delivered_faster_than_min_delivery_seconds(quantity: int) -> None:
+    settings = LifecycleSettings()
+    rng = random.Random(quantity)
+    for _ in range(50):
+        plan = draw_plan(rng, settings, quantity)
+        assert quantity / plan.per_second >= settings.min_delivery_seconds * (1 - 1e-9)
+        assert plan.per_second <= settings.units_per_hour[1] / 3600.0

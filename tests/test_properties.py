@@ -6,7 +6,8 @@ After every step, for each key:
   balance == deposits - withdrawals - the charges the orders show now (refunds all credited);
 and for each order: its status rank never drops, a final order never changes again, remains
 stays in [0, quantity], the charge shown is in [0, price at creation] (the price less the
-undelivered share if Partial, 0 if Canceled), and the other key cannot see it. Every refused request leaves the balance and the order as they were.
+undelivered share if Partial, 0 if Canceled), and the other key cannot see it.
+Every refused request leaves the balance and the order as they were.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
-from mockpanel.domain.servicetypes import OLD_POSTS_FOUND
 from mockpanel.domain.catalog import load_catalog
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import ErrorCode, PanelError
@@ -25,6 +25,7 @@ from mockpanel.domain.lifecycle import RefillStatus, Status
 from mockpanel.domain.money import ZERO, price, share
 from mockpanel.domain.orders import OrderState
 from mockpanel.domain.panel import Panel
+from mockpanel.domain.servicetypes import OLD_POSTS_FOUND
 
 CATALOG = load_catalog()
 KEYS = ("prop-key-A", "prop-key-B")
@@ -35,8 +36,11 @@ ADD_ERRORS = {
     ErrorCode.ACTIVE_ORDER_WITH_LINK,
 }
 
-# (service id, what is ordered): services with and without cancel/refill, every way of pricing.
-KINDS = st.sampled_from(["1", "3", "20", "4", "comments", "package", "subscription", "dripfeed"])
+# What is ordered: services with and without cancel/refill, every way of pricing. Services
+# 1 and 20 refill (1 also cancels); they are weighted up so that refills happen often enough.
+KINDS = st.sampled_from(["1", "20", "1", "dripfeed", "3", "4", "comments", "package", "subscription", "20"])
+# Mostly the owner asks; sometimes the other key tries its luck.
+OWN = st.sampled_from([True, True, True, False])
 
 
 class PanelMachine(RuleBasedStateMachine):
@@ -49,7 +53,7 @@ class PanelMachine(RuleBasedStateMachine):
 
     @initialize(
         seed=st.integers(min_value=0, max_value=2**32),
-        funds=st.tuples(*[st.sampled_from(["0", "0.05", "1", "7.5", "100"])] * 2),
+        funds=st.tuples(*[st.sampled_from(["0", "0.05", "1", "7.5", "100", "100", "1000"])] * 2),
     )
     def setup(self, seed: int, funds: tuple[str, str]) -> None:
         self.panel = Panel(catalog=CATALOG, clock=VirtualClock(speed=0, start=1_700_000_000), seed=seed)
@@ -81,7 +85,8 @@ class PanelMachine(RuleBasedStateMachine):
         target=orders,
         key=st.sampled_from(KEYS),
         kind=KINDS,
-        quantity=st.integers(min_value=1, max_value=30_000),
+        # Mostly valid quantities; sometimes at or past a service's limits.
+        quantity=st.one_of(st.integers(min_value=50, max_value=3000), st.sampled_from([1, 49, 99, 10_001, 10**6 + 1])),
         lines=st.integers(min_value=1, max_value=14),
         runs=st.integers(min_value=2, max_value=5),
         interval=st.integers(min_value=1, max_value=120),
@@ -125,8 +130,13 @@ class PanelMachine(RuleBasedStateMachine):
         self.rank[order_id] = state.status.rank
         return order_id
 
-    @rule(key=st.sampled_from(KEYS), order_id=orders)
-    def cancel(self, key: str, order_id: int) -> None:
+    def asker(self, order_id: int, own: bool) -> str:
+        owner = self.owner[order_id]
+        return owner if own else KEYS[1 - KEYS.index(owner)]
+
+    @rule(own=OWN, order_id=orders)
+    def cancel(self, own: bool, order_id: int) -> None:
+        key = self.asker(order_id, own)
         state, bal = self.snapshot(order_id)
         service = self.panel.find_order(order_id).service
         try:
@@ -146,8 +156,9 @@ class PanelMachine(RuleBasedStateMachine):
         if state.status is Status.PENDING:
             assert (after.status, after.charge, after.remains) == (Status.CANCELED, ZERO, after.remains)
 
-    @rule(key=st.sampled_from(KEYS), order_id=orders, target=refills)
-    def refill(self, key: str, order_id: int) -> Any:
+    @rule(own=OWN, order_id=orders, target=refills)
+    def refill(self, own: bool, order_id: int) -> Any:
+        key = self.asker(order_id, own)
         state, bal = self.snapshot(order_id)
         service = self.panel.find_order(order_id).service
         try:
@@ -172,7 +183,7 @@ class PanelMachine(RuleBasedStateMachine):
     @rule(
         order_id=orders,
         status=st.sampled_from([None, "Pending", "In progress", "Completed", "Partial", "Canceled"]),
-        remains=st.one_of(st.none(), st.integers(min_value=-1, max_value=30_001)),
+        remains=st.one_of(st.none(), st.integers(min_value=-1, max_value=3001)),
     )
     def force_status(self, order_id: int, status: str | None, remains: int | None) -> None:
         state, bal = self.snapshot(order_id)
@@ -184,7 +195,7 @@ class PanelMachine(RuleBasedStateMachine):
     @rule(
         order_id=orders,
         status=st.sampled_from(["Completed", "Partial", "Canceled"]),
-        remains=st.one_of(st.none(), st.integers(min_value=0, max_value=30_000)),
+        remains=st.one_of(st.none(), st.integers(min_value=0, max_value=3000)),
     )
     def plan_outcome(self, order_id: int, status: str, remains: int | None) -> None:
         state, bal = self.snapshot(order_id)
@@ -210,7 +221,15 @@ class PanelMachine(RuleBasedStateMachine):
         assert after == max(ZERO, before - Decimal(amount))
         self.withdrawn[key] += before - after
 
-    @rule(seconds=st.sampled_from([0, 1, 15, 60, 300, 3600, 6 * 3600, 86400, 7 * 86400]))
+    @rule(order_id=orders, target=refills)
+    def refill_when_done(self, order_id: int) -> Any:
+        """Move the clock to the moment an order shows its outcome, then ask its refill."""
+        done_at = self.panel.find_order(order_id).done_at
+        if done_at != float("inf"):
+            self.panel.clock.set_time(max(self.panel.clock.now(), done_at))
+        return self.refill(True, order_id)
+
+    @rule(seconds=st.sampled_from([0, 1, 15, 60, 120, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400]))
     def advance(self, seconds: int) -> None:
         self.panel.clock.advance(seconds=seconds)
 
@@ -294,7 +313,7 @@ class PanelMachine(RuleBasedStateMachine):
 
 
 PanelMachine.TestCase.settings = settings(
-    max_examples=75,
+    max_examples=100,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

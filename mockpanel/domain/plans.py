@@ -56,8 +56,8 @@ def draw_plan(rng: random.Random, settings: LifecycleSettings, quantity: int) ->
     pending = rng.uniform(*s.pending_seconds)
     per_hour = rng.uniform(*s.units_per_hour)
     per_second = per_hour / 3600.0
-    if quantity > 0:
-        per_second = max(per_second, quantity / max(s.min_delivery_seconds, quantity / per_second))
+    if quantity > 0:  # no order is delivered faster than min_delivery_seconds
+        per_second = min(per_second, quantity / s.min_delivery_seconds)
     roll = rng.uniform(0, s.completed_weight + s.partial_weight + s.canceled_weight)
     if roll < s.completed_weight or quantity < 2:
         return Plan(start_count, pending, per_second, Status.COMPLETED, 0)

@@ -20,7 +20,7 @@ from ..dialects.render import encode
 from .actions import dispatch
 from .params import json_fields, media_type, query_fields, urlencoded_fields
 
-# Called after each API request: (scope, fields, response payload, status, seconds).
+# Called for each API request once it is answered, before the answer is sent: (scope, fields, response payload, status, seconds).
 Observer = Callable[[Scope, dict[str, str], Any, int, float], None]
 
 MAX_BODY = 1 << 20  # 1 MiB: more than any real request; larger ones get 413
@@ -58,7 +58,8 @@ async def request_fields(scope: Scope, receive: Receive, limit: int = MAX_BODY) 
     for name, value in scope["headers"]:
         if name == b"content-type":
             content_type = value.decode("latin-1")
-            break
+        elif name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise BodyTooLarge  # announced too large: answer at once, read nothing
     kind = media_type(content_type)
     if kind == "multipart/form-data":
         body = await read_body(receive, limit)
@@ -143,8 +144,9 @@ class ApiEndpoint:
             except ClientGone:
                 return
         payload = dispatch(self.panel, self.dialect, fields)
-        await send_json(send, 200, encode(self.dialect, payload), head, content_type=self._content_type)
-        if self.observers:
+        body = encode(self.dialect, payload)
+        if self.observers:  # before the answer leaves: a client that checks the journal at once finds its request
             elapsed = time.perf_counter() - started
             for observer in self.observers:
                 observer(scope, fields, payload, 200, elapsed)
+        await send_json(send, 200, body, head, content_type=self._content_type)

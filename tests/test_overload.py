@@ -1,0 +1,93 @@
+"""Under abuse the mock keeps serving: slow clients and huge bodies do not stall others."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+
+from tests.conftest import KEY
+
+
+def _raw(host: str, port: int, payload: bytes, timeout: float = 5.0) -> bytes:
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(payload)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_a_flood_of_slow_clients_does_not_stall_the_others(live):
+    host, port = "127.0.0.1", live.port
+    slow: list[socket.socket] = []
+    try:
+        for i in range(150):  # slowloris: each sends half a request, then nothing
+            s = socket.create_connection((host, port), timeout=5)
+            body = f"key={KEY}&action=balance".encode()
+            s.sendall(
+                b"POST /api/v2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + f"Content-Length: {len(body) + 100}\r\n\r\n".encode() + body[:5]
+            )
+            slow.append(s)
+        worst = 0.0
+        with httpx.Client(timeout=5) as client:
+            for _ in range(40):
+                started = time.perf_counter()
+                r = client.post(live.url + "/api/v2", data={"key": KEY, "action": "balance"})
+                worst = max(worst, time.perf_counter() - started)
+                assert r.json() == {"balance": "100.00000", "currency": "USD"}
+        assert worst < 1.0, f"a normal request took {worst:.3f} s among 150 slow clients"
+    finally:
+        for s in slow:
+            s.close()
+
+
+def test_an_announced_huge_body_is_refused_at_once(live):
+    started = time.perf_counter()
+    answer = _raw(
+        "127.0.0.1", live.port,
+        b"POST /api/v2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 1073741824\r\n\r\nkey=abc",  # claims 1 GiB, sends 7 bytes
+    )
+    assert time.perf_counter() - started < 2.0  # not waiting for the gigabyte
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert "Request body too large" in json.loads(body)["error"]
+
+
+def test_huge_bodies_streamed_in_parallel_get_413_and_others_are_served(live, panel):
+    url = live.url + "/api/v2"
+    results: list[int] = []
+
+    def flood() -> None:
+        def chunks():
+            for _ in range(64):  # 4 MiB in 64 KiB pieces, no Content-Length
+                yield b"x" * 65536
+
+        with httpx.Client(timeout=10) as client:
+            try:
+                results.append(client.post(url, content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"}).status_code)
+            except httpx.HTTPError:
+                results.append(-1)  # the server closed on us mid-upload: also a refusal
+
+    threads = [threading.Thread(target=flood) for _ in range(6)]
+    for t in threads:
+        t.start()
+    with httpx.Client(timeout=5) as client:
+        for _ in range(20):
+            assert client.post(url, data={"key": KEY, "action": "balance"}).status_code == 200
+    for t in threads:
+        t.join(20)
+    assert results and all(code in (413, -1) for code in results), results
+    assert 413 in results
+    assert panel.balance(KEY)[0] == 100  # nothing happened to the account
