@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .domain.accounts import redact
+from .domain.errors import PanelError
 from .domain.panel import Panel
 
 # The built-in demo key: documented in the README, so showing it leaks nothing.
@@ -12,9 +13,16 @@ DEFAULT_BALANCE = "1000"
 
 def open_accounts(panel: Panel, keys: tuple[str, ...] | list[str], balance: str, currency: str) -> list[str]:
     """Create each key; return how to show each one (a key given by the user is redacted)."""
+    repeated = sorted({redact(k) if k != DEFAULT_KEY else k for k in keys if list(keys).count(k) > 1})
+    if repeated:
+        raise ValueError(f"--key {', '.join(repeated)} is given more than once; give each key once")
     shown = []
     for key in keys:
-        account = panel.create_account(key, balance=balance, currency=currency)
         name = key if key == DEFAULT_KEY else redact(key)
-        shown.append(f"{name}: balance {account.balance} {account.currency}")
+        try:
+            amount, currency_now = panel.balance(key)  # restored from a state file: keep it as it is
+            shown.append(f"{name}: balance {amount} {currency_now} (restored)")
+        except PanelError:
+            account = panel.create_account(key, balance=balance, currency=currency)
+            shown.append(f"{name}: balance {account.balance} {account.currency}")
     return shown

@@ -48,9 +48,13 @@ def test_dialects_lists_every_builtin_profile():
     (["--balance", "-5"], "negative"),
     (["--dialect", "no-such-dialect"], "no dialect named"),
     (["--catalog", "/no/such/catalog.json"], "catalog"),
-    (["--key", "a", "--key", "a"], "already exists"),
+    (["--key", "dup-key-1", "--key", "dup-key-1"], "more than once"),
 ])
-def test_bad_options_are_usage_errors_before_anything_is_bound(args, words):
+def test_bad_options_are_usage_errors_before_anything_is_bound(args, words, monkeypatch):
+    def must_not_listen(*a: object) -> None:
+        raise AssertionError("serve went on to bind a port")  # never serve forever from a unit test
+
+    monkeypatch.setattr("mockpanel.cli._listen", must_not_listen)
     result = CliRunner().invoke(main, ["serve", "--port", "1", *args])
     assert result.exit_code == 2, result.output
     assert words in result.output.lower()
@@ -147,9 +151,11 @@ def test_serve_prints_the_endpoint_and_redacted_keys_then_answers(serve):
     assert f"API: {url}" in banner
     assert any(redact(SECRET) in line and "12.5" in line for line in banner), banner
     assert any(line.strip().startswith("key test-key:") for line in banner)  # the documented demo key is shown
-    # curl -d 'key=...&action=balance' http://127.0.0.1:PORT/api/v2
     r = served.post(url, {"key": SECRET, "action": "balance"})
     assert r.json() == {"balance": "12.50000", "currency": "USD"}
+    if shutil.which("curl"):  # the README's own command
+        done = subprocess.run(["curl", "-s", "-d", f"key={SECRET}&action=balance", url], capture_output=True, text=True, timeout=30)
+        assert done.stdout == '{"balance":"12.50000","currency":"USD"}'
     order = served.post(url, {"key": SECRET, "action": "add", "service": "1", "link": "https://cli.test", "quantity": "100"}).json()
     assert isinstance(order["order"], int)
     httpx.get(url, params={"key": SECRET, "action": "nope"}, timeout=5)

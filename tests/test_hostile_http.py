@@ -306,8 +306,11 @@ def requests_(draw: st.DrawFn) -> tuple[bytes, bool, bool, bool]:
         path = "/api/v2/" + "a" * draw(st.integers(1000, 20000))
     raw_unicode = draw(st.booleans()) and draw(st.booleans()) and draw(st.booleans())
     pairs = draw(fields())
-    where = draw(st.sampled_from(["query", "body", "both", "none"]))
-    query = urlencode(pairs if where in ("query", "both") else draw(fields()) if where == "none" and draw(st.booleans()) else [])
+    where = draw(st.sampled_from(["query", "body", "both", "other"]))  # where the main fields go
+    if where in ("query", "both"):
+        query = urlencode(pairs)
+    else:  # no query, or another set of fields that the body's should override
+        query = urlencode(draw(fields())) if draw(st.booleans()) else b""
     target = path.encode() + (b"?" + query if query else b"")
     if raw_unicode:
         target += "&x=é".encode()  # raw UTF-8 in the request line
@@ -365,8 +368,8 @@ def action_params(draw: st.DrawFn) -> list[tuple[str, str]]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(pairs=action_params(), how=st.sampled_from(["form", "query", "json", "multipart"]))
-def test_every_action_with_bad_parameters_answers_json_and_changes_nothing_when_rejected(hostile, pairs, how):
+@given(pairs=action_params(), how=st.sampled_from(["form", "query", "json", "multipart"]), data=st.data())
+def test_every_action_with_bad_parameters_answers_json_and_changes_nothing_when_rejected(hostile, pairs, how, data):
     panel, server, _ = hostile
     if how == "form":
         request = build_request(b"POST", b"/api/v2", [(b"Content-Type", b"application/x-www-form-urlencoded")], urlencode(pairs))
@@ -374,9 +377,9 @@ def test_every_action_with_bad_parameters_answers_json_and_changes_nothing_when_
         request = build_request(b"GET", b"/api/v2?" + urlencode(pairs), [], None)
     elif how == "multipart":
         request = build_request(b"POST", b"/api/v2", [(b"Content-Type", b"multipart/form-data; boundary=hOsTiLe")], multipart(pairs))
-    else:
-        body = json.dumps(dict(pairs)).encode()
-        request = build_request(b"POST", b"/api/v2/", [(b"Content-Type", b"application/json")], body)
+    else:  # JSON: any field may carry the wrong type (number, list, object, null, bool)
+        obj: dict[str, Any] = {k: v if k in ("key", "action") else data.draw(st.one_of(st.just(v), json_values)) for k, v in pairs}
+        request = build_request(b"POST", b"/api/v2/", [(b"Content-Type", b"application/json")], json.dumps(obj).encode())
     answer = check(panel, server.port, request, api=True, head=False, malformed=False)
     assert answer.status == 200
 
@@ -412,6 +415,20 @@ def test_repeated_fields_keep_the_last_value_like_php(hostile):
     panel, server, _ = hostile
     answer = exchange(server.port, build_request(b"GET", b"/api/v2?key=nope&action=add&key=" + KEY.encode() + b"&action=balance", [], None))
     assert set(answer.json()) == {"balance", "currency"}
+
+
+@pytest.mark.parametrize("size", [10_000, 60_000, 200_000])
+def test_a_very_long_query_string_gets_json_or_the_parsers_400(hostile, size):
+    panel, server, _ = hostile
+    before = snapshot(panel)
+    target = b"/api/v2?key=" + KEY.encode() + b"&action=add&service=1&link=https://h.test/long" + str(size).encode() + b"&quantity=100&pad=" + b"x" * size
+    answer = exchange(server.port, build_request(b"GET", target, [], None))
+    assert answer.status < 500
+    if answer.status == 400:
+        assert answer.body == PARSER_REJECT  # llhttp's limit on the request line
+        assert snapshot(panel) == before
+    else:
+        assert "order" in answer.json()
 
 
 @pytest.mark.parametrize("chunked", [False, True])

@@ -636,3 +636,10 @@ def test_same_seed_same_requests_same_panel() -> None:
     second = script(make_panel(seed=7, lifecycle=default_odds))
     assert first == second
     assert script(make_panel(seed=8, lifecycle=default_odds))[:12] != first[:12]
+
+
+@pytest.mark.parametrize("service_id", ["1_0", "\u0661", "\uff11", "+1", "0x1"])
+def test_service_ids_are_ascii_digits_only(panel: Panel, service_id: str) -> None:
+    with pytest.raises(PanelError) as info:
+        panel.add(KEY, service_id, {"link": "https://x.test/a", "quantity": "100"})
+    assert info.value.code is ErrorCode.INCORRECT_SERVICE_ID

@@ -8,7 +8,9 @@ from urllib.parse import quote, urlencode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mockpanel import ErrorCode, load_dialect
 from mockpanel.server.params import json_fields, media_type, query_fields, urlencoded_fields
+from tests.conftest import KEY
 
 names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=10)
 values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
@@ -54,8 +56,19 @@ def test_json_fields_flattens_to_form_strings():
     }
 
 
+def test_json_fields_keep_numbers_beyond_64_bits():
+    body = b'{"key": "k", "action": "add", "quantity": 123456789012345678901234567890, "runs": 1e400}'
+    assert json_fields(body) == {"key": "k", "action": "add", "quantity": "123456789012345678901234567890", "runs": "inf"}
+
+
+def test_a_huge_json_quantity_is_an_error_about_the_quantity_not_the_key(client):
+    body = b'{"key": "%s", "action": "add", "service": 1, "link": "https://p.test", "quantity": 123456789012345678901234567890}' % KEY.encode()
+    r = client.post("/api/v2", content=body, headers={"Content-Type": "application/json"})
+    assert r.json() == {"error": load_dialect("standard").message(ErrorCode.INVALID_FIELD, {"field": "quantity"})}
+
+
 def test_json_fields_that_are_not_an_object_give_nothing():
-    for body in [b"", b"[1,2]", b"3", b'"key"', b"null", b"{", b"{'key': 'k'}", b"\xff\xfe", b"[" * 5000]:
+    for body in [b"", b"[1,2]", b"3", b'"key"', b"null", b"{", b"{'key': 'k'}", b"\xff\xfe", b"[" * 5000, b"[" * 100_000, b'{"a":' * 100_000]:
         assert json_fields(body) == {}, body
 
 

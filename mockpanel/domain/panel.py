@@ -286,11 +286,11 @@ class Panel:
         return charge
 
     def _service(self, service_id: object) -> Service:
-        try:
-            sid = int(str(service_id).strip())
-        except ValueError:
-            raise PanelError(ErrorCode.INCORRECT_SERVICE_ID) from None
-        service = self.catalog.get(sid)
+        text = str(service_id).strip()
+        # ASCII digits only: int() would also take "1_0" (10) and "١" (1).
+        if not (text.isdigit() and text.isascii() and len(text) <= 18):
+            raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
+        service = self.catalog.get(int(text))
         if service is None:
             raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
         if not service.enabled:

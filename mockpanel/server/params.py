@@ -8,6 +8,7 @@ and lists become the strings a form would carry, anything else is dropped.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -43,7 +44,12 @@ def json_fields(body: bytes) -> dict[str, str]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return {}
+        # orjson refuses integers beyond 64 bits; without this a huge "quantity" would
+        # drop every field and be answered "Invalid API key". The stdlib reads them.
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return {}
     if not isinstance(data, dict):
         return {}
     out: dict[str, str] = {}
