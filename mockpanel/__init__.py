@@ -1,18 +1,66 @@
 """mockpanel: a stateful mock SMM panel (API v2), a pytest plugin and a conformance suite."""
 
-from .dialects.profile import Dialect, DialectError, available_dialects, load_dialect
-from .domain.accounts import redact
-from .domain.catalog import Catalog, Service, load_catalog
-from .domain.clock import VirtualClock
-from .domain.errors import ErrorCode, PanelError
-from .domain.lifecycle import RefillStatus, Status
-from .domain.panel import Panel, PanelSettings
-from .domain.plans import LifecycleSettings
-from .server.app import build_panel, create_app
-from .server.inprocess import SyncASGITransport, inprocess_client
-from .server.thread import ServerThread
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dialects.profile import Dialect, DialectError, available_dialects, load_dialect
+    from .domain.accounts import redact
+    from .domain.catalog import Catalog, Service, load_catalog
+    from .domain.clock import VirtualClock
+    from .domain.errors import ErrorCode, PanelError
+    from .domain.lifecycle import RefillStatus, Status
+    from .domain.panel import Panel, PanelSettings
+    from .domain.plans import LifecycleSettings
+    from .server.app import build_panel, create_app
+    from .server.inprocess import SyncASGITransport, inprocess_client
+    from .server.thread import ServerThread
+    from .testing import MockPanel, mock_panel
 
 __version__ = "0.1.0"
+
+# Imported on first use (PEP 562): pytest loads this package for its plugin in every session,
+# and the server stack (Starlette, uvicorn, httpx) should cost nothing to a session that does not use it.
+_EXPORTS = {
+    "Dialect": "dialects.profile",
+    "DialectError": "dialects.profile",
+    "available_dialects": "dialects.profile",
+    "load_dialect": "dialects.profile",
+    "redact": "domain.accounts",
+    "Catalog": "domain.catalog",
+    "Service": "domain.catalog",
+    "load_catalog": "domain.catalog",
+    "VirtualClock": "domain.clock",
+    "ErrorCode": "domain.errors",
+    "PanelError": "domain.errors",
+    "RefillStatus": "domain.lifecycle",
+    "Status": "domain.lifecycle",
+    "Panel": "domain.panel",
+    "PanelSettings": "domain.panel",
+    "LifecycleSettings": "domain.plans",
+    "build_panel": "server.app",
+    "create_app": "server.app",
+    "SyncASGITransport": "server.inprocess",
+    "inprocess_client": "server.inprocess",
+    "ServerThread": "server.thread",
+    "MockPanel": "testing",
+    "mock_panel": "testing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
 
 __all__ = [
     "Catalog",
@@ -20,6 +68,7 @@ __all__ = [
     "DialectError",
     "ErrorCode",
     "LifecycleSettings",
+    "MockPanel",
     "Panel",
     "PanelError",
     "PanelSettings",
@@ -35,5 +84,6 @@ __all__ = [
     "inprocess_client",
     "load_catalog",
     "load_dialect",
+    "mock_panel",
     "redact",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+from typing import Any
 
 import click
 
@@ -28,9 +30,11 @@ def main() -> None:
 @click.option("--currency", default="USD", show_default=True, help="Currency of each --key.")
 @click.option("--loop", default="auto", show_default=True, type=click.Choice(["auto", "asyncio", "uvloop"]), help="Event loop (uvloop is faster; asyncio has shorter tails under overload).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--state", "state_path", default=None, metavar="FILE", help="Keep the panel's state in FILE: load it at start, record every change (at most about a second behind; a kill -9 loses nothing answered).")
+@click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
 def serve(
     host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
-    balance: str, currency: str, loop: str, log_level: str,
+    balance: str, currency: str, loop: str, log_level: str, admin_token: str | None, state_path: str | None,
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""
     import uvicorn
@@ -40,22 +44,70 @@ def serve(
 
     try:
         panel = build_panel(dialect, catalog=catalog, seed=seed, speed=speed, currency=currency)
-        app = create_app(panel, dialect)
+        app = create_app(panel, dialect, admin_token=admin_token or None)
+        state = _open_state(state_path, panel, seed, dialect, catalog) if state_path else None
         shown = open_accounts(panel, keys or (DEFAULT_KEY,), balance, currency)
+        app.state.control.remember_opening()  # POST /_mock/reset brings these keys back
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    sock = _listen(host, port)  # bound before the banner, so --port 0 shows the port it got
+    port = sock.getsockname()[1]
     d = app.state.dialect
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}{d.endpoints[0]}"
     click.echo(f"mockpanel {__version__}: dialect {d.name}, {len(panel.catalog)} services, clock speed {speed:g}x, seed {seed}")
     click.echo(f"API: {url}")
+    control_url = url[: -len(d.endpoints[0])] + "/_mock/"
+    click.echo(f"Control API: {control_url} ({'admin token required' if admin_token else 'loopback clients only'})")
     for line in shown:
         click.echo(f"  key {line}")
+    if state is not None:
+        click.echo(f"State: {state.path} ({state.replayed} changes replayed)")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
-    uvicorn.run(
+    config = uvicorn.Config(
         app, host=host, port=port, loop=loop, http="httptools", access_log=False,
         log_level=log_level, server_header=False, date_header=False,
     )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
+        pass
+    finally:
+        if state is not None:
+            state.close()
+
+
+def _open_state(path: str, panel: Any, seed: int, dialect: str, catalog: str | None) -> Any:
+    from .persistence import Identity, StateFile, StateFileError
+
+    identity = Identity(seed=seed, dialect=dialect, catalog=catalog or panel_catalog_name(dialect))
+    state = StateFile(path, identity)
+    try:
+        state.load(panel)
+        state.attach(panel)
+    except StateFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot use the state file {path}: {exc.strerror or exc}") from None
+    return state
+
+
+def panel_catalog_name(dialect: str) -> str:
+    from .dialects import load_dialect
+
+    return load_dialect(dialect).catalog
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # IPPROTO_TCP, so asyncio sets TCP_NODELAY (else ~40 ms per response: Nagle + delayed ACK).
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+    return sock
 
 
 @main.command()
@@ -67,6 +119,15 @@ def dialects() -> None:
     width = max(len(n) for n in entries)
     for name, description in entries.items():
         click.echo(f"{name.ljust(width)}  {description}")
+
+
+def _conformance() -> click.Command:
+    from .conformance.cli import conformance
+
+    return conformance
+
+
+main.add_command(_conformance())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,1 +1,116 @@
+"""The pytest plugin (entry point ``pytest11``): installing mockpanel is enough, no conftest.
 
+Fixtures:
+
+- ``mockpanel``: a fresh mock panel for this test (a ``mockpanel.testing.MockPanel``):
+  ``.url``, ``.key``, ``.clock.advance(...)``, ``.set_order(...)``, ``.requests`` and the rest
+  of the control API. Configure one test with ``@pytest.mark.mockpanel(balance=..., ...)``.
+- ``mockpanel_factory``: call it for more panels in one test (``mockpanel_factory(dialect=...)``).
+- ``mockpanel_defaults`` (session): the options every panel starts from; override it in a
+  conftest, or set ini options ``mockpanel_balance``, ``mockpanel_currency``,
+  ``mockpanel_catalog``, ``mockpanel_dialect``, ``mockpanel_seed``, ``mockpanel_speed``.
+- ``mockpanel_server`` (session): the hub all panels of this session (or xdist worker)
+  live on; its uvicorn server starts the first time a test reads a ``url``.
+
+Imports of the server stack happen inside the fixtures, so a session that does not
+use them pays nothing for this plugin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .server.hub import HubServer
+    from .testing import MockPanel
+
+OPTIONS = {
+    "balance": ("opening balance of each test's API key", "100"),
+    "currency": ("currency of each test's API key", "USD"),
+    "catalog": ("catalogue name or .json path (default: the dialect's own)", ""),
+    "dialect": ("dialect profile name or .json path", "standard"),
+    "seed": ("seed for order plans and outcomes", "0"),
+    "speed": ("virtual seconds per real second; 0 freezes the clock", "0"),
+}
+MARKER = (
+    "mockpanel(balance=, currency=, catalog=, seed=, speed=, dialect=, key=): "
+    "configure the mock panel of this test (the mockpanel fixture)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    for name, (help_text, default) in OPTIONS.items():
+        parser.addini(f"mockpanel_{name}", f"mockpanel: {help_text} (default {default or 'none'})", default=default)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+@pytest.fixture(scope="session")
+def mockpanel_defaults(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """Options every mock panel of the session starts from (ini options, then this)."""
+    ini = {name: pytestconfig.getini(f"mockpanel_{name}") for name in OPTIONS}
+    try:
+        seed, speed = int(ini["seed"]), float(ini["speed"])
+    except ValueError:
+        raise pytest.UsageError(
+            f"ini options mockpanel_seed and mockpanel_speed are numbers, got {ini['seed']!r} and {ini['speed']!r}"
+        ) from None
+    return {
+        "balance": ini["balance"],
+        "currency": ini["currency"],
+        "catalog": ini["catalog"] or None,
+        "dialect": ini["dialect"],
+        "seed": seed,
+        "speed": speed,
+    }
+
+
+@pytest.fixture(scope="session")
+def mockpanel_server() -> Iterator["HubServer"]:
+    """The hub that hosts this session's panels (one per xdist worker, as each is a session)."""
+    from .server.hub import HubServer
+
+    with HubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mockpanel_factory(
+    mockpanel_server: "HubServer", mockpanel_defaults: dict[str, Any]
+) -> Iterator[Callable[..., "MockPanel"]]:
+    """Make mock panels for this test: ``mockpanel_factory(dialect="smartpanel-v1", balance="5")``.
+    Each is unmounted when the test ends."""
+    from .testing import MockPanel
+
+    made: list[MockPanel] = []
+
+    def make(**options: Any) -> MockPanel:
+        # Each panel of a test gets its own key ("mockpanel-key-1", "-2", ...): a client that
+        # mixes up its providers' keys is caught, and a seed gives the same plans every run.
+        options = {"key": f"mockpanel-key-{len(made) + 1}", **mockpanel_defaults, **options}
+        panel = MockPanel(mockpanel_server, **options)
+        made.append(panel)
+        return panel
+
+    yield make
+    for panel in made:
+        panel.close()
+
+
+@pytest.fixture
+def mockpanel(request: pytest.FixtureRequest, mockpanel_factory: Callable[..., "MockPanel"]) -> "MockPanel":
+    """A fresh mock panel with a funded key for this test (see ``@pytest.mark.mockpanel``)."""
+    options: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("mockpanel"))):  # the closest marker wins
+        if marker.args:
+            pytest.fail("@pytest.mark.mockpanel takes keyword arguments only, e.g. balance=\"5\"", pytrace=False)
+        options.update(marker.kwargs)
+    try:
+        return mockpanel_factory(**options)
+    except (TypeError, ValueError) as exc:
+        problem = f"@pytest.mark.mockpanel: {exc}"
+    pytest.fail(problem, pytrace=False)

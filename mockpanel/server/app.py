@@ -8,13 +8,17 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from ..dialects.profile import Dialect, load_dialect
 from ..domain.catalog import Catalog, load_catalog
 from ..domain.clock import VirtualClock
 from ..domain.panel import Panel, PanelSettings
 from ..domain.servicetypes import SERVICE_TYPES, OrderRules
+from ..domain.triggers import install as install_triggers
 from .api import MAX_BODY, ApiEndpoint
+from .control import CONTROL_ROUTES, Control
+from .faults import FaultMiddleware, expose_transport
 
 
 def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:
@@ -70,21 +74,40 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "Internal error"}, status_code=500)
 
 
+class MockApp(Starlette):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        expose_transport(scope, send)  # the "drop" fault closes the client's connection itself
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     panel: Panel | None = None,
     dialect: str | Dialect = "standard",
     *,
     max_body: int = MAX_BODY,
     extra_routes: list[BaseRoute] | None = None,
+    control: bool = True,
+    admin_token: str | None = None,
 ) -> Starlette:
+    """The app: the dialect's endpoint(s) and, with ``control``, the control API under
+    /_mock/, the request journal, faults and in-band triggers (server/control.py)."""
     dialect = load_dialect(dialect)
     panel = panel if panel is not None else build_panel(dialect)
     api = ApiEndpoint(panel, dialect, max_body=max_body)
     routes: list[BaseRoute] = list(extra_routes or [])
+    entry: Any = api
+    controller = None
+    if control:
+        controller = Control(panel, dialect)
+        api.observers.append(controller.journal.record)
+        entry = FaultMiddleware(api, controller)
+        install_triggers(panel)
     for path in dialect.endpoints:
         path = path.rstrip("/")
-        routes += [Route(path, api, name=f"api:{path}"), Route(path + "/", api)]
-    app = Starlette(
+        routes += [Route(path, entry, name=f"api:{path}"), Route(path + "/", entry)]
+    if control:
+        routes += CONTROL_ROUTES  # after the API's routes: the hot path matches first
+    app = MockApp(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, 500: _server_error},
     )
@@ -94,4 +117,6 @@ def create_app(
     app.state.panel = panel
     app.state.dialect = dialect
     app.state.api = api
+    app.state.control = controller
+    app.state.admin_token = admin_token
     return app

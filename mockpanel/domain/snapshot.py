@@ -1,0 +1,275 @@
+"""A panel's whole state as JSON, and back: ``dump(panel)``, ``load(data)``, ``restore(panel, data)``.
+
+Money is exact (Decimal written as strings), times are float seconds (JSON floats
+round-trip exactly; an infinite time, "never", is written as null). Orders and refills
+are tables (a list of field names, then one row per record) so a big state stays small.
+
+API keys are not written: an account is stored under the SHA-256 digest of its key,
+which is all the panel needs to find it again when the key is sent. A state therefore
+never holds a secret. Each account's random generator state is written, so a restored
+panel draws the same plans the original would have drawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+from .accounts import Account, KeyDigest, LedgerEntry
+from .catalog import Catalog, Service, service_from_json
+from .clock import VirtualClock
+from .lifecycle import RefillStatus, Status
+from .money import ZERO, parse_amount
+from .orders import Order
+from .panel import Panel, PanelSettings
+from .refills import Refill
+
+FORMAT = "mockpanel-state"
+VERSION = 1
+
+_MONEY = {"charge", "refunded"}
+_TIMES = {"created", "start_at", "done_at", "per_second"}  # null stands for infinity
+# What Order() takes; the other fields are set on the order afterwards.
+_BORN = (
+    "id", "key", "service", "link", "quantity", "charge", "created", "start_count", "start_at",
+    "per_second", "outcome", "delivered_to", "runs", "interval", "details",
+)
+_REMOVED = "\x00removed"  # the account of placeholder rows: the ids of removed keys are never issued again
+# Attributes of the live panel that a restore keeps: its lock, hooks and persistence recorder.
+_KEPT = ("lock", "plan_hooks", "refill_hooks", "recorder", "_replaying")
+
+
+class StateError(ValueError):
+    """A state that cannot be loaded; the message says which part and why."""
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def dump(panel: Panel) -> dict[str, Any]:
+    """The panel's state as a JSON-able dict."""
+    with panel.lock:
+        services: dict[Service, int] = {}
+        orders = [_order_row(o, services) for o in panel.orders.values()]
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "clock": {"now": panel.clock.now(), "speed": panel.clock.speed},
+            "settings": _settings_json(panel.settings),
+            "catalog": panel.catalog.to_json(),
+            "next_order": panel.orders.next_id,
+            "next_refill": panel._next_refill,
+            "accounts": [_account_json(digest, a) for digest, a in panel._accounts.items()],
+            "services": [s.to_json() for s in services],
+            "orders": {"fields": list(Order.FIELDS), "rows": orders},
+            "refills": {
+                "fields": list(Refill.__slots__),
+                "rows": [[_out(n, getattr(r, n)) for n in Refill.__slots__] for r in panel.refills.values()],
+            },
+            "refill_of": [[o, r] for o, r in panel._refill_of.items()],
+        }
+
+
+def _out(name: str, value: Any) -> Any:
+    if name in _MONEY:
+        return str(value)
+    if isinstance(value, float) and value == math.inf:
+        return None
+    if isinstance(value, (Status, RefillStatus)):
+        return value.value
+    return value
+
+
+def _order_row(order: Order, services: dict[Service, int]) -> list[Any]:
+    row = []
+    for name in Order.FIELDS:
+        value = getattr(order, name)
+        if name == "service":
+            value = services.setdefault(value, len(services))
+        row.append(_out(name, value))
+    return row
+
+
+def _account_json(digest: bytes, a: Account) -> dict[str, Any]:
+    version, internal, gauss = a.rng.getstate()
+    return {
+        "digest": digest.hex(),
+        "currency": a.currency,
+        "created": a.created,
+        "balance": str(a.balance),
+        "entries": [[e.at, e.kind, str(e.amount), e.order, e.note] for e in a.entries],
+        "order_ids": list(a.order_ids),
+        "due": [list(d) for d in a.due],
+        "latest_by_link": [[sid, link, oid] for (sid, link), oid in a.latest_by_link.items()],
+        "disabled": a.disabled,
+        "rng": [version, list(internal), gauss],
+    }
+
+
+def _settings_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _settings_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_settings_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _settings_json(v) for k, v in value.items()}
+    return value
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def load(data: Any) -> Panel:
+    """A new panel holding the state ``data`` (as ``dump`` wrote it). Raises StateError."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise StateError(
+            "not a mockpanel state: expected a JSON object with \"format\": \"mockpanel-state\" "
+            "(as GET /_mock/state or MockPanel.export_state() give)"
+        )
+    if data.get("version") != VERSION:
+        raise StateError(f"mockpanel state version {data.get('version')!r} is not supported (this mockpanel reads {VERSION})")
+    try:
+        return _load(data)
+    except StateError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise StateError(f"mockpanel state is damaged: {what}") from None
+
+
+def restore(panel: Panel, data: Any) -> None:
+    """Replace ``panel``'s state with ``data`` in place (its lock, hooks and recorder stay)."""
+    loaded = load(data)
+    with panel.lock:
+        kept = {name: panel.__dict__[name] for name in _KEPT if name in panel.__dict__}
+        panel.__dict__.update(loaded.__dict__)
+        panel.__dict__.update(kept)
+
+
+def _load(data: dict[str, Any]) -> Panel:
+    clock_data = data["clock"]
+    clock = VirtualClock(speed=float(clock_data["speed"]), start=float(clock_data["now"]))
+    settings = _settings_from(PanelSettings, data["settings"], "settings")
+    panel = Panel(catalog=Catalog.from_json(data["catalog"], where="state catalog"), clock=clock, settings=settings)
+    panel._next_refill = int(data["next_refill"])
+    for item in data["accounts"]:
+        digest, account = _account_from(item, settings.seed)
+        panel._accounts[digest] = account
+        panel._by_id[account.id] = account
+    services = [service_from_json(s, where=f"state services[{i}]") for i, s in enumerate(data["services"])]
+    _load_orders(panel, data, services)
+    for row in _rows(data["refills"], Refill.__slots__, "refills"):
+        refill = Refill.__new__(Refill)
+        for name, value in row.items():
+            setattr(refill, name, RefillStatus(value) if name == "outcome" else _in(name, value))
+        panel.refills[refill.id] = refill
+    panel._refill_of = {int(o): int(r) for o, r in data["refill_of"]}
+    return panel
+
+
+def _load_orders(panel: Panel, data: dict[str, Any], services: list[Service]) -> None:
+    book = panel.orders
+    filler = services[:1] or list(panel.catalog)[:1]
+    placeholders = False
+    for row in sorted(_rows(data["orders"], Order.FIELDS, "orders"), key=lambda r: r["id"]):
+        values = {name: _in(name, value) for name, value in row.items()}
+        values["service"], values["outcome"] = services[row["service"]], Status(row["outcome"])
+        if values["key"] not in panel._by_id:
+            raise StateError(f"mockpanel state is damaged: order {row['id']} belongs to no account")
+        if values["id"] < book.next_id:
+            raise StateError(f"mockpanel state is damaged: order {row['id']} is listed twice or below the first id")
+        while book.next_id < values["id"]:
+            _placeholder(book, filler)
+            placeholders = True
+        order = Order(book=book, **{name: values[name] for name in _BORN})
+        for name in Order.FIELDS:
+            if name not in _BORN and name != "refunded":
+                setattr(order, name, values[name])
+        order.refunded = values["refunded"]  # last: it is checked against the outcome's refund
+    while book.next_id < int(data["next_order"]):
+        _placeholder(book, filler)
+        placeholders = True
+    if placeholders:
+        book.remove_account(_REMOVED)
+
+
+def _placeholder(book: Any, services: list[Service]) -> None:
+    """A row for an id whose key was removed: it answers as unknown and is never issued again."""
+    service = services[0] if services else service_from_json(
+        {"service": 1, "name": "removed", "type": "Default", "rate": "0", "min": 1, "max": 1}
+    )
+    Order(
+        id=book.next_id, key=_REMOVED, service=service, link="", quantity=0, charge=ZERO, created=0.0,
+        start_count=0, start_at=0.0, per_second=1.0, outcome=Status.CANCELED, delivered_to=0, book=book,
+    )
+
+
+def _in(name: str, value: Any) -> Any:
+    if name in _MONEY:
+        return parse_amount(value, name=name)
+    if name in _TIMES:
+        return math.inf if value is None else float(value)
+    return value
+
+
+def _rows(table: dict[str, Any], fields: tuple[str, ...], where: str) -> list[dict[str, Any]]:
+    names = table["fields"]
+    if set(names) != set(fields):
+        raise StateError(
+            f"mockpanel state {where} have fields {sorted(set(names) ^ set(fields))} that this mockpanel "
+            "does not (written by another version?)"
+        )
+    out = []
+    for row in table["rows"]:
+        if len(row) != len(names):
+            raise StateError(f"mockpanel state is damaged: a row of {where} has {len(row)} values, not {len(names)}")
+        out.append(dict(zip(names, row)))
+    return out
+
+
+def _account_from(item: dict[str, Any], seed: int) -> tuple[bytes, Account]:
+    digest = bytes.fromhex(item["digest"])
+    if len(digest) != 32:
+        raise StateError("mockpanel state is damaged: an account digest is not 32 bytes")
+    # The key itself was never written: the account opens to the key whose digest this is.
+    account = Account(key=KeyDigest(digest.hex()), currency=str(item["currency"]), seed=seed, created=float(item["created"]))
+    account.balance = parse_amount(item["balance"], name="balance")
+    account.entries = [
+        LedgerEntry(float(at), str(kind), parse_amount(amount), None if order is None else int(order), str(note))
+        for at, kind, amount, order, note in item["entries"]
+    ]
+    account.order_ids = [int(i) for i in item["order_ids"]]
+    account.due = [(float(t), int(o), int(v)) for t, o, v in item["due"]]
+    account.latest_by_link = {(int(s), str(link)): int(o) for s, link, o in item["latest_by_link"]}
+    account.disabled = bool(item["disabled"])
+    version, internal, gauss = item["rng"]
+    account.rng.setstate((int(version), tuple(int(x) for x in internal), gauss))
+    return digest, account
+
+
+def _settings_from(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise StateError(f"mockpanel state is damaged: {where} is not an object")
+    defaults = cls()
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise StateError(f"mockpanel state has unknown {where} {sorted(unknown)} (written by another version?)")
+    values = {}
+    for name, value in data.items():
+        current = getattr(defaults, name)
+        if dataclasses.is_dataclass(current):
+            values[name] = _settings_from(type(current), value, f"{where}.{name}")
+        else:
+            values[name] = _tuples(value)
+    return cls(**values)
+
+
+def _tuples(value: Any) -> Any:
+    """Settings hold tuples (they are frozen); JSON gives lists."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value

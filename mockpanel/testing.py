@@ -1,0 +1,284 @@
+"""``MockPanel``: one mock panel for one test, and everything a test may do to it.
+
+The pytest fixture ``mockpanel`` returns one (mockpanel/pytest_plugin.py). Outside
+pytest, ``with mock_panel(balance="50") as mp: ...`` gives the same object.
+
+A MockPanel is a fresh panel (own clock, seed, catalogue, dialect, faults and journal)
+mounted on a shared hub; ``url`` reaches it over a real socket (the hub's server starts
+on first use), ``client()``/``transport`` reach it in-process, with no socket.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import httpx
+
+from .dialects.profile import Dialect, load_dialect
+from .domain.catalog import Catalog, Service, load_catalog, service_from_json
+from .domain.clock import VirtualClock
+from .domain.panel import Panel
+from .server.app import build_panel, create_app
+from .server.control import Control
+from .server.faults import Fault
+from .server.hub import INPROCESS_ORIGIN, HubServer
+from .server.journal import Journal, Request
+
+DEFAULTS: dict[str, Any] = {
+    "balance": "100",
+    "currency": "USD",
+    "catalog": None,  # the dialect's own catalogue
+    "seed": 0,
+    "speed": 0.0,  # frozen: nothing happens until the test moves the clock
+    "dialect": "standard",
+    "key": None,  # "mockpanel-key-1": fixed, so a seed gives the same plans in every run
+}
+
+
+@lru_cache(maxsize=64)
+def _dialect(name: str, stamp: float) -> Dialect:
+    return load_dialect(name)
+
+
+@lru_cache(maxsize=64)
+def _services(name: str, stamp: float) -> tuple[Service, ...]:
+    return tuple(load_catalog(name))
+
+
+def _stamp(name: str) -> float:
+    """A file's modification time (so an edited profile or catalogue is read again)."""
+    path = Path(name)
+    return path.stat().st_mtime if path.suffix == ".json" and path.is_file() else 0.0
+
+
+def _catalog(value: Any) -> Catalog | None:
+    """A fresh catalogue from a name, a path, a Catalog, or a list of service dicts."""
+    if value is None:
+        return None
+    if isinstance(value, Catalog):
+        return Catalog(list(value))
+    if isinstance(value, str):
+        return Catalog(list(_services(value, _stamp(value))))  # services are frozen: share them
+    if isinstance(value, Iterable):
+        return Catalog([s if isinstance(s, Service) else service_from_json(s, where=f"catalog[{i}]") for i, s in enumerate(value)])
+    raise TypeError(f"catalog is a name, a .json path, a Catalog or a list of services, not {type(value).__name__}")
+
+
+class MockPanel:
+    """A mock panel for one test: its URL and key, its clock, and the control API in Python."""
+
+    def __init__(self, server: HubServer, **options: Any) -> None:
+        unknown = set(options) - set(DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown mockpanel option(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+        o = {**DEFAULTS, **options}
+        name = o["dialect"]
+        dialect = name if isinstance(name, Dialect) else _dialect(str(name), _stamp(str(name)))
+        catalog = _catalog(o["catalog"])
+        if catalog is None:
+            catalog = _catalog(dialect.catalog)
+        self.panel: Panel = build_panel(
+            dialect, catalog=catalog, seed=int(o["seed"]), clock=VirtualClock(speed=float(o["speed"])),
+            currency=o["currency"],
+        )
+        self.app = create_app(self.panel, dialect)
+        self.control: Control = self.app.state.control
+        self.dialect = dialect
+        # The key seeds the account's plans (with the seed): a fixed default keeps runs repeatable.
+        self.key: str = o["key"] or "mockpanel-key-1"
+        self.panel.create_account(self.key, balance=o["balance"], currency=o["currency"])
+        self.control.remember_opening()
+        self._server = server
+        self.prefix = server.hub.mount(self.app)
+        self._path = self.prefix + dialect.endpoints[0]
+        self._mounted = True
+
+    # --- where it is ----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The API endpoint over a real socket, e.g. http://127.0.0.1:PORT/p/7/api/v2."""
+        return self._server.url + self._path
+
+    @property
+    def control_url(self) -> str:
+        """The control API over a real socket (…/p/7/_mock)."""
+        return self._server.url + self.prefix + "/_mock"
+
+    @property
+    def inprocess_url(self) -> str:
+        """The API endpoint for in-process clients (``transport`` / ``client()``)."""
+        return INPROCESS_ORIGIN + self._path
+
+    @property
+    def transport(self) -> httpx.BaseTransport:
+        """An httpx transport to this panel with no socket, for ``httpx.Client(transport=...)``."""
+        return self._server.transport()
+
+    @property
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        return self._server.async_transport()
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An in-process ``httpx.Client`` whose base URL is the API endpoint: ``client.post("", data=...)``."""
+        kwargs.setdefault("base_url", self.inprocess_url)
+        return httpx.Client(transport=self.transport, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        kwargs.setdefault("base_url", self.inprocess_url)
+        return httpx.AsyncClient(transport=self.async_transport, **kwargs)
+
+    # --- time -----------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> VirtualClock:
+        """The panel's clock: ``advance(seconds=0, minutes=0, hours=0, days=0)``, ``freeze()``, ``set_speed()``."""
+        return self.panel.clock
+
+    # --- keys and money --------------------------------------------------------------------
+
+    def new_key(self, balance: Any = "100", currency: str | None = None, key: str | None = None) -> str:
+        """Another funded API key on this panel."""
+        return self.panel.create_account(key, balance=balance, currency=currency).key
+
+    def balance(self, key: str | None = None) -> Decimal:
+        return self.panel.balance(key or self.key)[0]
+
+    def topup(self, amount: Any, key: str | None = None) -> Decimal:
+        return Decimal(self.control.topup(key or self.key, amount)["balance"])
+
+    def drain(self, amount: Any = None, key: str | None = None) -> Decimal:
+        """Spend ``amount`` (default: all) of a key's balance, as "another client" would."""
+        return Decimal(self.control.drain(key or self.key, amount)["balance"])
+
+    def ledger(self, key: str | None = None) -> dict[str, Any]:
+        return self.control.ledger(key or self.key)
+
+    def remove_key(self, key: str) -> None:
+        self.control.remove_key(key)
+
+    # --- orders ---------------------------------------------------------------------------
+
+    def order(self, order_id: int) -> dict[str, Any]:
+        """The order as the panel sees it: status, remains, charge, plan, link, service."""
+        return self.control.order(int(order_id))
+
+    def set_order(
+        self,
+        order_id: int,
+        status: str | None = None,
+        remains: int | None = None,
+        start_count: int | None = None,
+        outcome: Mapping[str, Any] | str | None = None,
+    ) -> dict[str, Any]:
+        """Force an order's status, remains or start_count now (charges and refunds follow
+        as for a natural status), or choose its final ``outcome`` for later."""
+        return self.control.set_order(int(order_id), status, remains, start_count, outcome)
+
+    def set_refill(self, refill_id: int, status: str) -> dict[str, Any]:
+        return self.control.set_refill(int(refill_id), status)
+
+    # --- services -------------------------------------------------------------------------
+
+    def services(self) -> list[dict[str, Any]]:
+        """Every service, disabled ones too."""
+        return self.control.services()
+
+    def add_service(self, **fields: Any) -> dict[str, Any]:
+        return self.control.add_service(fields)
+
+    def update_service(self, service_id: int, **changes: Any) -> dict[str, Any]:
+        return self.control.update_service(int(service_id), **changes)
+
+    def disable_service(self, service_id: int) -> dict[str, Any]:
+        return self.update_service(service_id, enabled=False)
+
+    def reprice(self, service_id: int, rate: Any) -> dict[str, Any]:
+        return self.update_service(service_id, rate=str(rate))
+
+    # --- faults -----------------------------------------------------------------------------
+
+    def fault(self, kind: str, **options: Any) -> Fault:
+        """Inject a fault: ``fault("http", status=502, action="add", count=1)``,
+        ``fault("drop", processed=True)``, ``fault("reprice", service=1, rate="2.00")`` ...
+        ``key=`` scopes it to one key, ``probability=`` rolls seeded dice."""
+        return self.control.add_fault({"kind": kind, **options})
+
+    @property
+    def faults(self) -> list[Fault]:
+        return self.control.faults.list()
+
+    def remove_fault(self, fault: Fault | int) -> None:
+        self.control.faults.remove(fault.id if isinstance(fault, Fault) else int(fault))
+
+    def clear_faults(self) -> None:
+        self.control.faults.clear()
+
+    # --- the journal --------------------------------------------------------------------------
+
+    @property
+    def journal(self) -> Journal:
+        return self.control.journal
+
+    @property
+    def requests(self) -> list[Request]:
+        """This panel's API requests, oldest first (newest last), the key redacted."""
+        return self.control.journal.entries()
+
+    def assert_requested(self, action: str, *, count: int | None = None, key: str | None = None, **params: Any) -> list[Request]:
+        __tracebackhide__ = True
+        return self.journal.assert_requested(action, count=count, key=key, **params)
+
+    def assert_not_requested(self, action: str, *, key: str | None = None, **params: Any) -> None:
+        __tracebackhide__ = True
+        self.journal.assert_not_requested(action, key=key, **params)
+
+    def duplicate_orders(self, window: float = 60.0, key: str | None = None) -> list[list[Request]]:
+        return self.journal.duplicate_orders(window, key)
+
+    def assert_no_duplicate_orders(self, window: float = 60.0, key: str | None = None) -> None:
+        __tracebackhide__ = True
+        self.journal.assert_no_duplicate_orders(window, key)
+
+    def assert_polling_rate(self, **limits: Any) -> None:
+        """``min_interval=`` seconds between polls of one id, ``max_per_minute=`` requests;
+        ``action=`` (default "status"), ``clock=`` "virtual" (default) or "real"."""
+        __tracebackhide__ = True
+        self.journal.assert_polling_rate(**limits)
+
+    # --- the whole state -------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the start: this test's key with its opening balance, nothing else."""
+        self.control.reset()
+
+    def export_state(self) -> dict[str, Any]:
+        return self.control.export_state()
+
+    def import_state(self, data: Mapping[str, Any]) -> None:
+        self.control.import_state(data)
+
+    def close(self) -> None:
+        """Unmount the panel: its URLs answer 404 from now on."""
+        if self._mounted:
+            self._server.hub.unmount(self.prefix)
+            self._mounted = False
+
+    def __repr__(self) -> str:
+        where = self.url if self._server.started else self.inprocess_url
+        return f"<MockPanel {self.dialect.name} at {where}>"
+
+
+@contextmanager
+def mock_panel(**options: Any) -> Iterator[MockPanel]:
+    """A MockPanel outside pytest, on its own hub (its server starts on first ``url``)."""
+    with HubServer() as server:
+        panel = MockPanel(server, **options)
+        try:
+            yield panel
+        finally:
+            panel.close()

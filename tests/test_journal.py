@@ -1,0 +1,188 @@
+"""The request journal: what it records, that it never keeps the key, and its checks."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from mockpanel import create_app, inprocess_client
+from mockpanel.domain.accounts import key_id, redact
+from mockpanel.server.journal import Journal
+from tests.conftest import KEY
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def tick() -> Clock:  # the journal's clock in these tests
+    return Clock()
+
+
+@pytest.fixture
+def journal(tick) -> Journal:
+    return Journal(tick)
+
+
+def rec(journal, clock=None, at=None, payload=None, status=200, **fields):
+    if clock is not None and at is not None:
+        clock.t = at
+    journal.record({}, {"key": KEY, **{k: str(v) for k, v in fields.items()}}, payload, status, 0.001)
+    return journal.entries()[-1]
+
+
+# --- recording ----------------------------------------------------------------------------
+
+
+def test_an_entry_has_time_action_params_answer_latency_and_no_key(journal):
+    entry = rec(journal, action="add", service=1, link="https://x.test/a", quantity=100, payload={"order": 10001})
+    assert (entry.seq, entry.at, entry.action, entry.status, entry.latency) == (1, 1000.0, "add", 200, 0.001)
+    assert entry.params == {"action": "add", "service": "1", "link": "https://x.test/a", "quantity": "100"}
+    assert entry["service"] == "1" and entry.get("runs") is None
+    assert (entry.key, entry.key_id, entry.order) == (redact(KEY), key_id(KEY), 10001)
+    assert KEY not in repr(entry) and KEY not in json.dumps(entry.to_json())
+
+
+def test_a_key_pasted_into_another_field_is_redacted_there_too(journal):
+    entry = rec(journal, action="add", link=f"https://x.test/?token={KEY}")
+    assert entry["link"] == f"https://x.test/?token={redact(KEY)}"
+
+
+def test_ids_of_single_and_batch_requests(journal):
+    assert rec(journal, action="status", order=5).ids == [5]
+    assert rec(journal, action="status", orders="5, 6,x,7").ids == [5, 6, 7]
+    assert rec(journal, action="refill_status", refills="9").ids == [9]
+
+
+def test_filters_by_action_and_key_in_any_form(journal):
+    rec(journal, action="balance")
+    journal.record({}, {"key": "other", "action": "balance"}, None, 200, 0.0)
+    rec(journal, action="services")
+    assert [e.action for e in journal.entries(action="balance")] == ["balance", "balance"]
+    for form in (KEY, redact(KEY), key_id(KEY)):
+        assert [e.seq for e in journal.entries(key=form)] == [1, 3]
+    assert [e.seq for e in journal.entries(limit=2)] == [2, 3]
+
+
+def test_the_journal_is_bounded(tick):
+    journal = Journal(tick, limit=3)
+    for i in range(5):
+        rec(journal, action="balance")
+    assert [e.seq for e in journal.entries()] == [3, 4, 5]
+
+
+def test_over_http_the_key_is_nowhere_in_the_journal(panel):
+    app = create_app(panel)
+    with inprocess_client(app) as client:
+        client.post("/api/v2", data={"key": KEY, "action": "add", "service": "1", "link": f"https://x.test/{KEY}", "quantity": "100"})
+        client.post("/api/v2", data={"key": "a-wrong-key", "action": "balance"})
+        exported = client.get("/_mock/journal").text
+    assert KEY not in exported and "a-wrong-key" not in exported
+    assert [e["key"] for e in json.loads(exported)] == [redact(KEY), redact("a-wrong-key")]
+
+
+# --- assert_requested: readable failures --------------------------------------------------------
+
+
+def test_assert_requested_passes_and_returns_the_matches(journal):
+    rec(journal, action="add", service=1, quantity=100)
+    found = journal.assert_requested("add", service=1, quantity="100")
+    assert [e.seq for e in found] == [1]
+    journal.assert_requested("add", quantity=lambda q: int(q) >= 100)
+
+
+def test_a_failing_assertion_shows_the_closest_requests_and_each_difference(journal):
+    rec(journal, action="add", service=1, link="https://x.test/a", quantity=10)
+    rec(journal, action="add", service=2, link="https://x.test/a", quantity=50)
+    with pytest.raises(AssertionError) as info:
+        journal.assert_requested("add", service=1, quantity=100)
+    text = str(info.value)
+    assert text.startswith("Expected 'add' request with service='1', quantity='100'; none matched.")
+    assert "received 2 'add' request(s); the closest:" in text
+    closest = text.index("#1 add")
+    assert closest < text.index("#2 add")  # one field off comes before two
+    assert "quantity: expected '100', got '10'" in text
+
+
+def test_a_failing_assertion_when_the_action_never_came(journal):
+    rec(journal, action="balance")
+    with pytest.raises(AssertionError, match=r"(?s)no 'add' request at all.*#1 balance"):
+        journal.assert_requested("add")
+    empty = Journal(lambda: 0.0)
+    with pytest.raises(AssertionError, match="is the client pointed at this panel"):
+        empty.assert_requested("add")
+
+
+def test_count_and_not_requested(journal):
+    rec(journal, action="status", order=1)
+    rec(journal, action="status", order=1)
+    journal.assert_requested("status", count=2, order=1)
+    with pytest.raises(AssertionError, match=r"Expected 1 'status' request with order='1'; got 2"):
+        journal.assert_requested("status", count=1, order=1)
+    journal.assert_requested("cancel", count=0)
+    journal.assert_not_requested("cancel")
+    with pytest.raises(AssertionError, match=r"Expected no 'status' request; got 2"):
+        journal.assert_not_requested("status")
+
+
+# --- duplicates --------------------------------------------------------------------------------
+
+
+def test_duplicate_orders_within_the_window(journal, tick):
+    rec(journal, tick, at=0, action="add", service=1, link="https://x.test/a", quantity=100, payload={"order": 1})
+    rec(journal, tick, at=30, action="add", service=1, link="https://x.test/a", quantity=100, payload={"order": 2})
+    rec(journal, tick, at=31, action="add", service=1, link="https://x.test/a", quantity=200, payload={"order": 3})
+    rec(journal, tick, at=500, action="add", service=1, link="https://x.test/a", quantity=100, payload={"order": 4})
+    (run,) = journal.duplicate_orders(window=60)
+    assert [e.order for e in run] == [1, 2]
+    assert [[e.order for e in r] for r in journal.duplicate_orders(window=600)] == [[1, 2, 4]]
+    with pytest.raises(AssertionError) as info:
+        journal.assert_no_duplicate_orders(window=60)
+    assert "sent 2 times, placed 2 order(s) [1, 2]" in str(info.value)
+    Journal(tick).assert_no_duplicate_orders()
+
+
+def test_different_keys_are_not_duplicates(journal):
+    rec(journal, action="add", service=1, link="https://x.test/a", quantity=100)
+    journal.record({}, {"key": "other", "action": "add", "service": "1", "link": "https://x.test/a", "quantity": "100"}, None, 200, 0)
+    assert journal.duplicate_orders() == []
+
+
+# --- polling -------------------------------------------------------------------------------------
+
+
+def test_min_interval_per_id(journal, tick):
+    for at in (0, 60, 70):
+        rec(journal, tick, at=at, action="status", orders="1,2")
+    rec(journal, tick, at=200, action="status", order=3)
+    assert [e.seq for e in journal.polls(2)] == [1, 2, 3]
+    journal.assert_polling_rate(min_interval=10)
+    with pytest.raises(AssertionError) as info:
+        journal.assert_polling_rate(min_interval=30)
+    text = str(info.value)
+    assert "id 1 polled 10 s after the previous poll (minimum 30 s): #2 then #3" in text
+    assert text.count("polled") == 2  # ids 1 and 2 once each
+
+
+def test_max_per_minute(journal, tick):
+    for at in (0, 10, 20, 65, 70):
+        rec(journal, tick, at=at, action="status", order=1)
+    journal.assert_polling_rate(max_per_minute=3)
+    with pytest.raises(AssertionError, match=r"3 'status' requests within 60 s \(maximum 2\): #1 \.\. #3"):
+        journal.assert_polling_rate(max_per_minute=2)
+
+
+def test_real_clock_polling(journal):
+    rec(journal, action="status", order=1)
+    rec(journal, action="status", order=1)
+    with pytest.raises(AssertionError, match=re.escape("(real clock)")):
+        journal.assert_polling_rate(min_interval=5, clock="real")
+    with pytest.raises(ValueError, match="'virtual' or 'real'"):
+        journal.assert_polling_rate(min_interval=5, clock="wall")
