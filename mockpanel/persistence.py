@@ -39,7 +39,9 @@ VERSION = 1
 
 # The recorded operations and how each one's key arguments are found.
 KEYED = {"_open_account", "remove_account", "deposit", "withdraw", "add", "cancel", "refill"}
-OPERATIONS = KEYED | {"reset", "set_order", "set_outcome", "set_refill", "put_service", "update_service"}
+OPERATIONS = KEYED | {
+    "reset", "set_order", "set_outcome", "set_refill", "put_service", "update_service", "restore_snapshot",
+}
 
 
 class StateFileError(Exception):

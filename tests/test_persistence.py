@@ -240,13 +240,16 @@ def test_kill_9_mid_load_loses_nothing_that_was_answered(tmp_path):
         workers = [threading.Thread(target=load, args=(w,)) for w in range(4)]
         for w in workers:
             w.start()
-        time.sleep(0.6 + 0.3 * round_)
+        target = 30 * (round_ + 1) + 10 * round_  # kill mid-load, once enough orders were answered
+        deadline = time.monotonic() + 20
+        while len(answered) < target and time.monotonic() < deadline:
+            time.sleep(0.01)
         os.kill(proc.pid, signal.SIGKILL)
         stop.set()
         for w in workers:
             w.join(10)
         proc.wait(10)
-        assert len(answered) > 20 * (round_ + 1)
+        assert len(answered) >= target, f"only {len(answered)} orders answered before the kill"
     proc = _serve(path, port)  # the file is not corrupt: it loads
     try:
         url = f"http://127.0.0.1:{port}/api/v2"
@@ -264,3 +267,25 @@ def test_kill_9_mid_load_loses_nothing_that_was_answered(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_an_imported_state_is_kept_across_a_restart(tmp_path):
+    from mockpanel.domain import snapshot
+
+    source = fresh()
+    source.create_account(KEY_B, balance="7")
+    order = source.add(KEY_B, "1", {"link": "https://x.test/imported", "quantity": "100"})
+    source.clock.advance(hours=1)
+    exported = snapshot.dump(source)
+
+    path = tmp_path / "state.log"
+    panel, state = recording(path)
+    clock = panel.clock
+    panel.restore_snapshot(exported)
+    assert panel.clock is clock and panel.clock.now() == pytest.approx(source.clock.now())
+    panel.add(KEY_B, "1", {"link": "https://x.test/after", "quantity": "100"})
+    state.close()
+    assert KEY_B not in path.read_text()
+    again, _ = restored(path)
+    assert picture(again, keys=(KEY_B,)) == picture(panel, keys=(KEY_B,))
+    assert again.status(KEY_B, order) == source.status(KEY_B, order)

@@ -477,6 +477,13 @@ class Panel:
                 out.append(exc)
         return out
 
+    @mutation
+    def restore_snapshot(self, data: Mapping[str, Any]) -> None:
+        """Replace the whole state with an exported one (``snapshot.dump``)."""
+        from .snapshot import restore  # snapshot builds panels: import it when used
+
+        restore(self, data)
+
     # --- control: the catalogue -------------------------------------------------------
 
     @mutation

@@ -37,7 +37,8 @@ _BORN = (
 )
 _REMOVED = "\x00removed"  # the account of placeholder rows: the ids of removed keys are never issued again
 # Attributes of the live panel that a restore keeps: its lock, hooks and persistence recorder.
-_KEPT = ("lock", "plan_hooks", "refill_hooks", "recorder", "_replaying")
+# What a restore keeps: the clock object too (fixtures and state files hold it), moved to the state's time.
+_KEPT = ("lock", "clock", "plan_hooks", "refill_hooks", "recorder", "_replaying")
 
 
 class StateError(ValueError):
@@ -139,12 +140,17 @@ def load(data: Any) -> Panel:
 
 
 def restore(panel: Panel, data: Any) -> None:
-    """Replace ``panel``'s state with ``data`` in place (its lock, hooks and recorder stay)."""
+    """Replace ``panel``'s state with ``data`` in place.
+
+    Its lock, hooks, recorder and clock object stay; the clock moves to the state's time
+    and keeps its own speed (a server's --speed is a setting, not state).
+    """
     loaded = load(data)
     with panel.lock:
         kept = {name: panel.__dict__[name] for name in _KEPT if name in panel.__dict__}
         panel.__dict__.update(loaded.__dict__)
         panel.__dict__.update(kept)
+        panel.clock.start_over_at(loaded.clock.now())
 
 
 def _load(data: dict[str, Any]) -> Panel:

@@ -235,7 +235,7 @@ class Control:
         return snapshot.dump(self.panel)
 
     def import_state(self, data: Any) -> dict[str, Any]:
-        snapshot.restore(self.panel, data)
+        self.panel.restore_snapshot(data)
         return {"imported": True, "orders": len(self.panel.orders), "keys": len(self.panel.accounts())}
 
 
