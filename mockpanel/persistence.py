@@ -237,6 +237,9 @@ class StateFile:
             return
         if name in KEYED and args:
             args = (KeyDigest.of(args[0]),) + tuple(args[1:])
+        if name == "add" and len(args) > 2:
+            # The request's fields came along whole; the key among them must not reach the disk.
+            args = args[:2] + ({k: v for k, v in args[2].items() if k not in ("key", "action")},) + args[3:]
         record = {"at": at, "op": name, "args": [_key(a) for a in _encode(list(args))], "kwargs": _encode(kwargs)}
         self._file.write(_line(record))
         self._file.flush()  # in the kernel before the answer goes out: a kill -9 cannot lose it

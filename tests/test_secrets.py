@@ -1,0 +1,91 @@
+"""An API key never appears in a log, the journal, an export, the state file or an error page."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import httpx
+
+SECRET = "sk-live-4f9c2e71b8d3a6"  # the opening key, given on the command line
+SECOND = "sk-second-91ad7be20c55"  # a key made through the control API
+NEVER = "sk-never-made-77c1e0"  # a key no account has
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
+    port = _free_port()
+    state = tmp_path / "state.log"
+    log = tmp_path / "server.out"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mockpanel.cli", "serve", "--port", str(port), "--key", SECRET,
+             "--state", str(state), "--speed", "0", "--log-level", "debug"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    api = base + "/api/v2"
+    seen: list[str] = []  # every body the server sent back, other than the key it was asked to create
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(base + "/_mock/", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+        with httpx.Client(timeout=5) as c:
+            made = c.post(base + "/_mock/keys", json={"key": SECOND, "balance": "5"})
+            assert made.status_code == 201  # this answer names the key: it was asked to create it
+            requests = [
+                {"key": SECRET, "action": "balance"},
+                {"key": SECRET, "action": "services"},
+                {"key": SECRET, "action": "add", "service": "1", "link": "https://x.test/a", "quantity": "100"},
+                {"key": SECRET, "action": "add", "service": "1", "link": "https://x.test/a", "quantity": "100"},
+                {"key": SECRET, "action": "add", "service": "999", "link": "https://x.test/b", "quantity": "1"},
+                {"key": SECRET, "action": "status", "orders": "10001,5,abc"},
+                {"key": SECRET, "action": "refill", "order": "10001"},
+                {"key": SECRET, "action": "cancel", "orders": "10001"},
+                {"key": SECRET, "action": "no_such_action"},
+                {"key": NEVER, "action": "balance"},
+                {"key": SECOND, "action": "add", "service": "1", "link": "https://x.test/c", "quantity": "100000"},
+            ]
+            for fields in requests:
+                seen.append(c.post(api, data=fields).text)
+                seen.append(c.get(api, params=fields).text)
+                seen.append(c.post(api, json=fields).text)
+            seen.append(c.post(api, content=b"key=" + SECRET.encode() + b"&" + b"x" * (2 << 20)).text)  # 413
+            seen.append(c.get(f"{api}/{SECRET}").text)  # a key in a path: a 404 page
+            seen.append(c.get(f"{base}/{SECRET}?key={SECRET}").text)
+            for path in (f"/_mock/keys/{SECRET}/topup", f"/_mock/keys/{NEVER}/topup", f"/_mock/keys/{NEVER}/ledger"):
+                seen.append(c.post(base + path, json={"amount": "1"}).text)
+                seen.append(c.get(base + path).text)
+            seen.append(c.get(base + f"/_mock/keys/{SECRET}/ledger").text)
+            seen.append(c.get(base + f"/_mock/journal?key={SECRET}").text)
+            seen.append(c.get(base + "/_mock/journal").text)
+            seen.append(c.get(base + "/_mock/state").text)
+            seen.append(c.get(base + "/_mock/orders/10001").text)
+            journal = c.get(base + "/_mock/journal").json()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    outputs = {"server log": log.read_text(), "state file": state.read_text(), **{f"answer {i}": s for i, s in enumerate(seen)}}
+    for key in (SECRET, SECOND, NEVER):
+        for spelling in {key, quote_plus(key), json.dumps(key)[1:-1]}:
+            for name, text in outputs.items():
+                assert spelling not in text, f"{name} contains a key: {text[:300]}"
+    # And the journal did record those requests, under redacted names.
+    entries = journal["entries"] if isinstance(journal, dict) else journal
+    assert len(entries) >= len(requests) * 3
+    assert "debug" in outputs["server log"].lower() or outputs["server log"]  # the server logged something
