@@ -1,0 +1,103 @@
+"""``mockpanel conformance URL --key KEY``: judge a panel, print progress and a summary, write reports."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal, InvalidOperation
+
+import click
+
+
+def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not an amount; write it like 0.50") from None
+    if not amount.is_finite() or amount <= 0:
+        raise click.BadParameter("must be a positive amount, in the panel's currency")
+    return amount
+
+
+@click.command("conformance")
+@click.argument("url")
+@click.option("--key", required=True, envvar="MOCKPANEL_KEY", help="The panel API key (env: MOCKPANEL_KEY). Shown only redacted.")
+@click.option("--second-key", envvar="MOCKPANEL_SECOND_KEY", default=None,
+              help="A second key on the same panel, for the isolation checks (env: MOCKPANEL_SECOND_KEY).")
+@click.option("--tier", type=click.Choice(["read-only", "orders"]), default="read-only", show_default=True,
+              help="read-only spends nothing; orders places the cheapest orders to --link, capped by --max-spend.")
+@click.option("--max-spend", callback=_amount, default=None, metavar="AMOUNT",
+              help="Hard cap for the orders tier, in the panel's currency: no add is sent that could pass it.")
+@click.option("--link", default=None, help="Where the orders tier's orders go (a page you own).")
+@click.option("--dialect", default="standard", show_default=True, help="Dialect profile to judge against (name or .json path).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for the generated requests.")
+@click.option("--json", "json_path", default=None, metavar="FILE", help="Write the JSON report here.")
+@click.option("--junit", "junit_path", default=None, metavar="FILE", help="Write a JUnit XML report here (one test case per requirement).")
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Write the HTML report here.")
+@click.option("--trace", "trace_path", default=None, metavar="FILE", help="Write every request and response (keys redacted) as JSON.")
+@click.option("--rate", type=float, default=None, metavar="PER_SECOND",
+              help="Requests per second at most (default 2; no limit on a loopback address; 0: no limit).")
+@click.option("--max-requests", type=click.IntRange(min=10), default=2000, show_default=True, help="Request budget of the run.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True, help="Seconds to wait for one answer.")
+@click.option("--examples", type=click.IntRange(min=1), default=20, show_default=True, help="Examples per read-only property.")
+@click.option("--programs", type=click.IntRange(min=1), default=None, help="Stateful programs in the orders tier (default 5 on a mock, 2 live).")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps per program (default 30 on a mock, 15 live).")
+@click.option("--time-budget", type=click.FloatRange(min=0), default=600.0, show_default=True,
+              help="Seconds to wait for placed orders to end when the panel's clock cannot be driven.")
+@click.option("--no-control-api", is_flag=True, help="Do not use a mock's /_mock/ control API even if it answers.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the summary.")
+def conformance(
+    url: str, key: str, second_key: str | None, tier: str, max_spend: Decimal | None, link: str | None, dialect: str,
+    seed: int, json_path: str | None, junit_path: str | None, html_path: str | None, trace_path: str | None,
+    rate: float | None, max_requests: int, timeout: float, examples: int, programs: int | None, steps: int | None,
+    time_budget: float, no_control_api: bool, quiet: bool,
+) -> None:
+    """Check the panel API at URL (…/api/v2) requirement by requirement.
+
+    Exit code 0: everything exercised passed; 1: a requirement failed; 2: could
+    not run (unreachable, not a panel, a key refused, bad arguments).
+    """
+    from .context import Progress, RunConfig
+    from .reports import to_json, to_junit, write
+    from .report_html import to_html
+    from .runner import run
+
+    if not url.startswith(("http://", "https://")):
+        raise click.UsageError(f"URL must start with http:// or https://, got {url!r}")
+    if dialect == "auto":
+        raise click.UsageError("--dialect auto (fingerprinting) is not available in this version; name a dialect "
+                               "(see `mockpanel dialects`)")
+    if tier == "orders":
+        missing = [name for name, value in (("--link", link), ("--max-spend", max_spend)) if value is None]
+        if missing:
+            raise click.UsageError(f"--tier orders needs {' and '.join(missing)}: where the orders go, and the most "
+                                   "the run may spend")
+    elif max_spend is not None or link is not None:
+        click.echo("note: --max-spend and --link apply to --tier orders only; this read-only run spends nothing", err=True)
+    if second_key is not None and second_key == key:
+        raise click.UsageError("--second-key must differ from --key")
+    config = RunConfig(
+        url=url, key=key, second_key=second_key, tier=tier, dialect=dialect, max_spend=max_spend or Decimal(0),
+        link=link, seed=seed, rate=rate, max_requests=max_requests, timeout=timeout, examples=examples,
+        programs=programs, steps=steps, time_budget=time_budget, use_control_api=not no_control_api,
+    )
+    progress = Progress(sys.stdout, quiet=quiet)
+    report = run(config, progress=progress)
+    if quiet:
+        c = report.counts
+        click.echo(f"{c['passed']} passed, {c['failed']} failed, {c['warning']} warnings, "
+                   f"{c['not exercised']} not exercised; exit {report.exit_code}")
+    redact = report.redactor or (lambda text: text)
+    for path, render in ((json_path, to_json), (junit_path, to_junit), (html_path, to_html)):
+        if path:
+            try:
+                write(report, path, render, redact)
+            except OSError as exc:
+                click.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
+                sys.exit(2)
+            click.echo(f"wrote {path}")
+    if trace_path:
+        write(report, trace_path, lambda r: to_json(r, with_trace=True), redact)
+        click.echo(f"wrote {trace_path}")
+    sys.exit(report.exit_code)

@@ -1,0 +1,90 @@
+"""What every phase of a run shares: the session, the expectations, the verdicts, progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable, TextIO
+
+from mockpanel.dialects.profile import Dialect
+
+from .catalogue import Catalogue
+from .expect import Expect, ServiceInfo
+from .properties import PropertyRunner
+from .session import Session
+from .verdicts import Verdicts
+
+ClockDriver = Callable[[float], None]  # advance the panel's clock by seconds
+
+
+@dataclass
+class RunConfig:
+    url: str
+    key: str
+    second_key: str | None = None
+    tier: str = "read-only"
+    dialect: str | Dialect = "standard"
+    max_spend: Decimal = Decimal(0)
+    link: str | None = None
+    seed: int = 0
+    rate: float | None = None  # None: 2/s, or no limit on a loopback address
+    max_requests: int = 2000
+    timeout: float = 20.0
+    examples: int = 20  # per read-only property
+    programs: int | None = None  # stateful programs in the orders tier (None: 5 on a mock, 2 live)
+    steps: int | None = None  # steps per program (None: 30 on a mock, 15 live)
+    time_budget: float = 600.0  # seconds to wait for placed orders to end (live panels)
+    poll_interval: float = 10.0  # seconds between polls when the clock cannot be driven
+    use_control_api: bool = True  # drive the mock's clock through /_mock/ when reachable
+
+
+@dataclass
+class Target:
+    """What the preflight learned about the panel."""
+
+    services: list[ServiceInfo] = field(default_factory=list)
+    balance: Decimal | None = None
+    currency: str = ""
+    second_balance: Decimal | None = None
+    control_root: str | None = None  # the mock's control API, when reachable
+
+
+class Progress:
+    """Progress lines on the terminal while the run goes."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.stream = stream or sys.stdout
+        self.quiet = quiet
+        self.started = time.monotonic()
+
+    def line(self, text: str = "") -> None:
+        if not self.quiet:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def check(self, label: str, outcome: str) -> None:
+        self.line(f"  {label:<58} {outcome}")
+
+
+@dataclass
+class Context:
+    config: RunConfig
+    dialect: Dialect
+    catalogue: Catalogue
+    session: Session
+    expect: Expect
+    verdicts: Verdicts
+    props: PropertyRunner
+    progress: Progress
+    target: Target = field(default_factory=Target)
+    clock: ClockDriver | None = None
+    notes: list[str] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)  # tracebacks of bugs in the suite
+    stopped: str | None = None  # why the run stopped early
+
+    def stop(self, reason: str) -> None:
+        if self.stopped is None:
+            self.stopped = reason
+            self.progress.line(f"  stopping: {reason}")

@@ -1,0 +1,486 @@
+"""The orders tier's state: the plan of cheap orders, the orders placed, and the invariants.
+
+Money rule checked at every snapshot: balance + the sum of the current charges of
+the orders the run placed stays equal to the balance before the first order
+(charges lower the balance; refunds lower the charge and raise the balance by the
+same amount). A snapshot reads the balance, the batch status of every order, and
+the balance again, and is kept only if both balances agree (so a refund that
+lands in between cannot fake a violation).
+
+Every add declares its worst-case cost to the session, which refuses it before
+sending if it could take the committed spend past --max-spend.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from mockpanel.domain.lifecycle import Status
+from mockpanel.domain.servicetypes import SERVICE_TYPES
+
+from . import strategies as S
+from .catalogue import load_catalogue
+from .context import Context
+from .expect import ServiceInfo, StatusInfo, short
+from .session import NOT_JSON, Exchange, SpendCapReached, StopRun
+from .verdicts import Checks
+
+DRIPFEED_RID = "V2-TYP-02"
+
+
+def type_rid(type_name: str, dripfeed: bool = False) -> str:
+    """The V2-TYP requirement of a service type (drip-feed has its own)."""
+    if dripfeed:
+        return DRIPFEED_RID
+    for r in load_catalogue():
+        if r.service_type == type_name and not r.dripfeed:
+            return r.id
+    raise KeyError(f"no V2-TYP requirement for the service type {type_name!r}")
+
+
+def rank(status: Status | None) -> int:
+    return -1 if status is None else status.rank
+
+
+@dataclass
+class PlanItem:
+    service: ServiceInfo
+    purposes: set[str]  # "type", "dripfeed", "refill", "cancel"
+    dripfeed: bool = False
+    placed: bool = False
+    cost: Decimal = Decimal(0)
+
+    @property
+    def label(self) -> str:
+        kind = "drip-feed" if self.dripfeed else (self.service.type or "?")
+        return f"{kind} on service {self.service.id} ({self.service.name[:40]})"
+
+
+@dataclass
+class Probe:
+    kind: str  # below_min, above_max, malformed, unknown_service, wrong_key, no_funds, missing
+    service: ServiceInfo | None
+    cost: Decimal
+    done: bool = False
+
+    @property
+    def label(self) -> str:
+        where = f" on service {self.service.id} ({self.service.type})" if self.service else ""
+        return f"{self.kind.replace('_', ' ')}{where}"
+
+
+@dataclass
+class Tracked:
+    id: str
+    spec: S.OrderSpec
+    price: Decimal | None  # None where the charge rule is not checked (subscriptions)
+    item: PlanItem | None
+    last: StatusInfo | None = None
+    history: list[str] = field(default_factory=list)
+    cancel_requested: bool = False
+    refill_id: str | None = None
+    refill_last: Any = None  # RefillStatus
+    refill_done: bool = False
+    last_ex: Exchange | None = None  # the answer ``last`` came from
+
+    @property
+    def final(self) -> bool:
+        return self.last is not None and self.last.status is not None and self.last.status.final
+
+    @property
+    def status(self) -> Status | None:
+        return self.last.status if self.last else None
+
+    def label(self) -> str:
+        return f"order {self.id} ({self.spec.type}, service {self.spec.service.id})"
+
+
+@dataclass
+class Snapshot:
+    balance: Decimal
+    states: dict[str, StatusInfo]
+    exchanges: list[Exchange]
+
+
+class OrdersPhase:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        cfg = ctx.config
+        assert cfg.link, "the orders tier needs --link"
+        self.link = cfg.link
+        self.orders: dict[str, Tracked] = {}
+        self.items: list[PlanItem] = []
+        self.probes: list[Probe] = []
+        self.log: list[str] = []
+        self.opening: Decimal | None = None  # balance before the first order
+        self.second_opening: Decimal | None = ctx.target.second_balance
+        self.second_spent = False
+        self.started = time.monotonic()
+        self.out_of_money = False
+        self.unit = Decimal(1).scaleb(-ctx.dialect.money_decimals)  # charges
+        places = min(ctx.dialect.money_decimals, getattr(ctx.dialect, "balance_decimals", ctx.dialect.money_decimals))
+        self.balance_unit = Decimal(1).scaleb(-places)  # sums with the balance: its rounding counts
+        self.unknown_id = str(10**15 - 7)
+        self.programs = 0
+        self.trespassed: set[tuple[str, bool]] = set()  # (order id, was final) the second key tried
+
+    # --- the plan ----------------------------------------------------------------------
+
+    def _priceable(self) -> list[ServiceInfo]:
+        out = [
+            s for s in self.ctx.target.services
+            if s.type in SERVICE_TYPES and s.rate is not None and s.min is not None and s.max is not None
+            and (self.ctx.dialect.service_types is None or s.type in self.ctx.dialect.service_types)
+        ]
+        required, optional = S.type_fields(self.ctx.dialect, "Subscriptions")
+        if "posts" not in required + optional:  # it could not be bounded: it would go on charging after the run
+            if any(s.type == "Subscriptions" for s in out):
+                self.ctx.verdicts.not_exercised(
+                    type_rid("Subscriptions"), f"the dialect {self.ctx.dialect.name!r} has no 'posts' field: a "
+                    "subscription would keep charging after the run, so none is placed")
+            out = [s for s in out if s.type != "Subscriptions"]
+        return out
+
+    def cost_of(self, service: ServiceInfo, units: int | None = None, *, dripfeed: bool = False) -> Decimal:
+        stype = SERVICE_TYPES[service.type or "Default"]
+        n = units if units is not None else (service.min or 1)
+        if dripfeed:
+            n = max(1, -(-n // 3)) * 3  # up to three runs of ceil(min / runs)
+        if stype.flat_price:
+            return service.rate or Decimal(0)
+        return S.price(service, n, False)
+
+    def make_plan(self) -> None:
+        services = self._priceable()
+        by_type: dict[str, ServiceInfo] = {}
+        for s in sorted(services, key=lambda s: (self.cost_of(s), s.id)):
+            by_type.setdefault(s.type or "Default", s)
+        items: dict[tuple[str, bool], PlanItem] = {}
+
+        def add(service: ServiceInfo, purpose: str, dripfeed: bool = False, fresh: bool = False) -> None:
+            key = (service.id, dripfeed) if not fresh else (service.id + f"#{purpose}{len(items)}", dripfeed)
+            if key in items:
+                items[key].purposes.add(purpose)
+            else:
+                items[key] = PlanItem(service, {purpose}, dripfeed, cost=self.cost_of(service, dripfeed=dripfeed))
+
+        quantity_kind = [s for s in services if SERVICE_TYPES[s.type or "Default"].quantity_from == "field"
+                         and s.type != "Subscriptions"]
+        refill = sorted((s for s in quantity_kind if s.refill), key=lambda s: (self.cost_of(s), s.id))[:2]
+        for s in refill:
+            add(s, "refill")
+        cancel = sorted((s for s in quantity_kind if s.cancel), key=lambda s: (self.cost_of(s), s.id))
+        for s in cancel[:2]:
+            add(s, "cancel", fresh=any(s.id == r.id for r in refill))
+        for name, s in by_type.items():
+            add(s, "type")
+        drip = sorted((s for s in services if s.type == "Default" and s.dripfeed), key=lambda s: (self.cost_of(s), s.id))
+        if drip:
+            add(drip[0], "dripfeed", dripfeed=True)
+        self.items = sorted(items.values(), key=lambda i: ("refill" not in i.purposes, i.cost))
+        # Invalid requests: refused by a correct panel; their cost counts in case it is not.
+        probes: list[Probe] = []
+        field_kind = sorted(quantity_kind, key=lambda s: (self.cost_of(s), s.id))
+        if field_kind:
+            cheapest = field_kind[0]
+            with_min = [s for s in field_kind if (s.min or 0) > 1]
+            if with_min:
+                probes.append(Probe("below_min", with_min[0], self.cost_of(with_min[0])))
+            over = min(field_kind, key=lambda s: (self.cost_of(s, (s.max or 0) + 1), s.id))
+            probes.append(Probe("above_max", over, self.cost_of(over, (over.max or 0) + 1)))
+            worst = max(cheapest.min or 1, S.MALFORMED_WORST_UNITS)
+            probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, worst)))
+            probes.append(Probe("wrong_key", cheapest, self.cost_of(cheapest)))
+            probes.append(Probe("unknown_service", cheapest, Decimal(0)))
+            if self.ctx.config.second_key and self.ctx.target.second_balance is not None:
+                poor = [s for s in field_kind if self.cost_of(s) > self.ctx.target.second_balance]
+                if poor:
+                    probes.append(Probe("no_funds", poor[0], self.cost_of(poor[0])))
+                else:
+                    self.ctx.verdicts.not_exercised(
+                        "V2-ADD-06", f"the second key's balance ({self.ctx.target.second_balance}) covers every "
+                        "minimum order; not-enough-funds needs a key with less")
+        for name, s in by_type.items():
+            probes.append(Probe("missing", s, self.cost_of(s)))
+        self.probes = probes
+
+    def estimate(self) -> list[str]:
+        cap = self.ctx.config.max_spend
+        cur = self.ctx.target.currency
+        lines = [f"orders tier: up to {len(self.items)} orders to {self.ctx.session.redactor(self.link)}"]
+        total = Decimal(0)
+        for item in self.items:
+            total += item.cost
+            lines.append(f"    {item.cost:>12} {cur}  {item.label}  [{', '.join(sorted(item.purposes))}]")
+        worst = total + sum((p.cost for p in self.probes), Decimal(0))
+        lines.append(f"  estimate {total} {cur}; worst case if the panel also accepts the "
+                     f"{len(self.probes)} invalid requests: {worst} {cur}")
+        lines.append(f"  hard stop: no add is sent that could take the spend past --max-spend {cap} {cur}")
+        return lines
+
+    def placeable(self) -> list[PlanItem]:
+        if self.ctx.stopped or self.out_of_money:
+            return []
+        busy = {o.spec.service.id for o in self.orders.values() if not o.final}
+        return [i for i in self.items if not i.placed and i.service.id not in busy
+                and self.ctx.session.can_spend(i.cost)]
+
+    def probe_candidates(self) -> list[Probe]:
+        if self.ctx.stopped:
+            return []
+        placed = {i.service.id for i in self.items if i.placed and "type" in i.purposes}
+        typed = {i.service.id for i in self.items if "type" in i.purposes}
+        # A missing-field probe comes after the valid order of its type (so V2-TYP passes on both).
+        return [p for p in self.probes if not p.done and self.ctx.session.can_spend(p.cost)
+                and (p.kind != "missing" or p.service is None or p.service.id in placed or p.service.id not in typed)]
+
+    def absorb(self, c: Checks) -> None:
+        self.ctx.verdicts.absorb(c, steps=self.log[-25:])
+
+    # --- reading state -----------------------------------------------------------------
+
+    def send(self, params: dict[str, str], key: str | None = None, cost: Decimal | None = None) -> Exchange:
+        return self.ctx.session.send({"key": key or self.ctx.config.key, **params}, cost=cost)
+
+    def read_balance(self, c: Checks, key: str | None = None) -> tuple[Decimal | None, Exchange]:
+        ex = self.send({"action": "balance"}, key)
+        got = self.ctx.expect.balance(c, ex)
+        return (got[0] if got else None), ex
+
+    def snapshot(self, c: Checks) -> Snapshot | None:
+        ids = list(self.orders)
+        limit = self.ctx.dialect.batch_limit
+        for _ in range(3):
+            before, ex1 = self.read_balance(c)
+            states: dict[str, StatusInfo] = {}
+            exchanges = [ex1]
+            for start in range(0, len(ids), limit):
+                chunk = ids[start:start + limit]
+                ex = self.send({"action": "status", "orders": ",".join(chunk)})
+                exchanges.append(ex)
+                data = self.ctx.expect.status_batch(c, ex, chunk, unknown=set())
+                if not isinstance(data, dict):
+                    continue
+                for token in chunk:
+                    if token in data:
+                        info = self.ctx.expect.status_item(c, data[token], f"order {token}", ex)
+                        if info is not None:
+                            states[token] = info
+                            self.observe(c, self.orders[token], info, ex)
+            after, ex2 = self.read_balance(c) if ids else (before, ex1)
+            if ids:
+                exchanges.append(ex2)
+            if before is not None and before == after:
+                return Snapshot(before, states, exchanges)
+        return None
+
+    def observe(self, c: Checks, order: Tracked, info: StatusInfo, ex: Exchange) -> None:
+        """The invariants of one order's status, against what was seen before."""
+        prev = order.last
+        label = order.label()
+        q = order.spec.quantity
+        if prev is not None and prev.status is not None and info.status is not None:
+            if prev.status.final:
+                earlier = [order.last_ex] if order.last_ex is not None and order.last_ex is not ex else []
+                c.require("V2-ORD-03", info.same_as(prev),
+                          f"{label} was final ({prev.word}, remains {prev.remains}, charge {prev.charge}, start_count "
+                          f"{prev.start_count}) and now reads {info.word}, remains {info.remains}, charge {info.charge}, "
+                          f"start_count {info.start_count}", *earlier, ex)
+            else:
+                earlier = [order.last_ex] if order.last_ex is not None and order.last_ex is not ex else []
+                c.require("V2-ORD-03", rank(info.status) >= rank(prev.status),
+                          f"{label} went back from {prev.word} to {info.word}", *earlier, ex)
+            if rank(prev.status) >= 1 and rank(info.status) >= 1 and prev.remains is not None and info.remains is not None:
+                c.require("V2-ORD-04", info.remains <= prev.remains,
+                          f"{label}: remains grew from {prev.remains} to {info.remains}", ex)
+        if info.remains is not None and info.status is not Status.PENDING:
+            c.require("V2-ORD-04", 0 <= info.remains <= q,
+                      f"{label}: remains {info.remains} is outside [0, {q}]", ex)
+        if info.status is Status.COMPLETED and info.remains is not None:
+            c.require("V2-ORD-05", info.remains == 0, f"{label} is Completed with remains {info.remains}", ex)
+        if order.price is not None and info.charge is not None and info.status is not None:
+            self._charge(c, order, info, ex)
+        if not order.history or order.history[-1] != info.word:
+            order.history.append(info.word)
+        order.last = info
+        order.last_ex = ex
+
+    def close(self, a: Decimal, b: Decimal, units: int = 2, *, balance: bool = False) -> bool:
+        return abs(a - b) <= (self.balance_unit if balance else self.unit) * units
+
+    def _charge(self, c: Checks, order: Tracked, info: StatusInfo, ex: Exchange) -> None:
+        assert order.price is not None and info.charge is not None
+        label, price, q = order.label(), order.price, order.spec.quantity
+        if info.status is Status.PARTIAL and info.remains is not None and q > 0:
+            expected = price * (q - info.remains) / q
+            c.require("V2-ORD-06", self.close(info.charge, expected),
+                      f"{label} is Partial with remains {info.remains} of {q}: charge should be "
+                      f"{price} x {q - info.remains}/{q} = {expected:.{self.ctx.dialect.money_decimals}f}, "
+                      f"got {info.charge}", ex)
+        elif info.status is Status.CANCELED:
+            c.require("V2-ORD-07", self.close(info.charge, Decimal(0)),
+                      f"{label} is Canceled but its charge is {info.charge}, not 0", ex)
+        elif info.status in (Status.PENDING, Status.IN_PROGRESS, Status.COMPLETED):
+            c.require("V2-ORD-02", self.close(info.charge, price),
+                      f"{label}: charge {info.charge}, but the rate {order.spec.service.rate} for "
+                      f"{order.spec.units} {'(flat)' if order.spec.flat else 'units'} gives {price}", ex)
+
+    def money_rule(self, c: Checks, snap: Snapshot | None, rid: str = "V2-ORD-08") -> Decimal | None:
+        """balance + sum of current charges; checked against the opening balance."""
+        if snap is None or self.opening is None:
+            return None
+        charges: list[Decimal] = []
+        for oid, order in self.orders.items():
+            info = snap.states.get(oid) or order.last
+            if info is None or info.charge is None:
+                return None
+            charges.append(info.charge)
+        total = snap.balance + sum(charges, Decimal(0))
+        c.require(rid, self.close(total, self.opening, len(charges) + 2, balance=True),
+                  f"balance {snap.balance} + charges of the {len(charges)} orders placed "
+                  f"({sum(charges, Decimal(0))}) = {total}; the balance before the first order was {self.opening}",
+                  *snap.exchanges)
+        return total
+
+    # --- following orders to their end -------------------------------------------------
+
+    def time_left(self) -> float:
+        return self.ctx.config.time_budget - (time.monotonic() - self.started)
+
+    def settle(self, c: Checks) -> None:
+        """Poll (driving the clock where possible) until every order and refill is final."""
+        step = 60.0
+        for _ in range(60):
+            snap = self.snapshot(c)
+            self.money_rule(c, snap)
+            self.poll_refills(c)
+            if all(o.final for o in self.orders.values()) and all(
+                o.refill_done for o in self.orders.values() if o.refill_id
+            ):
+                return
+            if self.ctx.clock is not None:
+                self.ctx.clock(step)
+                step = min(step * 2, 86400.0)
+            else:
+                wait = min(self.ctx.config.poll_interval, self.time_left())
+                if wait <= 0:
+                    return
+                time.sleep(wait)
+
+    def settle_and_record(self) -> None:
+        c = Checks()
+        self.settle(c)
+        for order in self.orders.values():
+            if order.cancel_requested and order.final:
+                c.require("V2-CAN-02", order.status in (Status.CANCELED, Status.PARTIAL, Status.COMPLETED),
+                          f"{order.label()} ended {order.last.word if order.last else '?'} after an accepted cancel")
+        self.absorb(c)
+
+    def explain_unreached(self) -> None:
+        """Why a requirement of this tier was not reached: budget, plan, time."""
+        v = self.ctx.verdicts
+        why = self.ctx.stopped or "the run ended before it was reached (raise --programs or --steps)"
+        for item in self.items:
+            if not item.placed:
+                reason = why if self.ctx.session.can_spend(item.cost) else (
+                    f"its cheapest order ({item.cost}) does not fit in what --max-spend leaves")
+                for rid in _item_rids(item):
+                    v.not_exercised(rid, reason)
+        for p in self.probes:
+            if not p.done:
+                reason = why if self.ctx.session.can_spend(p.cost) else (
+                    f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves")
+                v.not_exercised(_probe_rid(p), reason)
+        running = [o for o in self.orders.values() if not o.final]
+        if running:
+            note = (f"{len(running)} order(s) still running when the time budget "
+                    f"({self.ctx.config.time_budget:g} s) ran out: {', '.join(o.id for o in running[:5])}")
+            self.ctx.notes.append(note)
+        ended = {o.status for o in self.orders.values()}
+        if Status.PARTIAL not in ended:
+            v.not_exercised("V2-ORD-06", "no order ended Partial in this run")
+        if Status.CANCELED not in ended:
+            v.not_exercised("V2-ORD-07", "no order ended Canceled in this run")
+        if Status.COMPLETED not in ended:
+            v.not_exercised("V2-ORD-05", "no order ended Completed in this run")
+        actions = self.ctx.dialect.actions
+        if "cancel" in actions and not any(o.cancel_requested for o in self.orders.values()):
+            v.not_exercised("V2-CAN-02", "no cancel was accepted in this run")
+        if "refill" in actions and not any(o.spec.service.refill and o.status is Status.COMPLETED
+                                           for o in self.orders.values()):
+            for rid in ("V2-REF-01", "V2-REF-02", "V2-REF-03", "V2-ISO-03"):
+                v.not_exercised(rid, "no order of a refill service completed in this run")
+        if "cancel" in actions and not any(not o.spec.service.cancel for o in self.orders.values()):
+            v.not_exercised("V2-CAN-03", "no order of a service without cancel was placed")
+        if "cancel" in actions and not v.exercised("V2-ISO-02"):
+            v.not_exercised("V2-ISO-02", "every order had ended before the second key tried to cancel it")
+        if running:
+            for rid in ("V2-ORD-05", "V2-ORD-06", "V2-ORD-07", "V2-CAN-02", "V2-REF-01"):
+                v.not_exercised(rid, self.ctx.notes[-1])
+
+    def poll_refills(self, c: Checks) -> None:
+        for order in self.orders.values():
+            if order.refill_id and not order.refill_done:
+                ex = self.send({"action": "refill_status", "refill": order.refill_id})
+                self.refill_word(c, order, ex)
+
+    def refill_word(self, c: Checks, order: Tracked, ex: Exchange) -> None:
+        data = self.ctx.expect.response(c, ex)
+        d = self.ctx.dialect
+        if data is NOT_JSON or not isinstance(data, dict) or "status" not in data:
+            c.fail("V2-REF-02", f"refill_status of refill {order.refill_id} answered {short(data)}", ex)
+            order.refill_done = True
+            return
+        self.ctx.expect.envelope(c, "V2-REF-02", data, ex, "refill_status")
+        status = self.ctx.expect.refill_word(c, "V2-REF-02", data["status"], ex)
+        if status is None:
+            order.refill_done = True
+            return
+        prev = order.refill_last
+        if prev is not None:
+            c.require("V2-REF-02", status.rank >= prev.rank and not (prev.final and status != prev),
+                      f"refill {order.refill_id} went from {d.refill_statuses[prev]} to {data['status']}", ex)
+        order.refill_last = status
+        order.refill_done = status.final
+
+    def step(self, text: str) -> None:
+        self.log.append(self.ctx.session.redactor(text))
+
+    def guarded(self, fn: Any, *args: Any) -> None:
+        """Run one rule: never raise into hypothesis (a raise would replay paid steps)."""
+        if self.ctx.stopped:
+            return
+        try:
+            fn(*args)
+        except StopRun as exc:
+            self.ctx.stop(str(exc))
+        except SpendCapReached as exc:
+            self.step(f"not sent: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a bug in the suite; stop safely and say so
+            import traceback
+
+            self.ctx.notes.append("internal error in the orders tier: " + "".join(
+                traceback.format_exception_only(type(exc), exc)).strip())
+            self.ctx.internal_errors.append(traceback.format_exc())
+            self.ctx.stop(f"internal error in the suite ({type(exc).__name__}: {exc})")
+
+
+def _item_rids(item: PlanItem) -> list[str]:
+    out = []
+    if "refill" in item.purposes:
+        out += ["V2-REF-01", "V2-REF-02", "V2-REF-03"]
+    if "cancel" in item.purposes:
+        out += ["V2-CAN-01", "V2-CAN-02"]
+    if "type" in item.purposes or "dripfeed" in item.purposes:
+        out.append(type_rid(item.service.type or "Default", item.dripfeed))
+    return out
+
+
+def _probe_rid(p: Probe) -> str:
+    return {
+        "below_min": "V2-ADD-02", "above_max": "V2-ADD-03", "malformed": "V2-ADD-07", "unknown_service": "V2-ADD-04",
+        "wrong_key": "V2-ADD-05", "no_funds": "V2-ADD-06",
+    }.get(p.kind) or type_rid(p.service.type if p.service and p.service.type else "Default")

@@ -1,0 +1,84 @@
+"""The conformance suite as pytest tests, for a panel operator's CI:
+
+    MOCKPANEL_PANEL_KEY=... pytest --pyargs mockpanel.conformance.pytest_suite \\
+        --panel-url https://panel.example/api/v2 [--panel-tier orders --panel-max-spend 0.50 --panel-link URL]
+
+One test per requirement: passed, failed (with the request and response that show
+it, key redacted), skipped when not exercised (with the reason). A warning (an
+undocumented behaviour seen on real panels) passes, with the finding attached as a
+user property. Without --panel-url every test is skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from mockpanel.conformance.catalogue import load_catalogue
+from mockpanel.conformance.context import Progress, RunConfig
+from mockpanel.conformance.runner import Report, run
+from mockpanel.conformance.verdicts import FAILED, NOT_EXERCISED, WARNING
+
+
+def _option(config: pytest.Config, name: str, env: str | None = None) -> Any:
+    try:
+        value = config.getoption(name)
+    except ValueError:  # the options plugin is not installed
+        value = None
+    if value is None and env:
+        value = os.environ.get(env) or None
+    return value
+
+
+@pytest.fixture(scope="session")
+def conformance_report(request: pytest.FixtureRequest) -> Report:
+    config = request.config
+    url = _option(config, "--panel-url", "MOCKPANEL_PANEL_URL")
+    if not url:
+        pytest.skip("no --panel-url given (or MOCKPANEL_PANEL_URL): nothing to check")
+    key = _option(config, "--panel-key", "MOCKPANEL_PANEL_KEY")
+    if not key:
+        pytest.skip("no --panel-key given (or MOCKPANEL_PANEL_KEY)")
+    tier = _option(config, "--panel-tier") or "read-only"
+    spend = _option(config, "--panel-max-spend")
+    run_config = RunConfig(
+        url=url, key=key, second_key=_option(config, "--panel-second-key", "MOCKPANEL_PANEL_SECOND_KEY"),
+        tier=tier, dialect=_option(config, "--panel-dialect") or "standard",
+        max_spend=Decimal(spend) if spend else Decimal(0), link=_option(config, "--panel-link"),
+        seed=_option(config, "--panel-seed") or 0, rate=_option(config, "--panel-rate"),
+        examples=_option(config, "--panel-examples") or 20,
+    )
+    out = io.StringIO()
+    report = run(run_config, progress=Progress(out))
+    path = _option(config, "--panel-report")
+    if path:
+        from mockpanel.conformance.report_html import to_html
+        from mockpanel.conformance.reports import write
+
+        write(report, path, to_html, report.redactor or (lambda t: t))
+    if report.error:
+        pytest.fail(f"the conformance suite could not run: {report.error}", pytrace=False)
+    return report
+
+
+@pytest.mark.parametrize("rid", [r.id for r in load_catalogue()])
+def test_requirement(rid: str, conformance_report: Report, record_property: Any) -> None:
+    result = conformance_report.result(rid)
+    req = result.requirement
+    record_property("requirement", f"{req.id} {req.title}")
+    record_property("outcome", result.outcome)
+    if result.outcome == NOT_EXERCISED:
+        pytest.skip(f"{rid} not exercised: {result.reason}")
+    if result.outcome in (FAILED, WARNING) and result.finding is not None:
+        f = result.finding
+        lines = [f"{rid} {req.title}: {f.message}", f"requirement: {req.text}", f"source: {req.source} ({req.clause})"]
+        for ex in f.exchanges[:2]:
+            lines += [f"request:  {ex.request_line()}", f"response: {ex.response_line(600)}"]
+        text = "\n".join(lines)
+        if result.outcome == FAILED:
+            pytest.fail(text, pytrace=False)
+        record_property("warning", text)

@@ -1,0 +1,179 @@
+"""The read-only tier: preflight, then properties that spend nothing.
+
+Only services, balance, status and refill_status are sent: of unknown ids (too
+large to exist), with wrong keys, unknown actions, malformed fields, batches up to
+and over the limit. Never add, refill or cancel (the session refuses them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from . import strategies as S
+from .context import Context
+from .expect import decimal
+from .session import NOT_JSON, Exchange
+from .verdicts import Checks
+
+
+class CannotRun(Exception):
+    """The run cannot start: unreachable, not a panel, a key refused (exit code 2)."""
+
+
+def _send(ctx: Context, params: dict[str, str], key: str | None = None) -> Exchange:
+    key = ctx.config.key if key is None else key
+    return ctx.session.send({"key": key, **params})
+
+
+def preflight(ctx: Context) -> None:
+    """Is this a panel, does it take the key? Records services and balance checks."""
+    c = Checks()
+    services = _send(ctx, {"action": "services"})
+    if services.error and services.status is None:
+        raise CannotRun(f"cannot reach {ctx.session.config.url}: {services.error}")
+    if services.status is not None and 300 <= services.status < 400:
+        where = f" to {services.location}" if services.location else ""
+        raise CannotRun(f"the URL redirects{where} (HTTP {services.status}); give the URL it redirects to")
+    balance = _send(ctx, {"action": "balance"})
+    if services.status == balance.status and services.status in (401, 403, 404, 405, 410):
+        raise CannotRun(f"{ctx.session.config.url} answers HTTP {services.status} to the API's POST: is it the "
+                        "panel's API endpoint (…/api/v2)?")
+    if not services.is_json and not balance.is_json:
+        raise CannotRun(
+            f"{ctx.session.config.url} does not answer like a panel: services and balance are not JSON "
+            f"(HTTP {services.status}: {services.body[:80]!r}). Is the URL the API endpoint (…/api/v2)?"
+        )
+    refused = [ctx.expect.error_message(e.data) for e in (services, balance)]
+    if all(refused):
+        raise CannotRun(f"the panel refused --key: {refused[1][0]!r}")  # type: ignore[index]
+    listed = ctx.expect.services(c, services)
+    ctx.target.services = listed or []
+    got = ctx.expect.balance(c, balance)
+    if got is not None:
+        ctx.target.balance, ctx.target.currency = got
+    ctx.verdicts.absorb(c)
+    if ctx.config.second_key:
+        second = _send(ctx, {"action": "balance"}, key=ctx.config.second_key)
+        refusal = ctx.expect.error_message(second.data)
+        if refusal is not None and not (isinstance(second.data, dict) and "balance" in second.data):
+            raise CannotRun(f"the panel refused --second-key: {refusal[0]!r}")
+        c2 = Checks()
+        got2 = ctx.expect.balance(c2, second)
+        ctx.verdicts.absorb(c2)
+        if got2 is not None:
+            ctx.target.second_balance = got2[0]
+        elif isinstance(second.data, dict):  # a balance in the wrong shape (already flagged): read it anyway
+            ctx.target.second_balance = decimal(second.data.get("balance"))
+
+
+def _report(ctx: Context, label: str, violated: set[str], examples: int) -> None:
+    if ctx.props.stopped:
+        ctx.stop(ctx.props.stopped)
+    outcome = "ok" if not violated else "FLAGGED " + ", ".join(sorted(violated))
+    ctx.progress.check(f"{label} ({examples} examples)", outcome)
+
+
+def run(ctx: Context) -> None:
+    cfg, d, expect = ctx.config, ctx.dialect, ctx.expect
+    n = cfg.examples
+    real = tuple(k for k in (cfg.key, cfg.second_key) if k)
+
+    def auth(example: Any) -> Checks:
+        wrong, request = example
+        c = Checks()
+        params = {"key": wrong.value} if wrong.value is not None else {}
+        params.update(request)
+        ex = ctx.session.send(params, keys=real)
+        rid = {"wrong": "V2-AUTH-01", "case": "V2-AUTH-03"}.get(wrong.kind, "V2-AUTH-02")
+        what = {"missing": "a missing key", "empty": "an empty key", "case": "a key in other letter case"}.get(
+            wrong.kind, "a wrong key")
+        if expect.error(c, ex, rid, codes=("invalid_key",), wording_rid="V2-ERR-03", what=f"an error for {what}"):
+            # Another error of the dialect (say "Incorrect order ID") means the key got past authentication.
+            message = expect.error_message(ex.data)[0]  # type: ignore[index]
+            other = expect.other_error(message, "invalid_key")
+            if other is not None:
+                c.fail(rid, f"the panel answered {message!r} ({other}): it accepted the key and went on", ex)
+        return c
+
+    _report(ctx, "auth: wrong, empty and missing keys", ctx.props.run(
+        "auth", st.tuples(S.wrong_keys(real), S.read_request()), auth, examples=n + 10), n + 10)
+
+    def action(value: str | None) -> Checks:
+        c = Checks()
+        params = {"key": cfg.key}
+        if value is not None:
+            params["action"] = value
+        ex = ctx.session.send(params)
+        expect.error(c, ex, "V2-GEN-04", codes=("incorrect_request",), wording_rid="V2-ERR-04",
+                     what="an error for an unknown action")
+        return c
+
+    _report(ctx, "unknown, empty and missing actions", ctx.props.run("action", S.unknown_actions(), action), n)
+
+    def unknown_order(order_id: str) -> Checks:
+        c = Checks()
+        ex = _send(ctx, {"action": "status", "order": order_id})
+        expect.error(c, ex, "V2-STA-01", codes=("incorrect_order_id",), wording_rid="V2-ERR-01",
+                     what="an error for an unknown order")
+        return c
+
+    _report(ctx, "status of unknown order ids", ctx.props.run("unknown-order", S.UNKNOWN_IDS, unknown_order), n)
+
+    def malformed_order(order_id: str) -> Checks:
+        c = Checks()
+        ex = _send(ctx, {"action": "status", "order": order_id})
+        expect.error(c, ex, "V2-STA-01", what="an error for a malformed order id")
+        return c
+
+    _report(ctx, "status of malformed order ids", ctx.props.run("malformed-order", S.malformed_ids(), malformed_order), n)
+
+    def batch(ids: list[str]) -> Checks:
+        c = Checks()
+        ex = _send(ctx, {"action": "status", "orders": ",".join(ids)})
+        expect.status_batch(c, ex, ids, unknown=set(ids))
+        return c
+
+    limit = d.batch_limit
+    _report(ctx, f"multi-status of 1 to {limit} unknown ids", ctx.props.run(
+        "batch", S.id_batches(limit), batch, examples=max(6, n // 2)), max(6, n // 2))
+
+    def over_limit(ids: list[str]) -> Checks:
+        c = Checks()
+        ex = _send(ctx, {"action": "status", "orders": ",".join(ids)})
+        expect.error(c, ex, "V2-BAT-04", what=f"an error for a batch of more than {limit} ids")
+        return c
+
+    _report(ctx, f"multi-status over the limit of {limit}", ctx.props.run(
+        "over-limit", S.over_limit_batches(limit), over_limit, examples=3, shrink=False), 3)  # any size shows it
+
+    if "refill_status" in d.actions:
+        def unknown_refill(refill_id: str) -> Checks:
+            c = Checks()
+            ex = _send(ctx, {"action": "refill_status", "refill": refill_id})
+            expect.error(c, ex, "V2-REF-04", codes=("incorrect_refill_id",), wording_rid="V2-ERR-02",
+                         what="an error for an unknown refill")
+            return c
+
+        _report(ctx, "refill_status of unknown refill ids", ctx.props.run(
+            "unknown-refill", S.UNKNOWN_IDS, unknown_refill, examples=max(5, n // 2)), max(5, n // 2))
+
+        def refill_batch(ids: list[str]) -> Checks:
+            c = Checks()
+            ex = _send(ctx, {"action": "refill_status", "refills": ",".join(ids)})
+            expect.refill_batch_status(c, ex, ids, unknown=set(ids))
+            return c
+
+        _report(ctx, f"multi refill status of 1 to {limit} unknown ids", ctx.props.run(
+            "refill-batch", S.id_batches(limit), refill_batch, examples=max(4, n // 4)), max(4, n // 4))
+
+    def fuzz(params: dict[str, str]) -> Checks:
+        c = Checks()
+        ex = ctx.session.send({"key": cfg.key, **params})
+        data = expect.response(c, ex)
+        if data is not NOT_JSON and expect.is_error(data) and ex.status and ex.status < 500:
+            c.require("V2-GEN-03", ex.status == 200, f"the error came with HTTP {ex.status}", ex)
+        return c
+
+    _report(ctx, "hostile fields and values", ctx.props.run("fuzz", S.fuzz_requests(), fuzz, examples=n + 10), n + 10)

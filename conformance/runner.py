@@ -1,0 +1,349 @@
+"""A conformance run from start to end: preflight, read-only, orders, the report.
+
+    from mockpanel.conformance import RunConfig, run
+    report = run(RunConfig(url="http://127.0.0.1:8080/api/v2", key="test-key"))
+    report.exit_code   # 0 passed, 1 a failure, 2 could not run
+
+Exit codes: 0 when at least one requirement was exercised and none failed
+(warnings allowed), 1 when a requirement failed, 2 when the run could not happen
+(unreachable, not a panel, a key refused, bad arguments) or proved nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, TextIO
+from urllib.parse import urlparse
+
+import httpx
+
+from mockpanel import __version__
+from mockpanel.dialects.profile import Dialect, DialectError, load_dialect
+
+from . import machine, readonly
+from .catalogue import Requirement, load_catalogue
+from .context import ClockDriver, Context, Progress, RunConfig, Target
+from .expect import Expect
+from .properties import PropertyRunner
+from .readonly import CannotRun
+from .session import Exchange, Session, SessionConfig, StopRun
+from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Result, Verdicts, counts
+
+TIER_TEXT = {
+    "read-only": "spends nothing; sends no add, refill or cancel",
+    "orders": "places the cheapest orders to --link, never past --max-spend",
+}
+
+
+@dataclass
+class Report:
+    url: str
+    dialect: str
+    tier: str
+    seed: int
+    started: str
+    duration: float
+    requests: int
+    results: list[Result]
+    exit_code: int
+    error: str | None = None
+    committed: Decimal = Decimal(0)  # worst case of every add sent
+    spent: Decimal | None = None  # what the balance actually lost
+    max_spend: Decimal = Decimal(0)
+    currency: str = ""
+    key: str = ""  # redacted
+    second_key: str | None = None  # redacted
+    notes: list[str] = field(default_factory=list)
+    trace: list[Exchange] = field(default_factory=list)
+    version: str = __version__
+    redactor: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return counts(self.results)
+
+    def result(self, rid: str) -> Result:
+        for r in self.results:
+            if r.requirement.id == rid:
+                return r
+        raise KeyError(rid)
+
+    def flagged(self) -> dict[str, str]:
+        """Requirement id -> outcome, for the failed and warned ones."""
+        return {r.requirement.id: r.outcome for r in self.results if r.outcome in (FAILED, WARNING)}
+
+    def to_dict(self, with_trace: bool = False) -> dict[str, Any]:
+        out = {
+            "tool": f"mockpanel conformance {self.version}",
+            "url": self.url,
+            "dialect": self.dialect,
+            "tier": self.tier,
+            "seed": self.seed,
+            "started": self.started,
+            "duration_s": round(self.duration, 3),
+            "requests": self.requests,
+            "key": self.key,
+            "second_key": self.second_key,
+            "spend": {
+                "max_spend": str(self.max_spend),
+                "committed_worst_case": str(self.committed),
+                "spent": None if self.spent is None else str(self.spent),
+                "currency": self.currency,
+            },
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "counts": self.counts,
+            "notes": self.notes,
+            "requirements": [r.to_dict() for r in self.results],
+        }
+        if with_trace:
+            out["trace"] = [e.to_dict() for e in self.trace]
+        return out
+
+
+def is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def control_root(url: str, dialect: Dialect) -> str:
+    """Where the mock's /_mock/ control API would be, next to the API path."""
+    base = url.rstrip("/")
+    for path in sorted(dialect.endpoints, key=len, reverse=True):
+        if base.endswith(path.rstrip("/")):
+            return base[: len(base) - len(path.rstrip("/"))]
+    parsed = urlparse(base)
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+def _discover_control(session: Session, root: str) -> bool:
+    try:
+        r = session.get(root + "/_mock/")
+        return r.status_code == 200 and isinstance(r.json(), dict) and "endpoints" in r.json()
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def control_clock(session: Session, root: str) -> ClockDriver:
+    def advance(seconds: float) -> None:
+        r = session.post_json(root + "/_mock/clock", {"advance": seconds})
+        if not 200 <= r.status_code < 300:
+            raise StopRun(f"the mock's control API refused to advance the clock: HTTP {r.status_code} {r.text[:100]}")
+
+    return advance
+
+
+def _default_reason(ctx: Context) -> Any:
+    listed = {s.type for s in ctx.target.services}
+
+    def reason(req: Requirement) -> str:
+        if req.tier == "orders" and ctx.config.tier == "read-only":
+            return "needs --tier orders (it places orders)"
+        for need in req.needs:
+            if need == "second_key" and not ctx.config.second_key:
+                return "needs --second-key (a second API key on the same panel)"
+            if need.startswith("action:") and need[7:] not in ctx.dialect.actions:
+                return f"the dialect {ctx.dialect.name!r} has no {need[7:]} action"
+            if need.startswith("service_type:") and need[13:] not in listed:
+                return f"the panel lists no {need[13:]} service"
+        if req.dripfeed and not any(s.type == "Default" and s.dripfeed for s in ctx.target.services):
+            return "the panel lists no Default service with drip-feed"
+        if ctx.stopped:
+            return f"not reached: {ctx.stopped}"
+        return "not reached in this run"
+
+    return reason
+
+
+def run(
+    config: RunConfig,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    clock: ClockDriver | None = None,
+    progress: Progress | None = None,
+    stream: TextIO | None = None,
+) -> Report:
+    """Run the suite against ``config.url``; ``clock`` drives the panel's clock if given."""
+    progress = progress or Progress(stream)
+    started_wall = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    started = time.monotonic()
+    catalogue = load_catalogue()
+
+    def cannot(message: str, session: Session | None = None) -> Report:
+        progress.line(f"could not run: {message}")
+        return Report(
+            url=session.redactor(config.url) if session else config.url, dialect=str(config.dialect),
+            tier=config.tier, seed=config.seed, started=started_wall, duration=time.monotonic() - started,
+            requests=session.sent if session else 0, exit_code=2, error=message,
+            results=Verdicts(catalogue).results(lambda r: f"not run: {message}"),
+            trace=list(session.trace) if session else [], redactor=session.redactor if session else None,
+        )
+
+    try:
+        dialect = load_dialect(config.dialect)
+    except DialectError as exc:
+        return cannot(str(exc))
+    if config.tier not in TIER_TEXT:
+        return cannot(f"--tier must be read-only or orders, not {config.tier!r}")
+    if config.tier == "orders" and (not config.link or config.max_spend <= 0):
+        return cannot("--tier orders needs --link (where the orders go) and --max-spend (a positive cap)")
+    rate = config.rate if config.rate is not None else (0.0 if is_loopback(config.url) else 2.0)
+    session = Session(
+        SessionConfig(url=config.url, tier=config.tier, rate=rate, max_requests=config.max_requests,
+                      timeout=config.timeout, max_spend=config.max_spend),
+        transport=transport,
+    )
+    for key in (config.key, config.second_key):
+        session.redactor.add(key)
+    verdicts = Verdicts(catalogue)
+    ctx = Context(
+        config=config, dialect=dialect, catalogue=catalogue, session=session,
+        expect=Expect(dialect, catalogue), verdicts=verdicts,
+        props=PropertyRunner(verdicts, seed=config.seed, examples=config.examples),
+        progress=progress, target=Target(), clock=clock,
+    )
+    try:
+        return _run(ctx, started, started_wall, rate)
+    finally:
+        session.close()
+
+
+def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report:
+    cfg, session, progress = ctx.config, ctx.session, ctx.progress
+    red = session.redactor
+    progress.line(f"mockpanel conformance {__version__}")
+    progress.line(f"  panel   {red(cfg.url)}  (dialect {ctx.dialect.name})")
+    progress.line(f"  tier    {cfg.tier}: {TIER_TEXT[cfg.tier]}")
+    progress.line(f"  keys    {red.value(cfg.key)}" + (f", second key {red.value(cfg.second_key)}" if cfg.second_key else ", no second key"))
+    pace = "no rate limit (loopback address)" if rate == 0 and cfg.rate is None else (
+        "no rate limit" if rate == 0 else f"at most {rate:g} requests/s")
+    progress.line(f"  limits  {pace}, budget {cfg.max_requests} requests, timeout {cfg.timeout:g} s, seed {cfg.seed}")
+    if cfg.use_control_api:
+        root = control_root(cfg.url, ctx.dialect)
+        if _discover_control(session, root):
+            ctx.target.control_root = root
+            progress.line(f"  mock    control API at {root}/_mock/ (a mock: its clock can be driven)")
+            if ctx.clock is None and cfg.tier == "orders":
+                ctx.clock = control_clock(session, root)
+            if cfg.tier == "orders" and not cfg.second_key:
+                made = session.post_json(root + "/_mock/keys", {"balance": "0"})
+                if made.status_code in (200, 201) and isinstance(made.json().get("key"), str):
+                    cfg.second_key = made.json()["key"]
+                    session.redactor.add(cfg.second_key)
+                    progress.line(f"          second key {red.value(cfg.second_key)} made by the control API (balance 0)")
+    progress.line("preflight")
+    try:
+        readonly.preflight(ctx)
+    except CannotRun as exc:
+        report = _report(ctx, started, started_wall, error=str(exc))
+        progress.line(f"could not run: {exc}")
+        return report
+    except StopRun as exc:
+        report = _report(ctx, started, started_wall, error=str(exc))
+        progress.line(f"could not run: {exc}")
+        return report
+    t = ctx.target
+    progress.check(f"services: {len(t.services)} listed; balance {t.balance} {t.currency}", "ok")
+    progress.line("read-only checks")
+    try:
+        readonly.run(ctx)
+    except StopRun as exc:
+        ctx.stop(str(exc))
+    opening = closing = None
+    if cfg.tier == "orders" and not ctx.stopped:
+        progress.line("orders checks")
+        opening = t.balance
+        phase = machine.run(ctx)
+        opening = phase.opening if phase.opening is not None else opening
+        progress.check(f"{len(phase.orders)} orders placed, {session.adds_sent} adds sent "
+                       f"(worst case {session.committed} {t.currency})", "done")
+        try:
+            closing = readonly_balance(ctx)
+        except StopRun:
+            closing = None
+    spent = (opening - closing) if (opening is not None and closing is not None) else None
+    report = _report(ctx, started, started_wall, spent=spent)
+    _summary(ctx, report)
+    return report
+
+
+def readonly_balance(ctx: Context) -> Decimal | None:
+    from .verdicts import Checks
+
+    c = Checks()
+    got = ctx.expect.balance(c, ctx.session.send({"key": ctx.config.key, "action": "balance"}))
+    return got[0] if got else None
+
+
+def _report(ctx: Context, started: float, started_wall: str, *, error: str | None = None,
+            spent: Decimal | None = None) -> Report:
+    session, cfg = ctx.session, ctx.config
+    if error is not None:
+        results = Verdicts(ctx.catalogue).results(lambda r: f"not run: {error}")
+        code = 2
+    else:
+        results = ctx.verdicts.results(_default_reason(ctx))
+        for r in results:
+            if r.requirement.error_codes:
+                words = " / ".join(repr(ctx.expect.wording(c)) if "{" not in ctx.dialect.errors[_code(c)]
+                                   else repr(ctx.dialect.errors[_code(c)]) for c in r.requirement.error_codes)
+                r.detail = r.detail or f"dialect {ctx.dialect.name}: {words}"
+        c = counts(results)
+        if ctx.internal_errors:
+            code = 2
+        elif c[FAILED]:
+            code = 1
+        elif c[PASSED] == 0:
+            code = 2  # a green run that proved nothing is not a pass
+        else:
+            code = 0
+    notes = list(ctx.notes)
+    if ctx.stopped:
+        notes.append(f"the run stopped early: {ctx.stopped}")
+    return Report(
+        url=session.redactor(cfg.url), dialect=ctx.dialect.name, tier=cfg.tier, seed=cfg.seed,
+        started=started_wall, duration=time.monotonic() - started, requests=session.sent, results=results,
+        exit_code=code, error=error, committed=session.committed, spent=spent, max_spend=cfg.max_spend,
+        currency=ctx.target.currency, key=session.redactor.value(cfg.key),
+        second_key=session.redactor.value(cfg.second_key) if cfg.second_key else None,
+        notes=[session.redactor(n) for n in notes], trace=list(session.trace), redactor=session.redactor,
+    )
+
+
+def _code(code: str) -> Any:
+    from mockpanel.domain.errors import ErrorCode
+
+    return ErrorCode(code)
+
+
+def _summary(ctx: Context, report: Report) -> None:
+    p = ctx.progress
+    c = report.counts
+    p.line("")
+    for r in report.results:
+        if r.outcome in (FAILED, WARNING):
+            tag = "FAILED " if r.outcome == FAILED else "WARNING"
+            message = r.finding.message if r.finding else ""
+            p.line(f"  {tag} {r.requirement.id}  {r.requirement.title}")
+            p.line(f"          {message[:200]}")
+    for note in report.notes:
+        p.line(f"  note: {note}")
+    spend = ""
+    if report.tier == "orders":
+        spend = (f", spent {report.spent if report.spent is not None else '?'} {report.currency} "
+                 f"(worst case {report.committed}, cap {report.max_spend})")
+    p.line(
+        f"summary: {c[PASSED]} passed, {c[FAILED]} failed, {c[WARNING]} warnings, {c[NOT_EXERCISED]} not exercised "
+        f"of {len(report.results)} requirements; {report.requests} requests in {report.duration:.1f} s{spend}"
+    )
+    verdict = {0: "PASSED", 1: "FAILED", 2: "COULD NOT JUDGE"}[report.exit_code]
+    p.line(f"result: {verdict} (exit {report.exit_code})")

@@ -1,0 +1,303 @@
+"""Hypothesis strategies for API v2 requests, valid and invalid, for every action.
+
+Read-only strategies never produce ``add``, ``refill`` or ``cancel`` (the session
+refuses them anyway). Order strategies take a listed service and build the
+fields its type documents (field notes section 1.3), or break them one way at a
+time (below min, above max, a required field missing, a malformed quantity).
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlparse
+
+from hypothesis import strategies as st
+
+from mockpanel.dialects.profile import ACTIONS, Dialect
+from mockpanel.domain.servicetypes import SERVICE_TYPES
+
+from .expect import ServiceInfo
+from .session import WRITE_ACTIONS, normalize_action
+
+READ_ACTIONS = ("services", "balance", "status", "refill_status")
+# Ids this large are never a real order or refill: "unknown" without guessing.
+UNKNOWN_IDS = st.integers(min_value=10**12, max_value=10**15 - 1).map(str)
+# Words that are harmless if a live panel posts them as comments.
+WORDS = ("Great post", "Nice", "Love this", "Awesome", "Cool", "Well done", "Amazing", "Beautiful", "Wow", "Superb")
+NAMES = ("example_user", "sample_account", "demo_profile", "test_handle", "placeholder_name")
+
+_PRINTABLE = string.ascii_letters + string.digits + "-_.:/?=&%+ #@!~*'()[]{}|;,<>\"$^`\\"
+
+
+# --- read-only ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrongKey:
+    kind: str  # "missing", "empty", "wrong", "case"
+    value: str | None
+
+
+def wrong_keys(real: tuple[str, ...]) -> st.SearchStrategy[WrongKey]:
+    """Keys that are not an account's key: missing, empty, random, a real key mutated."""
+    main = real[0]
+    stripped = {k.strip() for k in real}
+
+    def not_real(value: str) -> bool:
+        return value.strip() not in stripped
+
+    mutations = [main[:-1], main + "0", main[1:], "x" + main]
+    options = [
+        st.just(WrongKey("missing", None)),
+        st.just(WrongKey("empty", "")),
+        st.text(alphabet=_PRINTABLE, min_size=1, max_size=64).filter(not_real).map(lambda v: WrongKey("wrong", v)),
+        st.sampled_from([m for m in mutations if m and not_real(m)]).map(lambda v: WrongKey("wrong", v)),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=32)
+        .filter(not_real).map(lambda v: WrongKey("wrong", v)),
+    ]
+    swapped = main.swapcase()
+    if swapped != main and not_real(swapped):
+        options.append(st.just(WrongKey("case", swapped)))
+    return st.one_of(options)
+
+
+def read_request() -> st.SearchStrategy[dict[str, str]]:
+    """A read action with plausible fields (ids unknown): what a wrong key is tried on."""
+    return st.one_of(
+        st.just({"action": "services"}),
+        st.just({"action": "balance"}),
+        UNKNOWN_IDS.map(lambda i: {"action": "status", "order": i}),
+        st.lists(UNKNOWN_IDS, min_size=1, max_size=5, unique=True).map(
+            lambda ids: {"action": "status", "orders": ",".join(ids)}),
+        UNKNOWN_IDS.map(lambda i: {"action": "refill_status", "refill": i}),
+    )
+
+
+def _not_an_action(value: str | None) -> bool:
+    folded = normalize_action(value)
+    return folded not in ACTIONS and folded not in WRITE_ACTIONS
+
+
+def unknown_actions() -> st.SearchStrategy[str | None]:
+    """A missing, empty, or unknown action (never one that a panel might take as a write)."""
+    return st.one_of(
+        st.none(),
+        st.just(""),
+        st.sampled_from(["order", "orders", "add-order", "add_order", "statuses", "get_balance", "list", "delete",
+                         "refills", "service", "status_multi", "ping"]),
+        st.text(alphabet=_PRINTABLE, min_size=1, max_size=40),
+        st.text(min_size=1, max_size=20),
+    ).filter(_not_an_action)
+
+
+def malformed_ids() -> st.SearchStrategy[str]:
+    """Order or refill ids that cannot be an id: empty, zero, negative, words, decimals."""
+    return st.one_of(
+        st.sampled_from(["", " ", "0", "-1", "1.5", "1e3", "abc", "null", "[]", "{}", "0x10", "１２"]),
+        st.integers(max_value=-1).map(str),
+        st.text(alphabet=string.ascii_letters + "-_.,;: ", min_size=1, max_size=20).filter(lambda s: not s.strip().isdigit()),
+    )
+
+
+def _run_of_ids(low: int, high: int) -> st.SearchStrategy[list[str]]:
+    """``n`` (low..high) distinct unknown ids, spaced by a drawn step: cheap at any size."""
+    return st.tuples(st.integers(10**12, 10**14), st.integers(low, high), st.integers(1, 997)).map(
+        lambda t: [str(t[0] + i * t[2]) for i in range(t[1])])
+
+
+def id_batches(limit: int) -> st.SearchStrategy[list[str]]:
+    """Batches of unknown ids, from one to exactly the limit."""
+    return st.one_of(
+        st.lists(UNKNOWN_IDS, min_size=1, max_size=min(10, limit), unique=True),
+        _run_of_ids(max(1, limit - 5), limit),
+    )
+
+
+def over_limit_batches(limit: int) -> st.SearchStrategy[list[str]]:
+    return _run_of_ids(limit + 1, limit + 20)
+
+
+def fuzz_requests(read_only_fields: bool = True) -> st.SearchStrategy[dict[str, str]]:
+    """Hostile request fields: odd names, values and actions (never a write action)."""
+    names = st.sampled_from(["order", "orders", "refill", "refills", "service", "quantity", "link", "runs",
+                             "interval", "comments", "username", "extra", "key[]", "action[]", "", " "])
+    values = st.one_of(
+        st.text(max_size=60),
+        st.sampled_from(["", "0", "-1", "99999999999999999999999999", "1,2,,3", ",", "[1,2]", '{"a":1}',
+                         "null", "NaN", "\u00a0", "\ufeff1", "1\x002", "%00", "../../etc/passwd", "<script>"]),
+    )
+    action = st.one_of(st.sampled_from(READ_ACTIONS), unknown_actions())
+    return st.builds(
+        lambda fields, act: {**fields, **({"action": act} if act is not None else {})},
+        st.dictionaries(names, values, max_size=5),
+        action,
+    ).filter(lambda p: _safe_action(p.get("action")))
+
+
+def _safe_action(value: str | None) -> bool:
+    return normalize_action(value) not in WRITE_ACTIONS
+
+
+# --- orders -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    """An add request and what it should cost if accepted."""
+
+    service: ServiceInfo
+    params: dict[str, str]
+    units: int  # what is charged for: quantity, lines, quantity x runs; 1 for packages
+    quantity: int  # what status reports as the order's quantity
+    flat: bool  # packages: the rate is the price
+    dripfeed: bool = False
+    missing: str | None = None  # the required field left out, for invalid specs
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return self.service.type or "Default"
+
+
+def price(service: ServiceInfo, units: int, flat: bool) -> Decimal:
+    """What an order costs: the rate per 1000 units, or the rate itself for packages."""
+    rate = service.rate or Decimal(0)
+    return rate if flat else rate * units / 1000
+
+
+def username_from(link: str) -> str | None:
+    """The last path segment of the link (subscriptions take a username, not a link)."""
+    path = [p for p in urlparse(link).path.split("/") if p]
+    name = path[-1] if path else ""
+    return name.lstrip("@") or None
+
+
+def _lines(n: int, pool: tuple[str, ...]) -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(pool), min_size=n, max_size=n).map(
+        lambda items: "\n".join(f"{w} {i + 1}" for i, w in enumerate(items)))
+
+
+def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed: bool = False,
+                 units: int | None = None) -> st.SearchStrategy[OrderSpec]:
+    """The documented fields of an add for the service's type, at ``units`` (default: the minimum)."""
+    stype = SERVICE_TYPES[service.type or "Default"]
+    low = service.min or 1
+    n = units if units is not None else low
+    sid = service.id
+    base = {"action": "add", "service": sid}
+
+    def spec(params: dict[str, str], charged: int, quantity: int, **kw: Any) -> OrderSpec:
+        return OrderSpec(service, {**base, **params}, charged, quantity, stype.flat_price, **kw)
+
+    name = stype.name
+    if name == "Subscriptions":
+        user = username_from(link) or "example_user"
+        delays = dialect.subscription_delays or (0,)
+        return st.sampled_from(delays[:4]).map(lambda d: spec(
+            {"username": user, "min": str(n), "max": str(n), "posts": "1", "delay": str(d)}, n, 1))
+    if name == "Package":
+        return st.just(spec({"link": link}, 1, 1))
+    if stype.quantity_from in ("comments", "usernames"):
+        field_name = stype.quantity_from
+        pool = WORDS if field_name == "comments" else NAMES
+        extra: dict[str, st.SearchStrategy[str]] = {}
+        if name == "Comment Replies":
+            extra["username"] = st.sampled_from(NAMES)
+        return st.fixed_dictionaries({field_name: _lines(n, pool), **extra}).map(
+            lambda fields: spec({"link": link, **fields}, 1 if stype.flat_price else n, n))
+    extras: dict[str, st.SearchStrategy[str]] = {}
+    if name == "SEO":
+        extras["keywords"] = _lines(2, ("smm panel", "buy followers", "social growth"))
+    elif name == "Mentions":
+        extras["usernames"] = _lines(2, NAMES)
+    elif name == "Mentions with Hashtags":
+        extras["usernames"] = _lines(2, NAMES)
+        extras["hashtags"] = _lines(2, ("#goodphoto", "#nice", "#travel"))
+    elif name == "Mentions Hashtag":
+        extras["hashtag"] = st.sampled_from(["#goodphoto", "#travel"])
+    elif name in ("Mentions User Followers", "Comment Likes"):
+        extras["username"] = st.sampled_from(NAMES)
+    elif name == "Mentions Media Likers":
+        extras["media"] = st.just(link)
+    elif name == "Poll":
+        extras["answer_number"] = st.integers(1, 5).map(str)
+    elif name == "Invites from Groups":
+        extras["groups"] = _lines(2, ("group_one", "group_two", "group_three"))
+    if name == "Web Traffic":
+        traffic = st.sampled_from([("1", {"google_keyword": "smm panel"}), ("2", {"referring_url": link}), ("3", {})])
+        return st.tuples(st.sampled_from(["US", "United States", "GB", "DE"]), st.integers(1, 5), traffic).map(
+            lambda t: spec({"link": link, "quantity": str(n), "country": t[0], "device": str(t[1]),
+                            "type_of_traffic": t[2][0], **t[2][1]}, n, n))
+    if dripfeed:
+        return _dripfeed(service, link, dialect, base, stype.flat_price)
+    return st.fixed_dictionaries(extras).map(lambda fields: spec({"link": link, "quantity": str(n), **fields}, n, n))
+
+
+def _dripfeed(service: ServiceInfo, link: str, dialect: Dialect, base: dict[str, str], flat: bool) -> st.SearchStrategy[OrderSpec]:
+    low = service.min or 1
+    intervals = [i for i in (dialect.dripfeed_intervals or (5, 10, 15, 30, 60)) if i > 0] or [5]
+
+    def build(runs: int, interval: int) -> OrderSpec:
+        per_run = max(1, math.ceil(low / runs))
+        total = per_run * runs
+        params = {**base, "link": link, "quantity": str(per_run), "runs": str(runs), "interval": str(interval)}
+        return OrderSpec(service, params, total, total, flat, dripfeed=True)
+
+    return st.tuples(st.integers(2, 3), st.sampled_from(intervals[:4])).map(lambda t: build(*t))
+
+
+def type_fields(dialect: Dialect | None, type_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, optional) fields of a service type, as the dialect documents them."""
+    stype = SERVICE_TYPES[type_name]
+    override = (getattr(dialect, "type_fields", None) or {}).get(type_name) if dialect is not None else None
+    if override:
+        return tuple(override.get("required", ())), tuple(override.get("optional", ()))
+    return stype.required, stype.optional
+
+
+def without_field(spec: OrderSpec, dialect: Dialect | None = None) -> list[OrderSpec]:
+    """The same order with one required field left out, for each required field."""
+    required, _ = type_fields(dialect, spec.type)
+    out = []
+    for name in required:
+        if name in spec.params:
+            params = {k: v for k, v in spec.params.items() if k != name}
+            out.append(OrderSpec(spec.service, params, spec.units, spec.quantity, spec.flat, spec.dripfeed, missing=name))
+    return out
+
+
+def quantity_field(spec: OrderSpec) -> str | None:
+    """Where the quantity lives for this type: 'quantity', or the list field that counts."""
+    stype = SERVICE_TYPES[spec.type]
+    if stype.quantity_from == "field" and "quantity" in spec.params:
+        return "quantity"
+    if stype.quantity_from in ("comments", "usernames"):
+        return stype.quantity_from
+    if stype.quantity_from == "subscription":
+        return "min"
+    return None
+
+
+def with_units(spec: OrderSpec, units: int, note: str) -> OrderSpec:
+    """The same order asking for ``units`` (below min or above max)."""
+    where = quantity_field(spec)
+    params = dict(spec.params)
+    if where in ("quantity", None):
+        params["quantity"] = str(units)
+    elif where == "min":
+        params["min"] = params["max"] = str(units)
+    else:
+        pool = WORDS if where == "comments" else NAMES
+        params[where] = "\n".join(f"{pool[i % len(pool)]} {i + 1}" for i in range(units))
+    charged = 1 if spec.flat else units
+    return OrderSpec(spec.service, params, charged, units, spec.flat, note=note)
+
+
+# Whatever a lenient panel makes of these (12, 13, 5, 0), it is at most max(min, 13) units.
+MALFORMED_QUANTITIES = ("abc", "12.5", "-5", "ten")
+MALFORMED_WORST_UNITS = 13

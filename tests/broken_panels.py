@@ -1,0 +1,497 @@
+"""Deliberately broken variants of the mock panel, one defect each.
+
+Each ``Defect`` builds a real mock (``build_panel`` + ``create_app``) and breaks it in
+one way, mostly with an ASGI middleware that rewrites the API's requests or answers
+(so the defect does not depend on the panel's internals), or through the panel's
+public API. ``flags`` are the requirement ids the conformance suite must report for
+it; ``also`` are ids it may report as well, because the same defect really does
+break them too (a charge that disagrees with the rate also breaks the Partial
+refund arithmetic). ``tier`` is the cheapest tier that must catch it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mockpanel import Panel, VirtualClock, build_panel, create_app
+from mockpanel.server.params import query_fields, urlencoded_fields
+
+START = 1_700_000_000
+Fields = dict[str, str]
+
+
+@dataclass
+class Raw:
+    """An answer that is not the panel's JSON: any status, content type and body."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+RequestHook = Callable[[Panel, Fields], Fields]
+ResponseHook = Callable[[Panel, Fields, Any], Any]  # returns a new payload or a Raw
+
+
+class Rewrite:
+    """ASGI middleware: rewrite the API request's fields before, and its JSON answer after."""
+
+    def __init__(self, app: ASGIApp, panel: Panel, *, request: RequestHook | None = None,
+                 response: ResponseHook | None = None) -> None:
+        self.app, self.panel, self.on_request, self.on_response = app, panel, request, response
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        fields = {**query_fields(scope.get("query_string", b"")), **urlencoded_fields(body)}
+        if self.on_request is not None:
+            fields = self.on_request(self.panel, dict(fields))
+            body = urlencode(fields).encode()
+            headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-type", b"content-length")]
+            headers += [(b"content-type", b"application/x-www-form-urlencoded"), (b"content-length", str(len(body)).encode())]
+            scope = {**scope, "headers": headers, "query_string": b""}
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, replay, capture)
+        raw = b"".join(chunks)
+        status = start.get("status", 200)
+        out: Any = None
+        if self.on_response is not None:
+            try:
+                payload = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                payload = None
+            if payload is not None:
+                out = self.on_response(self.panel, fields, payload)
+        if isinstance(out, Raw):
+            status, ctype, raw = out.status, out.content_type.encode(), out.body
+        elif out is not None:
+            ctype, raw = b"application/json", orjson.dumps(out)
+        else:
+            ctype = dict(start.get("headers", [])).get(b"content-type", b"application/json")
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", ctype), (b"content-length", str(len(raw)).encode())]})
+        await send({"type": "http.response.body", "body": raw})
+
+
+@dataclass
+class Defect:
+    name: str
+    description: str
+    tier: str  # the tier that must catch it: "read-only" or "orders"
+    flags: set[str]
+    also: set[str] = field(default_factory=set)
+    request: RequestHook | None = None
+    response: ResponseHook | None = None
+    panel_class: type[Panel] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    raw_app: Callable[[], ASGIApp] | None = None  # not a panel at all
+
+    def build(self, seed: int = 1) -> tuple[Panel, ASGIApp]:
+        panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=seed, **self.settings)
+        if self.panel_class is not None:
+            panel.__class__ = self.panel_class  # the same state, one method broken
+        app: ASGIApp = create_app(panel)
+        if self.raw_app is not None:
+            return panel, self.raw_app()
+        if self.request or self.response:
+            app = Rewrite(app, panel, request=self.request, response=self.response)
+        return panel, app
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _action(fields: Fields) -> str:
+    return (fields.get("action") or "").strip().lower()
+
+
+def _is_batch_status(fields: Fields) -> bool:
+    return _action(fields) == "status" and "orders" in fields
+
+
+def _status_items(fields: Fields, payload: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(order id, status object) for each status in a status answer, single or batch."""
+    if _action(fields) != "status" or not isinstance(payload, dict) or "error" in payload:
+        return []
+    if "orders" in fields:
+        return [(k, v) for k, v in payload.items() if isinstance(v, dict) and "status" in v]
+    return [(fields.get("order", "").strip(), payload)] if "status" in payload else []
+
+
+def _owner_key(panel: Panel, order_id: str) -> str | None:
+    try:
+        order = panel.find_order(int(order_id))
+    except (KeyError, ValueError):
+        return None
+    for account in panel.accounts():
+        if account.id == order.key:
+            return account.key
+    return None
+
+
+def _valid(panel: Panel, key: str | None) -> bool:
+    try:
+        panel.account(key)
+        return True
+    except Exception:  # noqa: BLE001 - PanelError: not a key
+        return False
+
+
+# --- read-only defects ----------------------------------------------------------------------
+
+
+def _drop_cancel(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "services" and isinstance(payload, list):
+        return [{k: v for k, v in s.items() if k != "cancel"} for s in payload]
+    return None
+
+
+def _id_as_string(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "services" and isinstance(payload, list):
+        return [{**s, "service": str(s["service"])} for s in payload]
+    return None
+
+
+def _balance_number(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "balance" and isinstance(payload, dict) and "balance" in payload:
+        return {**payload, "balance": float(payload["balance"])}
+    return None
+
+
+def _balance_two_decimals(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "balance" and isinstance(payload, dict) and "balance" in payload:
+        return {**payload, "balance": f"{float(payload['balance']):.2f}"}
+    return None
+
+
+def _batch_as_list(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _is_batch_status(fields) and isinstance(payload, dict) and "error" not in payload:
+        return [{"order": k, **v} for k, v in payload.items()]
+    return None
+
+
+def _drop_unknown(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _is_batch_status(fields) and isinstance(payload, dict) and "error" not in payload:
+        return {k: v for k, v in payload.items() if not (isinstance(v, dict) and "error" in v)}
+    return None
+
+
+def _any_key(panel: Panel, fields: Fields) -> Fields:
+    if not _valid(panel, fields.get("key")):
+        first = panel.accounts()[0]
+        fields["key"] = first.key
+    return fields
+
+
+def _crash_on_words(panel: Panel, fields: Fields, payload: Any) -> Any:
+    order = fields.get("order")
+    if _action(fields) == "status" and order is not None and order.strip() and not order.strip().lstrip("-").isdigit():
+        return Raw(500, "text/html", b"<html><body><h1>500 Internal Server Error</h1></body></html>")
+    return None
+
+
+CLOUDFLARE = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
+              b"<body><h1>Checking your browser before accessing the panel.</h1></body></html>")
+
+
+def _html_on_unknown_action(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if isinstance(payload, dict) and payload.get("error") == "Incorrect request":
+        return Raw(200, "text/html; charset=UTF-8", CLOUDFLARE)
+    return None
+
+
+def _wrong_key_words(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if isinstance(payload, dict) and payload.get("error") == "Invalid API key":
+        return {"error": "Wrong API key"}
+    return None
+
+
+def _errors_400(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if isinstance(payload, dict) and set(payload) == {"error"}:
+        return Raw(400, "application/json", orjson.dumps(payload))
+    return None
+
+
+def _refill_words(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "refill_status":
+        text = orjson.dumps(payload).replace(b"Refill not found", b"Refill ID not found")
+        return orjson.loads(text)
+    return None
+
+
+def _echo_key(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "balance" and isinstance(payload, dict) and "balance" in payload:
+        return {**payload, "api_key": fields.get("key")}  # an extra field: allowed, but a secret
+    return None
+
+
+# --- orders defects ------------------------------------------------------------------------
+
+
+def _processed(panel: Panel, fields: Fields, payload: Any) -> Any:
+    for _, item in _status_items(fields, payload):
+        if item.get("status") == "In progress":
+            item["status"] = "Processed"
+    return payload if _status_items(fields, payload) else None
+
+
+def _lowercase(panel: Panel, fields: Fields, payload: Any) -> Any:
+    items = _status_items(fields, payload)
+    for _, item in items:
+        item["status"] = str(item["status"]).lower()
+    return payload if items else None
+
+
+def _double_charge(panel: Panel, fields: Fields, payload: Any) -> Any:
+    items = _status_items(fields, payload)
+    for _, item in items:
+        item["charge"] = f"{float(item['charge']) * 2:.5f}"
+    return payload if items else None
+
+
+class _Backwards:
+    """A Completed order reads In progress on every other read: the status moves back."""
+
+    def __init__(self) -> None:
+        self.reads: dict[str, int] = {}
+
+    def __call__(self, panel: Panel, fields: Fields, payload: Any) -> Any:
+        items = _status_items(fields, payload)
+        for oid, item in items:
+            if item.get("status") == "Completed":
+                self.reads[oid] = self.reads.get(oid, 0) + 1
+                if self.reads[oid] % 2 == 0:
+                    item["status"] = "In progress"
+        return payload if items else None
+
+
+def _full_charge_if(word: str) -> ResponseHook:
+    def hook(panel: Panel, fields: Fields, payload: Any) -> Any:
+        items = _status_items(fields, payload)
+        for oid, item in items:
+            if item.get("status") == word:
+                item["charge"] = f"{panel.find_order(int(oid)).charge:.5f}"
+        return payload if items else None
+
+    return hook
+
+
+def _remains_over(panel: Panel, fields: Fields, payload: Any) -> Any:
+    items = _status_items(fields, payload)
+    for oid, item in items:
+        if item.get("status") == "In progress":
+            item["remains"] = str(panel.find_order(int(oid)).quantity + 5)
+    return payload if items else None
+
+
+def _single_disagrees(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "status" and "orders" not in fields and isinstance(payload, dict) and "start_count" in payload:
+        return {**payload, "start_count": str(int(payload["start_count"]) + 1)}
+    return None
+
+
+def _order_as_string(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "add" and isinstance(payload, dict) and isinstance(payload.get("order"), int):
+        return {**payload, "order": str(payload["order"])}
+    return None
+
+
+def _refill_as_int(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "refill" and "order" in fields and isinstance(payload, dict) and isinstance(payload.get("refill"), str):
+        return {**payload, "refill": int(payload["refill"])}
+    return None
+
+
+def _list_lower_min(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """The list claims ten times the minimum the panel enforces: orders below it go through."""
+    if _action(fields) == "services" and isinstance(payload, list):
+        return [{**s, "min": str(int(s["min"]) * 10)} if int(s["min"]) * 10 <= int(s["max"]) else s for s in payload]
+    return None
+
+
+def _list_lower_max(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """The list claims a tenth of the maximum the panel enforces: orders above it go through."""
+    if _action(fields) == "services" and isinstance(payload, list):
+        return [{**s, "max": str(int(s["max"]) // 10)} if int(s["max"]) // 10 >= int(s["min"]) else s for s in payload]
+    return None
+
+
+def _owner_sees(panel: Panel, fields: Fields) -> Fields:
+    """Any key acts on any order: the request is run with the order owner's key."""
+    ids = (fields.get("order") or fields.get("orders") or "").split(",")
+    if _action(fields) in ("status", "cancel", "refill") and _valid(panel, fields.get("key")):
+        for oid in ids:
+            owner = _owner_key(panel, oid.strip())
+            if owner is not None:
+                fields["key"] = owner
+                break
+    return fields
+
+
+class _CancelAnything:
+    """cancel ignores the service's cancel flag: the panel cancels the order and answers 1."""
+
+    def __init__(self) -> None:
+        self.forced: set[str] = set()
+
+    def request(self, panel: Panel, fields: Fields) -> Fields:
+        if _action(fields) == "cancel" and _valid(panel, fields.get("key")):
+            for oid in (fields.get("orders") or fields.get("order") or "").split(","):
+                try:
+                    order = panel.find_order(int(oid))
+                except (KeyError, ValueError):
+                    continue
+                if not order.service.cancel and not order.status_at(panel.clock.now()).final:
+                    panel.set_order(order.id, status="Canceled")
+                    self.forced.add(oid.strip())
+        return fields
+
+    def response(self, panel: Panel, fields: Fields, payload: Any) -> Any:
+        if _action(fields) == "cancel" and isinstance(payload, list):
+            return [{**i, "cancel": 1} if str(i.get("order")) in self.forced else i for i in payload]
+        return None
+
+
+_CANCEL_ANYTHING = _CancelAnything()
+
+
+class NeverCharged(Panel):
+    """add takes the money and gives it straight back: the balance never moves."""
+
+    def add(self, key: str, service_id: object, params: Any) -> int:  # type: ignore[override]
+        order_id = super().add(key, service_id, params)
+        charge = self.status(key, order_id).charge
+        if charge:
+            self.deposit(key, charge, note="broken: never charged")
+        return order_id
+
+
+def not_a_panel() -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+DEFECTS: list[Defect] = [
+    # read-only: the read-only tier must catch these
+    Defect("services_missing_field", "services items lack the 'cancel' field", "read-only", {"V2-SVC-02"},
+           response=_drop_cancel),
+    Defect("services_id_as_string", "service ids are strings, not integers", "read-only", {"V2-SVC-02"},
+           response=_id_as_string),
+    Defect("balance_as_number", "balance is a JSON number, not a decimal string", "read-only", {"V2-BAL-01"},
+           response=_balance_number),
+    Defect("balance_two_decimals", "balance has 2 decimals, not 5", "read-only", {"V2-BAL-02"},
+           response=_balance_two_decimals),
+    Defect("batch_status_as_list", "multi-status answers a list, not an object keyed by id", "read-only",
+           {"V2-BAT-01"}, response=_batch_as_list),
+    Defect("unknown_ids_dropped", "multi-status leaves unknown ids out", "read-only", {"V2-BAT-02"},
+           response=_drop_unknown),
+    Defect("auth_not_enforced", "any key (or none) acts as the first account", "read-only",
+           {"V2-AUTH-01", "V2-AUTH-02"}, also={"V2-AUTH-03", "V2-ERR-03"}, request=_any_key),
+    Defect("server_error_on_bad_input", "a non-numeric order id crashes with HTTP 500 and an HTML page",
+           "read-only", {"V2-GEN-02"}, also={"V2-GEN-01", "V2-STA-01"}, response=_crash_on_words),
+    Defect("html_instead_of_json", "an unknown action gets a Cloudflare HTML page with HTTP 200", "read-only",
+           {"V2-GEN-01"}, also={"V2-GEN-04"}, response=_html_on_unknown_action),
+    Defect("wrong_key_words", "a wrong key gets 'Wrong API key'", "read-only", {"V2-ERR-03"},
+           response=_wrong_key_words),
+    Defect("errors_with_http_400", "errors come with HTTP 400", "read-only", {"V2-GEN-03"}, response=_errors_400),
+    Defect("refill_not_found_words", "an unknown refill gets 'Refill ID not found'", "read-only", {"V2-ERR-02"},
+           response=_refill_words),
+    Defect("no_batch_limit", "a batch of more than 100 ids is answered in full", "read-only", {"V2-BAT-04"},
+           settings={"batch_limit": 1000}),
+    # orders: they need orders to show
+    Defect("unknown_status", "In progress reads 'Processed'", "orders", {"V2-STA-03"}, response=_processed),
+    Defect("status_lowercase", "statuses in lowercase", "orders", {"V2-STA-04"}, response=_lowercase),
+    Defect("balance_never_charged", "add gives the charge straight back", "orders", {"V2-ORD-01"},
+           also={"V2-ORD-08"}, panel_class=NeverCharged),
+    Defect("status_moves_backwards", "a Completed order reads In progress on every other read", "orders",
+           {"V2-ORD-03"}, also={"V2-BAT-06", "V2-ORD-02"}, response=_Backwards()),
+    Defect("charge_disagrees_with_rate", "status shows twice the charge", "orders", {"V2-ORD-02"},
+           also={"V2-ORD-01", "V2-ORD-06", "V2-ORD-08"}, response=_double_charge),
+    Defect("second_key_sees_orders", "any key reads, cancels and refills any order", "orders",
+           {"V2-ISO-01", "V2-ISO-02"}, also={"V2-ISO-03"}, request=_owner_sees),
+    Defect("minimum_not_enforced", "orders below the listed min are accepted", "orders", {"V2-ADD-02"},
+           response=_list_lower_min),
+    Defect("maximum_not_enforced", "orders above the listed max are accepted", "orders", {"V2-ADD-03"},
+           response=_list_lower_max),
+    Defect("partial_keeps_full_charge", "a Partial order still shows its full charge", "orders", {"V2-ORD-06"},
+           also={"V2-ORD-08"}, response=_full_charge_if("Partial")),
+    Defect("canceled_keeps_charge", "a Canceled order still shows its full charge", "orders", {"V2-ORD-07"},
+           also={"V2-ORD-08"}, response=_full_charge_if("Canceled")),
+    Defect("remains_over_quantity", "remains is larger than the quantity while In progress", "orders",
+           {"V2-ORD-04"}, response=_remains_over),
+    Defect("single_and_batch_disagree", "single status shows another start_count than multi-status", "orders",
+           {"V2-BAT-06"}, response=_single_disagrees),
+    Defect("order_id_as_string", "add answers the order id as a string", "orders", {"V2-ADD-01"},
+           response=_order_as_string),
+    Defect("refill_id_as_int", "refill answers the refill id as an integer", "orders", {"V2-REF-01"},
+           response=_refill_as_int),
+    Defect("cancel_flag_ignored", "cancel works on services whose cancel flag is false", "orders", {"V2-CAN-03"},
+           request=_CANCEL_ANYTHING.request, response=_CANCEL_ANYTHING.response),
+]
+
+NOT_A_PANEL = Defect("not_a_panel", "an nginx welcome page for everything", "read-only", set(), raw_app=not_a_panel)
+KEY_ECHO = Defect("key_echo", "balance echoes the API key in an extra field", "read-only", set(), response=_echo_key)
+
+
+# --- running the suite against a panel (shared by the tests) -------------------------------
+
+MAIN_KEY = "conformance-main-key-7f3a9c"
+SECOND_KEY = "conformance-second-key-b41d"
+LINK = "https://instagram.com/example_user"
+
+
+def open_keys(panel: Panel, balance: str = "100") -> None:
+    panel.create_account(MAIN_KEY, balance=balance)
+    panel.create_account(SECOND_KEY, balance="0")
+
+
+def run_suite(url: str, panel: Panel | None, tier: str, *, second: bool = True, max_spend: str = "50",
+              examples: int = 8, seed: int = 0, control: bool = False, **overrides: Any) -> Any:
+    """Run the conformance suite quietly; the clock is driven directly (or by the control API)."""
+    import io
+    from decimal import Decimal
+
+    from mockpanel.conformance.context import RunConfig
+    from mockpanel.conformance.runner import run
+
+    config = RunConfig(url=url, key=MAIN_KEY, second_key=SECOND_KEY if second else None, tier=tier,
+                       link=LINK, max_spend=Decimal(max_spend), examples=examples, seed=seed,
+                       use_control_api=control, **overrides)
+    clock = None if (control or panel is None) else (lambda seconds: panel.clock.advance(seconds))
+    return run(config, clock=clock, stream=io.StringIO())

@@ -1,0 +1,42 @@
+"""The requirement catalogue is data that the checks, reports and README agree with."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mockpanel.conformance.catalogue import AREAS, load_catalogue, markdown_table
+from mockpanel.domain.servicetypes import SERVICE_TYPES
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = load_catalogue()
+
+
+def test_ids_are_unique_well_formed_and_each_has_a_source_severity_and_tier() -> None:
+    ids = [r.id for r in CATALOGUE]
+    assert len(ids) == len(set(ids)) > 60
+    for r in CATALOGUE:
+        assert re.fullmatch(r"V2-[A-Z]{2,4}-\d{2}", r.id), r.id
+        assert r.source and r.clause and r.severity in ("failure", "warning") and r.tier in ("read-only", "orders")
+        assert r.area in AREAS
+
+
+def test_every_service_type_has_its_requirement() -> None:
+    typed = {r.service_type for r in CATALOGUE if r.service_type and not r.dripfeed}
+    assert typed == set(SERVICE_TYPES)
+    assert any(r.dripfeed for r in CATALOGUE)
+
+
+def test_every_requirement_is_checked_somewhere_in_the_suite() -> None:
+    code = "".join(p.read_text() for p in (ROOT / "conformance").glob("*.py"))
+    typed = {r.id for r in CATALOGUE if r.service_type}  # reached through type_rid()
+    unchecked = [r.id for r in CATALOGUE if r.id not in typed and f'"{r.id}"' not in code]
+    assert unchecked == []
+
+
+def test_the_readme_table_is_generated_from_the_catalogue() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start, end = "<!-- requirements:start -->", "<!-- requirements:end -->"
+    assert start in readme and end in readme
+    table = readme.split(start, 1)[1].split(end, 1)[0].strip()
+    assert table == markdown_table(), "regenerate it: python -m mockpanel.conformance.catalogue"
