@@ -30,7 +30,7 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> De
 @click.option("--max-spend", callback=_amount, default=None, metavar="AMOUNT",
               help="Hard cap for the orders tier, in the panel's currency: no add is sent that could pass it.")
 @click.option("--link", default=None, help="Where the orders tier's orders go (a page you own).")
-@click.option("--dialect", default="standard", show_default=True, help="Dialect profile to judge against (name or .json path).")
+@click.option("--dialect", default="standard", show_default=True, help="Dialect profile to judge against (name or .json path), or 'auto': fingerprint the panel (read-only) and judge it against the closest profile, listing each deviation.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the generated requests.")
 @click.option("--json", "json_path", default=None, metavar="FILE", help="Write the JSON report here.")
 @click.option("--junit", "junit_path", default=None, metavar="FILE", help="Write a JUnit XML report here (one test case per requirement).")
@@ -65,9 +65,6 @@ def conformance(
 
     if not url.startswith(("http://", "https://")):
         raise click.UsageError(f"URL must start with http:// or https://, got {url!r}")
-    if dialect == "auto":
-        raise click.UsageError("--dialect auto (fingerprinting) is not available in this version; name a dialect "
-                               "(see `mockpanel dialects`)")
     if tier == "orders":
         missing = [name for name, value in (("--link", link), ("--max-spend", max_spend)) if value is None]
         if missing:

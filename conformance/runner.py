@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Mapping, TextIO
 from urllib.parse import urlparse
 
 import httpx
 
 from mockpanel import __version__
+from mockpanel.dialects.fingerprint import Fingerprint, fingerprint_with
 from mockpanel.dialects.profile import Dialect, DialectError, load_dialect
 
 from . import machine, readonly
@@ -30,7 +32,7 @@ from .context import ClockDriver, Context, Progress, RunConfig, Target
 from .expect import Expect
 from .properties import PropertyRunner
 from .readonly import CannotRun
-from .session import Exchange, Session, SessionConfig, StopRun
+from .session import Exchange, SafetyError, Session, SessionConfig, StopRun
 from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Result, Verdicts, counts
 
 TIER_TEXT = {
@@ -188,8 +190,9 @@ def run(
             trace=list(session.trace) if session else [], redactor=session.redactor if session else None,
         )
 
+    auto = config.dialect == "auto"
     try:
-        dialect = load_dialect(config.dialect)
+        dialect = load_dialect("standard" if auto else config.dialect)
     except DialectError as exc:
         return cannot(str(exc))
     if config.tier not in TIER_TEXT:
@@ -204,6 +207,21 @@ def run(
     )
     for key in (config.key, config.second_key):
         session.redactor.add(key)
+    fingerprint_notes: list[str] = []
+    if auto:
+        try:
+            found = _fingerprint(session, config)
+        except (StopRun, SafetyError) as exc:
+            session.close()
+            return cannot(f"fingerprinting stopped: {exc}", session)
+        if found is None:
+            session.close()
+            return cannot("the panel did not answer the fingerprint probes", session)
+        dialect = load_dialect(found.best)
+        config.dialect = found.best
+        fingerprint_notes = ["--dialect auto: " + line.strip() for line in found.summary().splitlines()]
+        for line in fingerprint_notes:
+            progress.line(session.redactor(line))
     verdicts = Verdicts(catalogue)
     ctx = Context(
         config=config, dialect=dialect, catalogue=catalogue, session=session,
@@ -211,10 +229,37 @@ def run(
         props=PropertyRunner(verdicts, seed=config.seed, examples=config.examples),
         progress=progress, target=Target(), clock=clock,
     )
+    ctx.notes.extend(fingerprint_notes)
     try:
         return _run(ctx, started, started_wall, rate)
     finally:
         session.close()
+
+
+class _ProbeAnswer:
+    """An Exchange as the fingerprint reads an answer (status, text, headers)."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.status_code = exchange.status or 0
+        cut = exchange.body.endswith("…") and exchange.is_json
+        self.text = json.dumps(exchange.data) if cut else exchange.body
+        self.headers = {"content-type": exchange.content_type}
+
+
+def _fingerprint(session: Session, config: RunConfig) -> Fingerprint | None:
+    """Name the panel's dialect from read-only probes sent through the session (paced, budgeted, redacted)."""
+    def post(fields: Mapping[str, str]) -> _ProbeAnswer:
+        exchange = session.send({"key": config.key, **fields})
+        if exchange.error:
+            raise StopRun(f"no answer from the panel: {exchange.error}")
+        return _ProbeAnswer(exchange)
+
+    try:
+        return fingerprint_with(post, config.url)
+    except StopRun:
+        raise
+    except (ValueError, KeyError):
+        return None
 
 
 def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report:

@@ -65,7 +65,7 @@ def test_orders_tier_prints_its_estimate_before_spending(url: str) -> None:
     (["--tier", "orders", "--link", "https://x.test/p"], "needs --max-spend"),
     (["--tier", "orders", "--link", "https://x.test/p", "--max-spend", "-1"], "positive amount"),
     (["--tier", "orders", "--link", "https://x.test/p", "--max-spend", "lots"], "not an amount"),
-    (["--dialect", "auto"], "not available"),
+    (["--dialect", "no-such-dialect"], "no dialect named"),
     (["--second-key", MAIN_KEY], "must differ"),
     (["--tier", "everything"], "Invalid value"),
 ])

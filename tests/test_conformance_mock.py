@@ -107,3 +107,31 @@ def test_a_panel_speaking_another_dialect_fails(served: str, judged: str) -> Non
         report = run_suite(server.url + path, panel, "read-only", dialect=judged)
     assert report.exit_code == 1
     assert {"V2-SVC-02", "V2-BAT-02"} <= set(report.flagged())  # service id type, batch error form
+
+
+# Profiles that read the same to every read-only probe (see tests/test_fingerprint.py).
+SAME_ON_THE_WIRE = [{"standard", "smmprime", "smmprovider"}, {"smm.plus"}, {"smmpro.in"}, {"smartpanel-v1", "smmpanel.ru"}]
+
+
+@pytest.mark.parametrize("name", _dialects())
+def test_dialect_auto_names_the_profile_and_the_panel_passes_it(name: str) -> None:
+    panel, server, path = _dialect_mock(name)
+    with server:
+        report = run_suite(server.url + path, panel, "read-only", dialect="auto")
+    group = next(g for g in SAME_ON_THE_WIRE if name in g)
+    assert report.dialect in group
+    assert report.exit_code == 0, report.flagged()
+    assert any(note.startswith("--dialect auto: closest dialect: ") for note in report.notes)
+    # Read-only still: the fingerprint's probes changed nothing.
+    assert len(panel.orders) == 0 and not panel.refills
+
+
+def test_dialect_auto_lists_the_deviations_of_a_hybrid_panel(tmp_path) -> None:
+    hybrid = tmp_path / "hybrid.json"  # the SmartPanel shapes served on /api/v2, like followeran.com
+    hybrid.write_text('{"name": "hybrid", "extends": "smartpanel-v1", "description": "x", "endpoints": ["/api/v2"]}')
+    panel = build_panel(str(hybrid), clock=VirtualClock(speed=0, start=START), seed=1)
+    open_keys(panel)
+    with ServerThread(create_app(panel, str(hybrid))) as server:
+        report = run_suite(server.url + "/api/v2", panel, "read-only", dialect="auto")
+    assert report.dialect == "smartpanel-v1"
+    assert "--dialect auto: deviation endpoint: smartpanel-v1 expects '/api/v1', the panel answered '/api/v2'" in report.notes

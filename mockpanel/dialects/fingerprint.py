@@ -1,7 +1,7 @@
 """Which dialect does a live panel speak? Read-only probes, scored against every profile.
 
 The probes spend nothing: a bad key, an unknown action, ``balance``, ``services``,
-and ``status``/``refill``/``refill_status``/``cancel`` of ids no panel has. Each probe's
+and ``status``/``refill_status`` of ids no panel has (never add, refill or cancel). Each probe's
 answer is reduced to features (the words of an error, the shape of a batch error, the
 JSON types of the services fields, the envelope, the number of decimals...), and each
 profile predicts those features. The closest profiles are those that predict the most;
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 import httpx
 
@@ -27,7 +27,16 @@ ALL_TYPES = frozenset(SERVICE_TYPES)
 # Ids far beyond any panel's: asking for them is read-only.
 UNKNOWN_IDS = ("987654321001", "987654321002")
 
-Post = Callable[[Mapping[str, str]], httpx.Response]
+class Answer(Protocol):
+    """What a probe needs of an answer: an httpx.Response, or the conformance suite's record of one."""
+
+    status_code: int
+    text: str
+    headers: Mapping[str, str]
+
+
+# Sends one probe's fields (the key is the caller's business) and returns the answer.
+Post = Callable[[Mapping[str, str]], Answer]
 
 
 @dataclass
@@ -58,7 +67,7 @@ class Fingerprint:
         return "\n".join(lines)
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Answer) -> Any:
     try:
         return json.loads(response.text)
     except ValueError:
@@ -138,13 +147,11 @@ def observe(post: Post) -> Observation:
     elif batch is not None:
         f["batch.item_error"] = "not an object"
 
-    for action, fields in (
-        ("refill", {"action": "refill", "order": UNKNOWN_IDS[0]}),
-        ("refill_status", {"action": "refill_status", "refill": UNKNOWN_IDS[0]}),
-        ("cancel", {"action": "cancel", "orders": UNKNOWN_IDS[0]}),
-    ):
-        body = probe(action, fields)
-        f[f"action.{action}"] = not (_error_text(body) is not None and _error_text(body) == f["error.incorrect_request"])
+    # refill_status of an unknown refill is read-only, and tells whether a panel has the refill
+    # actions at all (SmartPanel answers it "This action is Invalid"). refill and cancel are
+    # never sent: a read-only run sends no write action, not even for ids no panel has.
+    body = probe("refill_status", {"action": "refill_status", "refill": UNKNOWN_IDS[0]})
+    f["action.refill_status"] = not (_error_text(body) is not None and _error_text(body) == f["error.incorrect_request"])
     return seen
 
 
@@ -170,9 +177,7 @@ def predict(dialect: Dialect) -> dict[str, Any]:
         "error.incorrect_order_id": d.message(ErrorCode.INCORRECT_ORDER_ID, {}),
         "batch.item_error": d.batch_item_error,
         "batch.keyed_by_id": True,
-        "action.refill": "refill" in d.actions,
         "action.refill_status": "refill_status" in d.actions,
-        "action.cancel": "cancel" in d.actions,
         "services.types": frozenset(d.service_types) if d.service_types is not None else ALL_TYPES,
         "endpoint": d.endpoints[0],
     }
@@ -209,18 +214,20 @@ def score(observation: Observation, profiles: Mapping[str, Dialect]) -> Fingerpr
     return Fingerprint(closest, scores, deviations, observation)
 
 
+def fingerprint_with(post: Post, url: str, dialects: list[str] | None = None) -> Fingerprint:
+    """Probe through ``post`` (which sends to ``url`` and adds the key) and name the closest dialect."""
+    observation = observe(post)
+    observation.features["endpoint"] = httpx.URL(url).path.rstrip("/") or "/"
+    names = dialects or list(available_dialects())
+    return score(observation, {n: load_dialect(n) for n in names})
+
+
 def fingerprint(url: str, key: str, *, client: httpx.Client | None = None, dialects: list[str] | None = None) -> Fingerprint:
     """Probe the panel at ``url`` with ``key`` (read-only) and name the closest dialect."""
     own = client is None
     http = client or httpx.Client(timeout=20, follow_redirects=False)
     try:
-        def post(fields: Mapping[str, str]) -> httpx.Response:
-            return http.post(url, data={"key": key, **fields})
-
-        observation = observe(post)
-        observation.features["endpoint"] = httpx.URL(url).path.rstrip("/") or "/"
+        return fingerprint_with(lambda fields: http.post(url, data={"key": key, **fields}), url, dialects)
     finally:
         if own:
             http.close()
-    names = dialects or list(available_dialects())
-    return score(observation, {n: load_dialect(n) for n in names})
