@@ -7,7 +7,8 @@ from typing import Iterator
 import pytest
 import httpx
 
-from mockpanel import Panel, ServerThread, VirtualClock, build_panel, create_app
+from mockpanel import MockPanel, Panel, ServerThread, VirtualClock, build_panel, create_app
+from mockpanel.server.hub import HubServer
 from mockpanel.server.inprocess import inprocess_client
 
 KEY = "test-key-1"
@@ -37,3 +38,27 @@ def live(panel: Panel) -> Iterator[ServerThread]:
     """A real uvicorn server on a free loopback port serving ``panel``."""
     with ServerThread(create_app(panel)) as server:
         yield server
+
+
+# Shared by the tests that talk to a hub: making an httpx.Client costs ~90 ms (its TLS context).
+HTTP = httpx.Client(timeout=5)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_shared_http() -> Iterator[None]:
+    yield
+    HTTP.close()
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[HubServer]:
+    """One real server for the module; each test gets its own panel on it (a MockPanel)."""
+    with HubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mock(hub: HubServer) -> Iterator[MockPanel]:
+    mock = MockPanel(hub, key=KEY, seed=1)
+    yield mock
+    mock.close()

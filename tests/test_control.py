@@ -17,33 +17,10 @@ from typing import Iterator
 import httpx
 import pytest
 
-from mockpanel import MockPanel, ServerThread, create_app
+from mockpanel import ServerThread, create_app
 from mockpanel.server.control import client_host, is_loopback
-from mockpanel.server.hub import HubServer
 from mockpanel.server.inprocess import SyncASGITransport
-from tests.conftest import KEY
-
-HTTP = httpx.Client(timeout=5)  # shared: making an httpx.Client costs ~90 ms (its TLS context)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_http():
-    yield
-    HTTP.close()
-
-
-@pytest.fixture(scope="module")
-def hub():
-    with HubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mock(hub):
-    mock = MockPanel(hub, key=KEY, seed=1)
-    yield mock
-    mock.close()
-
+from tests.conftest import HTTP, KEY
 
 @pytest.fixture
 def ctl(mock):

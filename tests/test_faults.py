@@ -10,34 +10,12 @@ import httpx
 import pytest
 import requests
 
-from mockpanel import MockPanel, inprocess_client
+from mockpanel import inprocess_client
 from mockpanel.server.faults import ConnectionDropped, FaultSet, fault_from_spec, word_fault
-from mockpanel.server.hub import HubServer
-from tests.conftest import KEY
+from tests.conftest import HTTP, KEY
 
-HTTP = httpx.Client(timeout=5)  # shared: making an httpx.Client costs ~90 ms (its TLS context)
 ADD = {"key": KEY, "action": "add", "service": "1", "link": "https://x.test/p/1", "quantity": "1000"}
 BALANCE = {"key": KEY, "action": "balance"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_http():
-    yield
-    HTTP.close()
-
-
-@pytest.fixture(scope="module")
-def hub():
-    """One real server for the module; each test gets its own panel on it (a MockPanel)."""
-    with HubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mock(hub):
-    mock = MockPanel(hub, key=KEY, seed=1)
-    yield mock
-    mock.close()
 
 
 @pytest.fixture

@@ -140,7 +140,6 @@ def test_the_examples_closing_lines_run_as_written(example_live):
 
 
 def test_each_method_decodes_the_way_the_example_expects(live, panel):
-    ids = service_ids(panel)
     # order(): an object with an integer order id.
     kind, value = call(live, "order", {"service": cancel_service(panel), "link": "https://php.test/each", "quantity": 100})
     assert kind == obj(order="integer")

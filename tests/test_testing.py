@@ -11,21 +11,7 @@ import requests
 
 from mockpanel import MockPanel, mock_panel
 from mockpanel.server.hub import HubServer
-
-HTTP = httpx.Client(timeout=5)  # shared: making an httpx.Client costs ~90 ms (its TLS context)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_http():
-    yield
-    HTTP.close()
-
-
-@pytest.fixture(scope="module")
-def hub():
-    with HubServer() as server:
-        yield server
-
+from tests.conftest import HTTP
 
 @pytest.fixture
 def mp(hub):
