@@ -121,3 +121,51 @@ def test_an_unexpected_exception_still_gets_a_json_500(panel, monkeypatch):
     assert r.status_code == 500
     assert r.json() == {"error": "Internal error"}
     assert "boom" not in r.text and KEY not in r.text
+
+
+def test_the_api_fast_path_answers_json_500_if_the_endpoint_ever_raises():
+    import asyncio
+
+    from mockpanel import build_panel, create_app
+
+    panel = build_panel()
+    app = create_app(panel)
+
+    async def broken(scope, receive, send):
+        raise RuntimeError("a bug")
+
+    app.api_paths = {"/api/v2": broken}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v2", "root_path": "", "headers": [], "query_string": b""}
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 500
+    assert sent[1]["body"] == b'{"error":"Internal error"}'
+
+
+def test_the_fast_path_routes_a_mounted_panel_by_the_path_below_its_root():
+    import asyncio
+
+    from mockpanel import build_panel, create_app
+
+    panel = build_panel()
+    panel.create_account("mounted-key", balance="3")
+    app = create_app(panel)
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"key=mounted-key&action=balance", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/p/7/api/v2/", "root_path": "/p/7", "headers": [],
+             "query_string": b""}
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 200 and sent[1]["body"] == b'{"balance":"3.00000","currency":"USD"}'

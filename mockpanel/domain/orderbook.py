@@ -128,10 +128,10 @@ class OrderBook(Mapping[int, "Order"]):
         i = self.row(order_id)
         return default if i < 0 else self.view(i)
 
-    def view(self, i: int) -> "Order":
-        from .orders import Order
+    view_class: Any = None  # set by orders.py (Order), which imports this module
 
-        return Order._view(self, i)
+    def view(self, i: int) -> "Order":
+        return self.view_class._view(self, i)  # type: ignore[no-any-return]
 
     def __getitem__(self, order_id: int) -> "Order":
         i = self.row(order_id)

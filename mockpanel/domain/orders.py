@@ -195,46 +195,11 @@ class Order:
         return self.service.type.quantity_from == "subscription"
 
     def state(self, now: float) -> OrderState:
-        book, i = self._book, self._row
-        charge = book.charges.values[book.charge_ix[i]]
-        quantity = book.quantity[i]
-        if now >= book.done_at[i]:
-            delivered = book.delivered_to[i]
-            status = OUTCOMES[book.outcome[i]]
-            if status is not Status.COMPLETED:
-                charge = charge - self.refund_due()
-        elif now < book.start_at[i]:
-            return _state(OrderState, (Status.PENDING, charge, 0, quantity, 0))
-        else:
-            delivered = self.delivered_at(now)
-            status = Status.IN_PROGRESS
-        remains = quantity - delivered if quantity > delivered else 0
-        # An order that never delivered anything (canceled while Pending) shows no start count.
-        start_count = book.start_count[i] if delivered or status is Status.IN_PROGRESS else 0
-        return _state(OrderState, (status, charge, start_count, remains, delivered))
+        return state_of(self._book, self._row, now)
 
     def delivered_at(self, now: float) -> int:
         """Units delivered by ``now`` while In progress (capped by the outcome)."""
-        book, i = self._book, self._row
-        start_at = book.start_at[i]
-        if now < start_at:
-            return 0
-        elapsed = now - start_at
-        delivered_from = book.delivered_from[i]
-        extra = book.extras.get(i)
-        runs = extra.get("runs") if extra else None
-        if runs and runs > 1 and extra.get("interval"):  # type: ignore[union-attr]
-            per_run = book.quantity[i] // runs
-            period = extra["interval"] * 60.0  # type: ignore[index]
-            run = min(runs - 1, int(elapsed // period))
-            within = min(per_run, int((elapsed - run * period) * book.per_second[i]))
-            raw = max(delivered_from, per_run * run + within)
-        else:
-            raw = delivered_from + int(elapsed * book.per_second[i])
-        if book.quantity[i] == 0:  # an unlimited subscription: posts served so far
-            return raw
-        delivered_to = book.delivered_to[i]
-        return raw if raw < delivered_to else delivered_to
+        return delivered_of(self._book, self._row, now)
 
     def status_at(self, now: float) -> Status:
         if now >= self.done_at:
@@ -243,11 +208,7 @@ class Order:
 
     def refund_due(self) -> Decimal:
         """What the outcome refunds: all if Canceled, the undelivered share if Partial."""
-        if self.outcome is Status.CANCELED:
-            return self.charge
-        if self.outcome is Status.PARTIAL:
-            return share(self.charge, self.quantity - self.delivered_to, self.quantity)
-        return ZERO
+        return refund_of(self._book, self._row)
 
     # --- rewriting the trajectory from ``now`` on -----------------------------------
 
@@ -334,3 +295,61 @@ class Order:
             self.delivered_to = self.quantity - (remains if remains is not None else max(1, self.quantity // 2))
         self.outcome = outcome
         self._touch()
+
+
+# --- reading a row: the functions behind Order.state, also called on rows directly --------
+# (a 100-id status computes 100 states: no view objects, one read of each column)
+
+
+def state_of(book: OrderBook, i: int, now: float) -> OrderState:
+    charge = book.charges.values[book.charge_ix[i]]
+    quantity = book.quantity[i]
+    if now >= book.done_at[i]:
+        delivered = book.delivered_to[i]
+        status = OUTCOMES[book.outcome[i]]
+        if status is not Status.COMPLETED:
+            charge = charge - refund_of(book, i)
+    elif now < book.start_at[i]:
+        return _state(OrderState, (Status.PENDING, charge, 0, quantity, 0))
+    else:
+        delivered = delivered_of(book, i, now)
+        status = Status.IN_PROGRESS
+    remains = quantity - delivered if quantity > delivered else 0
+    # An order that never delivered anything (canceled while Pending) shows no start count.
+    start_count = book.start_count[i] if delivered or status is Status.IN_PROGRESS else 0
+    return _state(OrderState, (status, charge, start_count, remains, delivered))
+
+
+def delivered_of(book: OrderBook, i: int, now: float) -> int:
+    start_at = book.start_at[i]
+    if now < start_at:
+        return 0
+    elapsed = now - start_at
+    delivered_from = book.delivered_from[i]
+    extra = book.extras.get(i)
+    runs = extra.get("runs") if extra else None
+    if runs and runs > 1 and extra.get("interval"):  # type: ignore[union-attr]
+        per_run = book.quantity[i] // runs
+        period = extra["interval"] * 60.0  # type: ignore[index]
+        run = min(runs - 1, int(elapsed // period))
+        within = min(per_run, int((elapsed - run * period) * book.per_second[i]))
+        raw = max(delivered_from, per_run * run + within)
+    else:
+        raw = delivered_from + int(elapsed * book.per_second[i])
+    if book.quantity[i] == 0:  # an unlimited subscription: posts served so far
+        return raw
+    delivered_to = book.delivered_to[i]
+    return raw if raw < delivered_to else delivered_to
+
+
+def refund_of(book: OrderBook, i: int) -> Decimal:
+    outcome = OUTCOMES[book.outcome[i]]
+    if outcome is Status.CANCELED:
+        return book.charges.values[book.charge_ix[i]]  # type: ignore[no-any-return]
+    if outcome is Status.PARTIAL:
+        quantity = book.quantity[i]
+        return share(book.charges.values[book.charge_ix[i]], quantity - book.delivered_to[i], quantity)
+    return ZERO
+
+
+OrderBook.view_class = Order  # the book hands out views of this class

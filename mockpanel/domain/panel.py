@@ -22,7 +22,7 @@ from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
 from .money import ZERO, parse_amount, price
 from .orderbook import OrderBook
-from .orders import Order, OrderState
+from .orders import Order, OrderState, state_of
 from .plans import LifecycleSettings, Plan, RefillPlan, draw_plan, draw_refill_plan
 from .refills import Refill
 from .servicetypes import OrderRequest, OrderRules, expiry_time, read_order_request
@@ -373,14 +373,14 @@ class Panel:
         self._check_batch(order_ids)
         now = self.clock.now()
         book = self.orders
-        owner, row_of, view, account_ix = book.accounts.index(account.id), book.row, book.view, book.account_ix
+        owner, row_of, account_ix = book.accounts.index(account.id), book.row, book.account_ix
         out: list[OrderState | PanelError] = []
         for order_id in order_ids:
             row = row_of(order_id)
             if row < 0 or account_ix[row] != owner:
                 out.append(PanelError(ErrorCode.INCORRECT_ORDER_ID))
             else:
-                out.append(view(row).state(now))
+                out.append(state_of(book, row, now))
         return out
 
     def _check_batch(self, ids: Sequence[object]) -> None:

@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..dialects.profile import Dialect, load_dialect
 from ..domain.catalog import Catalog, load_catalog
@@ -16,9 +16,9 @@ from ..domain.clock import VirtualClock
 from ..domain.panel import Panel, PanelSettings
 from ..domain.servicetypes import SERVICE_TYPES, OrderRules
 from ..domain.triggers import install as install_triggers
-from .api import MAX_BODY, ApiEndpoint
+from .api import MAX_BODY, ApiEndpoint, send_json
 from .control import CONTROL_ROUTES, Control
-from .faults import FaultMiddleware, expose_transport
+from .faults import ConnectionDropped, FaultMiddleware, expose_transport
 
 
 def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:
@@ -74,10 +74,52 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "Internal error"}, status_code=500)
 
 
+_INTERNAL_ERROR = b'{"error":"Internal error"}'
+
+
 class MockApp(Starlette):
+    """Starlette, with a fast path for the panel's own endpoint.
+
+    API requests are the hot path (a client polling statuses, a load test): they go
+    straight to the endpoint, skipping Starlette's middleware and router, which cost
+    more than all of the panel's own work for ``balance`` (bench/README.md). Every
+    other path (the control API, 404s) goes through Starlette as usual.
+    """
+
+    api_paths: dict[str, ASGIApp] = {}
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         expose_transport(scope, send)  # the "drop" fault closes the client's connection itself
+        if scope["type"] == "http":
+            path = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root):]  # mounted (the pytest hub): route on the rest, as Starlette does
+            entry = self.api_paths.get(path)
+            if entry is not None:
+                await _guarded(entry, scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
+
+
+async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run ``app``; should it ever raise, answer JSON 500 (what Starlette's error middleware does)."""
+    started = False
+
+    async def watched(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, watched)
+    except ConnectionDropped:
+        raise  # the in-process "drop" fault: the client must see a dropped connection, not a 500
+    except Exception:
+        if started:
+            raise
+        await send_json(send, 500, _INTERNAL_ERROR)
 
 
 def create_app(
@@ -102,9 +144,11 @@ def create_app(
         api.observers.append(controller.journal.record)
         entry = FaultMiddleware(api, controller)
         install_triggers(panel)
+    api_paths: dict[str, Any] = {}
     for path in dialect.endpoints:
         path = path.rstrip("/")
         routes += [Route(path, entry, name=f"api:{path}"), Route(path + "/", entry)]
+        api_paths[path] = api_paths[path + "/"] = entry
     if control:
         routes += CONTROL_ROUTES  # after the API's routes: the hot path matches first
     app = MockApp(
@@ -114,6 +158,7 @@ def create_app(
     # Both spellings of each endpoint are routed; a redirect ("/api/v2//" -> 307, empty
     # body) would be a non-JSON answer, so any other path gets the JSON 404.
     app.router.redirect_slashes = False
+    app.api_paths = api_paths
     app.state.panel = panel
     app.state.dialect = dialect
     app.state.api = api
