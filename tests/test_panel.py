@@ -643,3 +643,17 @@ def test_service_ids_are_ascii_digits_only(panel: Panel, service_id: str) -> Non
     with pytest.raises(PanelError) as info:
         panel.add(KEY, service_id, {"link": "https://x.test/a", "quantity": "100"})
     assert info.value.code is ErrorCode.INCORRECT_SERVICE_ID
+
+
+def test_the_duplicate_link_index_forgets_finished_orders(panel: Panel) -> None:
+    account = panel.account(KEY)
+    first = panel.add(KEY, "1", {"link": "https://x.test/dup", "quantity": "100"})
+    with pytest.raises(PanelError) as info:
+        panel.add(KEY, "1", {"link": "https://X.test/dup ", "quantity": "100"})
+    assert info.value.code is ErrorCode.ACTIVE_ORDER_WITH_LINK
+    panel.set_order(first, status="Completed")
+    for i in range(20):
+        panel.add(KEY, "3", {"link": f"https://x.test/other/{i}", "quantity": "10"})
+    panel.clock.advance(days=2)  # every order has ended
+    again = panel.add(KEY, "1", {"link": "https://x.test/dup", "quantity": "100"})
+    assert account.latest_by_link == {(1, "https://x.test/dup"): again}  # only the active one is kept

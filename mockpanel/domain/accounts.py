@@ -84,6 +84,8 @@ class Account:
         self.due: list[tuple[float, int, int]] = []
         # The newest order per (service, link), for the duplicate-link rule.
         self.latest_by_link: dict[tuple[int, str], int] = {}
+        # When the orders in that index end: (done_at, order id, link key), soonest first.
+        self.link_due: list[tuple[float, int, tuple[int, str]]] = []
         self.disabled = False
 
     def credit(self, entry: LedgerEntry) -> None:

@@ -8,6 +8,7 @@ thread driving the control API) never see half a change, and never overspend.
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import secrets
 import threading
@@ -256,6 +257,7 @@ class Panel:
             now = self.clock.now()
             link_key = self._link_key(service, request)
             if link_key is not None:
+                self._forget_finished_links(account, now)
                 previous = self.orders.get(account.latest_by_link.get(link_key, 0))
                 if previous is not None and not previous.status_at(now).final:
                     raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
@@ -273,7 +275,25 @@ class Panel:
             order = self._new_order(account, service, request, charge, now)
             if link_key is not None:
                 account.latest_by_link[link_key] = order.id
+                if order.done_at < math.inf:
+                    heapq.heappush(account.link_due, (order.done_at, order.id, link_key))
             return order.id
+
+    def _forget_finished_links(self, account: Account, now: float) -> None:
+        """Drop finished orders from the duplicate-link index: it need only hold active ones.
+
+        (An index of every order ever placed was the biggest cost of a stored order.)
+        """
+        due, index = account.link_due, account.latest_by_link
+        while due and due[0][0] <= now:
+            _, order_id, link_key = heapq.heappop(due)
+            if index.get(link_key) != order_id:
+                continue  # a newer order took the link
+            order = self.orders.get(order_id)
+            if order is None or order.status_at(now).final:
+                del index[link_key]
+            elif order.done_at < math.inf:  # its end moved later (resumed): look again then
+                heapq.heappush(due, (order.done_at, order_id, link_key))
 
     def _price(self, rate: Decimal, quantity: int) -> Decimal:
         """rate x quantity / 1000, one shared Decimal per (rate, quantity): a stored order's biggest field."""

@@ -146,6 +146,7 @@ class ApiEndpoint:
         payload = dispatch(self.panel, self.dialect, fields)
         body = encode(self.dialect, payload)
         if self.observers:  # before the answer leaves: a client that checks the journal at once finds its request
+            scope["mockpanel.body"] = body  # the answer as sent: the journal keeps these bytes, not the objects
             elapsed = time.perf_counter() - started
             for observer in self.observers:
                 observer(scope, fields, payload, 200, elapsed)

@@ -13,6 +13,8 @@ expected and what the panel received.
 
 from __future__ import annotations
 
+import json
+
 import threading
 import time
 from collections import deque
@@ -111,6 +113,13 @@ def _scrub(key: str, params: dict[str, str]) -> dict[str, str]:
     return params
 
 
+class _Encoded(bytes):
+    """An answer kept as the JSON bytes that were sent."""
+
+    def decode(self) -> Any:  # type: ignore[override]
+        return json.loads(bytes(self))
+
+
 class Journal:
     """The requests one panel answered, oldest first, at most ``limit`` of them."""
 
@@ -136,6 +145,11 @@ class Journal:
         if fault is not None:
             status = fault.client_status
             fault = fault.kind
+        # The answer's bytes as sent, when the endpoint gives them: one object the garbage collector
+        # never scans, where a 100-order status is hundreds (entries() decodes them).
+        body = scope.get("mockpanel.body")
+        if body is not None and fault is None:
+            payload = _Encoded(body)
         # A tuple on the request path (a Request costs twice as much); entries() builds the Requests.
         row = (next(self._seq), self._now(), time.time(), params, kid, status, payload, seconds, fault)
         with self._lock:
@@ -149,7 +163,7 @@ class Journal:
             rows = list(self._entries)
         out = [
             Request(seq, at, wall, params.get("action", "").strip(), params, f"key#{kid[:8]}" if kid else "", kid,
-                    status, payload, latency, fault)
+                    status, payload.decode() if type(payload) is _Encoded else payload, latency, fault)
             for seq, at, wall, params, kid, status, payload, latency, fault in rows
         ]
         if action is not None:
