@@ -1,0 +1,153 @@
+"""The apps under benchmark, built inside their server process (see bench/serve.py).
+
+* ``bare_app``: the reference, a Starlette endpoint answering a constant JSON
+  without reading the body (app A of shared/reference/perf-baseline.md).
+* ``mock_app``: the real mock (``build_panel`` + ``create_app``) with one funded key
+  and ``orders`` orders placed through the Python API before the server starts.
+
+Both get a ``GET /bench/info`` route that reports the process's resident memory and
+garbage-collector pauses, so the runner can read them between runs.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mockpanel import VirtualClock, build_panel, create_app
+from mockpanel.domain.panel import Panel
+
+BENCH_KEY = "bench-key-0123456789abcdef"
+BENCH_SERVICE = 1  # Default type (the seeds' service): link + quantity
+BENCH_QUANTITY = 50  # that service's minimum
+FUNDS = "1000000000"  # enough for millions of orders at 0.045 each
+# Stored orders are spread evenly over this much virtual time before "now", so the
+# mix of statuses (nearly all final, the newest few Pending or In progress) is the
+# same whatever their number: a 10k and a 1M store differ only in size.
+SPREAD_SECONDS = 86_400.0
+CONSTANT = b'{"balance":"100.84292","currency":"USD"}'
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class GcWatch:
+    """Counts collections and their longest pause per generation (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.total = [0.0, 0.0, 0.0]
+        self.longest = [0.0, 0.0, 0.0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        gen = info["generation"]
+        pause = time.perf_counter() - self._started
+        self.count[gen] += 1
+        self.total[gen] += pause
+        self.longest[gen] = max(self.longest[gen], pause)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "collections": list(self.count),
+            "total_ms": [round(t * 1e3, 3) for t in self.total],
+            "longest_ms": [round(t * 1e3, 3) for t in self.longest],
+        }
+
+
+def populate(panel: Panel, key: str, count: int) -> dict[str, Any]:
+    """Place ``count`` orders with distinct links through the Python API; time it.
+
+    The clock is frozen and stepped by SPREAD_SECONDS / count between orders, so
+    the store ends at the current time with realistic ages; then due refunds are
+    settled once (as the first ``balance`` call would) and the clock runs.
+    """
+    clock = panel.clock
+    step = SPREAD_SECONDS / max(count, 1)
+    service = str(BENCH_SERVICE)
+    quantity = str(BENCH_QUANTITY)
+    add = panel.add
+    started = time.perf_counter()
+    for i in range(count):
+        add(key, service, {"link": f"https://instagram.com/p/bench{i:07d}", "quantity": quantity})
+        clock.advance(step)
+    placed = time.perf_counter() - started
+    panel.balance(key)  # settles the refunds of every Partial or Canceled order at once
+    settled = time.perf_counter() - started - placed
+    return {"orders": count, "add_seconds": round(placed, 3), "settle_seconds": round(settled, 3)}
+
+
+def bare_app(**_: Any) -> tuple[Starlette, dict[str, Any]]:
+    async def endpoint(request: Request) -> Response:
+        return Response(CONSTANT, media_type="application/json")
+
+    watch = GcWatch()
+    info: dict[str, Any] = {"app": "bare"}
+    routes = [Route("/api/v2", endpoint, methods=["POST"]), _info_route(info, watch)]
+    return Starlette(routes=routes), info
+
+
+def mock_app(
+    orders: int = 0, seed: int = 1, gc_freeze: bool = False, control: bool = True, **_: Any
+) -> tuple[Starlette, dict[str, Any]]:
+    start = time.time() - SPREAD_SECONDS if orders else None
+    clock = VirtualClock(speed=0, start=start)
+    panel = build_panel(clock=clock, seed=seed)
+    account = panel.create_account(BENCH_KEY, balance=FUNDS)
+    gc.collect()
+    rss_before = rss_bytes()
+    started = time.perf_counter()
+    stats = populate(panel, BENCH_KEY, orders)
+    gc.collect()
+    rss_after = rss_bytes()
+    stats["seconds"] = round(time.perf_counter() - started, 3)  # including the final gc
+    if gc_freeze:  # an experiment (bench --gc-freeze): keep the store out of gen-2 scans
+        gc.freeze()
+    clock.set_speed(1.0)
+    watch = GcWatch()
+    ids = account.order_ids
+    info: dict[str, Any] = {
+        "app": "mock",
+        "key": BENCH_KEY,
+        "service": BENCH_SERVICE,
+        "quantity": BENCH_QUANTITY,
+        "first_order": ids[0] if ids else None,
+        "last_order": ids[-1] if ids else None,
+        "populate": stats,
+        "rss_before_populate": rss_before,
+        "rss_after_populate": rss_after,
+        "bytes_per_order": round((rss_after - rss_before) / orders, 1) if orders else None,
+        "gc_freeze": gc_freeze,
+        "control": control,
+    }
+    extra = {} if control else {"control": False}  # the default is the app users get
+    app = create_app(panel, extra_routes=[_info_route(info, watch, panel)], **extra)
+    return app, info
+
+
+def _info_route(info: dict[str, Any], watch: GcWatch, panel: Panel | None = None) -> Route:
+    async def endpoint(request: Request) -> Response:
+        live = {**info, "rss": rss_bytes(), "gc": watch.snapshot()}
+        if panel is not None:
+            live["stored_orders"] = len(panel.orders)
+        return JSONResponse(live)
+
+    return Route("/bench/info", endpoint, methods=["GET"])
+
+
+APPS = {"bare": bare_app, "mock": mock_app}

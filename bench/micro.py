@@ -1,0 +1,120 @@
+"""``python -m bench.micro``: per-request CPU cost of each layer, without sockets.
+
+The HTTP benchmark (``python -m bench``) says how far the mock is from a bare
+endpoint; this says where the microseconds go. Each app is called as ASGI with a
+pre-built scope and body (no network, no load generator, no other process), the
+best of several repeats is kept, so it is steady even on a busy machine:
+
+  asgi        the whole app (Starlette, middleware, fields, dispatch, JSON, journal)
+  fields      parsing the urlencoded body into fields (server/params.py)
+  dispatch    the action: domain + rendering (server/actions.py)
+  encode      the payload to JSON bytes
+  journal     recording the request (the control API's journal), when the app has one
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mockpanel.server.actions import dispatch
+from mockpanel.server.params import urlencoded_fields
+
+from . import workloads
+from .apps import BENCH_KEY, bare_app, mock_app
+
+
+def best_of(fn: Callable[[], Any], number: int, repeat: int) -> float:
+    """Best mean seconds per call over ``repeat`` batches of ``number`` calls."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - started) / number)
+    return best
+
+
+def asgi_cost(app: Any, body: bytes, number: int, repeat: int) -> float:
+    template = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/v2", "raw_path": b"/api/v2", "root_path": "", "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/x-www-form-urlencoded"),
+                    (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080), "state": {},
+    }
+    message = {"type": "http.request", "body": body, "more_body": False}
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def batch() -> float:
+        started = time.perf_counter()
+        for _ in range(number):
+            await app(dict(template), receive, send)
+        return (time.perf_counter() - started) / number
+
+    async def run() -> float:
+        return min([await batch() for _ in range(repeat)])
+
+    return asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__.split("\n\n")[0])
+    p.add_argument("--orders", type=int, default=10_000, help="stored orders (default 10000)")
+    p.add_argument("--number", type=int, default=2000, help="calls per repeat (default 2000)")
+    p.add_argument("--repeat", type=int, default=5, help="repeats, best kept (default 5)")
+    p.add_argument("--no-control", action="store_true", help="the mock without its control API and journal")
+    args = p.parse_args(argv)
+
+    bare, _ = bare_app()
+    app, info = mock_app(orders=args.orders, control=not args.no_control)
+    panel, dialect = app.state.panel, app.state.dialect
+    control = getattr(app.state, "control", None)
+    journal = getattr(control, "journal", None)
+    first, last = info["first_order"], info["last_order"]
+    rng = random.Random(1)
+    bodies = {
+        "balance": workloads.balance(BENCH_KEY).bodies[0],
+        "status": workloads.status(BENCH_KEY, first, last, rng).bodies[0],
+        "multi": workloads.multi_status(BENCH_KEY, first, last, rng).bodies[0],
+    }
+    n, r = args.number, args.repeat
+    bare_us = asgi_cost(bare, bodies["balance"].encode(), n, r) * 1e6
+    print(f"{args.orders:,} stored orders; microseconds per request (best of {r} x {n}); bare ASGI app: {bare_us:.1f}")
+    print(f"{'action':<9}{'asgi':>8}{'vs bare':>9}{'fields':>9}{'dispatch':>10}{'encode':>8}{'journal':>9}{'rest':>7}")
+    from mockpanel.server import api as api_module
+
+    encode = getattr(api_module, "encode", None)
+    for name, text in bodies.items():
+        body = text.encode()
+        m = max(10, n // 10) if name == "multi" else n
+        total = asgi_cost(app, body, m, r) * 1e6
+        fields = urlencoded_fields(body)
+        t_fields = best_of(lambda b=body: urlencoded_fields(b), m, r) * 1e6
+        t_dispatch = best_of(lambda f=fields: dispatch(panel, dialect, f), m, r) * 1e6
+        payload = dispatch(panel, dialect, fields)
+        if encode is not None:
+            t_encode = best_of(lambda p=payload: encode(dialect, p), m, r) * 1e6
+        else:
+            t_encode = best_of(lambda p=payload: api_module.json_bytes(p), m, r) * 1e6
+        t_journal = 0.0
+        if journal is not None:
+            t_journal = best_of(lambda f=fields, p=payload: journal.record({}, f, p, 200, 0.0), m, r) * 1e6
+        rest = total - t_fields - t_dispatch - t_encode - t_journal
+        print(f"{name:<9}{total:>8.1f}{bare_us / total:>9.0%}{t_fields:>9.1f}{t_dispatch:>10.1f}{t_encode:>8.1f}"
+              f"{t_journal:>9.1f}{rest:>7.1f}")
+    print("rest = Starlette routing, middleware, ASGI messages (the bare app pays most of it too)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

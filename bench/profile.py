@@ -1,0 +1,75 @@
+"""Sampling a benchmark server with py-spy while it is under load (``--profile``)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+_FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>[^():]*?)(?::\d+)?\)$")
+
+
+class Recorder:
+    def __init__(self, process: subprocess.Popen[bytes], seconds: float) -> None:
+        self.process = process
+        self.seconds = seconds
+
+    def finish(self) -> bool:
+        try:
+            return self.process.wait(self.seconds + 30) == 0
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+            return False
+
+
+def record(pid: int, seconds: float, out: Path, rate: int = 250) -> Recorder | None:
+    """Start py-spy on ``pid`` for ``seconds``; collapsed stacks go to ``out``."""
+    exe = shutil.which("py-spy")
+    if exe is None:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [exe, "record", "-p", str(pid), "-d", str(max(1, round(seconds))), "-r", str(rate),
+           "-f", "raw", "-o", str(out)]
+    return Recorder(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), seconds)
+
+
+def _name(frame: str) -> str:
+    match = _FRAME.match(frame)
+    if not match:
+        return frame
+    file = match.group("file")
+    short = "/".join(Path(file).parts[-2:]) if file else ""
+    return f"{match.group('fn')} ({short})"
+
+
+def top_functions(path: Path, limit: int = 25) -> list[tuple[str, float]]:
+    """Functions by inclusive share of samples (each counted once per stack)."""
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        for name in {_name(f) for f in stack.split(";")}:
+            inclusive[name] += n
+    if not total:
+        return []
+    return [(name, n / total) for name, n in inclusive.most_common(limit)]
+
+
+def self_functions(path: Path, limit: int = 25) -> list[tuple[str, float]]:
+    """Functions by self share of samples (the innermost frame)."""
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        own[_name(stack.split(";")[-1])] += int(count)
+    return [(name, n / total) for name, n in own.most_common(limit)] if total else []

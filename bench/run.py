@@ -1,0 +1,505 @@
+"""``python -m bench``: the mock against a bare Starlette endpoint, interleaved, in one run.
+
+Servers (each a uvicorn subprocess on the same settings, see bench/serve.py):
+  bare   the reference: constant JSON, body never read
+  small  the mock with ``--orders-small`` stored orders: balance, status, multi-status
+  add    the mock with ``--orders-small`` stored orders: add (every link distinct)
+  large  the mock with ``--orders-large`` stored orders: status, multi-status, memory
+
+Every config gets a warm-up, then ``--rounds`` runs of ``--duration`` seconds,
+round-robin across configs so that drift on a noisy VM hits all of them alike.
+A run during which the hypervisor stole too much CPU is repeated (``--max-steal``).
+Tables show the median of the rounds; the ratio to ``bare`` is the figure that matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import client_side, workloads
+from .apps import BENCH_KEY
+from .load import LoadError, Result, Workload, median, run_load, wrk_path
+from .servers import REPO, Fleet, Server, loadgen_cpu, machine_cpu
+
+PARTS = ("balance", "add", "status", "multi", "large", "client")
+DEFAULT_JSON = REPO / "bench" / "results" / "latest.json"
+
+
+@dataclass
+class Config:
+    name: str
+    server: str
+    kind: str  # bare, balance, add, status, multi
+    workload: Workload | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def results(self) -> list[dict[str, Any]]:
+        return [r for r in self.runs if not r["warmup"]]
+
+    def med(self, key: str) -> float:
+        return median([r[key] for r in self.results()])
+
+
+def count_label(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def serve_loop() -> str:
+    """The event loop ``mockpanel serve`` uses by default: the bench measures the mock as served."""
+    try:
+        from mockpanel.cli import serve
+
+        return next(str(p.default) for p in serve.params if p.name == "loop")
+    except Exception:  # noqa: BLE001 - an older CLI without --loop: uvicorn's own default
+        return "auto"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark the mock panel against a bare Starlette endpoint (ratios in one run).",
+    )
+    p.add_argument("--duration", type=float, help="seconds per timed run (default 10; --quick 1)")
+    p.add_argument("--warmup", type=float, help="seconds of discarded warm-up per config (default 3; --quick 1)")
+    p.add_argument("--rounds", type=int, help="timed runs per config, interleaved (default 3; --quick 1)")
+    p.add_argument("--connections", type=int, default=64, help="concurrent keep-alive connections (default 64)")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--orders-small", type=int, default=10_000, help="stored orders of the small store (default 10000)")
+    p.add_argument("--orders-large", type=int, help="stored orders of the large store (default 1000000; --quick 100000)")
+    p.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {','.join(PARTS)} (default all)")
+    p.add_argument("--loop", default=serve_loop(), choices=["auto", "asyncio", "uvloop"], help=f"uvicorn loop for every server (default {serve_loop()}, as `mockpanel serve`)")
+    p.add_argument("--loadgen", default="auto", choices=["auto", "wrk", "python"], help="load generator (auto: wrk if installed)")
+    p.add_argument("--max-steal", type=float, default=0.4, help="repeat a run if hypervisor steal exceeded this many CPU-s per 10 s (default 0.4)")
+    p.add_argument("--max-other", type=float, default=1.5, help="repeat a run if other processes used more than this many CPU-s per 10 s (default 1.5)")
+    p.add_argument("--quiet-wait", type=float, help="before each run, wait up to this many seconds for other processes to go idle (default 20; --quick 0)")
+    p.add_argument("--retries", type=int, help="how often a disturbed run is repeated (default 2; --quick 0)")
+    p.add_argument("--gc-freeze", action="store_true", help="experiment: gc.freeze() the stores after populating them")
+    p.add_argument("--no-control", action="store_true", help="experiment: create_app(control=False), the mock without its control API, journal, faults and triggers")
+    p.add_argument("--profile", default="", help="comma list of configs to profile with py-spy after the rounds (e.g. multi@1M)")
+    p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON.relative_to(REPO)})")
+    p.add_argument("--quick", action="store_true", help="a short smoke run: 1 round of 1 s, 100k-order large store")
+    args = p.parse_args(argv)
+    quick = args.quick
+    args.duration = args.duration if args.duration is not None else (1.0 if quick else 10.0)
+    args.warmup = args.warmup if args.warmup is not None else (1.0 if quick else 3.0)
+    args.rounds = args.rounds if args.rounds is not None else (1 if quick else 3)
+    args.retries = args.retries if args.retries is not None else (0 if quick else 2)
+    args.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if quick else 20.0)
+    args.orders_large = args.orders_large if args.orders_large is not None else (100_000 if quick else 1_000_000)
+    args.parts = [x.strip() for x in args.parts.split(",") if x.strip()]
+    unknown = sorted(set(args.parts) - set(PARTS))
+    if unknown:
+        p.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    if args.duration <= 0 or args.rounds < 1 or args.connections < 1 or args.warmup < 0:
+        p.error("--duration and --connections must be positive, --rounds at least 1, --warmup >= 0")
+    if args.loadgen == "auto":
+        args.loadgen = "wrk" if wrk_path() else "python"
+    elif args.loadgen == "wrk" and not wrk_path():
+        p.error("wrk is not installed (apt-get install wrk); use --loadgen python")
+    return args
+
+
+def plan(args: argparse.Namespace) -> tuple[list[Server], list[Config]]:
+    parts = set(args.parts)
+    small, large = count_label(args.orders_small), count_label(args.orders_large)
+    configs = [Config("bare", "bare", "bare")]
+    if "balance" in parts:
+        configs.append(Config("balance", "small", "balance"))
+    if "add" in parts:
+        configs.append(Config("add", "add", "add"))
+    for kind in ("status", "multi"):
+        if kind in parts:
+            configs.append(Config(f"{kind}@{small}", "small", kind))
+    for kind in ("status", "multi"):
+        if kind in parts and "large" in parts:
+            configs.append(Config(f"{kind}@{large}", "large", kind))
+    extra = (["--gc-freeze"] if args.gc_freeze else []) + (["--no-control"] if args.no_control else [])
+    specs = {
+        "bare": ["--app", "bare"],
+        "small": ["--app", "mock", "--orders", str(args.orders_small), *extra],
+        "add": ["--app", "mock", "--orders", str(args.orders_small), *extra],
+        "large": ["--app", "mock", "--orders", str(args.orders_large), *extra],
+    }
+    used = []
+    for c in configs:
+        if c.server not in used:
+            used.append(c.server)
+    # The memory figure needs the large store even when none of its configs run.
+    if "large" in parts and "large" not in used:
+        used.append("large")
+    return [Server(name, specs[name]) for name in used], configs
+
+
+def build_workloads(fleet: Fleet, configs: list[Config], seed: int = 1) -> None:
+    rng = random.Random(seed)
+    for c in configs:
+        info = fleet[c.server].info
+        if c.kind in ("bare", "balance"):
+            c.workload = workloads.balance(BENCH_KEY)
+        elif c.kind == "add":
+            c.workload = workloads.add(BENCH_KEY)
+        else:
+            first, last = info.get("first_order"), info.get("last_order")
+            if first is None:
+                raise RuntimeError(f"{c.name} needs stored orders; use --orders-small/--orders-large >= 1")
+            make = workloads.status if c.kind == "status" else workloads.multi_status
+            c.workload = make(BENCH_KEY, first, last, rng)
+
+
+def one_run(args: argparse.Namespace, fleet: Fleet, c: Config, seconds: float, tag: str) -> dict[str, Any]:
+    """A bounded load run, repeated (up to ``--retries`` times) if the machine was disturbed.
+
+    Disturbed: the hypervisor stole more than ``--max-steal`` CPU-s per 10 s, or other
+    processes (busy CPU minus the server's and the load generator's) used more than
+    ``--max-other`` CPU-s per 10 s.
+    """
+    server = fleet[c.server]
+    assert c.workload is not None
+    steal_limit = args.max_steal * seconds / 10.0
+    other_limit = args.max_other * seconds / 10.0
+    for attempt in range(args.retries + 1):
+        wait_for_quiet(args.quiet_wait)
+        (busy0, steal0), cpu0, gen0 = machine_cpu(), server.cpu_seconds(), loadgen_cpu()
+        result: Result = run_load(
+            args.loadgen, server.url, c.workload, connections=args.connections,
+            duration=seconds, threads=args.threads, nonce=f"{tag}a{attempt}",
+        )
+        (busy1, steal1), cpu1, gen1 = machine_cpu(), server.cpu_seconds(), loadgen_cpu()
+        cpu, gen, steal = cpu1 - cpu0, gen1 - gen0, steal1 - steal0
+        other = max(0.0, (busy1 - busy0) - cpu - gen)
+        noisy = steal > steal_limit or other > other_limit
+        if not noisy or attempt == args.retries or tag.startswith("w"):
+            break
+        print(f"  {c.name}: disturbed (steal {steal:.2f} CPU-s, other processes {other:.2f} CPU-s), "
+              "repeating the run", file=sys.stderr)
+    row = result.as_dict()
+    row.update(
+        server_cpu_s=round(cpu, 2), loadgen_cpu_s=round(gen, 2), other_cpu_s=round(other, 2),
+        steal_s=round(steal, 2), retries=attempt, noisy=noisy,
+        cpu_us_per_req=round(cpu / result.requests * 1e6, 1) if result.requests else None,
+    )
+    return row
+
+
+def wait_for_quiet(limit: float, window: float = 0.5, busy: float = 0.25) -> None:
+    """Wait (at most ``limit`` s) until the machine is nearly idle: less than ``busy`` CPUs
+    in use over ``window``, our own servers being idle between runs."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        (b0, _), t0 = machine_cpu(), time.monotonic()
+        time.sleep(window)
+        (b1, _), t1 = machine_cpu(), time.monotonic()
+        if (b1 - b0) / (t1 - t0) < busy:
+            return
+
+
+def measure(args: argparse.Namespace, fleet: Fleet, configs: list[Config]) -> None:
+    total = len(configs) * (args.rounds * args.duration + (args.warmup if args.warmup else 0))
+    print(f"measuring {len(configs)} configs x {args.rounds} round(s) x {args.duration:g} s "
+          f"(+{args.warmup:g} s warm-up each), about {total / 60:.1f} min ...", file=sys.stderr)
+    if args.warmup:
+        for c in configs:
+            row = one_run(args, fleet, c, args.warmup, "w")
+            c.runs.append({**row, "warmup": True, "round": 0})
+    for r in range(args.rounds):
+        # Rotate the order each round, so no config always runs right after the same one.
+        order = configs[r % len(configs):] + configs[:r % len(configs)]
+        for c in order:
+            row = one_run(args, fleet, c, args.duration, f"r{r}")
+            c.runs.append({**row, "warmup": False, "round": r + 1})
+            print(f"  round {r + 1}: {c.name:<12} {row['rps']:>9,.0f} rps  p99 {row['p99_ms']:7.1f} ms"
+                  f"  server {row['server_cpu_s']:.1f} / loadgen {row['loadgen_cpu_s']:.1f} / other "
+                  f"{row['other_cpu_s']:.1f} / steal {row['steal_s']:.1f} CPU-s  errors {row['errors']}",
+                  file=sys.stderr)
+
+
+def summarise(configs: list[Config]) -> list[dict[str, Any]]:
+    bare = next(c for c in configs if c.kind == "bare")
+    bare_rps = bare.med("rps")
+    bare_cpu = median([r["cpu_us_per_req"] for r in bare.results() if r["cpu_us_per_req"] is not None])
+    by_round = {r["round"]: r["rps"] for r in bare.results()}
+    rows = []
+    for c in configs:
+        rps = c.med("rps")
+        per_round = [r["rps"] / by_round[r["round"]] for r in c.results() if by_round.get(r["round"])]
+        cpu = [r["cpu_us_per_req"] for r in c.results() if r["cpu_us_per_req"] is not None]
+        rows.append({
+            "config": c.name,
+            "server": c.server,
+            "rps": round(rps, 1),
+            "rps_range": [round(min(r["rps"] for r in c.results()), 1), round(max(r["rps"] for r in c.results()), 1)],
+            "ratio": round(rps / bare_rps, 3) if bare_rps else None,
+            "ratio_per_round_median": round(median(per_round), 3) if per_round else None,
+            "p50_ms": round(c.med("p50_ms"), 2),
+            "p99_ms": round(c.med("p99_ms"), 2),
+            "p999_ms": round(c.med("p999_ms"), 2),
+            "max_ms": round(max(r["max_ms"] for r in c.results()), 2),
+            "cpu_us_per_req": round(median(cpu), 1) if cpu else None,
+            # Server CPU per request of bare / of this config: what the ratio would be with
+            # the server alone on its core; steadier than rps when other processes run.
+            "cpu_ratio": round(bare_cpu / median(cpu), 3) if cpu and bare_cpu else None,
+            "errors": sum(r["errors"] for r in c.runs),
+            "requests": sum(r["requests"] for r in c.results()),
+        })
+    return rows
+
+
+def targets(rows: list[dict[str, Any]], stores: dict[str, Any], small: str, large: str) -> list[dict[str, Any]]:
+    """Issue 6's targets, as ratios to the bare endpoint measured in the same run."""
+    by = {r["config"]: r for r in rows}
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, goal: str, ok: bool | None) -> None:
+        out.append({"target": name, "value": value, "goal": goal, "met": ok})
+
+    for cfg, goal in (("balance", 0.90), (f"status@{small}", 0.90), (f"status@{large}", 0.90)):
+        if cfg in by:
+            add(f"{cfg} rps / bare", by[cfg]["ratio"], f">= {goal:.0%}", by[cfg]["ratio"] >= goal)
+    m = by.get(f"multi@{large}")
+    if m:
+        add(f"multi@{large} rps / bare", m["ratio"], ">= 40%", m["ratio"] >= 0.40)
+        add(f"multi@{large} p99 ms", m["p99_ms"], "<= 50 ms", m["p99_ms"] <= 50)
+    for kind in ("status", "multi"):
+        a, b = by.get(f"{kind}@{small}"), by.get(f"{kind}@{large}")
+        if a and b and a["rps"] and b["rps"]:
+            growth = a["rps"] / b["rps"] - 1  # cost per request = 1 / rps
+            add(f"{kind} cost {large} vs {small}", round(growth, 3), "within +-10%", abs(growth) <= 0.10)
+    bpo = stores.get("large", {}).get("bytes_per_order")
+    if bpo is not None:
+        add("bytes per stored order", bpo, "<= 300", bpo <= 300)
+    return out
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem = next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+        mem_gib = round(int(mem.split()[1]) / 2**20, 1)
+    except (OSError, StopIteration):
+        mem_gib = None
+    versions = {}
+    for pkg in ("mockpanel", "starlette", "uvicorn", "httptools", "uvloop", "orjson"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    wrk = None
+    if wrk_path():
+        done = subprocess.run([wrk_path(), "-v"], capture_output=True, text=True, timeout=10, check=False)  # type: ignore[list-item]
+        wrk = (done.stdout or done.stderr).splitlines()[0].strip() if (done.stdout or done.stderr) else None
+    return {
+        "cpu": model, "cpus": os.cpu_count(), "mem_gib": mem_gib, "python": platform.python_version(),
+        "platform": platform.platform(), "packages": versions, "wrk": wrk,
+    }
+
+
+def source() -> dict[str, Any]:
+    """Which code was measured: the commit, whether the tree differs from it, and a digest
+    of mockpanel's sources (two runs with the same digest measured the same mock)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "mockpanel").rglob("*.py")) + sorted((REPO / "fixtures").rglob("*.json")):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    out: dict[str, Any] = {"digest": digest.hexdigest()[:12], "commit": None, "modified": None}
+    try:
+        git = ["git", "-C", str(REPO)]
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "mockpanel", "fixtures"], capture_output=True, text=True, timeout=10, check=False
+        )
+        if head.returncode == 0:
+            out["commit"] = head.stdout.strip()
+            out["modified"] = len(dirty.stdout.splitlines())
+    except OSError:  # no git: the digest still tells runs apart
+        pass
+    return out
+
+
+def store_info(fleet: Fleet, before: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    out = {}
+    for name, server in fleet.servers.items():
+        live = server.live_info()
+        gc0 = before[name]["gc"]
+        gc1 = live["gc"]
+        entry = {
+            "rss_now": live["rss"],
+            "gc_during_runs": {
+                "collections": [b - a for a, b in zip(gc0["collections"], gc1["collections"])],
+                "longest_ms_so_far": gc1["longest_ms"],
+            },
+        }
+        if live.get("app") == "mock":
+            entry.update(
+                orders=live["populate"]["orders"], stored_now=live["stored_orders"], populate=live["populate"],
+                rss_before_populate=live["rss_before_populate"], rss_after_populate=live["rss_after_populate"],
+                bytes_per_order=live["bytes_per_order"],
+            )
+        out[name] = entry
+    return out
+
+
+def mib(n: int | None) -> str:
+    return f"{n / 2**20:,.1f} MiB" if n is not None else "-"
+
+
+def render(report: dict[str, Any]) -> str:
+    o = report["options"]
+    lines = [
+        (
+            f"mockpanel bench  {report['date']}  {report['machine']['cpus']} CPU {report['machine']['cpu']}  "
+            f"code {report['source']['commit']}{'+' + str(report['source']['modified']) + ' modified' if report['source']['modified'] else ''}"
+            f" (digest {report['source']['digest']})"
+        ),
+        (
+            f"load: {o['loadgen']}, {o['connections']} connections, {o['rounds']} x {o['duration']:g} s per config "
+            f"(median), interleaved; servers: uvicorn 1 worker, httptools, loop {o['loop']}, no access log"
+        ),
+        "",
+        (
+            f"{'config':<14}{'rps':>10}{'vs bare':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'cpu us/req':>12}"
+            f"{'cpu vs bare':>13}{'errors':>8}"
+        ),
+    ]
+    for r in report["results"]:
+        ratio = f"{r['ratio']:.0%}" if r["ratio"] is not None else "-"
+        cpu = f"{r['cpu_us_per_req']:,.0f}" if r["cpu_us_per_req"] is not None else "-"
+        cpu_ratio = f"{r['cpu_ratio']:.0%}" if r["cpu_ratio"] is not None else "-"
+        lines.append(
+            f"{r['config']:<14}{r['rps']:>10,.0f}{ratio:>9}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+            f"{r['p999_ms']:>10.1f}{cpu:>12}{cpu_ratio:>13}{r['errors']:>8}"
+        )
+    stores = {k: v for k, v in report["stores"].items() if "orders" in v}
+    if stores:
+        header = (
+            f"{'store':<8}{'orders':>11}{'populate s':>12}{'orders/s':>10}{'RSS before':>13}{'RSS filled':>13}"
+            f"{'B/order':>9}{'RSS after runs':>16}"
+        )
+        lines += ["", header]
+        for name, s in stores.items():
+            p = s["populate"]
+            rate = f"{s['orders'] / p['seconds']:,.0f}" if p["seconds"] else "-"
+            bpo = f"{s['bytes_per_order']:.0f}" if s["bytes_per_order"] is not None else "-"
+            lines.append(
+                f"{name:<8}{s['orders']:>11,}{p['seconds']:>12.1f}{rate:>10}{mib(s['rss_before_populate']):>13}"
+                f"{mib(s['rss_after_populate']):>13}{bpo:>9}{mib(s['rss_now']):>16}"
+            )
+    gc_lines = []
+    for name, s in report["stores"].items():
+        g = s["gc_during_runs"]
+        gc_lines.append(f"  {name}: collections during runs gen0/1/2 = {'/'.join(map(str, g['collections']))}, "
+                        f"longest pause gen0/1/2 = {'/'.join(f'{x:.1f}' for x in g['longest_ms_so_far'])} ms")
+    lines += ["", "garbage collector:", *gc_lines]
+    if report["targets"]:
+        lines += ["", "issue 6 targets:"]
+        for t in report["targets"]:
+            value = t["value"]
+            shown = f"{value:.0%}" if isinstance(value, float) and abs(value) <= 2 and "ms" not in t["target"] and "bytes" not in t["target"] else f"{value}"
+            mark = "met" if t["met"] else "MISSED"
+            lines.append(f"  {t['target']:<32} {shown:>10}  (goal {t['goal']})  {mark}")
+    noisy = sum(1 for c in report["runs"] for r in c["runs"] if r["noisy"] and not r["warmup"])
+    if noisy:
+        lines += ["", f"warning: {noisy} timed run(s) were disturbed (--max-steal, --max-other) even after --retries"]
+    errors = sum(r["errors"] for r in report["results"])
+    if errors:
+        lines += ["", f"warning: {errors} requests failed or answered an error: those numbers are not valid"]
+    return "\n".join(lines)
+
+
+def profile(args: argparse.Namespace, fleet: Fleet, configs: list[Config]) -> dict[str, Any]:
+    from .profile import record, self_functions, top_functions
+
+    out = {}
+    wanted = [n.strip() for n in args.profile.split(",") if n.strip()]
+    for name in wanted:
+        c = next((x for x in configs if x.name == name), None)
+        if c is None:
+            print(f"--profile: no config {name!r} in this run (have {', '.join(x.name for x in configs)})", file=sys.stderr)
+            continue
+        path = args.json.parent / f"profile-{name.replace('@', '-')}.txt"
+        seconds = max(args.duration, 2.0)
+        recorder = record(fleet[c.server].pid, seconds, path)
+        one_run(args, fleet, c, seconds, "p")
+        if recorder is None or not recorder.finish():
+            print(f"--profile {name}: py-spy is not available or failed (pip install py-spy)", file=sys.stderr)
+            continue
+        # The frames every sample shares (the event loop's) say nothing: leave them out.
+        inclusive = [(f, x) for f, x in top_functions(path, 60) if x < 0.97][:20]
+        out[name] = {"collapsed_stacks": str(path), "inclusive": inclusive, "self": self_functions(path, 20)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    servers, configs = plan(args)
+    small, large = count_label(args.orders_small), count_label(args.orders_large)
+    # Populating a million orders takes a while; allow for it when waiting for readiness.
+    ready_timeout = 120 + 3e-4 * max(args.orders_small, args.orders_large if "large" in args.parts else 0)
+    started = time.time()
+    code = source()  # before the run: what the servers import
+    print(f"starting {len(servers)} servers ({', '.join(s.name for s in servers)}) ...", file=sys.stderr)
+    try:
+        with Fleet(servers, args.loop, ready_timeout) as fleet:
+            build_workloads(fleet, configs)
+            for c in configs:
+                assert c.workload is not None
+                workloads.probe(fleet[c.server].url, c.workload, c.kind)
+            before = {name: s.live_info() for name, s in fleet.servers.items()}
+            measure(args, fleet, configs)
+            stores = store_info(fleet, before)
+            profiles = profile(args, fleet, configs) if args.profile else {}
+    except (RuntimeError, LoadError, OSError) as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    results = summarise(configs)
+    client = client_side.measure(args.quick) if "client" in args.parts else None
+    report = {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "elapsed_s": round(time.time() - started, 1),
+        "machine": machine(),
+        "source": code,
+        "options": {
+            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+        },
+        "results": results,
+        "stores": stores,
+        "targets": targets(results, stores, small, large),
+        "runs": [{"config": c.name, "runs": c.runs} for c in configs],
+        "profiles": profiles,
+        "client": client,
+    }
+    print(render(report))
+    if client is not None:
+        print(client_side.render(client))
+    for name, p in profiles.items():
+        print(f"\nprofile {name} ({p['collapsed_stacks']}): share of samples, inclusive | self")
+        for (fn, share), (own_fn, own) in zip(p["inclusive"], p["self"] + [("", 0.0)] * 20):
+            print(f"  {share:6.1%}  {fn:<58.58} | {own:6.1%}  {own_fn}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

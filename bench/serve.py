@@ -1,0 +1,65 @@
+"""One benchmark server process: build an app, bind a free loopback port, run uvicorn.
+
+``python -m bench.serve --app mock --orders 10000 --loop auto``
+
+Every app runs on the same uvicorn settings as ``mockpanel serve``: one worker,
+httptools, no access log, no server or date header. The line ``BENCH_READY {json}``
+on stdout tells the runner the port and what building the app took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+
+import uvicorn
+
+from .apps import APPS
+
+
+def uvicorn_config(app: object, loop: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        loop=loop,
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        date_header=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve")
+    parser.add_argument("--app", choices=sorted(APPS), required=True)
+    parser.add_argument("--orders", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
+    parser.add_argument("--gc-freeze", action="store_true")
+    parser.add_argument("--no-control", action="store_true")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    app, info = APPS[args.app](
+        orders=args.orders, seed=args.seed, gc_freeze=args.gc_freeze, control=not args.no_control
+    )
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP
+    # (with proto 0 every answer written in two parts waits ~40 ms for a delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    info.update(pid=os.getpid(), port=sock.getsockname()[1], build_seconds=round(time.perf_counter() - started, 3))
+    server = uvicorn.Server(uvicorn_config(app, args.loop))
+    # Ready means listening: the socket is bound now, uvicorn listens on it at once.
+    sock.listen(2048)
+    print("BENCH_READY " + json.dumps(info), flush=True)
+    server.run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

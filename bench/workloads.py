@@ -1,0 +1,87 @@
+"""The request bodies of each benchmark config, and the check that a server answers them right."""
+
+from __future__ import annotations
+
+import json
+import random
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from .apps import BENCH_QUANTITY, BENCH_SERVICE, CONSTANT
+from .load import UNIQUE, Workload
+
+ROTATE = 256  # distinct bodies per config (as the baseline's multi-status script)
+BATCH = 100  # ids per multi-status request (the standard dialect's limit)
+
+
+def balance(key: str) -> Workload:
+    return Workload((f"key={key}&action=balance",))
+
+
+def add(key: str) -> Workload:
+    link = "https%3A%2F%2Finstagram.com%2Fp%2Fbench" + UNIQUE
+    return Workload((f"key={key}&action=add&service={BENCH_SERVICE}&link={link}&quantity={BENCH_QUANTITY}",))
+
+
+def status(key: str, first: int, last: int, rng: random.Random) -> Workload:
+    return Workload(tuple(f"key={key}&action=status&order={rng.randint(first, last)}" for _ in range(ROTATE)))
+
+
+def multi_status(key: str, first: int, last: int, rng: random.Random) -> Workload:
+    count = min(BATCH, last - first + 1)
+    bodies = []
+    for _ in range(ROTATE):
+        ids = rng.sample(range(first, last + 1), count)
+        bodies.append(f"key={key}&action=status&orders=" + "%2C".join(map(str, ids)))
+    return Workload(tuple(bodies))
+
+
+# --- probes: one request per config before timing, so a wrong answer fails the run -------
+
+
+def _check_bare(data: Any) -> str | None:
+    return None if data == json.loads(CONSTANT) else f"expected the constant JSON, got {data!r}"
+
+
+def _check_balance(data: Any) -> str | None:
+    return None if isinstance(data, dict) and set(data) == {"balance", "currency"} else f"not a balance: {data!r}"
+
+
+def _check_add(data: Any) -> str | None:
+    return None if isinstance(data, dict) and isinstance(data.get("order"), int) else f"not an order id: {data!r}"
+
+
+def _check_status(data: Any) -> str | None:
+    ok = isinstance(data, dict) and "status" in data and "error" not in data
+    return None if ok else f"not an order status: {str(data)[:200]}"
+
+
+def _check_multi(data: Any) -> str | None:
+    if not isinstance(data, dict) or not data:
+        return f"not a multi-status object: {str(data)[:200]}"
+    bad = [k for k, v in data.items() if not isinstance(v, dict) or "status" not in v]
+    return f"{len(bad)} of {len(data)} entries are not statuses, e.g. {data[bad[0]]!r}" if bad else None
+
+
+CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "bare": _check_bare,
+    "balance": _check_balance,
+    "add": _check_add,
+    "status": _check_status,
+    "multi": _check_multi,
+}
+
+
+def probe(url: str, workload: Workload, kind: str) -> None:
+    """Send the workload's first body once; raise if the answer is not what the config measures."""
+    body = workload.bodies[0].replace(UNIQUE, "probe")
+    request = urllib.request.Request(
+        url + workload.path, data=body.encode(), method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        data = json.loads(response.read())
+    problem = CHECKS[kind](data)
+    if problem:
+        raise RuntimeError(f"the {kind} probe against {url} got a wrong answer: {problem}")
