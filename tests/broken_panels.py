@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockpanel import Panel, VirtualClock, build_panel, create_app
 from mockpanel.server.params import query_fields, urlencoded_fields
+from mockpanel.server.api import replaying
 
 START = 1_700_000_000
 Fields = dict[str, str]
@@ -62,15 +63,7 @@ class Rewrite:
             headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-type", b"content-length")]
             headers += [(b"content-type", b"application/x-www-form-urlencoded"), (b"content-length", str(len(body)).encode())]
             scope = {**scope, "headers": headers, "query_string": b""}
-        sent = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
+        replay = replaying(body)
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 

@@ -75,18 +75,23 @@ async def request_fields(scope: Scope, receive: Receive, limit: int = MAX_BODY) 
     return fields
 
 
-async def _multipart_fields(scope: Scope, body: bytes) -> dict[str, str]:
+def replaying(body: bytes) -> Receive:
+    """An ASGI ``receive`` that hands over ``body`` (already read) once, then a disconnect."""
     sent = False
 
-    async def replay() -> dict[str, Any]:
+    async def receive() -> dict[str, Any]:
         nonlocal sent
         if sent:
             return {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
+    return receive
+
+
+async def _multipart_fields(scope: Scope, body: bytes) -> dict[str, str]:
     try:
-        form = await Request(scope, replay).form(max_files=10, max_fields=1000)
+        form = await Request(scope, replaying(body)).form(max_files=10, max_fields=1000)
     except Exception:  # a malformed multipart body carries no usable fields
         return {}
     out: dict[str, str] = {}
