@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
@@ -62,3 +68,37 @@ def mock(hub: HubServer) -> Iterator[MockPanel]:
     mock = MockPanel(hub, key=KEY, seed=1)
     yield mock
     mock.close()
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[str]:
+    """``mockpanel serve --port 0 ARGS`` in a subprocess; yields its origin (http://host:port)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--speed", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        origin = None
+        deadline = time.monotonic() + 20
+        while origin is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            match = re.search(r"API: (http://[^/\s]+)", line)
+            origin = match.group(1) if match else None
+            if not line and proc.poll() is not None:
+                break
+        assert origin, "mockpanel serve did not print its API URL"
+        for _ in range(200):  # the banner comes just before uvicorn serves
+            try:
+                HTTP.get(origin + "/")
+                break
+            except httpx.ConnectError:
+                time.sleep(0.02)
+        yield origin
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        proc.stdout.close()

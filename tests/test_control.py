@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import subprocess
 import sys
 import textwrap
-import time
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Iterator
 
 import httpx
 import pytest
@@ -20,7 +15,7 @@ import pytest
 from mockpanel import ServerThread, create_app
 from mockpanel.server.control import client_host, is_loopback
 from mockpanel.server.inprocess import SyncASGITransport
-from tests.conftest import HTTP, KEY
+from tests.conftest import HTTP, KEY, serving
 
 @pytest.fixture
 def ctl(mock):
@@ -290,40 +285,6 @@ def test_a_server_bound_to_a_non_loopback_address_refuses_its_clients():
 
 
 # --- mockpanel serve --admin-token ------------------------------------------------------------------
-
-
-@contextmanager
-def serving(*args: str) -> Iterator[str]:
-    """``mockpanel serve --port 0 ARGS`` in a subprocess; yields its origin (http://host:port)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--speed", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        origin = None
-        deadline = time.monotonic() + 20
-        while origin is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            match = re.search(r"API: (http://[^/\s]+)", line)
-            origin = match.group(1) if match else None
-            if not line and proc.poll() is not None:
-                break
-        assert origin, "mockpanel serve did not print its API URL"
-        for _ in range(200):  # the banner comes just before uvicorn serves
-            try:
-                HTTP.get(origin + "/")
-                break
-            except httpx.ConnectError:
-                time.sleep(0.02)
-        yield origin
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        proc.stdout.close()
 
 
 def test_mockpanel_serve_with_an_admin_token():

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import time
 from decimal import Decimal
 
 import httpx
@@ -18,16 +13,7 @@ from mockpanel.domain import triggers
 from mockpanel.domain.money import share
 from mockpanel.domain.triggers import parse_duration, parse_words
 from mockpanel.server.hub import HubServer
-from tests.conftest import KEY
-
-
-HTTP = httpx.Client(timeout=5)  # shared: making an httpx.Client costs ~90 ms (its TLS context)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_http():
-    yield
-    HTTP.close()
+from tests.conftest import HTTP, KEY, serving
 
 
 def _add(panel, link, quantity="1000", service="1"):
@@ -271,34 +257,9 @@ def test_an_unknown_word_is_answered_with_an_error_and_changes_nothing(client):
 
 def test_triggers_work_in_mockpanel_serve():
     """The CLI's server: `mockpanel serve` obeys the words too (a PHP app under manual test)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--speed", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        url = None
-        deadline = time.monotonic() + 20
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            match = re.search(r"API: (http://\S+)", line)
-            url = match.group(1) if match else None
-            if not line and proc.poll() is not None:
-                break
-        assert url, "mockpanel serve did not print its API URL"
+    with serving() as origin:
+        url = origin + "/api/v2"
         data = {"key": "test-key", "action": "add", "service": "1", "link": "https://x.test/?mockpanel=partial-157,now", "quantity": "1000"}
-        for _ in range(100):  # the banner is printed just before uvicorn starts serving
-            try:
-                order = HTTP.post(url, data=data, timeout=5).json()["order"]
-                break
-            except httpx.ConnectError:
-                time.sleep(0.05)
+        order = HTTP.post(url, data=data, timeout=5).json()["order"]
         status = HTTP.post(url, data={"key": "test-key", "action": "status", "order": order}, timeout=5).json()
         assert (status["status"], status["remains"]) == ("Partial", "157")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        proc.stdout.close()
