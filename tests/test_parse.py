@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockpanel.dialects.parse import parse_id, split_ids
+from mockpanel.dialects.parse import parse_id, parse_ids, split_ids
 
 
 def test_parse_id_reads_plain_ids():
@@ -52,3 +52,8 @@ def test_split_ids_drops_empty_tokens_and_keeps_bad_ones_for_their_errors():
 def test_split_ids_never_raises_and_tokens_are_stripped_and_non_empty(raw):
     tokens = split_ids(raw)
     assert all(t and t == t.strip() and "," not in t for t in tokens)
+
+
+@given(st.lists(st.text(max_size=25).map(str.strip), max_size=20))
+def test_parse_ids_is_parse_id_for_each_token(tokens):
+    assert parse_ids(tokens) == [parse_id(t) for t in tokens]

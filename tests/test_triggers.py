@@ -188,15 +188,20 @@ WORDS = [
 ]
 
 
+def post_as(who, mock, **data):
+    """One API request from the httpx or the requests client, as a user's code would send it."""
+    data = {"key": mock.key, **data}
+    r = HTTP.post(mock.url, data=data) if who == "httpx" else requests.post(mock.url, data=data, timeout=5)
+    return r.json()
+
+
 @pytest.mark.parametrize("who", ["httpx", "requests"])
 @pytest.mark.parametrize("words, wait, shows", WORDS)
 def test_each_word_as_clients_see_it(hub, who, words, wait, shows):
     mock = MockPanel(hub)
     try:
         def post(**data):
-            data = {"key": mock.key, **data}
-            r = HTTP.post(mock.url, data=data) if who == "httpx" else requests.post(mock.url, data=data, timeout=5)
-            return r.json()
+            return post_as(who, mock, **data)
 
         order = post(action="add", service="1", link=f"https://x.test/p?mockpanel={words}", quantity="1000")["order"]
         mock.clock.advance(seconds=wait)
@@ -214,9 +219,7 @@ def test_refill_words_as_clients_see_them(hub, who):
     mock = MockPanel(hub)
     try:
         def post(**data):
-            data = {"key": mock.key, **data}
-            r = HTTP.post(mock.url, data=data) if who == "httpx" else requests.post(mock.url, data=data, timeout=5)
-            return r.json()
+            return post_as(who, mock, **data)
 
         ends = {}
         for outcome in ("rejected", "completed"):

@@ -1,7 +1,9 @@
 """One handler per API action: wire fields in, the dialect's JSON out.
 
 Handlers read fields by their standard names, call the panel, and render. A
-``PanelError`` from the domain becomes the dialect's ``{"error": ...}``.
+``PanelError`` from the domain becomes the dialect's ``{"error": ...}``. ``dispatch``
+checks the key once (a bad key is reported before anything else) and hands the
+account to the handler.
 """
 
 from __future__ import annotations
@@ -9,26 +11,26 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..dialects import render
-from ..dialects.parse import parse_id, split_ids
+from ..dialects.parse import parse_id, parse_ids, split_ids
 from ..dialects.profile import Dialect
+from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
 from ..domain.panel import Panel
 
 Params = Mapping[str, str]
-Handler = Callable[[Panel, Dialect, str, Params], Any]
+Handler = Callable[[Panel, Dialect, str, Account, Params], Any]
 
 
-def _services(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+def _services(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     return render.services(dialect, panel.services(key))
 
 
-def _balance(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+def _balance(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     amount, currency = panel.balance(key)
     return render.balance(dialect, amount, currency)
 
 
-def _add(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
-    panel.account(key)  # a bad key is reported before a bad service
+def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     service = params.get("service")
     if service is None or not service.strip():
         raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
@@ -46,19 +48,16 @@ def _batch(params: Params, name: str) -> list[str] | None:
     return tokens
 
 
-def _status(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+def _status(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     tokens = _batch(params, "orders")
     if tokens is None:
         order_id = parse_id(params.get("order"))
-        account = panel.account(key)
         if order_id is None:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
         state = panel.status(key, order_id)
         return render.envelope(dialect, "status", render.status(dialect, state, order_id, account.currency))
-    currency = panel.account(key).currency
-    # split_ids strips tokens; this is parse_id inlined (the hot path of a 100-id status).
-    ids = [int(t) if t.isdigit() and t.isascii() and len(t) <= 18 else None for t in tokens]
-    results = panel.statuses(key, ids)
+    currency = account.currency
+    results = panel.statuses(key, parse_ids(tokens))
     status_of = render.status_renderer(dialect)
     out: dict[str, Any] = {}
     for token, result in zip(tokens, results):
@@ -69,13 +68,12 @@ def _status(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
     return out
 
 
-def _refill(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+def _refill(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     tokens = _batch(params, "orders")
     if tokens is None:
-        panel.account(key)
         refill_id = panel.refill(key, parse_id(params.get("order")))
         return render.envelope(dialect, "refill", {"refill": render.as_id(dialect.refill_single, refill_id)})
-    results = panel.refill_many(key, [parse_id(t) for t in tokens])
+    results = panel.refill_many(key, parse_ids(tokens))
     return [
         {
             "order": render.as_id(dialect.refill_batch_order, token),
@@ -87,13 +85,12 @@ def _refill(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
     ]
 
 
-def _refill_status(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+def _refill_status(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     tokens = _batch(params, "refills")
     if tokens is None:
-        panel.account(key)
         value = panel.refill_status(key, parse_id(params.get("refill")))
         return render.envelope(dialect, "refill_status", {"status": render.refill_status(dialect, value)})
-    results = panel.refill_statuses(key, [parse_id(t) for t in tokens])
+    results = panel.refill_statuses(key, parse_ids(tokens))
     return [
         {
             "refill": render.as_id(dialect.refill_batch_refill, token),
@@ -105,14 +102,13 @@ def _refill_status(panel: Panel, dialect: Dialect, key: str, params: Params) -> 
     ]
 
 
-def _cancel(panel: Panel, dialect: Dialect, key: str, params: Params) -> Any:
+def _cancel(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     tokens = _batch(params, "orders")
     if tokens is None:  # a single ``order`` (some clones take it) gets the batch shape
-        panel.account(key)
         if params.get("order") is None:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
         tokens = [params["order"].strip()]
-    results = panel.cancel_many(key, [parse_id(t) for t in tokens])
+    results = panel.cancel_many(key, parse_ids(tokens))
     return [
         {
             "order": render.as_id("int", token),
@@ -137,11 +133,11 @@ def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
     """Answer one API request. Never raises for bad input: errors are JSON."""
     try:
         key = params.get("key")
-        panel.account(key)
+        account = panel.account(key)
         action = (params.get("action") or "").strip()
         handler = HANDLERS.get(action) if action in dialect.actions else None
         if handler is None:
             raise PanelError(ErrorCode.INCORRECT_REQUEST)
-        return handler(panel, dialect, key, params)  # type: ignore[arg-type]
+        return handler(panel, dialect, key, account, params)  # type: ignore[arg-type]
     except PanelError as exc:
         return render.error(dialect, exc)
