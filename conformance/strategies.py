@@ -121,7 +121,7 @@ def over_limit_batches(limit: int) -> st.SearchStrategy[list[str]]:
     return _run_of_ids(limit + 1, limit + 20)
 
 
-def fuzz_requests(read_only_fields: bool = True) -> st.SearchStrategy[dict[str, str]]:
+def fuzz_requests() -> st.SearchStrategy[dict[str, str]]:
     """Hostile request fields: odd names, values and actions (never a write action)."""
     names = st.sampled_from(["order", "orders", "refill", "refills", "service", "quantity", "link", "runs",
                              "interval", "comments", "username", "extra", "key[]", "action[]", "", " "])

@@ -76,9 +76,6 @@ class Dialect:
             return {"error": message}
         return {k: (v.format(message=message, **values) if isinstance(v, str) else v) for k, v in shape.items()}
 
-    def spell_status(self, status: Status) -> str:
-        return self.statuses[status]
-
     def read_status(self, word: str) -> Status | None:
         """The canonical status for a word this dialect uses, or None."""
         for status, spelled in self.statuses.items():

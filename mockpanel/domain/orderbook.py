@@ -43,12 +43,6 @@ class _Interned:
 class OrderBook(Mapping[int, "Order"]):
     """A mapping of order id -> ``Order`` (a view), backed by columns."""
 
-    NUMBER_COLUMNS = {
-        "created": "d", "start_at": "d", "per_second": "d", "done_at": "d",
-        "quantity": "q", "start_count": "q", "delivered_from": "q", "delivered_to": "q",
-        "outcome": "b", "refunded": "b", "version": "l", "service_ix": "l", "account_ix": "l", "charge_ix": "l",
-    }
-
     def __init__(self, first_id: int = 1) -> None:
         self.first_id = first_id
         self.created = array("d")
@@ -148,7 +142,3 @@ class OrderBook(Mapping[int, "Order"]):
     def __iter__(self) -> Iterator[int]:
         first, column = self.first_id, self.account_ix
         return (first + i for i in range(len(column)) if column[i] != REMOVED)
-
-    def nbytes(self) -> int:
-        """Bytes in the columns (not the links): what an order costs beyond its link."""
-        return sum(getattr(self, name).itemsize * len(self.links) for name in self.NUMBER_COLUMNS)

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from itertools import count
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 from ..domain.accounts import key_id, redact
 
@@ -354,7 +354,3 @@ def _expected_text(value: Any) -> str:
 def _wanted(action: str, params: Mapping[str, Any]) -> str:
     fields = ", ".join(f"{k}={_expected_text(v)}" for k, v in params.items())
     return f"'{action}' request" + (f" with {fields}" if fields else "")
-
-
-def entries_json(entries: Iterable[Request]) -> list[dict[str, Any]]:
-    return [e.to_json() for e in entries]
