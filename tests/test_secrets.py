@@ -88,4 +88,5 @@ def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
     # And the journal did record those requests, under redacted names.
     entries = journal["entries"] if isinstance(journal, dict) else journal
     assert len(entries) >= len(requests) * 3
-    assert "debug" in outputs["server log"].lower() or outputs["server log"]  # the server logged something
+    # The log that was searched is a real one: the banner, and uvicorn's own lines at debug level.
+    assert "API: http://127.0.0.1:" in outputs["server log"] and "INFO:" in outputs["server log"]
