@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, TextIO
 
-from mockpanel.dialects.profile import Dialect
+from .profile import Dialect
 
 from .catalogue import Catalogue
 from .expect import Expect, ServiceInfo

@@ -15,12 +15,12 @@ from typing import Any, Mapping
 
 import orjson
 
-from mockpanel.dialects.profile import Dialect
-from mockpanel.domain.errors import ErrorCode
-from mockpanel.domain.lifecycle import RefillStatus, Status, parse_refill_status, parse_status
-from mockpanel.domain.servicetypes import SERVICE_TYPES, SLUGS
-
 from .catalogue import Catalogue
+from .profile import Dialect
+from .rules import (
+    TYPE_RULES, ErrorCode, RefillStatus, Status, guess_refill_status, guess_status, type_in_any_spelling, type_named,
+    usable_rate,
+)
 from .session import NOT_JSON, Exchange
 from .verdicts import Checks
 
@@ -85,6 +85,23 @@ def decimal(value: Any) -> Decimal | None:
         return None
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def flag(value: Any) -> bool | None:
+    """A service flag as a boolean: true, 1, "1", "true" are true; false, 0, "0", "false", "" are false;
+    None if absent or unreadable (Python truthiness would read "0" and "false" as true)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0 if value in (0, 1) else None
+    if isinstance(value, str):
+        word = value.strip().lower()
+        return True if word in _TRUE else False if word in _FALSE else None
+    return None
+
+
 def whole(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -129,6 +146,8 @@ class Expect:
         self.catalogue = catalogue
         self._wild = {_fold(w) for w in catalogue.statuses_in_the_wild}
         self._vocabulary = {_fold(w) for w in dialect.statuses.values()}
+        self.currency: str | None = None  # the balance's, once read: statuses must use it too
+        self.unknown_action_words: set[str] = {dialect.message(ErrorCode.INCORRECT_REQUEST, {})}
 
     # --- every response ----------------------------------------------------------------
 
@@ -146,7 +165,44 @@ class Expect:
             f"{ex.body[:120]!r}", ex,
         ):
             return NOT_JSON
-        return ex.data
+        self._content_type(c, ex)
+        data = ex.data
+        if isinstance(data, dict) and self._foreign_error(data) is not None and self._shaped(data) is None:
+            c.fail("V2-GEN-05", f"an error in another envelope than the dialect's {self._error_form()}: {short(data)}", ex)
+        return data
+
+    def _content_type(self, c: Checks, ex: Exchange) -> None:
+        """GEN-07: JSON says it is JSON (or is sent as the profile says this panel family sends it)."""
+        main = ex.content_type.split(";")[0].strip().lower()
+        declared = self.dialect.content_type.split(";")[0].strip().lower()
+        c.require("V2-GEN-07", main.endswith("json") or main.endswith("+json") or main == declared,
+                  f"a JSON answer came as {ex.content_type or 'no content type'!s}, not application/json", ex)
+
+    def _error_form(self) -> str:
+        return '{"error": "…"}' if not self.dialect.error_bodies else '{"error": "…"} or its error bodies'
+
+    @staticmethod
+    def _foreign_error(data: dict[str, Any]) -> Any:
+        """The message of an error in an envelope no profile here uses ({"status": "error", "message": …},
+        {"success": false, …}), or None."""
+        if "error" in data:
+            return None
+        status = data.get("status")
+        failed = (isinstance(status, str) and status.strip().lower() in ("error", "fail", "failed", "failure")) or (
+            data.get("success") is False)
+        if not failed and not (set(data) <= {"message", "msg", "code", "status"} and ("message" in data or "msg" in data)):
+            return None
+        message = data.get("message", data.get("msg", status))
+        return message if message is not None else status
+
+    def unsupported(self, c: Checks, ex: Exchange) -> bool:
+        """Is this the panel's unknown-action error for an action of the API? Then the panel does not
+        support the action: recorded on ``c``, and the requirements that need it are not exercised."""
+        found = self.error_message(ex.data) if ex.is_json else None
+        if found is None or not isinstance(found[0], str) or found[0] not in self.unknown_action_words:
+            return False
+        c.unsupported.setdefault(ex.action, found[0])
+        return True
 
     # --- errors ------------------------------------------------------------------------
 
@@ -198,7 +254,15 @@ class Expect:
             return None
         if "error" in data:
             return data["error"], "error"
-        for shape in (getattr(self.dialect, "error_bodies", None) or {}).values():
+        shaped = self._shaped(data)
+        if shaped is not None:
+            return shaped
+        foreign = self._foreign_error(data)
+        return (foreign, "foreign") if foreign is not None else None
+
+    def _shaped(self, data: dict[str, Any]) -> tuple[Any, str] | None:
+        """(message, where) if ``data`` is an error in one of the profile's own error bodies."""
+        for shape in self.dialect.error_bodies.values():
             fixed = {k: v for k, v in shape.items() if not (isinstance(v, str) and "{message}" in v)}
             slots = [k for k in shape if k not in fixed]
             if set(data) == set(shape) and all(data[k] == v for k, v in fixed.items()) and slots:
@@ -286,27 +350,33 @@ class Expect:
         sid = item.get("service")
         rate = decimal(item.get("rate"))
         low, high = whole(item.get("min")), whole(item.get("max"))
-        c.require("V2-SVC-03", rate is not None and rate >= 0,
-                  f"{label}: rate {short(item.get('rate'))} is not a non-negative decimal", ex)
+        if not c.require("V2-SVC-03", usable_rate(rate),
+                         f"{label}: rate {short(item.get('rate'))} is not a positive price per 1000 (at most "
+                         "1000000); the service is never ordered", ex):
+            rate = None  # never priced, never ordered, never counted in the spend
         c.require("V2-SVC-03", low is not None and high is not None and 0 < low <= high,
                   f"{label}: min {short(item.get('min'))} and max {short(item.get('max'))} are not "
                   "whole numbers with 0 < min <= max", ex)
         raw_type = item.get("type")
-        stype = None
-        if isinstance(raw_type, str):
-            known = SERVICE_TYPES.get(raw_type) or SLUGS.get(raw_type)
-            stype = known.name if known else None
+        known = type_in_any_spelling(raw_type)  # the plan reads any spelling; the check wants the dialect's
+        stype = known.name if known else None
         if "type" in self.dialect.service_fields:
-            c.require("V2-SVC-04", stype is not None,
-                      f"{label}: type {short(raw_type)} is not a known service type", ex)
+            spelling = self.dialect.type_spelling
+            if known is None:
+                c.fail("V2-SVC-04", f"{label}: type {short(raw_type)} is not a known service type", ex)
+            else:
+                c.require("V2-SVC-04", type_named(raw_type, spelling) is not None,
+                          f"{label}: type {short(raw_type)} is written as a "
+                          f"{'name' if spelling == 'slug' else 'slug'}; the dialect {self.dialect.name!r} writes "
+                          f"{known.slug if spelling == 'slug' else known.name!r}", ex)
         if sid is None or isinstance(sid, (bool, dict, list)):
             return None
-        dripfeed = item.get("dripfeed")
+        dripfeed = flag(item.get("dripfeed"))
         return ServiceInfo(
             id=str(sid), name=str(item.get("name", "")), type=stype, rate=rate, min=low, max=high,
-            refill=item.get("refill") is True or item.get("refill") in (1, "1", "true"),
-            cancel=item.get("cancel") is True or item.get("cancel") in (1, "1", "true"),
-            dripfeed=bool(dripfeed) if dripfeed is not None else (stype is not None and SERVICE_TYPES[stype].dripfeed),
+            refill=flag(item.get("refill")) is True,
+            cancel=flag(item.get("cancel")) is True,
+            dripfeed=dripfeed if dripfeed is not None else (stype is not None and TYPE_RULES[stype].dripfeed),
         )
 
     # --- balance -----------------------------------------------------------------------
@@ -335,11 +405,12 @@ class Expect:
                 continue
             value = data[name]
             if kind == "money":
-                places = getattr(self.dialect, "balance_decimals", self.dialect.money_decimals)
+                places = self.dialect.balance_decimals
                 amount = self.money(c, "V2-BAL-01", value, f"balance {name!r}", ex, places)
             elif kind == "currency":
                 if c.require("V2-BAL-01", isinstance(value, str), f"currency is {json_kind(value)}", ex):
                     currency = value
+                    self.currency = self.currency or value
                     c.require("V2-BAL-03", _CURRENCY.fullmatch(value) is not None,
                               f"currency {value!r} is not a three-letter code", ex)
             else:
@@ -364,10 +435,7 @@ class Expect:
             for status, spelled in self.dialect.statuses.items():
                 if _fold(spelled) == folded:
                     return status
-            try:
-                return parse_status(word)
-            except ValueError:
-                return None
+            return guess_status(word)
         c.fail("V2-STA-03", f"status {word!r} is not a status of the dialect "
                f"({', '.join(self.dialect.statuses.values())}) nor one seen on real panels", ex)
         return None
@@ -390,7 +458,9 @@ class Expect:
                 word = value
                 status = self.status_word(c, value, ex)
             elif kind == "currency":
-                c.require(rid, isinstance(value, str), f"{label} {name!r} is {json_kind(value)}", ex)
+                if c.require(rid, isinstance(value, str), f"{label} {name!r} is {json_kind(value)}", ex) and self.currency:
+                    c.require("V2-STA-05", value == self.currency,
+                              f"{label} {name!r} is {value!r}, but the balance is in {self.currency!r}", ex)
             elif kind in ("str", "int"):
                 ok = is_kind(value, kind) and whole(value) is not None
                 c.require(rid, ok, f"{label} {name!r} is {json_kind(value)} ({short(value)}); the dialect wants "
@@ -455,10 +525,7 @@ class Expect:
                 return status
         c.fail(rid, f"refill status {short(word)} is not one of the dialect's "
                f"({', '.join(self.dialect.refill_statuses.values())})", ex)
-        try:
-            return parse_refill_status(word) if isinstance(word, str) else None
-        except ValueError:
-            return None
+        return guess_refill_status(word) if isinstance(word, str) else None
 
     def refill_batch_status(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str]) -> None:
         data = self.response(c, ex)

@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
-from mockpanel.domain.lifecycle import Status
-
+from . import readonly
 from . import strategies as S
 from .context import Context
 from .expect import json_kind, kind_name, short
 from .orders import OrdersPhase, PlanItem, Probe, Snapshot, Tracked, _item_rids, type_rid
+from .rules import Status
 from .session import NOT_JSON
 from .verdicts import Checks
 
@@ -140,7 +140,7 @@ def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> No
         spec, rid = S.with_units(base, (s.max or 0) + 1, "above max"), "V2-ADD-03"
         codes, wording, values = ("quantity_above_max",), "V2-ERR-05", {"max": s.max}
     elif p.kind == "malformed":
-        bad = data.draw(st.sampled_from(S.MALFORMED_QUANTITIES), label="quantity")
+        bad = p.value or S.MALFORMED_QUANTITIES[0]
         spec, rid = S.OrderSpec(s, {**base.params, "quantity": bad}, base.units, base.quantity, base.flat), "V2-ADD-07"
     elif p.kind == "unknown_service":
         listed = {x.id for x in phase.ctx.target.services}
@@ -192,8 +192,11 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
     e = phase.ctx.expect
     c = Checks()
     ex = phase.send({"action": "cancel", "orders": f"{order.id},{phase.unknown_id}"})
-    data = e.response(c, ex)
     phase.step(f"cancel {order.label()} ({order.status.value if order.status else '?'}): {ex.response_line(120)}")
+    if e.unsupported(c, ex):
+        phase.absorb(c)
+        return
+    data = e.response(c, ex)
     if data is not NOT_JSON and c.require(
         "V2-CAN-01", isinstance(data, list) and all(isinstance(i, dict) and {"order", "cancel"} <= set(i) for i in data),
         f"expected a list of {{\"order\", \"cancel\"}} items, got {short(data)}", ex,
@@ -246,9 +249,12 @@ def refill(phase: OrdersPhase, order: Tracked) -> None:
     e, d = phase.ctx.expect, phase.ctx.dialect
     c = Checks()
     ex = phase.send({"action": "refill", "order": order.id})
-    data = e.response(c, ex)
     phase.step(f"refill {order.label()}: {ex.response_line(120)}")
     order.refill_done = True  # until a refill id is known
+    if e.unsupported(c, ex):
+        phase.absorb(c)
+        return
+    data = e.response(c, ex)
     refusal = e.error_message(data)
     if isinstance(data, dict) and "refill" in data and refusal is None:
         e.envelope(c, "V2-REF-01", data, ex, "refill")
@@ -270,6 +276,8 @@ def refill(phase: OrdersPhase, order: Tracked) -> None:
 def refill_batch(phase: OrdersPhase, c: Checks, order: Tracked) -> None:
     e, d = phase.ctx.expect, phase.ctx.dialect
     ex = phase.send({"action": "refill", "orders": f"{order.id},{phase.unknown_id}"})
+    if e.unsupported(c, ex):
+        return
     data = e.response(c, ex)
     if data is NOT_JSON:
         return
@@ -299,9 +307,12 @@ def refill_batch(phase: OrdersPhase, c: Checks, order: Tracked) -> None:
 def refill_ineligible(phase: OrdersPhase, order: Tracked) -> None:
     c = Checks()
     ex = phase.send({"action": "refill", "order": order.id})
-    why = "not completed" if order.status is not Status.COMPLETED else "of a service without refill"
+    flag_off = order.status is Status.COMPLETED and not order.spec.service.refill
+    why = 'of a service listed "refill": false' if flag_off else "not completed"
     phase.step(f"refill {order.label()} ({why}): {ex.response_line(120)}")
-    phase.ctx.expect.error(c, ex, "V2-REF-05", what=f"an error for a refill of an order {why}")
+    if not phase.ctx.expect.unsupported(c, ex):
+        phase.ctx.expect.error(c, ex, "V2-REF-06" if flag_off else "V2-REF-05",
+                               what=f"an error for a refill of an order {why}")
     phase.absorb(c)
 
 
@@ -316,19 +327,23 @@ def trespass(phase: OrdersPhase, order: Tracked) -> None:
     ex = phase.send({"action": "status", "orders": order.id}, key=key2)
     data = e.response(c, ex)
     if isinstance(data, dict) and order.id in data:
-        c.require("V2-ISO-01", e.item_error(data[order.id]) is not None,
-                  f"the second key's multi-status shows the first key's {order.label()}: {short(data[order.id])}", ex)
+        item = data[order.id]  # an error in any form (nested, or a plain string) is no leak; a status is
+        leaked = isinstance(item, dict) and not e.is_error(item) and any(k in item for k in d.status_fields)
+        c.require("V2-ISO-01", not leaked,
+                  f"the second key's multi-status shows the first key's {order.label()}: {short(item)}", ex)
     phase.step(f"second key reads {order.label()}")
-    if "cancel" in d.actions and not order.final:
+    if phase.supports("cancel") and not order.final:
         ex = phase.send({"action": "cancel", "orders": order.id}, key=key2)
-        data = e.response(c, ex)
-        accepted = isinstance(data, list) and any(isinstance(i, dict) and i.get("cancel") == 1 for i in data)
-        c.require("V2-ISO-02", not accepted and not (isinstance(data, dict) and not e.is_error(data)),
-                  f"the second key's cancel of the first key's {order.label()} answered {short(data)}", ex)
+        if not e.unsupported(c, ex):
+            data = e.response(c, ex)
+            accepted = isinstance(data, list) and any(isinstance(i, dict) and i.get("cancel") == 1 for i in data)
+            c.require("V2-ISO-02", not accepted and not (isinstance(data, dict) and not e.is_error(data)),
+                      f"the second key's cancel of the first key's {order.label()} answered {short(data)}", ex)
         phase.step(f"second key cancels {order.label()}: {ex.response_line(100)}")
-    if "refill" in d.actions and order.status is Status.COMPLETED:
+    if phase.supports("refill") and order.status is Status.COMPLETED:
         ex = phase.send({"action": "refill", "order": order.id}, key=key2)
-        e.error(c, ex, "V2-ISO-03", what=f"an error: {order.label()} belongs to the first key")
+        if not e.unsupported(c, ex):
+            e.error(c, ex, "V2-ISO-03", what=f"an error: {order.label()} belongs to the first key")
         phase.step(f"second key refills {order.label()}: {ex.response_line(100)}")
     phase.trespassed.add((order.id, order.final))
     phase.absorb(c)
@@ -443,12 +458,12 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
         def invalid_add(self, data: st.DataObject) -> None:
             phase.guarded(probe, phase, data)
 
-        @precondition(lambda self: "cancel" in d.actions and bool(cancellable(True)) and not phase.ctx.stopped)
+        @precondition(lambda self: phase.supports("cancel") and bool(cancellable(True)) and not phase.ctx.stopped)
         @rule(data=st.data())
         def cancel(self, data: st.DataObject) -> None:
             phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(True)), label="order"), True)
 
-        @precondition(lambda self: "cancel" in d.actions and bool(cancellable(False)) and not phase.ctx.stopped
+        @precondition(lambda self: phase.supports("cancel") and bool(cancellable(False)) and not phase.ctx.stopped
                       and not phase.ctx.verdicts.exercised("V2-CAN-03"))
         @rule(data=st.data())
         def cancel_not_allowed(self, data: st.DataObject) -> None:
@@ -464,12 +479,12 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
         def wait(self, seconds: int) -> None:
             phase.guarded(wait, phase, seconds)
 
-        @precondition(lambda self: "refill" in d.actions and bool(refillable()) and not phase.ctx.stopped)
+        @precondition(lambda self: phase.supports("refill") and bool(refillable()) and not phase.ctx.stopped)
         @rule(data=st.data())
         def refill(self, data: st.DataObject) -> None:
             phase.guarded(refill, phase, data.draw(st.sampled_from(refillable()), label="order"))
 
-        @precondition(lambda self: "refill" in d.actions and bool(ineligible()) and not phase.ctx.stopped
+        @precondition(lambda self: phase.supports("refill") and bool(ineligible()) and not phase.ctx.stopped
                       and not phase.ctx.verdicts.exercised("V2-REF-05"))
         @rule(data=st.data())
         def refill_not_allowed(self, data: st.DataObject) -> None:
@@ -518,6 +533,7 @@ def run(ctx: Context) -> OrdersPhase:
     ))
     phase.guarded(sweep, phase)
     phase.guarded(finish, phase)
+    readonly.note_unsupported(ctx)
     return phase
 
 
@@ -557,17 +573,17 @@ def finish(phase: OrdersPhase) -> None:
     """After the programs: what the random interleaving missed, then every order to its end."""
     v, d, cfg = phase.ctx.verdicts, phase.ctx.dialect, phase.ctx.config
     completed = [o for o in phase.orders.values() if o.status is Status.COMPLETED]
-    if "refill" in d.actions and not v.exercised("V2-REF-01"):
+    if phase.supports("refill") and not v.exercised("V2-REF-01"):
         candidates = [o for o in completed if o.spec.service.refill and o.refill_id is None]
         if candidates:
             refill(phase, candidates[0])
-    if "refill" in d.actions and not v.exercised("V2-REF-05"):
-        candidates = [o for o in phase.orders.values() if not o.spec.service.refill or not o.final]
+    if phase.supports("refill") and not v.exercised("V2-REF-05"):
+        candidates = [o for o in phase.orders.values() if not o.final]
         if candidates:
             refill_ineligible(phase, candidates[0])
     if cfg.second_key and phase.orders and not (v.exercised("V2-ISO-01") and (v.exercised("V2-ISO-03") or not completed)):
         trespass(phase, (completed or list(phase.orders.values()))[0])
-    if "cancel" in d.actions and not (v.exercised("V2-ORD-07") and (v.exercised("V2-ISO-02") or not cfg.second_key)):
+    if phase.supports("cancel") and not (v.exercised("V2-ORD-07") and (v.exercised("V2-ISO-02") or not cfg.second_key)):
         ensure_outcome(phase, Status.CANCELED)
     for _ in range(3):  # the panel may finish (or cancel) the order before the cancel lands
         if "cancel" not in d.actions or v.exercised("V2-ORD-06") or phase.ctx.stopped:
@@ -582,6 +598,14 @@ def finish(phase: OrdersPhase) -> None:
         phase.absorb(c)
     c = Checks()
     phase.settle_and_record()
+    if phase.supports("refill") and not v.exercised("V2-REF-06"):  # the flag alone must refuse it
+        flagged = [o for o in phase.orders.values() if o.status is Status.COMPLETED and not o.spec.service.refill]
+        if flagged:
+            refill_ineligible(phase, flagged[0])
+    if phase.supports("refill") and not v.exercised("V2-REF-05"):  # a canceled order was never delivered
+        unfinished = [o for o in phase.orders.values() if o.status is Status.CANCELED]
+        if unfinished:
+            refill_ineligible(phase, unfinished[0])
     if cfg.second_key and phase.second_opening is not None:
         if phase.second_spent:
             v.not_exercised("V2-ISO-04", "the panel accepted an order from the second key, so its balance moved")

@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from mockpanel.domain.lifecycle import Status
-from mockpanel.domain.servicetypes import SERVICE_TYPES
-
 from . import strategies as S
 from .catalogue import load_catalogue
 from .context import Context
 from .expect import ServiceInfo, StatusInfo, short
+from .rules import COUNTED_BY_FIELD, TYPE_RULES, Status, usable_rate
 from .session import NOT_JSON, Exchange, SpendCapReached, StopRun
 from .verdicts import Checks
 
@@ -65,11 +63,13 @@ class Probe:
     service: ServiceInfo | None
     cost: Decimal
     done: bool = False
+    value: str | None = None  # the malformed quantity sent
 
     @property
     def label(self) -> str:
         where = f" on service {self.service.id} ({self.service.type})" if self.service else ""
-        return f"{self.kind.replace('_', ' ')}{where}"
+        what = f" quantity {self.value!r}" if self.value is not None else ""
+        return f"{self.kind.replace('_', ' ')}{what}{where}"
 
 
 @dataclass
@@ -132,7 +132,7 @@ class OrdersPhase:
     def _priceable(self) -> list[ServiceInfo]:
         out = [
             s for s in self.ctx.target.services
-            if s.type in SERVICE_TYPES and s.rate is not None and s.min is not None and s.max is not None
+            if s.type in TYPE_RULES and usable_rate(s.rate) and s.min is not None and s.max is not None
             and (self.ctx.dialect.service_types is None or s.type in self.ctx.dialect.service_types)
         ]
         required, optional = S.type_fields(self.ctx.dialect, "Subscriptions")
@@ -145,13 +145,11 @@ class OrdersPhase:
         return out
 
     def cost_of(self, service: ServiceInfo, units: int | None = None, *, dripfeed: bool = False) -> Decimal:
-        stype = SERVICE_TYPES[service.type or "Default"]
+        stype = TYPE_RULES[service.type or "Default"]
         n = units if units is not None else (service.min or 1)
         if dripfeed:
             n = max(1, -(-n // 3)) * 3  # up to three runs of ceil(min / runs)
-        if stype.flat_price:
-            return service.rate or Decimal(0)
-        return S.price(service, n, False)
+        return S.price(service, n, stype.flat)
 
     def make_plan(self) -> None:
         services = self._priceable()
@@ -167,7 +165,7 @@ class OrdersPhase:
             else:
                 items[key] = PlanItem(service, {purpose}, dripfeed, cost=self.cost_of(service, dripfeed=dripfeed))
 
-        quantity_kind = [s for s in services if SERVICE_TYPES[s.type or "Default"].quantity_from == "field"
+        quantity_kind = [s for s in services if TYPE_RULES[s.type or "Default"].counted == COUNTED_BY_FIELD
                          and s.type != "Subscriptions"]
         refill = sorted((s for s in quantity_kind if s.refill), key=lambda s: (self.cost_of(s), s.id))[:2]
         for s in refill:
@@ -192,7 +190,8 @@ class OrdersPhase:
             over = min(field_kind, key=lambda s: (self.cost_of(s, (s.max or 0) + 1), s.id))
             probes.append(Probe("above_max", over, self.cost_of(over, (over.max or 0) + 1)))
             worst = max(cheapest.min or 1, S.MALFORMED_WORST_UNITS)
-            probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, worst)))
+            for value in S.MALFORMED_QUANTITIES:
+                probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, worst), value=value))
             probes.append(Probe("wrong_key", cheapest, self.cost_of(cheapest)))
             probes.append(Probe("unknown_service", cheapest, Decimal(0)))
             if self.ctx.config.second_key and self.ctx.target.second_balance is not None:
@@ -309,22 +308,24 @@ class OrdersPhase:
         order.last_ex = ex
 
     def close(self, a: Decimal, b: Decimal, units: int = 2, *, balance: bool = False) -> bool:
-        return abs(a - b) <= (self.balance_unit if balance else self.unit) * units
+        """Equal within what rounding explains: half a unit of the last decimal per rounded amount.
+        One charge is one rounding: a charge off by one unit (truncated, not rounded) is caught."""
+        return abs(a - b) <= (self.balance_unit if balance else self.unit) * units / 2
 
     def _charge(self, c: Checks, order: Tracked, info: StatusInfo, ex: Exchange) -> None:
         assert order.price is not None and info.charge is not None
         label, price, q = order.label(), order.price, order.spec.quantity
         if info.status is Status.PARTIAL and info.remains is not None and q > 0:
             expected = price * (q - info.remains) / q
-            c.require("V2-ORD-06", self.close(info.charge, expected),
+            c.require("V2-ORD-06", self.close(info.charge, expected, 2),  # the charge and the refund: two roundings
                       f"{label} is Partial with remains {info.remains} of {q}: charge should be "
                       f"{price} x {q - info.remains}/{q} = {expected:.{self.ctx.dialect.money_decimals}f}, "
                       f"got {info.charge}", ex)
         elif info.status is Status.CANCELED:
-            c.require("V2-ORD-07", self.close(info.charge, Decimal(0)),
+            c.require("V2-ORD-07", self.close(info.charge, Decimal(0), 1),
                       f"{label} is Canceled but its charge is {info.charge}, not 0", ex)
         elif info.status in (Status.PENDING, Status.IN_PROGRESS, Status.COMPLETED):
-            c.require("V2-ORD-02", self.close(info.charge, price),
+            c.require("V2-ORD-02", self.close(info.charge, price, 1),
                       f"{label}: charge {info.charge}, but the rate {order.spec.service.rate} for "
                       f"{order.spec.units} {'(flat)' if order.spec.flat else 'units'} gives {price}", ex)
 
@@ -413,6 +414,10 @@ class OrdersPhase:
                                            for o in self.orders.values()):
             for rid in ("V2-REF-01", "V2-REF-02", "V2-REF-03", "V2-ISO-03"):
                 v.not_exercised(rid, "no order of a refill service completed in this run")
+        if "refill" in actions and not v.exercised("V2-REF-06"):
+            v.not_exercised("V2-REF-06", "no order of a service listed \"refill\": false completed in this run")
+        if "currency" not in self.ctx.dialect.status_fields.values():
+            v.not_exercised("V2-STA-05", f"the dialect {self.ctx.dialect.name!r} gives no currency in a status")
         if "cancel" in actions and not any(not o.spec.service.cancel for o in self.orders.values()):
             v.not_exercised("V2-CAN-03", "no order of a service without cancel was placed")
         if "cancel" in actions and not v.exercised("V2-ISO-02"):
@@ -421,6 +426,10 @@ class OrdersPhase:
             for rid in ("V2-ORD-05", "V2-ORD-06", "V2-ORD-07", "V2-CAN-02", "V2-REF-01"):
                 v.not_exercised(rid, self.ctx.notes[-1])
 
+    def supports(self, action: str) -> bool:
+        """The dialect has the action and the panel has not answered it with its unknown-action error."""
+        return action in self.ctx.dialect.actions and action not in self.ctx.verdicts.unsupported
+
     def poll_refills(self, c: Checks) -> None:
         for order in self.orders.values():
             if order.refill_id and not order.refill_done:
@@ -428,6 +437,9 @@ class OrdersPhase:
                 self.refill_word(c, order, ex)
 
     def refill_word(self, c: Checks, order: Tracked, ex: Exchange) -> None:
+        if self.ctx.expect.unsupported(c, ex):
+            order.refill_done = True
+            return
         data = self.ctx.expect.response(c, ex)
         d = self.ctx.dialect
         if data is NOT_JSON or not isinstance(data, dict) or "status" not in data:

@@ -90,6 +90,8 @@ class PropertyRunner:
                     return
                 memo[label] = checks
                 self.verdicts.ok(*checks.passed)
+                for action, message in checks.unsupported.items():
+                    self.verdicts.action_not_supported(action, message)
                 for finding in checks.findings:
                     first_seen.setdefault(finding.rid, finding)
             if checks.findings:

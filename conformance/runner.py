@@ -23,8 +23,8 @@ from urllib.parse import urlparse
 import httpx
 
 from mockpanel import __version__
-from mockpanel.dialects.fingerprint import Fingerprint, fingerprint_with
-from mockpanel.dialects.profile import Dialect, DialectError, load_dialect
+from .fingerprint import Fingerprint, fingerprint_with
+from .profile import Dialect, DialectError, load_dialect
 
 from . import machine, readonly
 from .catalogue import Requirement, load_catalogue
@@ -365,7 +365,7 @@ def _report(ctx: Context, started: float, started_wall: str, *, error: str | Non
 
 
 def _code(code: str) -> Any:
-    from mockpanel.domain.errors import ErrorCode
+    from .rules import ErrorCode
 
     return ErrorCode(code)
 

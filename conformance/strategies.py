@@ -2,7 +2,7 @@
 
 Read-only strategies never produce ``add``, ``refill`` or ``cancel`` (the session
 refuses them anyway). Order strategies take a listed service and build the
-fields its type documents (field notes section 1.3), or break them one way at a
+fields its type documents (the "Add order" tables), or break them one way at a
 time (below min, above max, a required field missing, a malformed quantity).
 """
 
@@ -17,10 +17,9 @@ from urllib.parse import urlparse
 
 from hypothesis import strategies as st
 
-from mockpanel.dialects.profile import ACTIONS, Dialect
-from mockpanel.domain.servicetypes import SERVICE_TYPES
-
 from .expect import ServiceInfo
+from .profile import ACTIONS, Dialect
+from .rules import COUNTED_BY_FIELD, COUNTED_BY_LINES, SUBSCRIPTION, TYPE_RULES, cost
 from .session import WRITE_ACTIONS, normalize_action
 
 READ_ACTIONS = ("services", "balance", "status", "refill_status")
@@ -63,6 +62,17 @@ def wrong_keys(real: tuple[str, ...]) -> st.SearchStrategy[WrongKey]:
     if swapped != main and not_real(swapped):
         options.append(st.just(WrongKey("case", swapped)))
     return st.one_of(options)
+
+
+def near_keys(key: str) -> list[tuple[str, str]]:
+    """(what, value): the real key in other letter case, or with spaces around it. A panel that
+    compares keys exactly refuses each; every one is tried, on actions every panel has."""
+    out = [("in other letter case", key.swapcase()), ("with a trailing space", key + " "),
+           ("with a leading space", " " + key), ("with a trailing tab", key + "\t")]
+    return [(what, value) for what, value in out if value != key]
+
+
+KEY_PROBE_ACTIONS = ("balance", "services")  # every panel has them: an answer is about the key, not the action
 
 
 def read_request() -> st.SearchStrategy[dict[str, str]]:
@@ -166,8 +176,7 @@ class OrderSpec:
 
 def price(service: ServiceInfo, units: int, flat: bool) -> Decimal:
     """What an order costs: the rate per 1000 units, or the rate itself for packages."""
-    rate = service.rate or Decimal(0)
-    return rate if flat else rate * units / 1000
+    return cost(service.rate or Decimal(0), units, flat)
 
 
 def username_from(link: str) -> str | None:
@@ -185,14 +194,14 @@ def _lines(n: int, pool: tuple[str, ...]) -> st.SearchStrategy[str]:
 def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed: bool = False,
                  units: int | None = None) -> st.SearchStrategy[OrderSpec]:
     """The documented fields of an add for the service's type, at ``units`` (default: the minimum)."""
-    stype = SERVICE_TYPES[service.type or "Default"]
+    stype = TYPE_RULES[service.type or "Default"]
     low = service.min or 1
     n = units if units is not None else low
     sid = service.id
     base = {"action": "add", "service": sid}
 
     def spec(params: dict[str, str], charged: int, quantity: int, **kw: Any) -> OrderSpec:
-        return OrderSpec(service, {**base, **params}, charged, quantity, stype.flat_price, **kw)
+        return OrderSpec(service, {**base, **params}, charged, quantity, stype.flat, **kw)
 
     name = stype.name
     if name == "Subscriptions":
@@ -202,14 +211,14 @@ def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed:
             {"username": user, "min": str(n), "max": str(n), "posts": "1", "delay": str(d)}, n, 1))
     if name == "Package":
         return st.just(spec({"link": link}, 1, 1))
-    if stype.quantity_from in ("comments", "usernames"):
-        field_name = stype.quantity_from
+    if stype.counted == COUNTED_BY_LINES and stype.lines_field:
+        field_name = stype.lines_field
         pool = WORDS if field_name == "comments" else NAMES
         extra: dict[str, st.SearchStrategy[str]] = {}
         if name == "Comment Replies":
             extra["username"] = st.sampled_from(NAMES)
         return st.fixed_dictionaries({field_name: _lines(n, pool), **extra}).map(
-            lambda fields: spec({"link": link, **fields}, 1 if stype.flat_price else n, n))
+            lambda fields: spec({"link": link, **fields}, 1 if stype.flat else n, n))
     extras: dict[str, st.SearchStrategy[str]] = {}
     if name == "SEO":
         extras["keywords"] = _lines(2, ("smm panel", "buy followers", "social growth"))
@@ -234,7 +243,7 @@ def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed:
             lambda t: spec({"link": link, "quantity": str(n), "country": t[0], "device": str(t[1]),
                             "type_of_traffic": t[2][0], **t[2][1]}, n, n))
     if dripfeed:
-        return _dripfeed(service, link, dialect, base, stype.flat_price)
+        return _dripfeed(service, link, dialect, base, stype.flat)
     return st.fixed_dictionaries(extras).map(lambda fields: spec({"link": link, "quantity": str(n), **fields}, n, n))
 
 
@@ -253,7 +262,7 @@ def _dripfeed(service: ServiceInfo, link: str, dialect: Dialect, base: dict[str,
 
 def type_fields(dialect: Dialect | None, type_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(required, optional) fields of a service type, as the dialect documents them."""
-    stype = SERVICE_TYPES[type_name]
+    stype = TYPE_RULES[type_name]
     override = (getattr(dialect, "type_fields", None) or {}).get(type_name) if dialect is not None else None
     if override:
         return tuple(override.get("required", ())), tuple(override.get("optional", ()))
@@ -273,12 +282,12 @@ def without_field(spec: OrderSpec, dialect: Dialect | None = None) -> list[Order
 
 def quantity_field(spec: OrderSpec) -> str | None:
     """Where the quantity lives for this type: 'quantity', or the list field that counts."""
-    stype = SERVICE_TYPES[spec.type]
-    if stype.quantity_from == "field" and "quantity" in spec.params:
+    stype = TYPE_RULES[spec.type]
+    if stype.counted == COUNTED_BY_FIELD and "quantity" in spec.params:
         return "quantity"
-    if stype.quantity_from in ("comments", "usernames"):
-        return stype.quantity_from
-    if stype.quantity_from == "subscription":
+    if stype.counted == COUNTED_BY_LINES:
+        return stype.lines_field
+    if stype.counted == SUBSCRIPTION:
         return "min"
     return None
 
@@ -298,6 +307,7 @@ def with_units(spec: OrderSpec, units: int, note: str) -> OrderSpec:
     return OrderSpec(spec.service, params, charged, units, spec.flat, note=note)
 
 
-# Whatever a lenient panel makes of these (12, 13, 5, 0), it is at most max(min, 13) units.
-MALFORMED_QUANTITIES = ("abc", "12.5", "-5", "ten")
-MALFORMED_WORST_UNITS = 13
+# Every one is tried (not one drawn): a word, a fraction, an exponent, a negative number.
+# Whatever a lenient panel makes of them (12, 13, 100, 5, 0), it is at most max(min, 100) units.
+MALFORMED_QUANTITIES = ("abc", "12.5", "1e2", "-5", "ten")
+MALFORMED_WORST_UNITS = 100

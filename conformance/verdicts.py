@@ -16,6 +16,7 @@ from .catalogue import Catalogue, Requirement
 from .session import Exchange
 
 PASSED, FAILED, WARNING, NOT_EXERCISED = "passed", "failed", "warning", "not exercised"
+MAX_FINDINGS = 20  # distinct findings kept per requirement: a report stays readable and bounded
 OUTCOMES = (FAILED, WARNING, PASSED, NOT_EXERCISED)
 
 
@@ -44,6 +45,7 @@ class Checks:
     def __init__(self) -> None:
         self.passed: list[str] = []
         self.findings: list[Finding] = []
+        self.unsupported: dict[str, str] = {}  # action -> the unknown-action error it was answered with
 
     def require(self, rid: str, ok: bool, message: str, *exchanges: Exchange) -> bool:
         if ok:
@@ -67,9 +69,10 @@ class Result:
     requirement: Requirement
     outcome: str
     checks: int  # how many times it was exercised
-    finding: Finding | None = None
+    finding: Finding | None = None  # the first (or the shrunk) one
     reason: str = ""  # why not exercised
     detail: str = ""  # what the dialect expects, where it matters
+    findings: list[Finding] = field(default_factory=list)  # every distinct finding, the first one first
 
     def to_dict(self) -> dict[str, Any]:
         r = self.requirement
@@ -87,6 +90,7 @@ class Result:
             "reason": self.reason,
             "detail": self.detail,
             "finding": self.finding.to_dict() if self.finding else None,
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 
@@ -95,8 +99,10 @@ class Verdicts:
         self.catalogue = catalogue
         self.passed: Counter[str] = Counter()
         self.findings: dict[str, Finding] = {}
+        self.more: dict[str, list[Finding]] = {}  # the other distinct findings of each requirement
         self.reasons: dict[str, str] = {}
         self.details: dict[str, str] = {}
+        self.unsupported: dict[str, str] = {}  # action -> the unknown-action error the panel answered
 
     def _known(self, rid: str) -> None:
         if rid not in self.catalogue.by_id:
@@ -108,13 +114,43 @@ class Verdicts:
             self.passed[rid] += 1
 
     def fail(self, finding: Finding, *, replace: bool = False) -> None:
-        """Keep the first finding of a requirement (or replace it by a shrunk one)."""
+        """The first finding of a requirement leads (or a shrunk one replaces it); every other
+        distinct finding (by its message) is kept too, up to MAX_FINDINGS."""
         self._known(finding.rid)
         self.passed[finding.rid] += 0
-        if replace or finding.rid not in self.findings:
+        current = self.findings.get(finding.rid)
+        if current is None or replace:
             self.findings[finding.rid] = finding
+            if current is not None and current.message != finding.message:
+                self._keep(current)
+            self.more[finding.rid] = [f for f in self.more.get(finding.rid, []) if f.message != finding.message]
+        elif current.message != finding.message:
+            self._keep(finding)
+
+    def _keep(self, finding: Finding) -> None:
+        others = self.more.setdefault(finding.rid, [])
+        if len(others) < MAX_FINDINGS - 1 and all(f.message != finding.message for f in others):
+            others.append(finding)
+
+    def all_findings(self, rid: str) -> list[Finding]:
+        first = self.findings.get(rid)
+        return ([first] if first else []) + self.more.get(rid, [])
+
+    def action_not_supported(self, action: str, message: str) -> None:
+        """The panel answers ``action`` with its unknown-action error: what needs it is not exercised."""
+        self.unsupported.setdefault(action, message)
+
+    def unsupported_reason(self, req: Requirement) -> str | None:
+        for need in req.needs:
+            action = need[7:] if need.startswith("action:") else None
+            if action in self.unsupported:
+                return (f"action not supported: the panel answers {action!r} with its unknown-action error "
+                        f"({self.unsupported[action]!r})")
+        return None
 
     def absorb(self, checks: Checks, steps: Iterable[str] = ()) -> None:
+        for action, message in checks.unsupported.items():
+            self.action_not_supported(action, message)
         self.ok(*checks.passed)
         for finding in checks.findings:
             if steps and not finding.steps:
@@ -138,10 +174,14 @@ class Verdicts:
         out = []
         for req in self.catalogue:
             finding = self.findings.get(req.id)
-            count = self.passed[req.id] + (1 if finding else 0)
-            if finding is not None:
+            count = self.passed[req.id] + len(self.all_findings(req.id))
+            unsupported = self.unsupported_reason(req)
+            if unsupported is not None:  # never passed (nor failed) on an answer to an action it does not have
+                out.append(Result(req, NOT_EXERCISED, 0, reason=unsupported, detail=self.details.get(req.id, "")))
+            elif finding is not None:
                 outcome = FAILED if req.severity == "failure" else WARNING
-                out.append(Result(req, outcome, count, finding, detail=self.details.get(req.id, "")))
+                out.append(Result(req, outcome, count, finding, detail=self.details.get(req.id, ""),
+                                  findings=self.all_findings(req.id)))
             elif self.passed[req.id] > 0:
                 out.append(Result(req, PASSED, count, detail=self.details.get(req.id, "")))
             else:
