@@ -455,6 +455,7 @@ DEFECTS: list[Defect] = [
     Defect("refill_id_as_int", "refill answers the refill id as an integer", "orders", {"V2-REF-01"},
            response=_refill_as_int),
     Defect("cancel_flag_ignored", "cancel works on services whose cancel flag is false", "orders", {"V2-CAN-03"},
+           also={"V2-ISO-02"},  # it cancels for any valid key, the second one too
            request=_CANCEL_ANYTHING.request, response=_CANCEL_ANYTHING.response),
 ]
 
