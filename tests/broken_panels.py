@@ -388,6 +388,141 @@ class NeverCharged(Panel):
         return order_id
 
 
+# --- precision: defects the suite once missed, and panel shapes it once misjudged ----------------
+
+
+def _slug_types(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if _action(fields) == "services" and isinstance(payload, list):
+        return [{**s, "type": "_".join(str(s["type"]).lower().split())} for s in payload]
+    return None
+
+
+def _key_any_case(panel: Panel, fields: Fields) -> Fields:
+    key = fields.get("key")
+    if key is not None and not _valid(panel, key):
+        match = [a.key for a in panel.accounts() if a.key.lower() == key.lower()]
+        if match:
+            fields["key"] = match[0]
+    return fields
+
+
+def _key_spaces(panel: Panel, fields: Fields) -> Fields:
+    key = fields.get("key")
+    if key is not None and not _valid(panel, key) and _valid(panel, key.strip()):
+        fields["key"] = key.strip()
+    return fields
+
+
+def _fraction_quantity(panel: Panel, fields: Fields) -> Fields:
+    """'12.5' and '1e2' are read as numbers (rounded down, raised to the minimum), and charged."""
+    q = (fields.get("quantity") or "").strip()
+    if _action(fields) == "add" and not q.lstrip("-").isdigit() and _valid(panel, fields.get("key")):
+        try:
+            units = int(float(q))
+        except ValueError:
+            return fields
+        service = next((s for s in panel.services(fields["key"]) if str(s.id) == fields.get("service", "").strip()), None)
+        if service is not None and units > 0:
+            fields["quantity"] = str(min(max(units, service.min), service.max))
+    return fields
+
+
+def _foreign_errors(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if isinstance(payload, dict) and set(payload) == {"error"}:
+        return {"status": "error", "message": payload["error"]}
+    return None
+
+
+def _refuse_dripfeed(panel: Panel, fields: Fields) -> Fields:
+    if _action(fields) == "add" and "runs" in fields:
+        fields["service"] = "0"  # refused by the panel; the answer is rewritten below
+        fields["dripfeed-refused"] = "1"
+    return fields
+
+
+def _dripfeed_foreign(panel: Panel, fields: Fields, payload: Any) -> Any:
+    if fields.get("dripfeed-refused") and isinstance(payload, dict) and "error" in payload:
+        return {"status": "error", "message": "Invalid Interval in minutes"}  # SmartPanel's other error shape
+    return None
+
+
+def _dripfeed_status_short(panel: Panel, fields: Fields, payload: Any) -> Any:
+    items = _status_items(fields, payload)
+    for oid, item in items:
+        if panel.find_order(int(oid)).runs:
+            item.pop("charge", None)
+            item.pop("remains", None)
+    return payload if items else None
+
+
+def _charge_one_unit_short(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """The charge shown is truncated one unit of the last decimal below the charge taken."""
+    items = _status_items(fields, payload)
+    for _, item in items:
+        charge = float(item["charge"])
+        if charge > 0:
+            item["charge"] = f"{charge - 0.00001:.5f}"
+    return payload if items else None
+
+
+def _status_in_euro(panel: Panel, fields: Fields, payload: Any) -> Any:
+    items = _status_items(fields, payload)
+    for _, item in items:
+        item["currency"] = "EUR"
+    return payload if items else None
+
+
+def _json_as_html(panel: Panel, fields: Fields, payload: Any) -> Any:
+    return Raw(200, "text/html; charset=UTF-8", orjson.dumps(payload))
+
+
+class _RefillAnything:
+    """refill ignores the service's refill flag: a completed order of a "refill": false service gets a refill."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, str] = {}
+
+    def response(self, panel: Panel, fields: Fields, payload: Any) -> Any:
+        action = _action(fields)
+        if action == "refill" and "order" in fields and isinstance(payload, dict) and "error" in payload:
+            try:
+                order = panel.find_order(int(fields["order"]))
+            except (KeyError, ValueError):
+                return None
+            completed = order.status_at(panel.clock.now()).value == "Completed"
+            if not order.service.refill and completed and _owner_key(panel, str(order.id)) == fields.get("key"):
+                refill_id = str(900_000 + len(self.made))
+                self.made[refill_id] = str(order.id)
+                return {"refill": refill_id}
+        if action == "refill_status" and fields.get("refill", "").strip() in self.made:
+            return {"status": "Completed"}
+        return None
+
+
+_REFILL_ANYTHING = _RefillAnything()
+SMARTPANEL_UNKNOWN = "This action is Invalid"
+
+
+def _smartpanel_request(panel: Panel, fields: Fields) -> Fields:
+    if _action(fields) in ("refill", "refill_status", "cancel"):
+        fields["action"] = "smartpanel-has-no-such-action"
+    return fields
+
+
+def _smartpanel_response(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """SmartPanel 4.0's shapes on the standard words: four actions, plain-string batch errors, string ids."""
+    if isinstance(payload, dict) and payload.get("error") == "Incorrect request":
+        return {"error": SMARTPANEL_UNKNOWN}
+    action = _action(fields)
+    if action == "services" and isinstance(payload, list):
+        return [{**s, "service": str(s["service"])} for s in payload]
+    if action == "add" and isinstance(payload, dict) and "order" in payload:
+        return {**payload, "order": str(payload["order"])}
+    if _is_batch_status(fields) and isinstance(payload, dict) and "error" not in payload:
+        return {k: (v["error"] if isinstance(v, dict) and set(v) == {"error"} else v) for k, v in payload.items()}
+    return None
+
+
 def not_a_panel() -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -458,6 +593,38 @@ DEFECTS: list[Defect] = [
            also={"V2-ISO-02"},  # it cancels for any valid key, the second one too
            request=_CANCEL_ANYTHING.request, response=_CANCEL_ANYTHING.response),
 ]
+
+# The misses of a more lenient suite: each is run over several seeds.
+PRECISION: list[Defect] = [
+    Defect("service_type_slugs", "services.type as SmartPanel slugs (custom_comments) where the dialect has names",
+           "read-only", {"V2-SVC-04"}, response=_slug_types),
+    Defect("key_any_case", "a key in other letter case is taken as the key", "read-only", {"V2-AUTH-03"},
+           also={"V2-ERR-03"}, request=_key_any_case),  # taken as the key, a status probe reaches "Incorrect order ID"
+    Defect("key_with_spaces", "a key with spaces around it is taken as the key", "read-only", {"V2-AUTH-03"},
+           request=_key_spaces),
+    Defect("json_as_text_html", "JSON answers come as text/html", "read-only", {"V2-GEN-07"},
+           response=_json_as_html),
+    Defect("foreign_error_envelope", 'errors as {"status": "error", "message": ...}', "read-only", {"V2-GEN-05"},
+           response=_foreign_errors),
+    Defect("fraction_quantity_charged", "quantities '12.5' and '1e2' are accepted and charged", "orders",
+           {"V2-ADD-07"}, also={"V2-ORD-02", "V2-ORD-04", "V2-ORD-06", "V2-ORD-08", "V2-BAT-06"},
+           request=_fraction_quantity),
+    Defect("dripfeed_foreign_refusal", 'drip-feed orders refused with {"status": "error", "message": ...}', "orders",
+           {"V2-GEN-05", "V2-TYP-02"}, request=_refuse_dripfeed, response=_dripfeed_foreign),
+    Defect("dripfeed_status_without_charge", "a drip-feed order's status has no charge and no remains", "orders",
+           {"V2-STA-02"}, also={"V2-TYP-02"}, response=_dripfeed_status_short),
+    Defect("charge_one_unit_short", "status shows the charge one unit of the last decimal short", "orders",
+           {"V2-ORD-02"}, also={"V2-ORD-01", "V2-ORD-06", "V2-ORD-08"}, response=_charge_one_unit_short),
+    Defect("refill_flag_ignored", 'refill works on services listed "refill": false', "orders", {"V2-REF-06"},
+           response=_REFILL_ANYTHING.response),
+    Defect("status_currency_differs", "status gives EUR while the balance is in USD", "orders", {"V2-STA-05"},
+           response=_status_in_euro),
+]
+DEFECTS += PRECISION
+
+# SmartPanel 4.0 judged as the standard dialect: what it lacks is "action not supported", never passed.
+SMARTPANEL_SHAPED = Defect("smartpanel_shaped", "only services, add, status, balance; plain-string batch errors; "
+                           "string ids", "orders", set(), request=_smartpanel_request, response=_smartpanel_response)
 
 NOT_A_PANEL = Defect("not_a_panel", "an nginx welcome page for everything", "read-only", set(), raw_app=not_a_panel)
 KEY_ECHO = Defect("key_echo", "balance echoes the API key in an extra field", "read-only", set(), response=_echo_key)
