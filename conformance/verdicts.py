@@ -121,9 +121,8 @@ class Verdicts:
         current = self.findings.get(finding.rid)
         if current is None or replace:
             self.findings[finding.rid] = finding
-            if current is not None and current.message != finding.message:
-                self._keep(current)
-            self.more[finding.rid] = [f for f in self.more.get(finding.rid, []) if f.message != finding.message]
+            others = ([current] if current is not None else []) + self.more.get(finding.rid, [])
+            self.more[finding.rid] = [f for f in others if f.message != finding.message][: MAX_FINDINGS - 1]
         elif current.message != finding.message:
             self._keep(finding)
 

@@ -622,6 +622,19 @@ PRECISION: list[Defect] = [
 ]
 DEFECTS += PRECISION
 
+BAD_RATES = ("-1.50", "0", "abc", "99999999")
+
+
+def _bad_rates(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """The first services of the list show rates no one can price by (negative, zero, not numeric, absurd)."""
+    if _action(fields) == "services" and isinstance(payload, list):
+        return [{**s, "rate": BAD_RATES[i]} if i < len(BAD_RATES) else s for i, s in enumerate(payload)]
+    return None
+
+
+BAD_RATE_LIST = Defect("bad_rates", "services listed at negative, zero, non-numeric and absurd rates", "orders",
+                       {"V2-SVC-03"}, response=_bad_rates)
+
 # SmartPanel 4.0 judged as the standard dialect: what it lacks is "action not supported", never passed.
 SMARTPANEL_SHAPED = Defect("smartpanel_shaped", "only services, add, status, balance; plain-string batch errors; "
                            "string ids", "orders", set(), request=_smartpanel_request, response=_smartpanel_response)

@@ -1,0 +1,128 @@
+"""How the judge reads answers: flags, type spellings, rates, error envelopes, unsupported actions, findings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+
+from mockpanel.conformance.catalogue import load_catalogue
+from mockpanel.conformance.expect import Expect, flag
+from mockpanel.conformance.profile import load_dialect
+from mockpanel.conformance.session import Exchange
+from mockpanel.conformance.verdicts import MAX_FINDINGS, Checks, Finding, Verdicts
+
+CATALOGUE = load_catalogue()
+
+
+def exchange(data: Any, action: str = "services", content_type: str = "application/json") -> Exchange:
+    body = orjson.dumps(data).decode()
+    return Exchange(n=1, method="POST", url="http://127.0.0.1/api/v2", params={"action": action}, status=200,
+                    content_type=content_type, body=body, elapsed=0.0, data=data)
+
+
+def service(**over: Any) -> dict[str, Any]:
+    base = {"service": 1, "name": "Followers", "type": "Default", "category": "c", "rate": "0.90", "min": "10",
+            "max": "1000", "refill": False, "cancel": False}
+    return {**base, **over}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (True, True), (1, True), ("1", True), ("true", True), ("TRUE ", True),
+    (False, False), (0, False), ("0", False), ("false", False), ("", False),
+    (None, None), (2, None), ("maybe", None), ([], None),
+])
+def test_flags_are_read_as_booleans_not_by_truthiness(value: Any, expected: bool | None) -> None:
+    assert flag(value) is expected
+
+
+def test_a_service_listing_dripfeed_0_is_not_planned_for_drip_feed() -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+    listed = [service(service=1, dripfeed="0", refill="false", cancel=0),
+              service(service=2, dripfeed="1", refill="true", cancel=1),
+              service(service=3)]  # no dripfeed field: a Default service takes runs and interval
+    infos = e.services(Checks(), exchange(listed))
+    assert infos is not None
+    assert [(i.dripfeed, i.refill, i.cancel) for i in infos] == [(False, False, False), (True, True, True),
+                                                                  (True, False, False)]
+
+
+@pytest.mark.parametrize("dialect, good, bad", [("standard", "Custom Comments", "custom_comments"),
+                                                ("smartpanel-v1", "custom_comments", "Custom Comments")])
+def test_service_types_must_be_spelled_as_the_dialect_spells_them(dialect: str, good: str, bad: str) -> None:
+    e = Expect(load_dialect(dialect), CATALOGUE)
+    c = Checks()
+    infos = e.services(c, exchange([service(service=1, type=good), service(service=2, type=bad)]))
+    assert infos is not None and [i.type for i in infos] == ["Custom Comments"] * 2  # the plan reads both
+    assert [f.message for f in c.findings if f.rid == "V2-SVC-04"] == [
+        f"service #2 (id 2): type {orjson.dumps(bad).decode()} is written as a "
+        f"{'slug' if dialect == 'standard' else 'name'}; the dialect {dialect!r} writes {good!r}"]
+
+
+@pytest.mark.parametrize("rate", ["-1.5", "0", "0.00000", "abc", "1e3", "NaN", "99999999", None])
+def test_a_rate_that_is_not_a_positive_price_is_flagged_and_never_priced(rate: Any) -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+    c = Checks()
+    infos = e.services(c, exchange([service(rate=rate)]))
+    assert infos is not None and infos[0].rate is None
+    assert any(f.rid == "V2-SVC-03" and "never ordered" in f.message for f in c.findings)
+
+
+def test_a_positive_rate_is_kept_exactly() -> None:
+    infos = Expect(load_dialect("standard"), CATALOGUE).services(Checks(), exchange([service(rate="0.00123")]))
+    assert infos is not None and infos[0].rate == Decimal("0.00123")
+
+
+def test_an_error_in_a_foreign_envelope_is_an_error_and_a_finding() -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+    c = Checks()
+    foreign = {"status": "error", "message": "Invalid Interval in minutes"}
+    assert e.error(c, exchange(foreign, "add"), "V2-TYP-02", what="an error")
+    assert [f.rid for f in c.findings] == ["V2-GEN-05"]
+    assert e.error_message({"success": False, "msg": "no"}) == ("no", "foreign")
+    for fine in ({"status": "success", "order": 3}, {"order": 3}, {"balance": "1.00000", "currency": "USD"}):
+        assert e.error_message(fine) is None
+
+
+def test_json_with_another_content_type_is_a_warning_unless_the_profile_says_so() -> None:
+    c = Checks()
+    Expect(load_dialect("standard"), CATALOGUE).response(c, exchange({"balance": "1"}, "balance", "text/html"))
+    assert [f.rid for f in c.findings] == ["V2-GEN-07"] and CATALOGUE["V2-GEN-07"].severity == "warning"
+    c = Checks()  # SmartPanel really sends text/html, and its profile says so
+    Expect(load_dialect("smartpanel-v1"), CATALOGUE).response(c, exchange({"balance": "1"}, "balance", "text/html"))
+    assert c.findings == [] and "V2-GEN-07" in c.passed
+
+
+def test_the_unknown_action_error_on_an_action_of_the_api_means_not_supported() -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+    c = Checks()
+    assert e.unsupported(c, exchange({"error": "Incorrect request"}, "cancel"))
+    assert not e.unsupported(c, exchange({"error": "This action is Invalid"}, "refill"))
+    e.unknown_action_words.add("This action is Invalid")  # what this panel said to an unknown action
+    assert e.unsupported(c, exchange({"error": "This action is Invalid"}, "refill"))
+    assert not e.unsupported(c, exchange({"error": "Incorrect order ID"}, "refill_status"))
+    assert c.unsupported == {"cancel": "Incorrect request", "refill": "This action is Invalid"}
+    v = Verdicts(CATALOGUE)
+    v.ok("V2-CAN-03", "V2-GEN-01")
+    v.absorb(c)
+    results = {r.requirement.id: r for r in v.results(lambda r: "not reached")}
+    assert results["V2-CAN-03"].outcome == "not exercised"  # its pass was on an action the panel lacks
+    assert results["V2-CAN-03"].reason.startswith("action not supported: the panel answers 'cancel'")
+    assert results["V2-ISO-03"].reason.startswith("action not supported: the panel answers 'refill'")
+    assert results["V2-GEN-01"].outcome == "passed"
+
+
+def test_a_requirement_keeps_every_distinct_finding_and_no_more_than_the_cap() -> None:
+    v = Verdicts(CATALOGUE)
+    for message in ["a", "b", "a", "c"] + [f"m{i}" for i in range(40)]:
+        v.fail(Finding("V2-SVC-02", message))
+    result = next(r for r in v.results(lambda r: "") if r.requirement.id == "V2-SVC-02")
+    messages = [f.message for f in result.findings]
+    assert messages[:3] == ["a", "b", "c"] and len(messages) == len(set(messages)) == MAX_FINDINGS
+    assert result.finding is not None and result.finding.message == "a"
+    assert [f["message"] for f in result.to_dict()["findings"]] == messages
+    v.fail(Finding("V2-SVC-02", "shrunk"), replace=True)  # a shrunk example leads; the first is still kept
+    result = next(r for r in v.results(lambda r: "") if r.requirement.id == "V2-SVC-02")
+    assert [f.message for f in result.findings][:2] == ["shrunk", "a"]
