@@ -12,7 +12,7 @@ Every refused request leaves the balance and the order as they were.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, settings, strategies as st
@@ -22,10 +22,26 @@ from mockpanel.domain.catalog import load_catalog
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import ErrorCode, PanelError
 from mockpanel.domain.lifecycle import RefillStatus, Status
-from mockpanel.domain.money import ZERO, price, share
 from mockpanel.domain.orders import OrderState
 from mockpanel.domain.panel import Panel
 from mockpanel.domain.servicetypes import OLD_POSTS_FOUND
+
+# Expected money, computed here and not with the mock's price functions: the documents' rule
+# (a rate is the price of 1000 units; a package costs its rate; a Partial order is refunded
+# charge / quantity x remains), to the mock's documented stored precision of 7 places: a
+# charge rounded half up, a refund rounded down (it never exceeds what was charged).
+ZERO = Decimal(0)
+STORED = Decimal("0.0000001")
+
+
+def cost_of(rate: Decimal, units: int) -> Decimal:
+    return (rate * Decimal(units) / Decimal(1000)).quantize(STORED, rounding=ROUND_HALF_UP)
+
+
+def refund_of(charge: Decimal, remains: int, quantity: int) -> Decimal:
+    # charge x remains / quantity: the same share, multiplied first so that no digit is lost before rounding
+    return (charge * Decimal(remains) / Decimal(quantity)).quantize(STORED, rounding=ROUND_DOWN)
+
 
 CATALOG = load_catalog()
 KEYS = ("prop-key-A", "prop-key-B")
@@ -120,7 +136,7 @@ class PanelMachine(RuleBasedStateMachine):
             return multiple()
         svc = CATALOG.get(int(service))
         expected = (
-            ZERO if kind == "subscription" else svc.rate if svc.type.flat_price else price(svc.rate, units)
+            ZERO if kind == "subscription" else svc.rate if kind == "package" else cost_of(svc.rate, units)
         )
         state = self.panel.status(key, order_id)
         assert state.charge == expected
@@ -276,7 +292,7 @@ class PanelMachine(RuleBasedStateMachine):
                 paid = ZERO
             elif state.status is Status.PARTIAL:
                 assert 0 < state.remains < self.quantity[order_id]
-                paid -= share(paid, state.remains, self.quantity[order_id])
+                paid -= refund_of(paid, state.remains, self.quantity[order_id])
             assert state.charge == paid, (order_id, state)
 
     @invariant()
