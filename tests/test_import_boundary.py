@@ -74,3 +74,20 @@ def test_the_static_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     names = [name for _, name in _imports(sample)]
     assert "mockpanel.domain.lifecycle" in names and "mockpanel.server.app" in names
     assert not _forbidden("mockpanel.conformance.rules") and _forbidden("mockpanel.domain")
+
+
+def test_the_judges_profile_reader_reads_every_profile_as_the_mock_does() -> None:
+    # Two readers of the same data: where they agree the data says it; the judge's is its own code.
+    from mockpanel.conformance.profile import available_dialects, load_dialect as judge
+    from mockpanel.dialects.profile import load_dialect as mock
+
+    for name in available_dialects():
+        j, m = judge(name), mock(name)
+        assert (j.endpoints, j.actions, j.money_decimals, j.balance_decimals, j.batch_limit) == (
+            m.endpoints, m.actions, m.money_decimals, m.balance_decimals, m.batch_limit), name
+        assert dict(j.service_fields) == dict(m.service_fields) and dict(j.status_fields) == dict(m.status_fields)
+        assert {k.value: v for k, v in j.errors.items()} == {k.value: v for k, v in m.errors.items()}
+        assert {k.value: v for k, v in j.statuses.items()} == {k.value: v for k, v in m.statuses.items()}
+        assert j.service_types == m.service_types and j.content_type == m.content_type
+    assert judge("smartpanel-v1").batch_limit_documented is False  # its 1000 only bounds the mock
+    assert judge("standard").batch_limit_documented is True
