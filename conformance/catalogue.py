@@ -104,5 +104,91 @@ def markdown_table(catalogue: Catalogue | None = None) -> str:
     return "\n".join(rows)
 
 
+# The public pages and repositories behind each kind of source the catalogue names.
+_SEEDS = ("https://smmprime.com/api", "https://smmprovider.co/api", "https://smm.plus/api", "https://smmpro.in/api")
+_SMARTPANEL = "https://github.com/shadiew/smartpanel_4_0"
+_BOOSTED = "https://github.com/benshandd/BoostedSMM"
+_CMSNT = "https://github.com/CMSNTSourceCode/SMMPANELV1"
+_TGLUX = "https://github.com/SmmTGlux/smm-api-php"
+PUBLIC: dict[str, tuple[str, ...]] = {
+    "seeds 000–003": _SEEDS,
+    "seed 003": ("https://smmpro.in/api",),
+    "seed 004": ("https://smmpanel.ru/api",),
+    "SmartPanel": ("https://smmpanel.ru/api", _SMARTPANEL),
+    "§1.2": ("https://smmpanel.com.co/zh/api", "https://smmzey.com/bp/api", "https://github.com/suitableit/smmdoc"),
+    "§1.3": ("https://smmzey.com/bp/api", "https://smmpanel.com.co/zh/api", _CMSNT + " (public/example.txt)"),
+    "§2.1": ("https://smmpanelus.com/pt/order-statuses", _SMARTPANEL),
+    "§2.3": (_BOOSTED, "https://pro.smmpanels.store/api"),
+    "§2.4": (_TGLUX,),
+    "§2.5": (_BOOSTED + " (htdocs/crons/orders.php)", _SMARTPANEL, "https://likedora.com/blog/cancelvspartial"),
+    "§3.1": ("https://packagist.org/packages/smmtglux/smm-api", _TGLUX),
+    "§3.2": (_SMARTPANEL, _BOOSTED, _CMSNT),
+    "§3.3": (_CMSNT, _TGLUX),
+    "§4": (_SMARTPANEL, _BOOSTED),
+    "§6.3": ("https://github.com/sleepyvani/smmgo",),
+    "§6.4": ("https://github.com/suitableit/smmdoc",),
+}
+
+
+def public_sources(req: Requirement) -> list[str]:
+    """The public pages a requirement rests on, read from the kinds of source it names."""
+    out: list[str] = []
+    for token, urls in PUBLIC.items():
+        if token in req.source:
+            out += [u for u in urls if u not in out]
+    return out
+
+
+_FINDINGS = """## What the suite now tells apart
+
+- **Action not supported.** An action of the API that the panel answers with its own unknown-action
+  error (the words it gives for an action no panel has) is reported as "action not supported", and
+  every requirement that needs the action is *not exercised* with that reason, never passed.
+  Key probes are sent only on actions every panel has (balance, services).
+- **Flags are booleans.** `true`, `1`, `"1"`, `"true"` are true; `false`, `0`, `"0"`, `"false"` are
+  false. A service listing `"dripfeed": "0"` is not planned for drip-feed.
+- **Type spelling.** `services.type` must be spelled as the dialect spells it: names (`Custom Comments`)
+  for the standard dialect, slugs (`custom_comments`) for SmartPanel (V2-SVC-04).
+- **Keys compared exactly.** The real key in other letter case, or with a space or tab around it, is
+  tried on balance and services, each one (V2-AUTH-03).
+- **Every malformed quantity.** `abc`, `12.5`, `1e2`, `-5` and `ten` are each tried once (V2-ADD-07).
+- **Error envelopes.** An error in another envelope than the dialect's (`{"status": "error",
+  "message": …}`, `{"success": false, …}`) is a finding on any action, drip-feed included (V2-GEN-05).
+- **Exact money.** A charge is checked to half a unit of the dialect's last decimal (one rounding):
+  a charge one unit short (truncated, not rounded) is a failure (V2-ORD-02).
+- **Flags are promises.** Refill of a completed order of a `"refill": false` service (V2-REF-06) and
+  cancel of a `"cancel": false` service (V2-CAN-03) are failures.
+- **One currency.** A status whose `currency` is not the balance's is a failure (V2-STA-05).
+- **Content type.** JSON sent as `text/html` is a warning (V2-GEN-07), unless the dialect's profile
+  says its panels send it so (SmartPanel does).
+- **No warnings about the mock's own bounds.** A limit a profile sets only to keep the mock bounded
+  (SmartPanel's batch limit: `"limit_documented": false`) is not probed (V2-BAT-04 not exercised).
+- **Rates.** A service whose rate is not a positive price (negative, zero, not a number, above
+  1000000 per 1000) is flagged (V2-SVC-03) and never ordered.
+- **Every finding.** A report keeps every distinct finding of a requirement (up to 20), not only the first.
+"""
+
+
+def requirements_markdown(catalogue: Catalogue | None = None) -> str:
+    """docs/requirements.md: every requirement with its clause and public sources."""
+    catalogue = catalogue or load_catalogue()
+    lines = [
+        "# The requirements the conformance suite checks",
+        "",
+        "Generated from `conformance/requirements.json` by `python -m mockpanel.conformance.catalogue --doc`;",
+        "do not edit by hand. Severity: *failure* where the documents say it, *warning* where it is only",
+        "observed in the wild. Tier: *read-only* spends nothing; *orders* places the cheapest orders.",
+        "",
+        "| ID | Requirement | Clause | Severity | Tier | Public source |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in catalogue:
+        cells = [r.id, r.title, r.clause, r.severity, r.tier, "<br>".join(public_sources(r))]
+        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines) + "\n\n" + _FINDINGS
+
+
 if __name__ == "__main__":  # pragma: no cover
-    print(markdown_table())
+    import sys
+
+    print(requirements_markdown() if "--doc" in sys.argv[1:] else markdown_table(), end="" if "--doc" in sys.argv[1:] else "\n")

@@ -40,3 +40,24 @@ def test_the_readme_table_is_generated_from_the_catalogue() -> None:
     assert start in readme and end in readme
     table = readme.split(start, 1)[1].split(end, 1)[0].strip()
     assert table == markdown_table(), "regenerate it: python -m mockpanel.conformance.catalogue"
+
+
+def test_docs_requirements_is_generated_from_the_catalogue_and_cites_public_sources() -> None:
+    from mockpanel.conformance.catalogue import public_sources, requirements_markdown
+
+    doc = (ROOT / "docs" / "requirements.md").read_text()
+    assert doc == requirements_markdown(), "regenerate it: python -m mockpanel.conformance.catalogue --doc"
+    for r in CATALOGUE:
+        urls = public_sources(r)
+        assert urls and all(u.startswith("https://") for u in urls), r.id
+        assert f"| {r.id} | " in doc
+    assert "field notes" not in doc and "§" not in doc
+    assert "## What the suite now tells apart" in doc
+
+
+def test_the_flags_of_the_service_list_are_failures_when_broken() -> None:
+    # The documents' service list promises refill and cancel per service: breaking the promise is no mere warning.
+    for rid in ("V2-CAN-03", "V2-REF-06", "V2-STA-05"):
+        assert CATALOGUE[rid].severity == "failure", rid
+    assert CATALOGUE["V2-GEN-07"].severity == "warning"  # the documents only say "JSON"
+    assert "action:refill" in CATALOGUE["V2-REF-06"].needs
