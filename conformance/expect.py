@@ -2,18 +2,17 @@
 
 Field names and JSON kinds, envelopes, status vocabularies, id types, money
 decimals, error words and where batch errors sit all come from the ``Dialect``
-the mock itself speaks; nothing here hard-codes the standard dialect. Each
-function records the requirements it exercised on a ``Checks``.
+profile (read by the judge's own reader); the rest from the judge's own rules.
+Nothing here hard-codes the standard dialect. Each function records the
+requirements it exercised on a ``Checks``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Mapping
-
-import orjson
 
 from .catalogue import Catalogue
 from .profile import Dialect
@@ -22,93 +21,13 @@ from .rules import (
     usable_rate,
 )
 from .session import NOT_JSON, Exchange
+from .values import CURRENCY, WHOLE, decimal, flag, is_kind, json_kind, kind_name, short, whole
 from .verdicts import Checks
 
-_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
-_WHOLE = re.compile(r"\d+")
-_CURRENCY = re.compile(r"[A-Z]{3}")
+__all__ = ["Expect", "ServiceInfo", "StatusInfo", "decimal", "flag", "json_kind", "kind_name", "short", "whole"]
 
-
-def short(value: Any, limit: int = 160) -> str:
-    """A value as compact JSON for a message."""
-    if value is NOT_JSON:
-        return "(not JSON)"
-    try:
-        text = orjson.dumps(value).decode()
-    except TypeError:
-        text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def kind_name(kind: str) -> str:
-    return {
-        "int": "an integer", "str": "a string", "bool": "a boolean", "int01": "0 or 1",
-        "type_name": "a type name string", "type_slug": "a type slug string", "rate": "a decimal string",
-        "money": "a money string", "currency": "a currency string", "status": "a status string",
-        "id_str": "an id string", "id_int": "an integer id",
-    }.get(kind, kind)
-
-
-def json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    return "a list" if isinstance(value, list) else "an object"
-
-
-def is_kind(value: Any, kind: str) -> bool:
-    if kind in ("int", "id_int"):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "int01":
-        return isinstance(value, int) and not isinstance(value, bool) and value in (0, 1)
-    return isinstance(value, str)  # str, type_name, type_slug, rate, money, currency, status, id_str
-
-
-def decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    text = str(value).strip()
-    if not _DECIMAL.fullmatch(text):
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return None
-
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-def flag(value: Any) -> bool | None:
-    """A service flag as a boolean: true, 1, "1", "true" are true; false, 0, "0", "false", "" are false;
-    None if absent or unreadable (Python truthiness would read "0" and "false" as true)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value != 0 if value in (0, 1) else None
-    if isinstance(value, str):
-        word = value.strip().lower()
-        return True if word in _TRUE else False if word in _FALSE else None
-    return None
-
-
-def whole(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip() if value is not None else ""
-    return int(text) if _WHOLE.fullmatch(text) else None
+# The actions a panel of the family may lack (SmartPanel 4.0 has none of them).
+OPTIONAL_ACTIONS = frozenset({"refill", "refill_status", "cancel"})
 
 
 @dataclass(frozen=True)
@@ -201,7 +120,8 @@ class Expect:
         found = self.error_message(ex.data) if ex.is_json else None
         if found is None or not isinstance(found[0], str) or found[0] not in self.unknown_action_words:
             return False
-        c.unsupported.setdefault(ex.action, found[0])
+        if ex.action in OPTIONAL_ACTIONS:  # services, add, status, balance: every panel has them
+            c.unsupported.setdefault(ex.action, found[0])
         return True
 
     # --- errors ------------------------------------------------------------------------
@@ -310,7 +230,7 @@ class Expect:
     def id_kind_ok(self, value: Any, kind: str) -> bool:
         if kind == "int":
             return isinstance(value, int) and not isinstance(value, bool)
-        return isinstance(value, str) and _WHOLE.fullmatch(value) is not None
+        return isinstance(value, str) and WHOLE.fullmatch(value) is not None
 
     # --- services ----------------------------------------------------------------------
 
@@ -411,7 +331,7 @@ class Expect:
                 if c.require("V2-BAL-01", isinstance(value, str), f"currency is {json_kind(value)}", ex):
                     currency = value
                     self.currency = self.currency or value
-                    c.require("V2-BAL-03", _CURRENCY.fullmatch(value) is not None,
+                    c.require("V2-BAL-03", CURRENCY.fullmatch(value) is not None,
                               f"currency {value!r} is not a three-letter code", ex)
             else:
                 c.require("V2-BAL-01", isinstance(value, str), f"{name!r} is {json_kind(value)}, not a string", ex)
