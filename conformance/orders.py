@@ -295,6 +295,10 @@ class OrdersPhase:
             if rank(prev.status) >= 1 and rank(info.status) >= 1 and prev.remains is not None and info.remains is not None:
                 c.require("V2-ORD-04", info.remains <= prev.remains,
                           f"{label}: remains grew from {prev.remains} to {info.remains}", ex)
+        if order.spec.dripfeed:
+            c.require(DRIPFEED_RID, info.charge is not None and info.remains is not None,
+                      f"{label}: a drip-feed order's status gives charge {info.charge} and remains {info.remains}; "
+                      "both are needed to follow its runs", ex)
         if info.remains is not None and info.status is not Status.PENDING:
             c.require("V2-ORD-04", 0 <= info.remains <= q,
                       f"{label}: remains {info.remains} is outside [0, {q}]", ex)

@@ -612,7 +612,7 @@ PRECISION: list[Defect] = [
     Defect("dripfeed_foreign_refusal", 'drip-feed orders refused with {"status": "error", "message": ...}', "orders",
            {"V2-GEN-05", "V2-TYP-02"}, request=_refuse_dripfeed, response=_dripfeed_foreign),
     Defect("dripfeed_status_without_charge", "a drip-feed order's status has no charge and no remains", "orders",
-           {"V2-STA-02"}, also={"V2-TYP-02"}, response=_dripfeed_status_short),
+           {"V2-STA-02", "V2-TYP-02"}, response=_dripfeed_status_short),
     Defect("charge_one_unit_short", "status shows the charge one unit of the last decimal short", "orders",
            {"V2-ORD-02"}, also={"V2-ORD-01", "V2-ORD-06", "V2-ORD-08"}, response=_charge_one_unit_short),
     Defect("refill_flag_ignored", 'refill works on services listed "refill": false', "orders", {"V2-REF-06"},
