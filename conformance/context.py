@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from mockpanel.dialects.profile import Dialect
 
@@ -38,6 +38,7 @@ class RunConfig:
     time_budget: float = 600.0  # seconds to wait for placed orders to end (live panels)
     poll_interval: float = 10.0  # seconds between polls when the clock cannot be driven
     use_control_api: bool = True  # drive the mock's clock through /_mock/ when reachable
+    max_answer_bytes: int = 10 * 1024 * 1024  # an answer past this is cut and reported
 
 
 @dataclass
@@ -83,6 +84,13 @@ class Context:
     notes: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)  # tracebacks of bugs in the suite
     stopped: str | None = None  # why the run stopped early
+    changes: Any = None  # runner.MockChanges: what the run changed on a mock
+
+    def __post_init__(self) -> None:
+        if self.changes is None:
+            from .runner import MockChanges
+
+            self.changes = MockChanges()
 
     def stop(self, reason: str) -> None:
         if self.stopped is None:

@@ -194,7 +194,7 @@ class OrdersPhase:
             worst = max(cheapest.min or 1, S.MALFORMED_WORST_UNITS)
             probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, worst)))
             probes.append(Probe("wrong_key", cheapest, self.cost_of(cheapest)))
-            probes.append(Probe("unknown_service", cheapest, Decimal(0)))
+            probes.append(Probe("unknown_service", cheapest, self.cost_of(cheapest)))
             if self.ctx.config.second_key and self.ctx.target.second_balance is not None:
                 poor = [s for s in field_kind if self.cost_of(s) > self.ctx.target.second_balance]
                 if poor:

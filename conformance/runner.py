@@ -33,7 +33,7 @@ from .expect import Expect
 from .properties import PropertyRunner
 from .readonly import CannotRun
 from .session import Exchange, SafetyError, Session, SessionConfig, StopRun
-from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Result, Verdicts, counts
+from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Checks, Finding, Result, Verdicts, counts
 
 TIER_TEXT = {
     "read-only": "spends nothing; sends no add, refill or cancel",
@@ -53,8 +53,10 @@ class Report:
     results: list[Result]
     exit_code: int
     error: str | None = None
-    committed: Decimal = Decimal(0)  # worst case of every add sent
+    committed: Decimal = Decimal(0)  # the larger of the worst cases of the adds sent and the money taken
     spent: Decimal | None = None  # what the balance actually lost
+    taken: Decimal = Decimal(0)  # what the panel took, as the spend check read it
+    overcharge: str | None = None  # the panel took more than its price list said
     max_spend: Decimal = Decimal(0)
     currency: str = ""
     key: str = ""  # redacted
@@ -94,6 +96,8 @@ class Report:
                 "max_spend": str(self.max_spend),
                 "committed_worst_case": str(self.committed),
                 "spent": None if self.spent is None else str(self.spent),
+                "taken": str(self.taken),
+                "overcharge": self.overcharge,
                 "currency": self.currency,
             },
             "exit_code": self.exit_code,
@@ -130,18 +134,59 @@ def control_root(url: str, dialect: Dialect) -> str:
 def _discover_control(session: Session, root: str) -> bool:
     try:
         r = session.get(root + "/_mock/")
-        return r.status_code == 200 and isinstance(r.json(), dict) and "endpoints" in r.json()
-    except (httpx.HTTPError, ValueError):
+        data = r.json() if r.status_code == 200 else None
+    except (StopRun, ValueError):
         return False
+    return isinstance(data, dict) and "endpoints" in data
 
 
-def control_clock(session: Session, root: str) -> ClockDriver:
+@dataclass
+class MockChanges:
+    """What the run changed on a mock through its control API: said at the end of the run."""
+
+    clock: float = 0.0  # seconds the clock was moved
+    keys: list[str] = field(default_factory=list)  # redacted
+
+    def line(self) -> str | None:
+        if not self.clock and not self.keys:
+            return None
+        parts = []
+        if self.clock:
+            parts.append(f"moved its clock {_duration(self.clock)} forward")
+        if self.keys:
+            parts.append(f"added {len(self.keys)} key(s) ({', '.join(self.keys)})")
+        return "this run changed the mock: " + " and ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"by {seconds / 86400:.1f} days ({seconds:g} s)"
+    if seconds >= 3600:
+        return f"by {seconds / 3600:.1f} h ({seconds:g} s)"
+    return f"by {seconds:g} s"
+
+
+def control_clock(session: Session, root: str, changes: MockChanges | None = None) -> ClockDriver:
     def advance(seconds: float) -> None:
         r = session.post_json(root + "/_mock/clock", {"advance": seconds})
         if not 200 <= r.status_code < 300:
-            raise StopRun(f"the mock's control API refused to advance the clock: HTTP {r.status_code} {r.text[:100]}")
+            text = session.redactor(r.text[:100])
+            raise StopRun(f"the mock's control API refused to advance the clock: HTTP {r.status_code} {text}")
+        if changes is not None:
+            changes.clock += seconds
 
     return advance
+
+
+def _control_key(session: Session, root: str) -> str | None:
+    """A second key (balance 0) made by the mock's control API; None if it answers anything else."""
+    made = session.post_json(root + "/_mock/keys", {"balance": "0"})
+    try:
+        data = made.json() if made.status_code in (200, 201) else None
+    except ValueError:
+        return None
+    key = data.get("key") if isinstance(data, dict) else None
+    return key if isinstance(key, str) and key.strip() and len(key) <= 512 else None
 
 
 def _default_reason(ctx: Context) -> Any:
@@ -174,22 +219,45 @@ def run(
     progress: Progress | None = None,
     stream: TextIO | None = None,
 ) -> Report:
-    """Run the suite against ``config.url``; ``clock`` drives the panel's clock if given."""
+    """Run the suite against ``config.url``; ``clock`` drives the panel's clock if given.
+
+    Never raises: whatever the panel answers, the run ends with a Report (exit 2
+    and the error when it could not judge, a suite bug included).
+    """
     progress = progress or Progress(stream)
     started_wall = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     started = time.monotonic()
     catalogue = load_catalogue()
+    opened: list[Session] = []
 
     def cannot(message: str, session: Session | None = None) -> Report:
-        progress.line(f"could not run: {message}")
+        red = session.redactor if session else (lambda text: text)
+        progress.line(f"could not run: {red(message)}")
         return Report(
-            url=session.redactor(config.url) if session else config.url, dialect=str(config.dialect),
+            url=red(config.url), dialect=str(config.dialect),
             tier=config.tier, seed=config.seed, started=started_wall, duration=time.monotonic() - started,
-            requests=session.sent if session else 0, exit_code=2, error=message,
-            results=Verdicts(catalogue).results(lambda r: f"not run: {message}"),
+            requests=session.sent if session else 0, exit_code=2, error=red(message),
+            results=Verdicts(catalogue).results(lambda r: f"not run: {red(message)}"),
             trace=list(session.trace) if session else [], redactor=session.redactor if session else None,
         )
 
+    try:
+        return _start(config, catalogue, transport, clock, progress, started, started_wall, cannot, opened)
+    except Exception as exc:  # noqa: BLE001 - a suite bug must still end in a report, never a traceback
+        session = opened[0] if opened else None
+        detail = session.redactor(str(exc)[:300]) if session else type(exc).__name__
+        try:
+            return cannot(f"internal error in the suite ({type(exc).__name__}: {detail})", session)
+        except Exception:  # noqa: BLE001
+            return cannot(f"internal error in the suite ({type(exc).__name__})")
+    finally:
+        for session in opened:
+            session.close()
+
+
+def _start(config: RunConfig, catalogue: Any, transport: httpx.BaseTransport | None, clock: ClockDriver | None,
+           progress: Progress, started: float, started_wall: str, cannot: Callable[..., Report],
+           opened: list[Session]) -> Report:
     auto = config.dialect == "auto"
     try:
         dialect = load_dialect("standard" if auto else config.dialect)
@@ -202,23 +270,26 @@ def run(
     rate = config.rate if config.rate is not None else (0.0 if is_loopback(config.url) else 2.0)
     session = Session(
         SessionConfig(url=config.url, tier=config.tier, rate=rate, max_requests=config.max_requests,
-                      timeout=config.timeout, max_spend=config.max_spend),
+                      timeout=config.timeout, max_spend=config.max_spend,
+                      max_answer_bytes=config.max_answer_bytes, **_units(dialect)),
         transport=transport,
     )
+    opened.append(session)
     for key in (config.key, config.second_key):
         session.redactor.add(key)
+        session.follow(key)
     fingerprint_notes: list[str] = []
     if auto:
         try:
             found = _fingerprint(session, config)
         except (StopRun, SafetyError) as exc:
-            session.close()
             return cannot(f"fingerprinting stopped: {exc}", session)
         if found is None:
-            session.close()
             return cannot("the panel did not answer the fingerprint probes", session)
         dialect = load_dialect(found.best)
         config.dialect = found.best
+        units = _units(dialect)
+        session.spend.unit, session.spend.charge_unit = units["balance_unit"], units["charge_unit"]
         fingerprint_notes = ["--dialect auto: " + line.strip() for line in found.summary().splitlines()]
         for line in fingerprint_notes:
             progress.line(session.redactor(line))
@@ -229,11 +300,26 @@ def run(
         props=PropertyRunner(verdicts, seed=config.seed, examples=config.examples),
         progress=progress, target=Target(), clock=clock,
     )
+    session.balance_of = lambda ex: (ctx.expect.balance(Checks(), ex) or (None, ""))[0]
     ctx.notes.extend(fingerprint_notes)
+    if config.tier != "orders" and (config.link or config.max_spend):
+        ctx.notes.append("--max-spend and --link apply to --tier orders only; this read-only run spent nothing")
     try:
         return _run(ctx, started, started_wall, rate)
-    finally:
-        session.close()
+    except Exception as exc:  # noqa: BLE001 - keep what was found; exit 2 says it could not finish
+        import traceback
+
+        ctx.internal_errors.append(traceback.format_exc())
+        ctx.notes.append(f"internal error in the suite: {type(exc).__name__}: {str(exc)[:300]}")
+        ctx.stop(f"internal error in the suite ({type(exc).__name__})")
+        report = _report(ctx, started, started_wall)
+        _summary(ctx, report)
+        return report
+
+
+def _units(dialect: Dialect) -> dict[str, Decimal]:
+    places = min(dialect.money_decimals, getattr(dialect, "balance_decimals", dialect.money_decimals))
+    return {"balance_unit": Decimal(1).scaleb(-places), "charge_unit": Decimal(1).scaleb(-dialect.money_decimals)}
 
 
 class _ProbeAnswer:
@@ -278,23 +364,25 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
             ctx.target.control_root = root
             progress.line(f"  mock    control API at {root}/_mock/ (a mock: its clock can be driven)")
             if ctx.clock is None and cfg.tier == "orders":
-                ctx.clock = control_clock(session, root)
+                ctx.clock = control_clock(session, root, ctx.changes)
             if cfg.tier == "orders" and not cfg.second_key:
-                made = session.post_json(root + "/_mock/keys", {"balance": "0"})
-                if made.status_code in (200, 201) and isinstance(made.json().get("key"), str):
-                    cfg.second_key = made.json()["key"]
-                    session.redactor.add(cfg.second_key)
-                    progress.line(f"          second key {red.value(cfg.second_key)} made by the control API (balance 0)")
+                try:
+                    made = _control_key(session, root)
+                except StopRun:
+                    made = None
+                if made is not None:
+                    cfg.second_key = made
+                    session.redactor.add(made)
+                    session.follow(made)
+                    ctx.changes.keys.append(red.value(made))
+                    progress.line(f"          second key {red.value(made)} made by the control API (balance 0)")
     progress.line("preflight")
     try:
         readonly.preflight(ctx)
-    except CannotRun as exc:
-        report = _report(ctx, started, started_wall, error=str(exc))
-        progress.line(f"could not run: {exc}")
-        return report
-    except StopRun as exc:
-        report = _report(ctx, started, started_wall, error=str(exc))
-        progress.line(f"could not run: {exc}")
+    except (CannotRun, StopRun) as exc:
+        report = _report(ctx, started, started_wall, error=red(str(exc)))
+        progress.line(f"could not run: {red(str(exc))}")
+        _changes(ctx)
         return report
     t = ctx.target
     progress.check(f"services: {len(t.services)} listed; balance {t.balance} {t.currency}", "ok")
@@ -309,21 +397,38 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
         opening = t.balance
         phase = machine.run(ctx)
         opening = phase.opening if phase.opening is not None else opening
+        _overcharge(ctx)
         progress.check(f"{len(phase.orders)} orders placed, {session.adds_sent} adds sent "
-                       f"(worst case {session.committed} {t.currency})", "done")
+                       f"(committed {session.committed} {t.currency})", "done")
         try:
             closing = readonly_balance(ctx)
         except StopRun:
             closing = None
     spent = (opening - closing) if (opening is not None and closing is not None) else None
+    _changes(ctx)
     report = _report(ctx, started, started_wall, spent=spent)
     _summary(ctx, report)
     return report
 
 
-def readonly_balance(ctx: Context) -> Decimal | None:
-    from .verdicts import Checks
+def _overcharge(ctx: Context) -> None:
+    """The panel took more than its price list said: the money requirement fails, the run stops."""
+    over = ctx.session.overcharge
+    if over is None:
+        return
+    message = over.message(ctx.target.currency)
+    evidence = [e for e in ctx.session.trace if e.action in ("add", "balance", "status")][-4:]
+    ctx.verdicts.fail(Finding("V2-ORD-02", message, evidence), replace=True)
+    ctx.stop(message)
 
+
+def _changes(ctx: Context) -> None:
+    line = ctx.changes.line()
+    if line and line not in ctx.notes:
+        ctx.notes.append(line)
+
+
+def readonly_balance(ctx: Context) -> Decimal | None:
     c = Checks()
     got = ctx.expect.balance(c, ctx.session.send({"key": ctx.config.key, "action": "balance"}))
     return got[0] if got else None
@@ -339,8 +444,8 @@ def _report(ctx: Context, started: float, started_wall: str, *, error: str | Non
         results = ctx.verdicts.results(_default_reason(ctx))
         for r in results:
             if r.requirement.error_codes:
-                words = " / ".join(repr(ctx.expect.wording(c)) if "{" not in ctx.dialect.errors[_code(c)]
-                                   else repr(ctx.dialect.errors[_code(c)]) for c in r.requirement.error_codes)
+                words = " / ".join(repr(ctx.expect.wording(c)) if "{" not in _words(ctx.dialect, c)
+                                   else repr(_words(ctx.dialect, c)) for c in r.requirement.error_codes)
                 r.detail = r.detail or f"dialect {ctx.dialect.name}: {words}"
         c = counts(results)
         if ctx.internal_errors:
@@ -358,16 +463,19 @@ def _report(ctx: Context, started: float, started_wall: str, *, error: str | Non
         url=session.redactor(cfg.url), dialect=ctx.dialect.name, tier=cfg.tier, seed=cfg.seed,
         started=started_wall, duration=time.monotonic() - started, requests=session.sent, results=results,
         exit_code=code, error=error, committed=session.committed, spent=spent, max_spend=cfg.max_spend,
+        taken=session.spend.taken, overcharge=session.overcharge.message(ctx.target.currency) if session.overcharge else None,
         currency=ctx.target.currency, key=session.redactor.value(cfg.key),
         second_key=session.redactor.value(cfg.second_key) if cfg.second_key else None,
         notes=[session.redactor(n) for n in notes], trace=list(session.trace), redactor=session.redactor,
     )
 
 
-def _code(code: str) -> Any:
-    from mockpanel.domain.errors import ErrorCode
-
-    return ErrorCode(code)
+def _words(dialect: Dialect, code: str) -> str:
+    """The dialect's words for an error code, looked up by the code's name (no import of the mock's codes)."""
+    for name, text in dialect.errors.items():
+        if getattr(name, "value", name) == code:
+            return text
+    raise KeyError(code)
 
 
 def _summary(ctx: Context, report: Report) -> None:
@@ -384,8 +492,9 @@ def _summary(ctx: Context, report: Report) -> None:
         p.line(f"  note: {note}")
     spend = ""
     if report.tier == "orders":
-        spend = (f", spent {report.spent if report.spent is not None else '?'} {report.currency} "
-                 f"(worst case {report.committed}, cap {report.max_spend})")
+        spend = (f"; the panel took {report.taken} {report.currency} in all, spent "
+                 f"{report.spent if report.spent is not None else '?'} net of refunds (committed "
+                 f"{report.committed}, cap {report.max_spend})")
     p.line(
         f"summary: {c[PASSED]} passed, {c[FAILED]} failed, {c[WARNING]} warnings, {c[NOT_EXERCISED]} not exercised "
         f"of {len(report.results)} requirements; {report.requests} requests in {report.duration:.1f} s{spend}"
