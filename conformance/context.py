@@ -17,6 +17,7 @@ from .session import Session
 from .verdicts import Verdicts
 
 ClockDriver = Callable[[float], None]  # advance the panel's clock by seconds
+HEARTBEAT = 5.0  # seconds between heartbeat lines while a run waits (the promise: at most 10 s)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Progress:
         self.stream = stream or sys.stdout
         self.quiet = quiet
         self.started = time.monotonic()
+        self._beat = float("-inf")
 
     def line(self, text: str = "") -> None:
         if not self.quiet:
@@ -67,6 +69,13 @@ class Progress:
 
     def check(self, label: str, outcome: str) -> None:
         self.line(f"  {label:<58} {outcome}")
+
+    def heartbeat(self, text: str) -> None:
+        """A line saying what the run waits for, at most every HEARTBEAT seconds."""
+        now = time.monotonic()
+        if now - self._beat >= HEARTBEAT:
+            self._beat = now
+            self.line(f"  waiting: {text} ({now - self.started:.0f} s into the run)")
 
 
 @dataclass
@@ -91,6 +100,16 @@ class Context:
             from .runner import MockChanges
 
             self.changes = MockChanges()
+
+    def pause(self, seconds: float, status: Callable[[], str]) -> None:
+        """Wait ``seconds``, with a heartbeat (``status()``: what is awaited) at least every 10 s."""
+        end = time.monotonic() + max(0.0, seconds)
+        while True:
+            self.progress.heartbeat(status())
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, HEARTBEAT))
 
     def stop(self, reason: str) -> None:
         if self.stopped is None:

@@ -13,7 +13,6 @@ request and response that show it and the steps that led there.
 
 from __future__ import annotations
 
-import time
 import zlib
 from decimal import Decimal
 from typing import Any
@@ -393,7 +392,8 @@ def ensure_outcome(phase: OrdersPhase, target: Status) -> None:
             if phase.ctx.clock is not None:
                 phase.ctx.clock(10.0)
             elif phase.time_left() > phase.ctx.config.poll_interval:
-                time.sleep(phase.ctx.config.poll_interval)
+                phase.ctx.pause(phase.ctx.config.poll_interval, lambda: f"order {order.id} to start delivering, "
+                                f"{max(0.0, phase.time_left()):.0f} s left of --time-budget")
             else:
                 break
             phase.snapshot(c)

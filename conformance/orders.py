@@ -368,7 +368,8 @@ class OrdersPhase:
                 wait = min(self.ctx.config.poll_interval, self.time_left())
                 if wait <= 0:
                     return
-                time.sleep(wait)
+                self.ctx.pause(wait, lambda: f"{sum(not o.final for o in self.orders.values())} order(s) still "
+                               f"open, {max(0.0, self.time_left()):.0f} s left of --time-budget")
 
     def settle_and_record(self) -> None:
         c = Checks()
