@@ -97,7 +97,7 @@ class Context:
 
     def __post_init__(self) -> None:
         if self.changes is None:
-            from .runner import MockChanges
+            from .control import MockChanges
 
             self.changes = MockChanges()
 

@@ -15,7 +15,6 @@ import datetime as dt
 import ipaddress
 import json
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Mapping, TextIO
 from urllib.parse import urlparse
@@ -29,86 +28,18 @@ from mockpanel.dialects.profile import Dialect, DialectError, load_dialect
 from . import machine, readonly
 from .catalogue import Requirement, load_catalogue
 from .context import ClockDriver, Context, Progress, RunConfig, Target
+from .control import control_clock, control_key, control_root, discover_control
 from .expect import Expect
 from .properties import PropertyRunner
 from .readonly import CannotRun
+from .report import Report
 from .session import Exchange, SafetyError, Session, SessionConfig, StopRun
-from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Checks, Finding, Result, Verdicts, counts
+from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Checks, Finding, Verdicts, counts
 
 TIER_TEXT = {
     "read-only": "spends nothing; sends no add, refill or cancel",
     "orders": "places the cheapest orders to --link, never past --max-spend",
 }
-
-
-@dataclass
-class Report:
-    url: str
-    dialect: str
-    tier: str
-    seed: int
-    started: str
-    duration: float
-    requests: int
-    results: list[Result]
-    exit_code: int
-    error: str | None = None
-    committed: Decimal = Decimal(0)  # the larger of the worst cases of the adds sent and the money taken
-    spent: Decimal | None = None  # what the balance actually lost
-    taken: Decimal = Decimal(0)  # what the panel took, as the spend check read it
-    overcharge: str | None = None  # the panel took more than its price list said
-    max_spend: Decimal = Decimal(0)
-    currency: str = ""
-    key: str = ""  # redacted
-    second_key: str | None = None  # redacted
-    notes: list[str] = field(default_factory=list)
-    trace: list[Exchange] = field(default_factory=list)
-    version: str = __version__
-    redactor: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return counts(self.results)
-
-    def result(self, rid: str) -> Result:
-        for r in self.results:
-            if r.requirement.id == rid:
-                return r
-        raise KeyError(rid)
-
-    def flagged(self) -> dict[str, str]:
-        """Requirement id -> outcome, for the failed and warned ones."""
-        return {r.requirement.id: r.outcome for r in self.results if r.outcome in (FAILED, WARNING)}
-
-    def to_dict(self, with_trace: bool = False) -> dict[str, Any]:
-        out = {
-            "tool": f"mockpanel conformance {self.version}",
-            "url": self.url,
-            "dialect": self.dialect,
-            "tier": self.tier,
-            "seed": self.seed,
-            "started": self.started,
-            "duration_s": round(self.duration, 3),
-            "requests": self.requests,
-            "key": self.key,
-            "second_key": self.second_key,
-            "spend": {
-                "max_spend": str(self.max_spend),
-                "committed_worst_case": str(self.committed),
-                "spent": None if self.spent is None else str(self.spent),
-                "taken": str(self.taken),
-                "overcharge": self.overcharge,
-                "currency": self.currency,
-            },
-            "exit_code": self.exit_code,
-            "error": self.error,
-            "counts": self.counts,
-            "notes": self.notes,
-            "requirements": [r.to_dict() for r in self.results],
-        }
-        if with_trace:
-            out["trace"] = [e.to_dict() for e in self.trace]
-        return out
 
 
 def is_loopback(url: str) -> bool:
@@ -119,74 +50,6 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def control_root(url: str, dialect: Dialect) -> str:
-    """Where the mock's /_mock/ control API would be, next to the API path."""
-    base = url.rstrip("/")
-    for path in sorted(dialect.endpoints, key=len, reverse=True):
-        if base.endswith(path.rstrip("/")):
-            return base[: len(base) - len(path.rstrip("/"))]
-    parsed = urlparse(base)
-    return f"{parsed.scheme}://{parsed.netloc}"
-
-
-def _discover_control(session: Session, root: str) -> bool:
-    try:
-        r = session.get(root + "/_mock/")
-        data = r.json() if r.status_code == 200 else None
-    except (StopRun, ValueError):
-        return False
-    return isinstance(data, dict) and "endpoints" in data
-
-
-@dataclass
-class MockChanges:
-    """What the run changed on a mock through its control API: said at the end of the run."""
-
-    clock: float = 0.0  # seconds the clock was moved
-    keys: list[str] = field(default_factory=list)  # redacted
-
-    def line(self) -> str | None:
-        if not self.clock and not self.keys:
-            return None
-        parts = []
-        if self.clock:
-            parts.append(f"moved its clock {_duration(self.clock)} forward")
-        if self.keys:
-            parts.append(f"added {len(self.keys)} key(s) ({', '.join(self.keys)})")
-        return "this run changed the mock: " + " and ".join(parts)
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 86400:
-        return f"by {seconds / 86400:.1f} days ({seconds:g} s)"
-    if seconds >= 3600:
-        return f"by {seconds / 3600:.1f} h ({seconds:g} s)"
-    return f"by {seconds:g} s"
-
-
-def control_clock(session: Session, root: str, changes: MockChanges | None = None) -> ClockDriver:
-    def advance(seconds: float) -> None:
-        r = session.post_json(root + "/_mock/clock", {"advance": seconds})
-        if not 200 <= r.status_code < 300:
-            text = session.redactor(r.text[:100])
-            raise StopRun(f"the mock's control API refused to advance the clock: HTTP {r.status_code} {text}")
-        if changes is not None:
-            changes.clock += seconds
-
-    return advance
-
-
-def _control_key(session: Session, root: str) -> str | None:
-    """A second key (balance 0) made by the mock's control API; None if it answers anything else."""
-    made = session.post_json(root + "/_mock/keys", {"balance": "0"})
-    try:
-        data = made.json() if made.status_code in (200, 201) else None
-    except ValueError:
-        return None
-    key = data.get("key") if isinstance(data, dict) else None
-    return key if isinstance(key, str) and key.strip() and len(key) <= 512 else None
 
 
 def _default_reason(ctx: Context) -> Any:
@@ -360,14 +223,14 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
     progress.line(f"  limits  {pace}, budget {cfg.max_requests} requests, timeout {cfg.timeout:g} s, seed {cfg.seed}")
     if cfg.use_control_api:
         root = control_root(cfg.url, ctx.dialect)
-        if _discover_control(session, root):
+        if discover_control(session, root):
             ctx.target.control_root = root
             progress.line(f"  mock    control API at {root}/_mock/ (a mock: its clock can be driven)")
             if ctx.clock is None and cfg.tier == "orders":
                 ctx.clock = control_clock(session, root, ctx.changes)
             if cfg.tier == "orders" and not cfg.second_key:
                 try:
-                    made = _control_key(session, root)
+                    made = control_key(session, root)
                 except StopRun:
                     made = None
                 if made is not None:

@@ -18,25 +18,21 @@ rules hold, whatever a check asks for:
 
 from __future__ import annotations
 
-import email.utils
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
 import httpx
 import orjson
 
+from .exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, WRITE_ACTIONS, Exchange, normalize_action, retry_after
 from .redaction import Redactor, redact
 from .spend import Overcharge, SpendLedger, amount, valid_cost
 from .wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, deadline_transport, fetch
 
-__all__ = ["Redactor", "redact", "Overcharge"]
-
-WRITE_ACTIONS = frozenset({"add", "refill", "cancel"})
-BODY_LIMIT = 4000  # characters of a response kept in the trace
-USER_AGENT = "mockpanel-conformance/0.1 (+https://github.com/mockpanel)"
-
+__all__ = ["BODY_LIMIT", "NOT_JSON", "USER_AGENT", "WRITE_ACTIONS", "Exchange", "Overcharge", "Redactor",
+           "normalize_action", "redact", "retry_after"]
 
 class StopRun(Exception):
     """The run cannot go on (budget, rate limit); what was not reached is 'not exercised'."""
@@ -60,62 +56,6 @@ class Overcharged(StopRun):
 
 class SafetyError(RuntimeError):
     """A check asked for a request its tier forbids. A bug in the suite, never sent."""
-
-
-def normalize_action(value: object) -> str:
-    return str(value or "").strip().lower()
-
-
-NOT_JSON: Any = object()
-
-
-@dataclass
-class Exchange:
-    """One request and its answer, as recorded: keys redacted, body cut to BODY_LIMIT."""
-
-    n: int
-    method: str
-    url: str
-    params: dict[str, str]
-    status: int | None
-    content_type: str
-    body: str
-    elapsed: float
-    error: str | None = None
-    retries: int = 0
-    location: str = ""  # a redirect's target, redacted
-    data: Any = field(default=NOT_JSON, repr=False)  # parsed JSON, or NOT_JSON
-
-    @property
-    def is_json(self) -> bool:
-        return self.data is not NOT_JSON
-
-    @property
-    def action(self) -> str:
-        return normalize_action(self.params.get("action"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "request": {"method": self.method, "url": self.url, "params": self.params},
-            "response": {
-                "status": self.status,
-                "content_type": self.content_type,
-                "body": self.body,
-                "error": self.error,
-            },
-            "elapsed_ms": round(self.elapsed * 1000, 1),
-        }
-
-    def request_line(self) -> str:
-        fields = "&".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.method} {self.url}  {fields}"
-
-    def response_line(self, limit: int = 300) -> str:
-        if self.error:
-            return f"(no answer: {self.error})"
-        body = self.body if len(self.body) <= limit else self.body[:limit] + "…"
-        return f"HTTP {self.status} {self.content_type or '(no content type)'}  {body}"
 
 
 @dataclass
@@ -389,19 +329,3 @@ class Session:
                          max_bytes=min(self.config.max_answer_bytes, 1024 * 1024), **kwargs)
         except AnswerError as exc:
             raise StopRun(f"the control API at {self.redactor(url)} did not answer: {self.redactor(str(exc))}") from None
-
-
-def retry_after(value: str | None, default: float) -> float:
-    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return default
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    return max(0.0, when.timestamp() - time.time())
