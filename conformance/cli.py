@@ -28,8 +28,11 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> De
 
 
 def _hypothesis_home() -> None:
-    """Hypothesis keeps its files in a cache directory, never in the working directory."""
-    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    """Hypothesis keeps its files in a cache directory, never in the working directory.
+
+    Not inside a pytest process (a test invoking the CLI): there the storage is pytest's business.
+    """
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or "_pytest" in sys.modules:
         return
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     for root in (Path(base) / "mockpanel" / "hypothesis", Path(tempfile.gettempdir()) / "mockpanel-hypothesis"):

@@ -295,7 +295,8 @@ class Session:
                 except orjson.JSONDecodeError:
                     data = NOT_JSON
             text = raw[: BODY_LIMIT * 4].decode("utf-8", errors="replace")
-            body = red(text[:BODY_LIMIT] + ("…" if len(raw) > len(text[:BODY_LIMIT].encode()) else ""))
+            cut = len(text) > BODY_LIMIT or len(raw) > BODY_LIMIT * 4
+            body = red(text[:BODY_LIMIT] + ("…" if cut else ""))
             if data is not NOT_JSON and red.keys:
                 data = red.data(data)  # a panel that echoes a key: keep it out
         location = red(answer.headers.get("location", "")) if answer is not None else ""
