@@ -355,9 +355,10 @@ def _summary(ctx: Context, report: Report) -> None:
         p.line(f"  note: {note}")
     spend = ""
     if report.tier == "orders":
-        spend = (f"; the panel took {report.taken} {report.currency} in all, spent "
-                 f"{report.spent if report.spent is not None else '?'} net of refunds (committed "
-                 f"{report.committed}, cap {report.max_spend})")
+        cur = f" {report.currency}" if report.currency else ""
+        spend = (f"; the panel took {report.taken}{cur} in all, spent "
+                 f"{report.spent if report.spent is not None else '?'}{cur} net of refunds (committed "
+                 f"{report.committed}{cur}, cap {report.max_spend}{cur})")
     p.line(
         f"summary: {c[PASSED]} passed, {c[FAILED]} failed, {c[WARNING]} warnings, {c[NOT_EXERCISED]} not exercised "
         f"of {len(report.results)} requirements; {report.requests} requests in {report.duration:.1f} s{spend}"

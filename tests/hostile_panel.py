@@ -13,6 +13,7 @@ well enough to get a run past its preflight; each mode then misbehaves:
 - ``control``: a ``/_mock/`` that says it is a mock, then answers garbage (keys, clock);
 - ``redirect``: every request answers 302 to another place;
 - ``endless429``: every request answers 429 Too Many Requests, Retry-After 0;
+- ``garbage``: every field of every answer has the wrong type or an absurd value;
 - ``slow``: a fair panel whose orders stay In progress for ever (the run waits for them).
 
 Every answer the panel sends, and every add it saw, is counted in ``HostilePanel.seen``.
@@ -39,6 +40,16 @@ CHUNK = 1024 * 1024
 def service(sid: int, rate: str, name: str = "Followers") -> dict[str, Any]:
     return {"service": sid, "name": name, "type": "Default", "category": "Hostile", "rate": rate,
             "min": "10", "max": "1000", "refill": False, "cancel": False}
+
+
+GARBAGE: dict[str, Any] = {
+    "services": [{"service": [1], "name": None, "type": {"a": 1}, "category": 5, "rate": "1e999999",
+                  "min": "-0", "max": "NaN", "refill": "maybe", "cancel": []},
+                 {"service": 2, "name": "x" * 5000, "type": "Default", "rate": "Infinity", "min": 1e308, "max": True},
+                 "not an object", 12.5],
+    "balance": {"balance": {"amount": "1"}, "currency": ["USD"]},
+    "status": {"charge": [], "status": {"s": 1}, "remains": "-5", "start_count": None},
+}
 
 
 class HostilePanel:
@@ -87,6 +98,8 @@ class HostilePanel:
         if fields.get("key") != self.key:
             return {"error": "Invalid API key"}
         balance = self.balances.setdefault(mode, self.opening)
+        if mode == "garbage":
+            return GARBAGE.get(action, [{"error": ["\u0000", None]}, -1e308])
         if action == "services":
             return [service(1, "-5.00")] if mode == "negative" else [service(1, "1.00")]
         if action == "balance":

@@ -98,7 +98,7 @@ def test_an_overcharging_panel_is_stopped_after_one_add(hostile, tmp_path) -> No
     over = re.search(r"the panel took ([0-9.]+) USD more than its price list said \(.*order 100\)", o.out)
     assert over and Decimal(over.group(1)) > 49, o.out[-2000:]
     assert o.report["spend"]["overcharge"] and o.report["spend"]["taken"] == "50.00"
-    assert "the panel took 50.00 USD in all" in o.out
+    assert "the panel took 50.00 USD in all, spent 50.00 USD net of refunds" in o.out
 
 
 def test_a_negative_rate_is_never_ordered(hostile, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -124,6 +124,13 @@ def test_a_300_mb_answer_is_cut_and_memory_stays_bounded(hostile, tmp_path) -> N
     o = judge(f"{origin}/huge/api/v2", tmp_path, "--examples", "2")
     assert_safe(o, (2,))
     assert any("--max-answer-bytes" in (e["response"]["error"] or "") for e in o.trace["trace"])
+
+
+def test_garbage_in_every_field_ends_in_a_report(hostile, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    origin, panel = hostile
+    o = judge(f"{origin}/garbage/api/v2", tmp_path, *ORDERS, "--examples", "2", "--max-requests", "300")
+    assert_safe(o)
+    assert panel.seen["garbage add-seen"] == 0  # nothing it lists can be priced
 
 
 def test_a_garbage_control_api_ends_in_a_report(hostile, tmp_path) -> None:  # type: ignore[no-untyped-def]
