@@ -164,6 +164,7 @@ def _start(config: RunConfig, catalogue: Any, transport: httpx.BaseTransport | N
         progress=progress, target=Target(), clock=clock,
     )
     session.balance_of = lambda ex: (ctx.expect.balance(Checks(), ex) or (None, ""))[0]
+    session.on_overcharge = lambda over: ctx.stop(over.message(ctx.target.currency))  # the run stops at once
     ctx.notes.extend(fingerprint_notes)
     if config.tier != "orders" and (config.link or config.max_spend):
         ctx.notes.append("--max-spend and --link apply to --tier orders only; this read-only run spent nothing")

@@ -92,6 +92,8 @@ class Session:
         self.accounts: list[str] = []  # the real keys whose balances the spend check follows
         self.balance_of: Callable[[Exchange], Decimal | None] = _balance_field  # the dialect's reading
         self.cannot_follow: str | None = None  # why the money taken can no longer be read
+        self.on_overcharge: Callable[[Overcharge], None] | None = None  # told once, as soon as it shows
+        self._told = False
         self._sleep = sleep
         self._last = 0.0
         self._deadline = Deadline()
@@ -267,6 +269,10 @@ class Session:
                 self._after_add(exchange, cost)
             else:
                 self._account(exchange, params)
+            if self.spend.overcharge is not None and not self._told:
+                self._told = True
+                if self.on_overcharge is not None:
+                    self.on_overcharge(self.spend.overcharge)
             if answer is not None and answer.status_code == 429:
                 raise RateLimited("the panel kept answering 429 Too Many Requests after 3 waits")
             return exchange

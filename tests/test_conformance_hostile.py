@@ -95,6 +95,9 @@ def test_an_overcharging_panel_is_stopped_after_one_add(hostile, tmp_path) -> No
     o = judge(f"{origin}/overcharge/api/v2", tmp_path, *ORDERS, "--examples", "2")
     assert_safe(o, (1,))
     assert panel.seen["overcharge add-charged"] == 1  # the one overcharged add, and nothing after it
+    after = [e["request"]["params"].get("action") for e in o.trace["trace"]]
+    first = next(i for i, e in enumerate(o.trace["trace"]) if e["response"]["body"].startswith('{"order"'))
+    assert "add" not in after[first + 1:] and "cancel" not in after[first + 1:]  # the run stopped there
     over = re.search(r"the panel took ([0-9.]+) USD more than its price list said \(.*order 100\)", o.out)
     assert over and Decimal(over.group(1)) > 49, o.out[-2000:]
     assert o.report["spend"]["overcharge"] and o.report["spend"]["taken"] == "50.00"
@@ -113,9 +116,9 @@ def test_a_trickling_answer_is_cut_at_the_timeout(hostile, tmp_path) -> None:  #
     origin, _ = hostile
     o = judge(f"{origin}/trickle/api/v2", tmp_path, "--timeout", "3", "--examples", "2")
     assert_safe(o, (2,))
-    answered = [e for e in o.trace["trace"]]
+    answered = o.trace["trace"]
     assert answered and all("--timeout" in (e["response"]["error"] or "") for e in answered)
-    assert all(e["elapsed_ms"] < 3000 + 2500 for e in answered)  # the deadline, plus at most one 2 s gap
+    assert all(e["elapsed_ms"] < 3000 + 500 for e in answered)  # every read got only what the deadline left
     assert o.seconds < 60
 
 
