@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from .runner import Report
 
 
 def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
@@ -18,6 +25,29 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> De
     if not amount.is_finite() or amount <= 0:
         raise click.BadParameter("must be a positive amount, in the panel's currency")
     return amount
+
+
+def _hypothesis_home() -> None:
+    """Hypothesis keeps its files in a cache directory, never in the working directory.
+
+    Not inside a pytest process (a test invoking the CLI): there the storage is pytest's business.
+    """
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or "_pytest" in sys.modules:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    for root in (Path(base) / "mockpanel" / "hypothesis", Path(tempfile.gettempdir()) / "mockpanel-hypothesis"):
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(root)
+        try:
+            from hypothesis import configuration
+
+            configuration.set_hypothesis_home_dir(str(root))
+        except (ImportError, AttributeError):
+            pass
+        return
 
 
 @click.command("conformance")
@@ -39,7 +69,10 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> De
 @click.option("--rate", type=float, default=None, metavar="PER_SECOND",
               help="Requests per second at most (default 2; no limit on a loopback address; 0: no limit).")
 @click.option("--max-requests", type=click.IntRange(min=10), default=2000, show_default=True, help="Request budget of the run.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True, help="Seconds to wait for one answer.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True,
+              help="Seconds for one whole answer, connect to last byte (a panel that trickles is cut).")
+@click.option("--max-answer-bytes", type=click.IntRange(min=1024), default=10 * 1024 * 1024, show_default=True,
+              help="Largest answer read; past it the answer is cut and reported (memory stays bounded).")
 @click.option("--examples", type=click.IntRange(min=1), default=20, show_default=True, help="Examples per read-only property.")
 @click.option("--programs", type=click.IntRange(min=1), default=None, help="Stateful programs in the orders tier (default 5 on a mock, 2 live).")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps per program (default 30 on a mock, 15 live).")
@@ -50,7 +83,8 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> De
 def conformance(
     url: str, key: str, second_key: str | None, tier: str, max_spend: Decimal | None, link: str | None, dialect: str,
     seed: int, json_path: str | None, junit_path: str | None, html_path: str | None, trace_path: str | None,
-    rate: float | None, max_requests: int, timeout: float, examples: int, programs: int | None, steps: int | None,
+    rate: float | None, max_requests: int, timeout: float, max_answer_bytes: int, examples: int,
+    programs: int | None, steps: int | None,
     time_budget: float, no_control_api: bool, quiet: bool,
 ) -> None:
     """Check the panel API at URL (…/api/v2) requirement by requirement.
@@ -58,6 +92,7 @@ def conformance(
     Exit code 0: everything exercised passed; 1: a requirement failed; 2: could
     not run (unreachable, not a panel, a key refused, bad arguments).
     """
+    _hypothesis_home()
     from .context import Progress, RunConfig
     from .reports import to_json, to_junit, write
     from .report_html import to_html
@@ -71,30 +106,51 @@ def conformance(
             raise click.UsageError(f"--tier orders needs {' and '.join(missing)}: where the orders go, and the most "
                                    "the run may spend")
     elif max_spend is not None or link is not None:
-        click.echo("note: --max-spend and --link apply to --tier orders only; this read-only run spends nothing", err=True)
+        given = " and ".join(n for n, v in (("--max-spend", max_spend), ("--link", link)) if v is not None)
+        click.echo(f"warning: {given} given without --tier orders: they apply to the orders tier only; this "
+                   "read-only run spends nothing and places no order", err=True)
     if second_key is not None and second_key == key:
         raise click.UsageError("--second-key must differ from --key")
     config = RunConfig(
         url=url, key=key, second_key=second_key, tier=tier, dialect=dialect, max_spend=max_spend or Decimal(0),
         link=link, seed=seed, rate=rate, max_requests=max_requests, timeout=timeout, examples=examples,
+        max_answer_bytes=max_answer_bytes,
         programs=programs, steps=steps, time_budget=time_budget, use_control_api=not no_control_api,
     )
     progress = Progress(sys.stdout, quiet=quiet)
     report = run(config, progress=progress)
+    redact = report.redactor or (lambda text: text)
     if quiet:
         c = report.counts
         click.echo(f"{c['passed']} passed, {c['failed']} failed, {c['warning']} warnings, "
                    f"{c['not exercised']} not exercised; exit {report.exit_code}")
-    redact = report.redactor or (lambda text: text)
-    for path, render in ((json_path, to_json), (junit_path, to_junit), (html_path, to_html)):
+        if report.exit_code == 2:
+            click.echo(f"could not judge: {redact(cause(report))}")
+        elif report.overcharge:
+            click.echo(f"overcharge: {redact(report.overcharge)}")
+    code = report.exit_code
+    for path, render in ((json_path, to_json), (junit_path, to_junit), (html_path, to_html),
+                         (trace_path, lambda r: to_json(r, with_trace=True))):
         if path:
             try:
                 write(report, path, render, redact)
-            except OSError as exc:
-                click.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
-                sys.exit(2)
+            except Exception as exc:  # noqa: BLE001 - a report that cannot be written is said, not a traceback
+                click.echo(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}; choose a writable path",
+                           err=True)
+                code = 2
+                continue
             click.echo(f"wrote {path}")
-    if trace_path:
-        write(report, trace_path, lambda r: to_json(r, with_trace=True), redact)
-        click.echo(f"wrote {trace_path}")
-    sys.exit(report.exit_code)
+    sys.exit(code)
+
+
+def cause(report: Report) -> str:
+    """Why a run could not judge (exit 2), in one line."""
+    if report.error:
+        return report.error
+    internal = [n for n in report.notes if n.startswith("internal error")]
+    if internal:
+        return internal[0]
+    stopped = [n for n in report.notes if n.startswith("the run stopped early")]
+    if report.counts.get("passed", 0) == 0:
+        return "no requirement was exercised and passed" + (f" ({stopped[0]})" if stopped else "")
+    return stopped[0] if stopped else "see the report"

@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from .profile import Dialect
 
@@ -17,6 +17,7 @@ from .session import Session
 from .verdicts import Verdicts
 
 ClockDriver = Callable[[float], None]  # advance the panel's clock by seconds
+HEARTBEAT = 5.0  # seconds between heartbeat lines while a run waits (the promise: at most 10 s)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class RunConfig:
     time_budget: float = 600.0  # seconds to wait for placed orders to end (live panels)
     poll_interval: float = 10.0  # seconds between polls when the clock cannot be driven
     use_control_api: bool = True  # drive the mock's clock through /_mock/ when reachable
+    max_answer_bytes: int = 10 * 1024 * 1024  # an answer past this is cut and reported
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Progress:
         self.stream = stream or sys.stdout
         self.quiet = quiet
         self.started = time.monotonic()
+        self._beat = float("-inf")
 
     def line(self, text: str = "") -> None:
         if not self.quiet:
@@ -66,6 +69,13 @@ class Progress:
 
     def check(self, label: str, outcome: str) -> None:
         self.line(f"  {label:<58} {outcome}")
+
+    def heartbeat(self, text: str) -> None:
+        """A line saying what the run waits for, at most every HEARTBEAT seconds."""
+        now = time.monotonic()
+        if now - self._beat >= HEARTBEAT:
+            self._beat = now
+            self.line(f"  waiting: {text} ({now - self.started:.0f} s into the run)")
 
 
 @dataclass
@@ -83,6 +93,23 @@ class Context:
     notes: list[str] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)  # tracebacks of bugs in the suite
     stopped: str | None = None  # why the run stopped early
+    changes: Any = None  # runner.MockChanges: what the run changed on a mock
+
+    def __post_init__(self) -> None:
+        if self.changes is None:
+            from .control import MockChanges
+
+            self.changes = MockChanges()
+
+    def pause(self, seconds: float, status: Callable[[], str]) -> None:
+        """Wait ``seconds``, with a heartbeat (``status()``: what is awaited) at least every 10 s."""
+        end = time.monotonic() + max(0.0, seconds)
+        while True:
+            self.progress.heartbeat(status())
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, HEARTBEAT))
 
     def stop(self, reason: str) -> None:
         if self.stopped is None:

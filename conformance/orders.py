@@ -193,7 +193,7 @@ class OrdersPhase:
             for value in S.MALFORMED_QUANTITIES:
                 probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, worst), value=value))
             probes.append(Probe("wrong_key", cheapest, self.cost_of(cheapest)))
-            probes.append(Probe("unknown_service", cheapest, Decimal(0)))
+            probes.append(Probe("unknown_service", cheapest, self.cost_of(cheapest)))
             if self.ctx.config.second_key and self.ctx.target.second_balance is not None:
                 poor = [s for s in field_kind if self.cost_of(s) > self.ctx.target.second_balance]
                 if poor:
@@ -373,7 +373,8 @@ class OrdersPhase:
                 wait = min(self.ctx.config.poll_interval, self.time_left())
                 if wait <= 0:
                     return
-                time.sleep(wait)
+                self.ctx.pause(wait, lambda: f"{sum(not o.final for o in self.orders.values())} order(s) still "
+                               f"open, {max(0.0, self.time_left()):.0f} s left of --time-budget")
 
     def settle_and_record(self) -> None:
         c = Checks()

@@ -1,25 +1,50 @@
-"""The --panel-* options of the conformance suite under pytest.
+"""The options of the conformance suite under pytest.
 
-Registered as a pytest plugin only to add options: they do nothing unless given,
-and only ``pytest --pyargs mockpanel.conformance.pytest_suite`` reads them.
-Keys can come from the environment, so CI logs never show them.
+Registered as a pytest plugin only to add options, and namespaced so they stay out
+of other projects' way: every project's ``pytest --help`` shows them only as
+``--mockpanel-conformance-*``; the short ``--panel-*`` names exist only when the
+suite itself is run (``pytest --pyargs mockpanel.conformance.pytest_suite``).
+Only that suite reads them. Keys can come from the environment, so CI logs never show them.
 """
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import pytest
 
+PREFIX = "--mockpanel-conformance-"
+SUITE_MARKS = ("mockpanel.conformance", "mockpanel/conformance", "pytest_suite.py")
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("mockpanel-conformance", "mockpanel conformance suite (pytest --pyargs mockpanel.conformance.pytest_suite)")
-    group.addoption("--panel-url", default=None, help="Panel API URL (…/api/v2) to check. Env: MOCKPANEL_PANEL_URL.")
-    group.addoption("--panel-key", default=None, help="Its API key. Prefer the env MOCKPANEL_PANEL_KEY in CI.")
-    group.addoption("--panel-second-key", default=None, help="A second key (isolation checks). Env: MOCKPANEL_PANEL_SECOND_KEY.")
-    group.addoption("--panel-tier", default=None, choices=("read-only", "orders"), help="read-only (default) or orders.")
-    group.addoption("--panel-max-spend", default=None, help="Hard spending cap for the orders tier.")
-    group.addoption("--panel-link", default=None, help="Where the orders tier's orders go.")
-    group.addoption("--panel-dialect", default=None, help="Dialect profile to judge against (default standard).")
-    group.addoption("--panel-seed", default=None, type=int, help="Seed of the generated requests (default 0).")
-    group.addoption("--panel-rate", default=None, type=float, help="Requests per second at most (default 2; none on loopback).")
-    group.addoption("--panel-examples", default=None, type=int, help="Examples per read-only property (default 20).")
-    group.addoption("--panel-report", default=None, metavar="FILE", help="Also write the HTML report here.")
+# name, extra addoption arguments, help
+OPTIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("url", {}, "Panel API URL (…/api/v2) to check. Env: MOCKPANEL_PANEL_URL."),
+    ("key", {}, "Its API key. Prefer the env MOCKPANEL_KEY (or MOCKPANEL_PANEL_KEY) in CI."),
+    ("second-key", {}, "A second key (isolation checks). Env: MOCKPANEL_SECOND_KEY (or MOCKPANEL_PANEL_SECOND_KEY)."),
+    ("tier", {"choices": ("read-only", "orders")}, "read-only (default) or orders."),
+    ("max-spend", {}, "Hard spending cap for the orders tier."),
+    ("link", {}, "Where the orders tier's orders go."),
+    ("dialect", {}, "Dialect profile to judge against (default standard)."),
+    ("seed", {"type": int}, "Seed of the generated requests (default 0)."),
+    ("rate", {"type": float}, "Requests per second at most (default 2; none on loopback)."),
+    ("examples", {"type": int}, "Examples per read-only property (default 20)."),
+    ("report", {"metavar": "FILE"}, "Also write the HTML report here."),
+)
+
+
+def dest(name: str) -> str:
+    return "mockpanel_conformance_" + name.replace("-", "_")
+
+
+def runs_the_suite(args: Sequence[str]) -> bool:
+    return any(mark in str(arg) for arg in args for mark in SUITE_MARKS)
+
+
+@pytest.hookimpl
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    short = runs_the_suite(args)
+    group = parser.getgroup("mockpanel-conformance",
+                            "mockpanel conformance suite (pytest --pyargs mockpanel.conformance.pytest_suite)")
+    for name, extra, text in OPTIONS:
+        names = [PREFIX + name] + ([f"--panel-{name}"] if short else [])
+        group.addoption(*names, dest=dest(name), default=None, help=text, **extra)

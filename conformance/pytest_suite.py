@@ -1,7 +1,11 @@
 """The conformance suite as pytest tests, for a panel operator's CI:
 
-    MOCKPANEL_PANEL_KEY=... pytest --pyargs mockpanel.conformance.pytest_suite \\
+    MOCKPANEL_KEY=... pytest --pyargs mockpanel.conformance.pytest_suite \\
         --panel-url https://panel.example/api/v2 [--panel-tier orders --panel-max-spend 0.50 --panel-link URL]
+
+The keys come from --panel-key / --panel-second-key, or from the same environment
+variables as the CLI (MOCKPANEL_KEY, MOCKPANEL_SECOND_KEY; MOCKPANEL_PANEL_KEY and
+MOCKPANEL_PANEL_SECOND_KEY still work). Every option is also --mockpanel-conformance-NAME.
 
 One test per requirement: passed, failed (with the request and response that show
 it, key redacted), skipped when not exercised (with the reason). A warning (an
@@ -20,18 +24,28 @@ import pytest
 
 from mockpanel.conformance.catalogue import load_catalogue
 from mockpanel.conformance.context import Progress, RunConfig
+from mockpanel.conformance.pytest_options import dest
 from mockpanel.conformance.runner import Report, run
 from mockpanel.conformance.verdicts import FAILED, NOT_EXERCISED, WARNING
 
 
-def _option(config: pytest.Config, name: str, env: str | None = None) -> Any:
+def _option(config: pytest.Config, name: str, *envs: str) -> Any:
+    """``--panel-NAME`` (its dest), else the first environment variable set."""
     try:
-        value = config.getoption(name)
+        value = config.getoption(dest(name.removeprefix("--panel-")))
     except ValueError:  # the options plugin is not installed
         value = None
-    if value is None and env:
-        value = os.environ.get(env) or None
+    for env in envs:
+        if value is None:
+            value = os.environ.get(env) or None
     return value
+
+
+def _amount(text: str | None) -> Decimal:
+    try:
+        return Decimal(text.strip()) if text else Decimal(0)
+    except ArithmeticError:
+        pytest.fail(f"--panel-max-spend {text!r} is not an amount; write it like 0.50", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -40,15 +54,16 @@ def conformance_report(request: pytest.FixtureRequest) -> Report:
     url = _option(config, "--panel-url", "MOCKPANEL_PANEL_URL")
     if not url:
         pytest.skip("no --panel-url given (or MOCKPANEL_PANEL_URL): nothing to check")
-    key = _option(config, "--panel-key", "MOCKPANEL_PANEL_KEY")
+    key = _option(config, "--panel-key", "MOCKPANEL_KEY", "MOCKPANEL_PANEL_KEY")
     if not key:
-        pytest.skip("no --panel-key given (or MOCKPANEL_PANEL_KEY)")
+        pytest.skip("no --panel-key given (or MOCKPANEL_KEY)")
     tier = _option(config, "--panel-tier") or "read-only"
     spend = _option(config, "--panel-max-spend")
     run_config = RunConfig(
-        url=url, key=key, second_key=_option(config, "--panel-second-key", "MOCKPANEL_PANEL_SECOND_KEY"),
+        url=url, key=key, second_key=_option(config, "--panel-second-key", "MOCKPANEL_SECOND_KEY",
+                                                "MOCKPANEL_PANEL_SECOND_KEY"),
         tier=tier, dialect=_option(config, "--panel-dialect") or "standard",
-        max_spend=Decimal(spend) if spend else Decimal(0), link=_option(config, "--panel-link"),
+        max_spend=_amount(spend), link=_option(config, "--panel-link"),
         seed=_option(config, "--panel-seed") or 0, rate=_option(config, "--panel-rate"),
         examples=_option(config, "--panel-examples") or 20,
     )

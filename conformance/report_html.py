@@ -130,9 +130,10 @@ def _row(r: Result) -> str:
 def to_html(report: Report) -> str:
     c = report.counts
     total = max(1, len(report.results))
+    cur = f" {report.currency}" if report.currency else ""
     spend = "nothing (read-only)" if report.tier == "read-only" else (
-        f"{report.spent if report.spent is not None else '?'} {report.currency} "
-        f"(worst case {report.committed}, cap {report.max_spend})")
+        f"taken {report.taken}{cur}; spent {report.spent if report.spent is not None else '?'}{cur} net of refunds "
+        f"(committed {report.committed}{cur}, cap {report.max_spend}{cur})")
     meta = [
         ("Panel", report.url), ("Dialect", report.dialect), ("Tier", report.tier), ("Seed", report.seed),
         ("Started", report.started.replace("T", " ")), ("Duration", f"{report.duration:.1f} s"),
@@ -151,6 +152,8 @@ def to_html(report: Report) -> str:
     ]
     if report.error:
         html.append(f'<div class="error"><b>Could not run:</b> {_e(report.error)}</div>')
+    if report.overcharge:
+        html.append(f'<div class="error"><b>Overcharged:</b> {_e(report.overcharge)}</div>')
     html.append('<div class="cards">')
     for cls, key, label in (("passed", PASSED, "passed"), ("failed", FAILED, "failed"),
                             ("warning", WARNING, "warnings"), ("skipped", NOT_EXERCISED, "not exercised")):
@@ -174,11 +177,12 @@ def to_html(report: Report) -> str:
     skipped = [r for r in report.results if r.outcome == NOT_EXERCISED]
     if skipped:
         html.append(f"<h2>Not exercised ({len(skipped)})</h2><ul class=\"skips\">")
-        by_reason: dict[str, list[str]] = {}
+        by_reason: dict[str, list[Result]] = {}
         for r in skipped:
-            by_reason.setdefault(r.reason, []).append(r.requirement.id)
-        for reason, ids in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
-            html.append(f"<li><b>{len(ids)}</b> · {_e(reason)}<br><span class=\"ids\">{_e(', '.join(ids))}</span></li>")
+            by_reason.setdefault(r.reason, []).append(r)
+        for reason, rows in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
+            names = "".join(f"<li><b>{_e(r.requirement.id)}</b> {_e(r.requirement.title)}</li>" for r in rows)
+            html.append(f"<li><b>{len(rows)}</b> · {_e(reason)}<ul class=\"ids\">{names}</ul></li>")
         html.append("</ul>")
     if report.notes:
         html.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in report.notes) + "</ul>")

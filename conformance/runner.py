@@ -15,7 +15,6 @@ import datetime as dt
 import ipaddress
 import json
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Mapping, TextIO
 from urllib.parse import urlparse
@@ -29,82 +28,18 @@ from .profile import Dialect, DialectError, load_dialect
 from . import machine, readonly
 from .catalogue import Requirement, load_catalogue
 from .context import ClockDriver, Context, Progress, RunConfig, Target
+from .control import control_clock, control_key, control_root, discover_control
 from .expect import Expect
 from .properties import PropertyRunner
 from .readonly import CannotRun
+from .report import Report
 from .session import Exchange, SafetyError, Session, SessionConfig, StopRun
-from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Result, Verdicts, counts
+from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Checks, Finding, Verdicts, counts
 
 TIER_TEXT = {
     "read-only": "spends nothing; sends no add, refill or cancel",
     "orders": "places the cheapest orders to --link, never past --max-spend",
 }
-
-
-@dataclass
-class Report:
-    url: str
-    dialect: str
-    tier: str
-    seed: int
-    started: str
-    duration: float
-    requests: int
-    results: list[Result]
-    exit_code: int
-    error: str | None = None
-    committed: Decimal = Decimal(0)  # worst case of every add sent
-    spent: Decimal | None = None  # what the balance actually lost
-    max_spend: Decimal = Decimal(0)
-    currency: str = ""
-    key: str = ""  # redacted
-    second_key: str | None = None  # redacted
-    notes: list[str] = field(default_factory=list)
-    trace: list[Exchange] = field(default_factory=list)
-    version: str = __version__
-    redactor: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return counts(self.results)
-
-    def result(self, rid: str) -> Result:
-        for r in self.results:
-            if r.requirement.id == rid:
-                return r
-        raise KeyError(rid)
-
-    def flagged(self) -> dict[str, str]:
-        """Requirement id -> outcome, for the failed and warned ones."""
-        return {r.requirement.id: r.outcome for r in self.results if r.outcome in (FAILED, WARNING)}
-
-    def to_dict(self, with_trace: bool = False) -> dict[str, Any]:
-        out = {
-            "tool": f"mockpanel conformance {self.version}",
-            "url": self.url,
-            "dialect": self.dialect,
-            "tier": self.tier,
-            "seed": self.seed,
-            "started": self.started,
-            "duration_s": round(self.duration, 3),
-            "requests": self.requests,
-            "key": self.key,
-            "second_key": self.second_key,
-            "spend": {
-                "max_spend": str(self.max_spend),
-                "committed_worst_case": str(self.committed),
-                "spent": None if self.spent is None else str(self.spent),
-                "currency": self.currency,
-            },
-            "exit_code": self.exit_code,
-            "error": self.error,
-            "counts": self.counts,
-            "notes": self.notes,
-            "requirements": [r.to_dict() for r in self.results],
-        }
-        if with_trace:
-            out["trace"] = [e.to_dict() for e in self.trace]
-        return out
 
 
 def is_loopback(url: str) -> bool:
@@ -115,33 +50,6 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def control_root(url: str, dialect: Dialect) -> str:
-    """Where the mock's /_mock/ control API would be, next to the API path."""
-    base = url.rstrip("/")
-    for path in sorted(dialect.endpoints, key=len, reverse=True):
-        if base.endswith(path.rstrip("/")):
-            return base[: len(base) - len(path.rstrip("/"))]
-    parsed = urlparse(base)
-    return f"{parsed.scheme}://{parsed.netloc}"
-
-
-def _discover_control(session: Session, root: str) -> bool:
-    try:
-        r = session.get(root + "/_mock/")
-        return r.status_code == 200 and isinstance(r.json(), dict) and "endpoints" in r.json()
-    except (httpx.HTTPError, ValueError):
-        return False
-
-
-def control_clock(session: Session, root: str) -> ClockDriver:
-    def advance(seconds: float) -> None:
-        r = session.post_json(root + "/_mock/clock", {"advance": seconds})
-        if not 200 <= r.status_code < 300:
-            raise StopRun(f"the mock's control API refused to advance the clock: HTTP {r.status_code} {r.text[:100]}")
-
-    return advance
 
 
 def _default_reason(ctx: Context) -> Any:
@@ -174,22 +82,45 @@ def run(
     progress: Progress | None = None,
     stream: TextIO | None = None,
 ) -> Report:
-    """Run the suite against ``config.url``; ``clock`` drives the panel's clock if given."""
+    """Run the suite against ``config.url``; ``clock`` drives the panel's clock if given.
+
+    Never raises: whatever the panel answers, the run ends with a Report (exit 2
+    and the error when it could not judge, a suite bug included).
+    """
     progress = progress or Progress(stream)
     started_wall = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     started = time.monotonic()
     catalogue = load_catalogue()
+    opened: list[Session] = []
 
     def cannot(message: str, session: Session | None = None) -> Report:
-        progress.line(f"could not run: {message}")
+        red = session.redactor if session else (lambda text: text)
+        progress.line(f"could not run: {red(message)}")
         return Report(
-            url=session.redactor(config.url) if session else config.url, dialect=str(config.dialect),
+            url=red(config.url), dialect=str(config.dialect),
             tier=config.tier, seed=config.seed, started=started_wall, duration=time.monotonic() - started,
-            requests=session.sent if session else 0, exit_code=2, error=message,
-            results=Verdicts(catalogue).results(lambda r: f"not run: {message}"),
+            requests=session.sent if session else 0, exit_code=2, error=red(message),
+            results=Verdicts(catalogue).results(lambda r: f"not run: {red(message)}"),
             trace=list(session.trace) if session else [], redactor=session.redactor if session else None,
         )
 
+    try:
+        return _start(config, catalogue, transport, clock, progress, started, started_wall, cannot, opened)
+    except Exception as exc:  # noqa: BLE001 - a suite bug must still end in a report, never a traceback
+        session = opened[0] if opened else None
+        detail = session.redactor(str(exc)[:300]) if session else type(exc).__name__
+        try:
+            return cannot(f"internal error in the suite ({type(exc).__name__}: {detail})", session)
+        except Exception:  # noqa: BLE001
+            return cannot(f"internal error in the suite ({type(exc).__name__})")
+    finally:
+        for session in opened:
+            session.close()
+
+
+def _start(config: RunConfig, catalogue: Any, transport: httpx.BaseTransport | None, clock: ClockDriver | None,
+           progress: Progress, started: float, started_wall: str, cannot: Callable[..., Report],
+           opened: list[Session]) -> Report:
     auto = config.dialect == "auto"
     try:
         dialect = load_dialect("standard" if auto else config.dialect)
@@ -202,23 +133,26 @@ def run(
     rate = config.rate if config.rate is not None else (0.0 if is_loopback(config.url) else 2.0)
     session = Session(
         SessionConfig(url=config.url, tier=config.tier, rate=rate, max_requests=config.max_requests,
-                      timeout=config.timeout, max_spend=config.max_spend),
+                      timeout=config.timeout, max_spend=config.max_spend,
+                      max_answer_bytes=config.max_answer_bytes, **_units(dialect)),
         transport=transport,
     )
+    opened.append(session)
     for key in (config.key, config.second_key):
         session.redactor.add(key)
+        session.follow(key)
     fingerprint_notes: list[str] = []
     if auto:
         try:
             found = _fingerprint(session, config)
         except (StopRun, SafetyError) as exc:
-            session.close()
             return cannot(f"fingerprinting stopped: {exc}", session)
         if found is None:
-            session.close()
             return cannot("the panel did not answer the fingerprint probes", session)
         dialect = load_dialect(found.best)
         config.dialect = found.best
+        units = _units(dialect)
+        session.spend.unit, session.spend.charge_unit = units["balance_unit"], units["charge_unit"]
         fingerprint_notes = ["--dialect auto: " + line.strip() for line in found.summary().splitlines()]
         for line in fingerprint_notes:
             progress.line(session.redactor(line))
@@ -229,11 +163,27 @@ def run(
         props=PropertyRunner(verdicts, seed=config.seed, examples=config.examples),
         progress=progress, target=Target(), clock=clock,
     )
+    session.balance_of = lambda ex: (ctx.expect.balance(Checks(), ex) or (None, ""))[0]
+    session.on_overcharge = lambda over: ctx.stop(over.message(ctx.target.currency))  # the run stops at once
     ctx.notes.extend(fingerprint_notes)
+    if config.tier != "orders" and (config.link or config.max_spend):
+        ctx.notes.append("--max-spend and --link apply to --tier orders only; this read-only run spent nothing")
     try:
         return _run(ctx, started, started_wall, rate)
-    finally:
-        session.close()
+    except Exception as exc:  # noqa: BLE001 - keep what was found; exit 2 says it could not finish
+        import traceback
+
+        ctx.internal_errors.append(traceback.format_exc())
+        ctx.notes.append(f"internal error in the suite: {type(exc).__name__}: {str(exc)[:300]}")
+        ctx.stop(f"internal error in the suite ({type(exc).__name__})")
+        report = _report(ctx, started, started_wall)
+        _summary(ctx, report)
+        return report
+
+
+def _units(dialect: Dialect) -> dict[str, Decimal]:
+    places = min(dialect.money_decimals, getattr(dialect, "balance_decimals", dialect.money_decimals))
+    return {"balance_unit": Decimal(1).scaleb(-places), "charge_unit": Decimal(1).scaleb(-dialect.money_decimals)}
 
 
 class _ProbeAnswer:
@@ -274,27 +224,29 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
     progress.line(f"  limits  {pace}, budget {cfg.max_requests} requests, timeout {cfg.timeout:g} s, seed {cfg.seed}")
     if cfg.use_control_api:
         root = control_root(cfg.url, ctx.dialect)
-        if _discover_control(session, root):
+        if discover_control(session, root):
             ctx.target.control_root = root
             progress.line(f"  mock    control API at {root}/_mock/ (a mock: its clock can be driven)")
             if ctx.clock is None and cfg.tier == "orders":
-                ctx.clock = control_clock(session, root)
+                ctx.clock = control_clock(session, root, ctx.changes)
             if cfg.tier == "orders" and not cfg.second_key:
-                made = session.post_json(root + "/_mock/keys", {"balance": "0"})
-                if made.status_code in (200, 201) and isinstance(made.json().get("key"), str):
-                    cfg.second_key = made.json()["key"]
-                    session.redactor.add(cfg.second_key)
-                    progress.line(f"          second key {red.value(cfg.second_key)} made by the control API (balance 0)")
+                try:
+                    made = control_key(session, root)
+                except StopRun:
+                    made = None
+                if made is not None:
+                    cfg.second_key = made
+                    session.redactor.add(made)
+                    session.follow(made)
+                    ctx.changes.keys.append(red.value(made))
+                    progress.line(f"          second key {red.value(made)} made by the control API (balance 0)")
     progress.line("preflight")
     try:
         readonly.preflight(ctx)
-    except CannotRun as exc:
-        report = _report(ctx, started, started_wall, error=str(exc))
-        progress.line(f"could not run: {exc}")
-        return report
-    except StopRun as exc:
-        report = _report(ctx, started, started_wall, error=str(exc))
-        progress.line(f"could not run: {exc}")
+    except (CannotRun, StopRun) as exc:
+        report = _report(ctx, started, started_wall, error=red(str(exc)))
+        progress.line(f"could not run: {red(str(exc))}")
+        _changes(ctx)
         return report
     t = ctx.target
     progress.check(f"services: {len(t.services)} listed; balance {t.balance} {t.currency}", "ok")
@@ -309,21 +261,38 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
         opening = t.balance
         phase = machine.run(ctx)
         opening = phase.opening if phase.opening is not None else opening
+        _overcharge(ctx)
         progress.check(f"{len(phase.orders)} orders placed, {session.adds_sent} adds sent "
-                       f"(worst case {session.committed} {t.currency})", "done")
+                       f"(committed {session.committed} {t.currency})", "done")
         try:
             closing = readonly_balance(ctx)
         except StopRun:
             closing = None
     spent = (opening - closing) if (opening is not None and closing is not None) else None
+    _changes(ctx)
     report = _report(ctx, started, started_wall, spent=spent)
     _summary(ctx, report)
     return report
 
 
-def readonly_balance(ctx: Context) -> Decimal | None:
-    from .verdicts import Checks
+def _overcharge(ctx: Context) -> None:
+    """The panel took more than its price list said: the money requirement fails, the run stops."""
+    over = ctx.session.overcharge
+    if over is None:
+        return
+    message = over.message(ctx.target.currency)
+    evidence = [e for e in ctx.session.trace if e.action in ("add", "balance", "status")][-4:]
+    ctx.verdicts.fail(Finding("V2-ORD-02", message, evidence), replace=True)
+    ctx.stop(message)
 
+
+def _changes(ctx: Context) -> None:
+    line = ctx.changes.line()
+    if line and line not in ctx.notes:
+        ctx.notes.append(line)
+
+
+def readonly_balance(ctx: Context) -> Decimal | None:
     c = Checks()
     got = ctx.expect.balance(c, ctx.session.send({"key": ctx.config.key, "action": "balance"}))
     return got[0] if got else None
@@ -339,8 +308,8 @@ def _report(ctx: Context, started: float, started_wall: str, *, error: str | Non
         results = ctx.verdicts.results(_default_reason(ctx))
         for r in results:
             if r.requirement.error_codes:
-                words = " / ".join(repr(ctx.expect.wording(c)) if "{" not in ctx.dialect.errors[_code(c)]
-                                   else repr(ctx.dialect.errors[_code(c)]) for c in r.requirement.error_codes)
+                words = " / ".join(repr(ctx.expect.wording(c)) if "{" not in _words(ctx.dialect, c)
+                                   else repr(_words(ctx.dialect, c)) for c in r.requirement.error_codes)
                 r.detail = r.detail or f"dialect {ctx.dialect.name}: {words}"
         c = counts(results)
         if ctx.internal_errors:
@@ -358,16 +327,19 @@ def _report(ctx: Context, started: float, started_wall: str, *, error: str | Non
         url=session.redactor(cfg.url), dialect=ctx.dialect.name, tier=cfg.tier, seed=cfg.seed,
         started=started_wall, duration=time.monotonic() - started, requests=session.sent, results=results,
         exit_code=code, error=error, committed=session.committed, spent=spent, max_spend=cfg.max_spend,
+        taken=session.spend.taken, overcharge=session.overcharge.message(ctx.target.currency) if session.overcharge else None,
         currency=ctx.target.currency, key=session.redactor.value(cfg.key),
         second_key=session.redactor.value(cfg.second_key) if cfg.second_key else None,
         notes=[session.redactor(n) for n in notes], trace=list(session.trace), redactor=session.redactor,
     )
 
 
-def _code(code: str) -> Any:
-    from .rules import ErrorCode
-
-    return ErrorCode(code)
+def _words(dialect: Dialect, code: str) -> str:
+    """The dialect's words for an error code, looked up by the code's name (no import of the mock's codes)."""
+    for name, text in dialect.errors.items():
+        if getattr(name, "value", name) == code:
+            return text
+    raise KeyError(code)
 
 
 def _summary(ctx: Context, report: Report) -> None:
@@ -384,8 +356,10 @@ def _summary(ctx: Context, report: Report) -> None:
         p.line(f"  note: {note}")
     spend = ""
     if report.tier == "orders":
-        spend = (f", spent {report.spent if report.spent is not None else '?'} {report.currency} "
-                 f"(worst case {report.committed}, cap {report.max_spend})")
+        cur = f" {report.currency}" if report.currency else ""
+        spend = (f"; the panel took {report.taken}{cur} in all, spent "
+                 f"{report.spent if report.spent is not None else '?'}{cur} net of refunds (committed "
+                 f"{report.committed}{cur}, cap {report.max_spend}{cur})")
     p.line(
         f"summary: {c[PASSED]} passed, {c[FAILED]} failed, {c[WARNING]} warnings, {c[NOT_EXERCISED]} not exercised "
         f"of {len(report.results)} requirements; {report.requests} requests in {report.duration:.1f} s{spend}"

@@ -1,35 +1,38 @@
-"""The one door to the panel: rate limit, request budget, timeouts, spend cap, redaction.
+"""The one door to the panel: rate limit, request budget, bounded answers, spend cap, redaction.
 
 Every request of the suite goes through ``Session.send``. It is where the safety
 rules hold, whatever a check asks for:
 
 - the read-only tier never sends ``add``, ``refill`` or ``cancel`` (``SafetyError``);
-- every ``add`` declares what it could cost if the panel accepted it, and is
-  refused *before sending* if that would take the committed spend past
-  ``--max-spend`` (``SpendCapReached``);
+- every ``add`` declares its worst case at the listed price (a positive amount, or
+  it is not sent) and is refused *before sending* if the committed total (what the
+  panel has actually taken, read from its balance and the charges it reports, or
+  the plan's worst cases if more, plus this add) would pass ``--max-spend``
+  (``SpendCapReached``); once the panel has taken more than the plan said, no
+  further add is sent (``Overcharged``: spend.py);
 - requests are spaced by the rate limit; a 429 is waited out (Retry-After);
 - the request budget stops the run cleanly (``BudgetExhausted``);
-- what is recorded (the trace, the reports) never holds a key: each key sent is
-  replaced by ``redact(key)`` in parameters, URLs and bodies.
+- ``--timeout`` covers a whole answer and ``--max-answer-bytes`` its size (wire.py);
+- what is recorded (the trace, the reports) never holds a key (redaction.py).
 """
 
 from __future__ import annotations
 
-import email.utils
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
 import httpx
 import orjson
 
-from mockpanel.domain.accounts import redact
+from .exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, WRITE_ACTIONS, Exchange, normalize_action, retry_after
+from .redaction import Redactor, redact
+from .spend import Overcharge, SpendLedger, amount, valid_cost
+from .wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, deadline_transport, fetch
 
-WRITE_ACTIONS = frozenset({"add", "refill", "cancel"})
-BODY_LIMIT = 4000  # characters of a response kept in the trace
-USER_AGENT = "mockpanel-conformance/0.1 (+https://github.com/mockpanel)"
-
+__all__ = ["BODY_LIMIT", "NOT_JSON", "USER_AGENT", "WRITE_ACTIONS", "Exchange", "Overcharge", "Redactor",
+           "normalize_action", "redact", "retry_after"]
 
 class StopRun(Exception):
     """The run cannot go on (budget, rate limit); what was not reached is 'not exercised'."""
@@ -47,90 +50,12 @@ class SpendCapReached(Exception):
     """An add was not sent: it could have taken the spend past --max-spend."""
 
 
+class Overcharged(StopRun):
+    """The panel took more than the plan said: no further add is sent."""
+
+
 class SafetyError(RuntimeError):
     """A check asked for a request its tier forbids. A bug in the suite, never sent."""
-
-
-def normalize_action(value: object) -> str:
-    return str(value or "").strip().lower()
-
-
-class Redactor:
-    """Replaces every key the suite has sent with its redacted form."""
-
-    def __init__(self) -> None:
-        self._keys: dict[str, str] = {}
-
-    def add(self, key: str | None) -> None:
-        """Register a real key; the near-copies the auth checks send are hidden too."""
-        if not key or len(key) < 4:  # too short to hide without mangling every text
-            return
-        for variant in (key, key[:-1], key[1:], key.swapcase()):
-            if len(variant) >= 4:
-                self._keys.setdefault(variant, redact(variant))
-
-    def __call__(self, text: str) -> str:
-        for key in sorted(self._keys, key=len, reverse=True):
-            if key in text:
-                text = text.replace(key, self._keys[key])
-        return text
-
-    def value(self, key: str) -> str:
-        if key == "":
-            return "(empty)"
-        return redact(key)
-
-
-NOT_JSON: Any = object()
-
-
-@dataclass
-class Exchange:
-    """One request and its answer, as recorded: keys redacted, body cut to BODY_LIMIT."""
-
-    n: int
-    method: str
-    url: str
-    params: dict[str, str]
-    status: int | None
-    content_type: str
-    body: str
-    elapsed: float
-    error: str | None = None
-    retries: int = 0
-    location: str = ""  # a redirect's target, redacted
-    data: Any = field(default=NOT_JSON, repr=False)  # parsed JSON, or NOT_JSON
-
-    @property
-    def is_json(self) -> bool:
-        return self.data is not NOT_JSON
-
-    @property
-    def action(self) -> str:
-        return normalize_action(self.params.get("action"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "request": {"method": self.method, "url": self.url, "params": self.params},
-            "response": {
-                "status": self.status,
-                "content_type": self.content_type,
-                "body": self.body,
-                "error": self.error,
-            },
-            "elapsed_ms": round(self.elapsed * 1000, 1),
-        }
-
-    def request_line(self) -> str:
-        fields = "&".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.method} {self.url}  {fields}"
-
-    def response_line(self, limit: int = 300) -> str:
-        if self.error:
-            return f"(no answer: {self.error})"
-        body = self.body if len(self.body) <= limit else self.body[:limit] + "…"
-        return f"HTTP {self.status} {self.content_type or '(no content type)'}  {body}"
 
 
 @dataclass
@@ -139,9 +64,16 @@ class SessionConfig:
     tier: str = "read-only"
     rate: float = 2.0  # requests per second; 0: no limit
     max_requests: int = 2000
-    timeout: float = 20.0
+    timeout: float = 20.0  # seconds for a whole answer, connect to last byte
     max_spend: Decimal = Decimal(0)
     max_retry_after: float = 60.0
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    balance_unit: Decimal = Decimal("0.01")  # the balance's rounding, for the overcharge check
+    charge_unit: Decimal = Decimal("0.01")
+
+
+def _balance_field(exchange: Exchange) -> Decimal | None:
+    return amount(exchange.data.get("balance")) if isinstance(exchange.data, dict) else None
 
 
 class Session:
@@ -156,12 +88,17 @@ class Session:
         self.redactor = Redactor()
         self.trace: list[Exchange] = []
         self.sent = 0
-        self.committed = Decimal(0)  # worst-case cost of every add sent
-        self.adds_sent = 0
+        self.spend = SpendLedger(unit=config.balance_unit, charge_unit=config.charge_unit)
+        self.accounts: list[str] = []  # the real keys whose balances the spend check follows
+        self.balance_of: Callable[[Exchange], Decimal | None] = _balance_field  # the dialect's reading
+        self.cannot_follow: str | None = None  # why the money taken can no longer be read
+        self.on_overcharge: Callable[[Overcharge], None] | None = None  # told once, as soon as it shows
+        self._told = False
         self._sleep = sleep
         self._last = 0.0
+        self._deadline = Deadline()
         self._client = httpx.Client(
-            transport=transport,
+            transport=transport or deadline_transport(self._deadline),
             timeout=config.timeout,
             follow_redirects=False,
             headers={"user-agent": USER_AGENT},
@@ -172,25 +109,50 @@ class Session:
 
     # --- the guard -------------------------------------------------------------------
 
+    @property
+    def committed(self) -> Decimal:
+        """The larger of what the panel took and the worst cases of the adds sent."""
+        return self.spend.committed
+
+    @property
+    def adds_sent(self) -> int:
+        return self.spend.adds
+
+    @property
+    def overcharge(self) -> Overcharge | None:
+        return self.spend.overcharge
+
+    def follow(self, key: str | None) -> None:
+        """Follow this key's balance for the spend cap (the run's real keys)."""
+        if key and key not in self.accounts:
+            self.accounts.append(key)
+
     def remaining_spend(self) -> Decimal:
         return self.config.max_spend - self.committed
 
-    def can_spend(self, cost: Decimal) -> bool:
-        return self.config.tier == "orders" and self.committed + cost <= self.config.max_spend
+    def can_spend(self, cost: Any) -> bool:
+        return (self.config.tier == "orders" and valid_cost(cost) and self.spend.check() is None
+                and self.cannot_follow is None and self.committed + cost <= self.config.max_spend)
 
-    def _guard(self, params: dict[str, str], cost: Decimal | None) -> None:
+    def _guard(self, params: dict[str, str], cost: Decimal | None, accounting: bool = False) -> None:
         action = normalize_action(params.get("action"))
         if action in WRITE_ACTIONS and self.config.tier != "orders":
             raise SafetyError(f"the {self.config.tier} tier never sends action={action}")
         if action == "add":
             if cost is None:
                 raise SafetyError("every add must declare its worst-case cost")
+            if self.spend.check() is not None:
+                raise Overcharged(self.spend.overcharge.message())  # type: ignore[union-attr]
+            if not valid_cost(cost):
+                raise SpendCapReached(f"an add whose worst case is {cost!r}, not a positive amount, is never sent")
+            if self.cannot_follow is not None:
+                raise SpendCapReached(f"no add is sent: {self.cannot_follow}")
             if not self.can_spend(cost):
                 raise SpendCapReached(
                     f"an add that could cost {cost} would take the spend past --max-spend "
                     f"{self.config.max_spend} (committed so far: {self.committed})"
                 )
-        if self.sent >= self.config.max_requests:
+        if not accounting and self.sent >= self.config.max_requests:
             raise BudgetExhausted(f"the request budget ({self.config.max_requests} requests) is spent")
 
     def _pace(self) -> None:
@@ -201,6 +163,54 @@ class Session:
                 self._sleep(wait)
         self._last = time.monotonic()
 
+    # --- the money taken -------------------------------------------------------------
+
+    def _read_balance(self, key: str) -> Decimal | None:
+        """The read-only balance of ``key``, for the spend check; None if it cannot be read."""
+        try:
+            ex = self.send({"key": key, "action": "balance"}, accounting=True)
+        except StopRun:
+            return None
+        try:
+            return self.balance_of(ex)
+        except Exception:  # noqa: BLE001 - a reading that fails is no reading
+            return None
+
+    def _before_add(self, key: str) -> None:
+        for account in self.accounts:  # every followed key: a panel may charge the wrong account
+            if account not in self.spend.opening:
+                value = self._read_balance(account)
+                if value is None:
+                    self.cannot_follow = (f"the balance of {self.redactor.value(account)} could not be read, so the "
+                                          "money the panel takes could not be followed")
+                    raise SpendCapReached(f"no add is sent: {self.cannot_follow}")
+                self.spend.open(account, value)
+
+    def _after_add(self, exchange: Exchange, cost: Decimal) -> None:
+        if isinstance(exchange.data, dict):
+            self.spend.placed(exchange.data.get("order"), cost)
+        for account in list(self.spend.opening):
+            value = self._read_balance(account)
+            if value is None:
+                self.cannot_follow = (f"the balance of {self.redactor.value(account)} could not be read after an "
+                                      "add, so the money the panel takes could not be followed")
+                continue
+            self.spend.balance(account, value)
+
+    def _account(self, exchange: Exchange, params: dict[str, str]) -> None:
+        """Any answer that shows money: a balance, the charges of our orders."""
+        action = normalize_action(params.get("action"))
+        key = params.get("key", "")
+        if action == "balance" and key in self.spend.opening and exchange.is_json:
+            try:
+                value = self.balance_of(exchange)
+            except Exception:  # noqa: BLE001
+                value = None
+            if value is not None:
+                self.spend.balance(key, value)
+        elif action == "status" and exchange.is_json:
+            self.spend.status_answer(params, exchange.data)
+
     # --- sending -----------------------------------------------------------------------
 
     def send(
@@ -210,46 +220,60 @@ class Session:
         cost: Decimal | None = None,
         keys: tuple[str, ...] = (),
         method: str = "POST",
+        accounting: bool = False,
     ) -> Exchange:
         """Send one API request (form-encoded POST) and record it, keys redacted.
 
         ``cost`` is the worst case an ``add`` could charge; ``keys`` are secrets to
         hide from now on (the ``key`` field itself is always shown redacted).
+        ``accounting``: a balance read of the spend check, outside the request budget.
         """
         for k in keys:
             self.redactor.add(k)
+        is_add = normalize_action(params.get("action")) == "add"
         retries = 0
         while True:
-            self._guard(params, cost)  # again before a retry: a retried add counts again
+            self._guard(params, cost, accounting)  # again before a retry: a retried add counts again
+            if is_add:
+                self._before_add(str(params.get("key", "")))
             self._pace()
-            if normalize_action(params.get("action")) == "add":
+            if is_add:
                 assert cost is not None
-                self.committed += cost  # counted per send: a retried add counts again
-                self.adds_sent += 1
+                self.spend.sent(cost)  # counted per send: a retried add counts again
             self.sent += 1
             started = time.perf_counter()
-            response: httpx.Response | None = None
+            answer: Answer | None = None
             error = None
             try:
-                response = self._client.request(method, self.config.url, data=params)
-            except httpx.TimeoutException:
-                error = f"timed out after {self.config.timeout:g} s"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {self.redactor(str(exc)) or 'connection failed'}"
+                answer = fetch(self._client, self._deadline, method, self.config.url, data=params,
+                               timeout=self.config.timeout, max_bytes=self.config.max_answer_bytes)
+                error = answer.error
+            except AnswerError as exc:
+                error = self.redactor(str(exc)) or "connection failed"
             elapsed = time.perf_counter() - started
-            if response is not None and response.status_code == 429 and retries < 3:
-                wait = retry_after(response.headers.get("retry-after"), default=2.0 * (retries + 1))
+            if answer is not None and answer.status_code == 429 and retries < 3:
+                wait = retry_after(answer.headers.get("retry-after"), default=2.0 * (retries + 1))
                 if wait > self.config.max_retry_after:
+                    self._record(method, params, answer, error, elapsed, retries)
                     raise RateLimited(
                         f"the panel asked to wait {wait:g} s (Retry-After), more than "
                         f"{self.config.max_retry_after:g} s"
                     )
                 retries += 1
-                self._record(method, params, response, error, elapsed, retries)
+                self._record(method, params, answer, error, elapsed, retries)
                 self._sleep(wait)
                 continue
-            exchange = self._record(method, params, response, error, elapsed, retries)
-            if response is not None and response.status_code == 429:
+            exchange = self._record(method, params, answer, error, elapsed, retries)
+            if is_add:
+                assert cost is not None
+                self._after_add(exchange, cost)
+            else:
+                self._account(exchange, params)
+            if self.spend.overcharge is not None and not self._told:
+                self._told = True
+                if self.on_overcharge is not None:
+                    self.on_overcharge(self.spend.overcharge)
+            if answer is not None and answer.status_code == 429:
                 raise RateLimited("the panel kept answering 429 Too Many Requests after 3 waits")
             return exchange
 
@@ -257,39 +281,39 @@ class Session:
         self,
         method: str,
         params: dict[str, str],
-        response: httpx.Response | None,
+        answer: Answer | None,
         error: str | None,
         elapsed: float,
         retries: int,
     ) -> Exchange:
-        shown = {
-            name: (self.redactor.value(value) if name == "key" else self.redactor(value))
-            for name, value in params.items()
-        }
+        red = self.redactor
+        shown = {name: (red.value(value) if name == "key" else red(value)) for name, value in params.items()}
         status = content_type = None
         body = ""
         data: Any = NOT_JSON
-        if response is not None:
-            status = response.status_code
-            content_type = response.headers.get("content-type", "")
-            raw = response.content
-            try:
-                data = orjson.loads(raw) if raw.strip() else NOT_JSON
-            except orjson.JSONDecodeError:
-                data = NOT_JSON
-            text = raw.decode("utf-8", errors="replace")
-            body = self.redactor(text[:BODY_LIMIT] + ("…" if len(text) > BODY_LIMIT else ""))
-            if data is not NOT_JSON and any(k in text for k in self.redactor._keys):
-                data = orjson.loads(self.redactor(text))  # a panel that echoes a key: keep it out
-        location = self.redactor(response.headers.get("location", "")) if response is not None else ""
+        if answer is not None:
+            status = answer.status_code
+            content_type = answer.headers.get("content-type", "")
+            raw = answer.content
+            if answer.error is None:
+                try:
+                    data = orjson.loads(raw) if raw.strip() else NOT_JSON
+                except orjson.JSONDecodeError:
+                    data = NOT_JSON
+            text = raw[: BODY_LIMIT * 4].decode("utf-8", errors="replace")
+            cut = len(text) > BODY_LIMIT or len(raw) > BODY_LIMIT * 4
+            body = red(text[:BODY_LIMIT] + ("…" if cut else ""))
+            if data is not NOT_JSON and red.keys:
+                data = red.data(data)  # a panel that echoes a key: keep it out
+        location = red(answer.headers.get("location", "")) if answer is not None else ""
         exchange = Exchange(
             location=location,
             n=len(self.trace) + 1,
             method=method,
-            url=self.redactor(self.config.url),
+            url=red(self.config.url),
             params=shown,
             status=status,
-            content_type=content_type or "",
+            content_type=red(content_type or ""),
             body=body,
             elapsed=elapsed,
             error=error,
@@ -299,25 +323,16 @@ class Session:
         self.trace.append(exchange)
         return exchange
 
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        """A plain request outside the API (the mock's control API); not traced."""
-        return self._client.get(url, **kwargs)
+    def get(self, url: str) -> Answer:
+        """A plain request outside the API (the mock's control API), bounded like the rest; not traced."""
+        return self._plain("GET", url)
 
-    def post_json(self, url: str, payload: dict[str, Any]) -> httpx.Response:
-        return self._client.post(url, json=payload)
+    def post_json(self, url: str, payload: dict[str, Any]) -> Answer:
+        return self._plain("POST", url, json=payload)
 
-
-def retry_after(value: str | None, default: float) -> float:
-    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return default
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    return max(0.0, when.timestamp() - time.time())
+    def _plain(self, method: str, url: str, **kwargs: Any) -> Answer:
+        try:
+            return fetch(self._client, self._deadline, method, url, timeout=self.config.timeout,
+                         max_bytes=min(self.config.max_answer_bytes, 1024 * 1024), **kwargs)
+        except AnswerError as exc:
+            raise StopRun(f"the control API at {self.redactor(url)} did not answer: {self.redactor(str(exc))}") from None

@@ -83,3 +83,18 @@ def test_cannot_run_exits_2(url: str) -> None:
     assert result.exit_code == 2 and "refused --key" in result.output
     result = invoke(url.replace("/api/v2", "/nothing"), "--key", MAIN_KEY)
     assert result.exit_code == 2 and "could not run" in result.output
+
+
+def test_orders_options_without_the_orders_tier_are_a_warning(url: str) -> None:
+    result = CliRunner().invoke(main, ["conformance", url, "--key", MAIN_KEY, "--examples", "3", "--max-spend", "1",
+                                       "--link", "https://instagram.com/x", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "warning: --max-spend and --link given without --tier orders" in result.output
+    assert "passed" in result.output and "exit 0" in result.output
+
+
+def test_quiet_still_says_why_a_run_could_not_judge(url: str) -> None:
+    result = invoke(url, "--key", "not-a-key-of-this-panel", "-q")
+    assert result.exit_code == 2
+    assert "could not judge: the panel refused --key" in result.output
+    assert "preflight" not in result.output  # quiet: only the summary and the cause

@@ -22,7 +22,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 def test_one_test_per_requirement_passed_or_skipped_with_the_reason(pytester: pytest.Pytester, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
     open_keys(panel)
-    monkeypatch.setenv("MOCKPANEL_PANEL_KEY", MAIN_KEY)  # the key from the environment, as in CI
+    monkeypatch.setenv("MOCKPANEL_KEY", MAIN_KEY)  # the key from the environment, as the CLI reads it
     with ServerThread(create_app(panel)) as server:
         result = run(pytester, "--panel-url", server.url + "/api/v2", "--panel-examples", "5", "-rs")
     outcomes = result.parseoutcomes()
@@ -48,7 +48,15 @@ def test_without_a_panel_url_everything_is_skipped(pytester: pytest.Pytester, mo
     result.assert_outcomes(skipped=N)
 
 
-def test_the_options_are_inert_in_other_test_runs(pytester: pytest.Pytester) -> None:
+def test_the_options_are_inert_and_namespaced_in_other_test_runs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing(): pass")
-    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:xdist", "--panel-url", "http://127.0.0.1:9/api/v2")
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:xdist",
+                                           "--mockpanel-conformance-url", "http://127.0.0.1:9/api/v2")
     result.assert_outcomes(passed=1)
+    helped = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:xdist", "--help").stdout.str()
+    assert "--mockpanel-conformance-url" in helped and "--panel-url" not in helped
+
+
+def test_the_short_names_exist_when_the_suite_is_run(pytester: pytest.Pytester) -> None:
+    helped = run(pytester, "--help").stdout.str()
+    assert "--panel-url" in helped and "--panel-max-spend" in helped and "--mockpanel-conformance-key" in helped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -62,3 +63,30 @@ def test_html_shows_the_verdict_every_requirement_and_the_evidence(report) -> No
     for r in CATALOGUE:
         assert f">{r.id}<" in html
     assert "needs --tier orders" in html
+
+
+def test_html_lists_the_not_exercised_by_reason_with_their_titles(report) -> None:  # type: ignore[no-untyped-def]
+    html = to_html(report)
+    section = html[html.index("<h2>Not exercised"):html.index("<h2>All requirements")]
+    skipped = [r for r in report.results if r.outcome == "not exercised"]
+    assert skipped
+    for r in skipped:
+        assert f"<b>{r.requirement.id}</b> {escape(r.requirement.title)}" in section
+        assert escape(r.reason) in section
+
+
+def test_html_shows_amounts_with_their_currency() -> None:
+    from decimal import Decimal
+
+    from mockpanel.conformance.report import Report
+    from mockpanel.conformance.verdicts import Verdicts
+
+    results = Verdicts(CATALOGUE).results(lambda r: "not reached")
+    r = Report(url="http://127.0.0.1:9/api/v2", dialect="standard", tier="orders", seed=0, started="2026-01-01T00:00:00",
+               duration=1.0, requests=3, results=results, exit_code=1, committed=Decimal("0.40"),
+               spent=Decimal("0.30"), taken=Decimal("0.35"), max_spend=Decimal("0.50"), currency="EUR",
+               overcharge="the panel took 0.05 EUR more than its price list said")
+    html = to_html(r)
+    for amount in ("taken 0.35 EUR", "spent 0.30 EUR", "committed 0.40 EUR", "cap 0.50 EUR"):
+        assert amount in html
+    assert "Overcharged:" in html and "0.05 EUR more" in html

@@ -3,15 +3,21 @@ changed nothing; the orders tier never spent past --max-spend; no key leaks."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
 from mockpanel.conformance.report_html import to_html
 from mockpanel.conformance.reports import to_json, to_junit
 from tests.broken_panels import DEFECTS, KEY_ECHO, MAIN_KEY, SECOND_KEY, START, open_keys, run_suite
+from tests.conftest import serving
 
 WRITES = {"add", "refill", "cancel"}
 
@@ -96,3 +102,29 @@ def test_no_key_reaches_any_output_even_when_the_panel_echoes_it(tmp_path) -> No
     for secret in (MAIN_KEY, SECOND_KEY, MAIN_KEY[:-1], MAIN_KEY[1:], MAIN_KEY.swapcase()):
         for text in texts:
             assert secret not in text
+
+
+def test_a_panel_that_charges_more_than_its_list_is_stopped_after_one_add(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`mockpanel serve` with the reprice fault, an orders run capped at 1: one overcharged add at most."""
+    with serving("--key", "reprice-key-0123456789") as origin:
+        fault = httpx.post(origin + "/_mock/faults", json={"kind": "reprice", "action": "add", "when": "before",
+                                                           "rate": "1000"}, timeout=10)
+        assert fault.status_code in (200, 201), fault.text
+        run = subprocess.run(
+            [sys.executable, "-m", "mockpanel.cli", "conformance", origin + "/api/v2", "--key", "reprice-key-0123456789",
+             "--tier", "orders", "--max-spend", "1", "--link", "https://instagram.com/x", "--examples", "3",
+             "--json", str(tmp_path / "r.json")],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+        ledger = httpx.get(origin + "/_mock/keys/reprice-key-0123456789/ledger", timeout=10).json()["entries"]
+    charges = [Decimal(e["amount"]) for e in ledger if e["kind"] == "charge"]
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "Traceback" not in run.stdout + run.stderr
+    # at most the cap plus one overcharged add: drop the largest charge and the rest fits in the cap
+    assert charges and sum(charges) - max(charges) <= Decimal("1"), charges
+    assert len([c for c in charges if c > Decimal("1")]) <= 1, charges
+    assert "more than its price list said" in run.stdout and "FAILED  V2-ORD-02" in run.stdout
+    assert "this run changed the mock: moved its clock" in run.stdout  # what it changed there, said
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["spend"]["overcharge"] and Decimal(report["spend"]["taken"]) == sum(charges)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "r.json"]  # nothing else left behind
