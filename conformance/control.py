@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlparse
 
-from mockpanel.dialects.profile import Dialect
+from .profile import Dialect
 
 from .session import Session, StopRun
 
