@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from ..domain.errors import ErrorCode
 from ..domain.lifecycle import RefillStatus, Status
-from ..domain.servicetypes import SERVICE_TYPES
+from ..domain import servicetypes  # a module, not its names: servicetypes imports dialects.parse
 
 ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
 SERVICE_FIELD_KINDS = {"int", "str", "bool", "int01", "type_name", "type_slug", "rate"}
@@ -244,7 +244,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     if not isinstance(type_fields_raw, dict):
         raise DialectError(f"{where}: field 'type_fields' must map a service type to its field lists")
     for type_name, spec in type_fields_raw.items():
-        if type_name not in SERVICE_TYPES:
+        if type_name not in servicetypes.SERVICE_TYPES:
             raise DialectError(f"{where}: 'type_fields' names unknown service type {type_name!r}")
         if not isinstance(spec, dict) or set(spec) - {"required", "optional"}:
             raise DialectError(f"{where}: 'type_fields.{type_name}' takes only 'required' and 'optional' lists")
@@ -284,9 +284,9 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         raise DialectError(f"{where}: field 'duplicate_links' must be 'service', 'any' or 'off', got {scope!r}")
     types = d.get("service_types")
     if types is not None:
-        if not isinstance(types, list) or any(t not in SERVICE_TYPES for t in types):
+        if not isinstance(types, list) or any(t not in servicetypes.SERVICE_TYPES for t in types):
             raise DialectError(
-                f"{where}: field 'service_types' must be null or a list of type names from {list(SERVICE_TYPES)}"
+                f"{where}: field 'service_types' must be null or a list of type names from {list(servicetypes.SERVICE_TYPES)}"
             )
     envelope = need("success_envelope", dict)
     for action, extra in envelope.items():

@@ -13,6 +13,7 @@ from ..domain.errors import PanelError
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.money import quantize
 from ..domain.orders import OrderState
+from .parse import is_digits
 from .profile import Dialect
 
 # Service attributes behind the wire names that differ from them.
@@ -26,11 +27,11 @@ def money(dialect: Dialect, amount: Decimal) -> str:
 def as_id(kind: str, value: int | str) -> int | str:
     if kind == "str":
         return str(value)
-    # Only what parse_id accepts becomes a number: "²".isdigit() is True but int("²")
-    # raises, and a 20-digit echo of the client's token would not fit JSON's int64.
-    if isinstance(value, int) or (str(value).isascii() and str(value).isdigit() and len(str(value)) <= 18):
-        return int(value)
-    return value
+    # Only what parse_id accepts becomes a number: a 20-digit echo of the client's
+    # token would not fit JSON's int64.
+    if isinstance(value, int):
+        return value
+    return int(value) if is_digits(value) else value
 
 
 def error(dialect: Dialect, exc: PanelError) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..dialects.parse import MAX_ID, parse_int
 from .money import parse_amount
 from .servicetypes import ServiceType, service_type
 
@@ -88,12 +89,10 @@ def service_from_json(data: dict[str, Any], *, where: str = "service") -> Servic
 
 def _integer(data: dict[str, Any], name: str, where: str) -> int:
     # int(1.5) and int(True) would silently become 1; digit strings ("50") are fine.
-    value = data[name]
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    value = parse_int(data[name], low=-MAX_ID)  # a negative int gets its own message below
+    if value is not None:
         return value
-    raise ValueError(f"{where}: {name!r} must be an integer, got {value!r}")
+    raise ValueError(f"{where}: {name!r} must be an integer, got {data[name]!r} (use up to 18 ASCII digits)")
 
 
 def _flag(data: dict[str, Any], name: str, default: bool, where: str) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, TypeVar
 
+from ..dialects.parse import parse_int
 from .accounts import Account, LedgerEntry, key_digest
 from .catalog import Catalog, Service, load_catalog, service_from_json
 from .clock import VirtualClock
@@ -306,11 +307,10 @@ class Panel:
         return charge
 
     def _service(self, service_id: object) -> Service:
-        text = str(service_id).strip()
-        # ASCII digits only: int() would also take "1_0" (10) and "١" (1).
-        if not (text.isdigit() and text.isascii() and len(text) <= 18):
+        number = parse_int(service_id if service_id.__class__ is int else str(service_id))
+        if number is None:
             raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
-        service = self.catalog.get(int(text))
+        service = self.catalog.get(number)
         if service is None:
             raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
         if not service.enabled:
