@@ -116,18 +116,23 @@ class Order:
         if book.next_id != id:
             raise ValueError(f"order ids are issued in sequence: the next id is {book.next_id}, not {id}")
         self._book = book
+        mark = book.mark()
         self._row = book.append_row(
             key=key, service=service, link=link, quantity=quantity, charge=charge, created=created,
             start_count=start_count, start_at=start_at, per_second=per_second, outcome=outcome,
             delivered_to=delivered_to,
         )
-        if runs is not None:
-            self.runs = runs
-        if interval is not None:
-            self.interval = interval
-        if details:
-            self.details = details
-        self.done_at = self._finish_time()
+        try:
+            if runs is not None:
+                self.runs = runs
+            if interval is not None:
+                self.interval = interval
+            if details:
+                self.details = details
+            self.done_at = self._finish_time()
+        except BaseException:  # the row goes whole or not at all
+            book.rollback(mark)
+            raise
 
     @classmethod
     def _view(cls, book: OrderBook, row: int) -> "Order":
