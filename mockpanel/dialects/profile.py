@@ -62,6 +62,8 @@ class Dialect:
     json_indent: int | None
     json_php: bool  # PHP json_encode escapes: "\/" and \uXXXX
     content_type: str
+    # OrderRules' limits and leniency (docs/limits.md): max_link, max_text, max_list_text, max_lines, lenient_optional.
+    limits: Mapping[str, Any] = field(default_factory=dict)
     source: str = field(default="", compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -160,8 +162,28 @@ _TOP = {
     "name", "description", "endpoints", "actions", "money_decimals", "statuses", "refill_statuses",
     "success_envelope", "services", "add", "status", "batch", "refill", "balance", "dripfeed_intervals",
     "subscription_delays", "duplicate_links", "refill_after_partial", "service_types", "errors", "json",
-    "type_fields", "catalog", "error_bodies", "notes",
+    "type_fields", "catalog", "error_bodies", "notes", "limits",
 }
+# The profile's "limits" object: its keys, and the OrderRules field each one sets.
+LIMITS = {
+    "link": "max_link", "text": "max_text", "list_text": "max_list_text", "list_lines": "max_lines",
+    "lenient_optional": "lenient_optional",
+}
+
+
+def _limits(d: dict[str, Any], where: str) -> dict[str, Any]:
+    raw = d.get("limits", {})
+    if not isinstance(raw, dict) or set(raw) - set(LIMITS):
+        raise DialectError(f"{where}: field 'limits' is an object with the keys {sorted(LIMITS)}, got {raw!r}")
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name == "lenient_optional":
+            if not isinstance(value, bool):
+                raise DialectError(f"{where}: field 'limits.lenient_optional' must be true or false, got {value!r}")
+        elif not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10_000_000):
+            raise DialectError(f"{where}: field 'limits.{name}' must be a whole number from 1 to 10000000, got {value!r}")
+        out[LIMITS[name]] = value
+    return out
 
 
 def _check_kinds(where: str, path: str, fields: dict[str, Any], allowed: set[str]) -> dict[str, str]:
@@ -336,6 +358,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         json_indent=indent,
         json_php=bool(json_cfg.get("php_escapes", False)),
         content_type=content_type,
+        limits=_limits(d, where),
         source=where,
         raw=d,
     )

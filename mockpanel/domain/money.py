@@ -40,5 +40,6 @@ def share(amount: Decimal, part: int, whole: int) -> Decimal:
     return (amount * part / whole).quantize(PLACES, rounding=ROUND_DOWN)
 
 
-def quantize(amount: Decimal, places: int) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+def quantize(amount: Decimal, places: int, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """``amount`` to ``places`` decimals: half up for a charge, down for a balance (never more than is there)."""
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=rounding)

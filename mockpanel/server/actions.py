@@ -16,6 +16,8 @@ from ..dialects.profile import Dialect
 from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
 from ..domain.panel import Panel
+from ..domain.servicetypes import SERVICE_TYPES
+from .params import clean_fields
 
 Params = Mapping[str, str]
 Handler = Callable[[Panel, Dialect, str, Account, Params], Any]
@@ -30,11 +32,21 @@ def _balance(panel: Panel, dialect: Dialect, key: str, account: Account, params:
     return render.balance(dialect, amount, currency)
 
 
+# Every field some service type reads on ``add``: the panel is handed these and no others
+# (the key, the action and a client's junk fields are not part of an order).
+ADD_FIELDS = frozenset(
+    {"link", "quantity", "runs", "interval"}
+    | {name for t in SERVICE_TYPES.values() for name in t.required + t.optional}
+)
+
+
 def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     service = params.get("service")
     if service is None or not service.strip():
         raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
-    return render.add(dialect, panel.add(key, service, params))
+    extra = {n for spec in dialect.type_fields.values() for names in spec.values() for n in names}
+    fields = {name: value for name, value in params.items() if name in ADD_FIELDS or name in extra}
+    return render.add(dialect, panel.add(key, service, fields))
 
 
 def _batch(params: Params, name: str) -> list[str] | None:
@@ -132,6 +144,7 @@ HANDLERS: dict[str, Handler] = {
 def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
     """Answer one API request. Never raises for bad input: errors are JSON."""
     try:
+        params = clean_fields(params)  # what a multipart charset or a JSON escape let through
         key = params.get("key")
         account = panel.account(key)
         action = (params.get("action") or "").strip()
