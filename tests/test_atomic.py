@@ -242,3 +242,36 @@ def test_a_restored_snapshot_keeps_the_order_ids_column_typed() -> None:
     ids = restored.account(KEY).order_ids
     assert ids.__class__.__name__ == "array" and ids.typecode == "q"
     assert list(ids) == list(panel.account(KEY).order_ids)
+
+
+def test_reads_wait_for_a_change_in_progress_on_another_thread():
+    """The test thread changes the panel while the server reads it: reads take the panel lock."""
+    import threading
+
+    panel = make_panel()
+    order_id = 10001
+    reads = {
+        "status": lambda: panel.status(KEY, order_id),
+        "statuses": lambda: panel.statuses(KEY, [order_id]),
+        "services": lambda: panel.services(KEY),
+        "refill_status": lambda: panel.refill_status(KEY, 1),
+        "keys_orders": lambda: panel.keys_orders(KEY),
+        "find_order": lambda: panel.find_order(order_id),
+        "balance": lambda: panel.balance(KEY),
+    }
+    for name, read in reads.items():
+        done = threading.Event()
+
+        def reader() -> None:
+            try:
+                read()
+            except PanelError:
+                pass
+            done.set()
+
+        with panel.lock:  # a change in progress
+            thread = threading.Thread(target=reader)
+            thread.start()
+            assert not done.wait(0.1), f"{name} read the panel in the middle of a change"
+        assert done.wait(5), f"{name} never finished"
+        thread.join(5)

@@ -146,3 +146,17 @@ def test_encode_compact_and_php_pretty(php_like):
     pretty = render.encode(php_like, payload).decode()
     assert pretty == '{\n    "link": "https:\\/\\/x.test\\/\\u00fc",\n    "n": 1\n}'
     assert json.loads(pretty) == payload
+
+
+def test_the_renderer_cache_forgets_dialects_that_are_gone():
+    import gc
+
+    from mockpanel.dialects.profile import load_dialect
+
+    before = len(render._renderers)
+    for _ in range(50):
+        render.status_renderer(load_dialect("smmprime"))  # a fresh Dialect object each time
+    gc.collect()
+    assert len(render._renderers) <= before + 1
+    kept = load_dialect("smmprime")
+    assert render.status_renderer(kept) is render.status_renderer(kept)
