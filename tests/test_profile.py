@@ -159,5 +159,5 @@ def test_the_standard_limits():
     from mockpanel.dialects.profile import load_dialect
 
     assert dict(load_dialect("standard").limits) == {
-        "max_link": 2048, "max_text": 500, "max_list_text": 200_000, "max_lines": 10_000, "lenient_optional": True,
+        "max_link": 2048, "max_text": 500, "max_list_text": 100_000, "max_lines": 10_000, "lenient_optional": True,
     }

@@ -95,7 +95,7 @@ class OrderRules:
     # Free text is bounded so an order's memory is (docs/limits.md); past a limit: "Incorrect <field>".
     max_link: int = 2048  # characters in the link
     max_text: int = 500  # characters in a one-line field (username, hashtag, media, country, ...)
-    max_list_text: int = 200_000  # characters in a list field (comments, usernames, hashtags, keywords, groups)
+    max_list_text: int = 100_000  # characters in a list field (comments, usernames, hashtags, keywords, groups)
     max_lines: int = 10_000  # lines in a list field
     # PHP panels cast with (int): an optional number sent "", "undefined" or "null" is absent.
     lenient_optional: bool = True
