@@ -255,7 +255,10 @@ def read_order_request(
             if not dripfeed_allowed:
                 raise PanelError(ErrorCode.DRIPFEED_NOT_SUPPORTED)
             runs = _integer(params, "runs", low=1, high=rules.max_runs)
-            interval = _integer(params, "interval", absent=not given(params, "interval", rules), low=0 if rules.intervals else 1, high=rules.max_interval)
+            interval = _integer(
+                params, "interval", absent=not given(params, "interval", rules),
+                low=0 if rules.intervals else 1, high=rules.max_interval,
+            )
             if rules.intervals is not None and interval not in rules.intervals:
                 raise PanelError(ErrorCode.INVALID_FIELD, field="interval")
             _check_range(quantity * runs, min_quantity, max_quantity)
