@@ -115,3 +115,20 @@ def test_quantize_rounds_down_when_asked() -> None:
 
     assert str(quantize(D("0.0011996"), 5, ROUND_DOWN)) == "0.00119"
     assert str(quantize(D("0.0011996"), 5)) == "0.00120"
+
+
+def test_amounts_past_the_bound_are_refused_and_big_ones_stay_exact() -> None:
+    from mockpanel.domain.panel import Panel
+
+    for value in ("1e16", "-1e16", "1e30"):
+        with pytest.raises(ValueError, match="at most 10\\^15"):
+            parse_amount(value)
+    assert price(D("1e15"), 10**15) == D(10) ** 27  # the wide context: no InvalidOperation
+    assert str(quantize(D("1" + "0" * 25 + ".123456"), 5)) == "1" + "0" * 25 + ".12346"  # 31 digits
+    panel = Panel()
+    panel.create_account("rich", balance="1e15")
+    for _ in range(999):
+        panel.deposit("rich", "1e15")
+    with pytest.raises(ValueError, match="at most 10\\^18"):
+        panel.deposit("rich", "1e15")
+    assert panel.balance("rich")[0] == D(10) ** 18

@@ -51,6 +51,7 @@ class PanelSettings:
 
 
 _digest = key_digest
+MAX_BALANCE = Decimal(10) ** 18
 
 # Told of every change to a panel (persistence): (method name, the instant it happened, args, kwargs).
 Recorder = Callable[[str, float, tuple[Any, ...], dict[str, Any]], None]
@@ -179,6 +180,8 @@ class Panel:
             raise ValueError(f"a deposit must be positive, got {value}")
         with self.lock:
             account = self.account(key)
+            if account.balance + value > MAX_BALANCE:  # sums stay exact in Decimal's 28 digits
+                raise ValueError(f"a balance is at most 10^18; this deposit would make it {account.balance + value}")
             account.credit(LedgerEntry(self.clock.now(), "deposit", value, note=note))
             return account.balance
 
