@@ -275,3 +275,17 @@ def test_reads_wait_for_a_change_in_progress_on_another_thread():
             assert not done.wait(0.1), f"{name} read the panel in the middle of a change"
         assert done.wait(5), f"{name} never finished"
         thread.join(5)
+
+
+@pytest.mark.parametrize("change", [
+    {"status": 5}, {"status": ["Completed"]}, {"remains": "abc"}, {"remains": 1.5}, {"remains": True},
+    {"start_count": "\u0661"}, {"start_count": 2**70}, {"status": "Partial", "remains": {}},
+])
+def test_a_forced_change_of_the_wrong_type_is_a_value_error_and_changes_nothing(change):
+    panel = make_panel()
+    before = state(panel)
+    with pytest.raises(ValueError):
+        panel.set_order(10001, **change)
+    with pytest.raises(ValueError):
+        panel.set_outcome(10001, change.get("status", "Partial"), change.get("remains", change.get("start_count")))
+    assert state(panel) == before

@@ -51,6 +51,17 @@ class PanelSettings:
 
 
 _digest = key_digest
+
+
+def _whole(value: object, name: str) -> int | None:
+    """A forced count (remains, start_count): None, an int or ASCII digits; else a ValueError naming it."""
+    if value is None:
+        return None
+    number = parse_int(value, low=-(10**15), high=10**15)  # a negative one gets its own message after
+    if number is None:
+        raise ValueError(f"{name} must be a whole number (ASCII digits), got {value!r}")
+    return number
+
 MAX_BALANCE = Decimal(10) ** 18
 
 # Told of every change to a panel (persistence): (method name, the instant it happened, args, kwargs).
@@ -574,7 +585,9 @@ class Panel:
                 undo_steps.save_order(undo, self, account, order.id)
                 now = self.clock.now()
                 current = order.status_at(now)
-                target = parse_status(status) if isinstance(status, str) else status
+                target = None if status is None else parse_status(status)
+                remains = _whole(remains, "remains")
+                start_count = _whole(start_count, "start_count")
                 if remains is not None and not 0 <= int(remains) <= order.quantity:
                     raise ValueError(f"remains must be between 0 and the quantity {order.quantity}, got {remains}")
                 if start_count is not None:
@@ -623,7 +636,8 @@ class Panel:
             now = self.clock.now()
             if order.status_at(now).final:
                 raise ValueError(f"order {order_id} has already ended")
-            target = parse_status(status) if isinstance(status, str) else status
+            target = parse_status(status)
+            remains = _whole(remains, "remains")
             if not target.final:
                 raise ValueError(f"an outcome is Completed, Partial or Canceled, not {target.value}")
             if target is Status.CANCELED and order.status_at(now) is not Status.PENDING:
@@ -654,7 +668,7 @@ class Panel:
             if refill is None:
                 raise KeyError(f"no refill {refill_id}")
             now = self.clock.now()
-            target = parse_refill_status(status) if isinstance(status, str) else status
+            target = parse_refill_status(status)
             current = refill.status_at(now)
             if current.final or target.rank < current.rank:
                 raise ValueError(f"refill {refill_id} is {current.value}; it cannot become {target.value}")
