@@ -4,6 +4,7 @@ is not text, oversized free text, and the "undefined" a JavaScript client sends.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -140,6 +141,37 @@ def test_a_client_sending_runs_undefined_places_a_plain_order_against_mockpanel_
         first = HTTP.get(f"{origin}/_mock/orders/{plain['order']}").json()
         second = HTTP.get(f"{origin}/_mock/orders/{dripfeed['order']}").json()
         assert str(first["quantity"]) == "100" and str(second["quantity"]) == "300"
+
+
+# A Node client written the usual way: optional arguments left out reach URLSearchParams as undefined.
+NODE_CLIENT = textwrap.dedent(
+    """
+    const [origin, key] = process.argv.slice(-2);
+    async function order(link, quantity, runs, interval) {
+      const body = new URLSearchParams({ key, action: "add", service: "1", link, quantity, runs, interval });
+      const answer = await fetch(origin + "/api/v2", { method: "POST", body });
+      return answer.json();
+    }
+    (async () => {
+      console.log(JSON.stringify(await order("https://a.test/node1", 100)));
+      console.log(JSON.stringify(await order("https://a.test/node2", 100, 2, 15)));
+    })();
+    """
+)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (Debian: apt-get install nodejs)")
+def test_a_node_client_leaving_runs_out_works_against_mockpanel_serve():
+    with serving() as origin:
+        HTTP.post(origin + "/_mock/keys", json={"key": "node-key", "balance": "50"}).raise_for_status()
+        out = subprocess.run(["node", "-e", NODE_CLIENT, "--", origin, "node-key"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        plain, dripfeed = (json.loads(line) for line in out.stdout.splitlines())
+        assert "order" in plain and "order" in dripfeed, out.stdout
+        first = HTTP.get(f"{origin}/_mock/orders/{plain['order']}").json()
+        second = HTTP.get(f"{origin}/_mock/orders/{dripfeed['order']}").json()
+        assert (first["runs"], first["quantity"]) == (None, 100)
+        assert (second["runs"], second["interval"], second["quantity"]) == (2, 15, 200)
 
 
 @pytest.mark.parametrize("absent", ["", "undefined", "null", " NULL ", "Undefined"])
