@@ -190,3 +190,13 @@ def test_free_text_at_its_limit_is_accepted(panel):
               "usernames": "\n".join("u" * 9 for _ in range(rules.max_lines)), "hashtags": "#" * rules.max_list_text}
     order = panel.find_order(panel.add(KEY, "9", fields))
     assert len(order.link) == rules.max_link and len(order.details["usernames"]) == rules.max_lines
+
+
+def test_a_key_or_currency_that_is_not_text_is_refused(panel):
+    for key, currency in ((LONE, None), ("k\x00", None), ("fine-key", LONE), ("fine-key", "X" * 17)):
+        with pytest.raises(ValueError, match="API key|currency"):
+            panel.create_account(key, balance="1", currency=currency)
+    from mockpanel.domain.errors import PanelError
+
+    with pytest.raises(PanelError):
+        panel.account(LONE)  # a lookup finds nothing, it does not crash

@@ -53,6 +53,15 @@ class PanelSettings:
 _digest = key_digest
 
 
+def _is_text(text: str) -> bool:
+    """Writable as UTF-8 (no lone surrogate) and free of NUL: safe to store and to show."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def _whole(value: object, name: str) -> int | None:
     """A forced count (remains, start_count): None, an int or ASCII digits; else a ValueError naming it."""
     if value is None:
@@ -140,8 +149,10 @@ class Panel:
 
     @mutation
     def _open_account(self, key: str, *, balance: object, currency: str | None) -> Account:
-        if not isinstance(key, str) or not key or len(key) > 512:
-            raise ValueError("an API key must be a non-empty string of at most 512 characters")
+        if not isinstance(key, str) or not key or len(key) > 512 or not _is_text(key):
+            raise ValueError("an API key must be a non-empty string of at most 512 characters (valid UTF-8 text)")
+        if currency and not (isinstance(currency, str) and len(currency) <= 16 and _is_text(currency)):
+            raise ValueError(f"a currency is a short code such as \"USD\" (1 to 16 characters), got {currency!r}")
         amount = parse_amount(balance, name="balance")
         if amount < 0:
             raise ValueError(f"an opening balance cannot be negative, got {amount}")
