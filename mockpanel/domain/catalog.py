@@ -67,6 +67,10 @@ def service_from_json(data: dict[str, Any], *, where: str = "service") -> Servic
     rate = parse_amount(data["rate"], name=f"{where}.rate")
     if rate < 0:
         raise ValueError(f"{where}: 'rate' must not be negative, got {rate}")
+    for name in ("name", "category", "description"):
+        text = str(data.get(name, ""))
+        if len(text) > 10_000 or "\x00" in text or not text.encode("utf-8", "replace").decode("utf-8") == text:
+            raise ValueError(f"{where}: {name!r} must be text of at most 10000 characters (valid UTF-8, no NUL)")
     try:
         stype = service_type(str(data["type"]))
     except ValueError as exc:
