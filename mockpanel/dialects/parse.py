@@ -41,7 +41,8 @@ def parse_id(raw: str | None) -> int | None:
 
 def parse_ids(tokens: list[str]) -> list[int | None]:
     """``parse_id`` for a batch of tokens ``split_ids`` already stripped (one loop: a 100-id status)."""
-    return [int(t) if is_digits(t) else None for t in tokens]
+    # is_digits inlined: a call per token is a fifth of a 100-id status.
+    return [int(t) if 0 < len(t) <= MAX_DIGITS and t.isascii() and t.isdigit() else None for t in tokens]
 
 
 def split_ids(raw: str) -> list[str]:
