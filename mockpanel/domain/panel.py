@@ -180,7 +180,8 @@ class Panel:
         return account
 
     def accounts(self) -> list[Account]:
-        return list(self._accounts.values())
+        with self.lock:
+            return list(self._accounts.values())
 
     @mutation
     def remove_account(self, key: str) -> None:
