@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..dialects import render
-from ..dialects.parse import parse_id, parse_ids, split_ids
+from ..dialects.parse import parse_id, parse_ids, parse_int, split_ids
 from ..dialects.profile import Dialect
 from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
 from ..domain.panel import Panel
-from ..domain.servicetypes import SERVICE_TYPES
 from .params import clean_fields
 
 Params = Mapping[str, str]
@@ -32,20 +31,27 @@ def _balance(panel: Panel, dialect: Dialect, key: str, account: Account, params:
     return render.balance(dialect, amount, currency)
 
 
-# Every field some service type reads on ``add``: the panel is handed these and no others
-# (the key, the action and a client's junk fields are not part of an order).
-ADD_FIELDS = frozenset(
-    {"link", "quantity", "runs", "interval"}
-    | {name for t in SERVICE_TYPES.values() for name in t.required + t.optional}
-)
+def _type_fields(panel: Panel, dialect: Dialect, service: str) -> frozenset[str]:
+    """The fields the ordered service's type reads on ``add`` (the dialect's lists where it has its own)."""
+    number = parse_int(service)
+    item = None if number is None else panel.catalog.get(number)
+    if item is None:
+        return frozenset()  # the panel refuses the service before it reads any field
+    spec = dialect.type_fields.get(item.type.name, {})
+    names = spec.get("required", item.type.required) + spec.get("optional", item.type.optional)
+    return frozenset(names) | _ALWAYS
+
+
+_ALWAYS = frozenset({"link", "quantity", "runs", "interval"})  # read by the rules of every type
 
 
 def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     service = params.get("service")
     if service is None or not service.strip():
         raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
-    extra = {n for spec in dialect.type_fields.values() for names in spec.values() for n in names}
-    fields = {name: value for name, value in params.items() if name in ADD_FIELDS or name in extra}
+    # Only what the type reads reaches the panel (and a state file): not the key, the action, or junk.
+    wanted = _type_fields(panel, dialect, service)
+    fields = {name: value for name, value in params.items() if name in wanted}
     return render.add(dialect, panel.add(key, service, fields))
 
 
