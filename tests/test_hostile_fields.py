@@ -200,3 +200,13 @@ def test_a_key_or_currency_that_is_not_text_is_refused(panel):
 
     with pytest.raises(PanelError):
         panel.account(LONE)  # a lookup finds nothing, it does not crash
+
+
+def test_a_multipart_charset_that_decodes_to_surrogates_is_cleaned(origin):
+    parts = [("key", KEY), ("action", "add"), ("service", "1"), ("quantity", "100"), ("link", "https://a.test/\\ud800")]
+    body = b"".join(b'--XX\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (n.encode(), v.encode()) for n, v in parts)
+    answer = HTTP.post(origin + "/api/v2", content=body + b"--XX--\r\n",
+                       headers={"Content-Type": "multipart/form-data; boundary=XX; charset=unicode_escape"})
+    order_id = answer.json()["order"]
+    assert HTTP.get(f"{origin}/_mock/orders/{order_id}").json()["link"] == "https://a.test/\ufffd"
+    control_answers(origin, order_id)
