@@ -71,7 +71,8 @@ def _whole(value: object, name: str) -> int | None:
         raise ValueError(f"{name} must be a whole number (ASCII digits), got {value!r}")
     return number
 
-MAX_BALANCE = Decimal(10) ** 18
+
+MAX_BALANCE = Decimal(10) ** 18  # a balance's bound: sums stay exact in Decimal's 28 digits
 
 # Told of every change to a panel (persistence): (method name, the instant it happened, args, kwargs).
 Recorder = Callable[[str, float, tuple[Any, ...], dict[str, Any]], None]
@@ -203,7 +204,7 @@ class Panel:
             raise ValueError(f"a deposit must be positive, got {value}")
         with self.lock:
             account = self.account(key)
-            if account.balance + value > MAX_BALANCE:  # sums stay exact in Decimal's 28 digits
+            if account.balance + value > MAX_BALANCE:
                 raise ValueError(f"a balance is at most 10^18; this deposit would make it {account.balance + value}")
             account.credit(LedgerEntry(self.clock.now(), "deposit", value, note=note))
             return account.balance
