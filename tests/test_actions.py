@@ -191,3 +191,22 @@ def test_a_string_batch_error_dialect(clock, tmp_path: Path):
     order = place(panel)
     assert ask(panel, dialect, action="status", orders=f"{order},5")["5"] == dialect.message(ErrorCode.INCORRECT_ORDER_ID, {})
     assert ask(panel, dialect, action="status", orders="1,2,3") == {"error": dialect.message(ErrorCode.TOO_MANY_IDS, {"limit": 2})}
+
+
+def test_an_add_keeps_only_the_fields_its_type_reads() -> None:
+    from mockpanel import build_panel
+    from mockpanel.dialects.profile import load_dialect
+    from mockpanel.server.actions import dispatch
+
+    panel = build_panel(seed=1, speed=0)
+    panel.create_account("fields-key", balance="100")
+    recorded: list[tuple] = []
+    panel.recorder = lambda name, now, args, kwargs: recorded.append((name, args))
+    answer = dispatch(panel, load_dialect(), {
+        "key": "fields-key", "action": "add", "service": "1", "link": "https://a.test/f", "quantity": "100",
+        "junk": "x" * 100_000, "comments": "not\nfor\nthis\ntype", "callback": "https://evil.test/",
+    })
+    order = panel.find_order(answer["order"])
+    assert order.details is None  # a Default order has no details, whatever else was sent
+    (name, (key, service, params)), = [r for r in recorded if r[0] == "add"]
+    assert set(params) == {"link", "quantity"}  # no key, no action, no junk reaches the panel

@@ -164,3 +164,10 @@ def test_put_replaces_by_id_and_keeps_listing_order() -> None:
     catalog.put(service_from_json({**GOOD, "name": "Likes v2"}))
     assert [(s.id, s.name) for s in catalog] == [(7, "Likes v2"), (3, "Likes")]
     assert isinstance(catalog.get(7), Service) and catalog.get(99) is None
+
+
+@pytest.mark.parametrize("field", ["name", "category", "description"])
+def test_service_text_that_cannot_be_shown_is_refused(field: str) -> None:
+    entry = {"service": 1, "name": "n", "type": "Default", "rate": "1", "min": 1, "max": 10, field: "a\ud800b"}
+    with pytest.raises(ValueError, match=f"'{field}' must be text"):
+        service_from_json(entry)

@@ -94,3 +94,41 @@ def test_parse_amount_refuses_non_numbers_naming_the_field(value: object) -> Non
 def test_quantize_half_up(amount: str, places: int, expected: str) -> None:
     result = quantize(D(amount), places)
     assert str(result) == expected
+
+
+def test_a_shown_balance_can_always_be_spent(live, panel):
+    """0.0011996 shows 0.00119 (rounded down): an add costing what is shown goes through."""
+    from tests.conftest import HTTP
+
+    panel.create_account("tiny", balance="0.0011996")
+    panel.put_service({"service": 77, "name": "Cheap", "type": "Default", "rate": "0.0119", "min": 1, "max": 1000})
+    api = f"http://127.0.0.1:{live.port}/api/v2"
+    shown = HTTP.post(api, data={"key": "tiny", "action": "balance"}).json()["balance"]
+    assert shown == "0.00119"
+    placed = HTTP.post(api, data={"key": "tiny", "action": "add", "service": "77", "link": "https://m.test/1", "quantity": "100"})
+    assert "order" in placed.json(), placed.text  # 0.0119 x 100 / 1000 = 0.00119, what the balance showed
+    assert HTTP.post(api, data={"key": "tiny", "action": "balance"}).json()["balance"] == "0.00000"
+
+
+def test_quantize_rounds_down_when_asked() -> None:
+    from decimal import ROUND_DOWN
+
+    assert str(quantize(D("0.0011996"), 5, ROUND_DOWN)) == "0.00119"
+    assert str(quantize(D("0.0011996"), 5)) == "0.00120"
+
+
+def test_amounts_past_the_bound_are_refused_and_big_ones_stay_exact() -> None:
+    from mockpanel.domain.panel import Panel
+
+    for value in ("1e16", "-1e16", "1e30"):
+        with pytest.raises(ValueError, match="at most 10\\^15"):
+            parse_amount(value)
+    assert price(D("1e15"), 10**15) == D(10) ** 27  # the wide context: no InvalidOperation
+    assert str(quantize(D("1" + "0" * 25 + ".123456"), 5)) == "1" + "0" * 25 + ".12346"  # 31 digits
+    panel = Panel()
+    panel.create_account("rich", balance="1e15")
+    for _ in range(999):
+        panel.deposit("rich", "1e15")
+    with pytest.raises(ValueError, match="at most 10\\^18"):
+        panel.deposit("rich", "1e15")
+    assert panel.balance("rich")[0] == D(10) ** 18

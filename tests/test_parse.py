@@ -57,3 +57,23 @@ def test_split_ids_never_raises_and_tokens_are_stripped_and_non_empty(raw):
 @given(st.lists(st.text(max_size=25).map(str.strip), max_size=20))
 def test_parse_ids_is_parse_id_for_each_token(tokens):
     assert parse_ids(tokens) == [parse_id(t) for t in tokens]
+
+
+def test_parse_int_takes_ascii_digits_in_range_only():
+    from mockpanel.dialects.parse import MAX_ID, parse_int
+
+    assert parse_int(" 42 ") == 42 and parse_int("+42", plus=True) == 42 and parse_int(7) == 7
+    assert parse_int("9" * 18) == MAX_ID
+    for raw in ["+42", "9" * 19, "\u0661\u0662", "\uff11\uff12", "\u00b2", "1_000", "1e3", "0x1", "-1", "", True, 1.0, None, b"12"]:
+        assert parse_int(raw) is None, raw
+    assert parse_int("11", low=1, high=10) is None and parse_int("10", low=1, high=10) == 10
+    assert parse_int(-5, low=-10) == -5 and parse_int(-5) is None
+
+
+@given(st.text(max_size=30))
+def test_parse_int_never_raises_and_agrees_with_int(raw):
+    from mockpanel.dialects.parse import parse_int
+
+    value = parse_int(raw, plus=True)
+    if value is not None:
+        assert value == int(raw.strip()) and raw.strip().lstrip("+").isascii()

@@ -135,3 +135,29 @@ def test_readme_example_profile_loads(tmp_path):
     assert dialect.statuses[Status.IN_PROGRESS] == "Processing"
     assert dialect.statuses[Status.PENDING] == "Pending"  # merged from standard
     assert dialect.batch_limit == 50 and dialect.batch_item_error == "string"
+
+
+@pytest.mark.parametrize("limits, message", [
+    ({"link": 0}, "limits.link"),
+    ({"text": "500"}, "limits.text"),
+    ({"list_lines": True}, "limits.list_lines"),
+    ({"lenient_optional": "yes"}, "limits.lenient_optional"),
+    ({"words": 5}, "field 'limits' is an object"),
+])
+def test_bad_limits_are_named(tmp_path, limits, message):
+    import json
+
+    from mockpanel.dialects.profile import DialectError, load_dialect
+
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"extends": "standard", "name": "bad", "limits": limits}))
+    with pytest.raises(DialectError, match=message):
+        load_dialect(str(path))
+
+
+def test_the_standard_limits():
+    from mockpanel.dialects.profile import load_dialect
+
+    assert dict(load_dialect("standard").limits) == {
+        "max_link": 2048, "max_text": 500, "max_list_text": 100_000, "max_lines": 10_000, "lenient_optional": True,
+    }

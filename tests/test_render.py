@@ -135,7 +135,8 @@ def test_the_compiled_renderer_matches_the_fields_one_by_one(status, start_count
 
 def test_refill_status_and_balance(php_like):
     assert [render.refill_status(STANDARD, s) for s in RefillStatus] == ["Pending", "In progress", "Completed", "Rejected"]
-    assert render.balance(STANDARD, Decimal("100.842915"), "USD") == {"balance": "100.84292", "currency": "USD"}
+    # Rounded down: the balance shown can always be spent.
+    assert render.balance(STANDARD, Decimal("100.842915"), "USD") == {"balance": "100.84291", "currency": "USD"}
     assert render.balance(php_like, Decimal("0.034"), "USD") == {"status": "success", "balance": "0.03", "currency": "USD"}
 
 
@@ -145,3 +146,17 @@ def test_encode_compact_and_php_pretty(php_like):
     pretty = render.encode(php_like, payload).decode()
     assert pretty == '{\n    "link": "https:\\/\\/x.test\\/\\u00fc",\n    "n": 1\n}'
     assert json.loads(pretty) == payload
+
+
+def test_the_renderer_cache_forgets_dialects_that_are_gone():
+    import gc
+
+    from mockpanel.dialects.profile import load_dialect
+
+    before = len(render._renderers)
+    for _ in range(50):
+        render.status_renderer(load_dialect("smmprime"))  # a fresh Dialect object each time
+    gc.collect()
+    assert len(render._renderers) <= before + 1
+    kept = load_dialect("smmprime")
+    assert render.status_renderer(kept) is render.status_renderer(kept)

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from ..domain.errors import ErrorCode
 from ..domain.lifecycle import RefillStatus, Status
-from ..domain.servicetypes import SERVICE_TYPES
+from ..domain import servicetypes  # a module, not its names: servicetypes imports dialects.parse
 
 ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
 SERVICE_FIELD_KINDS = {"int", "str", "bool", "int01", "type_name", "type_slug", "rate"}
@@ -62,6 +62,8 @@ class Dialect:
     json_indent: int | None
     json_php: bool  # PHP json_encode escapes: "\/" and \uXXXX
     content_type: str
+    # OrderRules' limits and leniency (docs/limits.md): max_link, max_text, max_list_text, max_lines, lenient_optional.
+    limits: Mapping[str, Any] = field(default_factory=dict)
     source: str = field(default="", compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -160,8 +162,28 @@ _TOP = {
     "name", "description", "endpoints", "actions", "money_decimals", "statuses", "refill_statuses",
     "success_envelope", "services", "add", "status", "batch", "refill", "balance", "dripfeed_intervals",
     "subscription_delays", "duplicate_links", "refill_after_partial", "service_types", "errors", "json",
-    "type_fields", "catalog", "error_bodies", "notes",
+    "type_fields", "catalog", "error_bodies", "notes", "limits",
 }
+# The profile's "limits" object: its keys, and the OrderRules field each one sets.
+LIMITS = {
+    "link": "max_link", "text": "max_text", "list_text": "max_list_text", "list_lines": "max_lines",
+    "lenient_optional": "lenient_optional",
+}
+
+
+def _limits(d: dict[str, Any], where: str) -> dict[str, Any]:
+    raw = d.get("limits", {})
+    if not isinstance(raw, dict) or set(raw) - set(LIMITS):
+        raise DialectError(f"{where}: field 'limits' is an object with the keys {sorted(LIMITS)}, got {raw!r}")
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name == "lenient_optional":
+            if not isinstance(value, bool):
+                raise DialectError(f"{where}: field 'limits.lenient_optional' must be true or false, got {value!r}")
+        elif not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10_000_000):
+            raise DialectError(f"{where}: field 'limits.{name}' must be a whole number from 1 to 10000000, got {value!r}")
+        out[LIMITS[name]] = value
+    return out
 
 
 def _check_kinds(where: str, path: str, fields: dict[str, Any], allowed: set[str]) -> dict[str, str]:
@@ -244,7 +266,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     if not isinstance(type_fields_raw, dict):
         raise DialectError(f"{where}: field 'type_fields' must map a service type to its field lists")
     for type_name, spec in type_fields_raw.items():
-        if type_name not in SERVICE_TYPES:
+        if type_name not in servicetypes.SERVICE_TYPES:
             raise DialectError(f"{where}: 'type_fields' names unknown service type {type_name!r}")
         if not isinstance(spec, dict) or set(spec) - {"required", "optional"}:
             raise DialectError(f"{where}: 'type_fields.{type_name}' takes only 'required' and 'optional' lists")
@@ -284,9 +306,9 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         raise DialectError(f"{where}: field 'duplicate_links' must be 'service', 'any' or 'off', got {scope!r}")
     types = d.get("service_types")
     if types is not None:
-        if not isinstance(types, list) or any(t not in SERVICE_TYPES for t in types):
+        if not isinstance(types, list) or any(t not in servicetypes.SERVICE_TYPES for t in types):
             raise DialectError(
-                f"{where}: field 'service_types' must be null or a list of type names from {list(SERVICE_TYPES)}"
+                f"{where}: field 'service_types' must be null or a list of type names from {list(servicetypes.SERVICE_TYPES)}"
             )
     envelope = need("success_envelope", dict)
     for action, extra in envelope.items():
@@ -336,6 +358,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         json_indent=indent,
         json_php=bool(json_cfg.get("php_escapes", False)),
         content_type=content_type,
+        limits=_limits(d, where),
         source=where,
         raw=d,
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+import weakref
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Callable
 
 import orjson
@@ -13,6 +14,7 @@ from ..domain.errors import PanelError
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.money import quantize
 from ..domain.orders import OrderState
+from .parse import is_digits
 from .profile import Dialect
 
 # Service attributes behind the wire names that differ from them.
@@ -26,11 +28,11 @@ def money(dialect: Dialect, amount: Decimal) -> str:
 def as_id(kind: str, value: int | str) -> int | str:
     if kind == "str":
         return str(value)
-    # Only what parse_id accepts becomes a number: "²".isdigit() is True but int("²")
-    # raises, and a 20-digit echo of the client's token would not fit JSON's int64.
-    if isinstance(value, int) or (str(value).isascii() and str(value).isdigit() and len(str(value)) <= 18):
-        return int(value)
-    return value
+    # Only what parse_id accepts becomes a number: a 20-digit echo of the client's
+    # token would not fit JSON's int64.
+    if isinstance(value, int):
+        return value
+    return int(value) if is_digits(value) else value
 
 
 def error(dialect: Dialect, exc: PanelError) -> dict[str, Any]:
@@ -95,7 +97,9 @@ def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: s
 
 
 StatusRenderer = Callable[[OrderState, "int | str", str], dict]
-_renderers: dict[int, tuple[Dialect, StatusRenderer]] = {}
+# id(dialect) -> (the dialect, its renderer); an entry leaves when its dialect is collected
+# (a Dialect holds dicts, so it is not hashable and cannot key a WeakKeyDictionary).
+_renderers: dict[int, tuple["weakref.ref[Dialect]", StatusRenderer]] = {}
 
 
 def status_renderer(dialect: Dialect) -> StatusRenderer:
@@ -105,7 +109,7 @@ def status_renderer(dialect: Dialect) -> StatusRenderer:
     expression per field, instead of a loop over the fields for every order.
     """
     cached = _renderers.get(id(dialect))
-    if cached is not None and cached[0] is dialect:
+    if cached is not None and cached[0]() is dialect:
         return cached[1]
     money_cache: dict[Decimal, str] = {}
     places = dialect.money_decimals
@@ -140,8 +144,15 @@ def status_renderer(dialect: Dialect) -> StatusRenderer:
     scope: dict[str, Any] = {"fmt": fmt, "words": dict(dialect.statuses), "PENDING": Status.PENDING, "as_id": as_id}
     exec(compile(source, f"<status renderer for {dialect.name}>", "exec"), scope)
     renderer: StatusRenderer = scope["render"]
-    _renderers[id(dialect)] = (dialect, renderer)
+    _renderers[id(dialect)] = (weakref.ref(dialect), renderer)
+    weakref.finalize(dialect, _forget, id(dialect), renderer)
     return renderer
+
+
+def _forget(dialect_id: int, renderer: StatusRenderer) -> None:
+    cached = _renderers.get(dialect_id)
+    if cached is not None and cached[1] is renderer:  # not a newer dialect's entry at a reused id
+        del _renderers[dialect_id]
 
 
 def refill_status(dialect: Dialect, value: RefillStatus) -> str:
@@ -149,7 +160,9 @@ def refill_status(dialect: Dialect, value: RefillStatus) -> str:
 
 
 def balance(dialect: Dialect, amount: Decimal, currency: str) -> dict[str, Any]:
+    """The balance rounded down: what it shows can always be spent (0.0011996 shows 0.00119)."""
     out: dict[str, Any] = {}
+    shown = str(quantize(amount, dialect.balance_decimals, ROUND_DOWN))
     for name, kind in dialect.balance_fields.items():
-        out[name] = str(quantize(amount, dialect.balance_decimals)) if kind == "money" else currency
+        out[name] = shown if kind == "money" else currency
     return envelope(dialect, "balance", out)

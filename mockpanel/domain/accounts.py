@@ -8,6 +8,7 @@ import random
 from array import array
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Iterable
 
 from .money import ZERO
 
@@ -78,7 +79,7 @@ class Account:
         self.created = created
         self.balance = ZERO
         self.entries: list[LedgerEntry] = []  # deposits, withdrawals, refunds
-        self.order_ids = array("q")  # 8 bytes an order, not a pointer and an int object
+        self._order_ids = array("q")  # 8 bytes an order, not a pointer and an int object
         self.rng = random.Random(f"{seed}:{self.id}")
         # Refunds that fall due when orders end: (done_at, order id, order version).
         self.due: list[tuple[float, int, int]] = []
@@ -87,6 +88,16 @@ class Account:
         # When the orders in that index end: (done_at, order id, link key), soonest first.
         self.link_due: list[tuple[float, int, tuple[int, str]]] = []
         self.disabled = False
+
+    @property
+    def order_ids(self) -> "array[int]":
+        """The account's order ids, oldest first (a typed column)."""
+        return self._order_ids
+
+    @order_ids.setter
+    def order_ids(self, ids: Iterable[int]) -> None:
+        # Whoever assigns a list (a restored snapshot) still gets the typed column.
+        self._order_ids = ids if isinstance(ids, array) and ids.typecode == "q" else array("q", ids)
 
     def credit(self, entry: LedgerEntry) -> None:
         self.entries.append(entry)

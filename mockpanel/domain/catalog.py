@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..dialects.parse import MAX_ID, parse_int
 from .money import parse_amount
 from .servicetypes import ServiceType, service_type
 
@@ -66,6 +67,10 @@ def service_from_json(data: dict[str, Any], *, where: str = "service") -> Servic
     rate = parse_amount(data["rate"], name=f"{where}.rate")
     if rate < 0:
         raise ValueError(f"{where}: 'rate' must not be negative, got {rate}")
+    for name in ("name", "category", "description"):
+        text = str(data.get(name, ""))
+        if len(text) > 10_000 or "\x00" in text or not text.encode("utf-8", "replace").decode("utf-8") == text:
+            raise ValueError(f"{where}: {name!r} must be text of at most 10000 characters (valid UTF-8, no NUL)")
     try:
         stype = service_type(str(data["type"]))
     except ValueError as exc:
@@ -88,12 +93,10 @@ def service_from_json(data: dict[str, Any], *, where: str = "service") -> Servic
 
 def _integer(data: dict[str, Any], name: str, where: str) -> int:
     # int(1.5) and int(True) would silently become 1; digit strings ("50") are fine.
-    value = data[name]
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    value = parse_int(data[name], low=-MAX_ID)  # a negative int gets its own message below
+    if value is not None:
         return value
-    raise ValueError(f"{where}: {name!r} must be an integer, got {value!r}")
+    raise ValueError(f"{where}: {name!r} must be an integer, got {data[name]!r} (use up to 18 ASCII digits)")
 
 
 def _flag(data: dict[str, Any], name: str, default: bool, where: str) -> bool:

@@ -42,8 +42,12 @@ class RefillStatus(str, Enum):
         return 2 if self.final else (0 if self is RefillStatus.PENDING else 1)
 
 
-def parse_status(value: str) -> Status:
-    """Accept any common spelling: 'In progress', 'in_progress', 'inprogress', 'Cancelled'."""
+def parse_status(value: object) -> Status:
+    """Accept a Status or any common spelling: 'In progress', 'in_progress', 'inprogress', 'Cancelled'."""
+    if isinstance(value, Status):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"an order status is a word, one of: {', '.join(s.value for s in Status)}; got {value!r}")
     folded = value.strip().lower().replace("_", "").replace(" ", "")
     aliases = {"cancelled": "canceled", "processing": "inprogress"}
     folded = aliases.get(folded, folded)
@@ -55,7 +59,11 @@ def parse_status(value: str) -> Status:
     )
 
 
-def parse_refill_status(value: str) -> RefillStatus:
+def parse_refill_status(value: object) -> RefillStatus:
+    if isinstance(value, RefillStatus):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"a refill status is a word, one of: {', '.join(s.value for s in RefillStatus)}; got {value!r}")
     folded = value.strip().lower().replace("_", "").replace(" ", "")
     for status in RefillStatus:
         if status.value.lower().replace(" ", "") == folded:

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 OUTCOMES: tuple[Status, ...] = (Status.COMPLETED, Status.PARTIAL, Status.CANCELED)
 OUTCOME_INDEX = {status: i for i, status in enumerate(OUTCOMES)}
 REMOVED = -1  # the account column of a row whose key was removed
+# The typed columns, in the order append_row fills them.
+COLUMNS = (
+    "created", "start_at", "per_second", "done_at", "quantity", "start_count", "delivered_from",
+    "delivered_to", "outcome", "refunded", "version", "service_ix", "account_ix", "charge_ix",
+)
+MAX_INT = 2**63 - 1  # an "q" column's largest value
 
 
 class _Interned:
@@ -38,6 +44,12 @@ class _Interned:
             i = self._index[value] = len(self.values)
             self.values.append(value)
         return i
+
+    def truncate(self, n: int) -> None:
+        """Forget the values added after the first ``n`` (a change taken back)."""
+        for value in self.values[n:]:
+            del self._index[value]
+        del self.values[n:]
 
 
 class OrderBook(Mapping[int, "Order"]):
@@ -76,24 +88,65 @@ class OrderBook(Mapping[int, "Order"]):
         self, *, key: str, service: "Service", link: str, quantity: int, charge: Decimal, created: float,
         start_count: int, start_at: float, per_second: float, outcome: Status, delivered_to: int,
     ) -> int:
-        """Add a row; returns its index. ``done_at`` is set by the caller (it is derived)."""
+        """Add a row whole, or nothing (a value a column cannot hold raises ValueError first);
+        returns its index. ``done_at`` is set by the caller (it is derived)."""
+        for name, value in (("quantity", quantity), ("start_count", start_count), ("delivered_to", delivered_to)):
+            if not (value.__class__ is int and -MAX_INT <= value <= MAX_INT):
+                raise ValueError(f"an order's {name} must be an int that fits 64 bits, got {value!r}")
+        mark = self.mark()
         i = len(self.links)
-        self.created.append(created)
-        self.start_at.append(start_at)
-        self.per_second.append(per_second)
-        self.done_at.append(start_at)
-        self.quantity.append(quantity)
-        self.start_count.append(start_count)
-        self.delivered_from.append(0)
-        self.delivered_to.append(delivered_to)
-        self.outcome.append(OUTCOME_INDEX[outcome])
-        self.refunded.append(0)
-        self.version.append(0)
-        self.service_ix.append(self.services.index(service))
-        self.account_ix.append(self.accounts.index(key))
-        self.charge_ix.append(self.charges.index(charge))
-        self.links.append(link)
+        try:
+            self.created.append(created)
+            self.start_at.append(start_at)
+            self.per_second.append(per_second)
+            self.done_at.append(start_at)
+            self.quantity.append(quantity)
+            self.start_count.append(start_count)
+            self.delivered_from.append(0)
+            self.delivered_to.append(delivered_to)
+            self.outcome.append(OUTCOME_INDEX[outcome])
+            self.refunded.append(0)
+            self.version.append(0)
+            self.service_ix.append(self.services.index(service))
+            self.account_ix.append(self.accounts.index(key))
+            self.charge_ix.append(self.charges.index(charge))
+            self.links.append(link)
+        except BaseException:
+            self.rollback(mark)
+            raise
         return i
+
+    # --- taking a change back (a change is all or nothing) ---------------------------
+
+    def mark(self) -> tuple[int, int, int, int]:
+        """Where the book is now, for ``rollback``."""
+        return len(self.links), len(self.services.values), len(self.accounts.values), len(self.charges.values)
+
+    def rollback(self, mark: tuple[int, int, int, int]) -> None:
+        """Drop every row (and interned value) added since ``mark``."""
+        rows, services, accounts, charges = mark
+        for name in COLUMNS:
+            del getattr(self, name)[rows:]
+        del self.links[rows:]
+        for i in [i for i in self.extras if i >= rows]:
+            del self.extras[i]
+        self.services.truncate(services)
+        self.accounts.truncate(accounts)
+        self.charges.truncate(charges)
+
+    def save_row(self, i: int) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+        """One row's values, for ``restore_row``."""
+        extra = self.extras.get(i)
+        return tuple(getattr(self, name)[i] for name in COLUMNS), None if extra is None else dict(extra)
+
+    def restore_row(self, i: int, saved: tuple[tuple[Any, ...], dict[str, Any] | None]) -> None:
+        values, extra = saved
+        for name, value in zip(COLUMNS, values):
+            getattr(self, name)[i] = value
+        if extra is None:
+            self.extras.pop(i, None)
+        else:
+            self.extras[i] = extra
 
     def row(self, order_id: object) -> int:
         """The row of a live order, or -1."""

@@ -65,6 +65,29 @@ def _extra(name: str, default: Any, doc: str) -> property:
     return property(get, put, doc=doc)
 
 
+class _Lines(str):
+    """A list of lines kept as one string: a 10,000-name list is one object, not 10,000."""
+
+    __slots__ = ()
+
+
+def _pack(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not details:
+        return details
+    return {
+        name: _Lines("\n".join(value))
+        if isinstance(value, list) and value and all(v.__class__ is str and "\n" not in v for v in value)
+        else value
+        for name, value in details.items()
+    }
+
+
+def _unpack(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not details:
+        return details
+    return {name: value.split("\n") if value.__class__ is _Lines else value for name, value in details.items()}
+
+
 class Order:
     """One order: a view of its row in the book."""
 
@@ -88,7 +111,7 @@ class Order:
     version = _column("version", "bumped whenever the trajectory is rewritten")
     runs = _extra("runs", None, "drip-feed runs")
     interval = _extra("interval", None, "drip-feed minutes between runs")
-    details = _extra("details", None, "the type's own fields (comments, username, ...)")
+    _packed_details = _extra("details", None, "the type's own fields, lists packed")
     stuck_reason = _extra("stuck_reason", None, "why the order is held in Pending")
     expires_at = _extra("expires_at", None, "when an unlimited subscription ends")
 
@@ -116,18 +139,32 @@ class Order:
         if book.next_id != id:
             raise ValueError(f"order ids are issued in sequence: the next id is {book.next_id}, not {id}")
         self._book = book
+        mark = book.mark()
         self._row = book.append_row(
             key=key, service=service, link=link, quantity=quantity, charge=charge, created=created,
             start_count=start_count, start_at=start_at, per_second=per_second, outcome=outcome,
             delivered_to=delivered_to,
         )
-        if runs is not None:
-            self.runs = runs
-        if interval is not None:
-            self.interval = interval
-        if details:
-            self.details = details
-        self.done_at = self._finish_time()
+        try:
+            if runs is not None:
+                self.runs = runs
+            if interval is not None:
+                self.interval = interval
+            if details:
+                self.details = details
+            self.done_at = self._finish_time()
+        except BaseException:  # the row goes whole or not at all
+            book.rollback(mark)
+            raise
+
+    @property
+    def details(self) -> dict[str, Any] | None:
+        """The type's own fields (comments, username, ...): a copy, lists as lists."""
+        return _unpack(self._packed_details)
+
+    @details.setter
+    def details(self, value: dict[str, Any] | None) -> None:
+        self._packed_details = _pack(value)
 
     @classmethod
     def _view(cls, book: OrderBook, row: int) -> "Order":

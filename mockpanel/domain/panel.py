@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, TypeVar
 
+from ..dialects.parse import parse_int
 from .accounts import Account, LedgerEntry, key_digest
 from .catalog import Catalog, Service, load_catalog, service_from_json
 from .clock import VirtualClock
@@ -27,6 +28,8 @@ from .orders import Order, OrderState, state_of
 from .plans import LifecycleSettings, Plan, RefillPlan, draw_plan, draw_refill_plan
 from .refills import Refill
 from .servicetypes import OrderRequest, OrderRules, expiry_time, read_order_request
+from . import undo as undo_steps
+from .undo import Undo
 
 DuplicateScope = Literal["service", "any", "off"]
 # A hook may change the plan of a new order (in-band triggers use this).
@@ -48,6 +51,28 @@ class PanelSettings:
 
 
 _digest = key_digest
+
+
+def _is_text(text: str) -> bool:
+    """Writable as UTF-8 (no lone surrogate) and free of NUL: safe to store and to show."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def _whole(value: object, name: str) -> int | None:
+    """A forced count (remains, start_count): None, an int or ASCII digits; else a ValueError naming it."""
+    if value is None:
+        return None
+    number = parse_int(value, low=-(10**15), high=10**15)  # a negative one gets its own message after
+    if number is None:
+        raise ValueError(f"{name} must be a whole number (ASCII digits), got {value!r}")
+    return number
+
+
+MAX_BALANCE = Decimal(10) ** 18  # a balance's bound: sums stay exact in Decimal's 28 digits
 
 # Told of every change to a panel (persistence): (method name, the instant it happened, args, kwargs).
 Recorder = Callable[[str, float, tuple[Any, ...], dict[str, Any]], None]
@@ -125,8 +150,10 @@ class Panel:
 
     @mutation
     def _open_account(self, key: str, *, balance: object, currency: str | None) -> Account:
-        if not isinstance(key, str) or not key or len(key) > 512:
-            raise ValueError("an API key must be a non-empty string of at most 512 characters")
+        if not isinstance(key, str) or not key or len(key) > 512 or not _is_text(key):
+            raise ValueError("an API key must be a non-empty string of at most 512 characters (valid UTF-8 text)")
+        if currency and not (isinstance(currency, str) and len(currency) <= 16 and _is_text(currency)):
+            raise ValueError(f"a currency is a short code such as \"USD\" (1 to 16 characters), got {currency!r}")
         amount = parse_amount(balance, name="balance")
         if amount < 0:
             raise ValueError(f"an opening balance cannot be negative, got {amount}")
@@ -154,7 +181,8 @@ class Panel:
         return account
 
     def accounts(self) -> list[Account]:
-        return list(self._accounts.values())
+        with self.lock:
+            return list(self._accounts.values())
 
     @mutation
     def remove_account(self, key: str) -> None:
@@ -176,6 +204,8 @@ class Panel:
             raise ValueError(f"a deposit must be positive, got {value}")
         with self.lock:
             account = self.account(key)
+            if account.balance + value > MAX_BALANCE:
+                raise ValueError(f"a balance is at most 10^18; this deposit would make it {account.balance + value}")
             account.credit(LedgerEntry(self.clock.now(), "deposit", value, note=note))
             return account.balance
 
@@ -230,9 +260,12 @@ class Panel:
 
     # --- the API's actions ------------------------------------------------------------
 
+    # Reads take the lock too: a test thread changes the panel while the server reads it.
+
     def services(self, key: str) -> list[Service]:
-        self.account(key)
-        return self.catalog.listed()
+        with self.lock:
+            self.account(key)
+            return self.catalog.listed()
 
     def balance(self, key: str) -> tuple[Decimal, str]:
         with self.lock:
@@ -272,11 +305,13 @@ class Panel:
             self._settle(account)
             if charge > account.balance:
                 raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
-            order = self._new_order(account, service, request, charge, now)
-            if link_key is not None:
-                account.latest_by_link[link_key] = order.id
-                if order.done_at < math.inf:
-                    heapq.heappush(account.link_due, (order.done_at, order.id, link_key))
+            with Undo() as undo:  # from here on, a failure takes everything back
+                undo_steps.save_new_order(undo, self, account, link_key)
+                order = self._new_order(account, service, request, charge, now)
+                if link_key is not None:
+                    account.latest_by_link[link_key] = order.id
+                    if order.done_at < math.inf:
+                        heapq.heappush(account.link_due, (order.done_at, order.id, link_key))
             return order.id
 
     def _forget_finished_links(self, account: Account, now: float) -> None:
@@ -306,11 +341,10 @@ class Panel:
         return charge
 
     def _service(self, service_id: object) -> Service:
-        text = str(service_id).strip()
-        # ASCII digits only: int() would also take "1_0" (10) and "١" (1).
-        if not (text.isdigit() and text.isascii() and len(text) <= 18):
+        number = parse_int(service_id if service_id.__class__ is int else str(service_id))
+        if number is None:
             raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
-        service = self.catalog.get(int(text))
+        service = self.catalog.get(number)
         if service is None:
             raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
         if not service.enabled:
@@ -384,24 +418,26 @@ class Panel:
         return book.view(row)
 
     def status(self, key: str, order_id: int) -> OrderState:
-        account = self.account(key)
-        return self._own_order(account, order_id).state(self.clock.now())
+        with self.lock:
+            account = self.account(key)
+            return self._own_order(account, order_id).state(self.clock.now())
 
     def statuses(self, key: str, order_ids: Sequence[int | None]) -> list[OrderState | PanelError]:
         """One result per id, in order; None stands for an id that did not parse."""
-        account = self.account(key)
-        self._check_batch(order_ids)
-        now = self.clock.now()
-        book = self.orders
-        owner, row_of, account_ix = book.accounts.index(account.id), book.row, book.account_ix
-        out: list[OrderState | PanelError] = []
-        for order_id in order_ids:
-            row = row_of(order_id)
-            if row < 0 or account_ix[row] != owner:
-                out.append(PanelError(ErrorCode.INCORRECT_ORDER_ID))
-            else:
-                out.append(state_of(book, row, now))
-        return out
+        with self.lock:
+            account = self.account(key)
+            self._check_batch(order_ids)
+            now = self.clock.now()
+            book = self.orders
+            owner, row_of, account_ix = book.accounts.index(account.id), book.row, book.account_ix
+            out: list[OrderState | PanelError] = []
+            for order_id in order_ids:
+                row = row_of(order_id)
+                if row < 0 or account_ix[row] != owner:
+                    out.append(PanelError(ErrorCode.INCORRECT_ORDER_ID))
+                else:
+                    out.append(state_of(book, row, now))
+            return out
 
     def _check_batch(self, ids: Sequence[object]) -> None:
         if not ids:
@@ -420,20 +456,24 @@ class Panel:
             now = self.clock.now()
             if order.status_at(now).final:
                 raise PanelError(ErrorCode.CANCEL_NOT_ALLOWED)
-            order.stop(now)
-            self._schedule(account, order)
+            self._settle(account)
+            with Undo() as undo:
+                undo_steps.save_order(undo, self, account, order.id)
+                order.stop(now)
+                self._schedule(account, order)
 
     def cancel_many(self, key: str, order_ids: Sequence[int | None]) -> list[PanelError | None]:
-        self.account(key)
-        self._check_batch(order_ids)
-        out: list[PanelError | None] = []
-        for order_id in order_ids:
-            try:
-                self.cancel(key, order_id)
-                out.append(None)
-            except PanelError as exc:
-                out.append(exc)
-        return out
+        with self.lock:  # one batch at one instant: no other change between its items
+            self.account(key)
+            self._check_batch(order_ids)
+            out: list[PanelError | None] = []
+            for order_id in order_ids:
+                try:
+                    self.cancel(key, order_id)
+                    out.append(None)
+                except PanelError as exc:
+                    out.append(exc)
+            return out
 
     @mutation
     def refill(self, key: str, order_id: int | None) -> int:
@@ -451,51 +491,56 @@ class Panel:
             previous = self.refills.get(self._refill_of.get(order.id, 0))
             if previous is not None and not previous.status_at(now).final:
                 raise PanelError(ErrorCode.REFILL_ALREADY_ACTIVE)
-            plan = draw_refill_plan(account.rng, self.settings.lifecycle)
-            for refill_hook in self.refill_hooks:
-                plan = refill_hook(order, plan)
-            refill = Refill(
-                id=self._next_refill,
-                order_id=order.id,
-                key=account.id,
-                created=now,
-                start_at=now + plan.pending,
-                done_at=now + plan.pending + plan.duration,
-                outcome=plan.outcome,
-            )
-            self._next_refill += 1
-            self.refills[refill.id] = refill
-            self._refill_of[order.id] = refill.id
+            with Undo() as undo:
+                undo_steps.save_refills(undo, self, account, order.id)
+                plan = draw_refill_plan(account.rng, self.settings.lifecycle)
+                for refill_hook in self.refill_hooks:
+                    plan = refill_hook(order, plan)
+                refill = Refill(
+                    id=self._next_refill,
+                    order_id=order.id,
+                    key=account.id,
+                    created=now,
+                    start_at=now + plan.pending,
+                    done_at=now + plan.pending + plan.duration,
+                    outcome=plan.outcome,
+                )
+                self._next_refill += 1
+                self.refills[refill.id] = refill
+                self._refill_of[order.id] = refill.id
             return refill.id
 
     def refill_many(self, key: str, order_ids: Sequence[int | None]) -> list[int | PanelError]:
-        self.account(key)
-        self._check_batch(order_ids)
-        out: list[int | PanelError] = []
-        for order_id in order_ids:
-            try:
-                out.append(self.refill(key, order_id))
-            except PanelError as exc:
-                out.append(exc)
-        return out
+        with self.lock:
+            self.account(key)
+            self._check_batch(order_ids)
+            out: list[int | PanelError] = []
+            for order_id in order_ids:
+                try:
+                    out.append(self.refill(key, order_id))
+                except PanelError as exc:
+                    out.append(exc)
+            return out
 
     def refill_status(self, key: str, refill_id: int | None) -> RefillStatus:
-        account = self.account(key)
-        refill = self.refills.get(refill_id) if refill_id is not None else None  # type: ignore[arg-type]
-        if refill is None or refill.key != account.id:
-            raise PanelError(ErrorCode.INCORRECT_REFILL_ID)
-        return refill.status_at(self.clock.now())
+        with self.lock:
+            account = self.account(key)
+            refill = self.refills.get(refill_id) if refill_id is not None else None  # type: ignore[arg-type]
+            if refill is None or refill.key != account.id:
+                raise PanelError(ErrorCode.INCORRECT_REFILL_ID)
+            return refill.status_at(self.clock.now())
 
     def refill_statuses(self, key: str, refill_ids: Sequence[int | None]) -> list[RefillStatus | PanelError]:
-        self.account(key)
-        self._check_batch(refill_ids)
-        out: list[RefillStatus | PanelError] = []
-        for refill_id in refill_ids:
-            try:
-                out.append(self.refill_status(key, refill_id))
-            except PanelError as exc:
-                out.append(exc)
-        return out
+        with self.lock:
+            self.account(key)
+            self._check_batch(refill_ids)
+            out: list[RefillStatus | PanelError] = []
+            for refill_id in refill_ids:
+                try:
+                    out.append(self.refill_status(key, refill_id))
+                except PanelError as exc:
+                    out.append(exc)
+            return out
 
     @mutation
     def restore_snapshot(self, data: Mapping[str, Any]) -> None:
@@ -523,7 +568,8 @@ class Panel:
     # --- control: forcing states (the test's hand on the panel) ------------------------
 
     def find_order(self, order_id: int) -> Order:
-        order = self.orders.get(order_id)
+        with self.lock:
+            order = self.orders.get(order_id)
         if order is None:
             raise KeyError(f"no order {order_id}: it was never placed, or its key was removed")
         return order
@@ -547,48 +593,53 @@ class Panel:
         with self.lock:
             order = self.find_order(order_id)
             account = self._account_by_id(order.key)
-            now = self.clock.now()
-            current = order.status_at(now)
-            target = parse_status(status) if isinstance(status, str) else status
-            if remains is not None and not 0 <= int(remains) <= order.quantity:
-                raise ValueError(f"remains must be between 0 and the quantity {order.quantity}, got {remains}")
-            if start_count is not None:
-                if int(start_count) < 0:
-                    raise ValueError(f"start_count must be >= 0, got {start_count}")
-                order.start_count = int(start_count)
-            if target is None and remains is None:
-                return order.state(now)
-            if current.final:
-                raise ValueError(
-                    f"order {order_id} is already {current.value}; a final status cannot change "
-                    "(statuses never move backwards)"
-                )
-            target = target or Status.IN_PROGRESS
-            if target.rank < current.rank:
-                raise ValueError(
-                    f"order {order_id} is {current.value}; it cannot go back to {target.value}"
-                )
-            if target is Status.PENDING:
-                order.hold()
-            elif target is Status.IN_PROGRESS:
-                delivered = None if remains is None else order.quantity - int(remains)
-                if delivered is not None and delivered < order.delivered_at(now):
+            self._settle(account)
+            with Undo() as undo:  # a refused or failed change leaves the order as it was
+                undo_steps.save_order(undo, self, account, order.id)
+                now = self.clock.now()
+                current = order.status_at(now)
+                target = None if status is None else parse_status(status)
+                remains = _whole(remains, "remains")
+                start_count = _whole(start_count, "start_count")
+                if remains is not None and not 0 <= int(remains) <= order.quantity:
+                    raise ValueError(f"remains must be between 0 and the quantity {order.quantity}, got {remains}")
+                if start_count is not None:
+                    if not 0 <= int(start_count) <= 10**12:
+                        raise ValueError(f"start_count must be >= 0 and at most 10^12, got {start_count}")
+                    order.start_count = int(start_count)
+                if target is None and remains is None:
+                    return order.state(now)
+                if current.final:
                     raise ValueError(
-                        f"order {order_id} has delivered {order.delivered_at(now)} already; "
-                        f"remains={remains} would undo delivery"
+                        f"order {order_id} is already {current.value}; a final status cannot change "
+                        "(statuses never move backwards)"
                     )
-                order.resume(now, delivered)
-            else:
-                if target is Status.PARTIAL:
-                    if remains is None:
-                        remains = order.quantity - order.delivered_at(now)
-                    if not 0 < int(remains) < order.quantity:
+                target = target or Status.IN_PROGRESS
+                if target.rank < current.rank:
+                    raise ValueError(
+                        f"order {order_id} is {current.value}; it cannot go back to {target.value}"
+                    )
+                if target is Status.PENDING:
+                    order.hold()
+                elif target is Status.IN_PROGRESS:
+                    delivered = None if remains is None else order.quantity - int(remains)
+                    if delivered is not None and delivered < order.delivered_at(now):
                         raise ValueError(
-                            f"a Partial order needs 0 < remains < quantity ({order.quantity}), got {remains}"
+                            f"order {order_id} has delivered {order.delivered_at(now)} already; "
+                            f"remains={remains} would undo delivery"
                         )
-                order.finish(now, target, None if remains is None else int(remains))
-            self._schedule(account, order)
-            return order.state(now)
+                    order.resume(now, delivered)
+                else:
+                    if target is Status.PARTIAL:
+                        if remains is None:
+                            remains = order.quantity - order.delivered_at(now)
+                        if not 0 < int(remains) < order.quantity:
+                            raise ValueError(
+                                f"a Partial order needs 0 < remains < quantity ({order.quantity}), got {remains}"
+                            )
+                    order.finish(now, target, None if remains is None else int(remains))
+                self._schedule(account, order)
+                return order.state(now)
 
     @mutation
     def set_outcome(self, order_id: int, status: str | Status, remains: int | None = None) -> None:
@@ -598,7 +649,8 @@ class Panel:
             now = self.clock.now()
             if order.status_at(now).final:
                 raise ValueError(f"order {order_id} has already ended")
-            target = parse_status(status) if isinstance(status, str) else status
+            target = parse_status(status)
+            remains = _whole(remains, "remains")
             if not target.final:
                 raise ValueError(f"an outcome is Completed, Partial or Canceled, not {target.value}")
             if target is Status.CANCELED and order.status_at(now) is not Status.PENDING:
@@ -615,8 +667,12 @@ class Panel:
                         f"order {order_id} has delivered {delivered} already; remains={remains} would undo "
                         "delivery or end it now (use set_order to end it now)"
                     )
-            order.plan_outcome(target, remains)
-            self._schedule(self._account_by_id(order.key), order)
+            account = self._account_by_id(order.key)
+            self._settle(account)
+            with Undo() as undo:
+                undo_steps.save_order(undo, self, account, order.id)
+                order.plan_outcome(target, remains)
+                self._schedule(account, order)
 
     @mutation
     def set_refill(self, refill_id: int, status: str | RefillStatus) -> RefillStatus:
@@ -625,7 +681,7 @@ class Panel:
             if refill is None:
                 raise KeyError(f"no refill {refill_id}")
             now = self.clock.now()
-            target = parse_refill_status(status) if isinstance(status, str) else status
+            target = parse_refill_status(status)
             current = refill.status_at(now)
             if current.final or target.rank < current.rank:
                 raise ValueError(f"refill {refill_id} is {current.value}; it cannot become {target.value}")
@@ -636,5 +692,6 @@ class Panel:
         return self._by_id[account_id]
 
     def keys_orders(self, key: str) -> Iterable[Order]:
-        account = self.account(key)
-        return (self.orders[i] for i in account.order_ids)
+        with self.lock:  # a list, not a generator: read whole under the lock
+            account = self.account(key)
+            return [self.orders[i] for i in account.order_ids]

@@ -1,16 +1,16 @@
 """The service types of API v2 and the parameters each one takes for ``add``.
 
-Field notes section 1.3. Every type declares its fields; ``read_order_request``
+Every type declares its fields; ``read_order_request``
 checks raw field strings against the type and returns an ``OrderRequest``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable, Literal, Mapping
 
+from ..dialects.parse import parse_int
 from .errors import ErrorCode, PanelError
 
 # How the quantity of an order is found.
@@ -86,14 +86,19 @@ def service_type(name: str) -> ServiceType:
 
 @dataclass(frozen=True)
 class OrderRules:
-    """Panel-wide rules that differ between dialects."""
+    """Panel-wide rules that differ between dialects (the profile's ``limits`` and drip-feed lists)."""
 
     max_runs: int = 1000
     max_interval: int = 43200  # minutes (30 days)
     intervals: tuple[int, ...] | None = None  # allowed drip-feed intervals; None: 1..max_interval
     delays: tuple[int, ...] = (0, 5, 10, 15, 20, 30, 40, 50, 60, 90, 120, 150, 180, 210, 240, 270, 300, 360, 420, 480, 540, 600)
-    max_text: int = 100_000  # characters in one text field (comments, usernames, ...)
-    max_lines: int = 10_000
+    # Free text is bounded so an order's memory is (docs/limits.md); past a limit: "Incorrect <field>".
+    max_link: int = 2048  # characters in the link
+    max_text: int = 500  # characters in a one-line field (username, hashtag, media, country, ...)
+    max_list_text: int = 100_000  # characters in a list field (comments, usernames, hashtags, keywords, groups)
+    max_lines: int = 10_000  # lines in a list field
+    # PHP panels cast with (int): an optional number sent "", "undefined" or "null" is absent.
+    lenient_optional: bool = True
     # Field lists that differ from the standard, by type name: {"Subscriptions": (required, optional)}.
     type_fields: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
 
@@ -112,26 +117,47 @@ class OrderRequest:
 # How many existing posts an "old posts only" subscription (posts=0, no old_posts) serves.
 OLD_POSTS_FOUND = 10
 
-_INT = re.compile(r"\s*[+]?\d{1,18}\s*", re.ASCII)  # ASCII: int() would take "١٠٠" or "１００"
+# What a JavaScript or PHP client sends for an argument it left out.
+_ABSENT = frozenset({"", "undefined", "null"})
 
 
-def _integer(params: Mapping[str, str], name: str, *, low: int = 0, high: int = 10**15) -> int:
+def given(params: Mapping[str, str], name: str, rules: OrderRules) -> bool:
+    """Whether an optional field is there: not blank (nor "undefined"/"null" when lenient)."""
     raw = params.get(name)
-    if raw is None or raw.strip() == "":
+    if raw is None:
+        return False
+    text = raw.strip()
+    return text.lower() not in _ABSENT if rules.lenient_optional and len(text) <= 9 else text != ""
+
+
+def _integer(params: Mapping[str, str], name: str, *, low: int = 0, high: int = 10**15, absent: bool = False) -> int:
+    raw = params.get(name)
+    if absent or raw is None or raw.strip() == "":
         raise PanelError(ErrorCode.MISSING_FIELD, field=name)
-    if not _INT.fullmatch(raw):
-        raise PanelError(ErrorCode.INVALID_FIELD, field=name)
-    value = int(raw)
-    if not low <= value <= high:
+    value = parse_int(raw, low=low, high=high, plus=True)
+    if value is None:
         raise PanelError(ErrorCode.INVALID_FIELD, field=name)
     return value
 
 
-def _text(params: Mapping[str, str], name: str, rules: OrderRules) -> str:
+def _encodable(text: str) -> bool:
+    """No NUL and no lone surrogate: what is stored can always be written as UTF-8 JSON."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text(params: Mapping[str, str], name: str, rules: OrderRules, limit: int | None = None) -> str:
     raw = params.get(name)
     if raw is None or raw.strip() == "":
         raise PanelError(ErrorCode.MISSING_FIELD, field=name)
-    if len(raw) > rules.max_text or "\x00" in raw:
+    if len(raw) > (rules.max_text if limit is None else limit) or not _encodable(raw):
         raise PanelError(ErrorCode.INVALID_FIELD, field=name)
     return raw.strip()
 
@@ -142,7 +168,7 @@ def lines(text: str) -> list[str]:
 
 
 def _list(params: Mapping[str, str], name: str, rules: OrderRules) -> list[str]:
-    items = lines(_text(params, name, rules))
+    items = lines(_text(params, name, rules, rules.max_list_text))
     if not items or len(items) > rules.max_lines:
         raise PanelError(ErrorCode.INVALID_FIELD, field=name)
     return items
@@ -185,6 +211,7 @@ _DETAIL_READERS: dict[str, Callable[[Mapping[str, str], str, OrderRules], object
     "google_keyword": _text,
     "referring_url": _text,
 }
+_NUMBERS = frozenset({"answer_number", "device", "type_of_traffic"})
 
 
 def read_order_request(
@@ -202,9 +229,7 @@ def read_order_request(
         stype = replace(stype, required=required, optional=optional)
     link = ""
     if "link" in stype.required:
-        link = _text(params, "link", rules)
-        if len(link) > 2048:
-            raise PanelError(ErrorCode.INVALID_FIELD, field="link")
+        link = _text(params, "link", rules, rules.max_link)
 
     if stype.quantity_from == "subscription":
         return _read_subscription(stype, params, min_quantity, max_quantity, rules)
@@ -213,7 +238,7 @@ def read_order_request(
     for name in stype.required + stype.optional:
         if name in ("link", "quantity", "runs", "interval") or name not in _DETAIL_READERS:
             continue
-        if name in stype.required or (params.get(name) or "").strip():
+        if name in stype.required or (given(params, name, rules) if name in _NUMBERS else (params.get(name) or "").strip()):
             details[name] = _DETAIL_READERS[name](params, name, rules)
     if stype.name == "Web Traffic":
         needs = {1: "google_keyword", 2: "referring_url"}.get(details["type_of_traffic"])  # type: ignore[call-overload]
@@ -222,15 +247,18 @@ def read_order_request(
 
     runs = interval = None
     if stype.quantity_from == "field":
-        if "quantity" not in stype.required and not (params.get("quantity") or "").strip():
+        if "quantity" not in stype.required and not given(params, "quantity", rules):
             quantity = min_quantity  # a dialect where quantity is optional for this type
         else:
             quantity = _integer(params, "quantity", high=10**12)
-        if stype.dripfeed and (params.get("runs") or "").strip():
+        if stype.dripfeed and given(params, "runs", rules):
             if not dripfeed_allowed:
                 raise PanelError(ErrorCode.DRIPFEED_NOT_SUPPORTED)
             runs = _integer(params, "runs", low=1, high=rules.max_runs)
-            interval = _integer(params, "interval", low=0 if rules.intervals else 1, high=rules.max_interval)
+            interval = _integer(
+                params, "interval", absent=not given(params, "interval", rules),
+                low=0 if rules.intervals else 1, high=rules.max_interval,
+            )
             if rules.intervals is not None and interval not in rules.intervals:
                 raise PanelError(ErrorCode.INVALID_FIELD, field="interval")
             _check_range(quantity * runs, min_quantity, max_quantity)
@@ -258,12 +286,12 @@ def _read_subscription(
         raise PanelError(ErrorCode.INVALID_FIELD, field="delay")
     details: dict[str, object] = {"username": username, "min": low, "max": high, "delay": delay}
     for name in ("posts", "old_posts"):
-        if name in stype.optional and (params.get(name) or "").strip():
+        if name in stype.optional and given(params, name, rules):
             details[name] = _integer(params, name, high=100_000)
-    if "expiry" in stype.optional and (params.get("expiry") or "").strip():
+    if "expiry" in stype.optional and given(params, "expiry", rules):
         details["expiry"] = _expiry(params["expiry"])
     # A subscription's quantity is the number of posts it serves (0: unlimited, when posts is absent);
-    # it is charged nothing at creation (field notes 2.5).
+    # it is charged nothing at creation.
     posts = int(details.get("posts", 0)) + int(details.get("old_posts", 0))  # type: ignore[call-overload]
     if details.get("posts") == 0 and not details.get("old_posts"):
         # posts=0 means "old posts only" (the panels' PHP example), as many as the panel finds.

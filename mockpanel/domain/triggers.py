@@ -12,7 +12,8 @@ Outcome (one of): ``completed``; ``partial`` (half undelivered) or ``partial-N``
 until forced). Timing: ``now`` (the outcome shows at once) or ``in-D`` (D like ``90s``,
 ``15m``, ``2h``, ``1d``: Pending for the first tenth of D, In progress, the outcome at D);
 the order's refills follow the same timing.
-``start-N`` sets start_count. ``refill-completed`` / ``refill-rejected`` choose how refills
+``start-N`` sets start_count (0 to 10^12; ``partial-N`` takes the same range, and a
+duration is at most 10 years): a number past its range is refused, not stored. ``refill-completed`` / ``refill-rejected`` choose how refills
 of the order end. Any other word is left in ``Trigger.other`` for the HTTP layer (the
 transport faults: ``http-502``, ``html``, ``drop`` ...), which rejects words nobody knows.
 
@@ -29,7 +30,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..dialects.parse import parse_int
 from .catalog import Service
+from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status
 from .plans import Plan, RefillPlan
 from .servicetypes import OrderRequest
@@ -40,16 +43,20 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 # Fast enough that quantity / speed vanishes next to any clock reading: "now" is final at once.
 _INSTANT = 1e300
+MAX_COUNT = 10**12  # a trigger's start count or remains: as large as a quantity may be
+MAX_DURATION = 10 * 365 * 86400.0  # seconds: a trigger's timing, a clock move
 
 
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a text like "90s", "15m", "2h", "1d" or "1h30m"."""
+def parse_duration(value: Any, limit: float = MAX_DURATION) -> float:
+    """Seconds (0 to ``limit``) from a number or a text like "90s", "15m", "2h", "1d" or "1h30m"."""
     if isinstance(value, bool):
         raise ValueError(f"a duration is a number of seconds or a text like '15m', got {value!r}")
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
         text = str(value).strip().lower()
+        if len(text) > 64:
+            raise ValueError(f"a duration is at most 64 characters, got {len(text)}")
         try:
             seconds = float(text)
         except ValueError:
@@ -60,9 +67,16 @@ def parse_duration(value: Any) -> float:
                     "'90s', '15m', '2h', '1d', '1h30m'"
                 ) from None
             seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if not 0 <= seconds < math.inf:
-        raise ValueError(f"a duration must be finite and >= 0 seconds, got {value!r}")
+    if not 0 <= seconds <= limit:
+        raise ValueError(f"a duration must be 0 to {limit:g} seconds (10 years), got {value!r}")
     return seconds
+
+
+def _count(word: str, arg: str) -> int:
+    value = parse_int(arg)
+    if value is None or value > MAX_COUNT:
+        raise ValueError(f"the trigger {word!r} takes a whole number from 0 to {MAX_COUNT} (ASCII digits)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -122,12 +136,12 @@ def parse_words(text: str) -> Trigger:
     other: list[str] = []
     for word in filter(None, re.split(r"[,+]", text.strip().lower())):
         name, _, arg = word.partition("-")
-        if word in _OUTCOMES or (name == "partial" and arg.isdigit()):
+        if word in _OUTCOMES or (name == "partial" and arg[:1].isdigit()):
             if "outcome" in fields or fields.get("stuck"):
                 raise ValueError(f"more than one outcome in the trigger {text!r}")
             fields["outcome"] = _OUTCOMES[name]
             if arg:
-                fields["remains"] = int(arg)
+                fields["remains"] = _count(word, arg)
         elif word in ("pending", "stuck"):
             if "outcome" in fields:
                 raise ValueError(f"more than one outcome in the trigger {text!r}")
@@ -136,8 +150,8 @@ def parse_words(text: str) -> Trigger:
             fields["after"] = 0.0
         elif name == "in" and arg:
             fields["after"] = parse_duration(arg)
-        elif name == "start" and arg.isdigit():
-            fields["start_count"] = int(arg)
+        elif name == "start" and arg[:1].isdigit():
+            fields["start_count"] = _count(word, arg)
         elif word in _REFILLS:
             fields["refill"] = _REFILLS[word]
         else:
@@ -161,7 +175,10 @@ def _safe_find(link: str) -> Trigger | None:
 
 
 def plan_hook(service: Service, request: OrderRequest, plan: Plan) -> Plan:
-    trigger = _safe_find(request.link)
+    try:
+        trigger = find(request.link)
+    except ValueError:  # the HTTP layer answers these words first; in process, the add is refused
+        raise PanelError(ErrorCode.INVALID_FIELD, field="link") from None
     return plan if trigger is None else trigger.plan(plan, request.quantity)
 
 

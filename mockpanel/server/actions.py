@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..dialects import render
-from ..dialects.parse import parse_id, parse_ids, split_ids
+from ..dialects.parse import parse_id, parse_ids, parse_int, split_ids
 from ..dialects.profile import Dialect
 from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
 from ..domain.panel import Panel
+from .params import clean_fields
 
 Params = Mapping[str, str]
 Handler = Callable[[Panel, Dialect, str, Account, Params], Any]
@@ -30,11 +31,28 @@ def _balance(panel: Panel, dialect: Dialect, key: str, account: Account, params:
     return render.balance(dialect, amount, currency)
 
 
+def _type_fields(panel: Panel, dialect: Dialect, service: str) -> frozenset[str]:
+    """The fields the ordered service's type reads on ``add`` (the dialect's lists where it has its own)."""
+    number = parse_int(service)
+    item = None if number is None else panel.catalog.get(number)
+    if item is None:
+        return frozenset()  # the panel refuses the service before it reads any field
+    spec = dialect.type_fields.get(item.type.name, {})
+    names = spec.get("required", item.type.required) + spec.get("optional", item.type.optional)
+    return frozenset(names) | _ALWAYS
+
+
+_ALWAYS = frozenset({"link", "quantity", "runs", "interval"})  # read by the rules of every type
+
+
 def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     service = params.get("service")
     if service is None or not service.strip():
         raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
-    return render.add(dialect, panel.add(key, service, params))
+    # Only what the type reads reaches the panel (and a state file): not the key, the action, or junk.
+    wanted = _type_fields(panel, dialect, service)
+    fields = {name: value for name, value in params.items() if name in wanted}
+    return render.add(dialect, panel.add(key, service, fields))
 
 
 def _batch(params: Params, name: str) -> list[str] | None:
@@ -132,6 +150,7 @@ HANDLERS: dict[str, Handler] = {
 def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
     """Answer one API request. Never raises for bad input: errors are JSON."""
     try:
+        params = clean_fields(params)  # what a multipart charset or a JSON escape let through
         key = params.get("key")
         account = panel.account(key)
         action = (params.get("action") or "").strip()

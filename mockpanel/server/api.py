@@ -18,7 +18,7 @@ from ..dialects.profile import Dialect
 from ..domain.panel import Panel
 from ..dialects.render import encode
 from .actions import dispatch
-from .params import json_fields, media_type, query_fields, urlencoded_fields
+from .params import clean_fields, json_fields, media_type, query_fields, urlencoded_fields
 
 # Called for each API request once it is answered, before the answer is sent: (scope, fields, response payload, status, seconds).
 Observer = Callable[[Scope, dict[str, str], Any, int, float], None]
@@ -63,7 +63,7 @@ async def request_fields(scope: Scope, receive: Receive, limit: int = MAX_BODY) 
     kind = media_type(content_type)
     if kind == "multipart/form-data":
         body = await read_body(receive, limit)
-        fields.update(await _multipart_fields(scope, body))
+        fields.update(clean_fields(await _multipart_fields(scope, body)))  # a part's charset may yield surrogates
         return fields
     body = await read_body(receive, limit)
     if not body:

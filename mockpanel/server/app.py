@@ -29,7 +29,8 @@ def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:
         for name, spec in dialect.type_fields.items()
     }
     rules = OrderRules(
-        intervals=dialect.dripfeed_intervals, delays=dialect.subscription_delays, type_fields=type_fields
+        intervals=dialect.dripfeed_intervals, delays=dialect.subscription_delays, type_fields=type_fields,
+        **dialect.limits,
     )
     base: dict[str, Any] = dict(
         rules=rules,

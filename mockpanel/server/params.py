@@ -4,15 +4,34 @@ Real clients send form posts (urlencoded or multipart), GET query strings and JS
 bodies; body fields win over query fields. Whatever arrives, the result is a flat
 ``dict[str, str]``: repeated fields keep the last value (as PHP does), JSON numbers
 and lists become the strings a form would carry, anything else is dropped.
+
+Text that is not text (a JSON "\\ud800", a lone surrogate) becomes U+FFFD, as a
+UTF-8 decoder with errors="replace" does: whatever is kept can be written out again.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Any, Mapping
 from urllib.parse import parse_qsl
 
 import orjson
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (pairs were joined by the JSON reader)."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+def clean_fields(fields: Mapping[str, str]) -> Mapping[str, str]:
+    """The fields, cleaned (the same mapping when there was nothing to clean: the usual case)."""
+    if all(v.isascii() for v in fields.values()) and all(k.isascii() for k in fields):
+        return fields
+    return {clean_text(k): clean_text(v) for k, v in fields.items()}
 
 
 def query_fields(query_string: bytes) -> dict[str, str]:
@@ -62,7 +81,7 @@ def json_fields(body: bytes) -> dict[str, str]:
             text = _scalar(value)
             if text is not None:
                 out[name] = text
-    return out
+    return clean_fields(out)  # type: ignore[return-value]
 
 
 def media_type(content_type: str) -> str:

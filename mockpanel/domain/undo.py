@@ -1,0 +1,112 @@
+"""Taking back a change that failed halfway: every change is all or nothing.
+
+The checks of a change come first and change nothing; what follows (drawing a plan,
+appending a row, charging, scheduling the refund) could still fail on a bug or a
+value nobody foresaw. Before that part the panel saves what it will touch, and if
+anything raises, ``Undo`` puts it back as it was, so a failed request leaves nothing
+behind. Saving is O(1) (a few fields, one row); putting back may be slower (it only
+happens on failure).
+
+A refund heap is compared by its contents: after a take-back it holds the same
+entries, maybe in another (equally valid) heap order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from .accounts import Account
+    from .panel import Panel
+
+
+class Undo:
+    """A context: if the body raises, the saved steps run, newest first, and the error goes on."""
+
+    def __init__(self) -> None:
+        self._steps: list[Callable[[], None]] = []
+
+    def on_failure(self, step: Callable[[], None]) -> None:
+        self._steps.append(step)
+
+    def __enter__(self) -> "Undo":
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if kind is not None:
+            for step in reversed(self._steps):
+                step()
+        return False
+
+
+def _drop_due(account: "Account", keep: Callable[[Any], bool], names: tuple[str, ...] = ("due", "link_due")) -> None:
+    for name in names:
+        heap = getattr(account, name)
+        kept = [entry for entry in heap if keep(entry)]
+        if len(kept) != len(heap):
+            heapq.heapify(kept)
+            setattr(account, name, kept)
+
+
+def save_account(undo: Undo, account: "Account") -> None:
+    """The account's balance, ledger, draws and order list."""
+    balance, rng, entries, orders = account.balance, account.rng.getstate(), len(account.entries), len(account.order_ids)
+
+    def restore() -> None:
+        account.balance = balance
+        account.rng.setstate(rng)
+        del account.entries[entries:]
+        del account.order_ids[orders:]
+
+    undo.on_failure(restore)
+
+
+def save_new_order(undo: Undo, panel: "Panel", account: "Account", link_key: Any) -> None:
+    """Before an add: the book's end, and the duplicate-link index entry it may replace."""
+    book = panel.orders
+    mark, first_new = book.mark(), book.next_id
+    index = account.latest_by_link
+    had, previous = link_key in index, index.get(link_key)
+    save_account(undo, account)
+
+    def restore() -> None:
+        book.rollback(mark)
+        _drop_due(account, lambda entry: entry[1] < first_new)
+        if had:
+            index[link_key] = previous  # type: ignore[assignment]
+        else:
+            index.pop(link_key, None)
+
+    undo.on_failure(restore)
+
+
+def save_order(undo: Undo, panel: "Panel", account: "Account", order_id: int) -> None:
+    """Before a change of one order (a cancel, a forced status): its row and its refund entries."""
+    book = panel.orders
+    row = order_id - book.first_id
+    saved, version = book.save_row(row), book.version[row]
+    save_account(undo, account)
+
+    def restore() -> None:
+        book.restore_row(row, saved)
+        _drop_due(account, lambda entry: entry[1] != order_id or entry[2] <= version, ("due",))
+
+    undo.on_failure(restore)
+
+
+def save_refills(undo: Undo, panel: "Panel", account: "Account", order_id: int) -> None:
+    """Before a refill: the next refill id, the order's newest refill and the account's draws."""
+    next_refill, had, previous = panel._next_refill, order_id in panel._refill_of, panel._refill_of.get(order_id)
+    save_account(undo, account)
+
+    def restore() -> None:
+        for refill_id in range(next_refill, max(panel._next_refill, next_refill + 1)):
+            panel.refills.pop(refill_id, None)  # ids are issued in sequence from next_refill
+        panel._next_refill = next_refill
+        if had:
+            panel._refill_of[order_id] = previous  # type: ignore[assignment]
+        else:
+            panel._refill_of.pop(order_id, None)
+
+    undo.on_failure(restore)
