@@ -1,0 +1,6 @@
+"""Keeping a panel's state on disk: ``mockpanel serve --state FILE`` (a SQLite file, see docs/persistence.md)."""
+
+from .errors import StateFileError, StateUnavailable
+from .store import Identity, StateFile
+
+__all__ = ["Identity", "StateFile", "StateFileError", "StateUnavailable"]
