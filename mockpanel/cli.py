@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 from typing import Any
@@ -68,6 +69,8 @@ def serve(
         app, host=host, port=port, loop=loop, http="httptools", access_log=False,
         log_level=log_level, server_header=False, date_header=False,
     )
+    if state is not None:  # uvicorn re-raises SIGTERM after its shutdown: end through `finally`, closing the file
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
@@ -75,6 +78,10 @@ def serve(
     finally:
         if state is not None:
             state.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _open_state(path: str, panel: Any, seed: int, dialect: str, catalog: str | None) -> Any:
