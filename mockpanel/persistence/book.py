@@ -16,9 +16,6 @@ from ..domain.money import parse_amount
 from ..domain.orderbook import OrderBook
 from .codec import decode, dumps, encode, loads
 
-_ROW_COLUMNS = ("links",)  # lists with one value a row, besides the typed arrays
-
-
 def book_parts(book: OrderBook) -> dict[str, bytes]:
     """Named blobs that ``book_from`` turns back into an equal book."""
     arrays = {name: value for name, value in vars(book).items() if isinstance(value, array)}
@@ -31,14 +28,15 @@ def book_parts(book: OrderBook) -> dict[str, bytes]:
         "charges": [str(c) for c in book.charges.values],
         "extras": [[row, encode(extra)] for row, extra in book.extras.items()],
     }
+    # Text stays plain (a search of the file finds what it holds); the numbers are compressed.
     parts = {"meta": dumps(meta), "links": dumps(book.links)}
-    parts.update({f"array:{name}": value.tobytes() for name, value in arrays.items()})
-    return {name: zlib.compress(data, 1) for name, data in parts.items()}
+    parts.update({f"array:{name}": zlib.compress(value.tobytes(), 1) for name, value in arrays.items()})
+    return parts
 
 
 def book_from(parts: dict[str, bytes]) -> OrderBook:
     """The book ``book_parts`` wrote; ValueError if the parts do not fit together."""
-    raw = {name: zlib.decompress(data) for name, data in parts.items()}
+    raw = {name: zlib.decompress(data) if name.startswith("array:") else data for name, data in parts.items()}
     meta = loads(raw["meta"])
     book = OrderBook(first_id=int(meta["first_id"]))
     expected = {name for name, value in vars(book).items() if isinstance(value, array)}

@@ -19,7 +19,8 @@ from typing import Any
 from ..domain.panel import Panel
 from .codec import decode
 from .errors import StateFileError
-from .store import OPERATIONS, Identity, StateFile
+from .records import OPERATIONS, Identity
+from .store import StateFile
 
 MAGIC = "mockpanel-state"
 

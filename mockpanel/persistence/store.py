@@ -22,47 +22,18 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..domain import snapshot
-from ..domain.accounts import KeyDigest
-from ..domain.catalog import Catalog
-from ..domain.errors import PanelError
 from ..domain.panel import Panel
 from .book import book_from, book_parts
 from .clock import DurableClock
-from .codec import decode, dumps, encode, loads
+from .codec import dumps, encode, loads
 from .errors import StateFileError, StateUnavailable
+from .records import OPERATIONS, Entry, Identity, apply, stored_args
 from .sqlfile import open_database
 
-KEYED = {"_open_account", "remove_account", "deposit", "withdraw", "add", "cancel", "refill"}
-OPERATIONS = KEYED | {
-    "reset", "set_order", "set_outcome", "set_refill", "put_service", "update_service", "restore_snapshot",
-}
 CHECKPOINT_MIN = 10_000  # changes between checkpoints, at least; more for a big panel (see _due)
-ADD_FIELDS = ("link", "quantity", "runs", "interval")
-
-
-@dataclass(frozen=True)
-class Identity:
-    """What a file can only be continued with: the same seed, dialect and catalogue."""
-
-    seed: int
-    dialect: str
-    catalog: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"seed": self.seed, "dialect": self.dialect, "catalog": self.catalog}
-
-    def differences(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-        return {k: (saved.get(k), v) for k, v in self.as_json().items() if saved.get(k) != v}
-
-
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    args: bytes
 
 
 class StateFile:
@@ -153,14 +124,8 @@ class StateFile:
         return count
 
     def _apply(self, panel: Panel, number: int, op: str, blob: bytes) -> None:
-        if op not in OPERATIONS:
-            raise StateFileError(f"{self.path}, change {number}: unknown operation {op!r}")
-        data = decode(loads(blob))
-        args, kwargs = list(data["args"]), data["kwargs"]
-        if op == "reset" and args and args[0] is not None:
-            args[0] = Catalog.from_json(args[0], where="reset catalog")  # stored as the catalogue's JSON
         try:
-            getattr(panel, op)(*args, **kwargs)
+            apply(panel, op, blob)
         except Exception as exc:  # the same operation succeeded when it was recorded
             raise StateFileError(
                 f"{self.path}, change {number}: replaying {op} failed ({exc!r}); the file does not match "
@@ -177,7 +142,7 @@ class StateFile:
         self._panel = panel
         panel.recorder = self
 
-    def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Entry | None:
+    def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Entry:
         """The change as it will be stored; raises StateUnavailable before anything changes."""
         if self._broken:
             raise StateUnavailable(self._broken)
@@ -188,18 +153,16 @@ class StateFile:
             except sqlite3.Error as exc:
                 raise self._unavailable(exc) from None
             self._failing = False
-        if name not in OPERATIONS:
-            return None
+        if name not in OPERATIONS:  # fail loudly: an unrecorded change would be lost at restart
+            raise RuntimeError(f"Panel.{name} changes the panel, but state files do not record it yet (records.py OPERATIONS)")
         kwargs = dict(kwargs)
         if name == "reset" and "catalog" in kwargs:
             args = (kwargs.pop("catalog"),)
-        args = self._stored_args(name, args)
+        args = stored_args(self._panel, name, args)
         return Entry(name, dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}))
 
-    def commit(self, entry: Entry | None, at: float) -> None:
+    def commit(self, entry: Entry, at: float) -> None:
         """Make the change durable, with the clock; if that fails, undo it and raise StateUnavailable."""
-        if entry is None:
-            return
         clock = self._panel.clock if self._panel is not None else None
         horizon = None
         if isinstance(clock, DurableClock) and clock.natural() > clock.horizon:  # the change moved the clock
@@ -219,27 +182,6 @@ class StateFile:
             clock.extend(horizon)  # already committed: only moves the bound
         if self._tail >= self._due():
             self.checkpoint()
-
-    def _stored_args(self, name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        if name in KEYED and args:
-            args = (KeyDigest.of(args[0]),) + tuple(args[1:])
-        if name == "add" and len(args) > 2:
-            args = args[:2] + (self._used_fields(args[1], args[2]),) + args[3:]
-        if name == "reset" and args and isinstance(args[0], Catalog):
-            args = (args[0].to_json(),) + tuple(args[1:])
-        return args
-
-    def _used_fields(self, service_id: Any, params: Any) -> dict[str, Any]:
-        """Only the fields the service's type reads: junk and the request's key never reach the file."""
-        assert self._panel is not None
-        try:
-            stype = self._panel._service(service_id).type
-        except PanelError:
-            return {}  # the add will be refused: nothing is stored
-        rules = self._panel.settings.rules.type_fields
-        required, optional = rules.get(stype.name, (stype.required, stype.optional))
-        keep = set(required) | set(optional) | set(ADD_FIELDS)
-        return {k: v for k, v in params.items() if k in keep}
 
     def _commit_horizon(self, horizon: float) -> None:
         try:
@@ -287,6 +229,7 @@ class StateFile:
                     self._write_checkpoint(conn, panel, self._seq)
             except sqlite3.Error:
                 self._failing = True
+                self._tail = 0  # try again after as many changes, not at every one
                 return False  # the changes are still in the file: nothing is lost
             self._tail = 0
         with self._db:

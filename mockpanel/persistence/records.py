@@ -1,0 +1,75 @@
+"""What a change looks like in a state file, and replaying one.
+
+A change is a Panel method marked @mutation and its arguments, minus what must not or
+need not reach the disk: keys become SHA-256 digests, an ``add`` keeps only the fields
+its service type reads (junk and the request's own key are dropped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.accounts import KeyDigest
+from ..domain.catalog import Catalog
+from ..domain.errors import PanelError
+from ..domain.panel import Panel
+from .codec import decode, loads
+
+KEYED = {"_open_account", "remove_account", "deposit", "withdraw", "add", "cancel", "refill"}
+OPERATIONS = KEYED | {
+    "reset", "set_order", "set_outcome", "set_refill", "put_service", "update_service", "restore_snapshot",
+}
+ADD_FIELDS = ("link", "quantity", "runs", "interval")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a file can only be continued with: the same seed, dialect and catalogue."""
+
+    seed: int
+    dialect: str
+    catalog: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seed": self.seed, "dialect": self.dialect, "catalog": self.catalog}
+
+    def differences(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        return {k: (saved.get(k), v) for k, v in self.as_json().items() if saved.get(k) != v}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    args: bytes
+
+
+def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    if name in KEYED and args:
+        args = (KeyDigest.of(args[0]),) + tuple(args[1:])
+    if name == "add" and len(args) > 2 and panel is not None:
+        args = args[:2] + (_used_fields(panel, args[1], args[2]),) + args[3:]
+    if name == "reset" and args and isinstance(args[0], Catalog):
+        args = (args[0].to_json(),) + tuple(args[1:])  # replayed as Catalog.from_json
+    return args
+
+
+def _used_fields(panel: Panel, service_id: Any, params: Any) -> dict[str, Any]:
+    try:
+        stype = panel._service(service_id).type
+    except PanelError:
+        return {}  # the add will be refused: nothing is stored
+    required, optional = panel.settings.rules.type_fields.get(stype.name, (stype.required, stype.optional))
+    keep = set(required) | set(optional) | set(ADD_FIELDS)
+    return {k: v for k, v in params.items() if k in keep}
+
+
+def apply(panel: Panel, op: str, blob: bytes) -> None:
+    """Run one stored change on ``panel`` (at the instant the caller pinned)."""
+    if op not in OPERATIONS:
+        raise ValueError(f"unknown operation {op!r}")
+    data = decode(loads(blob))
+    args, kwargs = list(data["args"]), data["kwargs"]
+    if op == "reset" and args and args[0] is not None:
+        args[0] = Catalog.from_json(args[0], where="reset catalog")
+    getattr(panel, op)(*args, **kwargs)
