@@ -7,6 +7,7 @@ import json
 import os
 import random
 import sqlite3
+import time
 import zlib
 from decimal import Decimal
 from pathlib import Path
@@ -187,13 +188,13 @@ def test_a_running_clock_resumes_at_or_after_every_reading(tmp_path):
 
 
 class FailingConnection:
-    """The state file's connection, with commits that fail on demand (a full disk)."""
+    """The state file's connection, with writes that fail on demand (a full disk)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn, self.fail = conn, False
 
     def execute(self, sql: str, *args):
-        if self.fail and sql.startswith("COMMIT"):
+        if self.fail and sql.split()[0] in ("INSERT", "UPDATE", "DELETE", "COMMIT"):
             raise sqlite3.OperationalError("database or disk is full")
         return self.conn.execute(sql, *args)
 
@@ -259,11 +260,21 @@ def test_reset_is_one_recorded_change_and_keys_made_after_it_load(tmp_path):
     assert panel.clock.now() == clock_before and not panel.orders
     control.create_key(KEY_B, balance="4")  # made the file unloadable before
     control.update_service(1, rate="1.50")
+    order = panel.add(KEY_A, "20", {"link": "https://x.test/r", "quantity": "100"})
+    control.set_order(order, status="Completed")
+    refill = panel.refill(KEY_A, order)
+    control.set_refill(refill, "Rejected")
+    other = panel.add(KEY_A, "1", {"link": "https://x.test/o", "quantity": "1000"})
+    control.set_order(other, status="In progress", remains=600, outcome={"status": "Partial", "remains": 300})
+    with pytest.raises(ValueError):  # refused before anything changes: the speed stays
+        control.set_clock(speed=5, advance="soon")
+    assert panel.clock.speed == 0
     control.set_clock(advance="2h", speed="0")
     crash(state)
     again, replay = recording(path)
     assert picture(again) == picture(panel)
-    assert again.balance(KEY_A)[0] == Decimal("10") and again.balance(KEY_B)[0] == Decimal("4")
+    assert again.balance(KEY_B)[0] == Decimal("4") and again.refill_status(KEY_A, refill).value == "Rejected"
+    assert again.status(KEY_A, other) == panel.status(KEY_A, other) and again.status(KEY_A, other).remains == 300
     assert again.catalog.get(1).rate == Decimal("1.50")
     assert again.clock.now() == clock_before + 7200
     replay.close()
@@ -421,3 +432,27 @@ def test_an_old_line_log_converts_to_the_same_panel(tmp_path):
     state.close()
     with pytest.raises(StateFileError, match="exists already"):
         convert(old, new)
+
+
+def test_a_clock_that_cannot_be_made_durable_waits_at_its_horizon(tmp_path):
+    path = tmp_path / "state.db"
+    panel = build_panel(clock=VirtualClock(speed=600, start=1_700_000_000), seed=3)
+    state = StateFile(path, IDENTITY)
+    state.load(panel)
+    state.attach(panel)
+    conn = state._conn = FailingConnection(state._conn)
+    conn.fail = True
+    readings = []
+    for _ in range(30):
+        readings.append(panel.clock.now())
+        time.sleep(0.05)  # 1.5 s real: past the lease
+    assert max(readings) <= panel.clock.horizon and readings[-1] == readings[-2]  # it stopped
+    conn.fail = False
+    time.sleep(0.05)
+    assert panel.clock.now() > readings[-1]  # and goes on once the file can be written
+    crash(state)
+    again = build_panel(clock=VirtualClock(speed=0), seed=3)
+    replay = StateFile(path, IDENTITY)
+    replay.load(again)
+    assert again.clock.now() >= max(readings)
+    replay.close()

@@ -144,6 +144,7 @@ def test_a_second_server_on_the_same_file_refuses_to_start(tmp_path):
         assert first.api(action="add", service="1", link="https://x.test/a", quantity="100").json()["order"] == 10001
     finally:
         first.stop()
+    assert not Path(f"{path}-wal").exists()  # SIGTERM closed the file: checkpointed, its WAL gone
     again = serve(path)  # the lock went with the first server
     try:
         assert again.api(action="add", service="1", link="https://x.test/b", quantity="100").json()["order"] == 10002

@@ -14,7 +14,15 @@ import orjson
 from ..domain.accounts import KeyDigest
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def encode(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # the common case first: request fields are strings
+        return value
+    if kind is dict:
+        return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, KeyDigest):
         return {"$key": str(value)}
     if isinstance(value, Decimal):

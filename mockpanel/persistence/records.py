@@ -44,9 +44,22 @@ class Entry:
     args: bytes
 
 
+_DIGESTS: dict[str, KeyDigest] = {}  # key -> its digest: hashing and checking one costs more than a commit
+
+
+def _digest(key: Any) -> Any:
+    digest = _DIGESTS.get(key) if isinstance(key, str) else None
+    if digest is None:
+        digest = KeyDigest.of(key)
+        if len(_DIGESTS) >= 10_000:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest
+    return digest
+
+
 def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
     if name in KEYED and args:
-        args = (KeyDigest.of(args[0]),) + tuple(args[1:])
+        args = (_digest(args[0]),) + tuple(args[1:])
     if name == "add" and len(args) > 2 and panel is not None:
         args = args[:2] + (_used_fields(panel, args[1], args[2]),) + args[3:]
     if name == "reset" and args and isinstance(args[0], Catalog):
@@ -59,9 +72,16 @@ def _used_fields(panel: Panel, service_id: Any, params: Any) -> dict[str, Any]:
         stype = panel._service(service_id).type
     except PanelError:
         return {}  # the add will be refused: nothing is stored
-    required, optional = panel.settings.rules.type_fields.get(stype.name, (stype.required, stype.optional))
-    keep = set(required) | set(optional) | set(ADD_FIELDS)
+    rules = panel.settings.rules.type_fields
+    cached = _KEEP.get(stype)
+    if cached is None or cached[0] is not rules:
+        required, optional = rules.get(stype.name, (stype.required, stype.optional))
+        cached = _KEEP[stype] = (rules, frozenset(required) | frozenset(optional) | frozenset(ADD_FIELDS))
+    keep = cached[1]
     return {k: v for k, v in params.items() if k in keep}
+
+
+_KEEP: dict[Any, tuple[Any, frozenset[str]]] = {}  # service type -> (the rules it was read under, its fields)
 
 
 def apply(panel: Panel, op: str, blob: bytes) -> None:

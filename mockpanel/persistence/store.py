@@ -167,10 +167,14 @@ class StateFile:
         horizon = None
         if isinstance(clock, DurableClock) and clock.natural() > clock.horizon:  # the change moved the clock
             horizon = clock.ahead(clock.natural())
+        row = (self._seq + 1, at, entry.name, entry.args)
         try:
-            with self._transaction() as conn:
-                conn.execute("INSERT INTO ops VALUES (?, ?, ?, ?)", (self._seq + 1, at, entry.name, entry.args))
-                if horizon is not None:
+            if horizon is None:  # one statement: SQLite commits it on its own, in one transaction
+                with self._db:
+                    self._execute("INSERT INTO ops VALUES (?, ?, ?, ?)", row)
+            else:
+                with self._transaction() as conn:
+                    conn.execute("INSERT INTO ops VALUES (?, ?, ?, ?)", row)
                     conn.execute("UPDATE clock SET horizon = ?", (horizon,))
         except sqlite3.Error as exc:
             self._failing = True
@@ -265,6 +269,11 @@ class StateFile:
                 except sqlite3.Error:
                     pass  # a failed COMMIT may have rolled back already
                 raise
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        if self._conn is None:
+            raise sqlite3.OperationalError("the state file is closed")
+        self._conn.execute(sql, params)
 
     def sync(self) -> None:
         """Every change is committed as it happens; kept for callers of the line-log format."""
