@@ -41,6 +41,7 @@ def serve(
     import uvicorn
 
     from .accounts_cli import open_accounts
+    from .persistence.errors import StateUnavailable
     from .server.app import build_panel, create_app
 
     try:
@@ -51,6 +52,8 @@ def serve(
         app.state.control.remember_opening()  # POST /_mock/reset brings these keys back
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    except StateUnavailable as exc:  # the --key accounts could not be recorded
+        raise click.ClickException(str(exc)) from None
     sock = _listen(host, port)  # bound before the banner, so --port 0 shows the port it got
     port = sock.getsockname()[1]
     d = app.state.dialect

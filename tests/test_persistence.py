@@ -456,3 +456,25 @@ def test_a_clock_that_cannot_be_made_durable_waits_at_its_horizon(tmp_path):
     replay.load(again)
     assert again.clock.now() >= max(readings)
     replay.close()
+
+
+def test_panel_reset_and_an_import_with_junk_are_recorded_as_what_the_panel_holds(tmp_path):
+    from mockpanel.domain.catalog import Catalog
+
+    path = tmp_path / "state.db"
+    panel, state = recording(path)
+    source = fresh()
+    source.create_account(KEY_B, balance="7")
+    exported = {**json.loads(json.dumps(snapshot.dump(source))), "junk": "junk-field-value"}
+    panel.restore_snapshot(exported)
+    with pytest.raises(snapshot.StateError):  # refused before anything changes
+        panel.restore_snapshot({"format": "mockpanel-state", "version": 1})
+    panel.create_account(KEY_A, balance="10")
+    panel.reset(Catalog(list(panel.catalog)[:3]))
+    panel.create_account(KEY_A, balance="2")
+    panel.reset()
+    assert b"junk-field" not in path.read_bytes() + (tmp_path / "state.db-wal").read_bytes()
+    crash(state)
+    again, replay = recording(path)
+    assert picture(again) == picture(panel) and len(again.catalog) == 3 and not again.accounts()
+    replay.close()

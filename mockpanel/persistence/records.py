@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain import snapshot
 from ..domain.accounts import KeyDigest
 from ..domain.catalog import Catalog
 from ..domain.errors import PanelError
@@ -62,6 +63,12 @@ def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[
         args = (_digest(args[0]),) + tuple(args[1:])
     if name == "add" and len(args) > 2 and panel is not None:
         args = args[:2] + (_used_fields(panel, args[1], args[2]),) + args[3:]
+    if name == "restore_snapshot" and args:
+        # What the panel will hold, not what was sent: checked (a bad state is refused before any
+        # change) and without fields a state does not have. The clock stays as sent (null keeps it).
+        normal = snapshot.dump(snapshot.load(args[0]))
+        normal["clock"] = args[0].get("clock")
+        args = (normal,) + tuple(args[1:])
     if name == "reset" and args and isinstance(args[0], Catalog):
         args = (args[0].to_json(),) + tuple(args[1:])  # replayed as Catalog.from_json
     return args

@@ -34,8 +34,12 @@ _KINDS = {
 }
 
 
+def converted_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}-sqlite.db") if path.suffix == ".db" else path.with_suffix(".db")
+
+
 def convert_hint(path: Path) -> str:
-    return f"mockpanel state convert {path} {path.with_suffix('.db')}"
+    return f"mockpanel state convert {path} {converted_path(path)}"
 
 
 def open_database(path: Path) -> tuple[sqlite3.Connection, bool]:
@@ -100,7 +104,7 @@ def _check_file(path: Path) -> bytes:
     if head and head.startswith(LEGACY_MAGIC):
         raise StateFileError(
             f"{path} is a state file of the old line-log format. Convert it once with "
-            f"`{convert_hint(path)}`, then start with --state {path.with_suffix('.db')}."
+            f"`{convert_hint(path)}`, then start with --state {converted_path(path)}."
         )
     if head and head != SQLITE_MAGIC:
         raise StateFileError(
