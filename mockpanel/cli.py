@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 from typing import Any
@@ -30,7 +31,7 @@ def main() -> None:
 @click.option("--currency", default="USD", show_default=True, help="Currency of each --key.")
 @click.option("--loop", default="auto", show_default=True, type=click.Choice(["auto", "asyncio", "uvloop"]), help="Event loop (uvloop is faster; asyncio has shorter tails under overload).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-@click.option("--state", "state_path", default=None, metavar="FILE", help="Keep the panel's state in FILE: load it at start, record every change (at most about a second behind; a kill -9 loses nothing answered).")
+@click.option("--state", "state_path", default=None, metavar="FILE", help="Keep the panel's state in FILE (SQLite): load it at start, commit every change before answering (a kill -9 loses nothing answered). One server per file.")
 @click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
 def serve(
     host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
@@ -40,6 +41,7 @@ def serve(
     import uvicorn
 
     from .accounts_cli import open_accounts
+    from .persistence.errors import StateUnavailable
     from .server.app import build_panel, create_app
 
     try:
@@ -50,6 +52,8 @@ def serve(
         app.state.control.remember_opening()  # POST /_mock/reset brings these keys back
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    except StateUnavailable as exc:  # the --key accounts could not be recorded
+        raise click.ClickException(str(exc)) from None
     sock = _listen(host, port)  # bound before the banner, so --port 0 shows the port it got
     port = sock.getsockname()[1]
     d = app.state.dialect
@@ -68,6 +72,8 @@ def serve(
         app, host=host, port=port, loop=loop, http="httptools", access_log=False,
         log_level=log_level, server_header=False, date_header=False,
     )
+    if state is not None:  # uvicorn re-raises SIGTERM after its shutdown: end through `finally`, closing the file
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
@@ -77,17 +83,23 @@ def serve(
             state.close()
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _open_state(path: str, panel: Any, seed: int, dialect: str, catalog: str | None) -> Any:
-    from .persistence import Identity, StateFile, StateFileError
+    from .persistence import Identity, StateFile, StateFileError, StateUnavailable
 
     identity = Identity(seed=seed, dialect=dialect, catalog=catalog or panel_catalog_name(dialect))
     state = StateFile(path, identity)
     try:
         state.load(panel)
         state.attach(panel)
-    except StateFileError as exc:
+    except (StateFileError, StateUnavailable) as exc:
+        state.close()
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
+        state.close()
         raise click.ClickException(f"cannot use the state file {path}: {exc.strerror or exc}") from None
     return state
 
@@ -121,6 +133,12 @@ def dialects() -> None:
         click.echo(f"{name.ljust(width)}  {description}")
 
 
+def _state_command() -> click.Command:
+    from .persistence.command import state
+
+    return state
+
+
 def _conformance() -> click.Command:
     from .conformance.cli import conformance
 
@@ -128,6 +146,7 @@ def _conformance() -> click.Command:
 
 
 main.add_command(_conformance())
+main.add_command(_state_command())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar
 
 from ..dialects.parse import parse_int
 from .accounts import Account, LedgerEntry, key_digest
@@ -74,14 +74,23 @@ def _whole(value: object, name: str) -> int | None:
 
 MAX_BALANCE = Decimal(10) ** 18  # a balance's bound: sums stay exact in Decimal's 28 digits
 
-# Told of every change to a panel (persistence): (method name, the instant it happened, args, kwargs).
-Recorder = Callable[[str, float, tuple[Any, ...], dict[str, Any]], None]
+
+class Recorder(Protocol):
+    """Told of every change to a panel (persistence, ``mockpanel serve --state``)."""
+
+    def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Before the change: what to record, or raise (nothing has changed yet)."""
+
+    def commit(self, entry: Any, at: float) -> None:
+        """After it succeeded: make it durable, or put the panel back as it was and raise."""
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def mutation(method: F) -> F:
     """Mark a method that changes the panel: with a recorder attached, it runs at one pinned
-    instant and, if it succeeds, the recorder is told (failed calls change nothing)."""
+    instant and, if it succeeds, is committed before it returns (failed calls change nothing)."""
     name = method.__name__
 
     @functools.wraps(method)
@@ -90,9 +99,11 @@ def mutation(method: F) -> F:
         if recorder is None:
             return method(self, *args, **kwargs)
         with self.lock, self.clock.pinned() as now:
+            if self._replaying:
+                return method(self, *args, **kwargs)
+            entry = recorder.prepare(name, args, kwargs)
             result = method(self, *args, **kwargs)
-            if not self._replaying:
-                recorder(name, now, args, kwargs)
+            recorder.commit(entry, now)
             return result
 
     return wrapper  # type: ignore[return-value]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from array import array
 from typing import Any, Mapping
 
 from .accounts import Account, KeyDigest, LedgerEntry
@@ -48,11 +49,12 @@ class StateError(ValueError):
 # --- writing -------------------------------------------------------------------------
 
 
-def dump(panel: Panel) -> dict[str, Any]:
-    """The panel's state as a JSON-able dict."""
+def dump(panel: Panel, *, orders: bool = True) -> dict[str, Any]:
+    """The panel's state as a JSON-able dict. Without ``orders``, "orders" is null (state
+    files store the order book's columns on their own)."""
     with panel.lock:
         services: dict[Service, int] = {}
-        orders = [_order_row(o, services) for o in panel.orders.values()]
+        rows = [_order_row(o, services) for o in panel.orders.values()] if orders else []
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -63,7 +65,7 @@ def dump(panel: Panel) -> dict[str, Any]:
             "next_refill": panel._next_refill,
             "accounts": [_account_json(digest, a) for digest, a in panel._accounts.items()],
             "services": [s.to_json() for s in services],
-            "orders": {"fields": list(Order.FIELDS), "rows": orders},
+            "orders": {"fields": list(Order.FIELDS), "rows": rows} if orders else None,
             "refills": {
                 "fields": list(Refill.__slots__),
                 "rows": [[_out(n, getattr(r, n)) for n in Refill.__slots__] for r in panel.refills.values()],
@@ -103,6 +105,7 @@ def _account_json(digest: bytes, a: Account) -> dict[str, Any]:
         "order_ids": list(a.order_ids),
         "due": [list(d) for d in a.due],
         "latest_by_link": [[sid, link, oid] for (sid, link), oid in a.latest_by_link.items()],
+        "link_due": [[at, oid, sid, link] for at, oid, (sid, link) in a.link_due],
         "disabled": a.disabled,
         "rng": [version, list(internal), gauss],
     }
@@ -121,8 +124,10 @@ def _settings_json(value: Any) -> Any:
 # --- reading -------------------------------------------------------------------------
 
 
-def load(data: Any) -> Panel:
-    """A new panel holding the state ``data`` (as ``dump`` wrote it). Raises StateError."""
+def load(data: Any, *, book: Any = None) -> Panel:
+    """A new panel holding the state ``data`` (as ``dump`` wrote it). Raises StateError.
+
+    A state whose "orders" is null takes its order book from ``book`` (state files)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateError(
             "not a mockpanel state: expected a JSON object with \"format\": \"mockpanel-state\" "
@@ -131,7 +136,7 @@ def load(data: Any) -> Panel:
     if data.get("version") != VERSION:
         raise StateError(f"mockpanel state version {data.get('version')!r} is not supported (this mockpanel reads {VERSION})")
     try:
-        return _load(data)
+        return _load(data, book)
     except StateError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -143,19 +148,28 @@ def restore(panel: Panel, data: Any) -> None:
     """Replace ``panel``'s state with ``data`` in place.
 
     Its lock, hooks, recorder and clock object stay; the clock moves to the state's time
-    and keeps its own speed (a server's --speed is a setting, not state).
+    and keeps its own speed (a server's --speed is a setting, not state). A state whose
+    "clock" is null leaves the clock where it is (a reset).
     """
-    loaded = load(data)
+    adopt(panel, load(data), move_clock=isinstance(data, dict) and data.get("clock") is not None)
+
+
+def adopt(panel: Panel, loaded: Panel, *, move_clock: bool) -> None:
+    """Put ``loaded``'s state into ``panel``, keeping what _KEPT names."""
     with panel.lock:
         kept = {name: panel.__dict__[name] for name in _KEPT if name in panel.__dict__}
         panel.__dict__.update(loaded.__dict__)
         panel.__dict__.update(kept)
-        panel.clock.start_over_at(loaded.clock.now())
+        if move_clock:
+            panel.clock.start_over_at(loaded.clock.now())
 
 
-def _load(data: dict[str, Any]) -> Panel:
+def _load(data: dict[str, Any], book: Any) -> Panel:
     clock_data = data["clock"]
-    clock = VirtualClock(speed=float(clock_data["speed"]), start=float(clock_data["now"]))
+    if clock_data is None:  # a state that keeps the clock: any clock will do
+        clock = VirtualClock(speed=0, start=0)
+    else:
+        clock = VirtualClock(speed=float(clock_data["speed"]), start=float(clock_data["now"]))
     settings = _settings_from(PanelSettings, data["settings"], "settings")
     panel = Panel(catalog=Catalog.from_json(data["catalog"], where="state catalog"), clock=clock, settings=settings)
     panel._next_refill = int(data["next_refill"])
@@ -163,8 +177,16 @@ def _load(data: dict[str, Any]) -> Panel:
         digest, account = _account_from(item, settings.seed)
         panel._accounts[digest] = account
         panel._by_id[account.id] = account
-    services = [service_from_json(s, where=f"state services[{i}]") for i, s in enumerate(data["services"])]
-    _load_orders(panel, data, services)
+    if data["orders"] is None:
+        if book is None or book.next_id != int(data["next_order"]):
+            raise StateError("mockpanel state is damaged: its order book is missing or does not match")
+        unknown = set(book.accounts.values) - set(panel._by_id) - {_REMOVED}
+        if unknown:
+            raise StateError("mockpanel state is damaged: orders belong to no account")
+        panel.orders = book
+    else:
+        services = [service_from_json(s, where=f"state services[{i}]") for i, s in enumerate(data["services"])]
+        _load_orders(panel, data, services)
     for row in _rows(data["refills"], Refill.__slots__, "refills"):
         refill = Refill.__new__(Refill)
         for name, value in row.items():
@@ -245,9 +267,11 @@ def _account_from(item: dict[str, Any], seed: int) -> tuple[bytes, Account]:
         LedgerEntry(float(at), str(kind), parse_amount(amount), None if order is None else int(order), str(note))
         for at, kind, amount, order, note in item["entries"]
     ]
-    account.order_ids = [int(i) for i in item["order_ids"]]
+    account.order_ids = array("q", (int(i) for i in item["order_ids"]))  # the account's typed column
     account.due = [(float(t), int(o), int(v)) for t, o, v in item["due"]]
     account.latest_by_link = {(int(s), str(link)): int(o) for s, link, o in item["latest_by_link"]}
+    # Absent in states written before it was kept: the index then keeps its finished links.
+    account.link_due = [(float(at), int(o), (int(s), str(link))) for at, o, s, link in item.get("link_due", [])]
     account.disabled = bool(item["disabled"])
     version, internal, gauss = item["rng"]
     account.rng.setstate((int(version), tuple(int(x) for x in internal), gauss))

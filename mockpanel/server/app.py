@@ -16,7 +16,8 @@ from ..domain.clock import VirtualClock
 from ..domain.panel import Panel, PanelSettings
 from ..domain.servicetypes import SERVICE_TYPES, OrderRules
 from ..domain.triggers import install as install_triggers
-from .api import MAX_BODY, ApiEndpoint, send_json
+from ..persistence.errors import StateUnavailable
+from .api import MAX_BODY, ApiEndpoint, json_bytes, send_json
 from .control import CONTROL_ROUTES, Control
 from .faults import ConnectionDropped, FaultMiddleware, expose_transport
 
@@ -75,6 +76,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "Internal error"}, status_code=500)
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, status_code=503)  # the state file refused a change: none was made
+
+
 _INTERNAL_ERROR = b'{"error":"Internal error"}'
 
 
@@ -117,6 +122,10 @@ async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> 
         await app(scope, receive, watched)
     except ConnectionDropped:
         raise  # the in-process "drop" fault: the client must see a dropped connection, not a 500
+    except StateUnavailable as exc:
+        if started:
+            raise
+        await send_json(send, 503, json_bytes({"error": str(exc)}))
     except Exception:
         if started:
             raise
@@ -154,7 +163,7 @@ def create_app(
         routes += CONTROL_ROUTES  # after the API's routes: the hot path matches first
     app = MockApp(
         routes=routes,
-        exception_handlers={404: _not_found, 405: _not_found, 500: _server_error},
+        exception_handlers={404: _not_found, 405: _not_found, 500: _server_error, StateUnavailable: _unavailable},
     )
     # Both spellings of each endpoint are routed; a redirect ("/api/v2//" -> 307, empty
     # body) would be a non-JSON answer, so any other path gets the JSON 404.

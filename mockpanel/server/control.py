@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from ..dialects.profile import Dialect
 from ..domain import snapshot
 from ..domain.catalog import Catalog, Service, service_from_json
+from ..domain.clock import VirtualClock
 from ..domain.errors import PanelError
 from ..domain.panel import Panel
 from ..domain.triggers import parse_duration
@@ -56,11 +57,16 @@ class Control:
     def reset(self) -> dict[str, Any]:
         """Back to the start: the opening keys with their opening balances; every other
         key, order, refill, fault and journal entry forgotten; the catalogue as it began.
-        The clock keeps its time (it never moves backwards)."""
-        with self.panel.lock:
-            self.panel.reset(Catalog(list(self._start_services)))
-            for key, balance, currency in self._opening:
-                self.panel.create_account(key, balance=balance, currency=currency)
+        The clock keeps its time (it never moves backwards).
+
+        One change, made whole or refused: the start is built aside, then put in place
+        as one restore (which a state file records as one change)."""
+        start = Panel(catalog=Catalog(list(self._start_services)), clock=VirtualClock(speed=0, start=0), settings=self.panel.settings)
+        for key, balance, currency in self._opening:
+            start.create_account(key, balance=balance, currency=currency)
+        data = snapshot.dump(start)
+        data["clock"] = None  # keep the panel's clock
+        self.panel.restore_snapshot(data)
         self.faults.clear()
         self.journal.clear()
         return {"reset": True, "keys": len(self._opening)}
@@ -114,21 +120,33 @@ class Control:
         return {"now": clock.now(), "speed": clock.speed, "frozen": clock.frozen}
 
     def set_clock(self, advance: Any = None, speed: Any = None, freeze: Any = None) -> dict[str, Any]:
-        """Move the clock forward (seconds or "90s"/"15m"/"2h"/"1d"), change its speed, freeze it."""
+        """Move the clock forward (seconds or "90s"/"15m"/"2h"/"1d"), change its speed, freeze it.
+
+        Everything is checked before anything changes; with a state file, the new time is
+        committed first (a clock that cannot be made durable does not move)."""
         clock = self.panel.clock
         if freeze not in (None, True, False):
             raise ValueError(f"'freeze' is true or false, got {freeze!r}")
+        new_speed: float | None = None
         if speed is not None:
             if isinstance(speed, bool) or not isinstance(speed, (int, float, str, Decimal)):
                 raise ValueError(f"'speed' is a number >= 0 (0 freezes the clock), got {speed!r}")
             try:
-                clock.set_speed(float(speed))
+                new_speed = float(speed)
             except ValueError:
-                raise ValueError(f"'speed' is a number >= 0 (0 freezes the clock), got {speed!r}") from None
+                new_speed = -1.0
+            if not 0 <= new_speed < float("inf"):
+                raise ValueError(f"'speed' is a number >= 0 (0 freezes the clock), got {speed!r}")
         if freeze:
-            clock.freeze()
+            new_speed = 0.0
+        seconds = parse_duration(advance) if advance is not None else 0.0
+        extend = getattr(clock, "extend", None)  # a durable clock (persistence/clock.py)
+        if extend is not None:  # one commit covering the move at either speed, before any change
+            extend(clock.ahead(clock.natural() + seconds, max(clock.speed, new_speed or 0.0)))
         if advance is not None:
-            clock.advance(seconds=parse_duration(advance))
+            clock.advance(seconds=seconds)
+        if new_speed is not None:
+            clock.set_speed(new_speed)
         return self.clock()
 
     # --- orders and refills ----------------------------------------------------------
@@ -179,14 +197,14 @@ class Control:
         for name, value in (("remains", remains), ("start_count", start_count)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ValueError(f"{name!r} must be a whole number, got {value!r}")
-        self.panel.find_order(order_id)
+        if isinstance(outcome, str):
+            outcome = {"status": outcome}
+        if outcome is not None and (not isinstance(outcome, Mapping) or "status" not in outcome):
+            raise ValueError("'outcome' is {\"status\": \"Partial\", \"remains\": 157} or a status name")
+        self.panel.find_order(order_id)  # checked before anything changes
         if status is not None or remains is not None or start_count is not None:
             self.panel.set_order(order_id, status=status, remains=remains, start_count=start_count)
         if outcome is not None:
-            if isinstance(outcome, str):
-                outcome = {"status": outcome}
-            if not isinstance(outcome, Mapping) or "status" not in outcome:
-                raise ValueError("'outcome' is {\"status\": \"Partial\", \"remains\": 157} or a status name")
             self.panel.set_outcome(order_id, outcome["status"], outcome.get("remains"))
         return self.order(order_id)
 

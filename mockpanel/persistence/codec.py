@@ -1,0 +1,75 @@
+"""Values in state files: JSON, with tags for what JSON lacks (exact money, key digests,
+tuples, infinite times), so what is read back is equal and of the same type."""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from ..domain.accounts import KeyDigest
+
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def encode(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # the common case first: request fields are strings
+        return value
+    if kind is dict:
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, KeyDigest):
+        return {"$key": str(value)}
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": repr(value)}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, tuple):
+        return {"$tuple": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if hasattr(value, "items"):  # a dict, or a Mapping of request fields
+        return {str(k): encode(v) for k, v in value.items()}
+    raise TypeError(f"cannot record a {type(value).__name__} in a state file")
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (tag, inner), = value.items()
+            if tag == "$key":
+                return KeyDigest(inner)
+            if tag == "$decimal":
+                return Decimal(inner)
+            if tag == "$float":
+                return float(inner)
+            if tag == "$tuple":
+                return tuple(decode(v) for v in inner)
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """Strict JSON bytes. Text that is not valid Unicode (a lone surrogate) is escaped, not lost."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson refuses lone surrogates; json escapes them as \\udXXX
+        return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+def loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # escaped lone surrogates: only json reads them back
+        return json.loads(data)
