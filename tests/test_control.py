@@ -200,7 +200,8 @@ def test_errors_are_json_4xx(ctl, method, path, body, status):
     "host, loopback",
     [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True), ("10.1.2.3", False),
      ("169.254.77.1", False), ("203.0.113.5", False), ("::ffff:203.0.113.5", False), ("fe80::1%eth0", False),
-     ("testclient", False), ("", False), (None, False)],
+     ("testclient", False), ("", False), (None, False), ("localhost", True), ("LocalHost.", True),
+     ("api.localhost", True), ("localhost.example.com", False), ("[::1]", True), ("0.0.0.0", False), ("::", False)],
 )
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback

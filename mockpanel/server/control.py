@@ -243,11 +243,15 @@ class Control:
 
 
 def is_loopback(host: str | None) -> bool:
-    """True for 127.0.0.0/8, ::1 and IPv4-mapped loopback; False for anything else, names included."""
+    """True for 127.0.0.0/8, ::1, IPv4-mapped loopback and the name ``localhost`` (RFC 6761:
+    it and its subdomains are loopback); False for anything else, other names included."""
     if not host:
         return False
+    name = host.strip("[]").split("%", 1)[0].rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
     try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
+        address = ipaddress.ip_address(name)
     except ValueError:
         return False
     mapped = getattr(address, "ipv4_mapped", None)
