@@ -13,6 +13,8 @@ import click
 from . import __version__
 from .accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
 
+READ_TIMEOUT = 15.0  # server/protocol.py's default; not imported here, so --help stays quick
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mockpanel")
@@ -33,17 +35,19 @@ def main() -> None:
 @click.option("--loop", default="auto", show_default=True, type=click.Choice(["auto", "asyncio", "uvloop"]), help="Event loop (uvloop is faster; asyncio has shorter tails under overload).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @click.option("--state", "state_path", default=None, metavar="FILE", help="Keep the panel's state in FILE: load it at start, record every change (at most about a second behind; a kill -9 loses nothing answered).")
+@click.option("--read-timeout", default=READ_TIMEOUT, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a client has to send a whole request, from its first byte (slower ones get a 408).")
 @click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
 def serve(
     host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
     balance: str, currency: str, loop: str, log_level: str, admin_token: str | None, state_path: str | None,
+    read_timeout: float = READ_TIMEOUT,
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""
     import uvicorn
 
     from .accounts_cli import open_accounts
     from .server.app import build_panel, create_app
-    from .server.protocol import server_options
+    from .server.protocol import protocol_class, server_options
 
     from .server.control import is_loopback
 
@@ -77,7 +81,9 @@ def serve(
         click.echo(f"State: {state.path} ({state.replayed} changes replayed)")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
-    config = uvicorn.Config(app, **server_options(host=host, port=port, loop=loop, log_level=log_level))
+    config = uvicorn.Config(app, **server_options(
+        host=host, port=port, loop=loop, log_level=log_level, http=protocol_class(read_timeout=read_timeout),
+    ))
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
