@@ -3,7 +3,8 @@
 - An ``Upgrade`` offer (cURL's ``CURL_HTTP_VERSION_2_0`` over ``http://`` sends ``Upgrade: h2c``)
   is ignored, as RFC 9110 section 7.8 allows: the request is answered as HTTP/1.1, body
   included. httptools skips the body of any request that offers an upgrade, so the request
-  head is parsed again without the upgrade headers, followed by the bytes that came after it.
+  head is parsed again without the ``upgrade`` token of its Connection header, followed by
+  the bytes that came after it.
 - Bounded: a request's line and headers may take ``header_limit`` bytes (431 past it) and
   ``read_timeout`` seconds from its first byte to its last (408 past it); a connection that
   says nothing is closed after uvicorn's keep-alive timeout. Slow or idle clients hold no
@@ -24,7 +25,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 HEADER_LIMIT = 32 * 1024  # request line + headers; nginx's default buffers are 4 x 8 KiB
 READ_TIMEOUT = 15.0  # seconds from a request's first byte to its last
 KEEP_ALIVE = 5  # seconds an idle connection stays open (uvicorn's default)
-_HOP = (b"upgrade", b"http2-settings")  # what an ignored upgrade offer leaves behind
+_OFFER = b"upgrade"  # the Connection token that makes an Upgrade header an offer
 
 
 class PanelProtocol(HttpToolsProtocol):
@@ -113,10 +114,8 @@ class PanelProtocol(HttpToolsProtocol):
         version = self.parser.get_http_version().encode()
         lines = [self.parser.get_method(), b" ", self.url, b" HTTP/", version, b"\r\n"]
         for name, value in self.headers:
-            if name in _HOP:
-                continue
-            if name == b"connection":
-                tokens = [t.strip() for t in value.split(b",") if t.strip() and t.strip().lower() not in _HOP]
+            if name == b"connection":  # the Upgrade header stays, inert: the app sees what was sent
+                tokens = [t.strip() for t in value.split(b",") if t.strip() and t.strip().lower() != _OFFER]
                 if not tokens:
                     continue
                 value = b", ".join(tokens)
