@@ -173,7 +173,8 @@ def _index(c: Control, r: HttpRequest, b: Any) -> Any:
 
 def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
     document = build_openapi(ENDPOINTS, title=f"mockpanel control API ({c.dialect.name})", public_path=public_path)
-    return {**document, "servers": [{"url": r.scope.get("root_path") or "/"}]}  # the pytest hub mounts panels under /p/N
+    root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/N
+    return {**document, "servers": [{"url": root or "/"}]}
 
 
 def _journal(c: Control, r: HttpRequest, q: s.JournalQuery) -> Any:
