@@ -31,7 +31,7 @@ class Control:
     def __init__(self, panel: Panel, dialect: Dialect, *, journal_limit: int = JOURNAL_LIMIT) -> None:
         self.panel = panel
         self.dialect = dialect
-        self.faults = FaultSet(panel.settings.seed)
+        self.faults = FaultSet(panel.settings.seed, dialect.actions)
         self.journal = Journal(lambda: self.panel.clock.now(), journal_limit)
         self._start_services: list[Service] = list(panel.catalog)
         self._opening: list[tuple[str, Decimal, str]] = []

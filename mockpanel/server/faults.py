@@ -10,7 +10,11 @@ may ``skip`` the first matching requests. Kinds:
   on the request before the answer was lost: true by default for malformed, truncated
   and empty (the panel answered, the answer broke), false for the others (the request
   never reached it). A processed ``add`` has placed and charged its order.
-- ``latency``: ``seconds`` of real delay before the answer (combines with the others).
+- ``latency``: ``seconds`` of real delay before the answer (combines with the others; one
+  request waits at most ``MAX_LATENCY`` in all, however many latency faults and words fire).
+
+Faults and in-band trigger words act only on requests with a valid key: anything else gets
+the panel's own answer. A fault whose ``count`` is spent leaves the list.
 - domain: ``disable`` or ``reprice`` (``service``, ``rate``) a service, after a
   ``services`` call by default (the price list the client holds goes stale); ``stuck``
   (the order an ``add`` placed stays Pending); ``cancel`` (the panel cancels the order an
@@ -143,8 +147,9 @@ def _int(spec: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     return number
 
 
-def fault_from_spec(spec: Mapping[str, Any], fault_id: int) -> Fault:
-    """Check a fault spec (JSON or keyword arguments); the error names the bad field."""
+def fault_from_spec(spec: Mapping[str, Any], fault_id: int, known: frozenset[str] | None = None) -> Fault:
+    """Check a fault spec (JSON or keyword arguments); the error names the bad field.
+    ``known``: the panel's action names; a fault for another action could never fire."""
     if not isinstance(spec, Mapping):
         raise ValueError("a fault spec is a JSON object such as {\"kind\": \"http\", \"status\": 502}")
     unknown = set(spec) - _SPEC_FIELDS
@@ -152,7 +157,9 @@ def fault_from_spec(spec: Mapping[str, Any], fault_id: int) -> Fault:
         raise ValueError(f"unknown fault field(s) {sorted(unknown)}; allowed: {sorted(_SPEC_FIELDS)}")
     kind = str(spec.get("kind", "")).strip().lower()
     status = _int(spec, "status", 100, 599)
-    if kind.isdigit():  # "502" is short for {"kind": "http", "status": 502}
+    if kind.isascii() and kind.isdigit():  # "502" is short for {"kind": "http", "status": 502}
+        if not 100 <= int(kind) <= 599:
+            raise ValueError(f"fault field 'kind' {kind!r} is no HTTP status; use one from 100 to 599, e.g. '502'")
         kind, status = "http", int(kind)
     if kind == "cloudflare":
         kind = "html"
@@ -167,6 +174,12 @@ def fault_from_spec(spec: Mapping[str, Any], fault_id: int) -> Fault:
         if not isinstance(actions, (list, tuple, set, frozenset)) or not all(isinstance(a, str) for a in actions):
             raise ValueError(f"fault field 'action' is an action name or a list of them, got {action!r}")
         fault.actions = frozenset(a.strip() for a in actions)
+        unknown = sorted(fault.actions - known) if known is not None else []
+        if unknown or not fault.actions:
+            raise ValueError(
+                f"unknown action(s) {unknown or [action]} in fault field 'action': such a fault would never fire; "
+                f"this panel's actions: {', '.join(sorted(known or ()))}"
+            )
     key = spec.get("key")
     if key is not None:
         if not isinstance(key, str) or not key:
@@ -225,7 +238,8 @@ def fault_from_spec(spec: Mapping[str, Any], fault_id: int) -> Fault:
 class FaultSet:
     """The faults of one panel, in the order they were added; a seeded dice for probability."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, actions: frozenset[str] | None = None) -> None:
+        self.actions = actions  # the panel's action names, to refuse a fault that could never fire
         self._faults: list[Fault] = []
         self._ids = count(1)
         self._rng = random.Random(f"faults:{seed}")
@@ -235,7 +249,7 @@ class FaultSet:
         return bool(self._faults)
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
-        fault = fault_from_spec(spec, next(self._ids))
+        fault = fault_from_spec(spec, next(self._ids), self.actions)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -275,6 +289,8 @@ class FaultSet:
                 fault.fired += 1
                 answered = answered or fault.kind in TRANSPORT
                 out.append(fault)
+            if any(not f.active for f in out):  # used up: it leaves the list
+                self._faults = [f for f in self._faults if f.active]
         return out
 
 
@@ -390,9 +406,9 @@ def word_fault(word: str) -> dict[str, Any] | None:
     if word in _WORD_FAULTS:
         return dict(_WORD_FAULTS[word])
     name, _, arg = word.partition("-")
-    if name == "http" and arg.isdigit():
+    if name == "http" and arg.isascii() and arg.isdigit():
         return {"kind": "http", "status": int(arg)}
-    if name in ("slow", "latency") and arg.replace(".", "", 1).isdigit():
+    if name in ("slow", "latency") and arg.isascii() and arg.replace(".", "", 1).isdigit():
         return {"kind": "latency", "seconds": float(arg)}
     return None
 
@@ -418,8 +434,12 @@ class FaultMiddleware:
         scope["mockpanel.fields"] = fields
         faults = self.control.faults
         action = (fields.get("action") or "").strip()
+        words = action == "add" and "mockpanel" in fields.get("link", "").lower()
+        if not (faults or words) or not self._valid_key(fields.get("key")):
+            await endpoint(scope, receive, send)  # no valid key: no fault fires, no trigger word counts
+            return
         fired = faults.fire(action, key_id(fields.get("key") or "")) if faults else []
-        if action == "add" and "mockpanel" in fields.get("link", "").lower():
+        if words:
             try:
                 words = self._link_faults(fields["link"])
             except ValueError as exc:
@@ -435,9 +455,16 @@ class FaultMiddleware:
         scope["mockpanel.started"] = started
         await self._with_faults(fired, scope, receive, send, fields)
 
+    def _valid_key(self, key: str | None) -> bool:
+        try:
+            self.control.panel.account(key or "")
+        except PanelError:
+            return False
+        return True
+
     def _link_faults(self, link: str) -> list[Fault]:
         trigger = find_trigger(link)
-        out = []
+        out: list[Fault] = []
         for word in trigger.other if trigger is not None else ():
             spec = word_fault(word)
             if spec is None:
@@ -447,6 +474,11 @@ class FaultMiddleware:
                     "refill-completed, refill-rejected; faults: http-502, html, malformed, truncated, empty, drop, slow-2)"
                 )
             out.append(fault_from_spec({**spec, "count": 1}, 0))
+        delay = sum(f.seconds for f in out if f.kind == "latency")
+        if delay > MAX_LATENCY:
+            raise ValueError(
+                f"the link's slow words add up to {delay:g} s; one request waits at most {MAX_LATENCY:g} s in all"
+            )
         return out
 
     async def _with_faults(self, fired: list[Fault], scope: Scope, receive: Receive, send: Send, fields: dict[str, str]) -> None:
@@ -454,7 +486,7 @@ class FaultMiddleware:
         for fault in fired:
             if fault.kind in DOMAIN and fault.when == "before":
                 apply_domain(control, fault, fields, [])
-        delay = sum(f.seconds for f in fired if f.kind == "latency")
+        delay = min(sum(f.seconds for f in fired if f.kind == "latency"), MAX_LATENCY)  # stacked faults: capped
         if delay:
             await asyncio.sleep(delay)
         transport = next((f for f in fired if f.kind in TRANSPORT), None)
