@@ -137,6 +137,8 @@ def test_a_websocket_offer_on_the_api_is_answered_as_an_api_request(served):
     (b"GET /api/v2 HTTP/9.9\r\nHost: x\r\n\r\n", 400, "Invalid HTTP request"),
     (b"GET /api/v2 HTTP/1.1\r\nHost x\r\n\r\n", 400, "Invalid HTTP request"),
     (b"POST /api/v2 HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400, "Invalid HTTP request"),
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, "HTTP/2 with prior knowledge"),
+    (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400, "use http://, not https://"),
     (b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n", 405, "CONNECT is not supported"),
     (b"GET /api/v2 HTTP/1.1\r\nX-Big: " + b"a" * HEADER_LIMIT + b"\r\n\r\n", 431, f"limit {HEADER_LIMIT} bytes"),
     (b"GET /api/v2 HTTP/1.1\r\n" + b"X-Many: abcdefghijklmnopqrstuvwxyz\r\n" * 2000 + b"\r\n", 431, "too large"),

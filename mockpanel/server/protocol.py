@@ -69,7 +69,7 @@ class PanelProtocol(HttpToolsProtocol):
                 self._in_head, self._head_bytes = True, 0
                 continue
             except httptools.HttpParserError as exc:
-                status, message = self._refusal or (400, f"Invalid HTTP request: {_reason(exc)}")
+                status, message = self._refusal or (400, _reason(exc, data))
                 self._refuse(status, message)
                 return
             break
@@ -160,9 +160,13 @@ class PanelProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, data: bytes) -> str:
+    if data[:2] == b"\x16\x03":
+        return "Invalid HTTP request: a TLS handshake; this server speaks plain HTTP: use http://, not https://"
+    if data[:3] == b"PRI":
+        return "Invalid HTTP request: HTTP/2 with prior knowledge; this server speaks HTTP/1.1"
     text = str(exc).strip().rstrip(".")
-    return text[:200] if text else "malformed request"
+    return f"Invalid HTTP request: {text[:200] if text else 'malformed request'}"
 
 
 def protocol_class(*, header_limit: int = HEADER_LIMIT, read_timeout: float = READ_TIMEOUT) -> type[PanelProtocol]:
