@@ -127,9 +127,11 @@ def test_faults_crud(ctl, mock):
     assert made.status_code == 201
     fault_id = made.json()["id"]
     assert [f["id"] for f in ctl("GET", "/faults").json()] == [fault_id]
+    kept = ctl("POST", "/faults", {"kind": "html", "action": "services", "count": 2}).json()["id"]
     assert HTTP.post(mock.url, data={"key": KEY, "action": "balance"}).status_code == 503
-    assert ctl("GET", "/faults").json()[0]["fired"] == 1
-    assert ctl("DELETE", f"/faults/{fault_id}").json() == {"removed": True}
+    assert [f["id"] for f in ctl("GET", "/faults").json()] == [kept]  # used up: it left the list
+    assert ctl("DELETE", f"/faults/{fault_id}").status_code == 404
+    assert ctl("DELETE", f"/faults/{kept}").json() == {"removed": True}
     ctl("POST", "/faults", {"kind": "html"})
     assert ctl("DELETE", "/faults").json() == {"cleared": True}
     assert ctl("GET", "/faults").json() == []

@@ -35,7 +35,7 @@ def world(hub) -> Iterator[tuple[MockPanel, dict[str, Any], dict[str, Any]]]:
     base = mock.control_url
     HTTP.post(f"{base}/orders/{order}", json={"status": "Completed"})
     refill = int(HTTP.post(mock.url, data={"key": KEY, "action": "refill", "order": order}).json()["refill"])
-    fault = HTTP.post(f"{base}/faults", json={"kind": "html", "action": "nothing-calls-this"}).json()["id"]
+    fault = HTTP.post(f"{base}/faults", json={"kind": "html", "action": "cancel"}).json()["id"]
     ids = {"key": KEY, "order_id": order, "refill_id": refill, "service_id": 1, "fault_id": fault}
     document = HTTP.get(base + "/openapi.json").json()
     yield mock, ids, document

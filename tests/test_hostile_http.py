@@ -1,4 +1,4 @@
-"""Hostile input against a real running server (issue 2 and 6: hardening).
+"""Hostile input against a real running server.
 
 Hypothesis builds requests a careless or malicious client could send: odd methods,
 paths, content types, bodies and parameters, written byte for byte on a raw socket.
