@@ -223,3 +223,15 @@ def test_an_idle_keep_alive_connection_is_closed_and_the_next_one_served(served)
     with connect(server) as sock:
         sock.sendall(balance)
         assert read_answer(sock)[0] == 200
+
+
+def test_the_pytest_hub_serves_an_h2c_offer_with_its_body(mock):
+    """The plugin's hub server runs the same protocol (server/thread.py)."""
+    port = int(mock.url.split(":")[2].split("/")[0])
+    path = mock.url.split(str(port), 1)[1].encode()
+    raw = request(b"POST", path, H2C + [FORM], b"key=" + mock.key.encode() + b"&action=balance")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        _LEFT.pop(sock.fileno(), None)
+        sock.sendall(raw)
+        status, _, payload = read_answer(sock)
+    assert status == 200 and payload == {"balance": "100.00000", "currency": "USD"}

@@ -66,6 +66,9 @@ class PanelProtocol(HttpToolsProtocol):
                     return
                 data, self._replay = self._replay + data[exc.args[0]:], None
                 self.parser = httptools.HttpRequestParser(self)
+                lenient = getattr(self.parser, "set_dangerous_leniencies", None)  # httptools >= 0.6.3
+                if lenient is not None:
+                    lenient(lenient_data_after_close=True)  # as uvicorn sets up its own parser
                 self._in_head, self._head_bytes = True, 0
                 continue
             except httptools.HttpParserError as exc:
