@@ -104,7 +104,7 @@ def test_stacked_latency_faults_wait_at_most_the_cap(monkeypatch):
     app = create_app(panel)
     for _ in range(3):
         app.state.control.add_fault({"kind": "latency", "seconds": MAX_LATENCY, "count": 1})
-    monkeypatch.setattr("mockpanel.server.faults.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("mockpanel.server.fault_middleware.asyncio.sleep", fake_sleep)
     with inprocess_client(app) as client:
         assert client.post("/api/v2", data={"key": KEY, "action": "balance"}).json()["currency"] == "USD"
     assert slept == [MAX_LATENCY]  # three faults of the cap each: one wait of the cap
