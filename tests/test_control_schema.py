@@ -156,3 +156,21 @@ def test_refused_requests_change_nothing(world):
     ]:
         check_refusal(HTTP.request(method, mock.control_url + path, json=body), None)
     assert HTTP.get(mock.control_url + "/state").json() == state
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/keys", {"key": "rich", "balance": "1e999999"}, "balance"),
+    (f"/keys/{KEY}/topup", {"amount": 10**13}, "amount"),
+    ("/clock", {"advance": 1e308}, "advance"),
+    ("/clock", {"advance": "99999999999999999999d"}, "advance"),
+    ("/clock", {"advance": "-5m"}, "advance"),
+    ("/services", {"service": "9" * 30, "name": "x", "type": "Default", "rate": "1", "min": 1, "max": 2}, "service"),
+    ("/services", {"service": 2**64, "name": "x", "type": "Default", "rate": "1", "min": 1, "max": 2}, "service"),
+    ("/orders/{order_id}", {"remains": 2**63}, "remains"),
+])
+def test_values_past_what_storage_holds_are_refused_at_the_boundary(world, path, body, field):
+    """Numbers that would overflow a typed column, the clock or the JSON encoder never get in."""
+    mock, ids, _ = world
+    state = HTTP.get(mock.control_url + "/state").json()
+    check_refusal(HTTP.post(mock.control_url + path.format(**ids), json=body), field)
+    assert HTTP.get(mock.control_url + "/state").json() == state

@@ -15,16 +15,33 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from ..domain.triggers import parse_duration
+
 INT64 = 2**63 - 1
+MAX_MONEY = Decimal(10) ** 12  # far above any real balance; larger ones are typos or attacks
+MAX_ADVANCE = 100 * 365.25 * 86400  # one clock move: a century
+_DIGITS = r"^\s*[0-9]{1,18}\s*$"
 Count = Annotated[int, Meta(ge=0, le=INT64, description="a whole number >= 0")]
-Money = Annotated[Decimal, Meta(description='an exact amount: a string such as "1.50" (or a JSON number)')]
-Duration = Annotated[float | str, Meta(description='seconds, or a duration such as "90s", "15m", "2h", "1d"')]
-Digits = Annotated[int | str, Meta(description="a whole number (digit strings are accepted, as in catalogue files)")]
+Money = Annotated[Decimal, Meta(description=f'an exact amount: a string such as "1.50" (or a JSON number), at most {MAX_MONEY:,}')]
+Duration = Annotated[
+    Annotated[float, Meta(ge=0, le=MAX_ADVANCE)] | str,
+    Meta(description='seconds, or a duration such as "90s", "15m", "2h", "1d" (at most a century)'),
+]
+Digits = Annotated[
+    Annotated[int, Meta(ge=0, le=INT64)] | Annotated[str, Meta(pattern=_DIGITS)],
+    Meta(description="a whole number (digit strings are accepted, as in catalogue files)"),
+]
 Flag = Annotated[bool, Meta(description="true or false")]
 
 
 class Body(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Base of every body: unknown fields are refused, by name."""
+    """Base of every body: unknown fields are refused, by name; money is bounded."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, Decimal) and value.is_finite() and abs(value) > MAX_MONEY:
+                raise ValueError(f"field {name!r}: an amount of at most {MAX_MONEY:,}, got {value}")
 
     def given(self) -> dict[str, Any]:
         """The fields the client sent (a null counts as not sent)."""
@@ -49,6 +66,16 @@ class ClockChange(Body):
     advance: Duration | None = None
     speed: Annotated[float | str, Meta(description="virtual seconds per real second (0 freezes)")] | None = None
     freeze: Flag | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.advance, str):  # "15m": checked here, so a century is the most in either spelling
+            try:
+                seconds = parse_duration(self.advance)
+            except ValueError as exc:
+                raise ValueError(f"field 'advance': {exc}") from None
+            if not 0 <= seconds <= MAX_ADVANCE:
+                raise ValueError(f"field 'advance': at most a century ({MAX_ADVANCE:g} s) at a time, got {self.advance!r}")
+            self.advance = seconds
 
 
 class Outcome(Body):
@@ -127,6 +154,7 @@ class Problem(Struct):
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<name>[^`]*)`")
+_OWN = re.compile(r"^field '(?P<name>[^']+)': (?P<rest>.*)$", re.S)
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _MISSING = re.compile(r"Object missing required field `(?P<name>[^`]*)`")
 
@@ -142,7 +170,12 @@ class SchemaError(ValueError):
 def _explain(exc: msgspec.ValidationError, kind: type[Struct], where: str) -> SchemaError:
     match = _AT.match(str(exc))
     what = match.group("what") if match else str(exc)
+    what = what.replace(f"matching regex {_DIGITS!r}", "of 1 to 18 digits (a whole number)")
     path = (match.group("path") or "").lstrip(".") if match else ""
+    own = _OWN.match(what)  # raised by a Struct's own check, which names its field
+    if own:
+        name = f"{path}.{own.group('name')}" if path else own.group("name")
+        return SchemaError(f"field {name!r}: {own.group('rest')}", name)
     unknown = _UNKNOWN.match(what)
     if unknown:
         name = f"{path}.{unknown.group('name')}" if path else unknown.group("name")
