@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import socket
 import sys
@@ -12,6 +14,8 @@ import click
 from . import __version__
 from .accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
 
+READ_TIMEOUT = 15.0  # server/protocol.py's default; not imported here, so --help stays quick
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mockpanel")
@@ -21,21 +25,23 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to bind (0: any free port).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to bind (0: any free port).")
 @click.option("--dialect", default="standard", show_default=True, help="Dialect name or profile .json path.")
 @click.option("--catalog", default=None, help="Catalogue name or .json path (default: the dialect's own).")
-@click.option("--speed", default=1.0, show_default=True, type=float, help="Virtual seconds per real second (60: an hour a minute; 0: frozen).")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(0, 1e9), help="Virtual seconds per real second (60: an hour a minute; 0: frozen).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids, plans and outcomes.")
-@click.option("--key", "keys", multiple=True, help=f"API key to create (repeatable). Default: {DEFAULT_KEY!r}.")
+@click.option("--key", "keys", multiple=True, help=f"API key to create (repeatable). Default: MOCKPANEL_KEYS (comma-separated), else {DEFAULT_KEY!r}.")
 @click.option("--balance", default=DEFAULT_BALANCE, show_default=True, help="Opening balance of each --key.")
 @click.option("--currency", default="USD", show_default=True, help="Currency of each --key.")
 @click.option("--loop", default="auto", show_default=True, type=click.Choice(["auto", "asyncio", "uvloop"]), help="Event loop (uvloop is faster; asyncio has shorter tails under overload).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @click.option("--state", "state_path", default=None, metavar="FILE", help="Keep the panel's state in FILE (SQLite): load it at start, commit every change before answering (a kill -9 loses nothing answered). One server per file.")
+@click.option("--read-timeout", default=READ_TIMEOUT, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a client has to send a whole request, from its first byte (slower ones get a 408).")
 @click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
 def serve(
     host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
     balance: str, currency: str, loop: str, log_level: str, admin_token: str | None, state_path: str | None,
+    read_timeout: float = READ_TIMEOUT,
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""
     import uvicorn
@@ -43,7 +49,11 @@ def serve(
     from .accounts_cli import open_accounts
     from .persistence.errors import StateUnavailable
     from .server.app import build_panel, create_app
+    from .server.protocol import protocol_class, server_options
 
+    from .server.control import is_loopback
+
+    keys = keys or env_keys()
     try:
         panel = build_panel(dialect, catalog=catalog, seed=seed, speed=speed, currency=currency)
         app = create_app(panel, dialect, admin_token=admin_token or None)
@@ -55,6 +65,13 @@ def serve(
     except StateUnavailable as exc:  # the --key accounts could not be recorded
         raise click.ClickException(str(exc)) from None
     sock = _listen(host, port)  # bound before the banner, so --port 0 shows the port it got
+    if not admin_token and not is_loopback(host):
+        click.echo(
+            f"Warning: {host} is reachable from other machines and no admin token is set: the API answers "
+            "anyone who can reach it and the control API answers only this machine. Set MOCKPANEL_ADMIN_TOKEN "
+            "(or --admin-token) to reach the control API from elsewhere, or bind 127.0.0.1.",
+            err=True,
+        )
     port = sock.getsockname()[1]
     d = app.state.dialect
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}{d.endpoints[0]}"
@@ -68,10 +85,9 @@ def serve(
         click.echo(f"State: {state.path} ({state.replayed} changes replayed)")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
-    config = uvicorn.Config(
-        app, host=host, port=port, loop=loop, http="httptools", access_log=False,
-        log_level=log_level, server_header=False, date_header=False,
-    )
+    config = uvicorn.Config(app, **server_options(
+        host=host, port=port, loop=loop, log_level=log_level, http=protocol_class(read_timeout=read_timeout),
+    ))
     if state is not None:  # uvicorn re-raises SIGTERM after its shutdown: end through `finally`, closing the file
         signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -110,15 +126,26 @@ def panel_catalog_name(dialect: str) -> str:
     return load_dialect(dialect).catalog
 
 
+def env_keys() -> tuple[str, ...]:
+    """The keys in MOCKPANEL_KEYS (comma-separated): out of the process list, unlike --key."""
+    return tuple(k.strip() for k in os.environ.get("MOCKPANEL_KEYS", "").split(",") if k.strip())
+
+
 def _listen(host: str, port: int) -> socket.socket:
     # IPPROTO_TCP, so asyncio sets TCP_NODELAY (else ~40 ms per response: Nagle + delayed ACK).
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = None
     try:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+    except (OSError, ValueError, UnicodeError, OverflowError) as exc:
+        if sock is not None:
+            sock.close()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        hint = "choose another --port" if getattr(exc, "errno", None) == errno.EADDRINUSE else (
+            "give an address of this machine, e.g. 127.0.0.1, 0.0.0.0 or ::1"
+        )
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}; {hint}") from None
     return sock
 
 

@@ -192,3 +192,81 @@ def test_serve_on_a_taken_port_says_so(serve):
 def test_the_console_script_is_installed():
     done = subprocess.run(["mockpanel", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and __version__ in done.stdout
+
+
+# --- bad arguments never end in a traceback; a non-loopback bind without a token warns ---------------
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--port", "70000"], "70000 is not in the range"),
+    (["--port", "-1"], "-1 is not in the range"),
+    (["--port", "eighty"], "not a valid integer"),
+    (["--speed", "-1"], "not in the range"),
+    (["--read-timeout", "0"], "not in the range"),
+])
+def test_out_of_range_arguments_are_usage_errors(args, words, monkeypatch):
+    monkeypatch.setattr("mockpanel.cli._listen", lambda *a: pytest.fail("serve went on to bind a port"))
+    result = CliRunner().invoke(main, ["serve", *args])
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("host", ["203.0.113.7", "no-such-host.invalid", "::ffff:203.0.113.7", "a" * 300])
+def test_a_host_that_cannot_be_bound_is_a_one_line_error(serve, host):
+    served = serve("--host", host, "--port", "0")
+    served.proc.wait(30)
+    output = served.stop()
+    assert served.proc.returncode == 1, output
+    assert "cannot listen on" in output and "Traceback" not in output, output
+    assert "API:" not in output
+
+
+class _NoServe:
+    """uvicorn.Server stand-in: ``serve`` runs up to the point of serving, then returns."""
+
+    def __init__(self, config: object) -> None:
+        pass
+
+    def run(self, sockets: list[socket.socket]) -> None:
+        for s in sockets:
+            s.close()
+
+
+def _serve_as_if_on(host: str, monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str] | None = None):
+    """``serve --host HOST`` with the socket bound on loopback instead (tests bind nothing else)."""
+    import uvicorn
+
+    from mockpanel import cli
+
+    real_listen = cli._listen
+    monkeypatch.setattr(cli, "_listen", lambda h, p: real_listen("127.0.0.1", 0))
+    monkeypatch.setattr(uvicorn, "Server", _NoServe)
+    return CliRunner().invoke(main, ["serve", "--host", host, *args], env=env)
+
+
+@pytest.mark.parametrize("host, warned", [("0.0.0.0", True), ("::", True), ("192.0.2.10", True),
+                                          ("127.0.0.1", False), ("localhost", False), ("::1", False)])
+def test_a_non_loopback_bind_without_an_admin_token_warns(monkeypatch, host, warned):
+    result = _serve_as_if_on(host, monkeypatch, env={"MOCKPANEL_ADMIN_TOKEN": ""})
+    assert result.exit_code == 0, result.output
+    assert ("Warning:" in result.output) is warned, result.output
+    if warned:
+        assert "MOCKPANEL_ADMIN_TOKEN" in result.output and host in result.output
+
+
+def test_no_warning_with_an_admin_token_from_the_environment(monkeypatch):
+    result = _serve_as_if_on("0.0.0.0", monkeypatch, env={"MOCKPANEL_ADMIN_TOKEN": "tok-env"})
+    assert result.exit_code == 0 and "Warning:" not in result.output and "admin token required" in result.output
+
+
+def test_keys_come_from_mockpanel_keys_unless_given_on_the_command_line(monkeypatch):
+    env = {"MOCKPANEL_KEYS": " sk-env-one , sk-env-two,,", "MOCKPANEL_ADMIN_TOKEN": ""}
+    result = _serve_as_if_on("127.0.0.1", monkeypatch, env=env)
+    assert result.exit_code == 0, result.output
+    shown = [line.strip() for line in result.output.splitlines() if line.strip().startswith("key ")]
+    assert shown == [f"key {redact('sk-env-one')}: balance 1000 USD", f"key {redact('sk-env-two')}: balance 1000 USD"]
+    assert "sk-env" not in result.output
+    given = _serve_as_if_on("127.0.0.1", monkeypatch, "--key", "sk-cli", env=env)
+    assert [line.strip() for line in given.output.splitlines() if line.strip().startswith("key ")] == [
+        f"key {redact('sk-cli')}: balance 1000 USD"
+    ]

@@ -127,9 +127,11 @@ def test_faults_crud(ctl, mock):
     assert made.status_code == 201
     fault_id = made.json()["id"]
     assert [f["id"] for f in ctl("GET", "/faults").json()] == [fault_id]
+    kept = ctl("POST", "/faults", {"kind": "html", "action": "services", "count": 2}).json()["id"]
     assert HTTP.post(mock.url, data={"key": KEY, "action": "balance"}).status_code == 503
-    assert ctl("GET", "/faults").json()[0]["fired"] == 1
-    assert ctl("DELETE", f"/faults/{fault_id}").json() == {"removed": True}
+    assert [f["id"] for f in ctl("GET", "/faults").json()] == [kept]  # used up: it left the list
+    assert ctl("DELETE", f"/faults/{fault_id}").status_code == 404
+    assert ctl("DELETE", f"/faults/{kept}").json() == {"removed": True}
     ctl("POST", "/faults", {"kind": "html"})
     assert ctl("DELETE", "/faults").json() == {"cleared": True}
     assert ctl("GET", "/faults").json() == []
@@ -200,7 +202,8 @@ def test_errors_are_json_4xx(ctl, method, path, body, status):
     "host, loopback",
     [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True), ("10.1.2.3", False),
      ("169.254.77.1", False), ("203.0.113.5", False), ("::ffff:203.0.113.5", False), ("fe80::1%eth0", False),
-     ("testclient", False), ("", False), (None, False)],
+     ("testclient", False), ("", False), (None, False), ("localhost", True), ("LocalHost.", True),
+     ("api.localhost", True), ("localhost.example.com", False), ("[::1]", True), ("0.0.0.0", False), ("::", False)],
 )
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
@@ -91,3 +96,71 @@ def test_huge_bodies_streamed_in_parallel_get_413_and_others_are_served(live, pa
     assert results and all(code in (413, -1) for code in results), results
     assert 413 in results
     assert panel.balance(KEY)[0] == 100  # nothing happened to the account
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS in /proc/PID/status")
+
+
+SLOWLORIS = 1000
+READ_TIMEOUT = 2.0
+
+
+def test_a_thousand_slowloris_connections_pin_neither_memory_nor_the_server():
+    """``mockpanel serve``: 1,000 clients trickling request heads; the server answers others
+    meanwhile, its memory stays bounded, and each slow client gets a 408 once its time is up."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--speed", "0",
+         "--read-timeout", str(READ_TIMEOUT)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    slow: list[socket.socket] = []
+    try:
+        origin = ""
+        while not origin:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            assert line, "mockpanel serve exited before its banner"
+            match = re.search(r"API: (http://[^/\s]+)", line)
+            origin = match.group(1) if match else ""
+        port = int(origin.rsplit(":", 1)[1])
+        with httpx.Client(timeout=10) as client:
+            balance = {"key": "test-key", "action": "balance"}
+            for _ in range(50):
+                try:
+                    assert client.post(origin + "/api/v2", data=balance).status_code == 200
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.1)
+            before = _rss_kib(proc.pid)
+            started = time.monotonic()
+            for i in range(SLOWLORIS):  # each: half a head, and a header line now and then
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                s.sendall(b"POST /api/v2 HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 2000 + b"\r\n")
+                slow.append(s)
+            for s in slow[:100]:
+                s.sendall(b"X-Still-Here: 1\r\n")
+            assert client.post(origin + "/api/v2", data=balance).json()["currency"] == "USD"
+            during = _rss_kib(proc.pid)
+            assert time.monotonic() - started < READ_TIMEOUT, "the machine is too slow for this test's timing"
+            answers = []
+            for s in slow:
+                s.settimeout(READ_TIMEOUT + 20)
+                try:
+                    answers.append(s.recv(4096))
+                except ConnectionResetError:
+                    answers.append(b"")
+            assert all(a.startswith(b"HTTP/1.1 408 ") or a == b"" for a in answers), {a[:40] for a in answers}
+            assert sum(a.startswith(b"HTTP/1.1 408 ") for a in answers) >= SLOWLORIS * 0.9
+            assert client.post(origin + "/api/v2", data=balance).json()["currency"] == "USD"
+            after = _rss_kib(proc.pid)
+        print(f"server RSS: {before} KiB before, {during} KiB with {SLOWLORIS} slow clients, {after} KiB after")
+        assert during - before < 32 * 1024, f"{SLOWLORIS} slow clients took {(during - before) // 1024} MiB"
+    finally:
+        for s in slow:
+            s.close()
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()  # type: ignore[union-attr]

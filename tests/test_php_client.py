@@ -203,3 +203,36 @@ def test_errors_decode_to_an_object_with_error(live):
         assert kind == obj(error="string") and value == {"error": "Invalid API key"}
     kind, value = call(live, "status", 123456)
     assert value == {"error": "Incorrect order ID"}
+
+
+# --- CURL_HTTP_VERSION_2_0 over http:// (cURL offers "Upgrade: h2c") --------------------------------
+
+
+def _h2c_checks(out: dict[str, Any]) -> None:
+    assert set(out["balance"]) == {"balance", "currency"}, out
+    assert isinstance(out["order"]["order"], int), out
+    assert out["status"]["status"] == "Pending" and out["status"]["remains"] == "100", out
+    assert out["wrong_key"] == {"error": "Invalid API key"}
+    assert out["versions"] == [out["http_1_1"]] * 3  # the offer was declined: every answer is HTTP/1.1
+
+
+def test_a_curl_client_asking_for_http2_over_http_is_served_http11_by_mockpanel_serve():
+    from tests.conftest import serving
+
+    with serving("--key", KEY, "--balance", "50") as origin:
+        out = run_php("h2c.php", origin + "/api/v2", KEY, "1")
+    _h2c_checks(out)
+
+
+def test_the_h2c_offer_reaches_the_server_and_the_body_is_read(live, panel):
+    seen: list[dict[bytes, bytes]] = []
+    live_app_observers = live._server.config.app.state.api.observers  # the app ServerThread serves
+    live_app_observers.append(lambda scope, fields, payload, status, seconds: seen.append(dict(scope["headers"])))
+    out = run_php("h2c.php", live.url + "/api/v2", KEY, "1")
+    _h2c_checks(out)
+    assert len(seen) == 4
+    for headers in seen:  # what cURL sent: the offer (its Upgrade header kept, inert) and a form body
+        assert headers[b"upgrade"] == b"h2c" and b"http2-settings" in headers, headers
+        assert headers[b"content-type"] == b"application/x-www-form-urlencoded"
+    order = panel.find_order(out["order"]["order"])
+    assert (order.link, order.quantity) == ("https://php.test/h2c", 100)

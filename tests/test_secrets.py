@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    outputs = {"server log": log.read_text(), "state file": state.read_bytes().decode("latin-1"), **{f"answer {i}": s for i, s in enumerate(seen)}}
+    state_text = b"".join(p.read_bytes() for p in tmp_path.glob("state.log*")).decode("latin-1")  # any format, binary too
+    outputs = {"server log": log.read_text(), "state file": state_text, **{f"answer {i}": s for i, s in enumerate(seen)}}
     for key in (SECRET, SECOND, NEVER):
         for spelling in {key, quote_plus(key), json.dumps(key)[1:-1]}:
             for name, text in outputs.items():
@@ -90,3 +92,30 @@ def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
     assert len(entries) >= len(requests) * 3
     # The log that was searched is a real one: the banner, and uvicorn's own lines at debug level.
     assert "API: http://127.0.0.1:" in outputs["server log"] and "INFO:" in outputs["server log"]
+
+
+def test_keys_and_the_admin_token_from_the_environment_stay_out_of_the_process_list(monkeypatch) -> None:
+    from tests.conftest import serving
+
+    token = "tok-env-5d0c8f1e"
+    monkeypatch.setenv("MOCKPANEL_KEYS", f"{SECRET},{SECOND}")
+    monkeypatch.setenv("MOCKPANEL_ADMIN_TOKEN", token)
+    with serving() as origin:
+        servers = []
+        for pid in (p for p in Path("/proc").iterdir() if p.name.isdigit()):
+            try:
+                parent = int((pid / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                argv = (pid / "cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError, IndexError):
+                continue  # a process that ended meanwhile
+            if parent == os.getpid() and b"mockpanel.cli" in argv:  # ours: serving() started it
+                servers.append(argv)
+        assert len(servers) == 1, "the mockpanel serve process was not found in /proc"
+        for argv in servers:
+            for secret in (SECRET, SECOND, token):
+                assert not any(secret.encode() in arg for arg in argv), argv
+        with httpx.Client(timeout=5) as c:
+            for key in (SECRET, SECOND):
+                assert set(c.post(origin + "/api/v2", data={"key": key, "action": "balance"}).json()) == {"balance", "currency"}
+            assert c.get(origin + "/_mock/clock").status_code == 401  # the token is in force
+            assert c.get(origin + "/_mock/clock", headers={"X-Mock-Token": token}).status_code == 200

@@ -49,7 +49,12 @@ def key_id(key: str) -> str:
 
 def redact(key: str) -> str:
     """How a key is shown to people: never the key, only enough to tell two apart."""
-    return f"key#{key_id(key)[:8]}"
+    return redact_id(key_id(key))
+
+
+def redact_id(kid: str) -> str:
+    """``redact`` for a key known only by its ``key_id`` (an order, a journal entry)."""
+    return f"key#{kid[:8]}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 It reads the fields, dispatches to the action handlers and writes JSON. Raw ASGI
 rather than a Starlette view: ``request.form()`` alone costs more than all of the
-panel's own work for ``balance`` (shared/reference/perf-baseline.md).
+panel's own work for ``balance`` (bench/README.md).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from ..domain.triggers import install as install_triggers
 from ..persistence.errors import StateUnavailable
 from .api import MAX_BODY, ApiEndpoint, json_bytes, send_json
 from .control import CONTROL_ROUTES, Control
-from .faults import ConnectionDropped, FaultMiddleware, expose_transport
+from .fault_answers import ConnectionDropped, expose_transport
+from .fault_middleware import FaultMiddleware
 
 
 def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:

@@ -1,26 +1,15 @@
 """The control API: a test's hand on the panel, the same in Python (``Control``) and over
-HTTP under ``/_mock/`` (JSON in, JSON out; errors are 4xx with ``{"error": ...}``).
-
-Safety: over HTTP it answers only loopback clients, unless the app has an admin token;
-then it answers only requests that carry it (``Authorization: Bearer TOKEN`` or
-``X-Mock-Token: TOKEN``), from anywhere.
+HTTP under ``/_mock/`` (server/control_http.py; docs/control-api.md).
 """
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
-import json
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, Mapping
-
-import orjson
-from starlette.requests import Request as HttpRequest
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from typing import Any, Mapping
 
 from ..dialects.profile import Dialect
 from ..domain import snapshot
+from ..domain.accounts import redact_id
 from ..domain.catalog import Catalog, Service, service_from_json
 from ..domain.clock import VirtualClock
 from ..domain.errors import PanelError
@@ -43,7 +32,7 @@ class Control:
     def __init__(self, panel: Panel, dialect: Dialect, *, journal_limit: int = JOURNAL_LIMIT) -> None:
         self.panel = panel
         self.dialect = dialect
-        self.faults = FaultSet(panel.settings.seed)
+        self.faults = FaultSet(panel.settings.seed, dialect.actions)
         self.journal = Journal(lambda: self.panel.clock.now(), journal_limit)
         self._start_services: list[Service] = list(panel.catalog)
         self._opening: list[tuple[str, Decimal, str]] = []
@@ -160,7 +149,7 @@ class Control:
             refill = panel._refill_of.get(order_id)
             return {
                 "order": order.id,
-                "key": f"key#{order.key[:8]}",
+                "key": redact_id(order.key),
                 "service": order.service.id,
                 "link": order.link,
                 "quantity": order.quantity,
@@ -257,189 +246,6 @@ class Control:
         return {"imported": True, "orders": len(self.panel.orders), "keys": len(self.panel.accounts())}
 
 
-# --- HTTP ---------------------------------------------------------------------------------
+# --- HTTP: server/control_http.py (kept importable from here) ---------------------------------------
 
-
-def is_loopback(host: str | None) -> bool:
-    """True for 127.0.0.0/8, ::1 and IPv4-mapped loopback; False for anything else, names included."""
-    if not host:
-        return False
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
-
-
-def client_host(scope: Mapping[str, Any]) -> str | None:
-    client = scope.get("client")
-    return client[0] if client else None
-
-
-def _token_of(request: HttpRequest) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return request.headers.get("x-mock-token")
-
-
-def _error(status: int, message: str) -> Response:
-    return Response(orjson.dumps({"error": message}), status, media_type="application/json")
-
-
-def _ok(value: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(value, default=str), status, media_type="application/json")
-
-
-def refusal(request: HttpRequest) -> Response | None:
-    """Why this request may not use the control API, or None when it may."""
-    token = getattr(request.app.state, "admin_token", None)
-    if token:
-        given = _token_of(request)
-        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
-            return _error(
-                401,
-                "the control API needs the admin token this server was started with: send "
-                "'Authorization: Bearer TOKEN' or 'X-Mock-Token: TOKEN'",
-            )
-        return None
-    if not is_loopback(client_host(request.scope)):
-        return _error(
-            403,
-            "the control API answers only clients on this machine (loopback); start the server with "
-            "--admin-token TOKEN and send the token to reach it from elsewhere",
-        )
-    return None
-
-
-async def _json_body(request: HttpRequest) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw, parse_float=Decimal)  # money stays exact
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("the body is not valid JSON; send a JSON object with Content-Type: application/json") from None
-
-
-Handler = Callable[[Control, HttpRequest, Any], Any]
-
-
-def _endpoint(handler: Handler, status: int = 200) -> Callable[[HttpRequest], Awaitable[Response]]:
-    async def endpoint(request: HttpRequest) -> Response:
-        refused = refusal(request)
-        if refused is not None:
-            return refused
-        control: Control = request.app.state.control
-        try:
-            body = await _json_body(request) if request.method in ("POST", "PUT", "PATCH") else None
-            if request.method in ("POST", "PATCH") and not isinstance(body, dict):
-                raise ValueError("send a JSON object, e.g. {\"advance\": \"15m\"}")
-            return _ok(handler(control, request, body), status)
-        except KeyError as exc:
-            return _error(404, str(exc.args[0]) if exc.args else "not found")
-        except (ValueError, TypeError) as exc:
-            return _error(400, str(exc))
-        except PanelError as exc:
-            return _error(400, f"the panel refused: {control.dialect.message(exc.code, exc.values)}")
-
-    return endpoint
-
-
-def _only(body: Mapping[str, Any], *allowed: str) -> dict[str, Any]:
-    unknown = set(body) - set(allowed)
-    if unknown:
-        raise ValueError(f"unknown field(s) {sorted(unknown)}; allowed: {list(allowed)}")
-    return dict(body)
-
-
-def _index(c: Control, r: HttpRequest, b: Any) -> Any:
-    return {
-        "dialect": c.dialect.name,
-        "api": list(c.dialect.endpoints),
-        "endpoints": [
-            "GET /_mock/", "POST /_mock/reset", "POST /_mock/keys", "DELETE /_mock/keys/{key}",
-            "POST /_mock/keys/{key}/topup", "POST /_mock/keys/{key}/drain", "GET /_mock/keys/{key}/ledger",
-            "GET /_mock/clock", "POST /_mock/clock", "GET /_mock/orders/{id}", "POST /_mock/orders/{id}",
-            "POST /_mock/refills/{id}", "GET /_mock/services", "POST /_mock/services",
-            "PATCH /_mock/services/{id}", "GET /_mock/faults", "POST /_mock/faults", "DELETE /_mock/faults",
-            "DELETE /_mock/faults/{id}", "GET /_mock/journal", "DELETE /_mock/journal", "GET /_mock/state",
-            "PUT /_mock/state",
-        ],
-    }
-
-
-def _limit(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if not value.isdigit():
-        raise ValueError(f"'limit' must be a whole number, got {value!r}")
-    return int(value)
-
-
-def _clear_faults(c: Control, r: HttpRequest, b: Any) -> Any:
-    c.faults.clear()
-    return {"cleared": True}
-
-
-def _remove_fault(c: Control, r: HttpRequest, b: Any) -> Any:
-    c.faults.remove(r.path_params["fault_id"])
-    return {"removed": True}
-
-
-def _clear_journal(c: Control, r: HttpRequest, b: Any) -> Any:
-    c.journal.clear()
-    return {"cleared": True}
-
-
-def _journal(c: Control, r: HttpRequest, b: Any) -> Any:
-    q = r.query_params
-    entries = c.journal_entries(q.get("action") or None, q.get("key") or None, _limit(q.get("limit")))
-    return [e.to_json() for e in entries]
-
-
-def _key(r: HttpRequest) -> str:
-    return r.path_params["key"]
-
-
-ROUTES: list[BaseRoute] = [
-    Route("/", _endpoint(_index), methods=["GET"]),
-    Route("/reset", _endpoint(lambda c, r, b: c.reset()), methods=["POST"]),
-    Route("/keys", _endpoint(lambda c, r, b: c.create_key(**_only(b, "key", "balance", "currency")), 201), methods=["POST"]),
-    Route("/keys/{key}", _endpoint(lambda c, r, b: c.remove_key(_key(r))), methods=["DELETE"]),
-    Route("/keys/{key}/topup", _endpoint(lambda c, r, b: c.topup(_key(r), **_only(b, "amount"))), methods=["POST"]),
-    Route("/keys/{key}/drain", _endpoint(lambda c, r, b: c.drain(_key(r), **_only(b, "amount"))), methods=["POST"]),
-    Route("/keys/{key}/ledger", _endpoint(lambda c, r, b: c.ledger(_key(r))), methods=["GET"]),
-    Route("/clock", _endpoint(lambda c, r, b: c.clock()), methods=["GET"]),
-    Route("/clock", _endpoint(lambda c, r, b: c.set_clock(**_only(b, "advance", "speed", "freeze"))), methods=["POST"]),
-    Route("/orders/{order_id:int}", _endpoint(lambda c, r, b: c.order(r.path_params["order_id"])), methods=["GET"]),
-    Route(
-        "/orders/{order_id:int}",
-        _endpoint(lambda c, r, b: c.set_order(r.path_params["order_id"], **_only(b, "status", "remains", "start_count", "outcome"))),
-        methods=["POST"],
-    ),
-    Route(
-        "/refills/{refill_id:int}",
-        _endpoint(lambda c, r, b: c.set_refill(r.path_params["refill_id"], **_only(b, "status"))),
-        methods=["POST"],
-    ),
-    Route("/services", _endpoint(lambda c, r, b: c.services()), methods=["GET"]),
-    Route("/services", _endpoint(lambda c, r, b: c.add_service(b), 201), methods=["POST"]),
-    Route(
-        "/services/{service_id:int}",
-        _endpoint(lambda c, r, b: c.update_service(r.path_params["service_id"], **b)),
-        methods=["PATCH"],
-    ),
-    Route("/faults", _endpoint(lambda c, r, b: [f.to_json() for f in c.faults.list()]), methods=["GET"]),
-    Route("/faults", _endpoint(lambda c, r, b: c.add_fault(b).to_json(), 201), methods=["POST"]),
-    Route("/faults", _endpoint(_clear_faults), methods=["DELETE"]),
-    Route("/faults/{fault_id:int}", _endpoint(_remove_fault), methods=["DELETE"]),
-    Route("/journal", _endpoint(_journal), methods=["GET"]),
-    Route("/journal", _endpoint(_clear_journal), methods=["DELETE"]),
-    Route("/state", _endpoint(lambda c, r, b: c.export_state()), methods=["GET"]),
-    Route("/state", _endpoint(lambda c, r, b: c.import_state(b)), methods=["PUT"]),
-]
-
-# Built once and shared by every app: each request finds its panel in request.app.state.control.
-CONTROL_ROUTES: list[BaseRoute] = [Route("/_mock", _endpoint(_index), methods=["GET"]), Mount("/_mock", routes=ROUTES)]
+from .control_http import CONTROL_ROUTES, ENDPOINTS, Endpoint, client_host, is_loopback, refusal  # noqa: E402,F401

@@ -10,39 +10,32 @@ may ``skip`` the first matching requests. Kinds:
   on the request before the answer was lost: true by default for malformed, truncated
   and empty (the panel answered, the answer broke), false for the others (the request
   never reached it). A processed ``add`` has placed and charged its order.
-- ``latency``: ``seconds`` of real delay before the answer (combines with the others).
+- ``latency``: ``seconds`` of real delay before the answer (combines with the others; one
+  request waits at most ``MAX_LATENCY`` in all, however many latency faults and words fire).
+
+Faults and in-band trigger words act only on requests with a valid key: anything else gets
+the panel's own answer. A fault whose ``count`` is spent leaves the list.
 - domain: ``disable`` or ``reprice`` (``service``, ``rate``) a service, after a
   ``services`` call by default (the price list the client holds goes stale); ``stuck``
   (the order an ``add`` placed stays Pending); ``cancel`` (the panel cancels the order an
   ``add`` placed, when it would have started); ``drain`` (``amount``, default all: the
   balance is spent by "another client" just before an ``add``).
 
-The middleware parses each request's fields once and hands them on in the scope, so
-the endpoint does not read the body again.
+This module: the spec and the set of faults. How each transport fault answers is in
+fault_answers.py; the middleware that fires them, in fault_middleware.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import count
-from typing import TYPE_CHECKING, Any, Mapping
-
-import httpx
-from starlette.types import Receive, Scope, Send
+from typing import Any, Mapping
 
 from ..domain.accounts import key_id, redact
-from ..domain.errors import PanelError
 from ..domain.money import parse_amount
-from ..domain.triggers import find as find_trigger
-from .api import ApiEndpoint, BodyTooLarge, ClientGone, json_bytes, request_fields, send_json
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .control import Control
 
 TRANSPORT = ("http", "html", "malformed", "truncated", "empty", "drop")
 DOMAIN = ("disable", "reprice", "stuck", "cancel", "drain")
@@ -55,13 +48,6 @@ _SPEC_FIELDS = {
     "seconds", "processed", "service", "rate", "amount", "when",
 }
 MAX_LATENCY = 600.0
-
-
-class ConnectionDropped(httpx.RemoteProtocolError):
-    """Raised to an in-process client where a socket client would see the connection close."""
-
-    def __init__(self) -> None:
-        super().__init__("Server disconnected without sending a response. (mockpanel 'drop' fault)")
 
 
 @dataclass
@@ -143,8 +129,9 @@ def _int(spec: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     return number
 
 
-def fault_from_spec(spec: Mapping[str, Any], fault_id: int) -> Fault:
-    """Check a fault spec (JSON or keyword arguments); the error names the bad field."""
+def fault_from_spec(spec: Mapping[str, Any], fault_id: int, known: frozenset[str] | None = None) -> Fault:
+    """Check a fault spec (JSON or keyword arguments); the error names the bad field.
+    ``known``: the panel's action names; a fault for another action could never fire."""
     if not isinstance(spec, Mapping):
         raise ValueError("a fault spec is a JSON object such as {\"kind\": \"http\", \"status\": 502}")
     unknown = set(spec) - _SPEC_FIELDS
@@ -152,7 +139,9 @@ def fault_from_spec(spec: Mapping[str, Any], fault_id: int) -> Fault:
         raise ValueError(f"unknown fault field(s) {sorted(unknown)}; allowed: {sorted(_SPEC_FIELDS)}")
     kind = str(spec.get("kind", "")).strip().lower()
     status = _int(spec, "status", 100, 599)
-    if kind.isdigit():  # "502" is short for {"kind": "http", "status": 502}
+    if kind.isascii() and kind.isdigit():  # "502" is short for {"kind": "http", "status": 502}
+        if not 100 <= int(kind) <= 599:
+            raise ValueError(f"fault field 'kind' {kind!r} is no HTTP status; use one from 100 to 599, e.g. '502'")
         kind, status = "http", int(kind)
     if kind == "cloudflare":
         kind = "html"
@@ -167,6 +156,12 @@ def fault_from_spec(spec: Mapping[str, Any], fault_id: int) -> Fault:
         if not isinstance(actions, (list, tuple, set, frozenset)) or not all(isinstance(a, str) for a in actions):
             raise ValueError(f"fault field 'action' is an action name or a list of them, got {action!r}")
         fault.actions = frozenset(a.strip() for a in actions)
+        unknown = sorted(fault.actions - known) if known is not None else []
+        if unknown or not fault.actions:
+            raise ValueError(
+                f"unknown action(s) {unknown or [action]} in fault field 'action': such a fault would never fire; "
+                f"this panel's actions: {', '.join(sorted(known or ()))}"
+            )
     key = spec.get("key")
     if key is not None:
         if not isinstance(key, str) or not key:
@@ -225,7 +220,8 @@ def fault_from_spec(spec: Mapping[str, Any], fault_id: int) -> Fault:
 class FaultSet:
     """The faults of one panel, in the order they were added; a seeded dice for probability."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, actions: frozenset[str] | None = None) -> None:
+        self.actions = actions  # the panel's action names, to refuse a fault that could never fire
         self._faults: list[Fault] = []
         self._ids = count(1)
         self._rng = random.Random(f"faults:{seed}")
@@ -235,7 +231,7 @@ class FaultSet:
         return bool(self._faults)
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
-        fault = fault_from_spec(spec, next(self._ids))
+        fault = fault_from_spec(spec, next(self._ids), self.actions)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -275,261 +271,20 @@ class FaultSet:
                 fault.fired += 1
                 answered = answered or fault.kind in TRANSPORT
                 out.append(fault)
+            if any(not f.active for f in out):  # used up: it leaves the list
+                self._faults = [f for f in self._faults if f.active]
         return out
 
 
-# --- answers ---------------------------------------------------------------------------
+# Kept importable from here, as before the split.
+from .fault_answers import CLOUDFLARE_PAGE, ConnectionDropped, answer, drop, expose_transport  # noqa: E402,F401
 
-_REASONS = {
-    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-    503: "Service Temporarily Unavailable", 504: "Gateway Time-out",
-}
-
-CLOUDFLARE_PAGE = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
-<meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="robots" content="noindex,nofollow">
-</head><body><div class="main-wrapper" role="main"><div class="main-content">
-<h1 class="zone-name-title h1">Checking if the site connection is secure</h1>
-<noscript><div class="h2">Enable JavaScript and cookies to continue</div></noscript>
-</div></div><script>(function(){window._cf_chl_opt={cvId: '3',cType: 'managed'};})();</script></body></html>
-"""
-
-PHP_NOTICE = (
-    b"<br />\n<b>Warning</b>:  Undefined array key \"currency\" in <b>/var/www/html/api/v2/index.php</b>"
-    b" on line <b>87</b><br />\n"
-)
-PHP_FATAL = (
-    b"<br />\n<b>Fatal error</b>:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes)"
-    b" in <b>/var/www/html/api/v2/index.php</b> on line <b>212</b><br />\n"
-)
+_MIDDLEWARE = ("FaultMiddleware", "apply_domain", "word_fault")
 
 
-def _status_page(status: int) -> bytes:
-    reason = _REASONS.get(status, "Error")
-    return (
-        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
-        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-    ).encode()
+def __getattr__(name: str) -> Any:
+    if name in _MIDDLEWARE:  # lazily: fault_middleware imports this module
+        from . import fault_middleware
 
-
-async def _send(send: Send, status: int, body: bytes, content_type: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
-    headers += extra or []
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def expose_transport(scope: Scope, send: Send) -> None:
-    """Remember the server's request cycle (uvicorn's ``send`` is a bound method of an
-    object holding the socket transport): the ``drop`` fault closes the socket itself."""
-    if "mockpanel.cycle" not in scope:
-        cycle = getattr(send, "__self__", None)
-        scope["mockpanel.cycle"] = cycle if hasattr(cycle, "transport") else None
-
-
-async def drop(scope: Scope) -> None:
-    cycle = scope.get("mockpanel.cycle")
-    if cycle is None:
-        raise ConnectionDropped()  # in-process: what a client over a socket would see
-    cycle.transport.close()
-    for _ in range(100):  # let the server see the connection gone, so it does not answer for us
-        if getattr(cycle, "disconnected", True):
-            break
-        await asyncio.sleep(0)
-
-
-async def answer(fault: Fault, scope: Scope, send: Send, produced: tuple[int, list[Any], bytes] | None) -> None:
-    """Send what the fault makes of the panel's answer (``produced``, when it was processed)."""
-    kind = fault.kind
-    if kind == "drop":
-        await drop(scope)
-        return
-    body = produced[2] if produced is not None else None
-    if kind == "http":
-        extra = [] if fault.retry_after is None else [(b"retry-after", str(fault.retry_after).encode())]
-        page = _status_page(fault.status) if fault.body is None else fault.body.encode()
-        await _send(send, fault.status, page, fault.content_type or "text/html; charset=utf-8", extra)
-    elif kind == "html":
-        page = CLOUDFLARE_PAGE.encode() if fault.body is None else fault.body.encode()
-        extra = [(b"server", b"cloudflare"), (b"cf-ray", b"8c1f2a3b4d5e6f70-AMS"), (b"cache-control", b"no-cache")]
-        await _send(send, fault.status, page, fault.content_type or "text/html; charset=UTF-8", extra)
-    elif kind == "malformed":
-        text = PHP_NOTICE + body if body is not None else PHP_FATAL
-        await _send(send, 200, text if fault.body is None else fault.body.encode(), fault.content_type or "text/html; charset=UTF-8")
-    elif kind == "truncated":
-        whole = body if body is not None else json_bytes({"error": "Incorrect request"})
-        cut = whole[: max(1, len(whole) // 2)] if len(whole) > 1 else b""
-        await _send(send, 200, cut, fault.content_type or "application/json")
-    elif kind == "empty":
-        await _send(send, 200, b"", fault.content_type or "text/html; charset=UTF-8")
-
-
-async def _capture(app: Any, scope: Scope, receive: Receive) -> tuple[int, list[Any], bytes]:
-    status, headers, chunks = 200, [], []
-
-    async def send(message: Any) -> None:
-        nonlocal status, headers
-        if message["type"] == "http.response.start":
-            status, headers = message["status"], list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, headers, b"".join(chunks)
-
-
-# --- the middleware ----------------------------------------------------------------------
-
-_WORD_FAULTS = {
-    "html": {"kind": "html"}, "cloudflare": {"kind": "html"}, "malformed": {"kind": "malformed"},
-    "truncated": {"kind": "truncated"}, "empty": {"kind": "empty"}, "drop": {"kind": "drop"},
-}
-
-
-def word_fault(word: str) -> dict[str, Any] | None:
-    """The fault an in-band link word asks for (``http-502``, ``slow-2``, ``drop`` ...)."""
-    if word in _WORD_FAULTS:
-        return dict(_WORD_FAULTS[word])
-    name, _, arg = word.partition("-")
-    if name == "http" and arg.isdigit():
-        return {"kind": "http", "status": int(arg)}
-    if name in ("slow", "latency") and arg.replace(".", "", 1).isdigit():
-        return {"kind": "latency", "seconds": float(arg)}
-    return None
-
-
-class FaultMiddleware:
-    """In front of the API endpoint: reads the fields once, fires faults and link words."""
-
-    def __init__(self, endpoint: ApiEndpoint, control: "Control") -> None:
-        self.endpoint = endpoint
-        self.control = control
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self.endpoint
-        started = time.perf_counter()
-        try:
-            fields = await request_fields(scope, receive, endpoint.max_body)
-        except BodyTooLarge:
-            body = json_bytes({"error": f"Request body too large (limit {endpoint.max_body} bytes)"})
-            await send_json(send, 413, body, scope.get("method") == "HEAD", [(b"connection", b"close")])
-            return
-        except ClientGone:  # the client went away mid-body: nothing to act on
-            return
-        scope["mockpanel.fields"] = fields
-        faults = self.control.faults
-        action = (fields.get("action") or "").strip()
-        fired = faults.fire(action, key_id(fields.get("key") or "")) if faults else []
-        if action == "add" and "mockpanel" in fields.get("link", "").lower():
-            try:
-                words = self._link_faults(fields["link"])
-            except ValueError as exc:
-                scope["mockpanel.started"] = started
-                payload = {"error": str(exc)}
-                self.control.journal.record(scope, fields, payload, 200, 0.0)
-                await send_json(send, 200, json_bytes(payload))
-                return
-            fired += words
-        if not fired:
-            await endpoint(scope, receive, send)
-            return
-        scope["mockpanel.started"] = started
-        await self._with_faults(fired, scope, receive, send, fields)
-
-    def _link_faults(self, link: str) -> list[Fault]:
-        trigger = find_trigger(link)
-        out = []
-        for word in trigger.other if trigger is not None else ():
-            spec = word_fault(word)
-            if spec is None:
-                raise ValueError(
-                    f"unknown mockpanel trigger {word!r} in the link; see the README, 'In-band triggers' "
-                    "(outcomes: completed, partial-N, canceled, pending; timing: now, in-15m; start-N; "
-                    "refill-completed, refill-rejected; faults: http-502, html, malformed, truncated, empty, drop, slow-2)"
-                )
-            out.append(fault_from_spec({**spec, "count": 1}, 0))
-        return out
-
-    async def _with_faults(self, fired: list[Fault], scope: Scope, receive: Receive, send: Send, fields: dict[str, str]) -> None:
-        control = self.control
-        for fault in fired:
-            if fault.kind in DOMAIN and fault.when == "before":
-                apply_domain(control, fault, fields, [])
-        delay = sum(f.seconds for f in fired if f.kind == "latency")
-        if delay:
-            await asyncio.sleep(delay)
-        transport = next((f for f in fired if f.kind in TRANSPORT), None)
-        watch = [f for f in fired if f.kind in DOMAIN and f.when == "after"]
-        placed_before = _order_count(control, fields) if watch else 0
-        pending = bool(watch)
-
-        def after() -> None:
-            # Once the panel has acted, before the client hears anything: a client that
-            # reacts at once to the answer must already find the changed panel.
-            nonlocal pending
-            if pending:
-                pending = False
-                placed = _new_orders(control, fields, placed_before)
-                for fault in watch:
-                    apply_domain(control, fault, fields, placed)
-
-        async def send_after(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                after()
-            await send(message)
-
-        if transport is None:
-            latency = next((f for f in fired if f.kind == "latency"), None)
-            if latency is not None:
-                scope["mockpanel.fault"] = latency
-            await self.endpoint(scope, receive, send_after if watch else send)
-            after()
-            return
-        scope["mockpanel.fault"] = transport
-        produced = None
-        if transport.processed:
-            produced = await _capture(self.endpoint, scope, receive)
-        else:
-            control.journal.record(scope, fields, None, 0, 0.0)
-        after()
-        await answer(transport, scope, send, produced)
-
-
-def _order_count(control: "Control", fields: Mapping[str, str]) -> int:
-    try:
-        return len(control.panel.account(fields.get("key")).order_ids)
-    except PanelError:
-        return 0
-
-
-def _new_orders(control: "Control", fields: Mapping[str, str], before: int) -> list[int]:
-    try:
-        return control.panel.account(fields.get("key")).order_ids[before:]
-    except PanelError:
-        return []
-
-
-def apply_domain(control: "Control", fault: Fault, fields: Mapping[str, str], orders: list[int]) -> None:
-    """Change the panel as a domain fault says; a fault that finds nothing to act on does nothing."""
-    panel = control.panel
-    try:
-        if fault.kind in ("disable", "reprice"):
-            sid = fault.service if fault.service is not None else int((fields.get("service") or "0").strip() or 0)
-            changes = {"enabled": False} if fault.kind == "disable" else {"rate": str(fault.rate)}
-            control.update_service(sid, **changes)
-        elif fault.kind == "drain":
-            key = fields.get("key") or ""
-            balance, _ = panel.balance(key)
-            amount = balance if fault.amount is None else min(fault.amount, balance)
-            if amount > 0:
-                panel.withdraw(key, amount, note="spent by another client (drain fault)")
-        elif fault.kind == "stuck":
-            for order_id in orders:
-                panel.set_order(order_id, status="Pending")
-        elif fault.kind == "cancel":
-            for order_id in orders:
-                try:
-                    panel.set_outcome(order_id, "Canceled")
-                except ValueError:  # no longer Pending: the panel cancels it now
-                    panel.set_order(order_id, status="Canceled")
-    except (PanelError, KeyError, ValueError):
-        pass
+        return getattr(fault_middleware, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

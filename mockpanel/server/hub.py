@@ -17,7 +17,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .api import json_bytes, send_json
-from .faults import expose_transport
+from .fault_answers import expose_transport
 from .inprocess import SyncASGITransport
 from .thread import ServerThread
 

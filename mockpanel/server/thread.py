@@ -11,6 +11,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from .protocol import server_options
+
 
 class _Server(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # the main thread keeps its handlers
@@ -36,8 +38,7 @@ class ServerThread:
             self._sock.close()  # a taken port: do not leak the socket (a ResourceWarning)
             raise
         self.port: int = self._sock.getsockname()[1]
-        options = dict(log_level="warning", access_log=False, lifespan="off", loop="asyncio", http="httptools")
-        options.update(config)
+        options = server_options(**{"log_level": "warning", "lifespan": "off", "loop": "asyncio", **config})
         self._server = _Server(uvicorn.Config(app, **options))
         self._thread = threading.Thread(target=self._run, name=f"mockpanel-server-{self.port}", daemon=True)
 

@@ -1,6 +1,6 @@
 <?php
-// An API client written the way the panels' own "Example of PHP code" is written
-// (field notes section 5): class Api, a hand-built urlencoded body, cURL with POST,
+// An API client written the way the panels' own "Example of PHP code" (on their API
+// pages) is written: class Api, a hand-built urlencoded body, cURL with POST,
 // FOLLOWLOCATION and the old MSIE user agent, json_decode to objects (arrays for
 // the batch refill, refill status and cancel calls). Kept faithful on purpose:
 // the mock must serve the client people actually copy.
@@ -12,6 +12,12 @@ class Api
 
     /** Your API key */
     public $api_key = '';
+
+    /** CURLOPT_HTTP_VERSION, when set (resellers' scripts set CURL_HTTP_VERSION_2_0) */
+    public $http_version = null;
+
+    /** The HTTP version of the last answer (CURLINFO_HTTP_VERSION) */
+    public $last_http_version = null;
 
     /** Add order */
     public function order($data)
@@ -128,7 +134,11 @@ class Api
             curl_setopt($ch, CURLOPT_POSTFIELDS, join('&', $_post));
         }
         curl_setopt($ch, CURLOPT_USERAGENT, 'Mozilla/4.0 (compatible; MSIE 5.01; Windows NT 5.0)');
+        if ($this->http_version !== null) {
+            curl_setopt($ch, CURLOPT_HTTP_VERSION, $this->http_version);
+        }
         $result = curl_exec($ch);
+        $this->last_http_version = curl_getinfo($ch, CURLINFO_HTTP_VERSION);
         if (curl_errno($ch) != 0 && empty($result)) {
             $result = false;
         }

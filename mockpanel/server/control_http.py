@@ -1,0 +1,255 @@
+"""The control API over HTTP, under ``/_mock/``: one registry of endpoints (``ENDPOINTS``)
+gives the routes, the index, the request checks and the OpenAPI document. Adding an
+endpoint is one ``Endpoint(...)`` entry (docs/control-api.md).
+
+Safety: it answers only loopback clients, unless the app has an admin token; then it
+answers only requests that carry it (``Authorization: Bearer TOKEN`` or ``X-Mock-Token``),
+from anywhere. Errors are 4xx JSON ``{"error": ..., "field": ...}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+
+import orjson
+from starlette.requests import Request as HttpRequest
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from ..domain.errors import PanelError
+from . import control_schema as s
+from .openapi import build_openapi
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .control import Control
+
+# --- who may use it ------------------------------------------------------------------------------
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for 127.0.0.0/8, ::1, IPv4-mapped loopback and the name ``localhost`` (RFC 6761:
+    it and its subdomains are loopback); False for anything else, other names included."""
+    if not host:
+        return False
+    name = host.strip("[]").split("%", 1)[0].rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def client_host(scope: Mapping[str, Any]) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def _token_of(request: HttpRequest) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.headers.get("x-mock-token")
+
+
+def _error(status: int, message: str, field: str | None = None) -> Response:
+    payload: dict[str, Any] = {"error": message}
+    if field is not None:
+        payload["field"] = field
+    return Response(orjson.dumps(payload), status, media_type="application/json")
+
+
+def _ok(value: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(value, default=str), status, media_type="application/json")
+
+
+def refusal(request: HttpRequest) -> Response | None:
+    """Why this request may not use the control API, or None when it may."""
+    token = getattr(request.app.state, "admin_token", None)
+    if token:
+        given = _token_of(request)
+        if given is None or not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode()):
+            return _error(
+                401,
+                "the control API needs the admin token this server was started with: send "
+                "'Authorization: Bearer TOKEN' or 'X-Mock-Token: TOKEN'",
+            )
+        return None
+    if not is_loopback(client_host(request.scope)):
+        return _error(
+            403,
+            "the control API answers only clients on this machine (loopback); start the server with "
+            "--admin-token TOKEN (or MOCKPANEL_ADMIN_TOKEN) and send the token to reach it from elsewhere",
+        )
+    return None
+
+
+# --- the registry ----------------------------------------------------------------------------------
+
+Handler = Callable[["Control", HttpRequest, Any], Any]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One control endpoint. ``path`` is under /_mock, in Starlette's syntax (``{order_id:int}``);
+    ``body``/``query`` are the schemas its input is decoded with (``RAW_JSON``: any JSON value)."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    body: type | str | None = None
+    query: type | None = None
+    status: int = 200
+    returns: str = "object"  # "object" or "array": the shape of a success answer
+
+
+RAW_JSON = "any JSON value"
+
+
+def public_path(path: str) -> str:
+    """``/orders/{order_id:int}`` -> ``/_mock/orders/{order_id}``."""
+    return "/_mock" + re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+
+
+def _raw_json(raw: bytes) -> Any:
+    if not raw.strip():
+        return {}
+    try:
+        orjson.loads(raw)  # strict: refuses lone surrogates (\ud800), which would poison the state
+        return json.loads(raw, parse_float=Decimal)  # money stays exact
+    except (ValueError, UnicodeDecodeError):
+        raise s.SchemaError(
+            "the body is not valid JSON (or holds a lone surrogate such as \\ud800); "
+            "send JSON in UTF-8 with Content-Type: application/json"
+        ) from None
+
+
+async def _input(entry: Endpoint, request: HttpRequest) -> Any:
+    if entry.query is not None:
+        return s.decode_query(dict(request.query_params), entry.query)
+    if entry.body is None:
+        return None
+    raw = await request.body()
+    return _raw_json(raw) if entry.body == RAW_JSON else s.decode_body(raw, entry.body)  # type: ignore[arg-type]
+
+
+def _endpoint(entry: Endpoint) -> Callable[[HttpRequest], Awaitable[Response]]:
+    async def endpoint(request: HttpRequest) -> Response:
+        refused = refusal(request)
+        if refused is not None:
+            return refused
+        control: Control = request.app.state.control
+        try:
+            return _ok(entry.handler(control, request, await _input(entry, request)), entry.status)
+        except s.SchemaError as exc:
+            return _error(400, str(exc), exc.field)
+        except KeyError as exc:
+            return _error(404, str(exc.args[0]) if exc.args else "not found")
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            return _error(400, str(exc) or type(exc).__name__)
+        except PanelError as exc:
+            return _error(400, f"the panel refused: {control.dialect.message(exc.code, exc.values)}")
+
+    return endpoint
+
+
+def _index(c: Control, r: HttpRequest, b: Any) -> Any:
+    return {
+        "dialect": c.dialect.name,
+        "api": list(c.dialect.endpoints),
+        "openapi": "/_mock/openapi.json",
+        "endpoints": ["GET /_mock/"] + [f"{e.method} {public_path(e.path)}" for e in ENDPOINTS if e.path != "/"],
+    }
+
+
+def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
+    document = build_openapi(ENDPOINTS, title=f"mockpanel control API ({c.dialect.name})", public_path=public_path)
+    root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/N
+    return {**document, "servers": [{"url": root or "/"}]}
+
+
+def _journal(c: Control, r: HttpRequest, q: s.JournalQuery) -> Any:
+    return [e.to_json() for e in c.journal_entries(q.action or None, q.key or None, q.limit)]
+
+
+def _clear(what: str) -> Handler:
+    def clear(c: Control, r: HttpRequest, b: Any) -> Any:
+        getattr(c, what).clear()
+        return {"cleared": True}
+
+    return clear
+
+
+def _remove_fault(c: Control, r: HttpRequest, b: Any) -> Any:
+    c.faults.remove(r.path_params["fault_id"])
+    return {"removed": True}
+
+
+def _key(r: HttpRequest) -> str:
+    return r.path_params["key"]
+
+
+def _id(r: HttpRequest, name: str) -> int:
+    return r.path_params[name]
+
+
+E = Endpoint
+ENDPOINTS: list[Endpoint] = [
+    E("GET", "/", _index, "This index: the dialect, its API paths and every control endpoint"),
+    E("GET", "/openapi.json", _openapi, "This API as an OpenAPI 3.1 document"),
+    E("POST", "/reset", lambda c, r, b: c.reset(), "Back to the opening keys, balances and catalogue"),
+    E("POST", "/keys", lambda c, r, b: c.create_key(**b.given()), "Create an API key (a random one if none is given)",
+      s.NewKey, status=201),
+    E("DELETE", "/keys/{key}", lambda c, r, b: c.remove_key(_key(r)), "Remove an API key"),
+    E("POST", "/keys/{key}/topup", lambda c, r, b: c.topup(_key(r), b.amount), "Add money to a key", s.Amount),
+    E("POST", "/keys/{key}/drain", lambda c, r, b: c.drain(_key(r), b.amount),
+      "Spend a key's money as another client would (all of it without an amount)", s.Drain),
+    E("GET", "/keys/{key}/ledger", lambda c, r, b: c.ledger(_key(r)), "A key's balance and every entry behind it"),
+    E("GET", "/clock", lambda c, r, b: c.clock(), "The virtual clock"),
+    E("POST", "/clock", lambda c, r, b: c.set_clock(**b.given()), "Move the clock forward, change its speed, freeze it",
+      s.ClockChange),
+    E("GET", "/orders/{order_id:int}", lambda c, r, b: c.order(_id(r, "order_id")), "An order and its plan"),
+    E("POST", "/orders/{order_id:int}", lambda c, r, b: c.set_order(_id(r, "order_id"), **_outcome(b.given())),
+      "Force an order's status/remains/start_count now, or choose its outcome for later", s.OrderChange),
+    E("POST", "/refills/{refill_id:int}", lambda c, r, b: c.set_refill(_id(r, "refill_id"), b.status),
+      "Force a refill's status", s.RefillChange),
+    E("GET", "/services", lambda c, r, b: c.services(), "The catalogue, hidden services included", returns="array"),
+    E("POST", "/services", lambda c, r, b: c.add_service(b.given()), "Add a service", s.NewService, status=201),
+    E("PATCH", "/services/{service_id:int}", lambda c, r, b: c.update_service(_id(r, "service_id"), **b.given()),
+      "Change fields of a service (orders already placed keep their price)", s.ServiceChange),
+    E("GET", "/faults", lambda c, r, b: [f.to_json() for f in c.faults.list()], "The faults still to fire",
+      returns="array"),
+    E("POST", "/faults", lambda c, r, b: c.add_fault(b.given()).to_json(), "Add a fault", s.FaultSpec, status=201),
+    E("DELETE", "/faults", _clear("faults"), "Remove every fault"),
+    E("DELETE", "/faults/{fault_id:int}", _remove_fault, "Remove one fault"),
+    E("GET", "/journal", _journal, "The requests the API answered, newest last", query=s.JournalQuery,
+      returns="array"),
+    E("DELETE", "/journal", _clear("journal"), "Forget the journal"),
+    E("GET", "/state", lambda c, r, b: c.export_state(), "The whole state, as a snapshot"),
+    E("PUT", "/state", lambda c, r, b: c.import_state(b), "Replace the whole state with a snapshot", RAW_JSON),
+]
+
+
+def _outcome(given: dict[str, Any]) -> dict[str, Any]:
+    outcome = given.get("outcome")
+    if isinstance(outcome, s.Outcome):
+        given["outcome"] = outcome.given()
+    return given
+
+
+def routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
+    return [Route(e.path, _endpoint(e), methods=[e.method]) for e in endpoints]
+
+
+# Built once and shared by every app: each request finds its panel in request.app.state.control.
+ROUTES: list[BaseRoute] = routes(ENDPOINTS)
+CONTROL_ROUTES: list[BaseRoute] = [Route("/_mock", _endpoint(ENDPOINTS[0]), methods=["GET"]), Mount("/_mock", routes=ROUTES)]
