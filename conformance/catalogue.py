@@ -155,7 +155,8 @@ _FINDINGS = """## What the suite now tells apart
 - **Error envelopes.** An error in another envelope than the dialect's (`{"status": "error",
   "message": …}`, `{"success": false, …}`) is a finding on any action, drip-feed included (V2-GEN-05).
 - **Exact money.** A charge is checked to half a unit of the dialect's last decimal (one rounding):
-  a charge one unit short (truncated, not rounded) is a failure (V2-ORD-02).
+  a charge one unit short (truncated, not rounded) is a failure (V2-ORD-02). A Partial charge allows
+  the two roundings of charge and refund (1.5 units: the documents do not say how a refund rounds).
 - **Flags are promises.** Refill of a completed order of a `"refill": false` service (V2-REF-06) and
   cancel of a `"cancel": false` service (V2-CAN-03) are failures.
 - **One currency.** A status whose `currency` is not the balance's is a failure (V2-STA-05).

@@ -104,9 +104,9 @@ class Expect:
     def _foreign_error(data: dict[str, Any]) -> Any:
         """The message of an error in an envelope no profile here uses ({"status": "error", "message": …},
         {"success": false, …}), or None."""
-        if "error" in data:
-            return None
         status = data.get("status")
+        if "error" in data or (isinstance(status, str) and status.strip().lower() in ("success", "ok")):
+            return None
         failed = (isinstance(status, str) and status.strip().lower() in ("error", "fail", "failed", "failure")) or (
             data.get("success") is False)
         if not failed and not (set(data) <= {"message", "msg", "code", "status"} and ("message" in data or "msg" in data)):

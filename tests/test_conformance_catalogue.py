@@ -51,7 +51,7 @@ def test_docs_requirements_is_generated_from_the_catalogue_and_cites_public_sour
         urls = public_sources(r)
         assert urls and all(u.startswith("https://") for u in urls), r.id
         assert f"| {r.id} | " in doc
-    assert "field notes" not in doc and "§" not in doc
+    assert "§" not in doc  # sources are public pages, not notes
     assert "## What the suite now tells apart" in doc
 
 

@@ -82,7 +82,8 @@ def test_an_error_in_a_foreign_envelope_is_an_error_and_a_finding() -> None:
     assert e.error(c, exchange(foreign, "add"), "V2-TYP-02", what="an error")
     assert [f.rid for f in c.findings] == ["V2-GEN-05"]
     assert e.error_message({"success": False, "msg": "no"}) == ("no", "foreign")
-    for fine in ({"status": "success", "order": 3}, {"order": 3}, {"balance": "1.00000", "currency": "USD"}):
+    for fine in ({"status": "success", "order": 3}, {"order": 3}, {"balance": "1.00000", "currency": "USD"},
+                 {"status": "success", "message": "Your order was placed"}):
         assert e.error_message(fine) is None
 
 

@@ -91,3 +91,21 @@ def test_the_judges_profile_reader_reads_every_profile_as_the_mock_does() -> Non
         assert j.service_types == m.service_types and j.content_type == m.content_type
     assert judge("smartpanel-v1").batch_limit_documented is False  # its 1000 only bounds the mock
     assert judge("standard").batch_limit_documented is True
+
+
+def test_the_judges_type_rules_and_the_mocks_type_table_agree() -> None:
+    # Written apart from the same documents: where they disagree, one of them misread the documents.
+    from mockpanel.conformance.rules import TYPE_RULES, Status, cost
+    from mockpanel.domain.lifecycle import Status as MockStatus
+    from mockpanel.domain.servicetypes import SERVICE_TYPES
+
+    assert set(TYPE_RULES) == set(SERVICE_TYPES)
+    for name, rule in TYPE_RULES.items():
+        mock = SERVICE_TYPES[name]
+        assert (rule.required, rule.optional, rule.slug, rule.flat, rule.dripfeed) == (
+            mock.required, mock.optional, mock.slug, mock.flat_price, mock.dripfeed), name
+    assert [s.value for s in Status] == [s.value for s in MockStatus]
+    assert [s.rank for s in Status] == [s.rank for s in MockStatus]
+    from decimal import Decimal
+
+    assert cost(Decimal("0.90"), 1500, False) == Decimal("1.35") and cost(Decimal("2"), 7, True) == Decimal("2")
