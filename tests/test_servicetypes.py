@@ -365,3 +365,26 @@ def test_service_type_lookup_by_name_or_slug() -> None:
     assert service_type("custom_comments") is SERVICE_TYPES["Custom Comments"]
     with pytest.raises(ValueError, match="unknown service type 'Likes'; known types: Default, Package"):
         service_type("Likes")
+
+
+def test_each_free_text_field_has_its_limit() -> None:
+    rules = OrderRules()
+    base = {**VALID["Web Traffic"], "type_of_traffic": "2"}
+    url = "https://r.test/" + "a" * 1000  # past the one-line limit, within the link's
+    assert read("Web Traffic", {**base, "referring_url": url}).details["referring_url"] == url
+    long_url = "https://r.test/" + "a" * rules.max_link
+    assert error("Web Traffic", {**base, "referring_url": long_url}).values == {"field": "referring_url"}
+    assert error("Web Traffic", {**base, "country": "U" * (rules.max_text + 1)}).values == {"field": "country"}
+    exc = error("Custom Comments", {**VALID["Custom Comments"], "comments": "c" * (rules.max_list_text + 1)})
+    assert exc.values == {"field": "comments"}
+
+
+@pytest.mark.parametrize("absent", ["undefined", "null", ""])
+def test_lenient_optional_numbers_are_absent_unless_the_dialect_says_otherwise(absent: str) -> None:
+    params = {**VALID["Default"], "runs": absent, "interval": absent}
+    assert read("Default", params).runs is None
+    strict = OrderRules(lenient_optional=False)
+    if absent:
+        assert error("Default", params, rules=strict).values == {"field": "runs"}
+    assert error("Default", {**VALID["Default"], "runs": "3", "interval": absent}).values == {"field": "interval"}
+    assert error("Default", {**VALID["Default"], "runs": "x"}).values == {"field": "runs"}

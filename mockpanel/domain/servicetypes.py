@@ -209,7 +209,7 @@ _DETAIL_READERS: dict[str, Callable[[Mapping[str, str], str, OrderRules], object
     "device": lambda p, n, r: _integer(p, n, low=1, high=5),
     "type_of_traffic": lambda p, n, r: _integer(p, n, low=1, high=3),
     "google_keyword": _text,
-    "referring_url": _text,
+    "referring_url": lambda p, n, r: _text(p, n, r, r.max_link),  # a URL: the link's limit
 }
 _NUMBERS = frozenset({"answer_number", "device", "type_of_traffic"})
 
