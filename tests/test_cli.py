@@ -278,3 +278,10 @@ def test_bad_keys_from_the_environment_are_usage_errors(monkeypatch, keys, words
     result = CliRunner().invoke(main, ["serve"], env={"MOCKPANEL_KEYS": keys})
     assert result.exit_code == 2 and words in result.output, result.output
     assert "sk-a" not in result.output and "x" * 600 not in result.output  # refused keys are not echoed either
+
+
+def test_the_read_timeout_default_is_the_protocol_s():
+    from mockpanel.cli import READ_TIMEOUT
+    from mockpanel.server import protocol
+
+    assert READ_TIMEOUT == protocol.READ_TIMEOUT == protocol.PanelProtocol.read_timeout
