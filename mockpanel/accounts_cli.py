@@ -15,7 +15,7 @@ def open_accounts(panel: Panel, keys: tuple[str, ...] | list[str], balance: str,
     """Create each key; return how to show each one (a key given by the user is redacted)."""
     repeated = sorted({redact(k) if k != DEFAULT_KEY else k for k in keys if list(keys).count(k) > 1})
     if repeated:
-        raise ValueError(f"--key {', '.join(repeated)} is given more than once; give each key once")
+        raise ValueError(f"key {', '.join(repeated)} is given more than once (--key or MOCKPANEL_KEYS); give each key once")
     shown = []
     for key in keys:
         name = key if key == DEFAULT_KEY else redact(key)

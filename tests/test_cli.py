@@ -270,3 +270,18 @@ def test_keys_come_from_mockpanel_keys_unless_given_on_the_command_line(monkeypa
     assert [line.strip() for line in given.output.splitlines() if line.strip().startswith("key ")] == [
         f"key {redact('sk-cli')}: balance 1000 USD"
     ]
+
+
+@pytest.mark.parametrize("keys, words", [("sk-a,sk-a", "more than once (--key or MOCKPANEL_KEYS)"), ("x" * 600, "at most 512")])
+def test_bad_keys_from_the_environment_are_usage_errors(monkeypatch, keys, words):
+    monkeypatch.setattr("mockpanel.cli._listen", lambda *a: pytest.fail("serve went on to bind a port"))
+    result = CliRunner().invoke(main, ["serve"], env={"MOCKPANEL_KEYS": keys})
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert "sk-a" not in result.output and "x" * 600 not in result.output  # refused keys are not echoed either
+
+
+def test_the_read_timeout_default_is_the_protocol_s():
+    from mockpanel.cli import READ_TIMEOUT
+    from mockpanel.server import protocol
+
+    assert READ_TIMEOUT == protocol.READ_TIMEOUT == protocol.PanelProtocol.read_timeout

@@ -252,4 +252,5 @@ def routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
 
 # Built once and shared by every app: each request finds its panel in request.app.state.control.
 ROUTES: list[BaseRoute] = routes(ENDPOINTS)
-CONTROL_ROUTES: list[BaseRoute] = [Route("/_mock", _endpoint(ENDPOINTS[0]), methods=["GET"]), Mount("/_mock", routes=ROUTES)]
+_INDEX = next(e for e in ENDPOINTS if e.path == "/")
+CONTROL_ROUTES: list[BaseRoute] = [Route("/_mock", _endpoint(_INDEX), methods=["GET"]), Mount("/_mock", routes=ROUTES)]

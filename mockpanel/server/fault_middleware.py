@@ -60,12 +60,12 @@ class FaultMiddleware:
         scope["mockpanel.fields"] = fields
         faults = self.control.faults
         action = (fields.get("action") or "").strip()
-        words = action == "add" and "mockpanel" in fields.get("link", "").lower()
-        if not (faults or words) or not self._valid_key(fields.get("key")):
+        has_words = action == "add" and "mockpanel" in fields.get("link", "").lower()
+        if not (faults or has_words) or not self._valid_key(fields.get("key")):
             await endpoint(scope, receive, send)  # no valid key: no fault fires, no trigger word counts
             return
         fired = faults.fire(action, key_id(fields.get("key") or "")) if faults else []
-        if words:
+        if has_words:
             try:
                 words = self._link_faults(fields["link"])
             except ValueError as exc:
@@ -161,7 +161,7 @@ def _order_count(control: "Control", fields: Mapping[str, str]) -> int:
 
 def _new_orders(control: "Control", fields: Mapping[str, str], before: int) -> list[int]:
     try:
-        return control.panel.account(fields.get("key")).order_ids[before:]
+        return list(control.panel.account(fields.get("key")).order_ids[before:])
     except PanelError:
         return []
 

@@ -156,10 +156,10 @@ def fault_from_spec(spec: Mapping[str, Any], fault_id: int, known: frozenset[str
         if not isinstance(actions, (list, tuple, set, frozenset)) or not all(isinstance(a, str) for a in actions):
             raise ValueError(f"fault field 'action' is an action name or a list of them, got {action!r}")
         fault.actions = frozenset(a.strip() for a in actions)
-        unknown = sorted(fault.actions - known) if known is not None else []
-        if unknown or not fault.actions:
+        strangers = sorted(fault.actions - known) if known is not None else []
+        if strangers or not fault.actions:
             raise ValueError(
-                f"unknown action(s) {unknown or [action]} in fault field 'action': such a fault would never fire; "
+                f"unknown action(s) {strangers or [action]} in fault field 'action': such a fault would never fire; "
                 f"this panel's actions: {', '.join(sorted(known or ()))}"
             )
     key = spec.get("key")

@@ -27,8 +27,8 @@ def build_openapi(endpoints: Sequence[Any], *, title: str, public_path: Callable
 
 @lru_cache(maxsize=16)
 def _build(endpoints: tuple[Any, ...], title: str, public_path: Callable[[str], str]) -> dict[str, Any]:
-    kinds = {e.body for e in endpoints if isinstance(e.body, type)} | {e.query for e in endpoints if e.query}
-    kinds = sorted(kinds, key=lambda k: k.__name__)
+    used = {e.body for e in endpoints if isinstance(e.body, type)} | {e.query for e in endpoints if e.query}
+    kinds = sorted(used, key=lambda k: k.__name__)
     _, components = msgspec.json.schema_components([*kinds, Problem], ref_template=_REF)
     components = _money(components)
     paths: dict[str, dict[str, Any]] = {}

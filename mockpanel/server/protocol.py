@@ -11,6 +11,9 @@
   more than that.
 - What the server answers by itself (431, 408, 400 for a request httptools cannot parse) is
   JSON ``{"error": ...}``, like everything the app answers (docs/http.md).
+
+It leans on uvicorn's HttpToolsProtocol internals (``url``, ``headers``, ``cycle``, its
+keep-alive timer); tests/test_http_protocol.py pins the behaviour should uvicorn change them.
 """
 
 from __future__ import annotations
