@@ -227,7 +227,7 @@ class StateFile:
     def _due(self) -> int:
         panel = self._panel
         # A replay costs about as much per change as a checkpoint per order: keep the two balanced.
-        return max(self.checkpoint_every, len(panel.orders) // 20) if panel is not None else self.checkpoint_every
+        return max(self.checkpoint_every, len(panel.orders) // 50) if panel is not None else self.checkpoint_every
 
     def checkpoint(self) -> bool:
         """Write the whole panel and drop the changes it covers; False if the disk refused (kept as it was)."""
@@ -255,10 +255,8 @@ class StateFile:
         """Write the checkpoint; returns the chunks written (kept once the transaction commits)."""
         data = snapshot.dump(panel, orders=False)
         parts = book_parts(panel.orders)
-        for item in data["accounts"]:  # an account's order ids grow like the book: stored in its chunks
-            account = panel._accounts[bytes.fromhex(item["digest"])]
-            parts[f"order_ids:{item['digest']}"] = account.order_ids.tobytes()
-            item["order_ids"] = None
+        for digest, account in panel._accounts.items():  # order ids grow like the book: stored in chunks
+            parts[f"order_ids:{digest.hex()}"] = account.order_ids.tobytes()
         conn.execute("INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?)", (seq, dumps(data)))
         written = write_parts(conn, parts, self._written)
         conn.execute("DELETE FROM ops WHERE seq <= ?", (seq,))
