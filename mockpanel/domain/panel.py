@@ -49,6 +49,7 @@ class PanelSettings:
 
 _digest = key_digest
 
+
 class Recorder(Protocol):
     """Told of every change to a panel (persistence, ``mockpanel serve --state``)."""
 
