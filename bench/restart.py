@@ -9,6 +9,7 @@ Builds a state file holding ``--orders`` orders (default 1,000,000) in its check
   load        StateFile.load in this process: open and check the file, read the checkpoint,
               replay the tail
   serve       `mockpanel serve --state FILE` from start until it answers its first request
+  an add      what recording a change costs: 5,000 adds in process, without and with a file
 
 The orders are placed for real (``--placed`` of them through Panel.add); the rest repeat
 their rows under new ids and links, as a long-running panel's book would hold them.
@@ -120,6 +121,26 @@ def time_serve(path: Path) -> float:
             proc.stdout.close()
 
 
+def time_changes(directory: Path, count: int = 5000) -> tuple[float, float]:
+    """Microseconds an add takes in process, without and with a state file (its commit)."""
+    out = []
+    for recorded in (False, True):
+        panel = _panel()
+        state = None
+        if recorded:
+            state = StateFile(Path(tempfile.mkdtemp(dir=directory)) / "changes.db", IDENTITY)
+            state.load(panel)
+            state.attach(panel)
+        panel.create_account(KEY, balance="100000000")
+        started = time.perf_counter()
+        for i in range(count):
+            panel.add(KEY, "1", {"link": f"https://bench.test/c/{i}", "quantity": "100"})
+        out.append((time.perf_counter() - started) / count * 1e6)
+        if state is not None:
+            state.close()
+    return out[0], out[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.restart", description=__doc__.splitlines()[0])
     p.add_argument("--orders", type=int, default=1_000_000, help="orders in the state file (default 1000000)")
@@ -137,9 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  built in {time.perf_counter() - started:.1f} s; file {size / 2**20:.1f} MiB")
         loads = [time_load(path) for _ in range(args.repeat)]
         serves = [time_serve(path) for _ in range(args.repeat)]
+        changes = [time_changes(Path(tmp)) for _ in range(args.repeat)]
     print(f"checkpoint ({args.orders:,} orders): first, whole: {whole:.2f} s; after {tail:,} changes: {later:.2f} s")
     print(f"load ({args.orders:,} orders + {loads[0][1]:,} changes replayed): {min(t for t, _ in loads):.2f} s")
     print(f"restart: mockpanel serve --state, start to first answer: {min(serves):.2f} s")
+    plain, recorded = min(c[0] for c in changes), min(c[1] for c in changes)
+    print(f"an add in process: {plain:.0f} µs without a state file, {recorded:.0f} µs with one (its commit)")
     return 0
 
 
