@@ -18,6 +18,7 @@ from mockpanel import PanelError, VirtualClock, build_panel, create_app
 from mockpanel.domain import snapshot
 from mockpanel.domain.accounts import KeyDigest
 from mockpanel.persistence import Identity, StateFile, StateFileError, StateUnavailable
+from mockpanel.persistence import chunks
 from mockpanel.persistence.legacy import convert
 
 IDENTITY = Identity(seed=3, dialect="standard", catalog="default")
@@ -100,8 +101,9 @@ def drive(panel, rng: random.Random, steps: int) -> None:
             pass
 
 
-@pytest.mark.parametrize("seed, every", [(0, 10_000), (1, 10_000), (2, 25), (3, 7)])
-def test_a_panel_rebuilt_from_its_file_is_the_panel_that_wrote_it(tmp_path, seed, every):
+@pytest.mark.parametrize("seed, every, chunk", [(0, 10_000, 1 << 19), (1, 10_000, 64), (2, 25, 64), (3, 7, 8)])
+def test_a_panel_rebuilt_from_its_file_is_the_panel_that_wrote_it(tmp_path, monkeypatch, seed, every, chunk):
+    monkeypatch.setattr(chunks, "CHUNK", chunk)  # small chunks: checkpoints rewrite some, keep others
     path = tmp_path / "state.db"
     panel, state = recording(path, checkpoint_every=every)
     panel.create_account(KEY_A, balance="40")
@@ -477,4 +479,24 @@ def test_panel_reset_and_an_import_with_junk_are_recorded_as_what_the_panel_hold
     crash(state)
     again, replay = recording(path)
     assert picture(again) == picture(panel) and len(again.catalog) == 3 and not again.accounts()
+    replay.close()
+
+
+def test_a_checkpoint_rewrites_only_the_chunks_that_changed(tmp_path, monkeypatch):
+    monkeypatch.setattr(chunks, "CHUNK", 256)
+    path = tmp_path / "state.db"
+    panel, state = recording(path, checkpoint_every=10**9)
+    panel.create_account(KEY_A, balance="1000")
+    for i in range(400):
+        panel.add(KEY_A, "1", {"link": f"https://x.test/{i}", "quantity": "100"})
+    assert state.checkpoint()
+    total = state._conn.execute("SELECT count(*) FROM book").fetchone()[0]
+    panel.add(KEY_A, "1", {"link": "https://x.test/one-more", "quantity": "100"})
+    before = state._conn.total_changes
+    assert state.checkpoint()
+    rewritten = state._conn.total_changes - before - 2  # less the checkpoint row and the one change dropped
+    assert total > 100 and 0 < rewritten < total / 5, (rewritten, total)
+    crash(state)
+    again, replay = recording(path)
+    assert replay.replayed == 0 and picture(again) == picture(panel)
     replay.close()

@@ -50,8 +50,8 @@ class StateError(ValueError):
 
 
 def dump(panel: Panel, *, orders: bool = True) -> dict[str, Any]:
-    """The panel's state as a JSON-able dict. Without ``orders``, "orders" is null (state
-    files store the order book's columns on their own)."""
+    """The panel's state as a JSON-able dict. Without ``orders``, "orders" and each account's
+    "order_ids" are null (state files store those columns on their own)."""
     with panel.lock:
         services: dict[Service, int] = {}
         rows = [_order_row(o, services) for o in panel.orders.values()] if orders else []
@@ -63,7 +63,7 @@ def dump(panel: Panel, *, orders: bool = True) -> dict[str, Any]:
             "catalog": panel.catalog.to_json(),
             "next_order": panel.orders.next_id,
             "next_refill": panel._next_refill,
-            "accounts": [_account_json(digest, a) for digest, a in panel._accounts.items()],
+            "accounts": [_account_json(digest, a, orders) for digest, a in panel._accounts.items()],
             "services": [s.to_json() for s in services],
             "orders": {"fields": list(Order.FIELDS), "rows": rows} if orders else None,
             "refills": {
@@ -94,7 +94,7 @@ def _order_row(order: Order, services: dict[Service, int]) -> list[Any]:
     return row
 
 
-def _account_json(digest: bytes, a: Account) -> dict[str, Any]:
+def _account_json(digest: bytes, a: Account, orders: bool = True) -> dict[str, Any]:
     version, internal, gauss = a.rng.getstate()
     return {
         "digest": digest.hex(),
@@ -102,7 +102,7 @@ def _account_json(digest: bytes, a: Account) -> dict[str, Any]:
         "created": a.created,
         "balance": str(a.balance),
         "entries": [[e.at, e.kind, str(e.amount), e.order, e.note] for e in a.entries],
-        "order_ids": list(a.order_ids),
+        "order_ids": list(a.order_ids) if orders else None,
         "due": [list(d) for d in a.due],
         "latest_by_link": [[sid, link, oid] for (sid, link), oid in a.latest_by_link.items()],
         "link_due": [[at, oid, sid, link] for at, oid, (sid, link) in a.link_due],

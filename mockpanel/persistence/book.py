@@ -8,7 +8,6 @@ a JSON row per order cost seconds (snapshot.dump's rows, used by GET /_mock/stat
 from __future__ import annotations
 
 from array import array
-from typing import Any
 
 from ..domain.catalog import service_from_json
 from ..domain.money import parse_amount

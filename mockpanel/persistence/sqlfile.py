@@ -23,7 +23,7 @@ SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE clock (id INTEGER PRIMARY KEY CHECK (id = 1), horizon REAL NOT NULL);
 CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, state BLOB NOT NULL);
-CREATE TABLE book (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE book (name TEXT NOT NULL, chunk INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (name, chunk));
 CREATE TABLE ops (seq INTEGER PRIMARY KEY, at REAL NOT NULL, op TEXT NOT NULL, args BLOB NOT NULL);
 """
 TABLES = {"meta", "clock", "checkpoint", "book", "ops"}

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 from ..domain import snapshot
 from ..domain.panel import Panel
 from .book import book_from, book_parts
+from .chunks import Sums, read_parts, write_parts
 from .clock import DurableClock
 from .codec import dumps, encode, loads
 from .errors import StateFileError, StateUnavailable
@@ -51,6 +52,7 @@ class StateFile:
         self._tail = 0  # changes since the checkpoint
         self._failing = False  # the last write failed: probe before the next change
         self._broken: str | None = None  # the panel could not be rebuilt: refuse every change
+        self._written: Sums = {}  # the checkpoint's chunks in the file (a checkpoint rewrites only changed ones)
 
     # --- loading ------------------------------------------------------------------
 
@@ -91,7 +93,8 @@ class StateFile:
         with self._transaction() as conn:
             conn.execute("INSERT INTO meta VALUES ('identity', ?)", (json.dumps(self.identity.as_json()),))
             conn.execute("INSERT INTO clock VALUES (1, ?)", (panel.clock.now(),))
-            self._write_checkpoint(conn, panel, 0)
+            written = self._write_checkpoint(conn, panel, 0)
+        self._written = written
 
     def _meta(self, name: str) -> str:
         assert self._conn is not None
@@ -106,8 +109,12 @@ class StateFile:
         conn, clock = self._conn, panel.clock
         with panel.lock, self._db:
             seq, state = conn.execute("SELECT seq, state FROM checkpoint").fetchone()
-            parts = {name: bytes(data) for name, data in conn.execute("SELECT name, data FROM book")}
-            loaded = snapshot.load(loads(state), book=book_from(parts))
+            parts, written = read_parts(conn.execute("SELECT name, chunk, data FROM book"))
+            data = loads(state)
+            ids = _order_ids(data, parts)
+            loaded = snapshot.load(data, book=book_from(parts))
+            for digest, account in loaded._accounts.items():
+                account.order_ids = ids.get(digest.hex(), account.order_ids)
             panel._replaying = True
             try:
                 snapshot.adopt(panel, loaded, move_clock=False)
@@ -120,7 +127,7 @@ class StateFile:
                     seq, count = number, count + 1
             finally:
                 panel._replaying = False
-            self._seq, self._tail = seq, count
+            self._seq, self._tail, self._written = seq, count, written
         return count
 
     def _apply(self, panel: Panel, number: int, op: str, blob: bytes) -> None:
@@ -220,7 +227,7 @@ class StateFile:
     def _due(self) -> int:
         panel = self._panel
         # A replay costs about as much per change as a checkpoint per order: keep the two balanced.
-        return max(self.checkpoint_every, len(panel.orders) // 20) if panel is not None else self.checkpoint_every
+        return max(self.checkpoint_every, len(panel.orders) // 50) if panel is not None else self.checkpoint_every
 
     def checkpoint(self) -> bool:
         """Write the whole panel and drop the changes it covers; False if the disk refused (kept as it was)."""
@@ -230,7 +237,8 @@ class StateFile:
         with panel.lock:
             try:
                 with self._transaction() as conn:
-                    self._write_checkpoint(conn, panel, self._seq)
+                    written = self._write_checkpoint(conn, panel, self._seq)
+                self._written = written
             except sqlite3.Error:
                 self._failing = True
                 self._tail = 0  # try again after as many changes, not at every one
@@ -243,13 +251,16 @@ class StateFile:
                 pass
         return True
 
-    def _write_checkpoint(self, conn: sqlite3.Connection, panel: Panel, seq: int) -> None:
-        state = dumps(snapshot.dump(panel, orders=False))
+    def _write_checkpoint(self, conn: sqlite3.Connection, panel: Panel, seq: int) -> Sums:
+        """Write the checkpoint; returns the chunks written (kept once the transaction commits)."""
+        data = snapshot.dump(panel, orders=False)
         parts = book_parts(panel.orders)
-        conn.execute("INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?)", (seq, state))
-        conn.execute("DELETE FROM book")
-        conn.executemany("INSERT INTO book VALUES (?, ?)", parts.items())
+        for digest, account in panel._accounts.items():  # order ids grow like the book: stored in chunks
+            parts[f"order_ids:{digest.hex()}"] = account.order_ids.tobytes()
+        conn.execute("INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?)", (seq, dumps(data)))
+        written = write_parts(conn, parts, self._written)
         conn.execute("DELETE FROM ops WHERE seq <= ?", (seq,))
+        return written
 
     # --- the file -----------------------------------------------------------------------
 
@@ -313,3 +324,17 @@ def _pinned(clock: Any, at: float) -> Iterator[None]:
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+def _order_ids(data: dict[str, Any], parts: dict[str, bytes]) -> dict[str, Any]:
+    """Each account's order ids, from their chunks (the checkpoint's JSON holds null for them)."""
+    from array import array
+
+    ids = {}
+    for item in data.get("accounts", []):
+        if item.get("order_ids") is None:
+            column = array("q")
+            column.frombytes(parts.pop(f"order_ids:{item['digest']}"))
+            ids[item["digest"]] = column
+            item["order_ids"] = []
+    return ids
