@@ -39,6 +39,7 @@ from ..domain.accounts import key_id, redact
 from ..domain.errors import PanelError
 from ..domain.money import parse_amount
 from ..domain.triggers import find as find_trigger
+from . import logs
 from .api import ApiEndpoint, BodyTooLarge, ClientGone, json_bytes, request_fields, send_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -416,6 +417,7 @@ class FaultMiddleware:
         except ClientGone:  # the client went away mid-body: nothing to act on
             return
         scope["mockpanel.fields"] = fields
+        self.control.journal.arrive(scope, fields)  # in the journal from now on, in arrival order
         faults = self.control.faults
         action = (fields.get("action") or "").strip()
         fired = faults.fire(action, key_id(fields.get("key") or "")) if faults else []
@@ -429,6 +431,8 @@ class FaultMiddleware:
                 await send_json(send, 200, json_bytes(payload))
                 return
             fired += words
+        if fired:
+            logs.faults_fired(action, key_id(fields.get("key") or ""), fired)
         if not fired:
             await endpoint(scope, receive, send)
             return
@@ -456,7 +460,7 @@ class FaultMiddleware:
                 apply_domain(control, fault, fields, [])
         delay = sum(f.seconds for f in fired if f.kind == "latency")
         if delay:
-            await asyncio.sleep(delay)
+            await control.journal.hold(scope, receive, delay)  # shown delayed, or abandoned
         transport = next((f for f in fired if f.kind in TRANSPORT), None)
         watch = [f for f in fired if f.kind in DOMAIN and f.when == "after"]
         placed_before = _order_count(control, fields) if watch else 0
