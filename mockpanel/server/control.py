@@ -27,6 +27,8 @@ from ..domain.panel import Panel
 from ..domain.triggers import parse_duration
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
+from .listing import LISTING_ROUTES
+from ..ui import UI_ROUTES
 
 JOURNAL_LIMIT = 10_000
 
@@ -421,6 +423,7 @@ ROUTES: list[BaseRoute] = [
     Route("/journal", _endpoint(_clear_journal), methods=["DELETE"]),
     Route("/state", _endpoint(lambda c, r, b: c.export_state()), methods=["GET"]),
     Route("/state", _endpoint(lambda c, r, b: c.import_state(b)), methods=["PUT"]),
+    *LISTING_ROUTES, *UI_ROUTES,  # GET /_mock/orders, /keys, /refills (listing.py); the dashboard at /_mock/ui
 ]
 
 # Built once and shared by every app: each request finds its panel in request.app.state.control.
