@@ -318,6 +318,19 @@ class Journal(JournalChecks):
             out = out[-limit:] if limit > 0 else []
         return out
 
+    def report(self, limit: int = 50) -> str:
+        """The newest ``limit`` requests and answers, one a line (pytest shows this for a failed test)."""
+        entries = self.entries()
+        lines = [f"... {len(entries) - limit} earlier request(s) not shown" ] if len(entries) > limit else []
+        for e in entries[-limit:]:
+            time_ = f"t={e.at - entries[0].at:+.1f}s" if entries else ""
+            answer = "" if e.response is None else " " + _short(e.response, 400)
+            shown = " ".join([f"#{e.seq}", time_, e.action or "(no action)", e.key or "(no key)"]
+                             + [f"{k}={v!r}" for k, v in e.params.items() if k != "action"])
+            fault = f" [fault: {e.fault}]" if e.fault else ""
+            lines.append(f"{shown} -> {e.outcome()}{answer}{fault}")
+        return "\n".join(lines) if lines else "(no API requests)"
+
     def __len__(self) -> int:
         return len(self._entries)
 
