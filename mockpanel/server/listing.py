@@ -10,7 +10,7 @@ pass over the columns at most. Keys are shown redacted, never as keys.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import orjson
 from starlette.requests import Request as HttpRequest
@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Route
 
 from ..domain.accounts import key_id
 from ..domain.lifecycle import RefillStatus, Status
-from ..domain.orderbook import OUTCOMES, REMOVED
 from ..domain.orders import state_of
 from ..domain.panel import Panel
+from .orderscan import count_statuses, order_rows
 
 MAX_PAGE = 500
 
@@ -97,57 +97,6 @@ def _norm(text: str) -> str:
 
 # --- orders ------------------------------------------------------------------------------
 
-def _key_rows(panel: Panel, wanted: str) -> set[int]:
-    """The order book's account indexes a key filter matches: the key, its key id or ``key#xxxxxxxx``."""
-    ids = {wanted, key_id(wanted)}
-    prefix = wanted[4:] if wanted.startswith("key#") and len(wanted) > 4 else None
-    return {
-        ix for ix, kid in enumerate(panel.orders.accounts.values)
-        if kid in ids or (prefix is not None and kid.startswith(prefix))
-    }
-
-
-def status_of(book: Any, i: int, now: float) -> Status:
-    """An order's status from three columns (what state_of computes, without the rest)."""
-    if now >= book.done_at[i]:
-        return OUTCOMES[book.outcome[i]]
-    return Status.PENDING if now < book.start_at[i] else Status.IN_PROGRESS
-
-
-def order_rows(panel: Panel, q: Mapping[str, Any], now: float) -> Iterator[int]:
-    """Rows matching the filters, newest first (or, with ``after``, oldest first from it)."""
-    book = panel.orders
-    n, first = len(book.links), book.first_id
-    accounts = _key_rows(panel, q["key"]) if q.get("key") else None
-    services = None
-    if q.get("service") is not None:
-        services = {ix for ix, s in enumerate(book.services.values) if s.id == q["service"]}
-    status = Status(q["status"]) if q.get("status") else None
-    link = q.get("link")
-    if q.get("after") is not None:
-        rows: Any = range(max(0, q["after"] - first + 1), n)
-    else:
-        top = n if q.get("before") is None else max(0, min(n, q["before"] - first))
-        rows = range(top - 1, -1, -1)
-    account_ix, service_ix, links = book.account_ix, book.service_ix, book.links
-    done_at, start_at, outcome = book.done_at, book.start_at, book.outcome
-    for i in rows:
-        ix = account_ix[i]
-        if ix == REMOVED or (accounts is not None and ix not in accounts):
-            continue
-        if services is not None and service_ix[i] not in services:
-            continue
-        if status is not None:
-            if now >= done_at[i]:
-                if OUTCOMES[outcome[i]] is not status:
-                    continue
-            elif (Status.PENDING if now < start_at[i] else Status.IN_PROGRESS) is not status:
-                continue
-        if link is not None and link not in links[i]:
-            continue
-        yield i
-
-
 def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
     book = panel.orders
     state = state_of(book, i, now)
@@ -181,18 +130,6 @@ def list_orders(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
         older = bottom if (more or q.get("after") is not None) and bottom > first else None
         newer = top if q.get("before") is not None or (q.get("after") is not None and more) else None
     return {"orders": page, "older": older, "newer": newer, "limit": limit}
-
-
-def count_statuses(panel: Panel, q: Mapping[str, Any]) -> dict[str, int]:
-    """How many orders match the filters (but ``status``), by status: one pass over the columns."""
-    counts = {s.value: 0 for s in Status}
-    unfiltered = {k: v for k, v in q.items() if k not in ("status", "before", "after")}
-    with panel.lock:
-        now = panel.clock.now()
-        book = panel.orders
-        for i in order_rows(panel, unfiltered, now):
-            counts[status_of(book, i, now).value] += 1
-    return counts
 
 
 # --- keys and refills -------------------------------------------------------------------
