@@ -17,7 +17,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..domain.accounts import key_id
+from ..domain.accounts import key_id, redact
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.orders import state_of
 from ..domain.panel import Panel
@@ -101,9 +101,14 @@ def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
     book = panel.orders
     state = state_of(book, i, now)
     service = book.services.values[book.service_ix[i]]
+    kid = book.accounts.values[book.account_ix[i]]
+    link = book.links[i]
+    account = panel._by_id.get(kid)
+    if account is not None and account.key in link:  # a key pasted into the link is shown redacted
+        link = link.replace(account.key, redact(account.key))
     return {
-        "order": book.first_id + i, "key": f"key#{book.accounts.values[book.account_ix[i]][:8]}",
-        "service": service.id, "service_name": service.name, "link": book.links[i], "quantity": book.quantity[i],
+        "order": book.first_id + i, "key": f"key#{kid[:8]}",
+        "service": service.id, "service_name": service.name, "link": link, "quantity": book.quantity[i],
         "status": state.status.value, "remains": state.remains, "start_count": state.start_count,
         "charge": str(state.charge), "created": book.created[i],
     }
