@@ -288,3 +288,14 @@ def test_real_clock_polling(journal):
         journal.assert_polling_rate(min_interval=5, clock="real")
     with pytest.raises(ValueError, match="'virtual' or 'real'"):
         journal.assert_polling_rate(min_interval=5, clock="wall")
+
+
+def test_serve_journal_bytes_bounds_the_journal():
+    from tests.conftest import HTTP, serving
+
+    with serving("--key", KEY, "--journal-bytes", "20000") as origin:
+        for i in range(10):
+            HTTP.post(origin + "/api/v2", data={"key": KEY, "action": "balance", "note": str(i) * 4000})
+        kept = HTTP.get(origin + "/_mock/journal").json()
+    assert 1 <= len(kept) < 10 and kept[-1]["params"]["note"] == "9" * 4000
+    assert sum(len(e["params"]["note"]) for e in kept) <= 20000
