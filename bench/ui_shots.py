@@ -9,6 +9,7 @@ Needs selenium and Debian's chromium + chromium-driver.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ KEY, OTHER, THIRD = "shot-key-1", "shot-key-2", "shot-key-3"
 WIDTHS = {"wide": (1280, 900), "narrow": (400, 860)}
 
 
-def busy(app, http, url: str) -> None:
+def busy(app, http, url: str) -> None:  # noqa: ARG001
     panel = app.state.panel
     for key in (OTHER, THIRD):
         panel.create_account(key, balance="500")
@@ -37,21 +38,25 @@ def busy(app, http, url: str) -> None:
     for n in range(12):  # some traffic in the journal
         http.post(url, data={"key": KEY, "action": "status", "orders": ",".join(str(10001 + n * 3 + i) for i in range(3))})
     http.post(url, data={"key": KEY, "action": "balance"})
-    for order_id in (10010, 10020):
-        try:
-            panel.set_order(order_id, status="Partial", remains=40)
-        except ValueError:
-            pass
+    panel.clock.advance(seconds=150)  # the newest orders start
+    done = [o for o in panel.keys_orders(KEY) if o.service.refill and o.state(panel.clock.now()).status.value == "Completed"]
+    for order in done[:3]:
+        panel.refill(KEY, order.id)
+    app.state.control.add_fault({"kind": "latency", "seconds": 1, "action": "status", "probability": 0.1})
 
 
-def failing(app, http, url: str) -> None:
+def failing(app, http, url: str) -> threading.Thread:
     control = app.state.control
     http.post(url, data={"key": KEY, "action": "add", "service": "1", "link": "https://instagram.com/p/ok", "quantity": "100"})
     control.add_fault({"kind": "http", "status": 502, "action": "add", "count": 1})
     http.post(url, data={"key": KEY, "action": "add", "service": "1", "link": "https://instagram.com/p/retry", "quantity": "100"})
     http.post(url, data={"key": KEY, "action": "add", "service": "1", "link": "https://instagram.com/p/retry", "quantity": "100"})
     http.post(url, data={"key": "wrong-key", "action": "balance"})
-    control.add_fault({"kind": "latency", "seconds": 2, "action": "status"})
+    control.add_fault({"kind": "latency", "seconds": 20, "action": "status", "count": 1})
+    fields = {"key": KEY, "action": "status", "order": "10001"}
+    slow = threading.Thread(target=httpx.post, args=(url,), kwargs={"data": fields, "timeout": 60})
+    slow.start()  # still waiting while the screenshots are taken: the journal shows it delayed
+    return slow
 
 
 def shoot(base: str, out: Path, name: str) -> list[Path]:
@@ -63,7 +68,7 @@ def shoot(base: str, out: Path, name: str) -> list[Path]:
             full = driver.execute_script("return document.documentElement.scrollHeight")
             driver.set_window_size(width, min(max(height, full + 20), 2600))
             time.sleep(0.3)
-            path = out / f"dashboard-{name}-{label}.png"
+            path = out / ("dashboard.png" if (name, label) == ("busy", "wide") else f"dashboard-{name}-{label}.png")
             driver.save_screenshot(str(path))
             made.append(path)
     return made
@@ -77,10 +82,11 @@ def main(out: Path) -> None:
         app = create_app(panel)
         app.state.control.remember_opening()
         with ServerThread(app) as server, httpx.Client(timeout=10) as http:
-            if fill is not None:
-                fill(app, http, server.url + "/api/v2")
+            waiting = fill(app, http, server.url + "/api/v2") if fill is not None else None
             for path in shoot(server.url, out, name):
                 print(path)
+            if waiting is not None:
+                waiting.join(30)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import pytest
 
 from mockpanel.domain.accounts import redact
 from mockpanel.ui.browser import BrowserMissing, chromium, find
+from mockpanel.ui.view import money
 from tests.conftest import HTTP, serving
 
 KEY = "browser-key-1"
@@ -80,7 +81,7 @@ def test_orders_move_on_the_page_as_the_clock_and_the_controls_say():
         wait(driver, lambda d: d.find_element("id", f"order-{first}").get_attribute("data-status") == "Completed", "the order Completed")
         driver.find_element("css selector", f"#key-{kid} a.ledger-link").click()
         wait(driver, lambda d: "charge" in text(d, "#ledger"), "the ledger")
-        assert str(first) in text(driver, "#ledger") and str(charge) in text(driver, "#ledger")
+        assert str(first) in text(driver, "#ledger") and f"-{money(charge)}" in text(driver, "#ledger")
         assert balance(driver, kid) == Decimal("100") - charge
 
         # Forcing a Partial from the page refunds the undelivered share.
@@ -96,5 +97,5 @@ def test_orders_move_on_the_page_as_the_clock_and_the_controls_say():
         refund = Decimal(order["refunded"])
         assert order["status"] == "Partial" and refund > 0
         wait(driver, lambda d: balance(d, kid) == before + refund, "the balance with the refund")
-        wait(driver, lambda d: "refund" in text(d, "#ledger") and str(refund) in text(d, "#ledger"), "the refund in the ledger")
+        wait(driver, lambda d: "refund" in text(d, "#ledger") and f"+{money(refund)}" in text(d, "#ledger"), "the refund in the ledger")
         assert KEY not in driver.page_source

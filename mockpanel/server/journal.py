@@ -115,8 +115,11 @@ class Request:
             return "delayed (not answered yet)"
         if self.state == ARRIVED:
             return "not answered yet"
-        shown = "dropped" if self.status is None else f"HTTP {self.status}"
-        return f"abandoned by the client ({shown} too late)" if self.state == ABANDONED else shown
+        if self.state == ABANDONED:
+            if self.status is None and self.response is None:
+                return "abandoned by the client (no answer yet)"
+            return f"abandoned by the client ({'dropped' if self.status is None else f'HTTP {self.status}'} too late)"
+        return "dropped" if self.status is None else f"HTTP {self.status}"
 
     def describe(self) -> str:
         parts = [f"#{self.seq}", self.action or "(no action)"]

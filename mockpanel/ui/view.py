@@ -21,6 +21,16 @@ REFILLS_SHOWN = 20
 _ORDER_QUERY = ("key", "status", "service", "link", "before", "after", "limit")
 
 
+def money(value: Any) -> str:
+    """An exact amount without its trailing zeros (at least two decimals): "0.4725000" -> "0.4725"."""
+    text = str(value)
+    if "." not in text:
+        return text + ".00" if text.lstrip("-").isdigit() else text
+    whole, _, frac = text.partition(".")
+    frac = frac.rstrip("0")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
 def clock_text(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -46,7 +56,7 @@ def _answer_text(value: Any) -> str:
 
 
 def _failed(e: Any) -> bool:
-    return (e.status not in (200, None) or e.fault is not None or e.state == "abandoned"
+    return (e.status not in (200, None) or e.fault not in (None, "latency") or e.state == "abandoned"
             or (isinstance(e.response, dict) and "error" in e.response))
 
 
