@@ -120,3 +120,11 @@ def test_the_fixture_panel_has_a_ui_url(mock):
     assert page.status_code == 200 and "<title>mockpanel" in page.text
     assert HTTP.get(mock.ui_url + "/static/ui.js").headers["content-type"].startswith("text/javascript")
     assert HTTP.get(mock.ui_url + "/live").json()["sections"]["keys"].count(redact(KEY)) >= 1
+
+
+def test_an_app_that_never_shows_the_page_never_imports_jinja2():
+    import subprocess
+    import sys
+
+    code = "import sys; from mockpanel import create_app; create_app(); print('jinja2' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

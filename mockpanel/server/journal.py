@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import count
 from typing import Any, Callable, Mapping
 
@@ -140,14 +142,18 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _kept(key: str, fields: Mapping[str, str]) -> dict[str, str]:
-    """The fields an entry keeps: all but the key, the key redacted anywhere else, each bounded."""
+def _kept(key: str, fields: Mapping[str, str]) -> tuple[dict[str, str], int]:
+    """The fields an entry keeps, and their size: all but the key, the key redacted anywhere
+    else, each bounded."""
+    params = {k: v for k, v in fields.items() if k != "key"}
+    # One C-level join and search for the common case: small fields, no key pasted anywhere.
+    joined = "\0".join(params) + "\0" + "\0".join(params.values())
+    if len(joined) <= FIELD_BYTES and not (key and key in joined):
+        return params, len(joined)
     shown = redact(key) if key else ""
     out: dict[str, str] = {}
     total = 0
-    for name, value in fields.items():
-        if name == "key":
-            continue
+    for name, value in params.items():
         if key and key in name:
             name = name.replace(key, shown)
         if key and key in value:
@@ -156,10 +162,10 @@ def _kept(key: str, fields: Mapping[str, str]) -> dict[str, str]:
             value = f"{value[:FIELD_BYTES]}... ({len(value)} characters, {FIELD_BYTES} kept)"
         total += len(name) + len(value)
         if total > FIELDS_BYTES:
-            out["..."] = f"{len(fields) - len(out) - 1} more field(s) not kept (journal limit {FIELDS_BYTES} bytes)"
+            out["..."] = f"{len(params) - len(out)} more field(s) not kept (journal limit {FIELDS_BYTES} bytes)"
             break
         out[name] = value
-    return out
+    return out, total
 
 
 def _scrub_answer(key: str, value: Any) -> Any:
@@ -183,7 +189,7 @@ class _Encoded(bytes):
 def _answer(key: str, payload: Any, body: bytes | None) -> tuple[Any, int]:
     """What an entry keeps of an answer, and its size in bytes."""
     if body is not None:
-        if key and (key.encode("utf-8", "surrogatepass") in body or orjson.dumps(key)[1:-1] in body):
+        if key and any(form in body for form in _forms(key)):
             body = orjson.dumps(_scrub_answer(key, json.loads(body)))
         if len(body) > ANSWER_BYTES:
             return {"journal": f"an answer of {len(body)} bytes, not kept (limit {ANSWER_BYTES})"}, 100
@@ -198,6 +204,15 @@ def _answer(key: str, payload: Any, body: bytes | None) -> tuple[Any, int]:
         return {"journal": f"an answer of {size} bytes, not kept (limit {ANSWER_BYTES})"}, 100
     return payload, size
 
+
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # characters JSON writes escaped: the key's bytes differ in an answer
+
+
+@lru_cache(maxsize=256)  # a client sends the same key again and again
+def _forms(key: str) -> tuple[bytes, ...]:
+    """How ``key`` looks inside a JSON answer: its UTF-8 bytes, and its escaped form if that differs."""
+    raw = key.encode("utf-8", "surrogatepass")
+    return (raw, orjson.dumps(key)[1:-1]) if _ESCAPED.search(key) else (raw,)
 
 # A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
@@ -236,8 +251,8 @@ class Journal(JournalChecks):
     def arrive(self, scope: dict[str, Any], fields: Mapping[str, str]) -> None:
         """A request has arrived (its fields read): it enters the journal now, unanswered."""
         key = fields.get("key") or ""
-        params = _kept(key, fields)
-        size = _ROW_OVERHEAD + sum(len(k) + len(v) for k, v in params.items())
+        params, size = _kept(key, fields)
+        size += _ROW_OVERHEAD
         row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None, 0.0,
                None, ARRIVED, size]
         scope["mockpanel.entry"] = row
@@ -245,7 +260,8 @@ class Journal(JournalChecks):
         with self._lock:
             self._entries.append(row)
             self._bytes += size
-            self._trim()
+            if len(self._entries) > self.limit or self._bytes > self.max_bytes:
+                self._trim()
 
     async def hold(self, scope: Mapping[str, Any], receive: Any, seconds: float) -> None:
         """Wait ``seconds`` (a latency fault), the entry marked delayed; a client that
@@ -282,9 +298,9 @@ class Journal(JournalChecks):
         row = scope.get("mockpanel.entry")
         with self._lock:
             if row is None:  # no arrival was noted (an endpoint without the fault middleware)
-                params = _kept(key, fields)
+                params, fsize = _kept(key, fields)
                 row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None,
-                       0.0, None, ARRIVED, _ROW_OVERHEAD + sum(len(k) + len(v) for k, v in params.items())]
+                       0.0, None, ARRIVED, _ROW_OVERHEAD + fsize]
                 self._entries.append(row)
                 self._bytes += row[_SIZE]
             row[_STATUS], row[_PAYLOAD], row[_LATENCY], row[_FAULT] = status, kept, seconds, fault
@@ -292,7 +308,8 @@ class Journal(JournalChecks):
                 row[_STATE] = ANSWERED
             row[_SIZE] += size
             self._bytes += size
-            self._trim()
+            if len(self._entries) > self.limit or self._bytes > self.max_bytes:
+                self._trim()
         if logs.LOG.isEnabledFor(logs.INFO):
             logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
 
