@@ -128,3 +128,12 @@ def test_an_app_that_never_shows_the_page_never_imports_jinja2():
 
     code = "import sys; from mockpanel import create_app; create_app(); print('jinja2' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_text_that_is_not_valid_unicode_never_breaks_the_page(ui):
+    body = b'{"key": "%s", "action": "add", "service": "1", "link": "https://x.test/\\ud800", "quantity": "100"}' % KEY.encode()
+    ui.post("/api/v2", content=body, headers={"content-type": "application/json"})
+    ui.post("/api/v2", content=b'{"key": "\\udfff", "action": "balance"}', headers={"content-type": "application/json"})
+    assert ui.get("/_mock/ui").status_code == 200
+    live = ui.get("/_mock/ui/live")
+    assert live.status_code == 200 and "journal" in live.json()["sections"]

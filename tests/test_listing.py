@@ -163,3 +163,16 @@ def test_each_endpoint_describes_its_parameters_for_openapi():
     assert names == {"key", "status", "service", "link", "limit", "before", "after"}
     for endpoint in LIST_ENDPOINTS:  # what the description says is what the parser takes
         assert set(endpoint.parse({})) == {p.name for p in endpoint.params}
+
+
+def test_a_link_that_is_not_valid_unicode_still_lists(panel):
+    from mockpanel.server.inprocess import inprocess_client
+    from tests.conftest import KEY
+
+    with inprocess_client(create_app(panel)) as client:
+        body = b'{"key": "%s", "action": "add", "service": "1", "link": "https://x.test/\\ud800", "quantity": "100"}' % KEY.encode()
+        placed = client.post("/api/v2", content=body, headers={"content-type": "application/json"}).json()
+        listed = client.get("/_mock/orders")
+    assert listed.status_code == 200
+    if "order" in placed:  # unless the panel refused the link
+        assert listed.json()["orders"][0]["link"] == "https://x.test/\ud800"

@@ -9,6 +9,7 @@ pass over the columns at most. Keys are shown redacted, never as keys.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -239,7 +240,12 @@ def _route(endpoint: ListEndpoint) -> Route:
         except ValueError as exc:
             return Response(orjson.dumps({"error": str(exc)}), 400, media_type="application/json")
         panel = request.app.state.control.panel
-        return Response(orjson.dumps(endpoint.handler(panel, query)), media_type="application/json")
+        answer = endpoint.handler(panel, query)
+        try:
+            body = orjson.dumps(answer)
+        except TypeError:  # a link with a lone surrogate: JSON escapes it (\\ud800), orjson refuses it
+            body = json.dumps(answer).encode()
+        return Response(body, media_type="application/json")
 
     return Route(endpoint.path, serve, methods=["GET"])
 

@@ -58,7 +58,12 @@ async def page(request: Request) -> Response:
             status_code=status,
         )
     ctx = view.context(_control(request), request.query_params, _base(request))
-    return TEMPLATES.TemplateResponse(request, "page.html", ctx, headers={"cache-control": "no-store"})
+    return _html(TEMPLATES.get_template("page.html").render(ctx))
+
+
+def _html(text: str, status: int = 200) -> Response:
+    # "replace": text a client sent that is not valid Unicode (a lone surrogate) shows as "?", never a 500
+    return Response(text.encode("utf-8", "replace"), status, media_type="text/html", headers={"cache-control": "no-store"})
 
 
 async def live(request: Request) -> Response:
@@ -68,7 +73,8 @@ async def live(request: Request) -> Response:
         return refused
     ctx = view.context(_control(request), request.query_params, _base(request))
     sections = {name: TEMPLATES.get_template(f"_{name}.html").render(ctx) for name in SECTIONS}
-    return JSONResponse({"sections": sections, "now": ctx["clock"]["now"]}, headers={"cache-control": "no-store"})
+    body = json.dumps({"sections": sections, "now": ctx["clock"]["now"]})  # ASCII: lone surrogates stay escaped
+    return Response(body, media_type="application/json", headers={"cache-control": "no-store"})
 
 
 async def login(request: Request) -> Response:
