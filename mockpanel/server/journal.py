@@ -17,30 +17,25 @@ The checks on what clients sent live in journal_checks.py.
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import count
 from typing import Any, Callable, Mapping
-
-import orjson
 
 from ..domain.accounts import key_id, redact
 from . import logs
 from .journal_checks import JournalChecks
+from .journal_keep import ANSWER_BYTES, FIELD_BYTES, FIELDS_BYTES, Encoded, kept_answer, kept_fields
+
+__all__ = ["ANSWER_BYTES", "FIELD_BYTES", "FIELDS_BYTES", "JOURNAL_BYTES", "JOURNAL_LIMIT", "Journal", "Request"]
 
 Now = Callable[[], float]
 _ID_FIELDS = ("order", "orders", "refill", "refills")
 
 JOURNAL_LIMIT = 10_000  # entries
 JOURNAL_BYTES = 32 << 20  # about 32 MiB of fields and answers
-FIELD_BYTES = 16 << 10  # of one field's value; the rest is cut
-FIELDS_BYTES = 64 << 10  # of all the fields of one request; further fields are left out
-ANSWER_BYTES = 1 << 20  # of one answer; a longer one is replaced by a note
 _ROW_OVERHEAD = 400  # a row's tuple, floats, dict and strings, roughly
 
 # The states of an entry (Request.state).
@@ -142,78 +137,6 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _kept(key: str, fields: Mapping[str, str]) -> tuple[dict[str, str], int]:
-    """The fields an entry keeps, and their size: all but the key, the key redacted anywhere
-    else, each bounded."""
-    params = {k: v for k, v in fields.items() if k != "key"}
-    # One C-level join and search for the common case: small fields, no key pasted anywhere.
-    joined = "\0".join(params) + "\0" + "\0".join(params.values())
-    if len(joined) <= FIELD_BYTES and not (key and key in joined):
-        return params, len(joined)
-    shown = redact(key) if key else ""
-    out: dict[str, str] = {}
-    total = 0
-    for name, value in params.items():
-        if key and key in name:
-            name = name.replace(key, shown)
-        if key and key in value:
-            value = value.replace(key, shown)
-        if len(value) > FIELD_BYTES:
-            value = f"{value[:FIELD_BYTES]}... ({len(value)} characters, {FIELD_BYTES} kept)"
-        total += len(name) + len(value)
-        if total > FIELDS_BYTES:
-            out["..."] = f"{len(params) - len(out)} more field(s) not kept (journal limit {FIELDS_BYTES} bytes)"
-            break
-        out[name] = value
-    return out, total
-
-
-def _scrub_answer(key: str, value: Any) -> Any:
-    """An answer that echoes the key (or holds it in a string) shows it redacted."""
-    if isinstance(value, str):
-        return value.replace(key, redact(key)) if key in value else value
-    if isinstance(value, dict):
-        return {_scrub_answer(key, k): _scrub_answer(key, v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_scrub_answer(key, v) for v in value]
-    return value
-
-
-class _Encoded(bytes):
-    """An answer kept as the JSON bytes that were sent."""
-
-    def decode(self) -> Any:  # type: ignore[override]
-        return json.loads(bytes(self))
-
-
-def _answer(key: str, payload: Any, body: bytes | None) -> tuple[Any, int]:
-    """What an entry keeps of an answer, and its size in bytes."""
-    if body is not None:
-        if key and any(form in body for form in _forms(key)):
-            body = orjson.dumps(_scrub_answer(key, json.loads(body)))
-        if len(body) > ANSWER_BYTES:
-            return {"journal": f"an answer of {len(body)} bytes, not kept (limit {ANSWER_BYTES})"}, 100
-        # The bytes as sent: one object the garbage collector never scans (entries() decodes them).
-        return _Encoded(body), len(body)
-    if payload is None:
-        return None, 0
-    if key:
-        payload = _scrub_answer(key, payload)
-    size = len(orjson.dumps(payload, default=str))
-    if size > ANSWER_BYTES:
-        return {"journal": f"an answer of {size} bytes, not kept (limit {ANSWER_BYTES})"}, 100
-    return payload, size
-
-
-_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # characters JSON writes escaped: the key's bytes differ in an answer
-
-
-@lru_cache(maxsize=256)  # a client sends the same key again and again
-def _forms(key: str) -> tuple[bytes, ...]:
-    """How ``key`` looks inside a JSON answer: its UTF-8 bytes, and its escaped form if that differs."""
-    raw = key.encode("utf-8", "surrogatepass")
-    return (raw, orjson.dumps(key)[1:-1]) if _ESCAPED.search(key) else (raw,)
-
 # A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
 
@@ -251,7 +174,7 @@ class Journal(JournalChecks):
     def arrive(self, scope: dict[str, Any], fields: Mapping[str, str]) -> None:
         """A request has arrived (its fields read): it enters the journal now, unanswered."""
         key = fields.get("key") or ""
-        params, size = _kept(key, fields)
+        params, size = kept_fields(key, fields)
         size += _ROW_OVERHEAD
         row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None, 0.0,
                None, ARRIVED, size]
@@ -294,11 +217,11 @@ class Journal(JournalChecks):
             fault = fault.kind
         key = fields.get("key") or ""
         body = scope.get("mockpanel.body") if fault is None else None
-        kept, size = _answer(key, payload, body)
+        kept, size = kept_answer(key, payload, body)
         row = scope.get("mockpanel.entry")
         with self._lock:
             if row is None:  # no arrival was noted (an endpoint without the fault middleware)
-                params, fsize = _kept(key, fields)
+                params, fsize = kept_fields(key, fields)
                 row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None,
                        0.0, None, ARRIVED, _ROW_OVERHEAD + fsize]
                 self._entries.append(row)
@@ -326,7 +249,7 @@ class Journal(JournalChecks):
             rows = [tuple(r) for r in self._entries]
         out = [
             Request(seq, at, wall, params.get("action", "").strip(), params, f"key#{kid[:8]}" if kid else "", kid,
-                    status, payload.decode() if type(payload) is _Encoded else payload, latency, fault, state)
+                    status, payload.decode() if type(payload) is Encoded else payload, latency, fault, state)
             for seq, at, wall, params, kid, status, payload, latency, fault, state, _ in rows
         ]
         if action is not None:
