@@ -7,6 +7,7 @@ journal's entries as the journal keeps them (key redacted).
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -22,13 +23,14 @@ _ORDER_QUERY = ("key", "status", "service", "link", "before", "after", "limit")
 
 
 def money(value: Any) -> str:
-    """An exact amount without its trailing zeros (at least two decimals): "0.4725000" -> "0.4725"."""
-    text = str(value)
-    if "." not in text:
-        return text + ".00" if text.lstrip("-").isdigit() else text
+    """An exact amount without trailing zeros (at least two decimals, never an exponent):
+    "0.4725000" -> "0.4725", "0E-7" -> "0.00"."""
+    try:
+        text = format(Decimal(str(value)), "f")
+    except InvalidOperation:
+        return str(value)
     whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0")
-    return f"{whole}.{frac.ljust(2, '0')}"
+    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
 
 
 def clock_text(t: float) -> str:
@@ -80,7 +82,7 @@ def ledger_of(control: Control, kid: str) -> dict[str, Any] | None:
         if account is None:
             return None
         ledger = control.ledger(account.key)
-    entries = [{**e, "at": clock_text(e["at"]), "sign": "+" if e["kind"] in ("deposit", "refund") else "-"}
+    entries = [{**e, "at": clock_text(e["at"]), "time": clock_text(e["at"])[5:], "sign": "+" if e["kind"] in ("deposit", "refund") else "-"}
                for e in reversed(ledger["entries"])]
     return {"key": f"key#{kid[:8]}", "key_id": kid, "balance": ledger["balance"], "currency": ledger["currency"],
             "entries": entries[:100], "more": max(0, len(entries) - 100)}
