@@ -37,11 +37,14 @@ def main() -> None:
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @click.option("--state", "state_path", default=None, metavar="FILE", help="Keep the panel's state in FILE (SQLite): load it at start, commit every change before answering (a kill -9 loses nothing answered). One server per file.")
 @click.option("--read-timeout", default=READ_TIMEOUT, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a client has to send a whole request, from its first byte (slower ones get a 408).")
+@click.option("--access-log", is_flag=True, help="Log each API request (action, key redacted, status, time), faults fired and state replayed to stderr (logger 'mockpanel'; with --log-level debug, the fields too).")
+@click.option("--journal-bytes", default=None, type=click.IntRange(min=1024), metavar="BYTES", help="Bound the request journal to about BYTES (default 32 MiB; the oldest entries go first).")
 @click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
 def serve(
     host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
     balance: str, currency: str, loop: str, log_level: str, admin_token: str | None, state_path: str | None,
     read_timeout: float = READ_TIMEOUT,
+    access_log: bool = False, journal_bytes: int | None = None,
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""
     import uvicorn
@@ -60,6 +63,7 @@ def serve(
         state = _open_state(state_path, panel, seed, dialect, catalog) if state_path else None
         shown = open_accounts(panel, keys or (DEFAULT_KEY,), balance, currency)
         app.state.control.remember_opening()  # POST /_mock/reset brings these keys back
+        _logs(log_level, access_log, app, journal_bytes, state)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except StateUnavailable as exc:  # the --key accounts could not be recorded
@@ -79,6 +83,7 @@ def serve(
     click.echo(f"API: {url}")
     control_url = url[: -len(d.endpoints[0])] + "/_mock/"
     click.echo(f"Control API: {control_url} ({'admin token required' if admin_token else 'loopback clients only'})")
+    click.echo(f"Dashboard: {control_url}ui")
     for line in shown:
         click.echo(f"  key {line}")
     if state is not None:
@@ -101,6 +106,16 @@ def serve(
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _logs(level: str, access_log: bool, app: Any, journal_bytes: int | None, state: Any) -> None:
+    from .server import logs
+
+    logs.configure(level, access_log)
+    if journal_bytes is not None:
+        app.state.control.journal.set_limits(max_bytes=journal_bytes)
+    if state is not None:
+        logs.replayed(str(state.path), state.replayed)
 
 
 def _open_state(path: str, panel: Any, seed: int, dialect: str, catalog: str | None) -> Any:

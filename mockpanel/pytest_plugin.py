@@ -40,6 +40,10 @@ MARKER = (
 )
 
 
+PANELS = pytest.StashKey[list]()  # the panels a test made, for its report
+REPORT_LIMIT = 50  # requests shown per panel in a failed test's report
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     for name, (help_text, default) in OPTIONS.items():
         parser.addini(f"mockpanel_{name}", f"mockpanel: {help_text} (default {default or 'none'})", default=default)
@@ -80,13 +84,14 @@ def mockpanel_server() -> Iterator["HubServer"]:
 
 @pytest.fixture
 def mockpanel_factory(
-    mockpanel_server: "HubServer", mockpanel_defaults: dict[str, Any]
+    mockpanel_server: "HubServer", mockpanel_defaults: dict[str, Any], request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., "MockPanel"]]:
     """Make mock panels for this test: ``mockpanel_factory(dialect="smartpanel-v1", balance="5")``.
     Each is unmounted when the test ends."""
     from .testing import MockPanel
 
     made: list[MockPanel] = []
+    request.node.stash[PANELS] = made  # a failed test's report shows their journals
 
     def make(**options: Any) -> MockPanel:
         # Each panel of a test gets its own key ("mockpanel-key-1", "-2", ...): a client that
@@ -114,3 +119,16 @@ def mockpanel(request: pytest.FixtureRequest, mockpanel_factory: Callable[..., "
     except (TypeError, ValueError) as exc:
         problem = f"@pytest.mark.mockpanel: {exc}"
     pytest.fail(problem, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test that used mock panels gets a report section per panel with its journal
+    (each request and answer, keys redacted), shown as pytest shows captured logs."""
+    report = yield
+    panels = item.stash.get(PANELS, None)
+    if report.failed and panels:
+        for n, panel in enumerate(panels, 1):
+            name = "mockpanel journal" + (f" (panel {n}: {panel.dialect.name})" if len(panels) > 1 else "")
+            report.sections.append((name, panel.journal.report(REPORT_LIMIT)))
+    return report

@@ -110,6 +110,11 @@ class MockPanel:
         return self._server.url + self.prefix + "/_mock"
 
     @property
+    def ui_url(self) -> str:
+        """The dashboard over a real socket (…/p/7/_mock/ui): open it in a browser while a test pauses."""
+        return self.control_url + "/ui"
+
+    @property
     def inprocess_url(self) -> str:
         """The API endpoint for in-process clients (``transport`` / ``client()``)."""
         return INPROCESS_ORIGIN + self._path

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 import pytest
 
-from mockpanel import create_app, inprocess_client
+from mockpanel import ServerThread, create_app, inprocess_client
 from mockpanel.domain.accounts import key_id, redact
 from mockpanel.server.journal import Journal
 from tests.conftest import KEY
@@ -86,6 +90,104 @@ def test_over_http_the_key_is_nowhere_in_the_journal(panel):
         exported = client.get("/_mock/journal").text
     assert KEY not in exported and "a-wrong-key" not in exported
     assert [e["key"] for e in json.loads(exported)] == [redact(KEY), redact("a-wrong-key")]
+
+
+def test_batch_ids_take_ascii_digits_only(journal):
+    entry = rec(journal, action="status", orders="5,²,٣,7,１")  # superscript, Arabic-Indic, full-width
+    assert entry.ids == [5, 7]
+
+
+def test_an_answer_echoing_the_key_is_redacted(journal):
+    body = json.dumps({"error": f"unknown field {KEY}", "echo": {KEY: [KEY]}}).encode()
+    journal.record({"mockpanel.body": body}, {"key": KEY, "action": "add"}, None, 200, 0.0)
+    journal.record({}, {"key": KEY, "action": "balance"}, {"note": f"sent {KEY}"}, 200, 0.0)
+    first, second = journal.entries()
+    assert first.response == {"error": f"unknown field {redact(KEY)}", "echo": {redact(KEY): [redact(KEY)]}}
+    assert second.response == {"note": f"sent {redact(KEY)}"}
+    assert KEY not in json.dumps([e.to_json() for e in journal.entries()]) and KEY not in journal.report()
+
+
+def test_the_journal_is_bounded_in_bytes_too(tick):
+    journal = Journal(tick, max_bytes=200_000)
+    for i in range(40):
+        journal.record({}, {"key": KEY, "action": "add", "link": "x" * 50_000}, None, 200, 0.0)
+    kept = journal.entries()
+    assert journal.nbytes <= 200_000 and 1 <= len(kept) < 40 and kept[-1].seq == 40
+    assert len(kept[-1]["link"]) < 20_000 and "characters" in kept[-1]["link"]  # one field is cut
+    journal.set_limits(max_bytes=1024)
+    assert len(journal) <= 1
+    with pytest.raises(ValueError, match="max_bytes"):
+        journal.set_limits(max_bytes=0)
+
+
+def test_a_request_of_many_fields_keeps_a_bounded_part(journal):
+    fields = {"key": KEY, "action": "add", **{f"f{i}": "y" * 1000 for i in range(500)}}
+    journal.record({}, fields, None, 200, 0.0)
+    params = journal.entries()[-1].params
+    assert sum(len(k) + len(v) for k, v in params.items()) < 80_000 and "more field(s) not kept" in params["..."]
+
+
+def test_the_report_shows_each_request_and_answer_without_the_key(journal):
+    rec(journal, action="add", service=1, payload={"order": 7})
+    rec(journal, action="status", order=7, payload={"error": "Incorrect order ID"})
+    text = journal.report()
+    lines = text.splitlines()
+    assert len(lines) == 2 and "add" in lines[0] and "{'order': 7}" in lines[0] and redact(KEY) in lines[0]
+    assert "Incorrect order ID" in lines[1] and KEY not in text
+
+
+# --- arrival order: delayed and abandoned requests show at once --------------------------------
+
+
+def _post(url, timeout, **fields):
+    with httpx.Client(timeout=timeout) as client:
+        try:
+            return client.post(url, data={"key": KEY, **fields}).status_code
+        except httpx.TimeoutException:
+            return "timeout"
+
+
+def _until(check, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_delayed_request_is_in_the_journal_at_once_in_arrival_order(panel):
+    app = create_app(panel)
+    journal = app.state.control.journal
+    app.state.control.add_fault({"kind": "latency", "seconds": 1.5, "action": "balance", "count": 1})
+    with ServerThread(app) as server, ThreadPoolExecutor(2) as pool:
+        url = server.url + "/api/v2"
+        slow = pool.submit(_post, url, 10, action="balance")
+        assert _until(lambda: len(journal) == 1)
+        assert journal.entries()[0].state == "delayed" and journal.entries()[0].status is None
+        assert _post(url, 10, action="services") == 200  # arrives second, answered first
+        first, second = journal.entries()
+        assert (first.action, first.state, second.action, second.state) == ("balance", "delayed", "services", "answered")
+        assert "delayed" in first.describe()
+        assert slow.result() == 200
+        first, second = journal.entries()
+        assert (first.seq, first.state, first.status, second.seq) == (1, "answered", 200, 2)
+        assert first.latency >= 1.4 and first.fault == "latency"
+
+
+def test_a_request_the_client_gave_up_on_is_marked_abandoned(panel):
+    app = create_app(panel)
+    journal = app.state.control.journal
+    app.state.control.add_fault({"kind": "latency", "seconds": 1.0, "action": "balance", "count": 1})
+    with ServerThread(app) as server:
+        url = server.url + "/api/v2"
+        assert _post(url, 0.3, action="balance") == "timeout"
+        assert _post(url, 10, action="balance") == 200  # the client's retry
+        assert [e.state for e in journal.entries()] == ["abandoned", "answered"]
+        assert _until(lambda: journal.entries()[0].response is not None)  # the panel still answered, too late
+        entry = journal.entries()[0]
+        assert entry.state == "abandoned" and "abandoned by the client" in entry.describe()
+        assert len(journal.entries("balance")) == 2  # a retry check counts both at once
 
 
 # --- assert_requested: readable failures --------------------------------------------------------
@@ -186,3 +288,14 @@ def test_real_clock_polling(journal):
         journal.assert_polling_rate(min_interval=5, clock="real")
     with pytest.raises(ValueError, match="'virtual' or 'real'"):
         journal.assert_polling_rate(min_interval=5, clock="wall")
+
+
+def test_serve_journal_bytes_bounds_the_journal():
+    from tests.conftest import HTTP, serving
+
+    with serving("--key", KEY, "--journal-bytes", "20000") as origin:
+        for i in range(10):
+            HTTP.post(origin + "/api/v2", data={"key": KEY, "action": "balance", "note": str(i) * 4000})
+        kept = HTTP.get(origin + "/_mock/journal").json()
+    assert 1 <= len(kept) < 10 and kept[-1]["params"]["note"] == "9" * 4000
+    assert sum(len(e["params"]["note"]) for e in kept) <= 20000

@@ -250,3 +250,36 @@ def test_the_readme_example_runs_as_is(pytester):
     result = run(pytester)
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 3 and not outcomes.get("failed") and not outcomes.get("errors"), result.stdout.str()
+
+
+def test_a_failed_test_shows_its_panels_journal_as_a_report_section(pytester):
+    pytester.makepyfile(
+        """
+        import httpx
+
+        def test_sync_loop(mockpanel):
+            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/a", "quantity": "100"})
+            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "status", "order": "999"})
+            assert False, "the client gave up"
+
+        def test_passes(mockpanel):
+            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/passing", "quantity": "100"})
+
+        def test_two_panels(mockpanel, mockpanel_factory):
+            other = mockpanel_factory(dialect="smartpanel-v1")
+            httpx.post(other.url, data={"key": other.key, "action": "balance"})
+            assert False
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=2, passed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*- mockpanel journal -*",
+        "#1 t=+0.0s add key#* service='1' link='https://x.test/a' quantity='100' -> HTTP 200 {'order': 10001}",
+        "#2 t=+0.0s status key#* order='999' -> HTTP 200 {'error': *}",
+    ])
+    assert "mockpanel journal (panel 1: standard)" in out and "mockpanel journal (panel 2: smartpanel-v1)" in out
+    assert "(no API requests)" in out  # the first panel of test_two_panels was never called
+    assert "x.test/passing" not in out  # a passing test's journal is not shown
+    assert "mockpanel-key-1" not in out and "mockpanel-key-2" not in out

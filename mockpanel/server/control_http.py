@@ -24,6 +24,8 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ..domain.errors import PanelError
 from . import control_schema as s
+from ..ui import UI_ROUTES
+from .listing import LIST_ENDPOINTS, LISTING_ROUTES, openapi_paths
 from .openapi import build_openapi
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,14 +169,16 @@ def _index(c: Control, r: HttpRequest, b: Any) -> Any:
         "dialect": c.dialect.name,
         "api": list(c.dialect.endpoints),
         "openapi": "/_mock/openapi.json",
-        "endpoints": ["GET /_mock/"] + [f"{e.method} {public_path(e.path)}" for e in ENDPOINTS if e.path != "/"],
+        "endpoints": ["GET /_mock/"] + [f"{e.method} {public_path(e.path)}" for e in ENDPOINTS if e.path != "/"]
+        + [f"GET /_mock{e.path}" for e in LIST_ENDPOINTS] + ["GET /_mock/ui"],
     }
 
 
 def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
     document = build_openapi(ENDPOINTS, title=f"mockpanel control API ({c.dialect.name})", public_path=public_path)
     root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/N
-    return {**document, "servers": [{"url": root or "/"}]}
+    paths = {**document["paths"], **openapi_paths()}  # the list endpoints describe themselves (listing.py)
+    return {**document, "paths": paths, "servers": [{"url": root or "/"}]}
 
 
 def _journal(c: Control, r: HttpRequest, q: s.JournalQuery) -> Any:
@@ -251,6 +255,6 @@ def routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
 
 
 # Built once and shared by every app: each request finds its panel in request.app.state.control.
-ROUTES: list[BaseRoute] = routes(ENDPOINTS)
+ROUTES: list[BaseRoute] = [*routes(ENDPOINTS), *LISTING_ROUTES, *UI_ROUTES]  # + GET /orders, /keys, /refills; /ui
 _INDEX = next(e for e in ENDPOINTS if e.path == "/")
 CONTROL_ROUTES: list[BaseRoute] = [Route("/_mock", _endpoint(_INDEX), methods=["GET"]), Mount("/_mock", routes=ROUTES)]

@@ -4,7 +4,6 @@ faults and in-band link words that apply, and applies domain faults."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -13,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 from ..domain.accounts import key_id
 from ..domain.errors import PanelError
 from ..domain.triggers import find as find_trigger
+from . import logs
 from .api import ApiEndpoint, BodyTooLarge, ClientGone, json_bytes, request_fields, send_json
 from .fault_answers import capture, answer
 from .faults import DOMAIN, MAX_LATENCY, TRANSPORT, Fault, fault_from_spec
@@ -58,6 +58,7 @@ class FaultMiddleware:
         except ClientGone:  # the client went away mid-body: nothing to act on
             return
         scope["mockpanel.fields"] = fields
+        self.control.journal.arrive(scope, fields)  # in the journal from now on, in arrival order
         faults = self.control.faults
         action = (fields.get("action") or "").strip()
         has_words = action == "add" and "mockpanel" in fields.get("link", "").lower()
@@ -78,6 +79,7 @@ class FaultMiddleware:
         if not fired:
             await endpoint(scope, receive, send)
             return
+        logs.faults_fired(action, key_id(fields.get("key") or ""), fired)
         scope["mockpanel.started"] = started
         await self._with_faults(fired, scope, receive, send, fields)
 
@@ -114,7 +116,7 @@ class FaultMiddleware:
                 apply_domain(control, fault, fields, [])
         delay = min(sum(f.seconds for f in fired if f.kind == "latency"), MAX_LATENCY)  # stacked faults: capped
         if delay:
-            await asyncio.sleep(delay)
+            await control.journal.hold(scope, receive, delay)  # shown delayed, or abandoned
         transport = next((f for f in fired if f.kind in TRANSPORT), None)
         watch = [f for f in fired if f.kind in DOMAIN and f.when == "after"]
         placed_before = _order_count(control, fields) if watch else 0

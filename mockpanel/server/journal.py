@@ -1,20 +1,22 @@
-"""The request journal: every API request a panel answered, and checks on what clients sent.
+"""The request journal: every API request a panel received, in the order they arrived.
 
-An entry holds the time (virtual and wall), the action, the parameters, the answer,
-the HTTP status the client saw, the latency and the fault injected, if any. The API key
-is never stored: an entry carries only its redacted form (``key#1a2b3c4d``) and its key
-id, and a key pasted into another field is redacted there too.
+A request enters the journal when it arrives (``arrive``) and its answer is filled in
+when it is sent (``record``): a request still held by a latency fault shows at once as
+``delayed``, one whose client gave up first as ``abandoned``. An entry holds the time
+(virtual and wall), the action, the parameters, the answer, the HTTP status the client
+saw, the latency and the fault injected, if any.
 
-The checks answer the questions a client developer asks of a money API with no
-idempotency: did my client send this? did it place the same order twice? does it poll
-too fast? Each failing check raises AssertionError with a message that shows what was
-expected and what the panel received.
+The API key is never stored: an entry carries only its redacted form (``key#1a2b3c4d``)
+and its key id; a key pasted into another field, or echoed in an answer, is redacted there.
+
+Bounded twice: at most ``limit`` entries and about ``max_bytes`` bytes (the oldest go
+first); one entry keeps at most ``FIELD_BYTES`` of each field and ``ANSWER_BYTES`` of answer.
+The checks on what clients sent live in journal_checks.py.
 """
 
 from __future__ import annotations
 
-import json
-
+import asyncio
 import threading
 import time
 from collections import deque
@@ -23,9 +25,21 @@ from itertools import count
 from typing import Any, Callable, Mapping
 
 from ..domain.accounts import key_id, redact
+from . import logs
+from .journal_checks import JournalChecks
+from .journal_keep import ANSWER_BYTES, FIELD_BYTES, FIELDS_BYTES, Encoded, kept_answer, kept_fields
+
+__all__ = ["ANSWER_BYTES", "FIELD_BYTES", "FIELDS_BYTES", "JOURNAL_BYTES", "JOURNAL_LIMIT", "Journal", "Request"]
 
 Now = Callable[[], float]
 _ID_FIELDS = ("order", "orders", "refill", "refills")
+
+JOURNAL_LIMIT = 10_000  # entries
+JOURNAL_BYTES = 32 << 20  # about 32 MiB of fields and answers
+_ROW_OVERHEAD = 400  # a row's tuple, floats, dict and strings, roughly
+
+# The states of an entry (Request.state).
+ARRIVED, DELAYED, ABANDONED, ANSWERED = "arrived", "delayed", "abandoned", "answered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,22 +47,27 @@ class Request:
     """One API request as the panel saw it, with the key redacted."""
 
     seq: int
-    at: float  # virtual time (the panel's clock)
-    wall: float  # real time (time.time())
+    at: float  # virtual time (the panel's clock) at arrival
+    wall: float  # real time (time.time()) at arrival
     action: str
     params: Mapping[str, str]  # every field but the key
     key: str  # redacted, e.g. "key#1a2b3c4d"; "" when no key was sent
     key_id: str
-    status: int | None  # the HTTP status the client saw; None: the connection was dropped
+    status: int | None  # the HTTP status the client saw; None: dropped, or not answered yet
     response: Any  # the panel's answer (JSON value); None when the panel never handled it
     latency: float  # seconds inside the server
     fault: str | None = None  # the injected fault's kind
+    state: str = ANSWERED  # arrived (being handled), delayed (latency fault), abandoned, answered
 
     def __getitem__(self, name: str) -> str:
         return self.params[name]
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
+
+    @property
+    def answered(self) -> bool:
+        return self.state == ANSWERED
 
     @property
     def order(self) -> int | None:
@@ -68,7 +87,7 @@ class Request:
         for name in _ID_FIELDS:
             for token in self.params.get(name, "").split(","):
                 token = token.strip()
-                if token.isdigit():
+                if token.isascii() and token.isdigit():  # "²" and "٣" are digits to str.isdigit
                     out.append(int(token))
         return out
 
@@ -84,12 +103,25 @@ class Request:
             "response": self.response,
             "latency": self.latency,
             "fault": self.fault,
+            "state": self.state,
         }
+
+    def outcome(self) -> str:
+        """What the client got, in words: "HTTP 200", "dropped", "delayed (not answered yet)"..."""
+        if self.state == DELAYED:
+            return "delayed (not answered yet)"
+        if self.state == ARRIVED:
+            return "not answered yet"
+        if self.state == ABANDONED:
+            if self.status is None and self.response is None:
+                return "abandoned by the client (no answer yet)"
+            return f"abandoned by the client ({'dropped' if self.status is None else f'HTTP {self.status}'} too late)"
+        return "dropped" if self.status is None else f"HTTP {self.status}"
 
     def describe(self) -> str:
         parts = [f"#{self.seq}", self.action or "(no action)"]
         parts += [f"{k}={v!r}" for k, v in self.params.items() if k != "action"]
-        parts.append("-> dropped" if self.status is None else f"-> HTTP {self.status}")
+        parts.append(f"-> {self.outcome()}")
         if self.response is not None:
             parts.append(_short(self.response))
         if self.fault:
@@ -105,66 +137,120 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _scrub(key: str, params: dict[str, str]) -> dict[str, str]:
-    """A key pasted into another field is redacted there too."""
-    if key and any(key in v for v in params.values()):
-        shown = redact(key)
-        return {k: v.replace(key, shown) for k, v in params.items()}
-    return params
+# A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]
+_STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
 
 
-class _Encoded(bytes):
-    """An answer kept as the JSON bytes that were sent."""
+class Journal(JournalChecks):
+    """The requests one panel received, oldest first: at most ``limit`` of them and about
+    ``max_bytes`` bytes."""
 
-    def decode(self) -> Any:  # type: ignore[override]
-        return json.loads(bytes(self))
-
-
-class Journal:
-    """The requests one panel answered, oldest first, at most ``limit`` of them."""
-
-    def __init__(self, now: Now, limit: int = 10_000) -> None:
+    def __init__(self, now: Now, limit: int = JOURNAL_LIMIT, max_bytes: int = JOURNAL_BYTES) -> None:
         self._now = now
-        self._entries: deque[tuple[Any, ...]] = deque(maxlen=limit)
+        self._entries: deque[list[Any]] = deque()
         self._seq = count(1)
         self._lock = threading.Lock()
+        self._bytes = 0
+        self.limit = limit
+        self.max_bytes = max_bytes
 
-    # --- recording (an ApiEndpoint observer) ----------------------------------------
+    def set_limits(self, limit: int | None = None, max_bytes: int | None = None) -> None:
+        """Change the bounds (entries, bytes); the oldest entries go at once if over."""
+        for name, value in (("limit", limit), ("max_bytes", max_bytes)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"the journal's {name} is a whole number >= 1, got {value!r}")
+        with self._lock:
+            self.limit = self.limit if limit is None else limit
+            self.max_bytes = self.max_bytes if max_bytes is None else max_bytes
+            self._trim()
+
+    @property
+    def nbytes(self) -> int:
+        """About how many bytes the entries' fields and answers take."""
+        return self._bytes
+
+    # --- recording --------------------------------------------------------------------
+
+    def arrive(self, scope: dict[str, Any], fields: Mapping[str, str]) -> None:
+        """A request has arrived (its fields read): it enters the journal now, unanswered."""
+        key = fields.get("key") or ""
+        params, size = kept_fields(key, fields)
+        size += _ROW_OVERHEAD
+        row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None, 0.0,
+               None, ARRIVED, size]
+        scope["mockpanel.entry"] = row
+        scope.setdefault("mockpanel.started", time.perf_counter())
+        with self._lock:
+            self._entries.append(row)
+            self._bytes += size
+            if len(self._entries) > self.limit or self._bytes > self.max_bytes:
+                self._trim()
+
+    async def hold(self, scope: Mapping[str, Any], receive: Any, seconds: float) -> None:
+        """Wait ``seconds`` (a latency fault), the entry marked delayed; a client that
+        disconnects meanwhile marks it abandoned (the panel still acts, as a real one does)."""
+        row = scope.get("mockpanel.entry")
+        if row is not None:
+            row[_STATE] = DELAYED
+        begun = time.perf_counter()
+        gone = asyncio.ensure_future(_disconnect(receive))
+        try:
+            done, _ = await asyncio.wait({gone}, timeout=seconds)
+            if gone in done and gone.result():
+                if row is not None:
+                    row[_STATE] = ABANDONED
+                logs.abandoned(row[0] if row is not None else 0, seconds)
+                rest = seconds - (time.perf_counter() - begun)
+                if rest > 0:
+                    await asyncio.sleep(rest)
+        finally:
+            gone.cancel()
 
     def record(self, scope: Mapping[str, Any], fields: Mapping[str, str], payload: Any, status: int, seconds: float) -> None:
+        """A request has been answered (an ApiEndpoint observer, called before the answer leaves)."""
         fault = scope.get("mockpanel.fault")
         started = scope.get("mockpanel.started")
         if started is not None:
             seconds = time.perf_counter() - started
-        key = fields.get("key") or ""
-        params = {k: v for k, v in fields.items() if k != "key"}
-        kid = ""
-        if key:
-            params = _scrub(key, params)
-            kid = key_id(key)
         if fault is not None:
             status = fault.client_status
             fault = fault.kind
-        # The answer's bytes as sent, when the endpoint gives them: one object the garbage collector
-        # never scans, where a 100-order status is hundreds (entries() decodes them).
-        body = scope.get("mockpanel.body")
-        if body is not None and fault is None:
-            payload = _Encoded(body)
-        # A tuple on the request path (a Request costs twice as much); entries() builds the Requests.
-        row = (next(self._seq), self._now(), time.time(), params, kid, status, payload, seconds, fault)
+        key = fields.get("key") or ""
+        body = scope.get("mockpanel.body") if fault is None else None
+        kept, size = kept_answer(key, payload, body)
+        row = scope.get("mockpanel.entry")
         with self._lock:
-            self._entries.append(row)
+            if row is None:  # no arrival was noted (an endpoint without the fault middleware)
+                params, fsize = kept_fields(key, fields)
+                row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None,
+                       0.0, None, ARRIVED, _ROW_OVERHEAD + fsize]
+                self._entries.append(row)
+                self._bytes += row[_SIZE]
+            row[_STATUS], row[_PAYLOAD], row[_LATENCY], row[_FAULT] = status, kept, seconds, fault
+            if row[_STATE] != ABANDONED:
+                row[_STATE] = ANSWERED
+            row[_SIZE] += size
+            self._bytes += size
+            if len(self._entries) > self.limit or self._bytes > self.max_bytes:
+                self._trim()
+        if logs.LOG.isEnabledFor(logs.INFO):
+            logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
+
+    def _trim(self) -> None:
+        entries = self._entries
+        while entries and (len(entries) > self.limit or self._bytes > self.max_bytes):
+            self._bytes -= entries.popleft()[_SIZE]
 
     # --- reading --------------------------------------------------------------------
 
     def entries(self, action: str | None = None, key: str | None = None, limit: int | None = None) -> list[Request]:
-        """Requests, oldest first; ``key`` may be the key, its redacted form or its key id."""
+        """Requests in arrival order; ``key`` may be the key, its redacted form or its key id."""
         with self._lock:
-            rows = list(self._entries)
+            rows = [tuple(r) for r in self._entries]
         out = [
             Request(seq, at, wall, params.get("action", "").strip(), params, f"key#{kid[:8]}" if kid else "", kid,
-                    status, payload.decode() if type(payload) is _Encoded else payload, latency, fault)
-            for seq, at, wall, params, kid, status, payload, latency, fault in rows
+                    status, payload.decode() if type(payload) is Encoded else payload, latency, fault, state)
+            for seq, at, wall, params, kid, status, payload, latency, fault, state, _ in rows
         ]
         if action is not None:
             out = [e for e in out if e.action == action]
@@ -175,6 +261,19 @@ class Journal:
             out = out[-limit:] if limit > 0 else []
         return out
 
+    def report(self, limit: int = 50) -> str:
+        """The newest ``limit`` requests and answers, one a line (pytest shows this for a failed test)."""
+        entries = self.entries()
+        lines = [f"... {len(entries) - limit} earlier request(s) not shown" ] if len(entries) > limit else []
+        for e in entries[-limit:]:
+            time_ = f"t={e.at - entries[0].at:+.1f}s" if entries else ""
+            answer = "" if e.response is None else " " + _short(e.response, 400)
+            shown = " ".join([f"#{e.seq}", time_, e.action or "(no action)", e.key or "(no key)"]
+                             + [f"{k}={v!r}" for k, v in e.params.items() if k != "action"])
+            fault = f" [fault: {e.fault}]" if e.fault else ""
+            lines.append(f"{shown} -> {e.outcome()}{answer}{fault}")
+        return "\n".join(lines) if lines else "(no API requests)"
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -184,173 +283,13 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-    # --- verification ----------------------------------------------------------------
-
-    def find(self, action: str | None = None, key: str | None = None, **params: Any) -> list[Request]:
-        """Requests of ``action`` whose fields equal ``params`` (values compared as text;
-        a callable value is a predicate on the field's text)."""
-        return [e for e in self.entries(action, key) if not _differences(e, params)]
-
-    def assert_requested(
-        self, action: str, *, count: int | None = None, key: str | None = None, **params: Any
-    ) -> list[Request]:
-        """Fail unless some request (or exactly ``count``) of ``action`` has these fields."""
-        __tracebackhide__ = True
-        found = self.find(action, key, **params)
-        if (count is None and found) or (count is not None and len(found) == count):
-            return found
-        wanted = _wanted(action, params)
-        if count is not None and found:
-            lines = [f"Expected {count} {wanted}; got {len(found)}:"]
-            lines += [f"  {e.describe()}" for e in found]
-            raise AssertionError("\n".join(lines))
-        raise AssertionError(self._miss_report(action, key, params, wanted, count))
-
-    def assert_not_requested(self, action: str, *, key: str | None = None, **params: Any) -> None:
-        __tracebackhide__ = True
-        found = self.find(action, key, **params)
-        if found:
-            lines = [f"Expected no {_wanted(action, params)}; got {len(found)}:"]
-            lines += [f"  {e.describe()}" for e in found]
-            raise AssertionError("\n".join(lines))
-
-    def _miss_report(self, action: str, key: str | None, params: Mapping[str, Any], wanted: str, count: int | None) -> str:
-        same = self.entries(action, key)
-        head = f"Expected {'' if count is None else f'{count} '}{wanted}; none matched."
-        if not same:
-            others = self.entries(key=key)
-            lines = [head, f"The panel received no '{action}' request at all."]
-            if others:
-                lines.append(f"It received {len(others)} request(s), newest last:")
-                lines += [f"  {e.describe()}" for e in others[-10:]]
-            else:
-                lines.append("It received no requests: is the client pointed at this panel's url and key?")
-            return "\n".join(lines)
-        ranked = sorted(same, key=lambda e: (len(_differences(e, params)), -e.seq))
-        lines = [head, f"The panel received {len(same)} '{action}' request(s); the closest:"]
-        for entry in ranked[:5]:
-            lines.append(f"  {entry.describe()}")
-            for name, (expected, got) in _differences(entry, params).items():
-                shown = "(missing)" if got is None else repr(got)
-                lines.append(f"      {name}: expected {_expected_text(expected)}, got {shown}")
-        return "\n".join(lines)
-
-    # --- duplicate orders: API v2 has no idempotency key --------------------------------
-
-    def duplicate_orders(self, window: float = 60.0, key: str | None = None) -> list[list[Request]]:
-        """Groups of ``add`` requests with the same key, service, link and quantity sent
-        within ``window`` virtual seconds of each other: each retry may charge again."""
-        groups: dict[tuple[str, ...], list[Request]] = {}
-        for e in self.entries("add", key):
-            ident = (e.key_id, e.get("service", "").strip(), e.get("link", "").strip(), e.get("quantity", "").strip())
-            groups.setdefault(ident, []).append(e)
-        out = []
-        for entries in groups.values():
-            run = [entries[0]]
-            for e in entries[1:]:
-                if e.at - run[-1].at <= window:
-                    run.append(e)
-                else:
-                    if len(run) > 1:
-                        out.append(run)
-                    run = [e]
-            if len(run) > 1:
-                out.append(run)
-        return sorted(out, key=lambda run: run[0].seq)
-
-    def assert_no_duplicate_orders(self, window: float = 60.0, key: str | None = None) -> None:
-        __tracebackhide__ = True
-        runs = self.duplicate_orders(window, key)
-        if not runs:
-            return
-        lines = [f"{len(runs)} order(s) were sent more than once within {window:g} s (API v2 has no idempotency:"
-                 " every 'add' that reaches the panel is charged):"]
-        for run in runs:
-            placed = [e.order for e in run if e.order is not None]
-            first = run[0]
-            lines.append(
-                f"  service={first.get('service')!r} link={first.get('link')!r} quantity={first.get('quantity')!r}:"
-                f" sent {len(run)} times, placed {len(placed)} order(s) {placed}"
-            )
-            lines += [f"    {e.describe()}" for e in run]
-        raise AssertionError("\n".join(lines))
-
-    # --- polling ---------------------------------------------------------------------
-
-    def polls(self, order_id: int, action: str = "status", key: str | None = None) -> list[Request]:
-        """The ``action`` requests that asked about ``order_id`` (single or batched)."""
-        return [e for e in self.entries(action, key) if order_id in e.ids]
-
-    def assert_polling_rate(
-        self,
-        *,
-        min_interval: float | None = None,
-        max_per_minute: int | None = None,
-        action: str = "status",
-        key: str | None = None,
-        clock: str = "virtual",
-    ) -> None:
-        """Fail if the same id was polled again sooner than ``min_interval`` seconds, or if
-        more than ``max_per_minute`` ``action`` requests fell in any 60 s. ``clock`` is
-        "virtual" (the panel's clock, which tests move) or "real" (wall time)."""
-        __tracebackhide__ = True
-        if clock not in ("virtual", "real"):
-            raise ValueError(f"clock is 'virtual' or 'real', got {clock!r}")
-        at: Callable[[Request], float] = (lambda e: e.at) if clock == "virtual" else (lambda e: e.wall)
-        entries = self.entries(action, key)
-        problems: list[str] = []
-        if min_interval is not None:
-            last: dict[int, Request] = {}
-            for e in entries:
-                for i in e.ids:
-                    previous = last.get(i)
-                    if previous is not None and at(e) - at(previous) < min_interval:
-                        problems.append(
-                            f"  id {i} polled {at(e) - at(previous):.3g} s after the previous poll "
-                            f"(minimum {min_interval:g} s): #{previous.seq} then #{e.seq}"
-                        )
-                    last[i] = e
-        if max_per_minute is not None:
-            times = [at(e) for e in entries]
-            start = 0
-            for end in range(len(times)):
-                while times[end] - times[start] >= 60.0:
-                    start += 1
-                if end - start + 1 > max_per_minute:
-                    problems.append(
-                        f"  {end - start + 1} '{action}' requests within 60 s (maximum {max_per_minute}): "
-                        f"#{entries[start].seq} .. #{entries[end].seq}"
-                    )
-                    break
-        if problems:
-            shown = problems[:10] + ([f"  ... and {len(problems) - 10} more"] if len(problems) > 10 else [])
-            raise AssertionError(f"The client polls '{action}' too fast ({clock} clock):\n" + "\n".join(shown))
+            self._bytes = 0
 
 
-def _differences(entry: Request, params: Mapping[str, Any]) -> dict[str, tuple[Any, str | None]]:
-    out = {}
-    for name, expected in params.items():
-        got = entry.params.get(name)
-        if callable(expected):
-            ok = got is not None and bool(expected(got))
-        else:
-            ok = got is not None and got.strip() == _text(expected)
-        if not ok:
-            out[name] = (expected, got)
-    return out
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    return str(value).strip()
-
-
-def _expected_text(value: Any) -> str:
-    return getattr(value, "__name__", "a value passing the check") if callable(value) else repr(_text(value))
-
-
-def _wanted(action: str, params: Mapping[str, Any]) -> str:
-    fields = ", ".join(f"{k}={_expected_text(v)}" for k, v in params.items())
-    return f"'{action}' request" + (f" with {fields}" if fields else "")
+async def _disconnect(receive: Any) -> bool:
+    """True once the client has gone (the body was read already: only a disconnect can come)."""
+    while True:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            return True
+        await asyncio.sleep(0.01)  # a server that repeats empty body messages must not spin

@@ -1,0 +1,253 @@
+"""The list endpoints of the control API: ``GET /_mock/orders``, ``/_mock/keys``, ``/_mock/refills``.
+
+Each endpoint is described once, declaratively (``ListEndpoint``: its query parameters
+and its answer); the same description checks the query and yields its OpenAPI entry
+(``openapi_paths``). Orders are read straight from the order book's columns, newest
+first, paged by id (``before``/``after``), so a page of a 100,000-order panel costs one
+pass over the columns at most. Keys are shown redacted, never as keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import orjson
+from starlette.requests import Request as HttpRequest
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..domain.accounts import key_id, redact
+from ..domain.lifecycle import RefillStatus, Status
+from ..domain.orders import state_of
+from ..domain.panel import Panel
+from .orderscan import count_statuses, order_rows
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str  # "string" or "integer"
+    description: str
+    enum: tuple[str, ...] | None = None
+    default: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class ListEndpoint:
+    path: str  # under /_mock
+    summary: str
+    params: tuple[Param, ...]
+    answer: Mapping[str, Any]  # JSON schema of the answer
+    handler: Callable[[Panel, dict[str, Any]], Any] = field(compare=False, default=lambda p, q: None)
+
+    def parse(self, query: Mapping[str, str]) -> dict[str, Any]:
+        """The query's values, typed; a wrong one is a ValueError naming it and what it expects."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(query) - set(known))
+        if unknown:
+            raise ValueError(f"unknown query parameter(s) {unknown}; {self.path} takes {sorted(known)}")
+        out: dict[str, Any] = {}
+        for p in self.params:
+            raw = query.get(p.name, "").strip()
+            if not raw:
+                out[p.name] = p.default
+            elif p.type == "integer":
+                if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+                    raise ValueError(f"query parameter {p.name!r} is a whole number, got {raw!r}")
+                value = int(raw)
+                if (p.minimum is not None and value < p.minimum) or (p.maximum is not None and value > p.maximum):
+                    raise ValueError(f"query parameter {p.name!r} is between {p.minimum} and {p.maximum}, got {value}")
+                out[p.name] = value
+            elif p.enum is not None:
+                wanted = _norm(raw)
+                match = next((e for e in p.enum if _norm(e) == wanted), None)
+                if match is None:
+                    raise ValueError(f"query parameter {p.name!r} is one of {list(p.enum)}, got {raw!r}")
+                out[p.name] = match
+            else:
+                out[p.name] = raw[:2048]
+        return out
+
+    def openapi(self) -> dict[str, Any]:
+        params = []
+        for p in self.params:
+            schema: dict[str, Any] = {"type": p.type}
+            for name in ("enum", "default", "minimum", "maximum"):
+                value = getattr(p, name)
+                if value is not None:
+                    schema[name] = list(value) if name == "enum" else value
+            params.append({"name": p.name, "in": "query", "required": False, "description": p.description, "schema": schema})
+        return {"get": {
+            "summary": self.summary, "parameters": params,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": dict(self.answer)}}},
+                "400": {"description": "a query parameter is wrong: {\"error\": ...} names it"},
+            },
+        }}
+
+
+def _norm(text: str) -> str:
+    return text.lower().replace(" ", "").replace("_", "").replace("-", "")
+
+
+# --- orders ------------------------------------------------------------------------------
+
+def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
+    book = panel.orders
+    state = state_of(book, i, now)
+    service = book.services.values[book.service_ix[i]]
+    kid = book.accounts.values[book.account_ix[i]]
+    link = book.links[i]
+    account = panel._by_id.get(kid)
+    if account is not None and account.key in link:  # a key pasted into the link is shown redacted
+        link = link.replace(account.key, redact(account.key))
+    return {
+        "order": book.first_id + i, "key": f"key#{kid[:8]}",
+        "service": service.id, "service_name": service.name, "link": link, "quantity": book.quantity[i],
+        "status": state.status.value, "remains": state.remains, "start_count": state.start_count,
+        "charge": str(state.charge), "created": book.created[i],
+    }
+
+
+def list_orders(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
+    limit = q.get("limit") or 50
+    with panel.lock:
+        now = panel.clock.now()
+        rows = []
+        more = False
+        for i in order_rows(panel, q, now):
+            if len(rows) == limit:
+                more = True
+                break
+            rows.append(i)
+        if q.get("after") is not None:
+            rows.reverse()  # pages read newest first, whichever way they were reached
+        first = panel.orders.first_id
+        page = [order_json(panel, i, now) for i in rows]
+    newer = older = None
+    if rows:
+        top, bottom = first + rows[0], first + rows[-1]
+        older = bottom if (more or q.get("after") is not None) and bottom > first else None
+        newer = top if q.get("before") is not None or (q.get("after") is not None and more) else None
+    return {"orders": page, "older": older, "newer": newer, "limit": limit}
+
+
+# --- keys and refills -------------------------------------------------------------------
+
+def list_keys(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
+    with panel.lock:
+        accounts = panel.accounts()
+        page = accounts[q["offset"] or 0:][: q["limit"] or 100]
+        out = []
+        for a in page:
+            balance, currency = panel.balance(a.key)
+            out.append({"key": f"key#{a.id[:8]}", "key_id": a.id, "balance": str(balance), "currency": currency,
+                        "orders": len(a.order_ids), "created": a.created})
+    return {"keys": out, "total": len(accounts)}
+
+
+def list_refills(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
+    limit = q.get("limit") or 50
+    ids = {key_id(q["key"]), q["key"]} if q.get("key") else None
+    prefix = q["key"][4:] if q.get("key", "") and q["key"].startswith("key#") else None
+    out: list[dict[str, Any]] = []
+    older = None
+    with panel.lock:
+        now = panel.clock.now()
+        for refill_id in reversed(panel.refills):
+            if q.get("before") is not None and refill_id >= q["before"]:
+                continue
+            r = panel.refills[refill_id]
+            if ids is not None and r.key not in ids and not (prefix and r.key.startswith(prefix)):
+                continue
+            if q.get("order") is not None and r.order_id != q["order"]:
+                continue
+            status = r.status_at(now)
+            if q.get("status") and status.value != q["status"]:
+                continue
+            if len(out) == limit:
+                older = out[-1]["refill"]
+                break
+            out.append({"refill": r.id, "order": r.order_id, "key": f"key#{r.key[:8]}", "status": status.value,
+                        "created": r.created})
+    return {"refills": out, "older": older, "limit": limit}
+
+
+# --- the descriptions ---------------------------------------------------------------------
+
+_KEY = Param("key", "string", "only this key's: the key, its key id or its redacted form key#xxxxxxxx")
+_LIMIT = Param("limit", "integer", "entries per page", default=50, minimum=1, maximum=MAX_PAGE)
+_BEFORE = Param("before", "integer", "the page after: entries with ids below this (the answer's 'older')", minimum=0)
+_ORDER = {"type": "object", "properties": {
+    "order": {"type": "integer"}, "key": {"type": "string", "description": "redacted"}, "service": {"type": "integer"},
+    "service_name": {"type": "string"}, "link": {"type": "string"}, "quantity": {"type": "integer"},
+    "status": {"type": "string", "enum": [s.value for s in Status]}, "remains": {"type": "integer"},
+    "start_count": {"type": "integer"}, "charge": {"type": "string"}, "created": {"type": "number"},
+}}
+_PAGE_IDS = {"older": {"type": ["integer", "null"]}, "newer": {"type": ["integer", "null"]}, "limit": {"type": "integer"}}
+
+ORDERS = ListEndpoint(
+    "/orders", "Orders, newest first, filtered and paged by id",
+    (_KEY, Param("status", "string", "only orders in this status now", enum=tuple(s.value for s in Status)),
+     Param("service", "integer", "only orders of this service id", minimum=0),
+     Param("link", "string", "only orders whose link contains this text"),
+     _LIMIT, _BEFORE, Param("after", "integer", "the page before: entries with ids above this (the answer's 'newer')", minimum=0)),
+    {"type": "object", "properties": {"orders": {"type": "array", "items": _ORDER}, **_PAGE_IDS}},
+    list_orders,
+)
+KEYS = ListEndpoint(
+    "/keys", "API keys (redacted) with their balances, in creation order",
+    (Param("limit", "integer", "keys per page", default=100, minimum=1, maximum=1000),
+     Param("offset", "integer", "keys to skip", default=0, minimum=0)),
+    {"type": "object", "properties": {"total": {"type": "integer"}, "keys": {"type": "array", "items": {"type": "object", "properties": {
+        "key": {"type": "string"}, "key_id": {"type": "string"}, "balance": {"type": "string"},
+        "currency": {"type": "string"}, "orders": {"type": "integer"}, "created": {"type": "number"}}}}}},
+    list_keys,
+)
+REFILLS = ListEndpoint(
+    "/refills", "Refills, newest first, filtered and paged by id",
+    (_KEY, Param("status", "string", "only refills in this status now", enum=tuple(s.value for s in RefillStatus)),
+     Param("order", "integer", "only refills of this order id", minimum=0), _LIMIT, _BEFORE),
+    {"type": "object", "properties": {"refills": {"type": "array", "items": {"type": "object", "properties": {
+        "refill": {"type": "integer"}, "order": {"type": "integer"}, "key": {"type": "string"},
+        "status": {"type": "string"}, "created": {"type": "number"}}}}, "older": {"type": ["integer", "null"]},
+        "limit": {"type": "integer"}}},
+    list_refills,
+)
+LIST_ENDPOINTS: tuple[ListEndpoint, ...] = (ORDERS, KEYS, REFILLS)
+
+
+def openapi_paths(prefix: str = "/_mock") -> dict[str, Any]:
+    """The OpenAPI ``paths`` entries of the list endpoints."""
+    return {prefix + e.path: e.openapi() for e in LIST_ENDPOINTS}
+
+
+def _route(endpoint: ListEndpoint) -> Route:
+    async def serve(request: HttpRequest) -> Response:
+        from .control import refusal  # here, not at import: control.py imports this module
+
+        refused = refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            query = endpoint.parse(request.query_params)
+        except ValueError as exc:
+            return Response(orjson.dumps({"error": str(exc)}), 400, media_type="application/json")
+        panel = request.app.state.control.panel
+        answer = endpoint.handler(panel, query)
+        try:
+            body = orjson.dumps(answer)
+        except TypeError:  # a link with a lone surrogate: JSON escapes it (\\ud800), orjson refuses it
+            body = json.dumps(answer).encode()
+        return Response(body, media_type="application/json")
+
+    return Route(endpoint.path, serve, methods=["GET"])
+
+
+LISTING_ROUTES: list[BaseRoute] = [_route(e) for e in LIST_ENDPOINTS]

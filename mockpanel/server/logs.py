@@ -1,0 +1,75 @@
+"""Logs: the standard ``logging`` module, logger ``mockpanel``.
+
+At info, one line per API request (action, key id redacted, status, time), one per fault
+fired, one when a state file is replayed; at debug, each request's fields and answer too.
+``mockpanel serve --access-log`` turns them on. Nothing logged holds a key: what is
+logged comes from the journal, which has redacted it already, or from redacted forms.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Iterable, Mapping
+
+LOG = logging.getLogger("mockpanel")
+INFO, DEBUG = logging.INFO, logging.DEBUG
+_SHOWN = 2000  # characters of fields or answer at debug
+
+
+def _who(kid: str) -> str:
+    return f"key#{kid[:8]}" if kid else "(no key)"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def request(seq: int, params: Mapping[str, str], kid: str, status: int | None, seconds: float,
+            fault: str | None, state: str, answer: Any) -> None:
+    """One answered request (``params`` and ``answer`` are the journal's, key redacted)."""
+    action = (params.get("action") or "").strip() or "(no action)"
+    shown = "dropped" if status is None else str(status)
+    extra = f" [fault {fault}]" if fault else ""
+    if state == "abandoned":
+        extra += " [abandoned by the client]"
+    LOG.info("#%d %s %s -> %s in %.1f ms%s", seq, action, _who(kid), shown, seconds * 1000, extra)
+    if LOG.isEnabledFor(DEBUG):
+        fields = {k: v for k, v in params.items() if k != "action"}
+        decoded = answer.decode() if isinstance(answer, bytes) and hasattr(answer, "decode") else answer
+        LOG.debug("#%d fields %s answer %s", seq, _short(fields), _short(decoded))
+
+
+def faults_fired(action: str, kid: str, faults: Iterable[Any]) -> None:
+    """The faults that fired for one request (``Fault`` objects)."""
+    if not LOG.isEnabledFor(INFO):
+        return
+    for fault in faults:
+        what = f"{fault.kind} {fault.status}" if fault.kind == "http" else fault.kind
+        if fault.kind == "latency":
+            what += f" {fault.seconds:g}s"
+        LOG.info("fault %s fired on %s %s", what, action or "(no action)", _who(kid))
+
+
+def abandoned(seq: int, seconds: float) -> None:
+    LOG.info("#%d abandoned by the client during a %gs delay", seq, seconds)
+
+
+def replayed(path: str, changes: int) -> None:
+    LOG.info("state %s replayed: %d change(s)", path, changes)
+
+
+def configure(level: str = "warning", access_log: bool = False) -> None:
+    """For ``mockpanel serve``: the ``mockpanel`` logger to stderr, at info with
+    ``access_log`` (or ``level`` info), at debug with ``level`` debug."""
+    wanted = getattr(logging, level.upper(), logging.WARNING)
+    if access_log:
+        wanted = min(wanted, INFO)
+    LOG.setLevel(wanted)
+    if not any(getattr(h, "_mockpanel", False) for h in LOG.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._mockpanel = True  # type: ignore[attr-defined]
+        LOG.addHandler(handler)
+    LOG.propagate = False  # uvicorn may configure the root logger too: one line, not two
