@@ -125,6 +125,7 @@ def dialects() -> None:
 
 def _conformance() -> click.Command:
     import functools
+    from importlib.util import find_spec
 
     from .conformance.cli import conformance
 
@@ -133,10 +134,8 @@ def _conformance() -> click.Command:
 
     @functools.wraps(run)
     def checked(**options: Any) -> Any:  # hypothesis is the conformance extra, not a base dependency
-        try:
-            import hypothesis  # noqa: F401
-        except ModuleNotFoundError:
-            raise click.ClickException("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'") from None
+        if find_spec("hypothesis") is None:
+            raise click.ClickException("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'")
         return run(**options)
 
     conformance.callback = checked
