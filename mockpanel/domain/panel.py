@@ -74,6 +74,11 @@ def mutation(method: F) -> F:
 
 
 class Panel:
+    """One mock panel: accounts, the catalogue, orders, refills and the clock, behind the API's actions.
+
+    Every public method takes the caller's API key and returns typed values or raises
+    ``PanelError``; each holds the panel's lock, and a failed call changes nothing."""
+
     def __init__(
         self,
         *,
@@ -154,10 +159,12 @@ class Panel:
         return account
 
     def accounts(self) -> list[Account]:
+        """Every account, in the order they were opened."""
         return list(self._accounts.values())
 
     @mutation
     def remove_account(self, key: str) -> None:
+        """Delete an account; its key is then refused."""
         with self.lock:
             account = self.account(key)
             del self._accounts[_digest(key)]
@@ -171,6 +178,7 @@ class Panel:
 
     @mutation
     def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
+        """Add money to an account; returns the new balance."""
         value = parse_amount(amount, name="amount")
         if value <= 0:
             raise ValueError(f"a deposit must be positive, got {value}")
@@ -231,10 +239,12 @@ class Panel:
     # --- the API's actions ------------------------------------------------------------
 
     def services(self, key: str) -> list[Service]:
+        """What the ``services`` action lists for this key: the enabled services."""
         self.account(key)
         return self.catalog.listed()
 
     def balance(self, key: str) -> tuple[Decimal, str]:
+        """The key's balance and currency."""
         with self.lock:
             account = self.account(key)
             self._settle(account)
@@ -384,6 +394,7 @@ class Panel:
         return book.view(row)
 
     def status(self, key: str, order_id: int) -> OrderState:
+        """The state of one of the key's orders now; another key's order is an unknown id."""
         account = self.account(key)
         return self._own_order(account, order_id).state(self.clock.now())
 
@@ -424,6 +435,7 @@ class Panel:
             self._schedule(account, order)
 
     def cancel_many(self, key: str, order_ids: Sequence[int | None]) -> list[PanelError | None]:
+        """Cancel each order (None: not an id); per order, None if accepted or the error."""
         self.account(key)
         self._check_batch(order_ids)
         out: list[PanelError | None] = []
@@ -469,6 +481,7 @@ class Panel:
             return refill.id
 
     def refill_many(self, key: str, order_ids: Sequence[int | None]) -> list[int | PanelError]:
+        """Ask a refill of each order (None: not an id); per order, the refill id or the error."""
         self.account(key)
         self._check_batch(order_ids)
         out: list[int | PanelError] = []
@@ -480,6 +493,7 @@ class Panel:
         return out
 
     def refill_status(self, key: str, refill_id: int | None) -> RefillStatus:
+        """The status of one of the key's refills now."""
         account = self.account(key)
         refill = self.refills.get(refill_id) if refill_id is not None else None  # type: ignore[arg-type]
         if refill is None or refill.key != account.id:
@@ -487,6 +501,7 @@ class Panel:
         return refill.status_at(self.clock.now())
 
     def refill_statuses(self, key: str, refill_ids: Sequence[int | None]) -> list[RefillStatus | PanelError]:
+        """``refill_status`` for each id (None: not an id), an error in place of an unknown one."""
         self.account(key)
         self._check_batch(refill_ids)
         out: list[RefillStatus | PanelError] = []
@@ -523,6 +538,7 @@ class Panel:
     # --- control: forcing states (the test's hand on the panel) ------------------------
 
     def find_order(self, order_id: int) -> Order:
+        """An order by id, whatever its key (for the control side); raises KeyError if there is none."""
         order = self.orders.get(order_id)
         if order is None:
             raise KeyError(f"no order {order_id}: it was never placed, or its key was removed")
@@ -620,6 +636,7 @@ class Panel:
 
     @mutation
     def set_refill(self, refill_id: int, status: str | RefillStatus) -> RefillStatus:
+        """Force a refill's status now."""
         with self.lock:
             refill = self.refills.get(refill_id)
             if refill is None:
@@ -636,5 +653,6 @@ class Panel:
         return self._by_id[account_id]
 
     def keys_orders(self, key: str) -> Iterable[Order]:
+        """The orders placed with this key, oldest first."""
         account = self.account(key)
         return (self.orders[i] for i in account.order_ids)

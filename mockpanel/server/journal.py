@@ -48,6 +48,7 @@ class Request:
         return self.params[name]
 
     def get(self, name: str, default: Any = None) -> Any:
+        """A field the client sent, or ``default``."""
         return self.params.get(name, default)
 
     @property
@@ -73,6 +74,7 @@ class Request:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        """The request as the control API's journal shows it (the key redacted)."""
         return {
             "seq": self.seq,
             "at": self.at,
@@ -87,6 +89,7 @@ class Request:
         }
 
     def describe(self) -> str:
+        """One line for a failure message: the action, its fields and the answer."""
         parts = [f"#{self.seq}", self.action or "(no action)"]
         parts += [f"{k}={v!r}" for k, v in self.params.items() if k != "action"]
         parts.append("-> dropped" if self.status is None else f"-> HTTP {self.status}")
@@ -132,6 +135,7 @@ class Journal:
     # --- recording (an ApiEndpoint observer) ----------------------------------------
 
     def record(self, scope: Mapping[str, Any], fields: Mapping[str, str], payload: Any, status: int, seconds: float) -> None:
+        """Record one answered API request (called by the endpoint before the answer is sent)."""
         fault = scope.get("mockpanel.fault")
         started = scope.get("mockpanel.started")
         if started is not None:
@@ -182,6 +186,7 @@ class Journal:
         return iter(self.entries())
 
     def clear(self) -> None:
+        """Forget every recorded request."""
         with self._lock:
             self._entries.clear()
 
@@ -208,6 +213,7 @@ class Journal:
         raise AssertionError(self._miss_report(action, key, params, wanted, count))
 
     def assert_not_requested(self, action: str, *, key: str | None = None, **params: Any) -> None:
+        """Assert no request of ``action`` had these fields."""
         __tracebackhide__ = True
         found = self.find(action, key, **params)
         if found:
@@ -260,6 +266,7 @@ class Journal:
         return sorted(out, key=lambda run: run[0].seq)
 
     def assert_no_duplicate_orders(self, window: float = 60.0, key: str | None = None) -> None:
+        """Assert no ``add`` was repeated (same service, link and quantity) within ``window`` virtual seconds."""
         __tracebackhide__ = True
         runs = self.duplicate_orders(window, key)
         if not runs:
