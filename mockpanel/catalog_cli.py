@@ -22,7 +22,7 @@ def builtin_catalogs() -> list[str]:
     return sorted(entry.name[: -len(".json")] for entry in folder.iterdir() if entry.name.endswith(".json"))
 
 
-def resolve_catalog(spec: str | None) -> "str | Catalog | None":
+def resolve_catalog(spec: str | None) -> str | Catalog | None:
     """``--catalog`` as given -> what build_panel takes; a clear error for a name or file that is not there."""
     from .catalog_generate import parse_generate
 
