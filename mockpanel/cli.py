@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from importlib.util import find_spec
 from typing import Any
 
 import click
@@ -125,7 +126,6 @@ def dialects() -> None:
 
 def _conformance() -> click.Command:
     import functools
-    from importlib.util import find_spec
 
     from .conformance.cli import conformance
 

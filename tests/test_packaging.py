@@ -126,3 +126,25 @@ def test_python_dash_m_mockpanel() -> None:
     out = subprocess.run([sys.executable, "-m", "mockpanel", "--help"], capture_output=True, text=True, check=False, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Usage: mockpanel ") and "serve" in out.stdout and "catalog" in out.stdout
+
+
+def test_without_the_conformance_extra_the_command_says_what_to_install(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from mockpanel import cli
+
+    monkeypatch.setattr(cli, "find_spec", lambda name: None if name == "hypothesis" else object())
+    result = CliRunner().invoke(cli.main, ["conformance", "http://127.0.0.1:9/api/v2", "--key", "k"])
+    assert result.exit_code == 1
+    assert "pip install 'mockpanel[conformance]'" in result.output
+
+
+def test_without_the_catalog_extra_generation_says_what_to_install(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from mockpanel import cli
+
+    monkeypatch.setitem(sys.modules, "faker", None)  # what an install without faker raises
+    result = CliRunner().invoke(cli.main, ["catalog", "generate", "--services", "5"])
+    assert result.exit_code == 2
+    assert "pip install 'mockpanel[catalog]'" in result.output
