@@ -135,7 +135,9 @@ def _conformance() -> click.Command:
     @functools.wraps(run)
     def checked(**options: Any) -> Any:  # hypothesis is the conformance extra, not a base dependency
         if find_spec("hypothesis") is None:
-            raise click.ClickException("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'")
+            missing = click.ClickException("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'")
+            missing.exit_code = 2  # the suite's "could not judge the panel", not 1 ("a requirement failed")
+            raise missing
         return run(**options)
 
     conformance.callback = checked
