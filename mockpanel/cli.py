@@ -1,4 +1,4 @@
-"""The command line: ``mockpanel serve``, ``mockpanel dialects``."""
+"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel catalog``, ``mockpanel conformance``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import os
 import signal
 import socket
 import sys
+from importlib.util import find_spec
 from typing import Any
 
 import click
 
 from . import __version__
 from .accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
+from .catalog_cli import catalog as catalog_group
+from .catalog_cli import resolve_catalog
 
 READ_TIMEOUT = 15.0  # server/protocol.py's default; not imported here, so --help stays quick
 
@@ -27,7 +30,7 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to bind (0: any free port).")
 @click.option("--dialect", default="standard", show_default=True, help="Dialect name or profile .json path.")
-@click.option("--catalog", default=None, help="Catalogue name or .json path (default: the dialect's own).")
+@click.option("--catalog", default=None, help="Catalogue name, .json path, or generate:N[:SEED] (N realistic services; default: the dialect's own).")
 @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(0, 1e9), help="Virtual seconds per real second (60: an hour a minute; 0: frozen).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids, plans and outcomes.")
 @click.option("--key", "keys", multiple=True, help=f"API key to create (repeatable). Default: MOCKPANEL_KEYS (comma-separated), else {DEFAULT_KEY!r}.")
@@ -58,7 +61,7 @@ def serve(
 
     keys = keys or env_keys()
     try:
-        panel = build_panel(dialect, catalog=catalog, seed=seed, speed=speed, currency=currency)
+        panel = build_panel(dialect, catalog=resolve_catalog(catalog), seed=seed, speed=speed, currency=currency)
         app = create_app(panel, dialect, admin_token=admin_token or None)
         state = _open_state(state_path, panel, seed, dialect, catalog) if state_path else None
         shown = open_accounts(panel, keys or (DEFAULT_KEY,), balance, currency)
@@ -182,13 +185,28 @@ def _state_command() -> click.Command:
 
 
 def _conformance() -> click.Command:
+    import functools
+
     from .conformance.cli import conformance
 
+    run = conformance.callback
+    assert run is not None
+
+    @functools.wraps(run)
+    def checked(**options: Any) -> Any:  # hypothesis is the conformance extra, not a base dependency
+        if find_spec("hypothesis") is None:
+            missing = click.ClickException("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'")
+            missing.exit_code = 2  # the suite's "could not judge the panel", not 1 ("a requirement failed")
+            raise missing
+        return run(**options)
+
+    conformance.callback = checked
     return conformance
 
 
 main.add_command(_conformance())
 main.add_command(_state_command())
+main.add_command(catalog_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

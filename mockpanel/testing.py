@@ -126,6 +126,7 @@ class MockPanel:
 
     @property
     def async_transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx async transport straight into this panel's app (no socket)."""
         return self._server.async_transport()
 
     def client(self, **kwargs: Any) -> httpx.Client:
@@ -134,6 +135,7 @@ class MockPanel:
         return httpx.Client(transport=self.transport, **kwargs)
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` into the app whose base URL is the API endpoint: ``await c.post("", data=...)``."""
         kwargs.setdefault("base_url", self.inprocess_url)
         return httpx.AsyncClient(transport=self.async_transport, **kwargs)
 
@@ -151,9 +153,11 @@ class MockPanel:
         return self.panel.create_account(key, balance=balance, currency=currency).key
 
     def balance(self, key: str | None = None) -> Decimal:
+        """The balance of ``key`` (default: this panel's key), as a Decimal."""
         return self.panel.balance(key or self.key)[0]
 
     def topup(self, amount: Any, key: str | None = None) -> Decimal:
+        """Deposit ``amount`` on ``key`` (default: this panel's key); returns the new balance."""
         return Decimal(self.control.topup(key or self.key, amount)["balance"])
 
     def drain(self, amount: Any = None, key: str | None = None) -> Decimal:
@@ -161,9 +165,11 @@ class MockPanel:
         return Decimal(self.control.drain(key or self.key, amount)["balance"])
 
     def ledger(self, key: str | None = None) -> dict[str, Any]:
+        """The balance and every deposit, withdrawal, charge and refund of ``key``, oldest first."""
         return self.control.ledger(key or self.key)
 
     def remove_key(self, key: str) -> None:
+        """Delete an API key: requests with it then answer the invalid-key error."""
         self.control.remove_key(key)
 
     # --- orders ---------------------------------------------------------------------------
@@ -185,6 +191,7 @@ class MockPanel:
         return self.control.set_order(int(order_id), status, remains, start_count, outcome)
 
     def set_refill(self, refill_id: int, status: str) -> dict[str, Any]:
+        """Force a refill's status now (``"Completed"``, ``"Rejected"``, ...)."""
         return self.control.set_refill(int(refill_id), status)
 
     # --- services -------------------------------------------------------------------------
@@ -194,15 +201,19 @@ class MockPanel:
         return self.control.services()
 
     def add_service(self, **fields: Any) -> dict[str, Any]:
+        """Put a service on sale, given as a catalogue entry (``service=99, name=..., type=..., rate=..., min=..., max=...``)."""
         return self.control.add_service(fields)
 
     def update_service(self, service_id: int, **changes: Any) -> dict[str, Any]:
+        """Change fields of a service (``rate="1.20"``, ``min=100``, ``enabled=False``, ...)."""
         return self.control.update_service(int(service_id), **changes)
 
     def disable_service(self, service_id: int) -> dict[str, Any]:
+        """Take a service off sale: it is no longer listed, and ``add`` answers the unknown-service error."""
         return self.update_service(service_id, enabled=False)
 
     def reprice(self, service_id: int, rate: Any) -> dict[str, Any]:
+        """Set a service's rate (per 1000, or per order for packages)."""
         return self.update_service(service_id, rate=str(rate))
 
     # --- faults -----------------------------------------------------------------------------
@@ -215,18 +226,22 @@ class MockPanel:
 
     @property
     def faults(self) -> list[Fault]:
+        """The faults set on this panel, in the order they were added."""
         return self.control.faults.list()
 
     def remove_fault(self, fault: Fault | int) -> None:
+        """Remove one fault (the ``Fault`` or its id)."""
         self.control.faults.remove(fault.id if isinstance(fault, Fault) else int(fault))
 
     def clear_faults(self) -> None:
+        """Remove every fault."""
         self.control.faults.clear()
 
     # --- the journal --------------------------------------------------------------------------
 
     @property
     def journal(self) -> Journal:
+        """The journal of this panel's API requests (``requests`` is its list)."""
         return self.control.journal
 
     @property
@@ -235,17 +250,21 @@ class MockPanel:
         return self.control.journal.entries()
 
     def assert_requested(self, action: str, *, count: int | None = None, key: str | None = None, **params: Any) -> list[Request]:
+        """Assert the client sent ``action`` with these fields (``count`` times, if given); returns the matching requests. A failure lists the closest requests and each differing field."""
         __tracebackhide__ = True
         return self.journal.assert_requested(action, count=count, key=key, **params)
 
     def assert_not_requested(self, action: str, *, key: str | None = None, **params: Any) -> None:
+        """Assert the client never sent ``action`` with these fields."""
         __tracebackhide__ = True
         self.journal.assert_not_requested(action, key=key, **params)
 
     def duplicate_orders(self, window: float = 60.0, key: str | None = None) -> list[list[Request]]:
+        """Groups of ``add`` requests with the same service, link and quantity within ``window`` virtual seconds."""
         return self.journal.duplicate_orders(window, key)
 
     def assert_no_duplicate_orders(self, window: float = 60.0, key: str | None = None) -> None:
+        """Assert no ``add`` was sent again within ``window`` virtual seconds (API v2 has no idempotency key: each retry is charged)."""
         __tracebackhide__ = True
         self.journal.assert_no_duplicate_orders(window, key)
 
@@ -262,9 +281,11 @@ class MockPanel:
         self.control.reset()
 
     def export_state(self) -> dict[str, Any]:
+        """The whole panel state as JSON (keys only as digests)."""
         return self.control.export_state()
 
     def import_state(self, data: Mapping[str, Any]) -> None:
+        """Replace the panel's state with one from ``export_state``."""
         self.control.import_state(data)
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "pytest.md"
 
 
 # Plugins that have nothing to do with ours stay out of the inner sessions (pytest-benchmark
@@ -244,7 +244,7 @@ def test_the_marker_is_registered(pytester):
 
 def test_the_readme_example_runs_as_is(pytester):
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Testing your client with pytest", 1)[1]
+    section = text.split("## A first test file", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     pytester.makepyfile(test_readme_example=code)
     result = run(pytester)

@@ -68,6 +68,7 @@ class Dialect:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def message(self, code: ErrorCode, values: Mapping[str, Any]) -> str:
+        """The dialect's words for an error code, its template filled with ``values``."""
         return self.errors[code].format(**values)
 
     def error_body(self, code: ErrorCode, values: Mapping[str, Any]) -> dict[str, Any]:

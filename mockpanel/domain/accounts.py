@@ -67,6 +67,7 @@ class LedgerEntry:
 
     @property
     def signed(self) -> Decimal:
+        """The entry's effect on the balance: positive for deposits and refunds, negative for charges and withdrawals."""
         return self.amount if self.kind in ("deposit", "refund") else -self.amount
 
 
@@ -105,13 +106,16 @@ class Account:
         self._order_ids = ids if isinstance(ids, array) and ids.typecode == "q" else array("q", ids)
 
     def credit(self, entry: LedgerEntry) -> None:
+        """Apply a ledger entry to the balance and keep it in the ledger."""
         self.entries.append(entry)
         self.balance += entry.signed
 
     def schedule_refund(self, done_at: float, order_id: int, version: int) -> None:
+        """Remember that an order's refund falls due at ``done_at``."""
         heapq.heappush(self.due, (done_at, order_id, version))
 
     def pop_due(self, now: float) -> list[tuple[float, int, int]]:
+        """The scheduled refunds due by ``now``, removed from the schedule."""
         out = []
         while self.due and self.due[0][0] <= now:
             out.append(heapq.heappop(self.due))
@@ -119,4 +123,5 @@ class Account:
 
     @property
     def deposits(self) -> Decimal:
+        """The sum of the account's deposits (its opening balance and top-ups)."""
         return sum((e.amount for e in self.entries if e.kind == "deposit"), ZERO)

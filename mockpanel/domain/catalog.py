@@ -30,6 +30,7 @@ class Service:
     enabled: bool = True
 
     def to_json(self) -> dict[str, Any]:
+        """The service as a catalogue file entry (the format ``service_from_json`` reads)."""
         return {
             "service": self.id,
             "name": self.name,
@@ -124,12 +125,15 @@ class Catalog:
         return len(self._services)
 
     def get(self, service_id: int) -> Service | None:
+        """The service with this id (listed or disabled), or None."""
         return self._services.get(service_id)
 
     def put(self, service: Service) -> None:
+        """Add a service, or replace the one with its id."""
         self._services[service.id] = service
 
     def update(self, service_id: int, **changes: Any) -> Service:
+        """Change fields of a service (``rate="1.20"``, ``enabled=False``, ...), checked as a catalogue file is; raises KeyError for an unknown id."""
         current = self._services.get(service_id)
         if current is None:
             raise KeyError(f"no service {service_id} in the catalogue")
@@ -142,13 +146,16 @@ class Catalog:
         return updated
 
     def listed(self) -> list[Service]:
+        """The services on sale (enabled), in listing order: what ``services`` shows."""
         return [s for s in self._services.values() if s.enabled]
 
     def to_json(self) -> list[dict[str, Any]]:
+        """Every service, disabled ones included, as catalogue file entries."""
         return [s.to_json() for s in self._services.values()]
 
     @classmethod
     def from_json(cls, data: Any, *, where: str = "catalogue") -> "Catalog":
+        """A catalogue from a file's JSON: ``{"services": [...]}`` or the bare list; errors name the entry and field."""
         if isinstance(data, dict) and "services" in data:
             data = data["services"]
         if not isinstance(data, list):

@@ -31,10 +31,12 @@ class VirtualClock:
 
     @property
     def speed(self) -> float:
+        """Virtual seconds per real second (0: frozen)."""
         return self._speed
 
     @property
     def frozen(self) -> bool:
+        """True while the clock does not move by itself (speed 0)."""
         return self._speed == 0
 
     def now(self) -> float:
@@ -83,6 +85,7 @@ class VirtualClock:
             self._speed = speed
 
     def freeze(self) -> None:
+        """Stop the clock where it is: only ``advance`` moves it then."""
         self.set_speed(0)
 
     def start_over_at(self, virtual: float) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 
 class ErrorCode(str, Enum):
+    """The API errors the panel can answer, as codes; each dialect profile gives their words (``errors``)."""
+
     INVALID_KEY = "invalid_key"
     INCORRECT_REQUEST = "incorrect_request"  # unknown or missing action
     INCORRECT_ORDER_ID = "incorrect_order_id"

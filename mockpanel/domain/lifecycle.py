@@ -16,6 +16,7 @@ class Status(str, Enum):
 
     @property
     def final(self) -> bool:
+        """True for the statuses an order ends in (Completed, Partial, Canceled)."""
         return self in FINAL
 
     @property
@@ -28,6 +29,8 @@ FINAL = frozenset({Status.COMPLETED, Status.PARTIAL, Status.CANCELED})
 
 
 class RefillStatus(str, Enum):
+    """The canonical refill statuses; a dialect profile gives each its word (``refill_statuses``)."""
+
     PENDING = "Pending"
     IN_PROGRESS = "In progress"
     COMPLETED = "Completed"
@@ -35,10 +38,12 @@ class RefillStatus(str, Enum):
 
     @property
     def final(self) -> bool:
+        """True for the statuses a refill ends in."""
         return self in (RefillStatus.COMPLETED, RefillStatus.REJECTED)
 
     @property
     def rank(self) -> int:
+        """Its place in the lifecycle: a refill's rank never decreases."""
         return 2 if self.final else (0 if self is RefillStatus.PENDING else 1)
 
 

@@ -186,6 +186,7 @@ class Order:
 
     @property
     def id(self) -> int:
+        """The order id."""
         return self._book.first_id + self._row
 
     @property
@@ -195,10 +196,12 @@ class Order:
 
     @property
     def service(self) -> Service:
+        """The service ordered (as it was when the order was placed)."""
         return self._book.services.values[self._book.service_ix[self._row]]  # type: ignore[no-any-return]
 
     @property
     def link(self) -> str:
+        """The link the order delivers to."""
         return self._book.links[self._row]
 
     @property
@@ -219,6 +222,7 @@ class Order:
 
     @property
     def outcome(self) -> Status:
+        """How the order ends: Completed, Partial or Canceled."""
         return OUTCOMES[self._book.outcome[self._row]]
 
     @outcome.setter
@@ -229,9 +233,11 @@ class Order:
 
     @property
     def is_subscription(self) -> bool:
+        """True for a Subscriptions order (no link, charged nothing at creation)."""
         return self.service.type.quantity_from == "subscription"
 
     def state(self, now: float) -> OrderState:
+        """What a status request shows at virtual time ``now``."""
         return state_of(self._book, self._row, now)
 
     def delivered_at(self, now: float) -> int:
@@ -239,6 +245,7 @@ class Order:
         return delivered_of(self._book, self._row, now)
 
     def status_at(self, now: float) -> Status:
+        """The order's status at virtual time ``now``."""
         if now >= self.done_at:
             return self.outcome
         return Status.PENDING if now < self.start_at else Status.IN_PROGRESS

@@ -110,6 +110,11 @@ def mutation(method: F) -> F:
 
 
 class Panel:
+    """One mock panel: accounts, the catalogue, orders, refills and the clock, behind the API's actions.
+
+    Every public method takes the caller's API key and returns typed values or raises
+    ``PanelError``; each holds the panel's lock, and a failed call changes nothing."""
+
     def __init__(
         self,
         *,
@@ -197,6 +202,7 @@ class Panel:
 
     @mutation
     def remove_account(self, key: str) -> None:
+        """Delete an account; its key is then refused."""
         with self.lock:
             account = self.account(key)
             del self._accounts[_digest(key)]
@@ -210,6 +216,7 @@ class Panel:
 
     @mutation
     def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
+        """Add money to an account; returns the new balance."""
         value = parse_amount(amount, name="amount")
         if value <= 0:
             raise ValueError(f"a deposit must be positive, got {value}")
@@ -279,6 +286,7 @@ class Panel:
             return self.catalog.listed()
 
     def balance(self, key: str) -> tuple[Decimal, str]:
+        """The key's balance and currency."""
         with self.lock:
             account = self.account(key)
             self._settle(account)
@@ -687,6 +695,7 @@ class Panel:
 
     @mutation
     def set_refill(self, refill_id: int, status: str | RefillStatus) -> RefillStatus:
+        """Force a refill's status now."""
         with self.lock:
             refill = self.refills.get(refill_id)
             if refill is None:

@@ -25,6 +25,7 @@ class Refill:
         self.outcome = outcome
 
     def status_at(self, now: float) -> RefillStatus:
+        """The refill's status at virtual time ``now``."""
         if now >= self.done_at:
             return self.outcome
         return RefillStatus.PENDING if now < self.start_at else RefillStatus.IN_PROGRESS

@@ -82,14 +82,17 @@ class Fault:
 
     @property
     def active(self) -> bool:
+        """True while the fault can still fire (its ``count`` is not used up)."""
         return self.count is None or self.count > 0
 
     def matches(self, action: str, kid: str | None) -> bool:
+        """Whether a request of this action, from this key id, is in the fault's scope."""
         if self.actions is not None and action not in self.actions:
             return False
         return self.key_id is None or self.key_id == kid
 
     def to_json(self) -> dict[str, Any]:
+        """The fault as the control API shows it (the key redacted)."""
         out: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind,

@@ -111,6 +111,7 @@ class HubServer:
 
     @property
     def started(self) -> bool:
+        """True once its uvicorn server is running."""
         return self._server is not None
 
     def transport(self) -> httpx.BaseTransport:
@@ -126,6 +127,7 @@ class HubServer:
         return httpx.ASGITransport(app=self.hub, client=("127.0.0.1", 50000))
 
     def close(self) -> None:
+        """Stop the server (if started) and close the in-process transport."""
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -16,6 +16,8 @@ from starlette.types import ASGIApp
 
 
 class SyncASGITransport(httpx.BaseTransport):
+    """An httpx transport that calls an ASGI app in this process: a synchronous ``httpx.Client`` with no socket."""
+
     def __init__(self, app: ASGIApp, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
         self._inner = httpx.ASGITransport(app=app, client=client)
         self._loop = asyncio.new_event_loop()
@@ -23,6 +25,7 @@ class SyncASGITransport(httpx.BaseTransport):
         self._thread.start()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Run one request through the app and return its response."""
         body = request.read()
 
         async def call() -> tuple[int, Any, bytes]:
@@ -37,6 +40,7 @@ class SyncASGITransport(httpx.BaseTransport):
         return httpx.Response(status, headers=headers, content=content, request=request)
 
     def close(self) -> None:
+        """Release the transport's event loop."""
         if self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)

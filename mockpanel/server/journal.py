@@ -63,6 +63,7 @@ class Request:
         return self.params[name]
 
     def get(self, name: str, default: Any = None) -> Any:
+        """A field the client sent, or ``default``."""
         return self.params.get(name, default)
 
     @property
@@ -92,6 +93,7 @@ class Request:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        """The request as the control API's journal shows it (the key redacted)."""
         return {
             "seq": self.seq,
             "at": self.at,
@@ -119,6 +121,7 @@ class Request:
         return "dropped" if self.status is None else f"HTTP {self.status}"
 
     def describe(self) -> str:
+        """One line for a failure message: the action, its fields and the answer."""
         parts = [f"#{self.seq}", self.action or "(no action)"]
         parts += [f"{k}={v!r}" for k, v in self.params.items() if k != "action"]
         parts.append(f"-> {self.outcome()}")
@@ -281,6 +284,7 @@ class Journal(JournalChecks):
         return iter(self.entries())
 
     def clear(self) -> None:
+        """Forget every recorded request."""
         with self._lock:
             self._entries.clear()
             self._bytes = 0

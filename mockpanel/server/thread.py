@@ -44,6 +44,7 @@ class ServerThread:
 
     @property
     def url(self) -> str:
+        """The server's origin, ``http://127.0.0.1:PORT`` (the API is under the dialect's path)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
@@ -54,6 +55,7 @@ class ServerThread:
             pass
 
     def start(self, timeout: float = 10.0) -> "ServerThread":
+        """Start serving and wait until the port accepts connections; returns self."""
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -65,6 +67,7 @@ class ServerThread:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server and wait for its thread to end."""
         self._server.should_exit = True
         self._thread.join(timeout)
         self._sock.close()
