@@ -122,9 +122,10 @@ def test_a_trickling_answer_is_cut_at_the_timeout(hostile, tmp_path) -> None:  #
     assert o.seconds < 60
 
 
-def test_a_300_mb_answer_is_cut_and_memory_stays_bounded(hostile, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("mode", ["huge", "gzipbomb"])
+def test_a_300_mb_answer_is_cut_and_memory_stays_bounded(hostile, tmp_path, mode: str) -> None:  # type: ignore[no-untyped-def]
     origin, _ = hostile
-    o = judge(f"{origin}/huge/api/v2", tmp_path, "--examples", "2")
+    o = judge(f"{origin}/{mode}/api/v2", tmp_path, "--examples", "2")
     assert_safe(o, (2,))
     assert any("--max-answer-bytes" in (e["response"]["error"] or "") for e in o.trace["trace"])
 
