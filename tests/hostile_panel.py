@@ -17,7 +17,7 @@ well enough to get a run past its preflight; each mode then misbehaves:
 - ``garbage``: every field of every answer has the wrong type or an absurd value;
 - ``slow``: a fair panel whose orders stay In progress for ever (the run waits for them).
 
-Every answer the panel sends, and every add it saw, is counted in ``HostilePanel.seen``.
+Every request it answers, and every add it saw or charged, is counted in ``HostilePanel.seen``.
 """
 
 from __future__ import annotations

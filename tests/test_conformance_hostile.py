@@ -1,9 +1,10 @@
 """The judge against hostile panels: every case ends safely.
 
 Each case runs ``mockpanel conformance`` as a subprocess against tests/hostile_panel.py
-(served on loopback) and checks that the run ended with exit 1 or 2, wrote every
-report, printed no traceback, left nothing in its working directory, and stayed
-under 400 MB of peak memory (the child's own rusage, from wait4).
+(served on loopback: overcharging, a negative rate, a trickle, 300 MB and gzip bodies, garbage fields, a
+garbage control API, redirects, endless 429, a numeric key) and checks that the run ended with exit 1 or 2,
+wrote every report, printed no traceback, left nothing in its working directory, and stayed under 400 MB
+of peak memory (the child's own rusage, from wait4).
 """
 
 from __future__ import annotations
