@@ -74,7 +74,11 @@ def conformance_report(request: pytest.FixtureRequest) -> Report:
         from mockpanel.conformance.report_html import to_html
         from mockpanel.conformance.reports import write
 
-        write(report, path, to_html, report.redactor or (lambda t: t))
+        try:
+            write(report, path, to_html, report.redactor or (lambda t: t))
+        except OSError as exc:
+            pytest.fail(f"cannot write --panel-report {path}: {exc.strerror or exc}; choose a writable path",
+                        pytrace=False)
     if report.error:
         pytest.fail(f"the conformance suite could not run: {report.error}", pytrace=False)
     return report

@@ -244,9 +244,11 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
     try:
         readonly.preflight(ctx)
     except (CannotRun, StopRun) as exc:
+        _changes(ctx)
         report = _report(ctx, started, started_wall, error=red(str(exc)))
         progress.line(f"could not run: {red(str(exc))}")
-        _changes(ctx)
+        for note in report.notes:
+            progress.line(f"  note: {note}")
         return report
     t = ctx.target
     progress.check(f"services: {len(t.services)} listed; balance {t.balance} {t.currency}", "ok")

@@ -10,18 +10,21 @@ well enough to get a run past its preflight; each mode then misbehaves:
 - ``negative``: the only service is listed at a rate of -5.00;
 - ``trickle``: every answer sends one byte every 2 s (at most 60 bytes);
 - ``huge``: every answer is a 300 MB body, streamed in 1 MiB chunks with no Content-Length;
+- ``gzipbomb``: every answer is about 300 KB of gzip that inflates to 300 MB;
 - ``control``: a ``/_mock/`` that says it is a mock, then answers garbage (keys, clock);
 - ``redirect``: every request answers 302 to another place;
 - ``endless429``: every request answers 429 Too Many Requests, Retry-After 0;
 - ``garbage``: every field of every answer has the wrong type or an absurd value;
 - ``slow``: a fair panel whose orders stay In progress for ever (the run waits for them).
 
-Every answer the panel sends, and every add it saw, is counted in ``HostilePanel.seen``.
+Every request it answers, and every add it saw or charged, is counted in ``HostilePanel.seen``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import zlib
 from collections import Counter
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
@@ -35,6 +38,13 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 HUGE_BYTES = 300 * 1024 * 1024
 CHUNK = 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1)
+def gzip_bomb() -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    zeros = b"0" * CHUNK
+    return b"".join([packer.compress(zeros) for _ in range(HUGE_BYTES // CHUNK)] + [packer.flush()])
 
 
 def service(sid: int, rate: str, name: str = "Followers") -> dict[str, Any]:
@@ -77,7 +87,9 @@ class HostilePanel:
         fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         action = fields.get("action", "")
         self.seen[f"{mode} {action}"] += 1
-        if mode in ("trickle", "huge"):
+        if mode == "gzipbomb":
+            await self.answer(send, gzip_bomb(), headers=[(b"content-encoding", b"gzip")])
+        elif mode in ("trickle", "huge"):
             gone = asyncio.Event()
             watch = asyncio.ensure_future(_until_disconnect(receive, gone))
             try:

@@ -58,6 +58,7 @@ def test_orders_tier_prints_its_estimate_before_spending(url: str) -> None:
     out = result.output
     assert out.index("estimate") < out.index("orders placed")
     assert "hard stop" in out and "spent" in out
+    assert "this run changed the mock: moved its clock by" in out and "added 1 key(s) (key#" in out
 
 
 @pytest.mark.parametrize("args, message", [

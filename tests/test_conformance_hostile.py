@@ -1,9 +1,10 @@
 """The judge against hostile panels: every case ends safely.
 
 Each case runs ``mockpanel conformance`` as a subprocess against tests/hostile_panel.py
-(served on loopback) and checks that the run ended with exit 1 or 2, wrote every
-report, printed no traceback, left nothing in its working directory, and stayed
-under 400 MB of peak memory (the child's own rusage, from wait4).
+(served on loopback: overcharging, a negative rate, a trickle, 300 MB and gzip bodies, garbage fields, a
+garbage control API, redirects, endless 429, a numeric key) and checks that the run ended with exit 1 or 2,
+wrote every report, printed no traceback, left nothing in its working directory, and stayed under 400 MB
+of peak memory (the child's own rusage, from wait4).
 """
 
 from __future__ import annotations
@@ -122,9 +123,10 @@ def test_a_trickling_answer_is_cut_at_the_timeout(hostile, tmp_path) -> None:  #
     assert o.seconds < 60
 
 
-def test_a_300_mb_answer_is_cut_and_memory_stays_bounded(hostile, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("mode", ["huge", "gzipbomb"])
+def test_a_300_mb_answer_is_cut_and_memory_stays_bounded(hostile, tmp_path, mode: str) -> None:  # type: ignore[no-untyped-def]
     origin, _ = hostile
-    o = judge(f"{origin}/huge/api/v2", tmp_path, "--examples", "2")
+    o = judge(f"{origin}/{mode}/api/v2", tmp_path, "--examples", "2")
     assert_safe(o, (2,))
     assert any("--max-answer-bytes" in (e["response"]["error"] or "") for e in o.trace["trace"])
 
