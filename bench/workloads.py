@@ -19,6 +19,10 @@ def balance(key: str) -> Workload:
     return Workload((f"key={key}&action=balance",))
 
 
+def services(key: str) -> Workload:
+    return Workload((f"key={key}&action=services",))
+
+
 def add(key: str) -> Workload:
     link = "https%3A%2F%2Finstagram.com%2Fp%2Fbench" + UNIQUE
     return Workload((f"key={key}&action=add&service={BENCH_SERVICE}&link={link}&quantity={BENCH_QUANTITY}",))
@@ -57,6 +61,11 @@ def _check_status(data: Any) -> str | None:
     return None if ok else f"not an order status: {str(data)[:200]}"
 
 
+def _check_services(data: Any) -> str | None:
+    ok = isinstance(data, list) and data and all(isinstance(s, dict) and "service" in s for s in data)
+    return None if ok else f"not a list of services: {str(data)[:200]}"
+
+
 def _check_multi(data: Any) -> str | None:
     if not isinstance(data, dict) or not data:
         return f"not a multi-status object: {str(data)[:200]}"
@@ -66,6 +75,9 @@ def _check_multi(data: Any) -> str | None:
 
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "bare": _check_bare,
+    "peer": _check_bare,  # the stub answers bare's constant
+    "services": _check_services,
+    "bare-services": _check_services,
     "balance": _check_balance,
     "add": _check_add,
     "status": _check_status,
