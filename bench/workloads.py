@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -92,8 +94,15 @@ def probe(url: str, workload: Workload, kind: str) -> None:
         url + workload.path, data=body.encode(), method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        data = json.loads(response.read())
+    for attempt in range(3):  # a server that has just started may still drop the first connection
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                data = json.loads(response.read())
+            break
+        except (ConnectionError, urllib.error.URLError) as exc:
+            if attempt == 2:
+                raise RuntimeError(f"the {kind} probe against {url} failed: {exc!r}") from None
+            time.sleep(1.0)
     problem = CHECKS[kind](data)
     if problem:
         raise RuntimeError(f"the {kind} probe against {url} got a wrong answer: {problem}")
