@@ -182,7 +182,8 @@ def mock_app(
 
 def _info_route(info: dict[str, Any], watch: GcWatch, panel: Panel | None = None) -> Route:
     async def endpoint(request: Request) -> Response:
-        live = {**info, "rss": rss_bytes(), "gc": watch.snapshot()}
+        # Objects the collector tracks: what every gen-2 collection scans.
+        live = {**info, "rss": rss_bytes(), "gc": {**watch.snapshot(), "tracked": len(gc.get_objects())}}
         if panel is not None:
             live["stored_orders"] = len(panel.orders)
         return JSONResponse(live)

@@ -38,7 +38,7 @@ from .servers import REPO, Fleet, Server, loadgen_cpu, machine_cpu
 
 PARTS = ("balance", "add", "status", "multi", "large", "services", "peers", "client")
 DEFAULT_JSON = REPO / "bench" / "results" / "latest.json"
-SERVICES_CONNECTIONS = 16
+SERVICES_CONNECTIONS = 4
 BASELINE = REPO / "bench" / "baseline.json"  # a committed run: the figures before the request path changed
 
 
@@ -143,7 +143,7 @@ def plan(args: argparse.Namespace) -> tuple[list[Server], list[Config]]:
             configs.append(Config(f"{kind}@{large}", "large", kind))
     if "services" in parts:
         label = count_label(args.services)
-        # ~1 MB answers: 64 of them in flight would wait past wrk's 5 s timeout; a saturated
+        # ~1 MB answers: many of them in flight would wait past wrk's 5 s timeout; a saturated
         # server's rps hardly depends on the number of connections.
         conns = min(args.connections, SERVICES_CONNECTIONS)
         configs += [Config(f"services@{label}", "catalog", "services", connections=conns),
@@ -406,7 +406,9 @@ def store_info(fleet: Fleet, before: dict[str, dict[str, Any]]) -> dict[str, Any
         if gc0 and gc1:  # Python servers only
             entry["gc_during_runs"] = {
                 "collections": [b - a for a, b in zip(gc0["collections"], gc1["collections"])],
+                "total_ms": [round(b - a, 1) for a, b in zip(gc0["total_ms"], gc1["total_ms"])],
                 "longest_ms_so_far": gc1["longest_ms"],
+                "tracked_before": gc0.get("tracked"), "tracked_after": gc1.get("tracked"),
             }
         if live.get("app") == "mock":
             entry.update(
@@ -467,12 +469,19 @@ def render(report: dict[str, Any]) -> str:
                 f"{mib(s['rss_after_populate']):>13}{bpo:>9}{mib(s['rss_now']):>16}"
             )
     gc_lines = []
+    server_of = {r["config"]: r["server"] for r in report["results"]}
+    served: dict[str, int] = {}
+    for c in report["runs"]:  # warm-ups included: the collector ran during them too
+        served[server_of[c["config"]]] = served.get(server_of[c["config"]], 0) + sum(r["requests"] for r in c["runs"])
     for name, s in report["stores"].items():
         g = s["gc_during_runs"]
         if g is None:
             continue
+        total = sum(g.get("total_ms", []))
+        per = f", {total * 1e3 / served[name]:.1f} us/request" if served.get(name) else ""
         gc_lines.append(f"  {name}: collections during runs gen0/1/2 = {'/'.join(map(str, g['collections']))}, "
-                        f"longest pause gen0/1/2 = {'/'.join(f'{x:.1f}' for x in g['longest_ms_so_far'])} ms")
+                        f"longest pause gen0/1/2 = {'/'.join(f'{x:.1f}' for x in g['longest_ms_so_far'])} ms, "
+                        f"total {total:,.0f} ms{per}; tracked objects {g.get('tracked_before') or 0:,} -> {g.get('tracked_after') or 0:,}")
     lines += ["", "garbage collector:", *gc_lines]
     if report["targets"]:
         lines += ["", "targets (ratios from this run):"]

@@ -107,3 +107,44 @@ def test_targets_compare_with_bare_and_with_the_wiremock_stub() -> None:
     assert got["bytes per stored order"]["met"] is False  # 250 > 200 + 5 %
     no_baseline = {t["target"]: t for t in targets(rows, stores, "10k", "1M", "5k", None)}
     assert no_baseline["bytes per stored order"]["met"] is True  # <= 300
+
+
+def test_profile_samples_are_split_into_disjoint_pieces_of_work(tmp_path: Path) -> None:
+    from bench.profile import by_group
+
+    loop = "run_asgi (uvicorn/protocols/http/httptools_impl.py:422);MockApp.__call__ (mockpanel/server/app.py:100)"
+    fm = loop + ";FaultMiddleware.__call__ (mockpanel/server/faults.py:411)"
+    stacks = tmp_path / "stacks.txt"
+    stacks.write_text("\n".join([
+        f"{fm};key_id (mockpanel/domain/accounts.py:44) 3",  # innermost claimed frame wins
+        f"{fm};Journal.record (mockpanel/server/journal.py:140);key_id (mockpanel/domain/accounts.py:44) 1",
+        f"{fm} 2",
+        f"{fm};Journal.record (mockpanel/server/journal.py:140) 2",
+        "main (elsewhere/thing.py:1) 2",
+    ]) + "\n")
+    shares = dict(by_group(stacks))
+    assert shares == {"key digest": 0.4, "fault check": 0.2, "journal record": 0.2, "other": 0.2}
+
+
+def test_the_lean_parser_stand_in_reads_what_the_mock_reads() -> None:
+    from bench.levers import lean_fields
+    from mockpanel.server.params import urlencoded_fields
+
+    for body in (b"key=k&action=balance", b"key=k&action=status&orders=1%2C2%2C3",
+                 b"key=k&action=add&link=https%3A%2F%2Fx.io%2Fa+b&quantity=50&comments=a%0Ab", b"a=&b=1"):
+        assert lean_fields(body) == urlencoded_fields(body), body
+
+
+def test_levers_measure_every_lean_path_change() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.levers", "--orders", "300", "--services", "50", "--number", "40", "--repeat", "1",
+         "--results", "/nonexistent.json"],
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for lever in ("form parser", "key digest", "cached answer", "final orders", "journal", "fault check", "asgi now"):
+        assert lever in done.stdout, lever
+    assert "SHA-256s of the key per request: balance" in done.stdout
