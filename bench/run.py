@@ -501,7 +501,7 @@ def render(report: dict[str, Any]) -> str:
 
 
 def profile(args: argparse.Namespace, fleet: Fleet, configs: list[Config]) -> dict[str, Any]:
-    from .profile import record, self_functions, top_functions
+    from .profile import by_group, record, self_functions, top_functions
 
     out = {}
     wanted = [n.strip() for n in args.profile.split(",") if n.strip()]
@@ -519,7 +519,8 @@ def profile(args: argparse.Namespace, fleet: Fleet, configs: list[Config]) -> di
             continue
         # The frames every sample shares (the event loop's) say nothing: leave them out.
         inclusive = [(f, x) for f, x in top_functions(path, 60) if x < 0.97][:20]
-        out[name] = {"collapsed_stacks": str(path), "inclusive": inclusive, "self": self_functions(path, 20)}
+        out[name] = {"collapsed_stacks": str(path), "inclusive": inclusive, "self": self_functions(path, 20),
+                     "groups": by_group(path)}
     return out
 
 
@@ -569,6 +570,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nprofile {name} ({p['collapsed_stacks']}): share of samples, inclusive | self")
         for (fn, share), (own_fn, own) in zip(p["inclusive"], p["self"] + [("", 0.0)] * 20):
             print(f"  {share:6.1%}  {fn:<58.58} | {own:6.1%}  {own_fn}")
+        cpu = next((r["cpu_us_per_req"] for r in results if r["config"] == name), None) or 0.0
+        print(f"  by piece of work (bench/profile.py GROUPS; us = share x {cpu:,.0f} us server CPU per request):")
+        for group, share in p["groups"]:
+            print(f"    {share:6.1%} {share * cpu:>10,.1f} us  {group}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {args.json}")

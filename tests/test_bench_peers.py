@@ -148,3 +148,15 @@ def test_levers_measure_every_lean_path_change() -> None:
     for lever in ("form parser", "key digest", "cached answer", "final orders", "journal", "fault check", "asgi now"):
         assert lever in done.stdout, lever
     assert "SHA-256s of the key per request: balance" in done.stdout
+
+
+@pytest.mark.skipif(__import__("shutil").which("py-spy") is None, reason="py-spy is not installed")
+def test_profile_prints_where_the_time_goes_by_piece_of_work(tmp_path: Path) -> None:
+    stdout, report = run_bench(
+        tmp_path, "--loadgen", "python", "--duration", "1", "--parts", "balance", "--orders-small", "100",
+        "--profile", "balance",
+    )
+    groups = dict(report["profiles"]["balance"]["groups"])
+    assert sum(groups.values()) == pytest.approx(1.0)
+    assert {"uvicorn send (socket write)", "mock ASGI layers"} <= set(groups)  # the server was sampled under load
+    assert "by piece of work" in stdout
