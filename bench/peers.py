@@ -23,7 +23,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +75,17 @@ class WireMock(Server):
     """A WireMock standalone JVM, started and stopped like the other servers (by pid)."""
 
     journal: bool = True
+    binds: int = 0  # attempts so far: the free port may be taken before the JVM binds it
+    _log_dir: Path = field(default=Path("."), repr=False)
 
     def start(self, loop: str, log_dir: Path) -> None:  # loop: a Python setting, not WireMock's
         jar = wiremock_jar()
         if jar is None:
             raise RuntimeError(wiremock_missing() or "no WireMock jar")
+        self.binds += 1
+        self._log_dir = log_dir
         root = log_dir / self.name
-        (root / "mappings").mkdir(parents=True)
+        (root / "mappings").mkdir(parents=True, exist_ok=True)
         (root / "mappings" / "balance.json").write_text(json.dumps(stub_mapping()))
         port = free_port()
         self.log = log_dir / f"{self.name}.log"
@@ -98,6 +102,9 @@ class WireMock(Server):
         assert self.process is not None
         while True:
             if self.process.poll() is not None:
+                if "Failed to bind" in self.log_tail() and self.binds < 3:
+                    self.start("", self._log_dir)  # another process took the port first: another one
+                    continue
                 raise RuntimeError(f"WireMock ({self.name}) exited ({self.process.returncode}):\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(self.url + "/__admin/mappings", timeout=2) as response:

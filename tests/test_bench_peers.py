@@ -160,3 +160,25 @@ def test_profile_prints_where_the_time_goes_by_piece_of_work(tmp_path: Path) -> 
     assert sum(groups.values()) == pytest.approx(1.0)
     assert {"uvicorn send (socket write)", "mock ASGI layers"} <= set(groups)  # the server was sampled under load
     assert "by piece of work" in stdout
+
+
+@pytest.mark.skipif(NO_WIREMOCK is not None, reason=f"no WireMock: {NO_WIREMOCK}")
+def test_wiremock_takes_another_port_when_its_port_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from bench import peers
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    ports = iter([taken.getsockname()[1]])
+    real = peers.free_port
+    monkeypatch.setattr(peers, "free_port", lambda: next(ports, None) or real())
+    server = peers.WireMock("w", [], journal=False)
+    try:
+        server.start("auto", tmp_path)
+        server.wait_ready(time.monotonic() + 60)
+        assert server.binds == 2 and server.info["port"] != taken.getsockname()[1]
+    finally:
+        server.stop()
+        taken.close()
