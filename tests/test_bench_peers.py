@@ -12,7 +12,7 @@ import pytest
 
 from bench.catalogue import TEMPLATE, generate
 from bench.peers import wiremock_missing
-from bench.run import targets
+from bench.targets import targets
 from mockpanel.domain.catalog import Catalog
 from tests.test_bench_smoke import run_bench
 
