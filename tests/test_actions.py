@@ -201,7 +201,15 @@ def test_an_add_keeps_only_the_fields_its_type_reads() -> None:
     panel = build_panel(seed=1, speed=0)
     panel.create_account("fields-key", balance="100")
     recorded: list[tuple] = []
-    panel.recorder = lambda name, now, args, kwargs: recorded.append((name, args))
+
+    class Recorder:  # the persistence side's view: what each change was called with
+        def prepare(self, name, args, kwargs):
+            recorded.append((name, args))
+
+        def commit(self, entry, at):
+            pass
+
+    panel.recorder = Recorder()
     answer = dispatch(panel, load_dialect(), {
         "key": "fields-key", "action": "add", "service": "1", "link": "https://a.test/f", "quantity": "100",
         "junk": "x" * 100_000, "comments": "not\nfor\nthis\ntype", "callback": "https://evil.test/",

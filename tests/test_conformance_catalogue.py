@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mockpanel.conformance.catalogue import AREAS, load_catalogue, markdown_table
+from mockpanel.conformance.catalogue import AREAS, load_catalogue
 from mockpanel.domain.servicetypes import SERVICE_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,12 +34,9 @@ def test_every_requirement_is_checked_somewhere_in_the_suite() -> None:
     assert unchecked == []
 
 
-def test_the_readme_table_is_generated_from_the_catalogue() -> None:
-    readme = (ROOT / "docs" / "requirements.md").read_text()  # moved out of README.md
-    start, end = "<!-- requirements:start -->", "<!-- requirements:end -->"
-    assert start in readme and end in readme
-    table = readme.split(start, 1)[1].split(end, 1)[0].strip()
-    assert table == markdown_table(), "regenerate it: python -m mockpanel.conformance.catalogue"
+def test_the_readme_points_to_the_generated_requirements() -> None:
+    # The table lives in docs/requirements.md, generated whole (the next test); the README links it.
+    assert "docs/requirements.md" in (ROOT / "README.md").read_text()
 
 
 def test_docs_requirements_is_generated_from_the_catalogue_and_cites_public_sources() -> None:

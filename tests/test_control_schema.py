@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockpanel import MockPanel
+from mockpanel.server.listing import LIST_ENDPOINTS
 from mockpanel.server.control_http import ENDPOINTS, RAW_JSON, public_path
 from tests.conftest import HTTP, KEY
 
@@ -90,7 +91,8 @@ def test_the_document_covers_every_endpoint_of_the_registry(world):
     mock, ids, document = world
     assert document["openapi"] == "3.1.0" and document["servers"] == [{"url": mock.prefix}]
     published = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
-    assert published == {(e.method, public_path(e.path)) for e in ENDPOINTS}
+    listed = {("GET", "/_mock" + e.path) for e in LIST_ENDPOINTS}
+    assert published == {(e.method, public_path(e.path)) for e in ENDPOINTS} | listed
     index = HTTP.get(mock.control_url + "/").json()["endpoints"]
     assert {tuple(line.split(" ", 1)) for line in index} == published
     refs = {v for v in json.dumps(document).split('"') if v.startswith("#/components/schemas/")}

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest
 
 from mockpanel.domain.accounts import redact
-from mockpanel.ui.browser import BrowserMissing, chromium, find
+from tests.browser import BrowserMissing, chromium, find
 from mockpanel.ui.view import money
 from tests.conftest import HTTP, serving
 

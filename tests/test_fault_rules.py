@@ -96,7 +96,7 @@ def test_stacked_latency_faults_wait_at_most_the_cap(monkeypatch):
 
     slept: list[float] = []
 
-    async def fake_sleep(seconds: float) -> None:
+    async def fake_hold(scope: object, receive: object, seconds: float) -> None:  # the journal's wait
         slept.append(seconds)
 
     panel = build_panel(seed=1)
@@ -104,7 +104,7 @@ def test_stacked_latency_faults_wait_at_most_the_cap(monkeypatch):
     app = create_app(panel)
     for _ in range(3):
         app.state.control.add_fault({"kind": "latency", "seconds": MAX_LATENCY, "count": 1})
-    monkeypatch.setattr("mockpanel.server.fault_middleware.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr(app.state.control.journal, "hold", fake_hold)
     with inprocess_client(app) as client:
         assert client.post("/api/v2", data={"key": KEY, "action": "balance"}).json()["currency"] == "USD"
     assert slept == [MAX_LATENCY]  # three faults of the cap each: one wait of the cap

@@ -19,9 +19,9 @@ SHIPPED = ("mockpanel", "conformance", "fixtures")
 # makes sure that use is still there (a dependency left behind after its use went would fail it).
 USED_INDIRECTLY = {
     "python-multipart": ("mockpanel/server/api.py", ".form("),  # Starlette's multipart parser
-    "httptools": ("mockpanel/cli.py", 'http="httptools"'),  # uvicorn's HTTP parser
     "uvloop": ("mockpanel/cli.py", '"uvloop"'),  # uvicorn's event loop (--loop)
-    "pytest-xdist": (".ci/run", "pytest -n "),  # the project's own test command
+    "pytest-xdist": (".ci/run", "pytest -n "),
+    "jinja2": ("mockpanel/ui/app.py", "Jinja2Templates"),  # Starlette's templates render with it  # the project's own test command
 }
 
 

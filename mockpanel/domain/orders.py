@@ -65,7 +65,7 @@ def _extra(name: str, default: Any, doc: str) -> property:
     return property(get, put, doc=doc)
 
 
-class _Lines(str):
+class PackedLines(str):
     """A list of lines kept as one string: a 10,000-name list is one object, not 10,000."""
 
     __slots__ = ()
@@ -75,7 +75,7 @@ def _pack(details: dict[str, Any] | None) -> dict[str, Any] | None:
     if not details:
         return details
     return {
-        name: _Lines("\n".join(value))
+        name: PackedLines("\n".join(value))
         if isinstance(value, list) and value and all(v.__class__ is str and "\n" not in v for v in value)
         else value
         for name, value in details.items()
@@ -85,7 +85,7 @@ def _pack(details: dict[str, Any] | None) -> dict[str, Any] | None:
 def _unpack(details: dict[str, Any] | None) -> dict[str, Any] | None:
     if not details:
         return details
-    return {name: value.split("\n") if value.__class__ is _Lines else value for name, value in details.items()}
+    return {name: value.split("\n") if value.__class__ is PackedLines else value for name, value in details.items()}
 
 
 class Order:

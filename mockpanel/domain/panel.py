@@ -197,6 +197,7 @@ class Panel:
         return account
 
     def accounts(self) -> list[Account]:
+        """Every account, in the order they were opened."""
         with self.lock:
             return list(self._accounts.values())
 
@@ -281,6 +282,7 @@ class Panel:
     # Reads take the lock too: a test thread changes the panel while the server reads it.
 
     def services(self, key: str) -> list[Service]:
+        """What the ``services`` action lists for this key: the enabled services."""
         with self.lock:
             self.account(key)
             return self.catalog.listed()
@@ -437,6 +439,7 @@ class Panel:
         return book.view(row)
 
     def status(self, key: str, order_id: int) -> OrderState:
+        """The state of one of the key's orders now; another key's order is an unknown id."""
         with self.lock:
             account = self.account(key)
             return self._own_order(account, order_id).state(self.clock.now())
@@ -482,6 +485,7 @@ class Panel:
                 self._schedule(account, order)
 
     def cancel_many(self, key: str, order_ids: Sequence[int | None]) -> list[PanelError | None]:
+        """Cancel each order (None: not an id); per order, None if accepted or the error."""
         with self.lock:  # one batch at one instant: no other change between its items
             self.account(key)
             self._check_batch(order_ids)
@@ -530,6 +534,7 @@ class Panel:
             return refill.id
 
     def refill_many(self, key: str, order_ids: Sequence[int | None]) -> list[int | PanelError]:
+        """Ask a refill of each order (None: not an id); per order, the refill id or the error."""
         with self.lock:
             self.account(key)
             self._check_batch(order_ids)
@@ -542,6 +547,7 @@ class Panel:
             return out
 
     def refill_status(self, key: str, refill_id: int | None) -> RefillStatus:
+        """The status of one of the key's refills now."""
         with self.lock:
             account = self.account(key)
             refill = self.refills.get(refill_id) if refill_id is not None else None  # type: ignore[arg-type]
@@ -550,6 +556,7 @@ class Panel:
             return refill.status_at(self.clock.now())
 
     def refill_statuses(self, key: str, refill_ids: Sequence[int | None]) -> list[RefillStatus | PanelError]:
+        """``refill_status`` for each id (None: not an id), an error in place of an unknown one."""
         with self.lock:
             self.account(key)
             self._check_batch(refill_ids)
@@ -587,6 +594,7 @@ class Panel:
     # --- control: forcing states (the test's hand on the panel) ------------------------
 
     def find_order(self, order_id: int) -> Order:
+        """An order by id, whatever its key (for the control side); raises KeyError if there is none."""
         with self.lock:
             order = self.orders.get(order_id)
         if order is None:
@@ -712,6 +720,7 @@ class Panel:
         return self._by_id[account_id]
 
     def keys_orders(self, key: str) -> Iterable[Order]:
+        """The orders placed with this key, oldest first."""
         with self.lock:  # a list, not a generator: read whole under the lock
             account = self.account(key)
             return [self.orders[i] for i in account.order_ids]

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from ..domain.accounts import KeyDigest
+from ..domain.orders import PackedLines
 
 
 _PLAIN = (str, int, bool, type(None))
@@ -25,6 +26,8 @@ def encode(value: Any) -> Any:
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, KeyDigest):
         return {"$key": str(value)}
+    if isinstance(value, PackedLines):  # an order's list field, kept as one string: stays a list when read back
+        return {"$lines": str(value)}
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
     if isinstance(value, Enum):
@@ -50,6 +53,8 @@ def decode(value: Any) -> Any:
                 return KeyDigest(inner)
             if tag == "$decimal":
                 return Decimal(inner)
+            if tag == "$lines":
+                return PackedLines(inner)
             if tag == "$float":
                 return float(inner)
             if tag == "$tuple":

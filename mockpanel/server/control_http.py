@@ -170,14 +170,17 @@ def _index(c: Control, r: HttpRequest, b: Any) -> Any:
         "api": list(c.dialect.endpoints),
         "openapi": "/_mock/openapi.json",
         "endpoints": ["GET /_mock/"] + [f"{e.method} {public_path(e.path)}" for e in ENDPOINTS if e.path != "/"]
-        + [f"GET /_mock{e.path}" for e in LIST_ENDPOINTS] + ["GET /_mock/ui"],
+        + [f"GET /_mock{e.path}" for e in LIST_ENDPOINTS],
+        "ui": "/_mock/ui",
     }
 
 
 def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
     document = build_openapi(ENDPOINTS, title=f"mockpanel control API ({c.dialect.name})", public_path=public_path)
     root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/N
-    paths = {**document["paths"], **openapi_paths()}  # the list endpoints describe themselves (listing.py)
+    paths = {path: dict(operations) for path, operations in document["paths"].items()}
+    for path, operations in openapi_paths().items():  # the list endpoints describe themselves (listing.py)
+        paths.setdefault(path, {}).update(operations)
     return {**document, "paths": paths, "servers": [{"url": root or "/"}]}
 
 

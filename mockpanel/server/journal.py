@@ -68,6 +68,7 @@ class Request:
 
     @property
     def answered(self) -> bool:
+        """True once the answer was sent (False while it is still delayed, or if the client gave up)."""
         return self.state == ANSWERED
 
     @property

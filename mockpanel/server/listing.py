@@ -54,21 +54,22 @@ class ListEndpoint:
             raise ValueError(f"unknown query parameter(s) {unknown}; {self.path} takes {sorted(known)}")
         out: dict[str, Any] = {}
         for p in self.params:
-            raw = query.get(p.name, "").strip()
-            if not raw:
+            given = query.get(p.name, "")
+            raw = given.strip()
+            if not given or (not raw and p.type != "integer"):  # absent or empty: the default
                 out[p.name] = p.default
             elif p.type == "integer":
                 if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-                    raise ValueError(f"query parameter {p.name!r} is a whole number, got {raw!r}")
+                    raise BadQuery(p.name, f"query parameter {p.name!r} is a whole number, got {raw!r}")
                 value = int(raw)
                 if (p.minimum is not None and value < p.minimum) or (p.maximum is not None and value > p.maximum):
-                    raise ValueError(f"query parameter {p.name!r} is between {p.minimum} and {p.maximum}, got {value}")
+                    raise BadQuery(p.name, f"query parameter {p.name!r} is between {p.minimum} and {p.maximum}, got {value}")
                 out[p.name] = value
             elif p.enum is not None:
                 wanted = _norm(raw)
                 match = next((e for e in p.enum if _norm(e) == wanted), None)
                 if match is None:
-                    raise ValueError(f"query parameter {p.name!r} is one of {list(p.enum)}, got {raw!r}")
+                    raise BadQuery(p.name, f"query parameter {p.name!r} is one of {list(p.enum)}, got {raw!r}")
                 out[p.name] = match
             else:
                 out[p.name] = raw[:2048]
@@ -90,6 +91,14 @@ class ListEndpoint:
                 "400": {"description": "a query parameter is wrong: {\"error\": ...} names it"},
             },
         }}
+
+
+class BadQuery(ValueError):
+    """A query parameter with a wrong value; ``field`` names it (as the control API's 400s do)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _norm(text: str) -> str:
@@ -238,7 +247,8 @@ def _route(endpoint: ListEndpoint) -> Route:
         try:
             query = endpoint.parse(request.query_params)
         except ValueError as exc:
-            return Response(orjson.dumps({"error": str(exc)}), 400, media_type="application/json")
+            named = {"field": exc.field} if isinstance(exc, BadQuery) else {}
+            return Response(orjson.dumps({"error": str(exc), **named}), 400, media_type="application/json")
         panel = request.app.state.control.panel
         answer = endpoint.handler(panel, query)
         try:
