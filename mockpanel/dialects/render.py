@@ -151,12 +151,12 @@ def status_renderer(dialect: Dialect, context: str = "multi_status") -> StatusRe
     if cached is not None and cached[0]() is dialect:
         return cached[1]
     money_cache: dict[Decimal, str | float] = {}
-    kind, places = dialect.family.money.get(context, ("str", dialect.money_decimals))
+    money_kind, places = dialect.family.money.get(context, ("str", dialect.money_decimals))
 
     def fmt(amount: Decimal) -> str | float:
         text = money_cache.get(amount)
         if text is None:
-            text = as_money(kind, places, amount)
+            text = as_money(money_kind, places, amount)
             if len(money_cache) < 50_000:
                 money_cache[amount] = text
         return text
