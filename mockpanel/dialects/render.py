@@ -56,7 +56,7 @@ def error(dialect: Dialect, exc: PanelError) -> dict[str, Any]:
 def as_money(kind: str, places: int, amount: Decimal, rounding: str | None = None) -> str | float:
     """Money as a decimal string, or as a JSON number (a float: what those panels send)."""
     shown = quantize(amount, places, rounding) if rounding else quantize(amount, places)
-    return float(shown) if kind == "number" else str(shown)
+    return float(shown) if kind == "number" else f"{shown:f}"  # "0.00000000", never "0E-8"
 
 
 def item_error(dialect: Dialect, exc: PanelError) -> Any:
