@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from .catalogue import Catalogue
@@ -241,6 +241,14 @@ class Expect:
             return isinstance(value, str) and OBJECT_ID.fullmatch(value) is not None
         return isinstance(value, str) and WHOLE.fullmatch(value) is not None
 
+    def same_charge(self, one: Decimal | None, other: Decimal | None) -> bool:
+        """Charges equal at the fewer decimals of single and multi status (a family may write them differently)."""
+        if one is None or other is None:
+            return one == other
+        places = min(self.dialect.money_format("status")[1], self.dialect.money_format("multi_status")[1])
+        step = Decimal(1).scaleb(-places)
+        return one.quantize(step) == other.quantize(step)
+
     def cancel_items(self, data: Any) -> Any:
         """cancel's answer as the list of {"order", "cancel"} items, whatever the dialect's shape:
         a keyed answer's accepted word reads as 1, its errors as the dialect's item errors."""
@@ -413,6 +421,9 @@ class Expect:
             if kind == "money":
                 money_kind, places = self.dialect.money_format(context)
                 charge = self.money(c, rid, value, f"{label} {name!r}", ex, places, money_kind)
+                fewer = min(self.dialect.money_format("status")[1], self.dialect.money_format("multi_status")[1])
+                if charge is not None and places > fewer:  # read at the decimals both answers show
+                    charge = charge.quantize(Decimal(1).scaleb(-fewer), rounding=ROUND_HALF_UP)
             elif kind == "status":
                 word = value
                 status = self.status_word(c, value, ex)

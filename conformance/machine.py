@@ -356,10 +356,12 @@ def agree(phase: OrdersPhase, c: Checks, snap: Snapshot, oid: str) -> None:
     batch = snap.states[oid]
     if single is None:
         return
-    agrees = single.same_as(batch) or (
+    same = (single.word, single.remains, single.start_count) == (batch.word, batch.remains, batch.start_count)
+    agrees = (same and phase.ctx.expect.same_charge(single.charge, batch.charge)) or (
         single.status is not None and batch.status is not None and (
             single.status.rank > batch.status.rank
-            or (single.word == batch.word and not batch.status.final and single.charge == batch.charge
+            or (single.word == batch.word and not batch.status.final
+                and phase.ctx.expect.same_charge(single.charge, batch.charge)
                 and (single.remains or 0) <= (batch.remains or 0))))
     batch_ex = next((e for e in snap.exchanges if e.action == "status"), ex)
     if c.require("V2-BAT-06", agrees,
