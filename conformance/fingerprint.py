@@ -108,7 +108,7 @@ def observe(post: Post) -> Observation:
         response = post(fields)
         seen.raw[name] = (response.status_code, response.text[:2000])
         if name == "balance":
-            f["rate_limit_headers"] = "x-ratelimit-limit" in {k.lower() for k in response.headers.keys()}
+            f["rate_limit_headers"] = "x-ratelimit-limit" in {k.lower() for k in response.headers}
             f["content_type"] = response.headers.get("content-type", "").split(";")[0].strip()
             f["pretty_json"] = response.text.lstrip().startswith("{\n")
         return _json(response)

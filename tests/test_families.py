@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
+from mockpanel.conformance.fingerprint import fingerprint
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app, load_dialect
-from mockpanel.conformance.fingerprint import fingerprint
 from mockpanel.dialects.profile import DialectError
 from mockpanel.domain.panel import Panel
 from tests.broken_panels import START, open_keys, run_suite
@@ -116,7 +117,7 @@ def test_concurrent_retries_of_one_request_id_place_one_order(hardened) -> None:
     assert len(answers) == 8
     assert len({a["order"] for a in answers}) == 1, answers
     assert len(panel.orders) == 1
-    before = Decimal("100")
+    before = Decimal(100)
     balance, _ = panel.balance(KEY)
     assert before - balance == panel.status(KEY, int(answers[0]["order"])).charge  # charged once
 
@@ -155,7 +156,7 @@ def test_the_key_may_come_from_a_bearer_or_x_api_key_header(hardened) -> None:  
 
 
 def test_the_standard_profile_reads_no_key_from_headers() -> None:
-    panel, server, path = served("standard")
+    _panel, server, path = served("standard")
     with server, httpx.Client(timeout=10) as http:
         answer = http.post(server.url + path, data={"action": "balance"}, headers={"Authorization": f"Bearer {KEY}"})
     assert answer.status_code == 200 and answer.json() == {"error": "Invalid API key"}
@@ -207,7 +208,7 @@ def test_objectid_ids_round_trip_and_a_single_status_is_keyed_by_its_id() -> Non
 
 
 def test_package_id_writes_the_multi_status_charge_as_a_json_number() -> None:
-    panel, server, path = served("package-id")
+    _panel, server, path = served("package-id")
     with server, httpx.Client(timeout=10) as http:
         url = server.url + path
         order = add(http, url, cheapest_default(http, url)).json()["order"]
@@ -219,7 +220,7 @@ def test_package_id_writes_the_multi_status_charge_as_a_json_number() -> None:
 
 
 def test_smartpanel_derived_shows_unknown_remains_and_a_numeric_balance() -> None:
-    panel, server, path = served("smartpanel-derived")
+    _panel, server, path = served("smartpanel-derived")
     with server, httpx.Client(timeout=10) as http:
         url = server.url + path
         order = add(http, url, cheapest_default(http, url)).json()["order"]
@@ -230,7 +231,7 @@ def test_smartpanel_derived_shows_unknown_remains_and_a_numeric_balance() -> Non
 
 
 def test_smartpanel_script_lacks_refill_and_cancel_and_writes_every_field_as_a_string() -> None:
-    panel, server, path = served("smartpanel-script")
+    _panel, server, path = served("smartpanel-script")
     with server, httpx.Client(timeout=10) as http:
         url = server.url + path
         services = http.post(url, data={"key": KEY, "action": "services"}).json()

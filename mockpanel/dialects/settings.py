@@ -8,8 +8,9 @@ as API v2 does. ``read_family`` checks each and names the bad field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..domain.errors import ErrorCode
 from ..domain.lifecycle import Status
@@ -144,7 +145,7 @@ def _rate_limit(raw: Any) -> RateLimit | None:
     error, headers = raw.get("error", "Too many requests"), raw.get("headers", True)
     if not isinstance(error, str) or not error or not isinstance(headers, bool):
         raise SettingError("field 'rate_limit.error' must be words and 'rate_limit.headers' true or false")
-    return RateLimit(requests, window, error, headers)
+    return RateLimit(int(requests), int(window), error, headers)
 
 
 def _cancel(raw: Any) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..dialects.settings import Family, Idempotency, RateLimit
 from ..domain.errors import PanelError
@@ -26,7 +27,7 @@ def _digest(key: str) -> bytes:
 
 
 # panel -> key digest -> request id -> order id
-_requests: "weakref.WeakKeyDictionary[Panel, OrderedDict[bytes, OrderedDict[str, int]]]" = weakref.WeakKeyDictionary()
+_requests: weakref.WeakKeyDictionary[Panel, OrderedDict[bytes, OrderedDict[str, int]]] = weakref.WeakKeyDictionary()
 
 
 def idempotent(panel: Panel, spec: Idempotency, key: str, params: Mapping[str, str], place: Callable[[], int]) -> int:
