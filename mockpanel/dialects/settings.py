@@ -139,13 +139,14 @@ def _rate_limit(raw: Any) -> RateLimit | None:
         return None
     if not isinstance(raw, dict) or set(raw) - {"requests", "window", "error", "headers"}:
         raise SettingError(f"field 'rate_limit' takes requests, window, error and headers, got {raw!r}")
-    requests, window = raw.get("requests"), raw.get("window", 60)
+    requests: Any = raw.get("requests")
+    window: Any = raw.get("window", 60)
     if not _whole(requests, 1, 1_000_000) or not _whole(window, 1, 86_400):
         raise SettingError("field 'rate_limit' needs 'requests' (1 to 1000000) and 'window' (1 to 86400 seconds)")
     error, headers = raw.get("error", "Too many requests"), raw.get("headers", True)
     if not isinstance(error, str) or not error or not isinstance(headers, bool):
         raise SettingError("field 'rate_limit.error' must be words and 'rate_limit.headers' true or false")
-    return RateLimit(int(requests), int(window), error, headers)
+    return RateLimit(requests, window, error, headers)
 
 
 def _cancel(raw: Any) -> dict[str, Any]:
