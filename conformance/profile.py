@@ -65,6 +65,7 @@ class Dialect:
     single_status: str = "plain"  # or "keyed" by the id asked for
     error_status: Mapping[ErrorCode, int] = field(default_factory=dict)  # HTTP status per error (else 200)
     key_from: tuple[str, ...] = ("field",)
+    key_case: str = "exact"  # or "insensitive": the key in other letter case is accepted
     idempotency_field: str | None = None
     rate_limited: bool = False
     cancel_shape: str = "list"
@@ -238,6 +239,7 @@ def _family(d: dict[str, Any], decimals: int, balance_decimals: int) -> dict[str
         "single_status": str(status_cfg.get("single", "plain")),
         "error_status": {ErrorCode(k): int(v) for k, v in (d.get("error_status") or {}).items()},
         "key_from": tuple(d.get("key_from") or ("field",)),
+        "key_case": str(d.get("key_case", "exact")),
         "idempotency_field": (d.get("idempotency") or {}).get("field"),
         "rate_limited": d.get("rate_limit") is not None,
         "cancel_shape": str(cancel.get("shape", "list")),

@@ -256,6 +256,7 @@ def test_smartpanel_script_lacks_refill_and_cancel_and_writes_every_field_as_a_s
     ({"idempotency": {"field": "request_id", "keep": 0}}, "'idempotency.keep'"),
     ({"rate_limit": {"requests": 0}}, "'rate_limit'"),
     ({"cancel": {"shape": "nested"}}, "'cancel.shape'"),
+    ({"key_case": "lower"}, "'key_case'"),
     ({"add": {"order": "uuid"}}, "'add.order'"),
 ])
 def test_each_family_setting_is_checked_on_load_naming_the_field_and_file(
@@ -265,3 +266,11 @@ def test_each_family_setting_is_checked_on_load_naming_the_field_and_file(
     with pytest.raises(DialectError) as caught:
         load_dialect(str(profile))
     assert str(profile) in str(caught.value) and named in str(caught.value)
+
+
+def test_the_smartpanel_script_compares_keys_case_insensitively_and_the_standard_exactly() -> None:
+    for name, accepted in (("smartpanel-script", True), ("standard", False)):
+        _panel, server, path = served(name)
+        with server, httpx.Client(timeout=10) as http:
+            answer = http.post(server.url + path, data={"key": KEY.upper(), "action": "balance"}).json()
+        assert ("balance" in answer) is accepted, (name, answer)

@@ -20,7 +20,7 @@ MONEY_CONTEXTS = ("status", "multi_status", "balance")
 MONEY_JSON = ("str", "number")
 KEY_SOURCES = ("field", "bearer", "x-api-key")
 HTTP_CODES = frozenset({200, 400, 401, 402, 403, 404, 409, 422, 429})
-FAMILY_FIELDS = ("id_format", "money", "error_status", "key_from", "idempotency", "rate_limit", "cancel")
+FAMILY_FIELDS = ("id_format", "money", "error_status", "key_from", "key_case", "idempotency", "rate_limit", "cancel")
 MAX_KEEP = 100_000
 
 
@@ -50,6 +50,7 @@ class Family:
     single_status: str = "plain"  # "keyed": {"<id>": {...}}
     error_status: Mapping[ErrorCode, int] = field(default_factory=dict)
     key_from: tuple[str, ...] = ("field",)
+    key_case: str = "exact"  # "insensitive": a key in other letter case is the same key (a MySQL collation)
     idempotency: Idempotency | None = None
     rate_limit: RateLimit | None = None
     cancel_shape: str = "list"  # "keyed": {"<order>": {"cancel": accepted} or an item error}
@@ -116,8 +117,11 @@ def read_family(d: Mapping[str, Any], money_decimals: int, balance_decimals: int
     key_from = d.get("key_from", ["field"])
     if not isinstance(key_from, list) or not key_from or any(k not in KEY_SOURCES for k in key_from):
         raise SettingError(f"field 'key_from' lists where the key may come from: {list(KEY_SOURCES)}, got {key_from!r}")
+    key_case = d.get("key_case", "exact")
+    if key_case not in ("exact", "insensitive"):
+        raise SettingError(f"field 'key_case' must be 'exact' or 'insensitive', got {key_case!r}")
     return Family(
-        id_format=id_format, money=money, remains_words=remains_words, single_status=single,
+        id_format=id_format, key_case=key_case, money=money, remains_words=remains_words, single_status=single,
         error_status=error_status, key_from=tuple(key_from), idempotency=_idempotency(d.get("idempotency")),
         rate_limit=_rate_limit(d.get("rate_limit")), **_cancel(d.get("cancel", {})),
     )

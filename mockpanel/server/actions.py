@@ -153,6 +153,17 @@ def _cancel(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
     return render.cancels(dialect, tokens, panel.cancel_many(key, _many(dialect, tokens)))
 
 
+def _any_case(panel: Panel, key: str | None) -> str | None:
+    """The key as an account has it, if it differs only in letter case (all lower or all upper)."""
+    for candidate in (key, key.lower(), key.upper()) if key else ():
+        try:
+            panel.account(candidate)
+            return candidate
+        except PanelError:
+            continue
+    return key
+
+
 HANDLERS: dict[str, Handler] = {
     "services": _services,
     "add": _add,
@@ -169,6 +180,8 @@ def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
     try:
         params = clean_fields(params)  # what a multipart charset or a JSON escape let through
         key = params.get("key")
+        if dialect.family.key_case == "insensitive":
+            key = _any_case(panel, key)
         account = panel.account(key)
         action = (params.get("action") or "").strip()
         handler = HANDLERS.get(action) if action in dialect.actions else None
