@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from .catalogue import Catalogue
@@ -21,7 +21,7 @@ from .rules import (
     usable_rate,
 )
 from .session import NOT_JSON, Exchange
-from .values import CURRENCY, WHOLE, decimal, flag, is_kind, json_kind, kind_name, short, whole
+from .values import CURRENCY, OBJECT_ID, WHOLE, decimal, flag, is_kind, json_kind, kind_name, short, whole
 from .verdicts import Checks
 
 __all__ = ["Expect", "ServiceInfo", "StatusInfo", "decimal", "flag", "json_kind", "kind_name", "short", "whole"]
@@ -160,7 +160,9 @@ class Expect:
         c.require("V2-GEN-05", isinstance(message, str) and bool(message.strip()),
                   f"the error field is {short(message)}, not a non-empty string", ex)
         if ex.status is not None and ex.status < 500:
-            c.require("V2-GEN-03", ex.status == 200, f"the error came with HTTP {ex.status}", ex)
+            allowed = self.dialect.http_statuses(codes)
+            c.require("V2-GEN-03", ex.status in allowed,
+                      f"the error came with HTTP {ex.status}; the dialect answers it with {sorted(allowed)}", ex)
         if codes and wording_rid and isinstance(message, str):
             ok = any(self._matches(code, message, values) for code in codes)
             expected = " or ".join(repr(self.wording(code, values)) if values is not None else
@@ -168,10 +170,15 @@ class Expect:
             c.require(wording_rid, ok, f"expected the words {expected}, got {message!r}", ex)
         return True
 
-    def error_message(self, data: Any) -> tuple[Any, str] | None:
-        """(message, where) if ``data`` is an error answer in one of the dialect's shapes."""
+    def error_message(self, data: Any, keyed: bool = True) -> tuple[Any, str] | None:
+        """(message, where) if ``data`` is an error answer in one of the dialect's shapes
+        (``keyed``: also {"<id>": {"error": …}}, a keyed single status's error)."""
         if not isinstance(data, dict):
             return None
+        if keyed and self.dialect.single_status == "keyed" and len(data) == 1:
+            inner = next(iter(data.values()))
+            if isinstance(inner, dict) and set(inner) == {"error"}:
+                return inner["error"], "keyed error"
         if "error" in data:
             return data["error"], "error"
         shaped = self._shaped(data)
@@ -230,7 +237,34 @@ class Expect:
     def id_kind_ok(self, value: Any, kind: str) -> bool:
         if kind == "int":
             return isinstance(value, int) and not isinstance(value, bool)
+        if kind == "objectid":
+            return isinstance(value, str) and OBJECT_ID.fullmatch(value) is not None
         return isinstance(value, str) and WHOLE.fullmatch(value) is not None
+
+    def same_charge(self, one: Decimal | None, other: Decimal | None) -> bool:
+        """Charges equal at the fewer decimals of single and multi status (a family may write them differently)."""
+        if one is None or other is None:
+            return one == other
+        places = min(self.dialect.money_format("status")[1], self.dialect.money_format("multi_status")[1])
+        step = Decimal(1).scaleb(-places)
+        return one.quantize(step) == other.quantize(step)
+
+    def cancel_items(self, data: Any) -> Any:
+        """cancel's answer as the list of {"order", "cancel"} items, whatever the dialect's shape:
+        a keyed answer's accepted word reads as 1, its errors as the dialect's item errors."""
+        accepted = self.dialect.cancel_accepted
+        if self.dialect.cancel_shape == "keyed" and isinstance(data, dict) and not self.is_error(data):
+            items = []
+            for order, value in data.items():
+                if isinstance(value, dict) and set(value) == {"cancel"}:
+                    value = 1 if value["cancel"] == accepted else value["cancel"]
+                elif self.dialect.batch_item_error == "string" and isinstance(value, dict) and "error" in value:
+                    value = value["error"]
+                items.append({"order": int(order) if WHOLE.fullmatch(order) else order, "cancel": value})
+            return items
+        if isinstance(data, list) and accepted != 1:
+            return [{**i, "cancel": 1} if isinstance(i, dict) and i.get("cancel") == accepted else i for i in data]
+        return data
 
     # --- services ----------------------------------------------------------------------
 
@@ -301,7 +335,18 @@ class Expect:
 
     # --- balance -----------------------------------------------------------------------
 
-    def money(self, c: Checks, rid: str, value: Any, label: str, ex: Exchange, decimals: int | None = None) -> Decimal | None:
+    def money(self, c: Checks, rid: str, value: Any, label: str, ex: Exchange, decimals: int | None = None,
+              kind: str = "str") -> Decimal | None:
+        if kind == "number":  # a JSON number: its decimals are at most the dialect's (a float drops trailing zeros)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                c.fail(rid, f"{label} is {json_kind(value)} ({short(value)}), not a JSON number", ex)
+                return None
+            c.ok(rid)
+            amount = Decimal(repr(value))
+            want = self.dialect.money_decimals if decimals is None else decimals
+            places = max(0, -amount.as_tuple().exponent)  # type: ignore[operator]
+            c.require("V2-BAL-02", places <= want, f"{label} {value!r} has {places} decimals; the dialect uses {want}", ex)
+            return amount
         if not isinstance(value, str) or decimal(value) is None:
             c.fail(rid, f"{label} is {json_kind(value)} ({short(value)}), not a decimal string", ex)
             return None
@@ -325,8 +370,8 @@ class Expect:
                 continue
             value = data[name]
             if kind == "money":
-                places = self.dialect.balance_decimals
-                amount = self.money(c, "V2-BAL-01", value, f"balance {name!r}", ex, places)
+                money_kind, places = self.dialect.money_format("balance")
+                amount = self.money(c, "V2-BAL-01", value, f"balance {name!r}", ex, places, money_kind)
             elif kind == "currency":
                 if c.require("V2-BAL-01", isinstance(value, str), f"currency is {json_kind(value)}", ex):
                     currency = value
@@ -360,7 +405,8 @@ class Expect:
                f"({', '.join(self.dialect.statuses.values())}) nor one seen on real panels", ex)
         return None
 
-    def status_item(self, c: Checks, item: Any, label: str, ex: Exchange, rid: str = "V2-STA-02") -> StatusInfo | None:
+    def status_item(self, c: Checks, item: Any, label: str, ex: Exchange, rid: str = "V2-STA-02",
+                    context: str = "multi_status") -> StatusInfo | None:
         if not c.require(rid, isinstance(item, dict) and not self.is_error(item),
                          f"{label}: expected an order status object, got {short(item)}", ex):
             return None
@@ -373,7 +419,11 @@ class Expect:
                 continue
             value = item[name]
             if kind == "money":
-                charge = self.money(c, rid, value, f"{label} {name!r}", ex)
+                money_kind, places = self.dialect.money_format(context)
+                charge = self.money(c, rid, value, f"{label} {name!r}", ex, places, money_kind)
+                fewer = min(self.dialect.money_format("status")[1], self.dialect.money_format("multi_status")[1])
+                if charge is not None and places > fewer:  # read at the decimals both answers show
+                    charge = charge.quantize(Decimal(1).scaleb(-fewer), rounding=ROUND_HALF_UP)
             elif kind == "status":
                 word = value
                 status = self.status_word(c, value, ex)
@@ -382,6 +432,11 @@ class Expect:
                     c.require("V2-STA-05", value == self.currency,
                               f"{label} {name!r} is {value!r}, but the balance is in {self.currency!r}", ex)
             elif kind in ("str", "int"):
+                word = item.get(next((n for n, k in self.dialect.status_fields.items() if k == "status"), ""))
+                if name == "remains" and value in self.dialect.remains_words.values():  # "Unknown" for remains
+                    c.require(rid, self.dialect.remains_words.get(self.dialect.read_status(word)) == value,  # type: ignore[arg-type]
+                              f"{label} {name!r} is {value!r}, a word the dialect shows only in other statuses", ex)
+                    continue
                 ok = is_kind(value, kind) and whole(value) is not None
                 c.require(rid, ok, f"{label} {name!r} is {json_kind(value)} ({short(value)}); the dialect wants "
                           f"{'a whole-number string' if kind == 'str' else 'an integer'}", ex)
@@ -402,11 +457,16 @@ class Expect:
         if data is NOT_JSON:
             c.fail("V2-STA-02", "status did not answer JSON", ex)
             return None
+        if self.dialect.single_status == "keyed" and isinstance(data, dict) and not self.is_error(data):
+            if not c.require("V2-STA-02", len(data) == 1 and isinstance(next(iter(data.values())), dict),
+                             f"expected the status keyed by its order id, got {short(data)}", ex):
+                return None
+            data = next(iter(data.values()))
         if isinstance(data, dict) and not self.is_error(data):
             self.envelope(c, "V2-STA-02", data, ex, "status")
             fields = self.dialect.status_fields
             data = {k: v for k, v in data.items() if k in fields or k not in self.envelope_for("status")}
-        return self.status_item(c, data, "status", ex)
+        return self.status_item(c, data, "status", ex, context="status")
 
     def status_batch(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str]) -> dict[str, Any] | None:
         """A multi-status answer: keyed by token (BAT-01), every token present (BAT-02),
@@ -415,7 +475,7 @@ class Expect:
         if data is NOT_JSON:
             c.fail("V2-BAT-01", "multi-status did not answer JSON", ex)
             return None
-        if self.is_error(data):
+        if self.error_message(data, keyed=False) is not None:
             c.fail("V2-BAT-03", f"a batch of {len(tokens)} ids was refused: {short(data)}", ex)
             return None
         c.ok("V2-BAT-03")
@@ -462,7 +522,8 @@ class Expect:
         kind = self.dialect.refill_batch_refill
         seen = []
         for item in data:
-            ok = set(item) >= {"refill", "status"} and self.id_kind_ok(item.get("refill"), kind)
+            echoed = kind == "objectid" and str(item.get("refill")) in unknown  # a token that is no id, as sent
+            ok = set(item) >= {"refill", "status"} and (echoed or self.id_kind_ok(item.get("refill"), kind))
             c.require("V2-BAT-05", ok, f"item {short(item)}: expected \"refill\" as {kind_name(kind)} and \"status\"", ex)
             seen.append(str(item.get("refill")))
             if str(item.get("refill")) in unknown:

@@ -108,18 +108,21 @@ def observe(post: Post) -> Observation:
         response = post(fields)
         seen.raw[name] = (response.status_code, response.text[:2000])
         if name == "balance":
+            f["rate_limit_headers"] = "x-ratelimit-limit" in {k.lower() for k in response.headers}
             f["content_type"] = response.headers.get("content-type", "").split(";")[0].strip()
             f["pretty_json"] = response.text.lstrip().startswith("{\n")
         return _json(response)
 
     bad_key = probe("bad_key", {"action": "balance", "key": "mockpanel-fingerprint-not-a-key"})
     f["error.invalid_key"] = _error_text(bad_key)
+    f["http.invalid_key"] = seen.raw["bad_key"][0]
     f["error.incorrect_request"] = _error_text(probe("unknown_action", {"action": "mockpanel_no_such_action"}))
 
     balance = probe("balance", {"action": "balance"})
     if isinstance(balance, dict):
         f["balance.keys"] = tuple(sorted(balance))
         f["balance.decimals"] = _decimals(balance.get("balance"))
+        f["balance.kind"] = _kind(balance.get("balance"))
         f["envelope.balance"] = balance.get("status")
 
     services = probe("services", {"action": "services"})
@@ -137,7 +140,9 @@ def observe(post: Post) -> Observation:
         f["services.types"] = frozenset(names)
 
     status = probe("status", {"action": "status", "order": UNKNOWN_IDS[0]})
-    f["error.incorrect_order_id"] = _error_text(status)
+    keyed = isinstance(status, dict) and list(status) == [UNKNOWN_IDS[0]]  # {"<id>": {"error": …}}
+    f["status.keyed"] = keyed
+    f["error.incorrect_order_id"] = _error_text(status[UNKNOWN_IDS[0]] if keyed else status)
     batch = probe("multi_status", {"action": "status", "orders": ",".join(UNKNOWN_IDS)})
     if isinstance(batch, dict) and batch:
         item = next(iter(batch.values()))
@@ -151,12 +156,14 @@ def observe(post: Post) -> Observation:
     # never sent: a read-only run sends no write action, not even for ids no panel has.
     body = probe("refill_status", {"action": "refill_status", "refill": UNKNOWN_IDS[0]})
     f["action.refill_status"] = not (_error_text(body) is not None and _error_text(body) == f["error.incorrect_request"])
+    f["error.incorrect_refill_id"] = _error_text(body)
     return seen
 
 
 def predict(dialect: Dialect) -> dict[str, Any]:
     """The features a panel speaking ``dialect`` shows to the probes."""
     d = dialect
+    balance_kind, balance_places = d.money_format("balance")
     bal_fields = dict(d.success_envelope.get("balance", {}))
     bal_fields.update({name: None for name in d.balance_fields})
     first_service_kinds = []
@@ -168,7 +175,13 @@ def predict(dialect: Dialect) -> dict[str, Any]:
         "error.invalid_key": d.message(ErrorCode.INVALID_KEY, {}),
         "error.incorrect_request": d.message(ErrorCode.INCORRECT_REQUEST, {}),
         "balance.keys": tuple(sorted(bal_fields)),
-        "balance.decimals": d.balance_decimals,
+        "balance.decimals": None if balance_kind == "number" else balance_places,
+        "balance.kind": "float" if balance_kind == "number" else "str",
+        "http.invalid_key": d.error_status.get(ErrorCode.INVALID_KEY, 200),
+        "rate_limit_headers": d.rate_limited,
+        "status.keyed": d.single_status == "keyed",
+        "error.incorrect_refill_id": d.message(
+            ErrorCode.INCORRECT_REFILL_ID if "refill_status" in d.actions else ErrorCode.INCORRECT_REQUEST, {}),
         "envelope.balance": d.success_envelope.get("balance", {}).get("status"),
         "services.fields": tuple(d.service_fields),
         "services.kinds": tuple(first_service_kinds),

@@ -196,7 +196,7 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
     if e.unsupported(c, ex):
         phase.absorb(c)
         return
-    data = e.response(c, ex)
+    data = e.cancel_items(e.response(c, ex))  # a keyed answer, read as the list
     if data is not NOT_JSON and c.require(
         "V2-CAN-01", isinstance(data, list) and all(isinstance(i, dict) and {"order", "cancel"} <= set(i) for i in data),
         f"expected a list of {{\"order\", \"cancel\"}} items, got {short(data)}", ex,
@@ -205,7 +205,7 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
         c.require("V2-CAN-01", set(items) == {order.id, phase.unknown_id},
                   f"expected one item for each of {order.id} and {phase.unknown_id}, got {sorted(items)}", ex)
         for i in data:
-            c.require("V2-CAN-01", e.id_kind_ok(i["order"], "int"), f"item order {short(i['order'])} is not an integer", ex)
+            c.require("V2-CAN-01", e.id_kind_ok(i["order"], "objectid" if e.dialect.id_format == "objectid" else "int"), f"item order {short(i['order'])} is not an integer", ex)
         mine = items.get(order.id)
         if mine is not None:
             accepted = mine["cancel"] == 1
@@ -335,7 +335,7 @@ def trespass(phase: OrdersPhase, order: Tracked) -> None:
     if phase.supports("cancel") and not order.final:
         ex = phase.send({"action": "cancel", "orders": order.id}, key=key2)
         if not e.unsupported(c, ex):
-            data = e.response(c, ex)
+            data = e.cancel_items(e.response(c, ex))
             accepted = isinstance(data, list) and any(isinstance(i, dict) and i.get("cancel") == 1 for i in data)
             c.require("V2-ISO-02", not accepted and not (isinstance(data, dict) and not e.is_error(data)),
                       f"the second key's cancel of the first key's {order.label()} answered {short(data)}", ex)
@@ -356,10 +356,12 @@ def agree(phase: OrdersPhase, c: Checks, snap: Snapshot, oid: str) -> None:
     batch = snap.states[oid]
     if single is None:
         return
-    agrees = single.same_as(batch) or (
+    same = (single.word, single.remains, single.start_count) == (batch.word, batch.remains, batch.start_count)
+    agrees = (same and phase.ctx.expect.same_charge(single.charge, batch.charge)) or (
         single.status is not None and batch.status is not None and (
             single.status.rank > batch.status.rank
-            or (single.word == batch.word and not batch.status.final and single.charge == batch.charge
+            or (single.word == batch.word and not batch.status.final
+                and phase.ctx.expect.same_charge(single.charge, batch.charge)
                 and (single.remains or 0) <= (batch.remains or 0))))
     batch_ex = next((e for e in snap.exchanges if e.action == "status"), ex)
     if c.require("V2-BAT-06", agrees,

@@ -123,7 +123,7 @@ class OrdersPhase:
         self.unit = Decimal(1).scaleb(-ctx.dialect.money_decimals)  # charges
         places = min(ctx.dialect.money_decimals, getattr(ctx.dialect, "balance_decimals", ctx.dialect.money_decimals))
         self.balance_unit = Decimal(1).scaleb(-places)  # sums with the balance: its rounding counts
-        self.unknown_id = str(10**15 - 7)
+        self.unknown_id = str(10**15 - 7) if ctx.dialect.id_format == "decimal" else format(10**15 - 7, "024x")
         self.programs = 0
         self.trespassed: set[tuple[str, bool]] = set()  # (order id, was final) the second key tried
 
@@ -296,7 +296,8 @@ class OrdersPhase:
                 c.require("V2-ORD-04", info.remains <= prev.remains,
                           f"{label}: remains grew from {prev.remains} to {info.remains}", ex)
         if order.spec.dripfeed:
-            c.require(DRIPFEED_RID, info.charge is not None and info.remains is not None,
+            worded = info.status in self.ctx.dialect.remains_words  # "Unknown" in that status, by the dialect
+            c.require(DRIPFEED_RID, info.charge is not None and (info.remains is not None or worded),
                       f"{label}: a drip-feed order's status gives charge {info.charge} and remains {info.remains}; "
                       "both are needed to follow its runs", ex)
         if info.remains is not None and info.status is not Status.PENDING:

@@ -58,6 +58,18 @@ class Dialect:
     error_bodies: Mapping[ErrorCode, Mapping[str, Any]]
     json_indent: int | None
     content_type: str
+    # Family settings (docs/dialects.md, "Panel families"): each defaults to API v2's behaviour.
+    id_format: str = "decimal"  # or "objectid": 24 hex digits
+    money: Mapping[str, tuple[str, int]] = field(default_factory=dict)  # status/multi_status/balance -> (kind, places)
+    remains_words: Mapping[Status, str] = field(default_factory=dict)
+    single_status: str = "plain"  # or "keyed" by the id asked for
+    error_status: Mapping[ErrorCode, int] = field(default_factory=dict)  # HTTP status per error (else 200)
+    key_from: tuple[str, ...] = ("field",)
+    key_case: str = "exact"  # or "insensitive": the key in other letter case is accepted
+    idempotency_field: str | None = None
+    rate_limited: bool = False
+    cancel_shape: str = "list"
+    cancel_accepted: Any = 1
     source: str = field(default="", compare=False)
 
     def message(self, code: ErrorCode | str, values: Mapping[str, Any]) -> str:
@@ -65,6 +77,17 @@ class Dialect:
 
     def read_status(self, word: str) -> Status | None:
         return next((s for s, spelled in self.statuses.items() if spelled == word), None)
+
+    def money_format(self, context: str) -> tuple[str, int]:
+        """(JSON kind "str" or "number", decimals) of money in ``context``: status, multi_status, balance."""
+        default = self.balance_decimals if context == "balance" else self.money_decimals
+        return self.money.get(context, ("str", default))
+
+    def http_statuses(self, codes: tuple[str, ...] = ()) -> set[int]:
+        """The HTTP statuses an error of ``codes`` may come with (any of the profile's, if no codes)."""
+        if not codes:
+            return {200, *self.error_status.values()}
+        return {self.error_status.get(ErrorCode(code), 200) for code in codes}
 
     @property
     def type_spelling(self) -> str:
@@ -197,5 +220,28 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         error_bodies=bodies,
         json_indent=json_cfg.get("indent"),
         content_type=str(json_cfg.get("content_type", "application/json")),
+        **_family(d, decimals, balance_decimals),
         source=where,
     )
+
+
+def _family(d: dict[str, Any], decimals: int, balance_decimals: int) -> dict[str, Any]:
+    """The family settings, read as data (the mock checks them; the judge only needs their values)."""
+    money = {"status": ("str", decimals), "multi_status": ("str", decimals), "balance": ("str", balance_decimals)}
+    for context, spec in (d.get("money") or {}).items():
+        money[str(context)] = (str(spec.get("json", money[context][0])), int(spec.get("decimals", money[context][1])))
+    status_cfg = d.get("status", {})
+    cancel = d.get("cancel") or {}
+    return {
+        "id_format": str(d.get("id_format", "decimal")),
+        "money": money,
+        "remains_words": {Status(k): str(v) for k, v in (status_cfg.get("remains_words") or {}).items()},
+        "single_status": str(status_cfg.get("single", "plain")),
+        "error_status": {ErrorCode(k): int(v) for k, v in (d.get("error_status") or {}).items()},
+        "key_from": tuple(d.get("key_from") or ("field",)),
+        "key_case": str(d.get("key_case", "exact")),
+        "idempotency_field": (d.get("idempotency") or {}).get("field"),
+        "rate_limited": d.get("rate_limit") is not None,
+        "cancel_shape": str(cancel.get("shape", "list")),
+        "cancel_accepted": cancel.get("accepted", 1),
+    }

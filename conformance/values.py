@@ -16,6 +16,7 @@ from .session import NOT_JSON
 
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 WHOLE = re.compile(r"\d+")
+OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -32,7 +33,7 @@ def short(value: Any, limit: int = 160) -> str:
 
 def kind_name(kind: str) -> str:
     return {
-        "int": "an integer", "str": "a string", "bool": "a boolean", "int01": "0 or 1",
+        "int": "an integer", "str": "a string", "bool": "a boolean", "int01": "0 or 1", "str01": "\"0\" or \"1\"", "objectid": "a 24-hex id string",
         "type_name": "a type name string", "type_slug": "a type slug string", "rate": "a decimal string",
         "money": "a money string", "currency": "a currency string", "status": "a status string",
         "id_str": "an id string", "id_int": "an integer id",
@@ -60,6 +61,8 @@ def is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, bool)
     if kind == "int01":
         return isinstance(value, int) and not isinstance(value, bool) and value in (0, 1)
+    if kind == "str01":
+        return value in ("0", "1")
     return isinstance(value, str)  # str, type_name, type_slug, rate, money, currency, status, id_str
 
 

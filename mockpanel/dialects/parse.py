@@ -51,3 +51,26 @@ def split_ids(raw: str) -> list[str]:
     if raw.startswith("[") and raw.endswith("]"):
         raw = raw[1:-1].replace('"', "")
     return [token.strip() for token in raw.split(",") if token.strip()]
+
+
+OBJECT_ID = 24  # hex digits of a MongoDB ObjectId
+
+
+def parse_object_id(raw: str | None) -> int | None:
+    """An id written as a 24-hex ObjectId (as the ObjectId panels write them), or None."""
+    if raw is None:
+        return None
+    text = raw.strip().lower()
+    if len(text) != OBJECT_ID or not text.isascii() or any(ch not in "0123456789abcdef" for ch in text):
+        return None
+    value = int(text, 16)
+    return value if 0 < value <= MAX_ID else None
+
+
+def parse_object_ids(tokens: list[str]) -> list[int | None]:
+    return [parse_object_id(t) for t in tokens]
+
+
+def object_id(value: int) -> str:
+    """The 24-hex spelling of a stored id."""
+    return format(value, "024x")

@@ -17,11 +17,12 @@ from typing import Any, Mapping
 from ..domain.errors import ErrorCode
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain import servicetypes  # a module, not its names: servicetypes imports dialects.parse
+from .settings import FAMILY_FIELDS, Family, SettingError, read_family
 
 ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
-SERVICE_FIELD_KINDS = {"int", "str", "bool", "int01", "type_name", "type_slug", "rate"}
+SERVICE_FIELD_KINDS = {"int", "str", "bool", "int01", "str01", "type_name", "type_slug", "rate"}
 STATUS_FIELD_KINDS = {"money", "str", "int", "status", "currency", "id_str", "id_int"}
-ID_KINDS = {"int", "str"}
+ID_KINDS = {"int", "str", "objectid"}
 
 
 class DialectError(ValueError):
@@ -64,6 +65,7 @@ class Dialect:
     content_type: str
     # OrderRules' limits and leniency (docs/limits.md): max_link, max_text, max_list_text, max_lines, lenient_optional.
     limits: Mapping[str, Any] = field(default_factory=dict)
+    family: Family = field(default_factory=Family)  # settings beyond spelling (dialects/settings.py)
     source: str = field(default="", compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -163,7 +165,7 @@ _TOP = {
     "name", "description", "endpoints", "actions", "money_decimals", "statuses", "refill_statuses",
     "success_envelope", "services", "add", "status", "batch", "refill", "balance", "dripfeed_intervals",
     "subscription_delays", "duplicate_links", "refill_after_partial", "service_types", "errors", "json",
-    "type_fields", "catalog", "error_bodies", "notes", "limits",
+    "type_fields", "catalog", "error_bodies", "notes", "limits", *FAMILY_FIELDS,
 }
 # The profile's "limits" object: its keys, and the OrderRules field each one sets.
 LIMITS = {
@@ -295,7 +297,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         raise DialectError(f"{where}: field 'batch.limit' must be >= 1, got {limit}")
     for path in ("add.order", "refill.single", "refill.batch_order", "refill.batch_refill"):
         if need(path, str) not in ID_KINDS:
-            raise DialectError(f"{where}: field {path!r} must be 'int' or 'str'")
+            raise DialectError(f"{where}: field {path!r} must be one of {sorted(ID_KINDS)}")
     intervals = d.get("dripfeed_intervals")
     if intervals is not None and not (isinstance(intervals, list) and all(isinstance(i, int) for i in intervals)):
         raise DialectError(f"{where}: field 'dripfeed_intervals' must be null or a list of integers")
@@ -323,6 +325,10 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     balance_cfg = {k: v for k, v in balance_cfg.items() if k != "decimals"}
     if not isinstance(balance_decimals, int) or not 0 <= balance_decimals <= 8:
         raise DialectError(f"{where}: field 'balance.decimals' must be 0 to 8")
+    try:
+        family = read_family(d, decimals, balance_decimals)
+    except SettingError as exc:
+        raise DialectError(f"{where}: {exc}") from None
     catalog = d.get("catalog", "default")
     if not isinstance(catalog, str) or not catalog:
         raise DialectError(f"{where}: field 'catalog' must name a catalogue")
@@ -360,6 +366,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         json_php=bool(json_cfg.get("php_escapes", False)),
         content_type=content_type,
         limits=_limits(d, where),
+        family=family,
         source=where,
         raw=d,
     )

@@ -14,7 +14,7 @@ from ..domain.errors import PanelError
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.money import quantize
 from ..domain.orders import OrderState
-from .parse import is_digits
+from .parse import is_digits, object_id
 from .profile import Dialect
 
 # Service attributes behind the wire names that differ from them.
@@ -28,6 +28,8 @@ def money(dialect: Dialect, amount: Decimal) -> str:
 def as_id(kind: str, value: int | str) -> int | str:
     if kind == "str":
         return str(value)
+    if kind == "objectid":  # a stored id as 24 hex digits; a token the client sent, as sent
+        return object_id(value) if isinstance(value, int) else value
     # Only what parse_id accepts becomes a number: a 20-digit echo of the client's
     # token would not fit JSON's int64.
     if isinstance(value, int):
@@ -35,8 +37,26 @@ def as_id(kind: str, value: int | str) -> int | str:
     return int(value) if is_digits(value) else value
 
 
+class ErrorAnswer(dict):  # type: ignore[type-arg]
+    """An error body that carries the HTTP status its family answers it with."""
+
+    http_status = 200
+
+
 def error(dialect: Dialect, exc: PanelError) -> dict[str, Any]:
-    return dialect.error_body(exc.code, exc.values)
+    body = dialect.error_body(exc.code, exc.values)
+    code = dialect.family.error_status.get(exc.code)
+    if code is None:
+        return body
+    answer = ErrorAnswer(body)
+    answer.http_status = code
+    return answer
+
+
+def as_money(kind: str, places: int, amount: Decimal, rounding: str | None = None) -> str | float:
+    """Money as a decimal string, or as a JSON number (a float: what those panels send)."""
+    shown = quantize(amount, places, rounding) if rounding else quantize(amount, places)
+    return float(shown) if kind == "number" else f"{shown:f}"  # "0.00000000", never "0E-8"
 
 
 def item_error(dialect: Dialect, exc: PanelError) -> Any:
@@ -63,6 +83,8 @@ def service(dialect: Dialect, item: Service) -> dict[str, Any]:
             value = int(value)
         elif kind == "int01":
             value = 1 if value else 0
+        elif kind == "str01":
+            value = "1" if value else "0"
         elif kind == "bool":
             value = bool(value)
         else:  # str, rate: as entered ("0.90", "8")
@@ -93,7 +115,22 @@ def add(dialect: Dialect, order_id: int) -> dict[str, Any]:
 
 
 def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: str) -> dict[str, Any]:
-    return status_renderer(dialect)(state, order_id, currency)
+    return status_renderer(dialect, "status")(state, order_id, currency)
+
+
+def single(dialect: Dialect, token: str, body: Any) -> Any:
+    """A single status (or its error) as the family answers it: plain, or keyed by the id asked for."""
+    return {token: body} if dialect.family.single_status == "keyed" else body
+
+
+def cancels(dialect: Dialect, tokens: list[str], results: list[Any]) -> Any:
+    """cancel's answer: a list of {"order", "cancel"}, or an object keyed by order."""
+    accepted = dialect.family.cancel_accepted
+    if dialect.family.cancel_shape == "keyed":
+        return {t: ({"cancel": accepted} if r is None else {"error": dialect.message(r.code, r.values)})
+                for t, r in zip(tokens, results)}
+    return [{"order": as_id("int", t), "cancel": accepted if r is None else item_error(dialect, r)}
+            for t, r in zip(tokens, results)]
 
 
 StatusRenderer = Callable[[OrderState, "int | str", str], dict]
@@ -102,22 +139,24 @@ StatusRenderer = Callable[[OrderState, "int | str", str], dict]
 _renderers: dict[int, tuple["weakref.ref[Dialect]", StatusRenderer]] = {}
 
 
-def status_renderer(dialect: Dialect) -> StatusRenderer:
+def status_renderer(dialect: Dialect, context: str = "multi_status") -> StatusRenderer:
     """The dialect's status object as one compiled function (the multi-status hot path).
 
-    Generated once per dialect from ``status.fields``: a dict literal with one
+    Generated once per dialect and context (``status`` or ``multi_status``: a family may
+    write money differently in each) from ``status.fields``: a dict literal with one
     expression per field, instead of a loop over the fields for every order.
     """
-    cached = _renderers.get(id(dialect))
+    cache_id = id(dialect) * 2 + (context == "status")
+    cached = _renderers.get(cache_id)
     if cached is not None and cached[0]() is dialect:
         return cached[1]
-    money_cache: dict[Decimal, str] = {}
-    places = dialect.money_decimals
+    money_cache: dict[Decimal, str | float] = {}
+    money_kind, places = dialect.family.money.get(context, ("str", dialect.money_decimals))
 
-    def fmt(amount: Decimal) -> str:
+    def fmt(amount: Decimal) -> str | float:
         text = money_cache.get(amount)
         if text is None:
-            text = str(quantize(amount, places))
+            text = as_money(money_kind, places, amount)
             if len(money_cache) < 50_000:
                 money_cache[amount] = text
         return text
@@ -125,6 +164,7 @@ def status_renderer(dialect: Dialect) -> StatusRenderer:
     remains = "state[3]"
     if dialect.pending_remains == "zero":
         remains = "(0 if state[0] is PENDING else state[3])"
+    shown = dict(dialect.family.remains_words)
     exprs = {
         "money": "fmt(state[1])",
         "status": "words[state[0]]",
@@ -139,13 +179,16 @@ def status_renderer(dialect: Dialect) -> StatusRenderer:
         else:
             value = "state[2]" if name == "start_count" else remains
             expr = value if kind == "int" else f"str({value})"
+            if name == "remains" and shown:  # a word instead of a number in some statuses
+                expr = f"shown.get(state[0], {expr})"
         items.append(f"{name!r}: {expr}")
     source = f"def render(state, order_id, currency):\n    return {{{', '.join(items)}}}\n"
-    scope: dict[str, Any] = {"fmt": fmt, "words": dict(dialect.statuses), "PENDING": Status.PENDING, "as_id": as_id}
+    scope: dict[str, Any] = {"fmt": fmt, "words": dict(dialect.statuses), "PENDING": Status.PENDING, "as_id": as_id,
+                             "shown": shown}
     exec(compile(source, f"<status renderer for {dialect.name}>", "exec"), scope)
     renderer: StatusRenderer = scope["render"]
-    _renderers[id(dialect)] = (weakref.ref(dialect), renderer)
-    weakref.finalize(dialect, _forget, id(dialect), renderer)
+    _renderers[cache_id] = (weakref.ref(dialect), renderer)
+    weakref.finalize(dialect, _forget, cache_id, renderer)
     return renderer
 
 
@@ -162,7 +205,8 @@ def refill_status(dialect: Dialect, value: RefillStatus) -> str:
 def balance(dialect: Dialect, amount: Decimal, currency: str) -> dict[str, Any]:
     """The balance rounded down: what it shows can always be spent (0.0011996 shows 0.00119)."""
     out: dict[str, Any] = {}
-    shown = str(quantize(amount, dialect.balance_decimals, ROUND_DOWN))
+    kind, places = dialect.family.money.get("balance", ("str", dialect.balance_decimals))
+    shown = as_money(kind, places, amount, ROUND_DOWN)
     for name, kind in dialect.balance_fields.items():
         out[name] = shown if kind == "money" else currency
     return envelope(dialect, "balance", out)

@@ -11,15 +11,25 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..dialects import render
-from ..dialects.parse import parse_id, parse_ids, parse_int, split_ids
+from ..dialects.parse import parse_id, parse_ids, parse_int, parse_object_id, parse_object_ids, split_ids
 from ..dialects.profile import Dialect
 from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
 from ..domain.panel import Panel
+from .family import idempotent
 from .params import clean_fields
 
 Params = Mapping[str, str]
 Handler = Callable[[Panel, Dialect, str, Account, Params], Any]
+
+
+def _one(dialect: Dialect, raw: str | None) -> int | None:
+    """An id as the dialect writes it (decimal digits, or a 24-hex ObjectId)."""
+    return parse_id(raw) if dialect.family.id_format == "decimal" else parse_object_id(raw)
+
+
+def _many(dialect: Dialect, tokens: list[str]) -> list[int | None]:
+    return parse_ids(tokens) if dialect.family.id_format == "decimal" else parse_object_ids(tokens)
 
 
 def _services(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
@@ -52,6 +62,9 @@ def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Par
     # Only what the type reads reaches the panel (and a state file): not the key, the action, or junk.
     wanted = _type_fields(panel, dialect, service)
     fields = {name: value for name, value in params.items() if name in wanted}
+    if dialect.family.idempotency is not None:  # a retried add with the same request id: the first order
+        return render.add(dialect, idempotent(panel, dialect.family.idempotency, key, params,
+                                              lambda: panel.add(key, service, fields)))
     return render.add(dialect, panel.add(key, service, fields))
 
 
@@ -69,13 +82,15 @@ def _batch(params: Params, name: str) -> list[str] | None:
 def _status(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     tokens = _batch(params, "orders")
     if tokens is None:
-        order_id = parse_id(params.get("order"))
-        if order_id is None:
-            raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
-        state = panel.status(key, order_id)
-        return render.envelope(dialect, "status", render.status(dialect, state, order_id, account.currency))
+        token = (params.get("order") or "").strip()
+        if dialect.family.single_status == "keyed":  # {"<id>": {...}}, an error keyed too
+            try:
+                return render.single(dialect, token, _single_status(panel, dialect, key, account, token))
+            except PanelError as exc:
+                return render.single(dialect, token, render.item_error(dialect, exc))
+        return _single_status(panel, dialect, key, account, token)
     currency = account.currency
-    results = panel.statuses(key, parse_ids(tokens))
+    results = panel.statuses(key, _many(dialect, tokens))
     status_of = render.status_renderer(dialect)
     out: dict[str, Any] = {}
     for token, result in zip(tokens, results):
@@ -86,12 +101,21 @@ def _status(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
     return out
 
 
+def _single_status(panel: Panel, dialect: Dialect, key: str, account: Account, token: str) -> Any:
+    order_id = _one(dialect, token)
+    if order_id is None:
+        raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
+    state = panel.status(key, order_id)
+    shown: int | str = order_id if dialect.family.id_format == "decimal" else token
+    return render.envelope(dialect, "status", render.status(dialect, state, shown, account.currency))
+
+
 def _refill(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     tokens = _batch(params, "orders")
     if tokens is None:
-        refill_id = panel.refill(key, parse_id(params.get("order")))
+        refill_id = panel.refill(key, _one(dialect, params.get("order")))
         return render.envelope(dialect, "refill", {"refill": render.as_id(dialect.refill_single, refill_id)})
-    results = panel.refill_many(key, parse_ids(tokens))
+    results = panel.refill_many(key, _many(dialect, tokens))
     return [
         {
             "order": render.as_id(dialect.refill_batch_order, token),
@@ -106,9 +130,9 @@ def _refill(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
 def _refill_status(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     tokens = _batch(params, "refills")
     if tokens is None:
-        value = panel.refill_status(key, parse_id(params.get("refill")))
+        value = panel.refill_status(key, _one(dialect, params.get("refill")))
         return render.envelope(dialect, "refill_status", {"status": render.refill_status(dialect, value)})
-    results = panel.refill_statuses(key, parse_ids(tokens))
+    results = panel.refill_statuses(key, _many(dialect, tokens))
     return [
         {
             "refill": render.as_id(dialect.refill_batch_refill, token),
@@ -126,14 +150,18 @@ def _cancel(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
         if params.get("order") is None:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
         tokens = [params["order"].strip()]
-    results = panel.cancel_many(key, parse_ids(tokens))
-    return [
-        {
-            "order": render.as_id("int", token),
-            "cancel": 1 if r is None else render.item_error(dialect, r),
-        }
-        for token, r in zip(tokens, results)
-    ]
+    return render.cancels(dialect, tokens, panel.cancel_many(key, _many(dialect, tokens)))
+
+
+def _any_case(panel: Panel, key: str | None) -> str | None:
+    """The key as an account has it, if it differs only in letter case (all lower or all upper)."""
+    for candidate in (key, key.lower(), key.upper()) if key else ():
+        try:
+            panel.account(candidate)
+            return candidate
+        except PanelError:
+            continue
+    return key
 
 
 HANDLERS: dict[str, Handler] = {
@@ -152,6 +180,8 @@ def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
     try:
         params = clean_fields(params)  # what a multipart charset or a JSON escape let through
         key = params.get("key")
+        if dialect.family.key_case == "insensitive":
+            key = _any_case(panel, key)
         account = panel.account(key)
         action = (params.get("action") or "").strip()
         handler = HANDLERS.get(action) if action in dialect.actions else None

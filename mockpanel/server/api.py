@@ -18,6 +18,7 @@ from ..dialects.profile import Dialect
 from ..domain.panel import Panel
 from ..dialects.render import encode
 from .actions import dispatch
+from .family import Gate
 from .params import clean_fields, json_fields, media_type, query_fields, urlencoded_fields
 
 # Called for each API request once it is answered, before the answer is sent: (scope, fields, response payload, status, seconds).
@@ -133,6 +134,7 @@ class ApiEndpoint:
         self.max_body = max_body
         self.observers: list[Observer] = []
         self._content_type = dialect.content_type.encode("latin-1")
+        self.gate = Gate(dialect.family) if dialect.family.gated else None  # key headers, quota, HTTP codes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -148,11 +150,17 @@ class ApiEndpoint:
                 return
             except ClientGone:
                 return
-        payload = dispatch(self.panel, self.dialect, fields)
+        status, extra = 200, None
+        if self.gate is not None:
+            fields, payload, extra = self.gate.before(scope, fields)
+            status = 429 if payload is not None else 200
+        if status == 200:
+            payload = dispatch(self.panel, self.dialect, fields)
+            status = getattr(payload, "http_status", 200)  # a family answering errors with HTTP codes
         body = encode(self.dialect, payload)
         if self.observers:  # before the answer leaves: a client that checks the journal at once finds its request
             scope["mockpanel.body"] = body  # the answer as sent: the journal keeps these bytes, not the objects
             elapsed = time.perf_counter() - started
             for observer in self.observers:
-                observer(scope, fields, payload, 200, elapsed)
-        await send_json(send, 200, body, head, content_type=self._content_type)
+                observer(scope, fields, payload, status, elapsed)
+        await send_json(send, status, body, head, extra, content_type=self._content_type)
