@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from .fingerprint import Fingerprint, fingerprint_with
@@ -159,7 +160,7 @@ def profile_for(found: Fingerprint, seen: Seen, url: str, rules: tuple[Rule, ...
     }
     ties = f"; reads the same as {', '.join(found.closest[1:])}" if len(found.closest) > 1 else ""
     comments: dict[str, str] = {
-        "recording": f"mockpanel record, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC: closest built-in "
+        "recording": f"mockpanel record, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: closest built-in "
                      f"profile {found.best} ({matched}/{total} features match){ties}",
     }
     by_feature = {r.feature: r for r in rules}

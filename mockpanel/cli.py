@@ -16,7 +16,7 @@ from . import __version__
 from .accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
 from .catalog_cli import catalog as catalog_group
 from .catalog_cli import resolve_catalog
-from .recproxy_cli import from_recording, record
+from .recproxy_cli import from_recording, proxy, record
 
 READ_TIMEOUT = 15.0  # server/protocol.py's default; not imported here, so --help stays quick
 
@@ -212,6 +212,7 @@ main.add_command(_conformance())
 main.add_command(_state_command())
 main.add_command(catalog_group)
 main.add_command(record)
+main.add_command(proxy)
 
 
 if __name__ == "__main__":  # pragma: no cover

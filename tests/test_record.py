@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from mockpanel import ServerThread, build_panel, create_app
-from mockpanel.cli import main
 from mockpanel.conformance import RunConfig, run
 from mockpanel.conformance.fingerprint import fingerprint
 from mockpanel.conformance.profile import available_dialects
 from mockpanel.conformance.record import record, write
+
+from mockpanel import ServerThread, build_panel, create_app
+from mockpanel.cli import main
 from tests.conftest import HTTP, serving
 
 KEY = "record-key-1"
