@@ -49,7 +49,7 @@ def _status_text(status: int) -> str:
 
 
 def har_entry(x: HarExchange) -> dict[str, Any]:
-    started = dt.datetime.fromtimestamp(x.started, dt.timezone.utc).isoformat(timespec="milliseconds")
+    started = dt.datetime.fromtimestamp(x.started, dt.UTC).isoformat(timespec="milliseconds")
     millis = round(max(x.seconds, 0.0) * 1000, 3)
     request: dict[str, Any] = {
         "method": x.method, "url": x.url, "httpVersion": "HTTP/1.1", "cookies": [],

@@ -8,12 +8,13 @@ import json
 import httpx
 import requests
 
+from mockpanel import ServerThread
 from mockpanel.domain.accounts import redact
 from tests.conftest import KEY
 from tests.har_schema import check_post_data, problems
 
 
-def test_the_journal_as_har_has_every_required_field_and_the_requests_as_sent(live):
+def test_the_journal_as_har_has_every_required_field_and_the_requests_as_sent(live: ServerThread) -> None:
     url = live.url + "/api/v2"
     placed = requests.post(url, data={"key": KEY, "action": "add", "service": "1", "link": "https://har.test/a",
                              "quantity": "100"}, headers={"X-Client": "shop-1"}, timeout=10).json()
@@ -41,12 +42,12 @@ def test_the_journal_as_har_has_every_required_field_and_the_requests_as_sent(li
     assert KEY not in json.dumps(har)
 
 
-def test_a_key_in_an_authorization_header_is_redacted(live):
+def test_a_key_in_an_authorization_header_is_redacted(live: ServerThread) -> None:
     requests.post(live.url + "/api/v2", data={"key": KEY, "action": "balance"},
                   headers={"Authorization": f"Bearer {KEY}", "X-Api-Key": KEY}, timeout=10)
     text = httpx.get(live.url + "/_mock/journal.har", timeout=10).text
     assert KEY not in text and redact(KEY) in text
 
 
-def test_the_har_is_listed_in_the_control_index(live):
+def test_the_har_is_listed_in_the_control_index(live: ServerThread) -> None:
     assert "GET /_mock/journal.har" in httpx.get(live.url + "/_mock/", timeout=10).json()["endpoints"]

@@ -62,7 +62,7 @@ async def fields_of(scope: Scope, body: bytes, content_type: str) -> dict[str, s
             out.update({k: v for k, v in form.items() if isinstance(v, str)})
         elif body:
             out.update(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
-    except Exception:  # noqa: BLE001 - a body the proxy cannot read is still forwarded as it is
+    except Exception:  # noqa: BLE001, S110 - a body the proxy cannot read is still forwarded as it is
         pass
     return out
 

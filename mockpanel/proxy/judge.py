@@ -19,8 +19,16 @@ from ..conformance.catalogue import load_catalogue
 from ..conformance.expect import Expect, ServiceInfo, StatusInfo
 from ..conformance.fingerprint import Fingerprint, Observation, _decimals, _kind, score
 from ..conformance.profile import Dialect, available_dialects, load_dialect
-from ..conformance.rules import COUNTED_BY_LINES, ONE_PACKAGE, SUBSCRIPTION, TYPE_RULES, ErrorCode, Status, cost
-from ..conformance.rules import type_in_any_spelling
+from ..conformance.rules import (
+    COUNTED_BY_LINES,
+    ONE_PACKAGE,
+    SUBSCRIPTION,
+    TYPE_RULES,
+    ErrorCode,
+    Status,
+    cost,
+    type_in_any_spelling,
+)
 from ..conformance.session import NOT_JSON, Exchange, normalize_action
 from ..conformance.verdicts import Checks, Finding
 from .journal import Entry
