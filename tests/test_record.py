@@ -54,9 +54,10 @@ def test_a_recording_of_each_profile_speaks_it(name: str, tmp_path: Path) -> Non
         report = run(RunConfig(url=served_url, key=KEY, dialect=str(dialect), examples=2, max_requests=600))
         assert report.exit_code == 0, [(r.requirement.id, r.finding.message) for r in report.results if r.finding]
         assert name in fingerprint(served_url, KEY).closest
-        ours = HTTP.post(served_url, data={"key": KEY, "action": "services"}).content
-    with _serve(name) as again:
-        assert HTTP.post(_url(again, name), data={"key": KEY, "action": "services"}).content == ours
+        again = record(served_url, KEY, rate=0)
+    # Every probe is answered as the original answered it: the same status and the same bytes.
+    assert again.fingerprint.observation.raw == recording.fingerprint.observation.raw
+    assert again.catalog == recording.catalog
 
 
 def test_a_deviation_becomes_a_setting_with_the_answer_that_showed_it(tmp_path: Path) -> None:
