@@ -1,14 +1,13 @@
 """``GET /_mock/journal.har``: the request journal as HAR 1.2, keys redacted.
 
-The journal keeps each request's fields and answer; what HAR also wants (the method, path,
-query, request headers, the answer's status and headers) ``WireFacts`` notes per request, keyed
+The journal keeps each request's fields, answer and status; what HAR also wants (the method, path,
+query and request headers) ``WireFacts`` notes per request, keyed
 by the journal's sequence number, with the key and every credential header redacted as it is
 noted. Bounded like the journal (at most as many requests as it keeps).
 """
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from starlette.requests import Request as HttpRequest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..domain.accounts import redact
 from ..har import HarExchange, har_log
@@ -30,26 +29,36 @@ KEY_FIELDS = frozenset({"key", "api_key", "apikey", "api-key", "token", "api_tok
 Headers = list[tuple[str, str]]
 
 
+RawHeaders = list[tuple[bytes, bytes]]
+
+
 @dataclass(frozen=True, slots=True)
 class Wire:
     method: str
-    url: str  # redacted query
-    headers: Headers  # redacted
-    status: int
-    response_headers: Headers
+    scheme: str
+    root: str
+    path: str
+    query: bytes  # as sent when it holds no key; else redacted
+    headers: RawHeaders  # as sent when they hold no credential; else a redacted copy
+
+    def url(self, host: str) -> str:
+        host = next((v.decode("latin-1") for k, v in self.headers if k == b"host"), host)
+        query = self.query.decode("latin-1")
+        return f"{self.scheme}://{host}{self.root}{self.path}" + (f"?{query}" if query else "")
 
 
 class WireLog:
+    """seq -> Wire, insertion-ordered, at most as many as the journal keeps."""
+
     def __init__(self, control: Control) -> None:
         self._control = control
-        self._rows: OrderedDict[int, Wire] = OrderedDict()
-        self._lock = threading.Lock()
+        self._rows: OrderedDict[int, Wire] = OrderedDict()  # popitem(last=False) is O(1); a dict's first key is not
 
     def put(self, seq: int, wire: Wire) -> None:
-        with self._lock:
-            self._rows[seq] = wire
-            while len(self._rows) > self._control.journal.limit:
-                self._rows.popitem(last=False)
+        rows = self._rows
+        rows[seq] = wire
+        if len(rows) > self._control.journal.limit:
+            rows.popitem(last=False)
 
     def get(self, seq: int) -> Wire | None:
         return self._rows.get(seq)
@@ -65,57 +74,51 @@ def wire_log(control: Control) -> WireLog:
     return log
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("latin-1")
-
-
-def _redacted_query(query: bytes, key: str) -> str:
-    if not query:
-        return ""
+def _redacted_query(query: bytes, key: str) -> bytes:
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
     shown = [(k, redact(v) if k.lower() in KEY_FIELDS and v else (v.replace(key, redact(key)) if key else v))
              for k, v in pairs]
-    return "?" + urlencode(shown)
+    return urlencode(shown).encode("latin-1", errors="replace")
 
 
-def _headers(raw: list[tuple[bytes, bytes]], key: str) -> Headers:
-    out = []
-    for name, value in raw:
-        text = _text(value)
-        if name.lower() in SECRET_HEADERS:
-            text = redact(text)
-        elif key and key in text:
-            text = text.replace(key, redact(key))
-        out.append((_text(name), text))
-    return out
+def _redacted_headers(raw: RawHeaders, key: bytes) -> RawHeaders:
+    shown = redact(key.decode("utf-8", errors="replace")).encode() if key else b""
+    return [(name, redact(value.decode("latin-1")).encode() if name.lower() in SECRET_HEADERS else
+             (value.replace(key, shown) if key else value)) for name, value in raw]
 
 
 class WireFacts:
-    """Wraps the API endpoint: notes each request's method, path, query and headers, and the
-    answer's status and headers, for the HAR export."""
+    """Wraps the API endpoint: notes each request's method, path, query and headers for the HAR
+    export. Cheap on the request path: one pass over the headers; the lists as sent are kept by
+    reference, and copied redacted only when they hold a credential or the key."""
 
     def __init__(self, app: ASGIApp, control: Control) -> None:
         self.app = app
         self.log = wire_log(control)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answer: list[Any] = [0, []]
-
-        async def watched(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                answer[0], answer[1] = message["status"], message.get("headers", [])
-            await send(message)
-
         try:
-            await self.app(scope, receive, watched)
+            await self.app(scope, receive, send)
         finally:
             row = scope.get("mockpanel.entry")
             if row is not None:
-                key = (scope.get("mockpanel.fields") or {}).get("key") or ""
-                host = next((_text(v) for k, v in scope["headers"] if k == b"host"), "127.0.0.1")
-                url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"
-                self.log.put(row[0], Wire(scope["method"], url + _redacted_query(scope.get("query_string", b""), key),
-                                          _headers(scope["headers"], key), answer[0], _headers(answer[1], key)))
+                self._note(row[0], scope)
+
+    def _note(self, seq: int, scope: Scope) -> None:
+        key = ((scope.get("mockpanel.fields") or {}).get("key") or "").encode("utf-8", errors="replace")
+        headers, query = scope["headers"], scope.get("query_string", b"")
+        for name, value in headers:
+            if name in SECRET_HEADERS or (key and key in value):
+                headers = _redacted_headers(headers, key)
+                break
+        if query and (key in query or b"key" in query.lower() or b"token" in query.lower()):
+            query = _redacted_query(query, key.decode("utf-8", errors="replace"))
+        self.log.put(seq, Wire(scope["method"], scope.get("scheme", "http"), scope.get("root_path", ""),
+                               scope["path"], query, headers))
+
+
+def _text(raw: RawHeaders) -> Headers:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
 
 
 def _body(params: dict[str, str], key: str, mime: str) -> str:
@@ -128,24 +131,26 @@ def _body(params: dict[str, str], key: str, mime: str) -> str:
 def journal_har(c: Control, r: HttpRequest, b: Any) -> dict[str, Any]:
     """The journal as a HAR 1.2 document."""
     log = wire_log(c)
+    host = r.headers.get("host", "127.0.0.1")  # for a request that sent no Host
+    base = str(r.base_url).rstrip("/")
     out = []
     for e in c.journal_entries():
         wire = log.get(e.seq)
         method = wire.method if wire else "POST"
-        headers = wire.headers if wire else []
+        headers = _text(wire.headers) if wire else []
+        answer = "" if e.response is None else orjson.dumps(e.response).decode()
+        answer_headers = [("content-type", c.dialect.content_type), ("content-length", str(len(answer.encode())))]
         mime = next((v for k, v in headers if k.lower() == "content-type"), "application/x-www-form-urlencoded")
         get = method in ("GET", "HEAD")
-        answer = "" if e.response is None else orjson.dumps(e.response).decode()
         out.append(HarExchange(
             started=e.wall, seconds=e.latency, method=method,
-            url=wire.url if wire else str(r.base_url).rstrip("/") + c.dialect.endpoints[0],
+            url=wire.url(host) if wire else base + c.dialect.endpoints[0],
             request_headers=headers, request_body=None if get else _body(dict(e.params), e.key, mime),
-            request_mime=mime, status=(wire.status if wire else e.status) or (e.status or 0),
-            response_headers=wire.response_headers if wire else [], response_body=answer,
-            response_mime=next((v for k, v in (wire.response_headers if wire else []) if k.lower() == "content-type"),
-                               c.dialect.content_type),
+            request_mime=mime, status=e.status or 0,
+            response_headers=answer_headers if e.response is not None else [], response_body=answer,
+            response_mime=c.dialect.content_type,
             comment=("" if wire else "method and headers not noted (a dropped request)")
             + (f"fault: {e.fault}" if e.fault else ""),
         ))
-    return har_log(out, comment="mockpanel journal; keys redacted; request bodies are the fields the panel read, "
-                                "answers the JSON it sent")
+    return har_log(out, comment="mockpanel journal; keys redacted; a request body is the fields the "
+                                "panel read, an answer the JSON it sent with its content type and length")
