@@ -122,16 +122,26 @@ def test_a_client_through_the_proxy_sees_the_panel_and_the_report_names_each_dev
 
 
 def test_a_fault_reaches_the_client_unchanged_and_the_report_names_it(tmp_path: Path) -> None:
-    report = tmp_path / "report.html"
+    report, har = tmp_path / "report.html", tmp_path / "t.har"
     with _upstream("standard") as upstream:
         direct = upstream.url + "/api/v2"
-        httpx.post(upstream.url + "/_mock/faults", json={"kind": "http", "status": 502, "action": "balance"}, timeout=5)
-        with proxying(direct, "--report", str(report)) as (via, done):
-            answer = httpx.post(via, data={"key": KEY, "action": "balance"}, timeout=10)
+        httpx.post(upstream.url + "/_mock/faults", json={"kind": "http", "status": 502, "action": "balance",
+                                                             "count": 2}, timeout=5)
+        with proxying(direct, "--report", str(report), "--har", str(har)) as (via, done):
+            answer = httpx.post(via, data={"key": KEY, "action": "balance"}, timeout=10,
+                                headers={"Authorization": f"Bearer {KEY}", "X-Api-Key": KEY})
         assert [e["action"] for e in _journal(upstream)] == ["balance"]
+        again = httpx.post(direct, data={"key": KEY, "action": "balance"}, timeout=10)  # the same fault, directly
     assert answer.status_code == 502 and "<html" in answer.text.lower()
+    assert (answer.status_code, answer.headers.get("content-type"), answer.content) == (
+        again.status_code, again.headers.get("content-type"), again.content)
     page = report.read_text()
     assert "V2-GEN-02" in page and "HTTP 502" in page and KEY not in page
+    document = json.loads(har.read_text())
+    assert problems(document) == [] and KEY not in har.read_text()
+    headers = {h["name"].lower(): h["value"] for h in document["log"]["entries"][0]["request"]["headers"]}
+    assert headers["authorization"].startswith("key#") and headers["x-api-key"].startswith("key#")
+    assert document["log"]["entries"][0]["response"]["status"] == 502
     assert "1 deviation" in done["output"] or "deviation(s)" in done["output"]
 
 
