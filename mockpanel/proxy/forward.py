@@ -4,8 +4,8 @@ panel's answer back unchanged (status, headers, body bytes), keeping a redacted 
 It sends nothing of its own: one request in, the same request out. What it changes, and why:
 hop-by-hop headers (``Connection``, ``Keep-Alive``, ``Transfer-Encoding``...) belong to each
 connection, and ``Host`` names the panel. It answers by itself only when it cannot forward: a
-request body over ``max_body`` (413) or a panel that does not answer (502), both in plain text
-starting ``mockpanel proxy:`` and journaled.
+request body over ``max_body`` (413) or a panel that does not answer (502, journaled), both in
+plain text starting ``mockpanel proxy:``.
 """
 
 from __future__ import annotations
