@@ -1,4 +1,5 @@
-"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel catalog``, ``mockpanel conformance``."""
+"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel catalog``, ``mockpanel conformance``,
+``mockpanel record``, ``mockpanel proxy``."""
 
 from __future__ import annotations
 
