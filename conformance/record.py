@@ -237,6 +237,9 @@ def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 100, ti
         found = fingerprint_with(post, url, dialects)
     except StopRun as exc:
         raise RecordError(f"recording stopped: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RecordError(f"the panel's answers could not be read as a panel's ({type(exc).__name__}: "
+                          f"{session.redactor(str(exc))[:200]}); is the URL the API endpoint?") from None
     finally:
         session.close()
     if not isinstance(seen.data("balance"), dict) or "balance" not in seen.data("balance"):

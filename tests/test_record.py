@@ -105,3 +105,12 @@ def test_record_of_an_address_that_does_not_answer_is_a_clear_error(tmp_path: Pa
                                        str(tmp_path / "x"), "--timeout", "2"])
     assert result.exit_code == 1 and "no answer from http://127.0.0.1:9/api/v2" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_record_with_a_key_the_panel_refuses_writes_nothing_and_says_so(tmp_path: Path) -> None:
+    with _serve("standard") as server:
+        result = CliRunner().invoke(main, ["record", server.url + "/api/v2", "--key", "not-the-key-9",
+                                           "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "did not answer balance with a balance" in result.output
+    assert "Invalid API key" in result.output and "not-the-key-9" not in result.output
+    assert not (tmp_path / "x").exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -212,8 +213,8 @@ def observe(entries: list[Entry]) -> Observation:
         ex = exchange_of(entry)
         if not ex.is_json:
             continue
-        path = entry.url.split("?", 1)[0].split("/", 3)[-1]
-        paths["/" + path.rstrip("/")] = paths.get("/" + path.rstrip("/"), 0) + 1
+        path = urlsplit(entry.url).path.rstrip("/") or "/"
+        paths[path] = paths.get(path, 0) + 1
         data, action = ex.data, ex.action
         if action == "balance" and isinstance(data, dict) and "balance" in data and "balance.keys" not in f:
             f["content_type"] = ex.content_type.split(";")[0].strip()
