@@ -53,8 +53,6 @@ def serve(
     access_log: bool = False, journal_bytes: int | None = None, from_dir: str | None = None,
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""
-    if from_dir is not None:
-        dialect, catalog = from_recording(from_dir)
     import uvicorn
 
     from .accounts_cli import open_accounts
@@ -64,6 +62,8 @@ def serve(
 
     from .server.control import is_loopback
 
+    if from_dir is not None:
+        dialect, catalog = from_recording(from_dir)
     keys = keys or env_keys()
     try:
         panel = build_panel(dialect, catalog=resolve_catalog(catalog), seed=seed, speed=speed, currency=currency)
