@@ -1,4 +1,5 @@
-"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel catalog``, ``mockpanel conformance``."""
+"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel catalog``, ``mockpanel conformance``,
+``mockpanel record``, ``mockpanel proxy``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from . import __version__
 from .accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
 from .catalog_cli import catalog as catalog_group
 from .catalog_cli import resolve_catalog
+from .recproxy_cli import from_recording, proxy, record
 
 READ_TIMEOUT = 15.0  # server/protocol.py's default; not imported here, so --help stays quick
 
@@ -42,12 +44,13 @@ def main() -> None:
 @click.option("--read-timeout", default=READ_TIMEOUT, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a client has to send a whole request, from its first byte (slower ones get a 408).")
 @click.option("--access-log", is_flag=True, help="Log each API request (action, key redacted, status, time), faults fired and state replayed to stderr (logger 'mockpanel'; with --log-level debug, the fields too).")
 @click.option("--journal-bytes", default=None, type=click.IntRange(min=1024), metavar="BYTES", help="Bound the request journal to about BYTES (default 32 MiB; the oldest entries go first).")
+@click.option("--from", "from_dir", default=None, metavar="DIR", help="Serve a recording made by 'mockpanel record': DIR/dialect.json and DIR/catalog.json (instead of --dialect and --catalog).")
 @click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
 def serve(
     host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
     balance: str, currency: str, loop: str, log_level: str, admin_token: str | None, state_path: str | None,
     read_timeout: float = READ_TIMEOUT,
-    access_log: bool = False, journal_bytes: int | None = None,
+    access_log: bool = False, journal_bytes: int | None = None, from_dir: str | None = None,
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""
     import uvicorn
@@ -59,6 +62,8 @@ def serve(
 
     from .server.control import is_loopback
 
+    if from_dir is not None:
+        dialect, catalog = from_recording(from_dir)
     keys = keys or env_keys()
     try:
         panel = build_panel(dialect, catalog=resolve_catalog(catalog), seed=seed, speed=speed, currency=currency)
@@ -207,6 +212,8 @@ def _conformance() -> click.Command:
 main.add_command(_conformance())
 main.add_command(_state_command())
 main.add_command(catalog_group)
+main.add_command(record)
+main.add_command(proxy)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -213,7 +213,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     def kinds(path: str, allowed: set[str]) -> dict[str, str]:
         return _check_kinds(where, path, need(path, dict), allowed)
 
-    unknown = set(d) - _TOP
+    unknown = {k for k in set(d) - _TOP if not k.startswith("_")}  # "_comments" and the like: notes for people
     if unknown:
         raise DialectError(f"{where}: unknown field(s) {sorted(unknown)}; known fields: {sorted(_TOP)}")
     endpoints = need("endpoints", list)

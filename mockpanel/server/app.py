@@ -21,6 +21,7 @@ from .api import MAX_BODY, ApiEndpoint, json_bytes, send_json
 from .control import CONTROL_ROUTES, Control
 from .fault_answers import ConnectionDropped, expose_transport
 from .fault_middleware import FaultMiddleware
+from .journal_har import WireFacts
 
 
 def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:
@@ -153,7 +154,7 @@ def create_app(
     if control:
         controller = Control(panel, dialect)
         api.observers.append(controller.journal.record)
-        entry = FaultMiddleware(api, controller)
+        entry = WireFacts(FaultMiddleware(api, controller), controller)  # the method and headers, for the HAR
         install_triggers(panel)
     api_paths: dict[str, Any] = {}
     for path in dialect.endpoints:

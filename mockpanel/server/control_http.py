@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from ..domain.errors import PanelError
 from . import control_schema as s
 from ..ui import UI_ROUTES
+from .journal_har import journal_har
 from .listing import LIST_ENDPOINTS, LISTING_ROUTES, openapi_paths
 from .openapi import build_openapi
 
@@ -241,6 +242,7 @@ ENDPOINTS: list[Endpoint] = [
     E("GET", "/journal", _journal, "The requests the API answered, newest last", query=s.JournalQuery,
       returns="array"),
     E("DELETE", "/journal", _clear("journal"), "Forget the journal"),
+    E("GET", "/journal.har", journal_har, "The journal as HAR 1.2: method, URL, query, headers and bodies, keys redacted"),
     E("GET", "/state", lambda c, r, b: c.export_state(), "The whole state, as a snapshot"),
     E("PUT", "/state", lambda c, r, b: c.import_state(b), "Replace the whole state with a snapshot", RAW_JSON),
 ]

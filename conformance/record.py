@@ -1,0 +1,269 @@
+"""Recording a live panel, read-only: its catalogue and its dialect as a profile that ``extends``
+the closest built-in one.
+
+The probes are the fingerprint's (a bad key, an unknown action, ``balance``, ``services``,
+``status`` and ``refill_status`` of ids no panel has), sent through the conformance session
+(read-only tier: no add, refill or cancel; rate limit, budget, redaction). Each deviation from
+the closest profile becomes one profile setting through ``RULES``, with a comment in
+``_comments`` saying which answer showed it. A new setting is one more ``Rule``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .fingerprint import Fingerprint, fingerprint_with
+from .profile import Dialect, load_dialect
+from .rules import type_in_any_spelling
+from .session import Exchange, Session, SessionConfig, StopRun
+from .values import decimal, flag, whole
+
+MAX_SERVICES = 100_000  # a catalogue larger than this is refused: no panel lists more
+
+
+class RecordError(Exception):
+    """The panel could not be recorded; the message says why and what to do."""
+
+
+@dataclass
+class Seen:
+    """The probes' answers by probe name (the fingerprint's names), keys redacted."""
+
+    answers: dict[str, Exchange] = field(default_factory=dict)
+
+    def data(self, probe: str) -> Any:
+        ex = self.answers.get(probe)
+        return ex.data if ex is not None and ex.is_json else None
+
+    def shown(self, probe: str) -> str:
+        ex = self.answers.get(probe)
+        if ex is None:
+            return f"the {probe} probe was not answered"
+        fields = " ".join(f"{k}={v}" for k, v in ex.params.items())
+        return f"probe {probe} ({fields}) answered HTTP {ex.status}: {ex.body[:300]}"
+
+
+Setting = Callable[[Any, Seen, Dialect], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One fingerprint feature -> the profile setting that says what the panel answered.
+
+    ``setting`` returns the profile fragment (merged into the recording), or None when the
+    profile language cannot say it (then only the comment is written)."""
+
+    feature: str
+    probe: str
+    path: str  # the setting's place in the profile, for the comment
+    setting: Setting
+
+
+def _error(code: str) -> Setting:
+    return lambda value, seen, base: {"errors": {code: value}} if isinstance(value, str) and value else None
+
+
+def _service_kind(name: str, value: Any) -> str:
+    if name == "type" and isinstance(value, str):
+        return "type_slug" if value == value.lower() else "type_name"
+    if name == "rate" and isinstance(value, str):
+        return "rate"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int01" if name in ("refill", "cancel", "dripfeed") and value in (0, 1) else "int"
+    return "str"
+
+
+def _services(value: Any, seen: Seen, base: Dialect) -> dict[str, Any] | None:
+    items = seen.data("services")
+    if not (isinstance(items, list) and items and isinstance(items[0], dict)):
+        return None
+    return {"services": {"fields": {name: _service_kind(name, v) for name, v in items[0].items()}}}
+
+
+def _balance_keys(value: Any, seen: Seen, base: Dialect) -> dict[str, Any] | None:
+    data = seen.data("balance")
+    if not isinstance(data, dict) or "balance" not in data or "currency" not in data:
+        return None  # extends merges objects: a field of the base cannot be taken away
+    extra = {k: v for k, v in data.items() if k not in ("balance", "currency")}
+    return {"success_envelope": {"balance": extra}} if extra else None
+
+
+def _pretty(value: Any, seen: Seen, base: Dialect) -> dict[str, Any] | None:
+    if not value:
+        return {"json": {"indent": None}}
+    ex = seen.answers.get("balance")
+    lines = ex.body.splitlines() if ex is not None else []
+    indent = len(lines[1]) - len(lines[1].lstrip(" ")) if len(lines) > 1 else 4
+    return {"json": {"indent": min(max(indent, 1), 8)}}
+
+
+def _refill_status(value: Any, seen: Seen, base: Dialect) -> dict[str, Any] | None:
+    actions = [a for a in ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
+               if a in base.actions]
+    if value:
+        return {"actions": actions + ([] if "refill_status" in actions else ["refill_status"])}
+    return {"actions": [a for a in actions if a != "refill_status"]}
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("endpoint", "services", "endpoints", lambda v, s, b: {"endpoints": [v]} if isinstance(v, str) else None),
+    Rule("content_type", "balance", "json.content_type",
+         lambda v, s, b: {"json": {"content_type": s.answers["balance"].content_type or v}} if v else None),
+    Rule("pretty_json", "balance", "json.indent", _pretty),
+    Rule("error.invalid_key", "bad_key", "errors.invalid_key", _error("invalid_key")),
+    Rule("error.incorrect_request", "unknown_action", "errors.incorrect_request", _error("incorrect_request")),
+    Rule("error.incorrect_order_id", "status", "errors.incorrect_order_id", _error("incorrect_order_id")),
+    Rule("balance.keys", "balance", "balance / success_envelope.balance", _balance_keys),
+    Rule("balance.decimals", "balance", "balance.decimals",
+         lambda v, s, b: {"balance": {"decimals": v}} if isinstance(v, int) and 0 <= v <= 8 else None),
+    Rule("envelope.balance", "balance", "success_envelope.balance.status",
+         lambda v, s, b: {"success_envelope": {"balance": {"status": v}}} if v is not None else None),
+    Rule("services.fields", "services", "services.fields", _services),
+    Rule("services.kinds", "services", "services.fields", _services),
+    Rule("services.type_case", "services", "services.fields", _services),
+    Rule("batch.item_error", "multi_status", "batch.item_error",
+         lambda v, s, b: {"batch": {"item_error": v}} if v in ("nested", "string") else None),
+    Rule("batch.keyed_by_id", "multi_status", "(none)", lambda v, s, b: None),
+    Rule("action.refill_status", "refill_status", "actions", _refill_status),
+    Rule("services.types", "services", "service_types", lambda v, s, b: {"service_types": None}),
+)
+
+
+def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` into ``base``, objects merged (as ``extends`` merges), ``fields`` maps replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "fields":
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def profile_for(found: Fingerprint, seen: Seen, url: str, rules: tuple[Rule, ...] = RULES) -> dict[str, Any]:
+    """The recording's profile: ``extends`` the closest profile, one setting per deviation."""
+    base = load_dialect(found.best)
+    matched, total = found.scores[found.best]
+    host = urlparse(url).hostname or "panel"
+    profile: dict[str, Any] = {
+        "name": f"recorded-{host}",
+        "extends": found.best,
+        "description": f"Recorded from {url}: {found.best} with {len(found.deviations)} deviation(s).",
+    }
+    ties = f"; reads the same as {', '.join(found.closest[1:])}" if len(found.closest) > 1 else ""
+    comments: dict[str, str] = {
+        "recording": f"mockpanel record, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: closest built-in "
+                     f"profile {found.best} ({matched}/{total} features match){ties}",
+    }
+    by_feature = {r.feature: r for r in rules}
+    for feature, expected, got in found.deviations:
+        rule = by_feature.get(feature)
+        setting = rule.setting(got, seen, base) if rule is not None else None
+        where = rule.path if rule is not None else feature
+        said = seen.shown(rule.probe) if rule is not None else "the probes"
+        note = f"{found.best} expects {expected!r}, the panel answered {got!r}; {said}"
+        if setting is None:
+            note += " (the profile language has no setting for this; not recorded)"
+        else:
+            profile = merge(profile, setting)
+        comments[where] = f"{comments[where]} | {note}" if where in comments else note
+    profile["_comments"] = comments
+    return profile
+
+
+def _service(item: Any, i: int) -> dict[str, Any]:
+    """One listed service as a catalogue entry (docs/catalogue.md), read leniently."""
+    if not isinstance(item, dict):
+        raise RecordError(f"services[{i}] is not an object: the panel's list cannot be recorded")
+    known = type_in_any_spelling(item.get("type"))
+    sid, low, high, rate = whole(item.get("service")), whole(item.get("min")), whole(item.get("max")), \
+        decimal(item.get("rate"))
+    if sid is None or low is None or high is None or rate is None or known is None:
+        raise RecordError(f"services[{i}] ({str(item)[:120]}) has no usable id, min, max, rate or type; "
+                          "a catalogue needs all five")
+    entry: dict[str, Any] = {"service": sid, "name": str(item.get("name", "")), "type": known.name,
+                             "category": str(item.get("category", "")), "rate": str(rate), "min": low, "max": high}
+    for name in ("refill", "cancel", "dripfeed"):
+        if name in item and flag(item[name]) is not None:
+            entry[name] = flag(item[name])
+    for name in ("desc", "description"):
+        if isinstance(item.get(name), str):
+            entry["description"] = item[name]
+    return entry
+
+
+def catalog_for(seen: Seen) -> dict[str, Any]:
+    items = seen.data("services")
+    if not isinstance(items, list):
+        items = []  # an empty list, or the dialect's "nothing on sale" answer
+    if len(items) > MAX_SERVICES:
+        raise RecordError(f"the panel lists {len(items)} services, more than {MAX_SERVICES}")
+    return {"description": "Recorded by mockpanel record: the services the panel listed.",
+            "services": [_service(item, i) for i, item in enumerate(items)]}
+
+
+@dataclass
+class Recording:
+    fingerprint: Fingerprint
+    catalog: dict[str, Any]
+    profile: dict[str, Any]
+    requests: int
+
+
+def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 100, timeout: float = 20.0,
+           dialects: list[str] | None = None) -> Recording:
+    """Probe the panel (read-only) and return its catalogue and profile; RecordError if it cannot."""
+    session = Session(SessionConfig(url=url, tier="read-only", rate=rate, max_requests=max_requests, timeout=timeout))
+    session.redactor.add(key)
+    seen = Seen()
+    names = iter(("bad_key", "unknown_action", "balance", "services", "status", "multi_status", "refill_status"))
+
+    def post(fields: Mapping[str, str]) -> Any:
+        exchange = session.send({"key": key, **fields}, keys=(key,))
+        if exchange.error and exchange.status is None:
+            raise RecordError(f"no answer from {session.redactor(url)}: {exchange.error}")
+        seen.answers[next(names, f"probe{len(seen.answers)}")] = exchange
+        return _Answer(exchange)
+
+    try:
+        found = fingerprint_with(post, url, dialects)
+    except StopRun as exc:
+        raise RecordError(f"recording stopped: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RecordError(f"the panel's answers could not be read as a panel's ({type(exc).__name__}: "
+                          f"{session.redactor(str(exc))[:200]}); is the URL the API endpoint?") from None
+    finally:
+        session.close()
+    if not isinstance(seen.data("balance"), dict) or "balance" not in seen.data("balance"):
+        raise RecordError(f"the panel did not answer balance with a balance ({seen.shown('balance')}); "
+                          "is the URL the API endpoint and the key right?")
+    return Recording(found, catalog_for(seen), profile_for(found, seen, session.redactor(url)), session.sent)
+
+
+class _Answer:
+    """An Exchange as the fingerprint reads an answer; the parsed data, whole, when the body was cut."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.status_code = exchange.status or 0
+        cut = exchange.body.endswith("…") and exchange.is_json
+        self.text = json.dumps(exchange.data) if cut else exchange.body
+        self.headers = {"content-type": exchange.content_type}
+
+
+def write(recording: Recording, out: str | Path) -> tuple[Path, Path]:
+    """DIR/catalog.json and DIR/dialect.json; the folder is made if missing."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    catalog, dialect = folder / "catalog.json", folder / "dialect.json"
+    catalog.write_text(json.dumps(recording.catalog, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    dialect.write_text(json.dumps(recording.profile, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    load_dialect(str(dialect))  # the judge can read what was written
+    return catalog, dialect

@@ -1,0 +1,1 @@
+"""``mockpanel proxy``: a spy between a client and a live panel (docs/record-and-proxy.md)."""
