@@ -96,7 +96,7 @@ def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: s
     return status_renderer(dialect)(state, order_id, currency)
 
 
-StatusRenderer = Callable[[OrderState, "int | str", str], dict]
+StatusRenderer = Callable[[OrderState, "int | str", str], dict[str, Any]]
 # id(dialect) -> (the dialect, its renderer); an entry leaves when its dialect is collected
 # (a Dialect holds dicts, so it is not hashable and cannot key a WeakKeyDictionary).
 _renderers: dict[int, tuple["weakref.ref[Dialect]", StatusRenderer]] = {}
