@@ -26,13 +26,15 @@ if TYPE_CHECKING:  # mypy reads the checkout, where this package is conformance/
     from .catalogue import load_catalogue
     from .context import Progress, RunConfig
     from .pytest_options import dest
-    from .runner import Report, run
+    from .report import Report
+    from .runner import run
     from .verdicts import FAILED, NOT_EXERCISED, WARNING
 else:  # absolute: in a checkout pytest imports this file as conformance.pytest_suite; the suite loads once
     from mockpanel.conformance.catalogue import load_catalogue
     from mockpanel.conformance.context import Progress, RunConfig
     from mockpanel.conformance.pytest_options import dest
-    from mockpanel.conformance.runner import Report, run
+    from mockpanel.conformance.report import Report
+    from mockpanel.conformance.runner import run
     from mockpanel.conformance.verdicts import FAILED, NOT_EXERCISED, WARNING
 
 
