@@ -53,7 +53,7 @@ def populate(panel: Panel, orders: int, placed: int) -> None:
     for name, column in list(vars(book).items()):
         if isinstance(column, array):
             setattr(book, name, column * copies + column[:rest])
-    book.links = [f"{link}/{c}" for c in range(copies) for link in book.links] + [f"{l}/x" for l in book.links[:rest]]
+    book.links = [f"{link}/{c}" for c in range(copies) for link in book.links] + [f"{old}/x" for old in book.links[:rest]]
     account.order_ids = array("q", range(book.first_id, book.first_id + orders))
     panel.clock.advance(days=30)  # every order has ended
 

@@ -62,7 +62,7 @@ def journal_memory(requests: int = 200, size: int = 1 << 20) -> tuple[float, int
     tracemalloc.start()
     journal = Journal(lambda: 0.0)
     before = tracemalloc.get_traced_memory()[0]
-    for n in range(requests):
+    for _ in range(requests):
         journal.record({}, {"key": "not-a-key", "action": "add", "link": "x" * size}, {"error": "Invalid API key"}, 200, 0.0)
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()

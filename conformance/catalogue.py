@@ -10,6 +10,7 @@ exercise it. Reports and the README table are generated from it:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -50,7 +51,7 @@ class Catalogue:
     def __getitem__(self, rid: str) -> Requirement:
         return self.by_id[rid]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Requirement]:
         return iter(self.requirements)
 
     def __len__(self) -> int:

@@ -154,7 +154,7 @@ class Expect:
             c.fail(rid, f"expected {what}; the answer is not JSON", ex)
             return False
         found = self.error_message(data)
-        if not c.require(rid, found is not None, f"expected {what}, got {short(data)}", ex):
+        if not c.require(rid, found is not None, f"expected {what}, got {short(data)}", ex) or found is None:
             return False
         message = found[0]
         c.require("V2-GEN-05", isinstance(message, str) and bool(message.strip()),
@@ -482,6 +482,7 @@ class Expect:
         if not c.require("V2-BAT-01", isinstance(data, dict),
                          f"expected an object keyed by order id, got {json_kind(data)}: {short(data)}", ex):
             return None
+        items: dict[str, Any] = data
         missing = [t for t in tokens if t not in data]
         c.require("V2-BAT-02", not missing,
                   f"{len(missing)} of {len(tokens)} requested ids are missing from the answer (first: {missing[:3]})", ex)
@@ -491,10 +492,11 @@ class Expect:
             if token in unknown and token in data:
                 message = self.item_error(data[token])
                 if c.require("V2-BAT-02", message is not None,
-                             f"unknown id {token} should carry {self.item_error_form()}, got {short(data[token])}", ex):
+                             f"unknown id {token} should carry {self.item_error_form()}, got {short(data[token])}",
+                             ex) and message is not None:
                     c.require("V2-ERR-01", self._matches("incorrect_order_id", message, None),
                               f"expected the words {self.wording('incorrect_order_id')!r}, got {message!r}", ex)
-        return data
+        return items
 
     # --- refills -----------------------------------------------------------------------
 
@@ -530,7 +532,7 @@ class Expect:
                 message = self.item_error(item.get("status"))
                 if c.require("V2-BAT-05", message is not None,
                              f"unknown refill {item.get('refill')} should carry {self.item_error_form()} in "
-                             f"\"status\", got {short(item.get('status'))}", ex):
+                             f"\"status\", got {short(item.get('status'))}", ex) and message is not None:
                     c.require("V2-ERR-02", self._matches("incorrect_refill_id", message, None),
                               f"expected the words {self.wording('incorrect_refill_id')!r}, got {message!r}", ex)
         missing = [t for t in tokens if t not in seen]

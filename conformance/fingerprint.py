@@ -29,9 +29,12 @@ UNKNOWN_IDS = ("987654321001", "987654321002")
 class Answer(Protocol):
     """What a probe needs of an answer: an httpx.Response, or the conformance suite's record of one."""
 
-    status_code: int
-    text: str
-    headers: Mapping[str, str]
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 # Sends one probe's fields (the key is the caller's business) and returns the answer.
@@ -75,10 +78,10 @@ def _json(response: Answer) -> Any:
 
 def _error_text(body: Any) -> str | None:
     if isinstance(body, dict):
-        if isinstance(body.get("error"), str):
-            return body["error"]
-        if isinstance(body.get("message"), str):
-            return body["message"]
+        for name in ("error", "message"):
+            text = body.get(name)
+            if isinstance(text, str):
+                return text
     return None
 
 
@@ -167,7 +170,7 @@ def predict(dialect: Dialect) -> dict[str, Any]:
     bal_fields = dict(d.success_envelope.get("balance", {}))
     bal_fields.update({name: None for name in d.balance_fields})
     first_service_kinds = []
-    for name, kind in d.service_fields.items():
+    for kind in d.service_fields.values():
         first_service_kinds.append({"int": "int", "int01": "int", "bool": "bool"}.get(kind, "str"))
     return {
         "content_type": d.content_type.split(";")[0].strip(),

@@ -180,10 +180,11 @@ def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> No
                   f"balance + charges was {before} before the refused add ({p.label}) and {after} after it", ex,
                   *post.exchanges)
     if second_before is not None:
-        after = phase.read_balance(c, cfg.second_key)
-        if after[0] is not None:
-            c.require(rid, after[0] == second_before,
-                      f"the refused order moved the second key's balance from {second_before} to {after[0]}", after[1])
+        second_after = phase.read_balance(c, cfg.second_key)
+        if second_after[0] is not None:
+            c.require(rid, second_after[0] == second_before,
+                      f"the refused order moved the second key's balance from {second_before} to {second_after[0]}",
+                      second_after[1])
     phase.absorb(c)
 
 
@@ -220,7 +221,8 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
         if other is not None:
             message = e.item_error(other["cancel"])
             if c.require("V2-CAN-01", message is not None,
-                         f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other['cancel'])}", ex):
+                         f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other['cancel'])}",
+                         ex) and message is not None:
                 c.require("V2-ERR-01", e._matches("incorrect_order_id", message, None),
                           f"expected the words {e.wording('incorrect_order_id')!r}, got {message!r}", ex)
     phase.money_rule(c, phase.snapshot(c))
@@ -299,7 +301,8 @@ def refill_batch(phase: OrdersPhase, c: Checks, order: Tracked) -> None:
     if other is not None:
         message = e.item_error(other["refill"])
         if c.require("V2-REF-03", message is not None,
-                     f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other['refill'])}", ex):
+                     f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other['refill'])}",
+                     ex) and message is not None:
             c.require("V2-ERR-01", e._matches("incorrect_order_id", message, None),
                       f"expected the words {e.wording('incorrect_order_id')!r}, got {message!r}", ex)
 
@@ -405,7 +408,8 @@ def ensure_outcome(phase: OrdersPhase, target: Status) -> None:
     phase.snapshot(c)
     if target is Status.PARTIAL:  # wait until some is delivered, then cancel
         for _ in range(60):
-            if order.final or (order.status is Status.IN_PROGRESS and (order.last.remains or units) < units):
+            last = order.last
+            if order.final or (order.status is Status.IN_PROGRESS and last is not None and (last.remains or units) < units):
                 break
             if phase.ctx.clock is not None:
                 phase.ctx.clock(10.0)
@@ -426,7 +430,7 @@ def ensure_outcome(phase: OrdersPhase, target: Status) -> None:
 
 
 def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
-    d, cfg = phase.ctx.dialect, phase.ctx.config
+    cfg = phase.ctx.config
 
     def cancellable(allowed: bool) -> list[Tracked]:
         # A refill-purpose order must complete: only a cancel that should be refused may touch it.
@@ -524,7 +528,8 @@ def run(ctx: Context) -> OrdersPhase:
 
     factory = seed(ctx.config.seed ^ zlib.crc32(b"orders"))(factory)
     try:
-        run_state_machine_as_test(factory, settings=settings(
+        # hypothesis documents any callable returning a machine; its annotation says a class
+        run_state_machine_as_test(factory, settings=settings(  # type: ignore[arg-type]
             max_examples=ctx.config.programs or (5 if ctx.clock else 2),
             stateful_step_count=ctx.config.steps or (30 if ctx.clock else 15),
             deadline=None,
@@ -563,10 +568,10 @@ def sweep(phase: OrdersPhase) -> None:
             if not phase.placeable():
                 break
         for _ in range(len(phase.probes) + 1):
-            ready = phase.probe_candidates()
-            if not ready:
+            probes = phase.probe_candidates()
+            if not probes:
                 break
-            phase.guarded(probe, phase, data, ready[0])
+            phase.guarded(probe, phase, data, probes[0])
 
     if not (phase.placeable() or phase.probe_candidates()):
         return

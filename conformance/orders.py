@@ -173,7 +173,7 @@ class OrdersPhase:
         cancel = sorted((s for s in quantity_kind if s.cancel), key=lambda s: (self.cost_of(s), s.id))
         for s in cancel[:2]:
             add(s, "cancel", fresh=any(s.id == r.id for r in refill))
-        for name, s in by_type.items():
+        for s in by_type.values():
             add(s, "type")
         drip = sorted((s for s in services if s.type == "Default" and s.dripfeed), key=lambda s: (self.cost_of(s), s.id))
         if drip:
@@ -202,7 +202,7 @@ class OrdersPhase:
                     self.ctx.verdicts.not_exercised(
                         "V2-ADD-06", f"the second key's balance ({self.ctx.target.second_balance}) covers every "
                         "minimum order; not-enough-funds needs a key with less")
-        for name, s in by_type.items():
+        for s in by_type.values():
             probes.append(Probe("missing", s, self.cost_of(s)))
         self.probes = probes
 

@@ -10,14 +10,15 @@ from html import escape
 from itertools import groupby
 
 from .catalogue import AREAS
-from .runner import Report
+from .report import Report
 from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Result
 
 CSS = """
 :root { --ok:#1a7f37; --ok-bg:#dafbe1; --bad:#cf222e; --bad-bg:#ffebe9; --warn:#9a6700; --warn-bg:#fff8c5;
         --skip:#57606a; --skip-bg:#eaeef2; --ink:#1f2328; --mute:#59636e; --line:#d1d9e0; --panel:#f6f8fa; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; color: var(--ink); background: #fff; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif;
+       color: var(--ink); background: #fff; }
 main { max-width: 1180px; margin: 0 auto; padding: 28px 32px 64px; }
 h1 { font-size: 26px; margin: 0; letter-spacing: -0.01em; }
 h2 { font-size: 19px; margin: 36px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
@@ -157,7 +158,8 @@ def to_html(report: Report) -> str:
     html.append('<div class="cards">')
     for cls, key, label in (("passed", PASSED, "passed"), ("failed", FAILED, "failed"),
                             ("warning", WARNING, "warnings"), ("skipped", NOT_EXERCISED, "not exercised")):
-        html.append(f'<div class="card {cls}"><div class="n">{c[key]}</div><div class="l">{label} of {len(report.results)} requirements</div></div>')
+        html.append(f'<div class="card {cls}"><div class="n">{c[key]}</div>'
+                    f'<div class="l">{label} of {len(report.results)} requirements</div></div>')
     html.append("</div><div class=\"bar\">" + "".join(
         f'<i class="{cls}" style="width:{100 * c[key] / total:.2f}%"></i>'
         for cls, key in (("passed", PASSED), ("failed", FAILED), ("warning", WARNING), ("skipped", NOT_EXERCISED))

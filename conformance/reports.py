@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 from xml.etree import ElementTree as ET
 
-from .runner import Report
+from .report import Report
 from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING
 
 

@@ -131,10 +131,11 @@ def _start(config: RunConfig, catalogue: Any, transport: httpx.BaseTransport | N
     if config.tier == "orders" and (not config.link or config.max_spend <= 0):
         return cannot("--tier orders needs --link (where the orders go) and --max-spend (a positive cap)")
     rate = config.rate if config.rate is not None else (0.0 if is_loopback(config.url) else 2.0)
+    units = _units(dialect)
     session = Session(
         SessionConfig(url=config.url, tier=config.tier, rate=rate, max_requests=config.max_requests,
-                      timeout=config.timeout, max_spend=config.max_spend,
-                      max_answer_bytes=config.max_answer_bytes, **_units(dialect)),
+                      timeout=config.timeout, max_spend=config.max_spend, max_answer_bytes=config.max_answer_bytes,
+                      balance_unit=units["balance_unit"], charge_unit=units["charge_unit"]),
         transport=transport,
     )
     opened.append(session)
@@ -218,7 +219,8 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
     progress.line(f"mockpanel conformance {__version__}")
     progress.line(f"  panel   {red(cfg.url)}  (dialect {ctx.dialect.name})")
     progress.line(f"  tier    {cfg.tier}: {TIER_TEXT[cfg.tier]}")
-    progress.line(f"  keys    {red.value(cfg.key)}" + (f", second key {red.value(cfg.second_key)}" if cfg.second_key else ", no second key"))
+    progress.line(f"  keys    {red.value(cfg.key)}"
+                  + (f", second key {red.value(cfg.second_key)}" if cfg.second_key else ", no second key"))
     pace = "no rate limit (loopback address)" if rate == 0 and cfg.rate is None else (
         "no rate limit" if rate == 0 else f"at most {rate:g} requests/s")
     progress.line(f"  limits  {pace}, budget {cfg.max_requests} requests, timeout {cfg.timeout:g} s, seed {cfg.seed}")

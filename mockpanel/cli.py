@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 from importlib.util import find_spec
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -60,7 +60,7 @@ def serve(
     from .server.app import build_panel, create_app
     from .server.protocol import protocol_class, server_options
 
-    from .server.control import is_loopback
+    from .server.control_http import is_loopback
 
     if from_dir is not None:
         dialect, catalog = from_recording(from_dir)
@@ -189,10 +189,17 @@ def _state_command() -> click.Command:
     return state
 
 
+class _CannotJudge(click.ClickException):
+    exit_code = 2  # the suite's "could not judge the panel", not 1 ("a requirement failed")
+
+
 def _conformance() -> click.Command:
     import functools
 
-    from .conformance.cli import conformance
+    if TYPE_CHECKING:  # mypy reads the checkout, where mockpanel.conformance is the top-level conformance/
+        from conformance.cli import conformance
+    else:
+        from .conformance.cli import conformance
 
     run = conformance.callback
     assert run is not None
@@ -200,9 +207,7 @@ def _conformance() -> click.Command:
     @functools.wraps(run)
     def checked(**options: Any) -> Any:  # hypothesis is the conformance extra, not a base dependency
         if find_spec("hypothesis") is None:
-            missing = click.ClickException("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'")
-            missing.exit_code = 2  # the suite's "could not judge the panel", not 1 ("a requirement failed")
-            raise missing
+            raise _CannotJudge("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'")
         return run(**options)
 
     conformance.callback = checked

@@ -40,7 +40,7 @@ MARKER = (
 )
 
 
-PANELS = pytest.StashKey[list]()  # the panels a test made, for its report
+PANELS = pytest.StashKey[list["MockPanel"]]()  # the panels a test made, for its report
 REPORT_LIMIT = 50  # requests shown per panel in a failed test's report
 
 

@@ -250,7 +250,8 @@ class MockPanel:
         return self.control.journal.entries()
 
     def assert_requested(self, action: str, *, count: int | None = None, key: str | None = None, **params: Any) -> list[Request]:
-        """Assert the client sent ``action`` with these fields (``count`` times, if given); returns the matching requests. A failure lists the closest requests and each differing field."""
+        """Assert the client sent ``action`` with these fields (``count`` times, if given); returns the matching
+        requests. A failure lists the closest requests and each differing field."""
         __tracebackhide__ = True
         return self.journal.assert_requested(action, count=count, key=key, **params)
 

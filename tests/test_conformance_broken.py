@@ -12,7 +12,8 @@ import pytest
 from mockpanel import ServerThread
 from mockpanel.conformance.catalogue import load_catalogue
 from tests.broken_panels import (
-    BAD_RATE_LIST, BAD_RATES, DEFECTS, KEY_ECHO, NOT_A_PANEL, PRECISION, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, open_keys, run_suite,
+    BAD_RATE_LIST, BAD_RATES, DEFECTS, KEY_ECHO, NOT_A_PANEL, PRECISION, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, open_keys,
+    run_suite,
 )
 
 CATALOGUE = load_catalogue()

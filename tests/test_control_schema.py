@@ -32,7 +32,8 @@ PYTHON_WORDS = ("Traceback", "NoneType", "object has no attribute", "<class", "p
 def world(hub) -> Iterator[tuple[MockPanel, dict[str, Any], dict[str, Any]]]:
     """A panel with one of everything a path can name, and the OpenAPI document it publishes."""
     mock = MockPanel(hub, key=KEY, seed=1)
-    order = HTTP.post(mock.url, data={"key": KEY, "action": "add", "service": "1", "link": "https://s.test/a", "quantity": "100"}).json()["order"]
+    order = HTTP.post(mock.url, data={"key": KEY, "action": "add", "service": "1", "link": "https://s.test/a",
+                                      "quantity": "100"}).json()["order"]
     base = mock.control_url
     HTTP.post(f"{base}/orders/{order}", json={"status": "Completed"})
     refill = int(HTTP.post(mock.url, data={"key": KEY, "action": "refill", "order": order}).json()["refill"])

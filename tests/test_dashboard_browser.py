@@ -42,7 +42,8 @@ def wait(driver: Any, check: Callable[[Any], Any], what: str) -> Any:
     try:
         return WebDriverWait(driver, WAIT, poll_frequency=0.2).until(attempt)
     except TimeoutException:
-        raise AssertionError(f"the dashboard never showed {what}; the page had:\n{driver.find_element('tag name', 'body').text[:3000]}") from None
+        page = driver.find_element("tag name", "body").text[:3000]
+        raise AssertionError(f"the dashboard never showed {what}; the page had:\n{page}") from None
 
 
 def text(driver: Any, css: str) -> str:
@@ -86,9 +87,11 @@ def test_orders_move_on_the_page_as_the_clock_and_the_controls_say():
 
         # Forcing a Partial from the page refunds the undelivered share.
         second = add(origin, "https://x.test/p/2")
-        wait(driver, lambda d: d.find_element("id", f"order-{second}").get_attribute("data-status") == "Pending", "the second order Pending")
+        wait(driver, lambda d: d.find_element("id", f"order-{second}").get_attribute("data-status") == "Pending",
+             "the second order Pending")
         price = Decimal(HTTP.get(f"{origin}/_mock/orders/{second}").json()["price"])
-        before = wait(driver, lambda d: balance(d, kid) if balance(d, kid) == Decimal("100") - charge - price else None, "the second charge")
+        before = wait(driver, lambda d: balance(d, kid) if balance(d, kid) == Decimal("100") - charge - price else None,
+                      "the second charge")
         row = driver.find_element("id", f"order-{second}")
         Select(row.find_element("css selector", "select[name=status]")).select_by_visible_text("Partial")
         row.find_element("css selector", "form.force button").click()

@@ -430,7 +430,8 @@ def test_repeated_fields_keep_the_last_value_like_php(hostile):
 def test_a_very_long_query_string_is_served_or_refused_with_a_json_431(hostile, size):
     panel, server, _ = hostile
     before = snapshot(panel)
-    target = b"/api/v2?key=" + KEY.encode() + b"&action=add&service=1&link=https://h.test/long" + str(size).encode() + b"&quantity=100&pad=" + b"x" * size
+    target = (b"/api/v2?key=" + KEY.encode() + b"&action=add&service=1&link=https://h.test/long" + str(size).encode()
+              + b"&quantity=100&pad=" + b"x" * size)
     answer = exchange(server.port, build_request(b"GET", target, [], None))
     if size > HEADER_LIMIT:
         assert answer.status == 431 and "32768 bytes" in answer.json()["error"]

@@ -77,7 +77,7 @@ def test_filters_by_action_and_key_in_any_form(journal):
 
 def test_the_journal_is_bounded(tick):
     journal = Journal(tick, limit=3)
-    for i in range(5):
+    for _ in range(5):
         rec(journal, action="balance")
     assert [e.seq for e in journal.entries()] == [3, 4, 5]
 
@@ -109,7 +109,7 @@ def test_an_answer_echoing_the_key_is_redacted(journal):
 
 def test_the_journal_is_bounded_in_bytes_too(tick):
     journal = Journal(tick, max_bytes=200_000)
-    for i in range(40):
+    for _ in range(40):
         journal.record({}, {"key": KEY, "action": "add", "link": "x" * 50_000}, None, 200, 0.0)
     kept = journal.entries()
     assert journal.nbytes <= 200_000 and 1 <= len(kept) < 40 and kept[-1].seq == 40

@@ -36,7 +36,7 @@ def test_a_flood_of_slow_clients_does_not_stall_the_others(live):
     host, port = "127.0.0.1", live.port
     slow: list[socket.socket] = []
     try:
-        for i in range(150):  # slowloris: each sends half a request, then nothing
+        for _ in range(150):  # slowloris: each sends half a request, then nothing
             s = socket.create_connection((host, port), timeout=5)
             body = f"key={KEY}&action=balance".encode()
             s.sendall(
@@ -81,7 +81,8 @@ def test_huge_bodies_streamed_in_parallel_get_413_and_others_are_served(live, pa
 
         with httpx.Client(timeout=10) as client:
             try:
-                results.append(client.post(url, content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"}).status_code)
+                form = {"content-type": "application/x-www-form-urlencoded"}
+                results.append(client.post(url, content=chunks(), headers=form).status_code)
             except httpx.HTTPError:
                 results.append(-1)  # the server closed on us mid-upload: also a refusal
 
@@ -136,7 +137,7 @@ def test_a_thousand_slowloris_connections_pin_neither_memory_nor_the_server():
                     time.sleep(0.1)
             before = _rss_kib(proc.pid)
             started = time.monotonic()
-            for i in range(SLOWLORIS):  # each: half a head, and a header line now and then
+            for _ in range(SLOWLORIS):  # each: half a head, and a header line now and then
                 s = socket.create_connection(("127.0.0.1", port), timeout=10)
                 s.sendall(b"POST /api/v2 HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 2000 + b"\r\n")
                 slow.append(s)

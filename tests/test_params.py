@@ -62,13 +62,15 @@ def test_json_fields_keep_numbers_beyond_64_bits():
 
 
 def test_a_huge_json_quantity_is_an_error_about_the_quantity_not_the_key(client):
-    body = b'{"key": "%s", "action": "add", "service": 1, "link": "https://p.test", "quantity": 123456789012345678901234567890}' % KEY.encode()
+    body = (b'{"key": "%s", "action": "add", "service": 1, "link": "https://p.test", '
+            b'"quantity": 123456789012345678901234567890}' % KEY.encode())
     r = client.post("/api/v2", content=body, headers={"Content-Type": "application/json"})
     assert r.json() == {"error": load_dialect("standard").message(ErrorCode.INVALID_FIELD, {"field": "quantity"})}
 
 
 def test_json_fields_that_are_not_an_object_give_nothing():
-    for body in [b"", b"[1,2]", b"3", b'"key"', b"null", b"{", b"{'key': 'k'}", b"\xff\xfe", b"[" * 5000, b"[" * 100_000, b'{"a":' * 100_000]:
+    for body in [b"", b"[1,2]", b"3", b'"key"', b"null", b"{", b"{'key': 'k'}", b"\xff\xfe", b"[" * 5000, b"[" * 100_000,
+                 b'{"a":' * 100_000]:
         assert json_fields(body) == {}, body
 
 

@@ -88,7 +88,8 @@ def test_kill_9_at_speed_600_with_clock_moves_nothing_answered_goes_back(tmp_pat
                                 seen.setdefault(r.json()["order"], (0, "Pending", -100))
                         elif n % 3 == 1 and seen:
                             ids = sorted(seen)[-100:]
-                            r = client.post(server.origin + "/api/v2", data={"key": KEY, "action": "status", "orders": ",".join(map(str, ids))})
+                            r = client.post(server.origin + "/api/v2",
+                                            data={"key": KEY, "action": "status", "orders": ",".join(map(str, ids))})
                             with lock:
                                 for order, state in r.json().items():
                                     rank = RANK[state["status"]]
@@ -162,7 +163,8 @@ def test_reset_is_recorded_and_the_file_loads_after_keys_are_made_again(tmp_path
         server.api(action="add", service="1", link="https://x.test/a", quantity="100")
         assert HTTP.post(server.origin + "/_mock/reset").status_code == 200
         assert HTTP.post(server.origin + "/_mock/keys", json={"key": "made-after-reset", "balance": "7"}).status_code == 201
-        HTTP.post(server.origin + "/_mock/services", json={"service": 77, "name": "New", "type": "Default", "rate": "1", "min": 1, "max": 100})
+        HTTP.post(server.origin + "/_mock/services",
+                  json={"service": 77, "name": "New", "type": "Default", "rate": "1", "min": 1, "max": 100})
     finally:
         server.stop(signal.SIGKILL)
     server = serve(path)
@@ -220,7 +222,8 @@ def test_serve_refuses_a_file_it_cannot_use_with_a_message(tmp_path, kind):
         assert path.read_bytes() == before
     if kind == "old":
         new = tmp_path / "new.db"
-        done = subprocess.run([sys.executable, "-m", "mockpanel.cli", "state", "convert", str(path), str(new)], capture_output=True, text=True, timeout=30)
+        done = subprocess.run([sys.executable, "-m", "mockpanel.cli", "state", "convert", str(path), str(new)],
+                              capture_output=True, text=True, timeout=30)
         assert done.returncode == 0 and "0 changes converted" in done.stdout
         serve(new).stop()
 

@@ -34,7 +34,8 @@ def _php_has_curl() -> bool:
 
 pytestmark = [
     pytest.mark.skipif(PHP is None, reason="php-cli is not installed (Debian: apt-get install php-cli php-curl)"),
-    pytest.mark.skipif(PHP is not None and not _php_has_curl(), reason="PHP's curl extension is missing (Debian: apt-get install php-curl)"),
+    pytest.mark.skipif(PHP is not None and not _php_has_curl(),
+                       reason="PHP's curl extension is missing (Debian: apt-get install php-curl)"),
 ]
 
 

@@ -172,7 +172,8 @@ def test_a_failing_journal_assertion_says_what_was_sent(pytester):
         import httpx
 
         def test_client_sends_the_wrong_quantity(mockpanel):
-            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/a", "quantity": "60"})
+            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/a",
+                                            "quantity": "60"})
             mockpanel.assert_requested("add", service="1", quantity="100")
         """
     )
@@ -258,12 +259,14 @@ def test_a_failed_test_shows_its_panels_journal_as_a_report_section(pytester):
         import httpx
 
         def test_sync_loop(mockpanel):
-            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/a", "quantity": "100"})
+            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/a",
+                                            "quantity": "100"})
             httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "status", "order": "999"})
             assert False, "the client gave up"
 
         def test_passes(mockpanel):
-            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/passing", "quantity": "100"})
+            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/passing",
+                                            "quantity": "100"})
 
         def test_two_panels(mockpanel, mockpanel_factory):
             other = mockpanel_factory(dialect="smartpanel-v1")

@@ -51,7 +51,8 @@ def test_every_doc_has_examples() -> None:
     assert all(curl_examples(doc) for doc in CURL_DOCS)
 
 
-@pytest.mark.parametrize("doc,index,code", python_examples(), ids=lambda v: str(v).replace("/", "-") if isinstance(v, str) and len(v) < 40 else None)
+@pytest.mark.parametrize("doc,index,code", python_examples(),
+                         ids=lambda v: str(v).replace("/", "-") if isinstance(v, str) and len(v) < 40 else None)
 def test_python_example_runs(pytester: pytest.Pytester, doc: str, index: int, code: str) -> None:
     if code.startswith("# conftest.py"):
         pytester.makeconftest(code)

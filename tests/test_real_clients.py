@@ -13,7 +13,6 @@ import urllib.request
 from decimal import Decimal
 
 import httpx
-import pytest
 import requests
 
 from mockpanel import Status
@@ -70,7 +69,8 @@ def test_urllib_post_form(live, panel):
 
 def test_httpx_json_body_with_numbers_and_lists(live, panel):
     with httpx.Client(base_url=live.url, timeout=10) as client:
-        placed = client.post("/api/v2", json={"key": KEY, "action": "add", "service": 1, "link": "https://clients.test/json", "quantity": 150})
+        placed = client.post("/api/v2", json={"key": KEY, "action": "add", "service": 1, "link": "https://clients.test/json",
+                                              "quantity": 150})
         order = placed.json()["order"]
         assert panel.find_order(order).quantity == 150
         # A JSON list of ids reads like the comma list a form would send.

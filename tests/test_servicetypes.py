@@ -69,9 +69,11 @@ EXPECTED_QUANTITY = {
     "Comment Replies": 4, "Subscriptions": 0, "Web Traffic": 1000,
 }
 
+RULES = OrderRules()  # the defaults (frozen)
+
 
 def read(type_name: str, params: dict[str, str], *, low: int = 1, high: int = 10000,
-         dripfeed: bool = True, rules: OrderRules = OrderRules()) -> OrderRequest:
+         dripfeed: bool = True, rules: OrderRules = RULES) -> OrderRequest:
     return read_order_request(
         SERVICE_TYPES[type_name], params, min_quantity=low, max_quantity=high,
         dripfeed_allowed=dripfeed, rules=rules,

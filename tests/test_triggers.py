@@ -159,11 +159,13 @@ def _post(url, **data):
 
 def test_triggers_over_a_real_socket_with_requests_and_httpx(live):
     url = live.url + "/api/v2"
-    order = _post(url, action="add", service="1", link="https://x.test/a?mockpanel=partial-157,start-9,now", quantity="1000").json()["order"]
+    order = _post(url, action="add", service="1", link="https://x.test/a?mockpanel=partial-157,start-9,now",
+                  quantity="1000").json()["order"]
     assert _post(url, action="status", order=order).json() == {
         "charge": "0.75870", "start_count": "9", "status": "Partial", "remains": "157", "currency": "USD",
     }
-    pending = HTTP.post(url, data={"key": KEY, "action": "add", "service": "1", "link": "https://x.test/b?mockpanel=pending", "quantity": "100"}).json()["order"]
+    pending = HTTP.post(url, data={"key": KEY, "action": "add", "service": "1", "link": "https://x.test/b?mockpanel=pending",
+                                   "quantity": "100"}).json()["order"]
     HTTP.post(live.url + "/_mock/clock", json={"advance": "30d"})
     assert HTTP.post(url, data={"key": KEY, "action": "status", "order": pending}).json()["status"] == "Pending"
 
@@ -252,7 +254,8 @@ def test_transport_words_in_the_link(live):
 
 
 def test_an_unknown_word_is_answered_with_an_error_and_changes_nothing(client):
-    r = client.post("/api/v2", data={"key": KEY, "action": "add", "service": "1", "link": "https://x.test/?mockpanel=parital-5", "quantity": "100"})
+    r = client.post("/api/v2", data={"key": KEY, "action": "add", "service": "1", "link": "https://x.test/?mockpanel=parital-5",
+                                     "quantity": "100"})
     assert r.status_code == 200
     assert "unknown mockpanel trigger 'parital-5'" in r.json()["error"]
     assert client.post("/api/v2", data={"key": KEY, "action": "balance"}).json()["balance"] == "100.00000"

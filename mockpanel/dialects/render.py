@@ -133,7 +133,7 @@ def cancels(dialect: Dialect, tokens: list[str], results: list[Any]) -> Any:
             for t, r in zip(tokens, results)]
 
 
-StatusRenderer = Callable[[OrderState, "int | str", str], dict]
+StatusRenderer = Callable[[OrderState, "int | str", str], dict[str, Any]]
 # id(dialect) -> (the dialect, its renderer); an entry leaves when its dialect is collected
 # (a Dialect holds dicts, so it is not hashable and cannot key a WeakKeyDictionary).
 _renderers: dict[int, tuple["weakref.ref[Dialect]", StatusRenderer]] = {}

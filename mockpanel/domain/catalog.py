@@ -133,7 +133,8 @@ class Catalog:
         self._services[service.id] = service
 
     def update(self, service_id: int, **changes: Any) -> Service:
-        """Change fields of a service (``rate="1.20"``, ``enabled=False``, ...), checked as a catalogue file is; raises KeyError for an unknown id."""
+        """Change fields of a service (``rate="1.20"``, ``enabled=False``, ...), checked as a catalogue file is;
+        raises KeyError for an unknown id."""
         current = self._services.get(service_id)
         if current is None:
             raise KeyError(f"no service {service_id} in the catalogue")

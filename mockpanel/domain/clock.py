@@ -41,7 +41,7 @@ class VirtualClock:
 
     def now(self) -> float:
         """Virtual seconds since the Unix epoch."""
-        pinned = getattr(self._pins, "at", None)
+        pinned: float | None = getattr(self._pins, "at", None)
         if pinned is not None:
             return pinned
         return self._anchor_virtual + (self._timer() - self._anchor_real) * self._speed

@@ -152,7 +152,7 @@ class OrderBook(Mapping[int, "Order"]):
         """The row of a live order, or -1."""
         if order_id.__class__ is not int:
             return -1
-        i = order_id - self.first_id  # type: ignore[operator]
+        i = order_id - self.first_id
         if 0 <= i < len(self.links) and self.account_ix[i] != REMOVED:
             return i
         return -1

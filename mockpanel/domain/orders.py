@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 from .catalog import Service
 from .lifecycle import Status
@@ -35,8 +35,24 @@ class OrderState(NamedTuple):
 
 _state = tuple.__new__  # builds an OrderState without NamedTuple's argument parsing
 
+T = TypeVar("T")
 
-def _column(name: str, doc: str) -> property:
+
+class _Field(Generic[T]):
+    """The type checker's view of a column or extra: a property holding a T (at run time, a ``property``)."""
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Field[T]: ...
+    @overload
+    def __get__(self, obj: Order, owner: type | None = None) -> T: ...
+    def __get__(self, obj: Order | None, owner: type | None = None) -> T | _Field[T]:
+        raise NotImplementedError
+
+    def __set__(self, obj: Order, value: T) -> None:
+        raise NotImplementedError
+
+
+def _column(name: str, doc: str) -> Any:  # a property; the annotation where it is used gives its type
     def get(self: "Order") -> Any:
         return getattr(self._book, name)[self._row]
 
@@ -46,7 +62,7 @@ def _column(name: str, doc: str) -> property:
     return property(get, put, doc=doc)
 
 
-def _extra(name: str, default: Any, doc: str) -> property:
+def _extra(name: str, default: Any, doc: str) -> Any:  # a property; typed where it is used
     def get(self: "Order") -> Any:
         extra = self._book.extras.get(self._row)
         return default if extra is None else extra.get(name, default)
@@ -100,20 +116,20 @@ class Order:
         "details", "refunded", "version", "stuck_reason", "expires_at",
     )
 
-    created = _column("created", "virtual time the order was placed")
-    start_at = _column("start_at", "end of Pending (inf: held in Pending)")
-    per_second = _column("per_second", "delivery speed while In progress")
-    done_at = _column("done_at", "when the outcome shows (derived from the others)")
-    quantity = _column("quantity", "units to deliver in all")
-    start_count = _column("start_count", "the link's counter when delivery began")
-    delivered_from = _column("delivered_from", "units already delivered at start_at")
-    delivered_to = _column("delivered_to", "units delivered at the end")
-    version = _column("version", "bumped whenever the trajectory is rewritten")
-    runs = _extra("runs", None, "drip-feed runs")
-    interval = _extra("interval", None, "drip-feed minutes between runs")
-    _packed_details = _extra("details", None, "the type's own fields, lists packed")
-    stuck_reason = _extra("stuck_reason", None, "why the order is held in Pending")
-    expires_at = _extra("expires_at", None, "when an unlimited subscription ends")
+    created: _Field[float] = _column("created", "virtual time the order was placed")
+    start_at: _Field[float] = _column("start_at", "end of Pending (inf: held in Pending)")
+    per_second: _Field[float] = _column("per_second", "delivery speed while In progress")
+    done_at: _Field[float] = _column("done_at", "when the outcome shows (derived from the others)")
+    quantity: _Field[int] = _column("quantity", "units to deliver in all")
+    start_count: _Field[int] = _column("start_count", "the link's counter when delivery began")
+    delivered_from: _Field[int] = _column("delivered_from", "units already delivered at start_at")
+    delivered_to: _Field[int] = _column("delivered_to", "units delivered at the end")
+    version: _Field[int] = _column("version", "bumped whenever the trajectory is rewritten")
+    runs: _Field[int | None] = _extra("runs", None, "drip-feed runs")
+    interval: _Field[int | None] = _extra("interval", None, "drip-feed minutes between runs")
+    _packed_details: _Field[dict[str, Any] | None] = _extra("details", None, "the type's own fields, lists packed")
+    stuck_reason: _Field[str | None] = _extra("stuck_reason", None, "why the order is held in Pending")
+    expires_at: _Field[float | None] = _extra("expires_at", None, "when an unlimited subscription ends")
 
     def __init__(
         self,
@@ -377,7 +393,7 @@ def delivered_of(book: OrderBook, i: int, now: float) -> int:
         period = extra["interval"] * 60.0  # type: ignore[index]
         run = min(runs - 1, int(elapsed // period))
         within = min(per_run, int((elapsed - run * period) * book.per_second[i]))
-        raw = max(delivered_from, per_run * run + within)
+        raw: int = max(delivered_from, per_run * run + within)
     else:
         raw = delivered_from + int(elapsed * book.per_second[i])
     if book.quantity[i] == 0:  # an unlimited subscription: posts served so far

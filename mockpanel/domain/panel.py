@@ -246,7 +246,7 @@ class Panel:
         """Credit the refunds of orders that have ended by now (lazily, no background loop)."""
         if not account.due:
             return
-        for done_at, order_id, version in account.pop_due(self.clock.now()):
+        for _done_at, order_id, version in account.pop_due(self.clock.now()):
             order = self.orders.get(order_id)
             if order is None or order.version != version:
                 continue  # the trajectory was rewritten; a newer entry exists
@@ -550,7 +550,7 @@ class Panel:
         """The status of one of the key's refills now."""
         with self.lock:
             account = self.account(key)
-            refill = self.refills.get(refill_id) if refill_id is not None else None  # type: ignore[arg-type]
+            refill = self.refills.get(refill_id) if refill_id is not None else None
             if refill is None or refill.key != account.id:
                 raise PanelError(ErrorCode.INCORRECT_REFILL_ID)
             return refill.status_at(self.clock.now())

@@ -33,11 +33,10 @@ class Undo:
     def __enter__(self) -> "Undo":
         return self
 
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:  # None: the error goes on
         if kind is not None:
             for step in reversed(self._steps):
                 step()
-        return False
 
 
 def _drop_due(account: "Account", keep: Callable[[Any], bool], names: tuple[str, ...] = ("due", "link_due")) -> None:

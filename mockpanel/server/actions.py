@@ -94,10 +94,10 @@ def _status(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
     status_of = render.status_renderer(dialect)
     out: dict[str, Any] = {}
     for token, result in zip(tokens, results):
-        if result.__class__ is PanelError:
-            out[token] = render.item_error(dialect, result)  # type: ignore[arg-type]
+        if isinstance(result, PanelError):
+            out[token] = render.item_error(dialect, result)
         else:
-            out[token] = status_of(result, token, currency)  # type: ignore[arg-type]
+            out[token] = status_of(result, token, currency)
     return out
 
 

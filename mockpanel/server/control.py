@@ -5,7 +5,7 @@ HTTP under ``/_mock/`` (server/control_http.py; docs/control-api.md).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, cast
 
 from ..dialects.profile import Dialect
 from ..domain import snapshot
@@ -17,6 +17,9 @@ from ..domain.panel import Panel
 from ..domain.triggers import parse_duration
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
+
+if TYPE_CHECKING:  # not imported at run time: it would load the whole state-file package
+    from ..persistence.clock import DurableClock
 
 JOURNAL_LIMIT = 10_000
 
@@ -32,7 +35,7 @@ class Control:
     def __init__(self, panel: Panel, dialect: Dialect, *, journal_limit: int = JOURNAL_LIMIT) -> None:
         self.panel = panel
         self.dialect = dialect
-        self.faults = FaultSet(panel.settings.seed, dialect.actions)
+        self.faults: FaultSet = FaultSet(panel.settings.seed, dialect.actions)
         self.journal = Journal(lambda: self.panel.clock.now(), journal_limit)
         self._start_services: list[Service] = list(panel.catalog)
         self._opening: list[tuple[str, Decimal, str]] = []
@@ -129,9 +132,9 @@ class Control:
         if freeze:
             new_speed = 0.0
         seconds = parse_duration(advance) if advance is not None else 0.0
-        extend = getattr(clock, "extend", None)  # a durable clock (persistence/clock.py)
-        if extend is not None:  # one commit covering the move at either speed, before any change
-            extend(clock.ahead(clock.natural() + seconds, max(clock.speed, new_speed or 0.0)))
+        if hasattr(clock, "extend"):  # a durable clock (persistence/clock.py)
+            durable = cast("DurableClock", clock)  # one commit covering the move at either speed, before any change
+            durable.extend(durable.ahead(durable.natural() + seconds, max(clock.speed, new_speed or 0.0)))
         if advance is not None:
             clock.advance(seconds=seconds)
         if new_speed is not None:

@@ -203,11 +203,13 @@ def _remove_fault(c: Control, r: HttpRequest, b: Any) -> Any:
 
 
 def _key(r: HttpRequest) -> str:
-    return r.path_params["key"]
+    key: str = r.path_params["key"]
+    return key
 
 
 def _id(r: HttpRequest, name: str) -> int:
-    return r.path_params[name]
+    value: int = r.path_params[name]  # the route's {name:int} converted it
+    return value
 
 
 E = Endpoint

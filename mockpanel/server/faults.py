@@ -27,6 +27,7 @@ fault_answers.py; the middleware that fires them, in fault_middleware.py.
 
 from __future__ import annotations
 
+import builtins
 import random
 import threading
 from dataclasses import dataclass, field
@@ -255,7 +256,7 @@ class FaultSet:
         with self._lock:
             return list(self._faults)
 
-    def fire(self, action: str, kid: str | None) -> list[Fault]:
+    def fire(self, action: str, kid: str | None) -> builtins.list[Fault]:  # builtins: list is a method here
         """The faults that fire for this request (counts and skips are spent here): any
         latency and domain faults, and at most one transport fault, the first that fires."""
         out = []

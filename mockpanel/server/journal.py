@@ -22,7 +22,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from itertools import count
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, MutableMapping
 
 from ..domain.accounts import key_id, redact
 from . import logs
@@ -175,7 +175,7 @@ class Journal(JournalChecks):
 
     # --- recording --------------------------------------------------------------------
 
-    def arrive(self, scope: dict[str, Any], fields: Mapping[str, str]) -> None:
+    def arrive(self, scope: MutableMapping[str, Any], fields: Mapping[str, str]) -> None:
         """A request has arrived (its fields read): it enters the journal now, unanswered."""
         key = fields.get("key") or ""
         params, size = kept_fields(key, fields)

@@ -22,7 +22,7 @@ from ..domain.accounts import key_id, redact
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.orders import state_of
 from ..domain.panel import Panel
-from .orderscan import count_statuses, order_rows
+from .orderscan import order_rows
 
 MAX_PAGE = 500
 
@@ -128,7 +128,7 @@ def list_orders(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
     limit = q.get("limit") or 50
     with panel.lock:
         now = panel.clock.now()
-        rows = []
+        rows: list[int] = []
         more = False
         for i in order_rows(panel, q, now):
             if len(rows) == limit:
@@ -239,7 +239,7 @@ def openapi_paths(prefix: str = "/_mock") -> dict[str, Any]:
 
 def _route(endpoint: ListEndpoint) -> Route:
     async def serve(request: HttpRequest) -> Response:
-        from .control import refusal  # here, not at import: control.py imports this module
+        from .control_http import refusal  # here, not at import: control_http.py imports this module
 
         refused = refusal(request)
         if refused is not None:

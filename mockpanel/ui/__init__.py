@@ -4,21 +4,24 @@ so an app that never shows the page pays nothing for it (ui/app.py does the work
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class _Lazy:
     """The dashboard's router, built on first use."""
 
-    app = None
+    app: ClassVar[ASGIApp | None] = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if _Lazy.app is None:
+        app = _Lazy.app
+        if app is None:
             from .app import router
 
-            _Lazy.app = router()
-        await _Lazy.app(scope, receive, send)
+            app = _Lazy.app = router()
+        await app(scope, receive, send)
 
 
 class _Page:

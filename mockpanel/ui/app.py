@@ -21,7 +21,8 @@ from starlette.templating import Jinja2Templates
 
 from ..domain.accounts import redact
 from ..domain.errors import PanelError
-from ..server.control import Control, refusal
+from ..server.control import Control
+from ..server.control_http import refusal
 from . import view
 
 HERE = Path(__file__).parent
@@ -54,7 +55,7 @@ async def page(request: Request) -> Response:
     if refused is not None:
         status = refused.status_code
         return TEMPLATES.TemplateResponse(
-            request, "login.html", {"base": _base(request), "status": status, "message": json.loads(refused.body)["error"]},
+            request, "login.html", {"base": _base(request), "status": status, "message": json.loads(bytes(refused.body))["error"]},
             status_code=status,
         )
     ctx = view.context(_control(request), request.query_params, _base(request))
