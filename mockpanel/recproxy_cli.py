@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -84,7 +85,8 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
 
     def ready() -> None:
         click.echo(f"mockpanel proxy: http://{shown}:{sock.getsockname()[1]}/{path} -> {url}")
-        click.echo(f"judging as {dialect}; Ctrl+C stops it and writes the report", nl=True)
+        click.echo(f"judging as {dialect}; Ctrl+C stops it and writes the report")
+        sys.stdout.flush()  # the URL line, at once, for whoever waits for it on a pipe
 
     result = serve_proxy(url, sock, dialect=dialect, report=report_path, har=har_path, timeout=timeout,
                          journal_limit=journal_limit, on_ready=ready)

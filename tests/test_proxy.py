@@ -40,7 +40,7 @@ def _upstream(dialect: str) -> ServerThread:
 
 
 @contextmanager
-def proxying(url: str, *args: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def proxying(url: str, *args: str, stop: int = signal.SIGINT) -> Iterator[tuple[str, dict[str, Any]]]:
     """``mockpanel proxy URL --port 0 ARGS`` in a subprocess; yields its URL and, after it stops, its output."""
     proc = subprocess.Popen([sys.executable, "-m", "mockpanel.cli", "proxy", url, "--port", "0", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -59,7 +59,7 @@ def proxying(url: str, *args: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 time.sleep(0.02)
         yield match.group(1), done
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         try:
             out, _ = proc.communicate(timeout=20)
         except subprocess.TimeoutExpired:
@@ -146,9 +146,11 @@ def test_a_fault_reaches_the_client_unchanged_and_the_report_names_it(tmp_path: 
 
 
 def test_dialect_auto_names_the_dialect_from_the_clients_own_traffic(tmp_path: Path) -> None:
+    # Stopped by SIGTERM, as a service manager stops it: the report is written all the same.
     report = tmp_path / "report.json"
     with _upstream("smartpanel-v1") as upstream:
-        with proxying(upstream.url + "/api/v1", "--dialect", "auto", "--report", str(report)) as (via, _):
+        with proxying(upstream.url + "/api/v1", "--dialect", "auto", "--report", str(report),
+                      stop=signal.SIGTERM) as (via, _):
             for action in ("balance", "services"):
                 httpx.post(via, data={"key": KEY, "action": action}, timeout=10)
         assert [e["action"] for e in _journal(upstream)] == ["balance", "services"]  # no probe of its own

@@ -31,8 +31,14 @@ class ProxyReport:
     entries: list[Entry]
     dropped: int
     fingerprint: Fingerprint | None
+    _deviations: list[dict[str, Any]] | None = None  # judged once, on first use
 
     def deviations(self) -> list[dict[str, Any]]:
+        if self._deviations is None:
+            self._deviations = self._judge()
+        return self._deviations
+
+    def _judge(self) -> list[dict[str, Any]]:
         catalogue = load_catalogue()
         by_n = {e.n: e for e in self.entries}
         out = []

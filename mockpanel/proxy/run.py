@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
@@ -32,6 +35,8 @@ def serve_proxy(url: str, sock: socket.socket, *, dialect: str = "standard", rep
     config = uvicorn.Config(app, log_level="warning", server_header=False, date_header=False,
                             limit_concurrency=500, timeout_graceful_shutdown=5, lifespan="on")
     on_ready()
+    if threading.current_thread() is threading.main_thread():  # uvicorn re-raises SIGTERM after its shutdown:
+        signal.signal(signal.SIGTERM, _interrupt)  # end through the report, as Ctrl+C does
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
@@ -44,3 +49,7 @@ def serve_proxy(url: str, sock: socket.socket, *, dialect: str = "standard", rep
     if har is not None:
         write_har(journal, har, url)
     return result
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
