@@ -77,6 +77,16 @@ def test_dialect_auto_names_each_family(name: str) -> None:
     assert len(panel.orders) == 0  # the probes spent nothing
 
 
+@pytest.mark.parametrize("name", FAMILIES)
+def test_a_family_mock_is_flagged_by_another_familys_profile(name: str) -> None:
+    other = FAMILIES[(FAMILIES.index(name) + 1) % len(FAMILIES)]
+    panel = build_panel(name, clock=VirtualClock(speed=0, start=START), seed=1)
+    open_keys(panel)
+    with ServerThread(create_app(panel, name)) as server:
+        report = run_suite(server.url + load_dialect(name).endpoints[0], panel, "read-only", dialect=other, examples=2)
+    assert report.exit_code == 1 and report.flagged(), (name, other)
+
+
 # --- hardened: idempotency, key sources, HTTP codes, quota --------------------------------------
 
 def test_a_retried_add_with_the_same_request_id_returns_the_first_order_and_charges_once(hardened) -> None:  # type: ignore[no-untyped-def]
