@@ -60,7 +60,10 @@ def stub_mapping() -> dict[str, Any]:
     """The stub: the bare endpoint's answer for a form POST of action=balance."""
     return {
         "request": {"method": "POST", "urlPath": "/api/v2", "bodyPatterns": [{"contains": "action=balance"}]},
-        "response": {"status": 200, "body": CONSTANT.decode(), "headers": {"Content-Type": "application/json", "Content-Length": str(len(CONSTANT))}},
+        "response": {
+            "status": 200, "body": CONSTANT.decode(),
+            "headers": {"Content-Type": "application/json", "Content-Length": str(len(CONSTANT))},
+        },
     }
 
 

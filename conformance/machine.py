@@ -206,7 +206,8 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
         c.require("V2-CAN-01", set(items) == {order.id, phase.unknown_id},
                   f"expected one item for each of {order.id} and {phase.unknown_id}, got {sorted(items)}", ex)
         for i in data:
-            c.require("V2-CAN-01", e.id_kind_ok(i["order"], "objectid" if e.dialect.id_format == "objectid" else "int"), f"item order {short(i['order'])} is not an integer", ex)
+            kind = "objectid" if e.dialect.id_format == "objectid" else "int"
+            c.require("V2-CAN-01", e.id_kind_ok(i["order"], kind), f"item order {short(i['order'])} is not an integer", ex)
         mine = items.get(order.id)
         if mine is not None:
             accepted = mine["cancel"] == 1

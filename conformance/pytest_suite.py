@@ -18,24 +18,17 @@ from __future__ import annotations
 import io
 import os
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:  # mypy reads the checkout, where this package is conformance/, not mockpanel.conformance
-    from .catalogue import load_catalogue
-    from .context import Progress, RunConfig
-    from .pytest_options import dest
-    from .report import Report
-    from .runner import run
-    from .verdicts import FAILED, NOT_EXERCISED, WARNING
-else:  # absolute: in a checkout pytest imports this file as conformance.pytest_suite; the suite loads once
-    from mockpanel.conformance.catalogue import load_catalogue
-    from mockpanel.conformance.context import Progress, RunConfig
-    from mockpanel.conformance.pytest_options import dest
-    from mockpanel.conformance.report import Report
-    from mockpanel.conformance.runner import run
-    from mockpanel.conformance.verdicts import FAILED, NOT_EXERCISED, WARNING
+# Absolute: in a checkout pytest imports this file as conformance.pytest_suite; the suite loads once.
+from mockpanel.conformance.catalogue import load_catalogue
+from mockpanel.conformance.context import Progress, RunConfig
+from mockpanel.conformance.pytest_options import dest
+from mockpanel.conformance.report import Report
+from mockpanel.conformance.runner import run
+from mockpanel.conformance.verdicts import FAILED, NOT_EXERCISED, WARNING
 
 
 def _option(config: pytest.Config, name: str, *envs: str) -> Any:
@@ -80,12 +73,8 @@ def conformance_report(request: pytest.FixtureRequest) -> Report:
     report = run(run_config, progress=Progress(out))
     path = _option(config, "--panel-report")
     if path:
-        if TYPE_CHECKING:
-            from .report_html import to_html
-            from .reports import write
-        else:
-            from mockpanel.conformance.report_html import to_html
-            from mockpanel.conformance.reports import write
+        from mockpanel.conformance.report_html import to_html
+        from mockpanel.conformance.reports import write
 
         try:
             write(report, path, to_html, report.redactor or (lambda t: t))

@@ -93,7 +93,7 @@ def near_keys(ctx: Context) -> None:
             ex = ctx.session.send({"key": value, "action": action}, keys=real)
             if what == "in other letter case" and ctx.dialect.key_case == "insensitive":  # the same key, by the dialect
                 c.require("V2-AUTH-03", ex.is_json and not ctx.expect.is_error(ex.data),
-                          f"the key in other letter case was refused; the dialect compares keys case-insensitively", ex)
+                          "the key in other letter case was refused; the dialect compares keys case-insensitively", ex)
                 continue
             ctx.expect.error(c, ex, "V2-AUTH-03", codes=("invalid_key",), wording_rid="V2-ERR-03",
                              what=f"an error for the key {what}")

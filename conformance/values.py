@@ -33,7 +33,8 @@ def short(value: Any, limit: int = 160) -> str:
 
 def kind_name(kind: str) -> str:
     return {
-        "int": "an integer", "str": "a string", "bool": "a boolean", "int01": "0 or 1", "str01": "\"0\" or \"1\"", "objectid": "a 24-hex id string",
+        "int": "an integer", "str": "a string", "bool": "a boolean", "int01": "0 or 1", "str01": "\"0\" or \"1\"",
+        "objectid": "a 24-hex id string",
         "type_name": "a type name string", "type_slug": "a type slug string", "rate": "a decimal string",
         "money": "a money string", "currency": "a currency string", "status": "a status string",
         "id_str": "an id string", "id_int": "an integer id",

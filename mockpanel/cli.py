@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -196,10 +196,7 @@ class _CannotJudge(click.ClickException):
 def _conformance() -> click.Command:
     import functools
 
-    if TYPE_CHECKING:  # mypy reads the checkout, where mockpanel.conformance is the top-level conformance/
-        from conformance.cli import conformance
-    else:
-        from .conformance.cli import conformance
+    from .conformance.cli import conformance
 
     run = conformance.callback
     assert run is not None

@@ -60,7 +60,8 @@ def record(url: str, key: str, out: str, rate: float | None, max_requests: int, 
 @click.option("--report", "report_path", default=None, metavar="FILE", help="At exit, write the deviations here (.html or .json).")
 @click.option("--har", "har_path", default=None, metavar="FILE", help="At exit, write the journal here as HAR 1.2 (keys redacted).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True, help="Seconds the panel has to answer.")
-@click.option("--journal-limit", type=click.IntRange(min=1), default=10_000, show_default=True, help="Exchanges kept (the oldest go first).")
+@click.option("--journal-limit", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Exchanges kept (the oldest go first).")
 def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None, har_path: str | None,
           timeout: float, journal_limit: int) -> None:
     """A spy between a client and the panel at URL: forwards each request unchanged, returns each

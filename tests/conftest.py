@@ -14,14 +14,14 @@ import pytest
 import httpx
 from hypothesis import settings
 
+from mockpanel import MockPanel, Panel, ServerThread, VirtualClock, build_panel, create_app
+from mockpanel.server.hub import HubServer
+from mockpanel.server.inprocess import inprocess_client
+
 # Property tests judge behaviour, not speed: a 2-core CI machine running two workers can push one
 # example past hypothesis's default 200 ms deadline, which would fail a correct test.
 settings.register_profile("mockpanel", deadline=None)
 settings.load_profile("mockpanel")
-
-from mockpanel import MockPanel, Panel, ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.server.hub import HubServer
-from mockpanel.server.inprocess import inprocess_client
 
 KEY = "test-key-1"
 

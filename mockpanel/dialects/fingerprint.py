@@ -7,36 +7,19 @@ that existing imports keep working.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # mypy reads the checkout, where mockpanel.conformance is the top-level conformance/
-    from conformance.fingerprint import (
-        ALL_TYPES,
-        UNKNOWN_IDS,
-        Answer,
-        Fingerprint,
-        Observation,
-        Post,
-        fingerprint,
-        fingerprint_with,
-        observe,
-        predict,
-        score,
-    )
-else:
-    from mockpanel.conformance.fingerprint import (
-        ALL_TYPES,
-        UNKNOWN_IDS,
-        Answer,
-        Fingerprint,
-        Observation,
-        Post,
-        fingerprint,
-        fingerprint_with,
-        observe,
-        predict,
-        score,
-    )
+from mockpanel.conformance.fingerprint import (
+    ALL_TYPES,
+    UNKNOWN_IDS,
+    Answer,
+    Fingerprint,
+    Observation,
+    Post,
+    fingerprint,
+    fingerprint_with,
+    observe,
+    predict,
+    score,
+)
 
 __all__ = [
     "ALL_TYPES", "UNKNOWN_IDS", "Answer", "Fingerprint", "Observation", "Post", "fingerprint", "fingerprint_with",
