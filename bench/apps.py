@@ -1,9 +1,11 @@
 """The apps under benchmark, built inside their server process (see bench/serve.py).
 
 * ``bare_app``: the reference, a Starlette endpoint answering a constant JSON
-  without reading the body (app A of shared/reference/perf-baseline.md).
+  without reading the body: the floor of any Starlette app on this server setup.
+  With ``services``, it answers the mock's ``services`` bytes instead (same size on the wire).
 * ``mock_app``: the real mock (``build_panel`` + ``create_app``) with one funded key
-  and ``orders`` orders placed through the Python API before the server starts.
+  and ``orders`` orders placed through the Python API before the server starts
+  (and, with ``services``, a generated catalogue of that many services).
 
 Both get a ``GET /bench/info`` route that reports the process's resident memory and
 garbage-collector pauses, so the runner can read them between runs.
@@ -21,7 +23,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockpanel import VirtualClock, build_panel, create_app
+from mockpanel.domain.catalog import Catalog
 from mockpanel.domain.panel import Panel
+
+from .catalogue import generate
 
 BENCH_KEY = "bench-key-0123456789abcdef"
 BENCH_SERVICE = 1  # Default type (the seeds' service): link + quantity
@@ -92,22 +97,56 @@ def populate(panel: Panel, key: str, count: int) -> dict[str, Any]:
     return {"orders": count, "add_seconds": round(placed, 3), "settle_seconds": round(settled, 3)}
 
 
-def bare_app(**_: Any) -> tuple[Starlette, dict[str, Any]]:
+def answer_of(app: Any, body: bytes) -> bytes:
+    """The body an ASGI app answers to one urlencoded POST /api/v2 (called in-process)."""
+    import asyncio
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/api/v2", "raw_path": b"/api/v2", "root_path": "", "query_string": b"", "state": {},
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
+    }
+    sent: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message.get("body", b""))
+
+    asyncio.run(app(scope, receive, send))
+    return b"".join(sent)
+
+
+def bare_app(services: int = 0, **_: Any) -> tuple[Starlette, dict[str, Any]]:
+    """With ``services``: the constant is the mock's own ``services`` answer for that
+    generated catalogue (the same bytes on the wire, none of the work)."""
+    constant = CONSTANT
+    if services:
+        mock, _ = mock_app(services=services)
+        constant = answer_of(mock, f"key={BENCH_KEY}&action=services".encode())
+        del mock
+        gc.collect()
+
     async def endpoint(request: Request) -> Response:
-        return Response(CONSTANT, media_type="application/json")
+        return Response(constant, media_type="application/json")
 
     watch = GcWatch()
-    info: dict[str, Any] = {"app": "bare"}
+    info: dict[str, Any] = {"app": "bare", "answer_bytes": len(constant)}
     routes = [Route("/api/v2", endpoint, methods=["POST"]), _info_route(info, watch)]
     return Starlette(routes=routes), info
 
 
 def mock_app(
-    orders: int = 0, seed: int = 1, gc_freeze: bool = False, control: bool = True, **_: Any
+    orders: int = 0, seed: int = 1, gc_freeze: bool = False, control: bool = True, services: int = 0, **_: Any
 ) -> tuple[Starlette, dict[str, Any]]:
+    """With ``services``: the catalogue is a generated one of that many services (bench/catalogue.py)."""
     start = time.time() - SPREAD_SECONDS if orders else None
     clock = VirtualClock(speed=0, start=start)
-    panel = build_panel(clock=clock, seed=seed)
+    catalog = Catalog.from_json(generate(services)) if services else None
+    panel = build_panel(clock=clock, seed=seed, catalog=catalog)
     account = panel.create_account(BENCH_KEY, balance=FUNDS)
     gc.collect()
     rss_before = rss_bytes()
@@ -134,6 +173,7 @@ def mock_app(
         "bytes_per_order": round((rss_after - rss_before) / orders, 1) if orders else None,
         "gc_freeze": gc_freeze,
         "control": control,
+        "services": len(panel.catalog),
     }
     extra = {} if control else {"control": False}  # the default is the app users get
     app = create_app(panel, extra_routes=[_info_route(info, watch, panel)], **extra)
@@ -142,7 +182,8 @@ def mock_app(
 
 def _info_route(info: dict[str, Any], watch: GcWatch, panel: Panel | None = None) -> Route:
     async def endpoint(request: Request) -> Response:
-        live = {**info, "rss": rss_bytes(), "gc": watch.snapshot()}
+        # Objects the collector tracks: what every gen-2 collection scans.
+        live = {**info, "rss": rss_bytes(), "gc": {**watch.snapshot(), "tracked": len(gc.get_objects())}}
         if panel is not None:
             live["stored_orders"] = len(panel.orders)
         return JSONResponse(live)

@@ -73,3 +73,57 @@ def self_functions(path: Path, limit: int = 25) -> list[tuple[str, float]]:
         total += int(count)
         own[_name(stack.split(";")[-1])] += int(count)
     return [(name, n / total) for name, n in own.most_common(limit)] if total else []
+
+
+# Where each sample's time goes, by the piece of work the lean request path changes. A sample
+# belongs to the innermost frame that one of these rules claims (first rule that matches
+# wins): the groups are disjoint, so their shares add up to 100 %.
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    # (group, file suffix, function prefix; "" = any)
+    ("key digest", "domain/accounts.py", "key_"),
+    ("journal record", "server/journal.py", ""),
+    ("form parser", "server/params.py", "urlencoded_fields"),
+    ("form parser", "urllib/parse.py", ""),
+    ("JSON encode", "dialects/render.py", "encode"),
+    ("render", "dialects/render.py", ""),
+    ("render", "<status renderer", ""),
+    ("domain", "mockpanel/domain/", ""),
+    ("dispatch, ids", "server/actions.py", ""),
+    ("dispatch, ids", "dialects/parse.py", ""),
+    ("fault check", "server/faults.py", ""),
+    ("uvicorn send (socket write)", "http/httptools_impl.py", "RequestResponseCycle.send"),
+    ("mock ASGI layers", "server/app.py", ""),
+    ("mock ASGI layers", "server/api.py", ""),
+    ("mock ASGI layers", "server/hub.py", ""),
+    ("Starlette (bare's app)", "starlette/", ""),
+    ("Starlette (bare's app)", "bench/apps.py", "bare_app"),
+    ("uvicorn, httptools, event loop", "uvicorn/", ""),
+    ("uvicorn, httptools, event loop", "asyncio/", ""),
+    ("uvicorn, httptools, event loop", "uvloop", ""),
+)
+
+
+def _group(frame: str) -> str | None:
+    match = _FRAME.match(frame)
+    fn, file = (match.group("fn"), match.group("file")) if match else (frame, "")
+    where = file or fn
+    for group, suffix, prefix in GROUPS:
+        if (suffix in where or suffix in fn) and fn.startswith(prefix):
+            return group
+    return None
+
+
+def by_group(path: Path) -> list[tuple[str, float]]:
+    """Share of samples of each group of GROUPS (and ``other``), largest first."""
+    shares: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        group = next((g for g in map(_group, reversed(frames)) if g is not None), "other")
+        shares[group] += n
+    return [(g, n / total) for g, n in shares.most_common()] if total else []

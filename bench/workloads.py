@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +19,10 @@ BATCH = 100  # ids per multi-status request (the standard dialect's limit)
 
 def balance(key: str) -> Workload:
     return Workload((f"key={key}&action=balance",))
+
+
+def services(key: str) -> Workload:
+    return Workload((f"key={key}&action=services",))
 
 
 def add(key: str) -> Workload:
@@ -57,6 +63,11 @@ def _check_status(data: Any) -> str | None:
     return None if ok else f"not an order status: {str(data)[:200]}"
 
 
+def _check_services(data: Any) -> str | None:
+    ok = isinstance(data, list) and data and all(isinstance(s, dict) and "service" in s for s in data)
+    return None if ok else f"not a list of services: {str(data)[:200]}"
+
+
 def _check_multi(data: Any) -> str | None:
     if not isinstance(data, dict) or not data:
         return f"not a multi-status object: {str(data)[:200]}"
@@ -66,6 +77,9 @@ def _check_multi(data: Any) -> str | None:
 
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "bare": _check_bare,
+    "peer": _check_bare,  # the stub answers bare's constant
+    "services": _check_services,
+    "bare-services": _check_services,
     "balance": _check_balance,
     "add": _check_add,
     "status": _check_status,
@@ -80,8 +94,15 @@ def probe(url: str, workload: Workload, kind: str) -> None:
         url + workload.path, data=body.encode(), method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        data = json.loads(response.read())
+    for attempt in range(3):  # a server that has just started may still drop the first connection
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                data = json.loads(response.read())
+            break
+        except (ConnectionError, urllib.error.URLError) as exc:
+            if attempt == 2:
+                raise RuntimeError(f"the {kind} probe against {url} failed: {exc!r}") from None
+            time.sleep(1.0)
     problem = CHECKS[kind](data)
     if problem:
         raise RuntimeError(f"the {kind} probe against {url} got a wrong answer: {problem}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,20 +18,21 @@ REPO = Path(__file__).resolve().parent.parent
 HAS_WRK = wrk_path() is not None
 
 
-def run_bench(tmp_path: Path, *args: str) -> tuple[str, dict]:
+def run_bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[str, dict]:
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--warmup", "0", "--json", str(out), *args],
-        cwd=REPO, capture_output=True, text=True, timeout=180, check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=180, check=False, env={**os.environ, **(env or {})},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout, json.loads(out.read_text())
+    return done.stdout + done.stderr, json.loads(out.read_text())
 
 
 def test_python_loadgen_runs_every_config_and_writes_the_table(tmp_path: Path) -> None:
     stdout, report = run_bench(
         tmp_path, "--loadgen", "python", "--duration", "0.3", "--orders-small", "300", "--orders-large", "900",
         "--parts", "balance,add,status,multi,large",  # not client: it runs pytest a few times (slow)
+        "--baseline", str(tmp_path / "none.json"),
     )
     names = ["bare", "balance", "add", "status@300", "multi@300", "status@900", "multi@900"]
     assert [r["config"] for r in report["results"]] == names
@@ -46,7 +48,7 @@ def test_python_loadgen_runs_every_config_and_writes_the_table(tmp_path: Path) -
     added = next(r for r in report["results"] if r["config"] == "add")["requests"]
     assert report["stores"]["add"]["stored_now"] >= 300 + added
     assert {t["target"] for t in report["targets"]} >= {"balance rps / bare", "bytes per stored order"}
-    assert "issue 6 targets" in stdout and "B/order" in stdout
+    assert "targets (ratios from this run)" in stdout and "B/order" in stdout
 
 
 @pytest.mark.skipif(not HAS_WRK, reason="wrk is not installed")

@@ -1,0 +1,68 @@
+"""The speed goals, each with its value from one run, its goal and whether it is met.
+
+Ratios are to the bare endpoint and to the WireMock stub measured in the same run (never
+to figures from another run): on a shared VM only side-by-side figures compare. Memory per
+stored order is compared with a committed earlier run (``--baseline``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def targets(
+    rows: list[dict[str, Any]], stores: dict[str, Any], small: str, large: str, services: str,
+    baseline: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The speed goals, as ratios to the bare endpoint and to the WireMock stub measured in
+    the same run; ``met`` is None for figures shown for information only."""
+    by = {r["config"]: r for r in rows}
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, goal: str, ok: bool | None, unit: str = "ratio") -> None:
+        out.append({"target": name, "value": value, "goal": goal, "met": ok, "unit": unit})
+
+    wm, wm_off = by.get("wiremock"), by.get("wiremock-nojournal")
+    for cfg in ("balance", f"status@{small}", f"status@{large}"):
+        if cfg in by:
+            add(f"{cfg} rps / bare", by[cfg]["ratio"], ">= 90%", by[cfg]["ratio"] >= 0.90)
+            if wm and wm["rps"]:
+                ratio = round(by[cfg]["rps"] / wm["rps"], 3)
+                add(f"{cfg} rps / wiremock", ratio, ">= 100% (journal on, as the mock's)", ratio >= 1.0)
+            if wm_off and wm_off["rps"]:
+                add(f"{cfg} rps / wiremock-nojournal", round(by[cfg]["rps"] / wm_off["rps"], 3), "(information)", None)
+    m = by.get(f"multi@{large}")
+    if m:
+        add(f"multi@{large} rps / bare", m["ratio"], ">= 40%", m["ratio"] >= 0.40)
+        add(f"multi@{large} p99 ms", m["p99_ms"], "<= 50 ms", m["p99_ms"] <= 50, "ms")
+    for kind in ("status", "multi"):
+        a, b = by.get(f"{kind}@{small}"), by.get(f"{kind}@{large}")
+        if a and b and a["rps"] and b["rps"]:
+            growth = a["rps"] / b["rps"] - 1  # cost per request = 1 / rps
+            add(f"{kind} cost {large} vs {small}", round(growth, 3), "within +-10%", abs(growth) <= 0.10, "growth")
+    sv, same = by.get(f"services@{services}"), by.get(f"bare-services@{services}")
+    if sv:
+        add(f"services@{services} rps / bare", sv["ratio"], ">= 50%", sv["ratio"] >= 0.50)
+    if sv and same and same["rps"]:
+        add(f"services@{services} / same bytes bare", round(sv["rps"] / same["rps"], 3), "(information)", None)
+    bpo = stores.get("large", {}).get("bytes_per_order")
+    before = (baseline or {}).get("stores", {}).get("large", {}).get("bytes_per_order")
+    if bpo is not None and before:
+        # RSS deltas move by a few percent between identical runs: 5 % is "unchanged".
+        add("bytes per stored order", bpo, f"<= baseline {before:.0f} (+5%)", bpo <= before * 1.05, "B")
+    elif bpo is not None:
+        add("bytes per stored order", bpo, "<= 300", bpo <= 300, "B")
+    return out
+
+
+def load_baseline(path: Path | None) -> dict[str, Any] | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"--baseline {path}: not readable ({exc}); comparing with the fixed goals", file=sys.stderr)
+        return None
