@@ -13,6 +13,7 @@ import pytest
 
 from mockpanel import ServerThread, create_app, inprocess_client
 from mockpanel.domain.accounts import key_id, redact
+from mockpanel.server.context import SCOPE_KEY, Call
 from mockpanel.server.journal import Journal
 from tests.conftest import KEY
 
@@ -99,7 +100,8 @@ def test_batch_ids_take_ascii_digits_only(journal):
 
 def test_an_answer_echoing_the_key_is_redacted(journal):
     body = json.dumps({"error": f"unknown field {KEY}", "echo": {KEY: [KEY]}}).encode()
-    journal.record({"mockpanel.body": body}, {"key": KEY, "action": "add"}, None, 200, 0.0)
+    fields = {"key": KEY, "action": "add"}
+    journal.record({SCOPE_KEY: Call(fields, time.perf_counter(), body=body)}, fields, None, 200, 0.0)
     journal.record({}, {"key": KEY, "action": "balance"}, {"note": f"sent {KEY}"}, 200, 0.0)
     first, second = journal.entries()
     assert first.response == {"error": f"unknown field {redact(KEY)}", "echo": {redact(KEY): [redact(KEY)]}}

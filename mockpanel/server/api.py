@@ -16,8 +16,8 @@ from starlette.types import Receive, Scope, Send
 
 from ..dialects.profile import Dialect
 from ..domain.panel import Panel
-from ..dialects.render import encode
-from .actions import dispatch
+from .actions import Answers
+from .context import SCOPE_KEY, Call
 from .params import clean_fields, json_fields, media_type, query_fields, urlencoded_fields
 
 # Called for each API request once it is answered, before the answer is sent: (scope, fields, response payload, status, seconds).
@@ -133,13 +133,14 @@ class ApiEndpoint:
         self.max_body = max_body
         self.observers: list[Observer] = []
         self._content_type = dialect.content_type.encode("latin-1")
+        self.answers = Answers(panel)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
         head = scope.get("method") == "HEAD"
-        # A middleware in front (faults.FaultMiddleware) may have read the fields already.
-        fields = scope.get("mockpanel.fields")
-        if fields is None:
+        # A middleware in front (fault_middleware.FaultMiddleware) may have read the fields already.
+        call: Call | None = scope.get(SCOPE_KEY)
+        if call is None:
+            started = time.perf_counter()
             try:
                 fields = await request_fields(scope, receive, self.max_body)
             except BodyTooLarge:
@@ -148,11 +149,17 @@ class ApiEndpoint:
                 return
             except ClientGone:
                 return
-        payload = dispatch(self.panel, self.dialect, fields)
-        body = encode(self.dialect, payload)
+            call = scope[SCOPE_KEY] = Call(fields, started)
+        dialect = self.dialect
+        payload, body = answer(self.answers, dialect, call.fields)
         if self.observers:  # before the answer leaves: a client that checks the journal at once finds its request
-            scope["mockpanel.body"] = body  # the answer as sent: the journal keeps these bytes, not the objects
-            elapsed = time.perf_counter() - started
+            call.body = body  # the answer as sent: the journal keeps these bytes, not the objects
+            elapsed = time.perf_counter() - call.started
             for observer in self.observers:
-                observer(scope, fields, payload, 200, elapsed)
+                observer(scope, call.fields, payload, 200, elapsed)
         await send_json(send, 200, body, head, content_type=self._content_type)
+
+
+def answer(answers: Answers, dialect: Dialect, fields: dict[str, str]) -> tuple[Any, bytes]:
+    """The answer to one API request and its JSON bytes (a module function: tests replace it)."""
+    return answers.answer(dialect, fields)

@@ -26,8 +26,9 @@ from typing import Any, Callable, Mapping
 
 from ..domain.accounts import key_id, redact
 from . import logs
+from .context import SCOPE_KEY, Call
 from .journal_checks import JournalChecks
-from .journal_keep import ANSWER_BYTES, FIELD_BYTES, FIELDS_BYTES, Encoded, kept_answer, kept_fields
+from .journal_keep import ANSWER_BYTES, FIELD_BYTES, FIELDS_BYTES, Encoded, kept_answer, kept_fields, shown_answer
 
 __all__ = ["ANSWER_BYTES", "FIELD_BYTES", "FIELDS_BYTES", "JOURNAL_BYTES", "JOURNAL_LIMIT", "Journal", "Request"]
 
@@ -140,8 +141,13 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]
+# A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]. A request
+# answered at once (no fault, nothing awaited between arrival and answer) is one tuple of
+# references instead: the request's own fields (with the key) and the answer's bytes, ``kid``
+# set to _RAW; entries() works out what it shows. Its atoms and untracked dict leave the
+# garbage collector nothing to scan.
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
+_RAW = None  # the kid of a row of references (a kept row's kid is a str)
 
 
 class Journal(JournalChecks):
@@ -150,7 +156,7 @@ class Journal(JournalChecks):
 
     def __init__(self, now: Now, limit: int = JOURNAL_LIMIT, max_bytes: int = JOURNAL_BYTES) -> None:
         self._now = now
-        self._entries: deque[list[Any]] = deque()
+        self._entries: deque[Any] = deque()
         self._seq = count(1)
         self._lock = threading.Lock()
         self._bytes = 0
@@ -181,8 +187,10 @@ class Journal(JournalChecks):
         size += _ROW_OVERHEAD
         row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None, 0.0,
                None, ARRIVED, size]
-        scope["mockpanel.entry"] = row
-        scope.setdefault("mockpanel.started", time.perf_counter())
+        call = scope.get(SCOPE_KEY)
+        if call is None:
+            call = scope[SCOPE_KEY] = Call(fields, time.perf_counter())
+        call.entry = row
         with self._lock:
             self._entries.append(row)
             self._bytes += size
@@ -192,7 +200,8 @@ class Journal(JournalChecks):
     async def hold(self, scope: Mapping[str, Any], receive: Any, seconds: float) -> None:
         """Wait ``seconds`` (a latency fault), the entry marked delayed; a client that
         disconnects meanwhile marks it abandoned (the panel still acts, as a real one does)."""
-        row = scope.get("mockpanel.entry")
+        call = scope.get(SCOPE_KEY)
+        row = call.entry if call is not None else None
         if row is not None:
             row[_STATE] = DELAYED
         begun = time.perf_counter()
@@ -211,17 +220,18 @@ class Journal(JournalChecks):
 
     def record(self, scope: Mapping[str, Any], fields: Mapping[str, str], payload: Any, status: int, seconds: float) -> None:
         """A request has been answered (an ApiEndpoint observer, called before the answer leaves)."""
-        fault = scope.get("mockpanel.fault")
-        started = scope.get("mockpanel.started")
-        if started is not None:
-            seconds = time.perf_counter() - started
+        call: Call | None = scope.get(SCOPE_KEY)
+        row, fault, body = None, None, None
+        if call is not None:
+            seconds = time.perf_counter() - call.started
+            row, fault, body = call.entry, call.fault, call.body
         if fault is not None:
             status = fault.client_status
-            fault = fault.kind
+            fault, body = fault.kind, None
+        elif row is None and self._record_refs(fields, payload, body, status, seconds):
+            return
         key = fields.get("key") or ""
-        body = scope.get("mockpanel.body") if fault is None else None
         kept, size = kept_answer(key, payload, body)
-        row = scope.get("mockpanel.entry")
         with self._lock:
             if row is None:  # no arrival was noted (an endpoint without the fault middleware)
                 params, fsize = kept_fields(key, fields)
@@ -239,6 +249,28 @@ class Journal(JournalChecks):
         if logs.LOG.isEnabledFor(logs.INFO):
             logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
 
+    def _record_refs(self, fields: Mapping[str, str], payload: Any, body: bytes | None, status: int,
+                     seconds: float) -> bool:
+        """Record an answered request as a row of references; False when it needs a kept row
+        (a field or answer past its bound, an answer without bytes, logging on)."""
+        size = len("\0".join(fields)) + len("\0".join(fields.values()))
+        if size > FIELD_BYTES or (body is None and payload is not None) or logs.LOG.isEnabledFor(logs.INFO):
+            return False
+        if body is not None:
+            if len(body) > ANSWER_BYTES:
+                return False
+            # Counted in full even when the bytes are a cached answer shared by many rows:
+            # the cache may drop them, and then these rows alone hold them.
+            size += len(body)
+        size += _ROW_OVERHEAD
+        with self._lock:
+            self._entries.append((next(self._seq), self._now(), time.time(), fields, _RAW, status, body, seconds,
+                                  None, ANSWERED, size))
+            self._bytes += size
+            if len(self._entries) > self.limit or self._bytes > self.max_bytes:
+                self._trim()
+        return True
+
     def _trim(self) -> None:
         entries = self._entries
         while entries and (len(entries) > self.limit or self._bytes > self.max_bytes):
@@ -250,11 +282,19 @@ class Journal(JournalChecks):
         """Requests in arrival order; ``key`` may be the key, its redacted form or its key id."""
         with self._lock:
             rows = [tuple(r) for r in self._entries]
-        out = [
-            Request(seq, at, wall, params.get("action", "").strip(), params, f"key#{kid[:8]}" if kid else "", kid,
-                    status, payload.decode() if type(payload) is Encoded else payload, latency, fault, state)
-            for seq, at, wall, params, kid, status, payload, latency, fault, state, _ in rows
-        ]
+        ids: dict[str, str] = {}  # key -> key id, for this call: a journal holds few keys
+        out = []
+        for seq, at, wall, params, kid, status, payload, latency, fault, state, _ in rows:
+            if kid is _RAW:  # a row of references: what it shows is worked out now
+                sent = params.get("key") or ""
+                params = kept_fields(sent, params)[0]
+                payload = shown_answer(sent, payload)
+                kid = ids.get(sent)
+                if kid is None:
+                    kid = ids[sent] = key_id(sent) if sent else ""
+            out.append(Request(seq, at, wall, params.get("action", "").strip(), params,
+                               f"key#{kid[:8]}" if kid else "", kid, status,
+                               payload.decode() if type(payload) is Encoded else payload, latency, fault, state))
         if action is not None:
             out = [e for e in out if e.action == action]
         if key is not None:
