@@ -143,11 +143,10 @@ def _short(value: Any, limit: int = 80) -> str:
 
 # A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]. A request
 # answered at once (no fault, nothing awaited between arrival and answer) is one tuple of
-# references instead: the request's own fields (with the key) and the answer's bytes, ``kid``
-# set to _RAW; entries() works out what it shows. Its atoms and untracked dict leave the
-# garbage collector nothing to scan.
+# references instead: the request's field names and values as sent (with the key) in the
+# params and kid slots, the answer's bytes as payload; entries() works out what it shows.
+# Tuples of atoms and bytes: the garbage collector stops tracking them at its next pass.
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
-_RAW = None  # the kid of a row of references (a kept row's kid is a str)
 
 
 class Journal(JournalChecks):
@@ -264,8 +263,8 @@ class Journal(JournalChecks):
             size += len(body)
         size += _ROW_OVERHEAD
         with self._lock:
-            self._entries.append((next(self._seq), self._now(), time.time(), fields, _RAW, status, body, seconds,
-                                  None, ANSWERED, size))
+            self._entries.append((next(self._seq), self._now(), time.time(), tuple(fields), tuple(fields.values()),
+                                  status, body, seconds, None, ANSWERED, size))
             self._bytes += size
             if len(self._entries) > self.limit or self._bytes > self.max_bytes:
                 self._trim()
@@ -285,9 +284,10 @@ class Journal(JournalChecks):
         ids: dict[str, str] = {}  # key -> key id, for this call: a journal holds few keys
         out = []
         for seq, at, wall, params, kid, status, payload, latency, fault, state, _ in rows:
-            if kid is _RAW:  # a row of references: what it shows is worked out now
-                sent = params.get("key") or ""
-                params = kept_fields(sent, params)[0]
+            if kid.__class__ is tuple:  # a row of references: what it shows is worked out now
+                fields = dict(zip(params, kid))
+                sent = fields.get("key") or ""
+                params = kept_fields(sent, fields)[0]
                 payload = shown_answer(sent, payload)
                 kid = ids.get(sent)
                 if kid is None:
