@@ -7,8 +7,9 @@ bytes, the journal reads it when the answer is recorded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .faults import Fault
@@ -23,7 +24,7 @@ class Call:
     fields: dict[str, str]
     started: float  # time.perf_counter() when its fields had been read
     entry: list[Any] | None = None  # its journal row, once it has arrived in the journal
-    fault: "Fault | None" = None  # the fault that shapes its answer (latency or transport)
+    fault: Fault | None = None  # the fault that shapes its answer (latency or transport)
     body: bytes | None = None  # the answer's JSON bytes as sent
 
 

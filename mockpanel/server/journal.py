@@ -22,7 +22,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from itertools import count
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, MutableMapping
 
 from ..domain.accounts import key_id, redact
 from . import logs
@@ -179,7 +179,7 @@ class Journal(JournalChecks):
 
     # --- recording --------------------------------------------------------------------
 
-    def arrive(self, scope: dict[str, Any], fields: Mapping[str, str]) -> None:
+    def arrive(self, scope: MutableMapping[str, Any], fields: dict[str, str]) -> None:
         """A request has arrived (its fields read): it enters the journal now, unanswered."""
         key = fields.get("key") or ""
         params, size = kept_fields(key, fields)
@@ -220,14 +220,15 @@ class Journal(JournalChecks):
     def record(self, scope: Mapping[str, Any], fields: Mapping[str, str], payload: Any, status: int, seconds: float) -> None:
         """A request has been answered (an ApiEndpoint observer, called before the answer leaves)."""
         call: Call | None = scope.get(SCOPE_KEY)
-        row, fault, body = None, None, None
+        row: list[Any] | None = None
+        fault: str | None = None
+        body: bytes | None = None
         if call is not None:
             seconds = time.perf_counter() - call.started
-            row, fault, body = call.entry, call.fault, call.body
-        if fault is not None:
-            status = fault.client_status
-            fault, body = fault.kind, None
-        elif row is None and self._record_refs(fields, payload, body, status, seconds):
+            row, body = call.entry, call.body
+            if call.fault is not None:
+                status, fault, body = call.fault.client_status, call.fault.kind, None  # type: ignore[assignment]
+        if fault is None and row is None and self._record_refs(fields, payload, body, status, seconds):
             return
         key = fields.get("key") or ""
         kept, size = kept_answer(key, payload, body)
