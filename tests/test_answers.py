@@ -107,3 +107,33 @@ def test_a_row_of_references_counts_shared_bytes_in_full_and_holds_no_tracked_co
     entry = journal.entries()[-1]
     assert (entry.seq, entry.params, entry.response, entry.key_id) == (30, {"action": "services"}, payload, entry.key_id)
     assert KEY not in json.dumps(entry.to_json()) and entry.key.startswith("key#")
+
+
+def test_a_multi_status_with_cached_final_entries_answers_as_dispatch_does(panel, clock):
+    panel.create_account("other-key", balance="50")
+    mine = [panel.add(KEY, "1", {"link": f"https://x.test/{i}", "quantity": "100"}) for i in range(6)]
+    theirs = panel.add("other-key", "1", {"link": "https://x.test/o", "quantity": "100"})
+    answers = Answers(panel)
+    lists = [",".join(map(str, mine)), f"{mine[0]}, 0{mine[1]},{theirs},x,,99999999", f"[{mine[2]},{mine[3]}]",
+             ",".join(str(mine[0]) for _ in range(3)), ",".join(["1"] * 101), "", " , "]
+
+    every = [STANDARD, *(load_dialect(n) for n in available_dialects())]
+
+    def check(dialects=every) -> None:
+        for dialect in dialects:
+            if "status" in dialect.actions:
+                for ids in lists:
+                    answer(answers, "status", dialect, orders=ids)  # == dispatch's, checked in answer()
+
+    check()  # Pending, rendered afresh
+    clock.advance(days=3)
+    check()  # final now: rendered, then taken from the cache
+    check([STANDARD])
+    panel.set_order(mine[0], start_count=777)  # a final order's start count can still be forced
+    check([STANDARD])
+    panel.create_account(KEY + "-x", balance="1")
+    check()
+    assert answer(answers, "status", orders=str(mine[0]))[0][str(mine[0])]["start_count"] in ("777", 777)
+    panel.reset()  # another order book: the same ids are other orders (or none)
+    panel.create_account(KEY, balance="10")
+    check()

@@ -17,6 +17,7 @@ from ..dialects.profile import Dialect
 from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
 from ..domain.panel import Panel
+from .multistatus import FinalStatuses
 from .params import clean_fields
 
 Params = Mapping[str, str]
@@ -175,6 +176,7 @@ class Answers:
         self.panel = panel
         self._services: tuple[Any, ...] | None = None  # (catalog, version, dialect, payload, body)
         self._balances: dict[Account, tuple[Decimal, str, Dialect, Any, bytes]] = {}
+        self._finals = FinalStatuses()
 
     def answer(self, dialect: Dialect, params: Params) -> tuple[Any, bytes]:
         """``dispatch``'s answer and its bytes (``render.encode``), never raising for bad input."""
@@ -191,7 +193,10 @@ class Answers:
             handler = HANDLERS.get(action) if action in dialect.actions else None
             if handler is None:
                 raise PanelError(ErrorCode.INCORRECT_REQUEST)
-            payload = handler(panel, dialect, key, account, params)  # type: ignore[arg-type]
+            if handler is _status and "orders" in params:
+                payload = self._finals.answer(panel, dialect, key, account, params["orders"])  # type: ignore[arg-type]
+            else:
+                payload = handler(panel, dialect, key, account, params)  # type: ignore[arg-type]
         except PanelError as exc:
             payload = render.error(dialect, exc)
         return payload, render.encode(dialect, payload)
