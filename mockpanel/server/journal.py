@@ -6,8 +6,10 @@ when it is sent (``record``): a request still held by a latency fault shows at o
 (virtual and wall), the action, the parameters, the answer, the HTTP status the client
 saw, the latency and the fault injected, if any.
 
-The API key is never stored: an entry carries only its redacted form (``key#1a2b3c4d``)
+The API key is never shown: an entry carries only its redacted form (``key#1a2b3c4d``)
 and its key id; a key pasted into another field, or echoed in an answer, is redacted there.
+A request answered at once is kept as references (its fields as sent, the answer's bytes):
+what it shows is worked out when the journal is read, not on the request path.
 
 Bounded twice: at most ``limit`` entries and about ``max_bytes`` bytes (the oldest go
 first); one entry keeps at most ``FIELD_BYTES`` of each field and ``ANSWER_BYTES`` of answer.

@@ -3,7 +3,7 @@
 A final order's entry no longer changes with time: only a forced change does, and that
 bumps the order's version (or, for a start count, changes the column compared here). So
 the entry is rendered once and reused while its row's version, start count, the client's
-token, the dialect and the currency are the ones it was rendered for.
+token, the currency and the dialect are the ones it was rendered for.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ class FinalStatuses:
 
     def __init__(self) -> None:
         self._book: object = None
-        self._entries: dict[int, tuple[Any, ...]] = {}
+        self._dialect: Dialect | None = None
+        # Row -> (version, start count, token, currency): tuples of atoms, which the garbage
+        # collector stops tracking; row -> the entry (a dict of strings and ints: untracked too).
+        self._stamps: dict[int, tuple[int, int, str, str]] = {}
+        self._shown: dict[int, dict[str, Any]] = {}
 
     def answer(self, panel: Panel, dialect: Dialect, key: str, account: Account, raw: str) -> dict[str, Any]:
         tokens, ids = batch_ids(raw)
@@ -49,9 +53,9 @@ class FinalStatuses:
             account = panel.account(key)
             panel._check_batch(ids)
             book = panel.orders
-            if book is not self._book:  # a reset or restored panel: rows are other orders now
-                self._book, self._entries = book, {}
-            entries = self._entries
+            if book is not self._book or dialect is not self._dialect:  # a reset panel: rows are other orders
+                self._book, self._dialect, self._stamps, self._shown = book, dialect, {}, {}
+            stamps, entries = self._stamps, self._shown
             now = panel.clock.now()
             owner = book.accounts.index(account.id)
             account_ix, done_at = book.account_ix, book.done_at
@@ -64,14 +68,14 @@ class FinalStatuses:
                 elif now < done_at[row]:  # still running: its entry changes with time
                     out[token] = status_of(state_of(book, row, now), token, currency)
                 else:
-                    hit = entries.get(row)
-                    if (hit is not None and hit[0] == version[row] and hit[1] == start_count[row] and hit[2] == token
-                            and hit[3] is dialect and hit[4] == currency):
-                        out[token] = hit[5]
+                    stamp = (version[row], start_count[row], token, currency)
+                    if stamps.get(row) == stamp:
+                        out[token] = entries[row]
                         continue
                     shown = status_of(state_of(book, row, now), token, currency)
-                    if len(entries) >= FINAL_ENTRIES:
+                    if len(stamps) >= FINAL_ENTRIES:
+                        stamps.clear()
                         entries.clear()
-                    entries[row] = (version[row], start_count[row], token, dialect, currency, shown)
+                    stamps[row], entries[row] = stamp, shown
                     out[token] = shown
         return out
