@@ -301,3 +301,22 @@ def test_serve_journal_bytes_bounds_the_journal():
         kept = HTTP.get(origin + "/_mock/journal").json()
     assert 1 <= len(kept) < 10 and kept[-1]["params"]["note"] == "9" * 4000
     assert sum(len(e["params"]["note"]) for e in kept) <= 20000
+
+
+def test_a_request_that_failed_before_its_answer_is_in_the_journal_unanswered(panel, monkeypatch):
+    import asyncio
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("mockpanel.server.api.answer", boom)
+    app = create_app(panel)
+
+    async def main() -> int:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return (await c.post("/api/v2", data={"key": KEY, "action": "balance"})).status_code
+
+    assert asyncio.run(main()) == 500
+    (entry,) = app.state.control.journal.entries()
+    assert (entry.action, entry.state, entry.status, entry.key) == ("balance", "arrived", None, redact(KEY))

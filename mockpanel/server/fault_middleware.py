@@ -63,7 +63,12 @@ class FaultMiddleware:
         link = fields.get("link")
         if not faults and (link is None or "mockpanel" not in link.lower()):
             # Nothing can fire: answered at once, so it is journalled when answered, in arrival order.
-            await endpoint(scope, receive, send)
+            try:
+                await endpoint(scope, receive, send)
+            except Exception:
+                if call.body is None:  # it failed before it was answered: in the journal, unanswered, as before
+                    self.control.journal.arrive(scope, fields)
+                raise
             return
         self.control.journal.arrive(scope, fields)  # in the journal from now on, in arrival order
         action = (fields.get("action") or "").strip()
