@@ -39,6 +39,7 @@ from urllib.parse import unquote_plus
 from mockpanel.domain import accounts
 from mockpanel.server.actions import dispatch
 from mockpanel.server.api import request_fields
+from mockpanel.server.context import SCOPE_KEY, Call
 from mockpanel.server.faults import FaultMiddleware
 from mockpanel.server.params import urlencoded_fields
 
@@ -152,7 +153,7 @@ def measure(action: str, app: Any, body: bytes, number: int, repeat: int) -> dic
         levers["final orders"] = (work, final_orders_lean(panel, fields["orders"], answer, n, repeat))
 
     if control is not None:
-        scope = {"mockpanel.body": encoded}
+        scope = {SCOPE_KEY: Call(fields, time.perf_counter(), body=encoded)}
         journal = control.journal
         levers["journal"] = (best_of(lambda: journal.record(scope, fields, answer, 200, 0.0), n, repeat),
                              lean_journal_cost(fields, encoded, number, repeat))

@@ -13,6 +13,7 @@ import pytest
 
 from mockpanel import ServerThread, create_app, inprocess_client
 from mockpanel.domain.accounts import key_id, redact
+from mockpanel.server.context import SCOPE_KEY, Call
 from mockpanel.server.journal import Journal
 from tests.conftest import KEY
 
@@ -99,7 +100,8 @@ def test_batch_ids_take_ascii_digits_only(journal):
 
 def test_an_answer_echoing_the_key_is_redacted(journal):
     body = json.dumps({"error": f"unknown field {KEY}", "echo": {KEY: [KEY]}}).encode()
-    journal.record({"mockpanel.body": body}, {"key": KEY, "action": "add"}, None, 200, 0.0)
+    fields = {"key": KEY, "action": "add"}
+    journal.record({SCOPE_KEY: Call(fields, time.perf_counter(), body=body)}, fields, None, 200, 0.0)
     journal.record({}, {"key": KEY, "action": "balance"}, {"note": f"sent {KEY}"}, 200, 0.0)
     first, second = journal.entries()
     assert first.response == {"error": f"unknown field {redact(KEY)}", "echo": {redact(KEY): [redact(KEY)]}}
@@ -299,3 +301,22 @@ def test_serve_journal_bytes_bounds_the_journal():
         kept = HTTP.get(origin + "/_mock/journal").json()
     assert 1 <= len(kept) < 10 and kept[-1]["params"]["note"] == "9" * 4000
     assert sum(len(e["params"]["note"]) for e in kept) <= 20000
+
+
+def test_a_request_that_failed_before_its_answer_is_in_the_journal_unanswered(panel, monkeypatch):
+    import asyncio
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("mockpanel.server.api.answer", boom)
+    app = create_app(panel)
+
+    async def main() -> int:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return (await c.post("/api/v2", data={"key": KEY, "action": "balance"})).status_code
+
+    assert asyncio.run(main()) == 500
+    (entry,) = app.state.control.journal.entries()
+    assert (entry.action, entry.state, entry.status, entry.key) == ("balance", "arrived", None, redact(KEY))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -92,3 +92,23 @@ def test_media_type():
     assert media_type("Application/JSON; charset=UTF-8") == "application/json"
     assert media_type(" multipart/form-data ; boundary=x") == "multipart/form-data"
     assert media_type(";;;") == ""
+
+
+_FORM_ALPHABET = st.sampled_from(list("ab=&+%2Cc,; é\u00ff0") + ["%2C", "%2c", "%E2", "%82%AC", "%%", "%zz", "\ud800"])
+
+
+@settings(max_examples=500)
+@given(st.lists(_FORM_ALPHABET, max_size=30).map("".join))
+def test_the_form_parser_reads_every_body_as_parse_qsl_does(text):
+    body = text.encode("utf-8", "surrogatepass")  # a lone surrogate: invalid UTF-8, read as latin-1
+    try:
+        decoded = body.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = body.decode("latin-1")
+    expected = dict(parse_qsl(decoded, keep_blank_values=True, encoding="utf-8", errors="replace"))
+    assert urlencoded_fields(body) == expected
+
+
+def test_the_form_parser_on_an_id_list_and_repeated_fields():
+    assert urlencoded_fields(b"orders=1%2C2%2c3&a=1&a=2&b&=x&c=%2C%41+") == {
+        "orders": "1,2,3", "a": "2", "b": "", "": "x", "c": ",A "}

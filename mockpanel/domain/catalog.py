@@ -115,6 +115,7 @@ class Catalog:
 
     def __init__(self, services: list[Service] | None = None) -> None:
         self._services: dict[int, Service] = {}
+        self.version = 0  # bumped by every change: an answer cached for a version stays exact
         for service in services or []:
             self.put(service)
 
@@ -131,6 +132,7 @@ class Catalog:
     def put(self, service: Service) -> None:
         """Add a service, or replace the one with its id."""
         self._services[service.id] = service
+        self.version += 1
 
     def update(self, service_id: int, **changes: Any) -> Service:
         """Change fields of a service (``rate="1.20"``, ``enabled=False``, ...), checked as a catalogue file is;
@@ -144,6 +146,7 @@ class Catalog:
         # Re-check what a catalogue file is checked for (negative rate, min > max, ...).
         service_from_json(updated.to_json(), where=f"service {service_id}")
         self._services[service_id] = updated
+        self.version += 1
         return updated
 
     def listed(self) -> list[Service]:

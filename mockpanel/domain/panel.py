@@ -50,7 +50,20 @@ class PanelSettings:
     first_refill_id: int = 501
 
 
-_digest = key_digest
+_DIGESTS: dict[str, bytes] = {}  # key -> digest: a client sends the same few keys again and again
+_DIGESTS_MAX = 4096
+
+
+def _digest(key: str) -> bytes:
+    """``key_digest``, computed once per distinct key (a bounded cache: cleared when full)."""
+    digest = _DIGESTS.get(key) if key.__class__ is str else None  # a KeyDigest equals its hex text
+    if digest is None:
+        digest = key_digest(key)
+        if key.__class__ is str:
+            if len(_DIGESTS) >= _DIGESTS_MAX:
+                _DIGESTS.clear()
+            _DIGESTS[key] = digest
+    return digest
 
 
 def _is_text(text: str) -> bool:

@@ -8,6 +8,7 @@ account to the handler.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from ..dialects import render
@@ -17,6 +18,7 @@ from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
 from ..domain.panel import Panel
 from .family import idempotent
+from .multistatus import FinalStatuses
 from .params import clean_fields
 
 Params = Mapping[str, str]
@@ -178,15 +180,81 @@ HANDLERS: dict[str, Handler] = {
 def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
     """Answer one API request. Never raises for bad input: errors are JSON."""
     try:
-        params = clean_fields(params)  # what a multipart charset or a JSON escape let through
-        key = params.get("key")
-        if dialect.family.key_case == "insensitive":
-            key = _any_case(panel, key)
-        account = panel.account(key)
-        action = (params.get("action") or "").strip()
-        handler = HANDLERS.get(action) if action in dialect.actions else None
-        if handler is None:
-            raise PanelError(ErrorCode.INCORRECT_REQUEST)
-        return handler(panel, dialect, key, account, params)  # type: ignore[arg-type]
+        params, key, account, action = _caller(panel, dialect, params)
+        return _handler(dialect, action)(panel, dialect, key, account, params)  # type: ignore[arg-type]
     except PanelError as exc:
         return render.error(dialect, exc)
+
+
+def _caller(panel: Panel, dialect: Dialect, params: Params) -> tuple[Params, Any, Account, str]:
+    """The cleaned fields, the key as the panel knows it, its account and the action; INVALID_KEY if none."""
+    params = clean_fields(params)  # what a multipart charset or a JSON escape let through
+    key = params.get("key")
+    if dialect.family.key_case == "insensitive":
+        key = _any_case(panel, key)
+    return params, key, panel.account(key), (params.get("action") or "").strip()
+
+
+def _handler(dialect: Dialect, action: str) -> Any:
+    handler = HANDLERS.get(action) if action in dialect.actions else None
+    if handler is None:
+        raise PanelError(ErrorCode.INCORRECT_REQUEST)
+    return handler
+
+
+_BALANCES_MAX = 4096  # accounts whose balance answer is kept; the cache starts over when full
+
+
+class Answers:
+    """The panel's answers as the JSON bytes sent. Those that depend only on a version come
+    from a cache: ``services`` per catalogue (object and version) and dialect, ``balance`` per
+    account, balance (the Decimal object: any ledger entry makes a new one), currency and dialect."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self._services: tuple[Any, ...] | None = None  # (catalog, version, dialect, payload, body)
+        self._balances: dict[Account, tuple[Decimal, str, Dialect, Any, bytes]] = {}
+        self._finals = FinalStatuses()
+
+    def answer(self, dialect: Dialect, params: Params) -> tuple[Any, bytes]:
+        """``dispatch``'s answer and its bytes (``render.encode``), never raising for bad input."""
+        panel = self.panel
+        try:
+            params, key, account, action = _caller(panel, dialect, params)
+            if action == "balance" and "balance" in dialect.actions:
+                return self._balance(dialect, key, account)
+            if action == "services" and "services" in dialect.actions:
+                return self._listing(dialect, key)
+            handler = _handler(dialect, action)
+            if handler is _status and "orders" in params:
+                payload = self._finals.answer(panel, dialect, key, account, params["orders"])  # type: ignore[arg-type]
+            else:
+                payload = handler(panel, dialect, key, account, params)  # type: ignore[arg-type]
+        except PanelError as exc:
+            payload = render.error(dialect, exc)
+        return payload, render.encode(dialect, payload)
+
+    def _balance(self, dialect: Dialect, key: str, account: Account) -> tuple[Any, bytes]:
+        amount, currency = self.panel.balance(key)  # settles refunds now due
+        hit = self._balances.get(account)
+        if hit is not None and hit[0] is amount and hit[1] == currency and hit[2] is dialect:
+            return hit[3], hit[4]
+        payload = render.balance(dialect, amount, currency)
+        body = render.encode(dialect, payload)
+        if len(self._balances) >= _BALANCES_MAX:
+            self._balances.clear()
+        self._balances[account] = (amount, currency, dialect, payload, body)
+        return payload, body
+
+    def _listing(self, dialect: Dialect, key: str) -> tuple[Any, bytes]:
+        panel = self.panel
+        with panel.lock:
+            catalog = panel.catalog
+            version = catalog.version
+            hit = self._services
+            if hit is not None and hit[0] is catalog and hit[1] == version and hit[2] is dialect:
+                return hit[3], hit[4]
+            payload = render.services(dialect, panel.services(key))
+        body = render.encode(dialect, payload)
+        self._services = (catalog, version, dialect, payload, body)
+        return payload, body

@@ -17,7 +17,8 @@ from starlette.types import Receive, Scope, Send
 from ..dialects.profile import Dialect
 from ..domain.panel import Panel
 from ..dialects.render import encode
-from .actions import dispatch
+from .actions import Answers
+from .context import SCOPE_KEY, Call
 from .family import Gate
 from .params import clean_fields, json_fields, media_type, query_fields, urlencoded_fields
 
@@ -135,13 +136,14 @@ class ApiEndpoint:
         self.observers: list[Observer] = []
         self._content_type = dialect.content_type.encode("latin-1")
         self.gate = Gate(dialect.family) if dialect.family.gated else None  # key headers, quota, HTTP codes
+        self.answers = Answers(panel)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
         head = scope.get("method") == "HEAD"
-        # A middleware in front (faults.FaultMiddleware) may have read the fields already.
-        fields = scope.get("mockpanel.fields")
-        if fields is None:
+        # A middleware in front (fault_middleware.FaultMiddleware) may have read the fields already.
+        call: Call | None = scope.get(SCOPE_KEY)
+        if call is None:
+            started = time.perf_counter()
             try:
                 fields = await request_fields(scope, receive, self.max_body)
             except BodyTooLarge:
@@ -150,17 +152,24 @@ class ApiEndpoint:
                 return
             except ClientGone:
                 return
-        status, extra = 200, None
-        if self.gate is not None:
+            call = scope[SCOPE_KEY] = Call(fields, started)
+        dialect = self.dialect
+        fields, payload, extra = call.fields, None, None
+        if self.gate is not None:  # a family's key headers and quota: a spent quota is a 429
             fields, payload, extra = self.gate.before(scope, fields)
-            status = 429 if payload is not None else 200
-        if status == 200:
-            payload = dispatch(self.panel, self.dialect, fields)
+        if payload is None:
+            payload, body = answer(self.answers, dialect, fields)
             status = getattr(payload, "http_status", 200)  # a family answering errors with HTTP codes
-        body = encode(self.dialect, payload)
+        else:
+            status, body = 429, encode(dialect, payload)
         if self.observers:  # before the answer leaves: a client that checks the journal at once finds its request
-            scope["mockpanel.body"] = body  # the answer as sent: the journal keeps these bytes, not the objects
-            elapsed = time.perf_counter() - started
+            call.body = body  # the answer as sent: the journal keeps these bytes, not the objects
+            elapsed = time.perf_counter() - call.started
             for observer in self.observers:
                 observer(scope, fields, payload, status, elapsed)
         await send_json(send, status, body, head, extra, content_type=self._content_type)
+
+
+def answer(answers: Answers, dialect: Dialect, fields: dict[str, str]) -> tuple[Any, bytes]:
+    """The answer to one API request and its JSON bytes (a module function: tests replace it)."""
+    return answers.answer(dialect, fields)

@@ -14,6 +14,7 @@ from ..domain.errors import PanelError
 from ..domain.triggers import find as find_trigger
 from . import logs
 from .api import ApiEndpoint, BodyTooLarge, ClientGone, json_bytes, request_fields, send_json
+from .context import SCOPE_KEY, Call
 from .fault_answers import capture, answer
 from .faults import DOMAIN, MAX_LATENCY, TRANSPORT, Fault, fault_from_spec
 
@@ -57,11 +58,21 @@ class FaultMiddleware:
             return
         except ClientGone:  # the client went away mid-body: nothing to act on
             return
-        scope["mockpanel.fields"] = fields
-        self.control.journal.arrive(scope, fields)  # in the journal from now on, in arrival order
+        call = scope[SCOPE_KEY] = Call(fields, time.perf_counter())
         faults = self.control.faults
+        link = fields.get("link")
+        if not faults and (link is None or "mockpanel" not in link.lower()):
+            # Nothing can fire: answered at once, so it is journalled when answered, in arrival order.
+            try:
+                await endpoint(scope, receive, send)
+            except Exception:
+                if call.body is None:  # it failed before it was answered: in the journal, unanswered, as before
+                    self.control.journal.arrive(scope, fields)
+                raise
+            return
+        self.control.journal.arrive(scope, fields)  # in the journal from now on, in arrival order
         action = (fields.get("action") or "").strip()
-        has_words = action == "add" and "mockpanel" in fields.get("link", "").lower()
+        has_words = action == "add" and "mockpanel" in (link or "").lower()
         if not (faults or has_words) or not self._valid_key(fields.get("key")):
             await endpoint(scope, receive, send)  # no valid key: no fault fires, no trigger word counts
             return
@@ -70,7 +81,7 @@ class FaultMiddleware:
             try:
                 words = self._link_faults(fields["link"])
             except ValueError as exc:
-                scope["mockpanel.started"] = started
+                call.started = started
                 payload = {"error": str(exc)}
                 self.control.journal.record(scope, fields, payload, 200, 0.0)
                 await send_json(send, 200, json_bytes(payload))
@@ -80,7 +91,7 @@ class FaultMiddleware:
             await endpoint(scope, receive, send)
             return
         logs.faults_fired(action, key_id(fields.get("key") or ""), fired)
-        scope["mockpanel.started"] = started
+        call.started = started
         await self._with_faults(fired, scope, receive, send, fields)
 
     def _valid_key(self, key: str | None) -> bool:
@@ -140,11 +151,11 @@ class FaultMiddleware:
         if transport is None:
             latency = next((f for f in fired if f.kind == "latency"), None)
             if latency is not None:
-                scope["mockpanel.fault"] = latency
+                scope[SCOPE_KEY].fault = latency
             await self.endpoint(scope, receive, send_after if watch else send)
             after()
             return
-        scope["mockpanel.fault"] = transport
+        scope[SCOPE_KEY].fault = transport
         produced = None
         if transport.processed:
             produced = await capture(self.endpoint, scope, receive)

@@ -6,8 +6,10 @@ when it is sent (``record``): a request still held by a latency fault shows at o
 (virtual and wall), the action, the parameters, the answer, the HTTP status the client
 saw, the latency and the fault injected, if any.
 
-The API key is never stored: an entry carries only its redacted form (``key#1a2b3c4d``)
+The API key is never shown: an entry carries only its redacted form (``key#1a2b3c4d``)
 and its key id; a key pasted into another field, or echoed in an answer, is redacted there.
+A request answered at once is kept as references (its fields as sent, the answer's bytes):
+what it shows is worked out when the journal is read, not on the request path.
 
 Bounded twice: at most ``limit`` entries and about ``max_bytes`` bytes (the oldest go
 first); one entry keeps at most ``FIELD_BYTES`` of each field and ``ANSWER_BYTES`` of answer.
@@ -26,8 +28,9 @@ from typing import Any, Callable, Mapping, MutableMapping
 
 from ..domain.accounts import key_id, redact
 from . import logs
+from .context import SCOPE_KEY, Call
 from .journal_checks import JournalChecks
-from .journal_keep import ANSWER_BYTES, FIELD_BYTES, FIELDS_BYTES, Encoded, kept_answer, kept_fields
+from .journal_keep import ANSWER_BYTES, FIELD_BYTES, FIELDS_BYTES, Encoded, kept_answer, kept_fields, shown_answer
 
 __all__ = ["ANSWER_BYTES", "FIELD_BYTES", "FIELDS_BYTES", "JOURNAL_BYTES", "JOURNAL_LIMIT", "Journal", "Request"]
 
@@ -141,7 +144,11 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]
+# A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]. A request
+# answered at once (no fault, nothing awaited between arrival and answer) is one tuple of
+# references instead: the request's field names and values as sent (with the key) in the
+# params and kid slots, the answer's bytes as payload; entries() works out what it shows.
+# Tuples of atoms and bytes: the garbage collector stops tracking them at its next pass.
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
 
 
@@ -151,7 +158,7 @@ class Journal(JournalChecks):
 
     def __init__(self, now: Now, limit: int = JOURNAL_LIMIT, max_bytes: int = JOURNAL_BYTES) -> None:
         self._now = now
-        self._entries: deque[list[Any]] = deque()
+        self._entries: deque[Any] = deque()
         self._seq = count(1)
         self._lock = threading.Lock()
         self._bytes = 0
@@ -175,15 +182,17 @@ class Journal(JournalChecks):
 
     # --- recording --------------------------------------------------------------------
 
-    def arrive(self, scope: MutableMapping[str, Any], fields: Mapping[str, str]) -> None:
+    def arrive(self, scope: MutableMapping[str, Any], fields: dict[str, str]) -> None:
         """A request has arrived (its fields read): it enters the journal now, unanswered."""
         key = fields.get("key") or ""
         params, size = kept_fields(key, fields)
         size += _ROW_OVERHEAD
         row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None, 0.0,
                None, ARRIVED, size]
-        scope["mockpanel.entry"] = row
-        scope.setdefault("mockpanel.started", time.perf_counter())
+        call = scope.get(SCOPE_KEY)
+        if call is None:
+            call = scope[SCOPE_KEY] = Call(fields, time.perf_counter())
+        call.entry = row
         with self._lock:
             self._entries.append(row)
             self._bytes += size
@@ -193,7 +202,8 @@ class Journal(JournalChecks):
     async def hold(self, scope: Mapping[str, Any], receive: Any, seconds: float) -> None:
         """Wait ``seconds`` (a latency fault), the entry marked delayed; a client that
         disconnects meanwhile marks it abandoned (the panel still acts, as a real one does)."""
-        row = scope.get("mockpanel.entry")
+        call = scope.get(SCOPE_KEY)
+        row = call.entry if call is not None else None
         if row is not None:
             row[_STATE] = DELAYED
         begun = time.perf_counter()
@@ -212,17 +222,19 @@ class Journal(JournalChecks):
 
     def record(self, scope: Mapping[str, Any], fields: Mapping[str, str], payload: Any, status: int, seconds: float) -> None:
         """A request has been answered (an ApiEndpoint observer, called before the answer leaves)."""
-        fault = scope.get("mockpanel.fault")
-        started = scope.get("mockpanel.started")
-        if started is not None:
-            seconds = time.perf_counter() - started
-        if fault is not None:
-            status = fault.client_status
-            fault = fault.kind
+        call: Call | None = scope.get(SCOPE_KEY)
+        row: list[Any] | None = None
+        fault: str | None = None
+        body: bytes | None = None
+        if call is not None:
+            seconds = time.perf_counter() - call.started
+            row, body = call.entry, call.body
+            if call.fault is not None:
+                status, fault, body = call.fault.client_status, call.fault.kind, None  # type: ignore[assignment]
+        if fault is None and row is None and self._record_refs(fields, payload, body, status, seconds):
+            return
         key = fields.get("key") or ""
-        body = scope.get("mockpanel.body") if fault is None else None
         kept, size = kept_answer(key, payload, body)
-        row = scope.get("mockpanel.entry")
         with self._lock:
             if row is None:  # no arrival was noted (an endpoint without the fault middleware)
                 params, fsize = kept_fields(key, fields)
@@ -240,6 +252,28 @@ class Journal(JournalChecks):
         if logs.LOG.isEnabledFor(logs.INFO):
             logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
 
+    def _record_refs(self, fields: Mapping[str, str], payload: Any, body: bytes | None, status: int,
+                     seconds: float) -> bool:
+        """Record an answered request as a row of references; False when it needs a kept row
+        (a field or answer past its bound, an answer without bytes, logging on)."""
+        size = len("\0".join(fields)) + len("\0".join(fields.values()))
+        if size > FIELD_BYTES or (body is None and payload is not None) or logs.LOG.isEnabledFor(logs.INFO):
+            return False
+        if body is not None:
+            if len(body) > ANSWER_BYTES:
+                return False
+            # Counted in full even when the bytes are a cached answer shared by many rows:
+            # the cache may drop them, and then these rows alone hold them.
+            size += len(body)
+        size += _ROW_OVERHEAD
+        with self._lock:
+            self._entries.append((next(self._seq), self._now(), time.time(), tuple(fields), tuple(fields.values()),
+                                  status, body, seconds, None, ANSWERED, size))
+            self._bytes += size
+            if len(self._entries) > self.limit or self._bytes > self.max_bytes:
+                self._trim()
+        return True
+
     def _trim(self) -> None:
         entries = self._entries
         while entries and (len(entries) > self.limit or self._bytes > self.max_bytes):
@@ -251,11 +285,20 @@ class Journal(JournalChecks):
         """Requests in arrival order; ``key`` may be the key, its redacted form or its key id."""
         with self._lock:
             rows = [tuple(r) for r in self._entries]
-        out = [
-            Request(seq, at, wall, params.get("action", "").strip(), params, f"key#{kid[:8]}" if kid else "", kid,
-                    status, payload.decode() if type(payload) is Encoded else payload, latency, fault, state)
-            for seq, at, wall, params, kid, status, payload, latency, fault, state, _ in rows
-        ]
+        ids: dict[str, str] = {}  # key -> key id, for this call: a journal holds few keys
+        out = []
+        for seq, at, wall, params, kid, status, payload, latency, fault, state, _ in rows:
+            if kid.__class__ is tuple:  # a row of references: what it shows is worked out now
+                fields = dict(zip(params, kid))
+                sent = fields.get("key") or ""
+                params = kept_fields(sent, fields)[0]
+                payload = shown_answer(sent, payload)
+                kid = ids.get(sent)
+                if kid is None:
+                    kid = ids[sent] = key_id(sent) if sent else ""
+            out.append(Request(seq, at, wall, params.get("action", "").strip(), params,
+                               f"key#{kid[:8]}" if kid else "", kid, status,
+                               payload.decode() if type(payload) is Encoded else payload, latency, fault, state))
         if action is not None:
             out = [e for e in out if e.action == action]
         if key is not None:

@@ -81,6 +81,16 @@ def kept_answer(key: str, payload: Any, body: bytes | None) -> tuple[Any, int]:
     return payload, size
 
 
+def shown_answer(key: str, body: bytes | None) -> Any:
+    """The answer a row of references shows: its bytes decoded, the key redacted where it is echoed."""
+    if body is None:
+        return None
+    value = json.loads(body)
+    if key and any(form in body for form in _forms(key)):
+        return _scrub_answer(key, value)
+    return value
+
+
 _ESCAPED = re.compile(r'["\\\x00-\x1f]')  # characters JSON writes escaped: the key's bytes differ in an answer
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Mapping
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import orjson
 
@@ -47,7 +47,29 @@ def urlencoded_fields(body: bytes) -> dict[str, str]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = body.decode("latin-1")
-    return dict(parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"))
+    # parse_qsl's rules (keep_blank_values=True, errors="replace"), without its per-field
+    # calls: a name or value with no "%" or "+" is taken as it is; repeated names keep the last.
+    out: dict[str, str] = {}
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "), errors="replace")
+        if "%" in value or "+" in value:
+            value = _unquote_value(value)
+        out[name] = value
+    return out
+
+
+def _unquote_value(value: str) -> str:
+    # A list of ids ("1%2C2%2C3") is the common escaped value: one C-level replace, and
+    # unquote only when another escape remains (a "%2C" decodes to "," whatever surrounds it).
+    if "+" not in value:
+        commas = value.replace("%2C", ",").replace("%2c", ",")
+        if "%" not in commas:
+            return commas
+    return unquote(value.replace("+", " "), errors="replace")
 
 
 def _scalar(value: Any) -> str | None:
