@@ -226,7 +226,7 @@ class Answers:
             if action == "services" and "services" in dialect.actions:
                 return self._listing(dialect, key)
             handler = _handler(dialect, action)
-            if handler is _status and "orders" in params:
+            if handler is _status and "orders" in params and dialect.family.id_format == "decimal":  # ids as numbers
                 payload = self._finals.answer(panel, dialect, key, account, params["orders"])  # type: ignore[arg-type]
             else:
                 payload = handler(panel, dialect, key, account, params)  # type: ignore[arg-type]
