@@ -26,6 +26,7 @@ class Call:
     entry: list[Any] | None = None  # its journal row, once it has arrived in the journal
     fault: Fault | None = None  # the fault that shapes its answer (latency or transport)
     body: bytes | None = None  # the answer's JSON bytes as sent
+    seq: int | None = None  # its number in the journal, once it is there (the HAR export's link to it)
 
 
 def call_of(scope: Mapping[str, Any]) -> Call | None:

@@ -192,7 +192,7 @@ class Journal(JournalChecks):
         call = scope.get(SCOPE_KEY)
         if call is None:
             call = scope[SCOPE_KEY] = Call(fields, time.perf_counter())
-        call.entry = row
+        call.entry, call.seq = row, row[0]
         with self._lock:
             self._entries.append(row)
             self._bytes += size
@@ -231,7 +231,7 @@ class Journal(JournalChecks):
             row, body = call.entry, call.body
             if call.fault is not None:
                 status, fault, body = call.fault.client_status, call.fault.kind, None  # type: ignore[assignment]
-        if fault is None and row is None and self._record_refs(fields, payload, body, status, seconds):
+        if fault is None and row is None and self._record_refs(call, fields, payload, body, status, seconds):
             return
         key = fields.get("key") or ""
         kept, size = kept_answer(key, payload, body)
@@ -242,6 +242,8 @@ class Journal(JournalChecks):
                        0.0, None, ARRIVED, _ROW_OVERHEAD + fsize]
                 self._entries.append(row)
                 self._bytes += row[_SIZE]
+                if call is not None:
+                    call.seq = row[0]
             row[_STATUS], row[_PAYLOAD], row[_LATENCY], row[_FAULT] = status, kept, seconds, fault
             if row[_STATE] != ABANDONED:
                 row[_STATE] = ANSWERED
@@ -252,8 +254,8 @@ class Journal(JournalChecks):
         if logs.LOG.isEnabledFor(logs.INFO):
             logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
 
-    def _record_refs(self, fields: Mapping[str, str], payload: Any, body: bytes | None, status: int,
-                     seconds: float) -> bool:
+    def _record_refs(self, call: Call | None, fields: Mapping[str, str], payload: Any, body: bytes | None,
+                     status: int, seconds: float) -> bool:
         """Record an answered request as a row of references; False when it needs a kept row
         (a field or answer past its bound, an answer without bytes, logging on)."""
         size = len("\0".join(fields)) + len("\0".join(fields.values()))
@@ -267,8 +269,11 @@ class Journal(JournalChecks):
             size += len(body)
         size += _ROW_OVERHEAD
         with self._lock:
-            self._entries.append((next(self._seq), self._now(), time.time(), tuple(fields), tuple(fields.values()),
+            seq = next(self._seq)
+            self._entries.append((seq, self._now(), time.time(), tuple(fields), tuple(fields.values()),
                                   status, body, seconds, None, ANSWERED, size))
+            if call is not None:
+                call.seq = seq
             self._bytes += size
             if len(self._entries) > self.limit or self._bytes > self.max_bytes:
                 self._trim()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..domain.accounts import redact
 from ..har import HarExchange, har_log
+from .context import call_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
@@ -100,12 +101,12 @@ class WireFacts:
         try:
             await self.app(scope, receive, send)
         finally:
-            row = scope.get("mockpanel.entry")
-            if row is not None:
-                self._note(row[0], scope)
+            call = call_of(scope)
+            if call is not None and call.seq is not None:
+                self._note(call.seq, call.fields, scope)
 
-    def _note(self, seq: int, scope: Scope) -> None:
-        key = ((scope.get("mockpanel.fields") or {}).get("key") or "").encode("utf-8", errors="replace")
+    def _note(self, seq: int, fields: Mapping[str, str], scope: Scope) -> None:
+        key = (fields.get("key") or "").encode("utf-8", errors="replace")
         headers, query = scope["headers"], scope.get("query_string", b"")
         for name, value in headers:
             if name in SECRET_HEADERS or (key and key in value):
