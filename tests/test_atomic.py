@@ -11,7 +11,7 @@ import pytest
 
 from mockpanel.domain import accounts, orderbook, orders, panel as panel_module, snapshot, triggers
 from mockpanel.domain.clock import VirtualClock
-from mockpanel.domain.catalog import load_catalog
+from mockpanel.catalogs import load_catalog
 from mockpanel.domain.errors import PanelError
 from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.orderbook import COLUMNS

@@ -14,21 +14,30 @@ import secrets
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar
+from typing import (
+    Any,
+    Callable,
+    Iterable,
+    Literal,
+    Mapping,
+    Protocol,
+    Sequence,
+    TypeVar,
+)
 
-from ..dialects.parse import parse_int
+from . import undo as undo_steps
 from .accounts import Account, LedgerEntry, key_digest
-from .catalog import Catalog, Service, load_catalog, service_from_json
+from .catalog import Catalog, Service, service_from_json
 from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
 from .money import ZERO, parse_amount, price
+from .numbers import parse_int
 from .orderbook import OrderBook
 from .orders import Order, OrderState, state_of
 from .plans import LifecycleSettings, Plan, RefillPlan, draw_plan, draw_refill_plan
 from .refills import Refill
 from .servicetypes import OrderRequest, OrderRules, expiry_time, read_order_request
-from . import undo as undo_steps
 from .undo import Undo
 
 DuplicateScope = Literal["service", "any", "off"]
@@ -125,7 +134,7 @@ class Panel:
     ) -> None:
         base = settings or PanelSettings()
         self.settings = PanelSettings(**{**base.__dict__, **overrides}) if overrides else base
-        self.catalog = catalog if catalog is not None else load_catalog("default")
+        self.catalog = catalog if catalog is not None else Catalog()  # the domain reads no files: catalogs.load_catalog does
         self.clock = clock or VirtualClock()
         self.lock = threading.RLock()
         self._accounts: dict[bytes, Account] = {}

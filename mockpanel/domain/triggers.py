@@ -30,10 +30,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..dialects.parse import parse_int
 from .catalog import Service
 from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status
+from .numbers import parse_int
 from .plans import Plan, RefillPlan
 from .servicetypes import OrderRequest
 

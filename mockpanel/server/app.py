@@ -10,8 +10,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..catalogs import load_catalog
 from ..dialects.profile import Dialect, load_dialect
-from ..domain.catalog import Catalog, load_catalog
+from ..domain.catalog import Catalog
 from ..domain.clock import VirtualClock
 from ..domain.panel import Panel, PanelSettings
 from ..domain.servicetypes import SERVICE_TYPES, OrderRules
