@@ -130,7 +130,8 @@ class Expect:
         template = self.dialect.errors[ErrorCode(code)]
         return template.format(**values) if values is not None else template
 
-    def _matches(self, code: str, message: str, values: Mapping[str, Any] | None) -> bool:
+    def matches(self, code: str, message: str, values: Mapping[str, Any] | None) -> bool:
+        """True if ``message`` is the dialect's wording of error ``code`` (with ``values``, exactly)."""
         if values is not None:
             return message == self.wording(code, values)
         template = self.dialect.errors[ErrorCode(code)]
@@ -162,7 +163,7 @@ class Expect:
         if ex.status is not None and ex.status < 500:
             c.require("V2-GEN-03", ex.status == 200, f"the error came with HTTP {ex.status}", ex)
         if codes and wording_rid and isinstance(message, str):
-            ok = any(self._matches(code, message, values) for code in codes)
+            ok = any(self.matches(code, message, values) for code in codes)
             expected = " or ".join(repr(self.wording(code, values)) if values is not None else
                                    repr(self.dialect.errors[ErrorCode(code)]) for code in codes)
             c.require(wording_rid, ok, f"expected the words {expected}, got {message!r}", ex)
@@ -194,7 +195,7 @@ class Expect:
 
     def other_error(self, message: Any, code: str) -> str | None:
         """The dialect's error code whose words ``message`` is, if it is not ``code``'s."""
-        if not isinstance(message, str) or self._matches(code, message, None):
+        if not isinstance(message, str) or self.matches(code, message, None):
             return None
         for other in ErrorCode:  # only exact words: "Invalid {field}" would match "Invalid API key"
             template = self.dialect.errors[other]
@@ -432,7 +433,7 @@ class Expect:
                 message = self.item_error(data[token])
                 if c.require("V2-BAT-02", message is not None,
                              f"unknown id {token} should carry {self.item_error_form()}, got {short(data[token])}", ex):
-                    c.require("V2-ERR-01", self._matches("incorrect_order_id", message, None),
+                    c.require("V2-ERR-01", self.matches("incorrect_order_id", message, None),
                               f"expected the words {self.wording('incorrect_order_id')!r}, got {message!r}", ex)
         return data
 
@@ -470,7 +471,7 @@ class Expect:
                 if c.require("V2-BAT-05", message is not None,
                              f"unknown refill {item.get('refill')} should carry {self.item_error_form()} in "
                              f"\"status\", got {short(item.get('status'))}", ex):
-                    c.require("V2-ERR-02", self._matches("incorrect_refill_id", message, None),
+                    c.require("V2-ERR-02", self.matches("incorrect_refill_id", message, None),
                               f"expected the words {self.wording('incorrect_refill_id')!r}, got {message!r}", ex)
         missing = [t for t in tokens if t not in seen]
         c.require("V2-BAT-05", not missing, f"{len(missing)} requested refill ids are missing (first: {missing[:3]})", ex)

@@ -65,15 +65,15 @@ def _track(phase: OrdersPhase, c: Checks, spec: S.OrderSpec, item: Any, ex: Any,
 
 def _refused_valid(phase: OrdersPhase, c: Checks, item: Any, spec: S.OrderSpec, ex: Any, message: str, rid: str) -> None:
     e = phase.ctx.expect
-    if e._matches("not_enough_funds", message, None):
+    if e.matches("not_enough_funds", message, None):
         phase.out_of_money = True
         for r in _item_rids(item):
             phase.ctx.verdicts.not_exercised(r, f"the balance ran out ({message!r})")
         phase.step(f"refused for lack of funds: {message!r}; no more orders")
-    elif e._matches("active_order_with_link", message, None):
+    elif e.matches("active_order_with_link", message, None):
         item.placed = False  # the same link is busy on this service: try again later
         phase.step(f"refused, link busy: {message!r}; will retry")
-    elif any(e._matches(code, message, {"field": "link"}) for code in ("missing_field", "invalid_field")):
+    elif any(e.matches(code, message, {"field": "link"}) for code in ("missing_field", "invalid_field")):
         phase.ctx.verdicts.not_exercised(rid, f"the panel refused --link for this service: {message!r}")
     else:
         c.fail(rid, f"a valid {spec.type} order was refused: {message!r}", ex)
@@ -221,7 +221,7 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
             message = e.item_error(other["cancel"])
             if c.require("V2-CAN-01", message is not None,
                          f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other['cancel'])}", ex):
-                c.require("V2-ERR-01", e._matches("incorrect_order_id", message, None),
+                c.require("V2-ERR-01", e.matches("incorrect_order_id", message, None),
                           f"expected the words {e.wording('incorrect_order_id')!r}, got {message!r}", ex)
     phase.money_rule(c, phase.snapshot(c))
     phase.absorb(c)
@@ -300,7 +300,7 @@ def refill_batch(phase: OrdersPhase, c: Checks, order: Tracked) -> None:
         message = e.item_error(other["refill"])
         if c.require("V2-REF-03", message is not None,
                      f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other['refill'])}", ex):
-            c.require("V2-ERR-01", e._matches("incorrect_order_id", message, None),
+            c.require("V2-ERR-01", e.matches("incorrect_order_id", message, None),
                       f"expected the words {e.wording('incorrect_order_id')!r}, got {message!r}", ex)
 
 
@@ -372,7 +372,7 @@ def agree(phase: OrdersPhase, c: Checks, snap: Snapshot, oid: str) -> None:
 def ensure_outcome(phase: OrdersPhase, target: Status) -> None:
     """Place one cheap cancellable order and cancel it while Pending (-> Canceled) or
     once delivery started (-> Partial); the second key tries to cancel it first."""
-    services = sorted((s for s in phase._priceable() if s.cancel and s.type == "Default"),
+    services = sorted((s for s in phase.priceable() if s.cancel and s.type == "Default"),
                       key=lambda s: (phase.cost_of(s), s.id))
     busy = {o.spec.service.id for o in phase.orders.values() if not o.final}
     services = [s for s in services if s.id not in busy and phase.ctx.session.can_spend(phase.cost_of(s))]

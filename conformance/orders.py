@@ -129,7 +129,8 @@ class OrdersPhase:
 
     # --- the plan ----------------------------------------------------------------------
 
-    def _priceable(self) -> list[ServiceInfo]:
+    def priceable(self) -> list[ServiceInfo]:
+        """The target's services this tier can price and order."""
         out = [
             s for s in self.ctx.target.services
             if s.type in TYPE_RULES and usable_rate(s.rate) and s.min is not None and s.max is not None
@@ -152,7 +153,7 @@ class OrdersPhase:
         return S.price(service, n, stype.flat)
 
     def make_plan(self) -> None:
-        services = self._priceable()
+        services = self.priceable()
         by_type: dict[str, ServiceInfo] = {}
         for s in sorted(services, key=lambda s: (self.cost_of(s), s.id)):
             by_type.setdefault(s.type or "Default", s)

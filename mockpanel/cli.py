@@ -54,10 +54,9 @@ def serve(
 
     from .accounts_cli import open_accounts
     from .persistence.errors import StateUnavailable
+    from .server.access import is_loopback
     from .server.app import build_panel, create_app
     from .server.protocol import protocol_class, server_options
-
-    from .server.control import is_loopback
 
     keys = keys or env_keys()
     try:

@@ -9,9 +9,10 @@ from typing import Any, Callable
 
 import pytest
 
-from mockpanel.domain import accounts, orderbook, orders, panel as panel_module, snapshot, triggers
-from mockpanel.domain.clock import VirtualClock
 from mockpanel.catalogs import load_catalog
+from mockpanel.domain import accounts, orderbook, orders, snapshot, triggers
+from mockpanel.domain import panel as panel_module
+from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import PanelError
 from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.orderbook import COLUMNS
@@ -89,7 +90,7 @@ ADD_STEPS = [
     (Panel, "_settle"),
     (orderbook.OrderBook, "append_row"),
     (orderbook._Interned, "index"),
-    (orders.Order, "_finish_time"),
+    (orders.Order, "finish_time"),
     (orders.Order, "runs"),
     (orders.Order, "interval"),
     (accounts.Account, "schedule_refund"),
@@ -238,7 +239,7 @@ def test_a_row_a_column_cannot_hold_is_not_appended() -> None:
 
 def test_a_restored_snapshot_keeps_the_order_ids_column_typed() -> None:
     panel = make_panel()
-    restored = snapshot.load(snapshot.dump(panel))
+    restored = snapshot.load(snapshot.dump(panel), kind=Panel)
     ids = restored.account(KEY).order_ids
     assert ids.__class__.__name__ == "array" and ids.typecode == "q"
     assert list(ids) == list(panel.account(KEY).order_ids)

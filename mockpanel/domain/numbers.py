@@ -21,7 +21,7 @@ def parse_int(raw: object, *, low: int = 0, high: int = MAX_ID, plus: bool = Fal
     """A whole number in [low, high] from a str (spaces around it allowed; a leading "+"
     if ``plus``) or an int; None for anything else (bools, floats, other digits, too long)."""
     if raw.__class__ is int:
-        value: int = raw  # type: ignore[assignment]
+        value: int = raw
     elif isinstance(raw, str):
         text = raw.strip()
         if plus and text[:1] == "+":

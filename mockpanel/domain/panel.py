@@ -12,19 +12,18 @@ import heapq
 import math
 import secrets
 import threading
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import (
     Any,
     Callable,
     Iterable,
-    Literal,
     Mapping,
     Protocol,
     Sequence,
     TypeVar,
 )
 
+from . import snapshot
 from . import undo as undo_steps
 from .accounts import Account, LedgerEntry, key_digest
 from .catalog import Catalog, Service, service_from_json
@@ -35,28 +34,15 @@ from .money import ZERO, parse_amount, price
 from .numbers import parse_int
 from .orderbook import OrderBook
 from .orders import Order, OrderState, state_of
-from .plans import LifecycleSettings, Plan, RefillPlan, draw_plan, draw_refill_plan
+from .plans import Plan, RefillPlan, draw_plan, draw_refill_plan
 from .refills import Refill
-from .servicetypes import OrderRequest, OrderRules, expiry_time, read_order_request
+from .servicetypes import OrderRequest, expiry_time, read_order_request
+from .settings import PanelSettings
 from .undo import Undo
 
-DuplicateScope = Literal["service", "any", "off"]
 # A hook may change the plan of a new order (in-band triggers use this).
 PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
 RefillHook = Callable[[Order, RefillPlan], RefillPlan]
-
-
-@dataclass(frozen=True)
-class PanelSettings:
-    seed: int = 0
-    currency: str = "USD"
-    lifecycle: LifecycleSettings = LifecycleSettings()
-    rules: OrderRules = OrderRules()
-    batch_limit: int = 100
-    duplicate_links: DuplicateScope = "service"
-    refill_after_partial: bool = False
-    first_order_id: int = 10001
-    first_refill_id: int = 501
 
 
 _digest = key_digest
@@ -108,7 +94,7 @@ def mutation(method: F) -> F:
         if recorder is None:
             return method(self, *args, **kwargs)
         with self.lock, self.clock.pinned() as now:
-            if self._replaying:
+            if self.replaying:
                 return method(self, *args, **kwargs)
             entry = recorder.prepare(name, args, kwargs)
             result = method(self, *args, **kwargs)
@@ -137,14 +123,16 @@ class Panel:
         self.catalog = catalog if catalog is not None else Catalog()  # the domain reads no files: catalogs.load_catalog does
         self.clock = clock or VirtualClock()
         self.lock = threading.RLock()
-        self._accounts: dict[bytes, Account] = {}
-        self._by_id: dict[str, Account] = {}  # key id (digest) -> account
-        self.orders = OrderBook(first_id=self.settings.first_order_id)
+        # The state below is public: snapshots, persistence and the control side read it; it changes
+        # only under the lock, through the panel's methods or a whole-state restore.
+        self.key_accounts: dict[bytes, Account] = {}
+        self.accounts_by_id: dict[str, Account] = {}  # key id (digest) -> account
+        self.orders: OrderBook[Order] = OrderBook(first_id=self.settings.first_order_id, view=Order.of)
         self.refills: dict[int, Refill] = {}
-        self._refill_of: dict[int, int] = {}  # order id -> its newest refill id
-        self._next_refill = self.settings.first_refill_id
+        self.refill_of: dict[int, int] = {}  # order id -> its newest refill id
+        self.next_refill = self.settings.first_refill_id
         self.recorder: Recorder | None = None
-        self._replaying = False
+        self.replaying = False
         self.plan_hooks: list[PlanHook] = []
         self.refill_hooks: list[RefillHook] = []
         self._prices: dict[tuple[Decimal, int], Decimal] = {}
@@ -159,7 +147,7 @@ class Panel:
             )
             kept = {
                 "lock": self.lock, "plan_hooks": self.plan_hooks, "refill_hooks": self.refill_hooks,
-                "recorder": self.recorder, "_replaying": self._replaying,
+                "recorder": self.recorder, "replaying": self.replaying,
             }
             self.__dict__.update(fresh.__dict__)
             self.__dict__.update(kept)
@@ -184,14 +172,14 @@ class Panel:
             raise ValueError(f"an opening balance cannot be negative, got {amount}")
         with self.lock:
             digest = _digest(key)
-            if digest in self._accounts:
+            if digest in self.key_accounts:
                 raise ValueError("that API key already exists; choose another or omit it")
             now = self.clock.now()
             account = Account(
                 key=key, currency=currency or self.settings.currency, seed=self.settings.seed, created=now
             )
-            self._accounts[digest] = account
-            self._by_id[account.id] = account
+            self.key_accounts[digest] = account
+            self.accounts_by_id[account.id] = account
             if amount:
                 account.credit(LedgerEntry(now, "deposit", amount, note="opening balance"))
             return account
@@ -200,25 +188,25 @@ class Panel:
         """The account for ``key``, or INVALID_KEY. Keys are compared by digest."""
         if not isinstance(key, str) or not key:
             raise PanelError(ErrorCode.INVALID_KEY)
-        account = self._accounts.get(_digest(key))
+        account = self.key_accounts.get(_digest(key))
         if account is None or account.disabled:
             raise PanelError(ErrorCode.INVALID_KEY)
         return account
 
     def accounts(self) -> list[Account]:
         with self.lock:
-            return list(self._accounts.values())
+            return list(self.key_accounts.values())
 
     @mutation
     def remove_account(self, key: str) -> None:
         """Delete an account; its key is then refused."""
         with self.lock:
             account = self.account(key)
-            del self._accounts[_digest(key)]
-            del self._by_id[account.id]
+            del self.key_accounts[_digest(key)]
+            del self.accounts_by_id[account.id]
             self.orders.remove_account(account.id)
             for order_id in account.order_ids:
-                self._refill_of.pop(order_id, None)
+                self.refill_of.pop(order_id, None)
             # Every refill of the account, not only each order's newest one.
             for refill_id in [r.id for r in self.refills.values() if r.key == account.id]:
                 del self.refills[refill_id]
@@ -306,7 +294,7 @@ class Panel:
         """Place an order; returns its id. Charges the price at once, or raises."""
         with self.lock:
             account = self.account(key)
-            service = self._service(service_id)
+            service = self.find_service(service_id)
             request = read_order_request(
                 service.type,
                 params,
@@ -368,7 +356,8 @@ class Panel:
                 cache[(rate, quantity)] = charge
         return charge
 
-    def _service(self, service_id: object) -> Service:
+    def find_service(self, service_id: object) -> Service:
+        """The service with this id, on sale; PanelError if the id is not one or the service is disabled."""
         number = parse_int(service_id if service_id.__class__ is int else str(service_id))
         if number is None:
             raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
@@ -420,7 +409,7 @@ class Panel:
         )
         if expires_at is not None:
             order.expires_at = expires_at
-            order.done_at = order._finish_time()
+            order.done_at = order.finish_time()
         account.order_ids.append(order.id)
         account.balance -= charge  # the ledger's charge entry is the order itself
         self._schedule(account, order)
@@ -516,7 +505,7 @@ class Panel:
             allowed = {Status.COMPLETED, Status.PARTIAL} if self.settings.refill_after_partial else {Status.COMPLETED}
             if status not in allowed:
                 raise PanelError(ErrorCode.REFILL_NOT_ALLOWED)
-            previous = self.refills.get(self._refill_of.get(order.id, 0))
+            previous = self.refills.get(self.refill_of.get(order.id, 0))
             if previous is not None and not previous.status_at(now).final:
                 raise PanelError(ErrorCode.REFILL_ALREADY_ACTIVE)
             with Undo() as undo:
@@ -525,7 +514,7 @@ class Panel:
                 for refill_hook in self.refill_hooks:
                     plan = refill_hook(order, plan)
                 refill = Refill(
-                    id=self._next_refill,
+                    id=self.next_refill,
                     order_id=order.id,
                     key=account.id,
                     created=now,
@@ -533,9 +522,9 @@ class Panel:
                     done_at=now + plan.pending + plan.duration,
                     outcome=plan.outcome,
                 )
-                self._next_refill += 1
+                self.next_refill += 1
                 self.refills[refill.id] = refill
-                self._refill_of[order.id] = refill.id
+                self.refill_of[order.id] = refill.id
             return refill.id
 
     def refill_many(self, key: str, order_ids: Sequence[int | None]) -> list[int | PanelError]:
@@ -573,9 +562,7 @@ class Panel:
     @mutation
     def restore_snapshot(self, data: Mapping[str, Any]) -> None:
         """Replace the whole state with an exported one (``snapshot.dump``)."""
-        from .snapshot import restore  # snapshot builds panels: import it when used
-
-        restore(self, data)
+        snapshot.restore(self, data)
 
     # --- control: the catalogue -------------------------------------------------------
 
@@ -718,7 +705,7 @@ class Panel:
             return refill.status_at(now)
 
     def _account_by_id(self, account_id: str) -> Account:
-        return self._by_id[account_id]
+        return self.accounts_by_id[account_id]
 
     def keys_orders(self, key: str) -> Iterable[Order]:
         with self.lock:  # a list, not a generator: read whole under the lock

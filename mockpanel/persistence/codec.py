@@ -13,7 +13,6 @@ import orjson
 
 from ..domain.accounts import KeyDigest
 
-
 _PLAIN = (str, int, bool, type(None))
 
 

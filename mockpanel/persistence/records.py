@@ -66,7 +66,7 @@ def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[
     if name == "restore_snapshot" and args:
         # What the panel will hold, not what was sent: checked (a bad state is refused before any
         # change) and without fields a state does not have. The clock stays as sent (null keeps it).
-        normal = snapshot.dump(snapshot.load(args[0]))
+        normal = snapshot.dump(snapshot.load(args[0], kind=Panel))
         normal["clock"] = args[0].get("clock")
         args = (normal,) + tuple(args[1:])
     if name == "reset" and args and isinstance(args[0], Catalog):
@@ -76,7 +76,7 @@ def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[
 
 def _used_fields(panel: Panel, service_id: Any, params: Any) -> dict[str, Any]:
     try:
-        stype = panel._service(service_id).type
+        stype = panel.find_service(service_id).type
     except PanelError:
         return {}  # the add will be refused: nothing is stored
     rules = panel.settings.rules.type_fields

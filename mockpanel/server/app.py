@@ -19,7 +19,8 @@ from ..domain.servicetypes import SERVICE_TYPES, OrderRules
 from ..domain.triggers import install as install_triggers
 from ..persistence.errors import StateUnavailable
 from .api import MAX_BODY, ApiEndpoint, json_bytes, send_json
-from .control import CONTROL_ROUTES, Control
+from .control import Control
+from .control_http import CONTROL_ROUTES
 from .fault_answers import ConnectionDropped, expose_transport
 from .fault_middleware import FaultMiddleware
 

@@ -146,7 +146,7 @@ class Control:
             order = panel.find_order(order_id)
             now = panel.clock.now()
             state = order.state(now)
-            refill = panel._refill_of.get(order_id)
+            refill = panel.refill_of.get(order_id)
             return {
                 "order": order.id,
                 "key": redact_id(order.key),
@@ -245,7 +245,3 @@ class Control:
         self.panel.restore_snapshot(data)
         return {"imported": True, "orders": len(self.panel.orders), "keys": len(self.panel.accounts())}
 
-
-# --- HTTP: server/control_http.py (kept importable from here) ---------------------------------------
-
-from .control_http import CONTROL_ROUTES, ENDPOINTS, Endpoint, client_host, is_loopback, refusal  # noqa: E402,F401

@@ -278,16 +278,3 @@ class FaultSet:
                 self._faults = [f for f in self._faults if f.active]
         return out
 
-
-# Kept importable from here, as before the split.
-from .fault_answers import CLOUDFLARE_PAGE, ConnectionDropped, answer, drop, expose_transport  # noqa: E402,F401
-
-_MIDDLEWARE = ("FaultMiddleware", "apply_domain", "word_fault")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MIDDLEWARE:  # lazily: fault_middleware imports this module
-        from . import fault_middleware
-
-        return getattr(fault_middleware, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

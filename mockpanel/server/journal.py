@@ -144,7 +144,7 @@ def _short(value: Any, limit: int = 80) -> str:
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
 
 
-class Journal(JournalChecks):
+class Journal(JournalChecks["Request"]):
     """The requests one panel received, oldest first: at most ``limit`` of them and about
     ``max_bytes`` bytes."""
 

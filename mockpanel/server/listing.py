@@ -22,7 +22,8 @@ from ..domain.accounts import key_id, redact
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.orders import state_of
 from ..domain.panel import Panel
-from .orderscan import count_statuses, order_rows
+from .access import refusal
+from .orderscan import order_rows
 
 MAX_PAGE = 500
 
@@ -104,7 +105,7 @@ def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
     service = book.services.values[book.service_ix[i]]
     kid = book.accounts.values[book.account_ix[i]]
     link = book.links[i]
-    account = panel._by_id.get(kid)
+    account = panel.accounts_by_id.get(kid)
     if account is not None and account.key in link:  # a key pasted into the link is shown redacted
         link = link.replace(account.key, redact(account.key))
     return {
@@ -230,8 +231,6 @@ def openapi_paths(prefix: str = "/_mock") -> dict[str, Any]:
 
 def _route(endpoint: ListEndpoint) -> Route:
     async def serve(request: HttpRequest) -> Response:
-        from .control import refusal  # here, not at import: control.py imports this module
-
         refused = refusal(request)
         if refused is not None:
             return refused

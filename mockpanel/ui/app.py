@@ -21,7 +21,8 @@ from starlette.templating import Jinja2Templates
 
 from ..domain.accounts import redact
 from ..domain.errors import PanelError
-from ..server.control import Control, refusal
+from ..server.access import refusal
+from ..server.control import Control
 from . import view
 
 HERE = Path(__file__).parent
@@ -180,7 +181,7 @@ def _add_key(c: Control, r: Request, b: dict[str, Any]) -> Any:
 
 
 def _topup(c: Control, r: Request, b: dict[str, Any]) -> Any:
-    account = c.panel._by_id.get(r.path_params["key_id"])
+    account = c.panel.accounts_by_id.get(r.path_params["key_id"])
     if account is None:
         raise KeyError("no such key on this panel")
     return c.topup(account.key, b.get("amount"))
