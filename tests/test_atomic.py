@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from mockpanel.catalogs import load_catalog
-from mockpanel.domain import accounts, orderbook, orders, snapshot, triggers
+from mockpanel.domain import accounts, orderbook, orders, snapshot
 from mockpanel.domain import panel as panel_module
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import PanelError
@@ -18,6 +18,7 @@ from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.orderbook import COLUMNS
 from mockpanel.domain.panel import Panel
 from mockpanel.domain.plans import LifecycleSettings
+from mockpanel.server import triggers
 
 KEY = "atomic-key"
 _links = itertools.count()

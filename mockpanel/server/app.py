@@ -16,13 +16,13 @@ from ..domain.catalog import Catalog
 from ..domain.clock import VirtualClock
 from ..domain.panel import Panel, PanelSettings
 from ..domain.servicetypes import SERVICE_TYPES, OrderRules
-from ..domain.triggers import install as install_triggers
 from ..persistence.errors import StateUnavailable
 from .api import MAX_BODY, ApiEndpoint, json_bytes, send_json
 from .control import Control
 from .control_http import CONTROL_ROUTES
 from .fault_answers import ConnectionDropped, expose_transport
 from .fault_middleware import FaultMiddleware
+from .triggers import install as install_triggers
 
 
 def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:

@@ -14,9 +14,9 @@ from ..domain.catalog import Catalog, Service, service_from_json
 from ..domain.clock import VirtualClock
 from ..domain.errors import PanelError
 from ..domain.panel import Panel
-from ..domain.triggers import parse_duration
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
+from .triggers import parse_duration
 
 JOURNAL_LIMIT = 10_000
 
