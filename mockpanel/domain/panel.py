@@ -7,7 +7,6 @@ thread driving the control API) never see half a change, and never overspend.
 
 from __future__ import annotations
 
-import functools
 import heapq
 import math
 import secrets
@@ -18,9 +17,7 @@ from typing import (
     Callable,
     Iterable,
     Mapping,
-    Protocol,
     Sequence,
-    TypeVar,
 )
 
 from . import snapshot
@@ -31,6 +28,7 @@ from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
 from .money import ZERO, parse_amount, price
+from .mutations import Recorder, mutation
 from .numbers import parse_int
 from .orderbook import OrderBook
 from .orders import Order, OrderState, state_of
@@ -68,40 +66,6 @@ def _whole(value: object, name: str) -> int | None:
 
 
 MAX_BALANCE = Decimal(10) ** 18  # a balance's bound: sums stay exact in Decimal's 28 digits
-
-
-class Recorder(Protocol):
-    """Told of every change to a panel (persistence, ``mockpanel serve --state``)."""
-
-    def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Before the change: what to record, or raise (nothing has changed yet)."""
-
-    def commit(self, entry: Any, at: float) -> None:
-        """After it succeeded: make it durable, or put the panel back as it was and raise."""
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def mutation(method: F) -> F:
-    """Mark a method that changes the panel: with a recorder attached, it runs at one pinned
-    instant and, if it succeeds, is committed before it returns (failed calls change nothing)."""
-    name = method.__name__
-
-    @functools.wraps(method)
-    def wrapper(self: "Panel", *args: Any, **kwargs: Any) -> Any:
-        recorder = self.recorder
-        if recorder is None:
-            return method(self, *args, **kwargs)
-        with self.lock, self.clock.pinned() as now:
-            if self.replaying:
-                return method(self, *args, **kwargs)
-            entry = recorder.prepare(name, args, kwargs)
-            result = method(self, *args, **kwargs)
-            recorder.commit(entry, now)
-            return result
-
-    return wrapper  # type: ignore[return-value]
 
 
 class Panel:

@@ -14,13 +14,14 @@ from ..domain import snapshot
 from ..domain.accounts import KeyDigest
 from ..domain.catalog import Catalog
 from ..domain.errors import PanelError
+from ..domain.mutations import MUTATIONS
 from ..domain.panel import Panel
 from .codec import decode, loads
 
-KEYED = {"_open_account", "remove_account", "deposit", "withdraw", "add", "cancel", "refill"}
-OPERATIONS = KEYED | {
-    "reset", "set_order", "set_outcome", "set_refill", "put_service", "update_service", "restore_snapshot",
-}
+# The operations a state file records: the panel's own list (domain/mutations.py), read once the
+# Panel class is defined (this module imports it).
+KEYED = frozenset(name for name, keyed in MUTATIONS.items() if keyed)
+OPERATIONS = frozenset(MUTATIONS)
 ADD_FIELDS = ("link", "quantity", "runs", "interval")
 
 

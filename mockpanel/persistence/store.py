@@ -161,7 +161,7 @@ class StateFile:
                 raise self._unavailable(exc) from None
             self._failing = False
         if name not in OPERATIONS:  # fail loudly: an unrecorded change would be lost at restart
-            raise RuntimeError(f"Panel.{name} changes the panel, but state files do not record it yet (records.py OPERATIONS)")
+            raise RuntimeError(f"Panel.{name} changes the panel, but state files do not record it yet (mark it @mutation)")
         kwargs = dict(kwargs)
         if name == "reset" and "catalog" in kwargs:
             args = (kwargs.pop("catalog"),)
