@@ -395,7 +395,7 @@ class OrdersPhase:
             if not item.placed:
                 reason = why if self.ctx.session.can_spend(item.cost) else (
                     f"its cheapest order ({item.cost}) does not fit in what --max-spend leaves")
-                for rid in _item_rids(item):
+                for rid in item_rids(item):
                     v.not_exercised(rid, reason)
         for p in self.probes:
             if not p.done:
@@ -488,7 +488,8 @@ class OrdersPhase:
             self.ctx.stop(f"internal error in the suite ({type(exc).__name__}: {exc})")
 
 
-def _item_rids(item: PlanItem) -> list[str]:
+def item_rids(item: PlanItem) -> list[str]:
+    """The requirement ids an item of the plan exercises."""
     out = []
     if "refill" in item.purposes:
         out += ["V2-REF-01", "V2-REF-02", "V2-REF-03"]

@@ -87,8 +87,8 @@ ADD_STEPS = [
     (panel_module, "draw_plan"),
     (triggers, "plan_hook"),  # replaced in the panel's hook list below
     (Panel, "_dripfeed_speed"),
-    (Panel, "_schedule"),
-    (Panel, "_settle"),
+    (Panel, "schedule"),
+    (Panel, "settle"),
     (orderbook.OrderBook, "append_row"),
     (orderbook._Interned, "index"),
     (orders.Order, "finish_time"),
@@ -147,8 +147,8 @@ def after_ok(panel: Panel) -> None:
 CANCEL_STEPS = [
     (orders.Order, "stop"),
     (orders.Order, "delivered_at"),
-    (Panel, "_schedule"),
-    (Panel, "_settle"),
+    (Panel, "schedule"),
+    (Panel, "settle"),
     (accounts.Account, "schedule_refund"),
     (orders.Order, "outcome"),
 ]

@@ -8,7 +8,7 @@ from mockpanel.persistence.records import KEYED, OPERATIONS
 
 
 def test_state_files_record_every_marked_method_and_only_those() -> None:
-    marked = {name for name, value in vars(Panel).items() if hasattr(value, "__wrapped__")}
+    marked = {name for cls in Panel.__mro__ for name, value in vars(cls).items() if hasattr(value, "__wrapped__")}
     assert {"add", "deposit", "cancel", "refill", "set_order", "restore_snapshot"} <= marked
     assert set(OPERATIONS) == marked == set(MUTATIONS)
 

@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import heapq
 import math
-import secrets
 import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import (
-    Any,
-    Callable,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from typing import Any
 
 from . import snapshot
 from . import undo as undo_steps
-from .accounts import Account, LedgerEntry, key_digest
+from .accounts import Account
 from .catalog import Catalog, Service, service_from_json
 from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
-from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
-from .money import ZERO, parse_amount, price
+from .forcing import Forcing
+from .lifecycle import RefillStatus, Status
+from .money import ZERO, price
 from .mutations import Recorder, mutation
 from .numbers import parse_int
 from .orderbook import OrderBook
@@ -43,32 +38,7 @@ PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
 RefillHook = Callable[[Order, RefillPlan], RefillPlan]
 
 
-_digest = key_digest
-
-
-def _is_text(text: str) -> bool:
-    """Writable as UTF-8 (no lone surrogate) and free of NUL: safe to store and to show."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
-
-
-def _whole(value: object, name: str) -> int | None:
-    """A forced count (remains, start_count): None, an int or ASCII digits; else a ValueError naming it."""
-    if value is None:
-        return None
-    number = parse_int(value, low=-(10**15), high=10**15)  # a negative one gets its own message after
-    if number is None:
-        raise ValueError(f"{name} must be a whole number (ASCII digits), got {value!r}")
-    return number
-
-
-MAX_BALANCE = Decimal(10) ** 18  # a balance's bound: sums stay exact in Decimal's 28 digits
-
-
-class Panel:
+class Panel(Forcing):
     """One mock panel: accounts, the catalogue, orders, refills and the clock, behind the API's actions.
 
     Every public method takes the caller's API key and returns typed values or raises
@@ -116,127 +86,6 @@ class Panel:
             self.__dict__.update(fresh.__dict__)
             self.__dict__.update(kept)
 
-    # --- accounts ------------------------------------------------------------------
-
-    def create_account(
-        self, key: str | None = None, *, balance: object = "0", currency: str | None = None
-    ) -> Account:
-        """A new API key with an opening deposit. A key is made up if none is given."""
-        key = secrets.token_hex(16) if key is None else key
-        return self._open_account(key, balance=balance, currency=currency)
-
-    @mutation
-    def _open_account(self, key: str, *, balance: object, currency: str | None) -> Account:
-        if not isinstance(key, str) or not key or len(key) > 512 or not _is_text(key):
-            raise ValueError("an API key must be a non-empty string of at most 512 characters (valid UTF-8 text)")
-        if currency and not (isinstance(currency, str) and len(currency) <= 16 and _is_text(currency)):
-            raise ValueError(f"a currency is a short code such as \"USD\" (1 to 16 characters), got {currency!r}")
-        amount = parse_amount(balance, name="balance")
-        if amount < 0:
-            raise ValueError(f"an opening balance cannot be negative, got {amount}")
-        with self.lock:
-            digest = _digest(key)
-            if digest in self.key_accounts:
-                raise ValueError("that API key already exists; choose another or omit it")
-            now = self.clock.now()
-            account = Account(
-                key=key, currency=currency or self.settings.currency, seed=self.settings.seed, created=now
-            )
-            self.key_accounts[digest] = account
-            self.accounts_by_id[account.id] = account
-            if amount:
-                account.credit(LedgerEntry(now, "deposit", amount, note="opening balance"))
-            return account
-
-    def account(self, key: object) -> Account:
-        """The account for ``key``, or INVALID_KEY. Keys are compared by digest."""
-        if not isinstance(key, str) or not key:
-            raise PanelError(ErrorCode.INVALID_KEY)
-        account = self.key_accounts.get(_digest(key))
-        if account is None or account.disabled:
-            raise PanelError(ErrorCode.INVALID_KEY)
-        return account
-
-    def accounts(self) -> list[Account]:
-        with self.lock:
-            return list(self.key_accounts.values())
-
-    @mutation
-    def remove_account(self, key: str) -> None:
-        """Delete an account; its key is then refused."""
-        with self.lock:
-            account = self.account(key)
-            del self.key_accounts[_digest(key)]
-            del self.accounts_by_id[account.id]
-            self.orders.remove_account(account.id)
-            for order_id in account.order_ids:
-                self.refill_of.pop(order_id, None)
-            # Every refill of the account, not only each order's newest one.
-            for refill_id in [r.id for r in self.refills.values() if r.key == account.id]:
-                del self.refills[refill_id]
-
-    @mutation
-    def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
-        """Add money to an account; returns the new balance."""
-        value = parse_amount(amount, name="amount")
-        if value <= 0:
-            raise ValueError(f"a deposit must be positive, got {value}")
-        with self.lock:
-            account = self.account(key)
-            if account.balance + value > MAX_BALANCE:
-                raise ValueError(f"a balance is at most 10^18; this deposit would make it {account.balance + value}")
-            account.credit(LedgerEntry(self.clock.now(), "deposit", value, note=note))
-            return account.balance
-
-    @mutation
-    def withdraw(self, key: str, amount: object, note: str = "withdrawal") -> Decimal:
-        """Take money out (a balance drained by "another client"); never below zero."""
-        value = parse_amount(amount, name="amount")
-        if value <= 0:
-            raise ValueError(f"a withdrawal must be positive, got {value}")
-        with self.lock:
-            account = self.account(key)
-            self._settle(account)
-            value = min(value, account.balance)
-            if value:
-                account.credit(LedgerEntry(self.clock.now(), "withdrawal", value, note=note))
-            return account.balance
-
-    def _settle(self, account: Account) -> None:
-        """Credit the refunds of orders that have ended by now (lazily, no background loop)."""
-        if not account.due:
-            return
-        for done_at, order_id, version in account.pop_due(self.clock.now()):
-            order = self.orders.get(order_id)
-            if order is None or order.version != version:
-                continue  # the trajectory was rewritten; a newer entry exists
-            refund = order.refund_due() - order.refunded
-            if refund > 0:
-                # Like a charge, the ledger's refund entry is derived from the order.
-                order.refunded += refund
-                account.balance += refund
-
-    def _schedule(self, account: Account, order: Order) -> None:
-        if order.refund_due() > order.refunded and order.done_at < math.inf:
-            account.schedule_refund(order.done_at, order.id, order.version)
-            if order.done_at <= self.clock.now():
-                self._settle(account)
-
-    def ledger(self, key: str) -> list[LedgerEntry]:
-        """Every movement of the balance, oldest first: deposits, charges, refunds."""
-        with self.lock:
-            account = self.account(key)
-            self._settle(account)
-            # Charges and refunds are derived from the orders; deposits and withdrawals are stored.
-            derived: list[LedgerEntry] = []
-            for order in (self.orders[i] for i in account.order_ids):
-                if order.charge:
-                    derived.append(LedgerEntry(order.created, "charge", order.charge, order=order.id, note=order.service.name))
-                refunded = order.refunded
-                if refunded:
-                    derived.append(LedgerEntry(order.done_at, "refund", refunded, order=order.id, note=order.outcome.value))
-            return sorted(account.entries + derived, key=lambda e: (e.at, e.kind != "deposit"))
-
     # --- the API's actions ------------------------------------------------------------
 
     # Reads take the lock too: a test thread changes the panel while the server reads it.
@@ -250,7 +99,7 @@ class Panel:
         """The key's balance and currency."""
         with self.lock:
             account = self.account(key)
-            self._settle(account)
+            self.settle(account)
             return account.balance, account.currency
 
     @mutation
@@ -282,7 +131,7 @@ class Panel:
                 charge = self._price(service.rate, request.quantity)
             if "expiry" in request.details and expiry_time(str(request.details["expiry"])) <= now:
                 raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
-            self._settle(account)
+            self.settle(account)
             if charge > account.balance:
                 raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
             with Undo() as undo:  # from here on, a failure takes everything back
@@ -376,7 +225,7 @@ class Panel:
             order.done_at = order.finish_time()
         account.order_ids.append(order.id)
         account.balance -= charge  # the ledger's charge entry is the order itself
-        self._schedule(account, order)
+        self.schedule(account, order)
         return order
 
     def _subscription_plan(self, account: Account, request: OrderRequest, plan: Plan, now: float) -> Plan:
@@ -437,11 +286,11 @@ class Panel:
             now = self.clock.now()
             if order.status_at(now).final:
                 raise PanelError(ErrorCode.CANCEL_NOT_ALLOWED)
-            self._settle(account)
+            self.settle(account)
             with Undo() as undo:
                 undo_steps.save_order(undo, self, account, order.id)
                 order.stop(now)
-                self._schedule(account, order)
+                self.schedule(account, order)
 
     def cancel_many(self, key: str, order_ids: Sequence[int | None]) -> list[PanelError | None]:
         with self.lock:  # one batch at one instant: no other change between its items
@@ -543,133 +392,6 @@ class Panel:
         """Change a service from now on (reprice, disable...); orders placed keep their price."""
         with self.lock:
             return self.catalog.update(service_id, **changes)
-
-    # --- control: forcing states (the test's hand on the panel) ------------------------
-
-    def find_order(self, order_id: int) -> Order:
-        with self.lock:
-            order = self.orders.get(order_id)
-        if order is None:
-            raise KeyError(f"no order {order_id}: it was never placed, or its key was removed")
-        return order
-
-    @mutation
-    def set_order(
-        self,
-        order_id: int,
-        *,
-        status: str | Status | None = None,
-        remains: int | None = None,
-        start_count: int | None = None,
-    ) -> OrderState:
-        """Force an order's status, remains or start_count from now on.
-
-        Charges and refunds follow a forced status exactly as a natural one: Partial
-        refunds the undelivered share, Canceled refunds all. Statuses never move
-        backwards, so a final order cannot be changed, and In progress cannot go back
-        to Pending.
-        """
-        with self.lock:
-            order = self.find_order(order_id)
-            account = self._account_by_id(order.key)
-            self._settle(account)
-            with Undo() as undo:  # a refused or failed change leaves the order as it was
-                undo_steps.save_order(undo, self, account, order.id)
-                now = self.clock.now()
-                current = order.status_at(now)
-                target = None if status is None else parse_status(status)
-                remains = _whole(remains, "remains")
-                start_count = _whole(start_count, "start_count")
-                if remains is not None and not 0 <= int(remains) <= order.quantity:
-                    raise ValueError(f"remains must be between 0 and the quantity {order.quantity}, got {remains}")
-                if start_count is not None:
-                    if not 0 <= int(start_count) <= 10**12:
-                        raise ValueError(f"start_count must be >= 0 and at most 10^12, got {start_count}")
-                    order.start_count = int(start_count)
-                if target is None and remains is None:
-                    return order.state(now)
-                if current.final:
-                    raise ValueError(
-                        f"order {order_id} is already {current.value}; a final status cannot change "
-                        "(statuses never move backwards)"
-                    )
-                target = target or Status.IN_PROGRESS
-                if target.rank < current.rank:
-                    raise ValueError(
-                        f"order {order_id} is {current.value}; it cannot go back to {target.value}"
-                    )
-                if target is Status.PENDING:
-                    order.hold()
-                elif target is Status.IN_PROGRESS:
-                    delivered = None if remains is None else order.quantity - int(remains)
-                    if delivered is not None and delivered < order.delivered_at(now):
-                        raise ValueError(
-                            f"order {order_id} has delivered {order.delivered_at(now)} already; "
-                            f"remains={remains} would undo delivery"
-                        )
-                    order.resume(now, delivered)
-                else:
-                    if target is Status.PARTIAL:
-                        if remains is None:
-                            remains = order.quantity - order.delivered_at(now)
-                        if not 0 < int(remains) < order.quantity:
-                            raise ValueError(
-                                f"a Partial order needs 0 < remains < quantity ({order.quantity}), got {remains}"
-                            )
-                    order.finish(now, target, None if remains is None else int(remains))
-                self._schedule(account, order)
-                return order.state(now)
-
-    @mutation
-    def set_outcome(self, order_id: int, status: str | Status, remains: int | None = None) -> None:
-        """Choose how a running order will end, without ending it now."""
-        with self.lock:
-            order = self.find_order(order_id)
-            now = self.clock.now()
-            if order.status_at(now).final:
-                raise ValueError(f"order {order_id} has already ended")
-            target = parse_status(status)
-            remains = _whole(remains, "remains")
-            if not target.final:
-                raise ValueError(f"an outcome is Completed, Partial or Canceled, not {target.value}")
-            if target is Status.CANCELED and order.status_at(now) is not Status.PENDING:
-                raise ValueError("only a Pending order can be planned to end Canceled; use set_order to cancel it now")
-            if target is Status.PARTIAL:
-                delivered = order.delivered_at(now)
-                if remains is None:  # half of the quantity, or less than is left to deliver
-                    remains = min(max(1, order.quantity // 2), order.quantity - delivered - 1)
-                if not 0 < remains < order.quantity:
-                    raise ValueError(f"a Partial order needs 0 < remains < quantity ({order.quantity})")
-                if order.quantity - remains <= delivered:
-                    # Fewer would undo delivery; as many would end it now (set_order does that).
-                    raise ValueError(
-                        f"order {order_id} has delivered {delivered} already; remains={remains} would undo "
-                        "delivery or end it now (use set_order to end it now)"
-                    )
-            account = self._account_by_id(order.key)
-            self._settle(account)
-            with Undo() as undo:
-                undo_steps.save_order(undo, self, account, order.id)
-                order.plan_outcome(target, remains)
-                self._schedule(account, order)
-
-    @mutation
-    def set_refill(self, refill_id: int, status: str | RefillStatus) -> RefillStatus:
-        """Force a refill's status now."""
-        with self.lock:
-            refill = self.refills.get(refill_id)
-            if refill is None:
-                raise KeyError(f"no refill {refill_id}")
-            now = self.clock.now()
-            target = parse_refill_status(status)
-            current = refill.status_at(now)
-            if current.final or target.rank < current.rank:
-                raise ValueError(f"refill {refill_id} is {current.value}; it cannot become {target.value}")
-            refill.force(now, target)
-            return refill.status_at(now)
-
-    def _account_by_id(self, account_id: str) -> Account:
-        return self.accounts_by_id[account_id]
 
     def keys_orders(self, key: str) -> Iterable[Order]:
         with self.lock:  # a list, not a generator: read whole under the lock
