@@ -41,6 +41,7 @@ from .order_steps import (
 )
 from .orders import OrdersPhase, Tracked
 from .rules import Status
+from .unreached import explain_unreached
 from .verdicts import Checks
 
 # --- the machine ------------------------------------------------------------------------------
@@ -243,4 +244,4 @@ def finish(phase: OrdersPhase) -> None:
                 c.require("V2-ISO-04", after == phase.second_opening,
                           f"the second key placed nothing, yet its balance moved from {phase.second_opening} to {after}", ex)
     phase.absorb(c)
-    phase.explain_unreached()
+    explain_unreached(phase)

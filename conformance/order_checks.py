@@ -76,3 +76,17 @@ def agree(phase: OrdersPhase, c: Checks, snap: Snapshot, oid: str) -> None:
                  f"start_count {batch.start_count}; single status says {single.word}, remains {single.remains}, "
                  f"charge {single.charge}, start_count {single.start_count}", batch_ex, ex):
         phase.observe(c, phase.orders[oid], single, ex)
+
+
+def unknown_item(phase: OrdersPhase, c: Checks, items: dict[str, Any], field: str, rid: str, ex: Any) -> None:
+    """A batch's item for the unknown order id carries the dialect's item error, in its words."""
+    e = phase.ctx.expect
+    other = items.get(phase.unknown_id)
+    if other is None:
+        return
+    message = e.item_error(other[field])
+    carried = c.require(rid, message is not None,
+                        f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other[field])}", ex)
+    if carried and message is not None:
+        c.require("V2-ERR-01", e.matches("incorrect_order_id", message, None),
+                  f"expected the words {e.wording('incorrect_order_id')!r}, got {message!r}", ex)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from . import strategies as S
 from .expect import json_kind, kind_name, short
-from .order_checks import agree, refused_valid, total, track
+from .order_checks import agree, refused_valid, total, track, unknown_item
 from .orders import OrdersPhase, PlanItem, Probe, Tracked, item_rids, type_rid
 from .rules import Status
 from .session import NOT_JSON
@@ -152,13 +152,7 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
                 c.require("V2-CAN-03", not accepted,
                           f"order {order.id} of a service whose cancel flag is false was canceled", ex)
             order.cancel_requested = order.cancel_requested or accepted
-        other = items.get(phase.unknown_id)
-        if other is not None:
-            message = e.item_error(other["cancel"])
-            if c.require("V2-CAN-01", message is not None,
-                         f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other['cancel'])}", ex):
-                c.require("V2-ERR-01", e.matches("incorrect_order_id", message, None),
-                          f"expected the words {e.wording('incorrect_order_id')!r}, got {message!r}", ex)
+        unknown_item(phase, c, items, "cancel", "V2-CAN-01", ex)
     phase.money_rule(c, phase.snapshot(c))
     phase.absorb(c)
 
@@ -231,13 +225,7 @@ def refill_batch(phase: OrdersPhase, c: Checks, order: Tracked) -> None:
             c.require("V2-REF-03", e.id_kind_ok(value, d.refill_batch_refill),
                       f"item refill {short(value)}: the dialect wants {kind_name(d.refill_batch_refill)} or "
                       f"{e.item_error_form()}", ex)
-    other = items.get(phase.unknown_id)
-    if other is not None:
-        message = e.item_error(other["refill"])
-        if c.require("V2-REF-03", message is not None,
-                     f"unknown order {phase.unknown_id} should carry {e.item_error_form()}, got {short(other['refill'])}", ex):
-            c.require("V2-ERR-01", e.matches("incorrect_order_id", message, None),
-                      f"expected the words {e.wording('incorrect_order_id')!r}, got {message!r}", ex)
+    unknown_item(phase, c, items, "refill", "V2-REF-03", ex)
 
 
 def refill_ineligible(phase: OrdersPhase, order: Tracked) -> None:

@@ -26,6 +26,13 @@ def _is_text(text: str) -> bool:
     return "\x00" not in text
 
 
+def _positive(amount: object, what: str) -> Decimal:
+    value = parse_amount(amount, name="amount")
+    if value <= 0:
+        raise ValueError(f"{what} must be positive, got {value}")
+    return value
+
+
 class Accounts(PanelState):
     """The accounts part of ``Panel``."""
 
@@ -90,9 +97,7 @@ class Accounts(PanelState):
     @mutation
     def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
         """Add money to an account; returns the new balance."""
-        value = parse_amount(amount, name="amount")
-        if value <= 0:
-            raise ValueError(f"a deposit must be positive, got {value}")
+        value = _positive(amount, "a deposit")
         with self.lock:
             account = self.account(key)
             if account.balance + value > MAX_BALANCE:
@@ -103,9 +108,7 @@ class Accounts(PanelState):
     @mutation
     def withdraw(self, key: str, amount: object, note: str = "withdrawal") -> Decimal:
         """Take money out (a balance drained by "another client"); never below zero."""
-        value = parse_amount(amount, name="amount")
-        if value <= 0:
-            raise ValueError(f"a withdrawal must be positive, got {value}")
+        value = _positive(amount, "a withdrawal")
         with self.lock:
             account = self.account(key)
             self.settle(account)
