@@ -36,6 +36,7 @@ from typing import Any, Mapping
 
 from ..domain.accounts import key_id, redact
 from ..domain.money import parse_amount
+from ..domain.numbers import parse_int
 
 TRANSPORT = ("http", "html", "malformed", "truncated", "empty", "drop")
 DOMAIN = ("disable", "reprice", "stuck", "cancel", "drain")
@@ -124,9 +125,9 @@ def _int(spec: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     value = spec.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
-        raise ValueError(f"fault field {name!r} must be a whole number, got {value!r}")
-    number = int(value)
+    number = parse_int(value)  # "²" passes str.isdigit and would crash int()
+    if number is None:
+        raise ValueError(f"fault field {name!r} must be a whole number (ASCII digits), got {value!r}")
     if not low <= number <= high:
         raise ValueError(f"fault field {name!r} must be between {low} and {high}, got {number}")
     return number

@@ -14,7 +14,8 @@ from typing import Any, Mapping
 
 from ..domain.lifecycle import Status
 from ..server.control import Control
-from ..server.listing import ORDERS, count_statuses, list_keys, list_orders, list_refills
+from ..server.listing import ORDERS, list_keys, list_orders, list_refills
+from ..server.orderscan import count_statuses
 
 PAGE = 25  # orders a page shows unless the query says otherwise
 JOURNAL_SHOWN = 40
