@@ -328,3 +328,10 @@ def test_short_forms():
     assert word_fault("http-503") == {"kind": "http", "status": 503}
     assert word_fault("slow-1.5") == {"kind": "latency", "seconds": 1.5}
     assert word_fault("nonsense") is None
+
+
+@pytest.mark.parametrize("status", ["²", "５０２", "5_02", True, 502.0])
+def test_a_fault_number_in_other_digits_is_refused_with_a_message(status: object) -> None:
+    # "²" passes str.isdigit and once crashed int(); it must be a clear error like any other bad number.
+    with pytest.raises(ValueError, match="'status' must be a whole number"):
+        fault_from_spec({"kind": "http", "status": status}, 1)
