@@ -67,7 +67,7 @@ class ExpectBase:
         """GEN-07: JSON says it is JSON (or is sent as the profile says this panel family sends it)."""
         main = ex.content_type.split(";")[0].strip().lower()
         declared = self.dialect.content_type.split(";")[0].strip().lower()
-        c.require("V2-GEN-07", main.endswith("json") or main.endswith("+json") or main == declared,
+        c.require("V2-GEN-07", main.endswith(("json", "+json")) or main == declared,
                   f"a JSON answer came as {ex.content_type or 'no content type'!s}, not application/json", ex)
 
     def _error_form(self) -> str:
@@ -128,7 +128,7 @@ class ExpectBase:
             c.fail(rid, f"expected {what}; the answer is not JSON", ex)
             return False
         found = self.error_message(data)
-        if not c.require(rid, found is not None, f"expected {what}, got {short(data)}", ex):
+        if not c.require(rid, found is not None, f"expected {what}, got {short(data)}", ex) or found is None:
             return False
         message = found[0]
         c.require("V2-GEN-05", isinstance(message, str) and bool(message.strip()),

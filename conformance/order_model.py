@@ -22,7 +22,7 @@ def type_rid(type_name: str, dripfeed: bool = False) -> str:
         return DRIPFEED_RID
     for r in load_catalogue():
         if r.service_type == type_name and not r.dripfeed:
-            return r.id
+            return str(r.id)
     raise KeyError(f"no V2-TYP requirement for the service type {type_name!r}")
 
 

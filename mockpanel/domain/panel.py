@@ -355,7 +355,7 @@ class Panel(Forcing):
     def refill_status(self, key: str, refill_id: int | None) -> RefillStatus:
         with self.lock:
             account = self.account(key)
-            refill = self.refills.get(refill_id) if refill_id is not None else None  # type: ignore[arg-type]
+            refill = self.refills.get(refill_id) if refill_id is not None else None
             if refill is None or refill.key != account.id:
                 raise PanelError(ErrorCode.INCORRECT_REFILL_ID)
             return refill.status_at(self.clock.now())

@@ -14,7 +14,7 @@ entries, maybe in another (equally valid) heap order.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
 if TYPE_CHECKING:
     from .accounts import Account
@@ -43,7 +43,7 @@ class Undo:
     def __enter__(self) -> "Undo":
         return self
 
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> Literal[False]:
         if kind is not None:
             for step in reversed(self._steps):
                 step()
