@@ -181,7 +181,7 @@ def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
     """Answer one API request. Never raises for bad input: errors are JSON."""
     try:
         params, key, account, action = _caller(panel, dialect, params)
-        return _handler(dialect, action)(panel, dialect, key, account, params)  # type: ignore[arg-type]
+        return _handler(dialect, action)(panel, dialect, key, account, params)
     except PanelError as exc:
         return render.error(dialect, exc)
 
@@ -227,9 +227,9 @@ class Answers:
                 return self._listing(dialect, key)
             handler = _handler(dialect, action)
             if handler is _status and "orders" in params and dialect.family.id_format == "decimal":  # ids as numbers
-                payload = self._finals.answer(panel, dialect, key, account, params["orders"])  # type: ignore[arg-type]
+                payload = self._finals.answer(panel, dialect, key, account, params["orders"])
             else:
-                payload = handler(panel, dialect, key, account, params)  # type: ignore[arg-type]
+                payload = handler(panel, dialect, key, account, params)
         except PanelError as exc:
             payload = render.error(dialect, exc)
         return payload, render.encode(dialect, payload)

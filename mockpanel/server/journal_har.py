@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..domain.accounts import redact
 from ..har import HarExchange, har_log
+from .context import call_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
@@ -100,12 +101,12 @@ class WireFacts:
         try:
             await self.app(scope, receive, send)
         finally:
-            row = scope.get("mockpanel.entry")
-            if row is not None:
-                self._note(row[0], scope)
+            call = call_of(scope)  # the request's fields and journal row (server/context.py)
+            if call is not None and call.seq is not None:
+                self._note(call.seq, scope, call.fields)
 
-    def _note(self, seq: int, scope: Scope) -> None:
-        key = ((scope.get("mockpanel.fields") or {}).get("key") or "").encode("utf-8", errors="replace")
+    def _note(self, seq: int, scope: Scope, fields: dict[str, str]) -> None:
+        key = (fields.get("key") or "").encode("utf-8", errors="replace")
         headers, query = scope["headers"], scope.get("query_string", b"")
         for name, value in headers:
             if name in SECRET_HEADERS or (key and key in value):
