@@ -40,7 +40,7 @@ from mockpanel.domain import accounts
 from mockpanel.server.actions import dispatch
 from mockpanel.server.api import request_fields
 from mockpanel.server.context import SCOPE_KEY, Call
-from mockpanel.server.faults import FaultMiddleware
+from mockpanel.server.fault_middleware import FaultMiddleware
 from mockpanel.server.params import urlencoded_fields
 
 from . import workloads

@@ -14,96 +14,30 @@ sending if it could take the committed spend past --max-spend.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from . import strategies as S
-from .catalogue import load_catalogue
 from .context import Context
 from .expect import ServiceInfo, StatusInfo, short
+from .order_model import (
+    DRIPFEED_RID,
+    PlanItem,
+    Probe,
+    Snapshot,
+    Tracked,
+    item_rids,
+    probe_rid,
+    rank,
+    type_rid,
+)
 from .rules import COUNTED_BY_FIELD, TYPE_RULES, Status, usable_rate
 from .session import NOT_JSON, Exchange, SpendCapReached, StopRun
 from .verdicts import Checks
 
-DRIPFEED_RID = "V2-TYP-02"
-
-
-def type_rid(type_name: str, dripfeed: bool = False) -> str:
-    """The V2-TYP requirement of a service type (drip-feed has its own)."""
-    if dripfeed:
-        return DRIPFEED_RID
-    for r in load_catalogue():
-        if r.service_type == type_name and not r.dripfeed:
-            return r.id
-    raise KeyError(f"no V2-TYP requirement for the service type {type_name!r}")
-
-
-def rank(status: Status | None) -> int:
-    return -1 if status is None else status.rank
-
-
-@dataclass
-class PlanItem:
-    service: ServiceInfo
-    purposes: set[str]  # "type", "dripfeed", "refill", "cancel"
-    dripfeed: bool = False
-    placed: bool = False
-    cost: Decimal = Decimal(0)
-
-    @property
-    def label(self) -> str:
-        kind = "drip-feed" if self.dripfeed else (self.service.type or "?")
-        return f"{kind} on service {self.service.id} ({self.service.name[:40]})"
-
-
-@dataclass
-class Probe:
-    kind: str  # below_min, above_max, malformed, unknown_service, wrong_key, no_funds, missing
-    service: ServiceInfo | None
-    cost: Decimal
-    done: bool = False
-    value: str | None = None  # the malformed quantity sent
-
-    @property
-    def label(self) -> str:
-        where = f" on service {self.service.id} ({self.service.type})" if self.service else ""
-        what = f" quantity {self.value!r}" if self.value is not None else ""
-        return f"{self.kind.replace('_', ' ')}{what}{where}"
-
-
-@dataclass
-class Tracked:
-    id: str
-    spec: S.OrderSpec
-    price: Decimal | None  # None where the charge rule is not checked (subscriptions)
-    item: PlanItem | None
-    last: StatusInfo | None = None
-    history: list[str] = field(default_factory=list)
-    cancel_requested: bool = False
-    refill_id: str | None = None
-    refill_last: Any = None  # RefillStatus
-    refill_done: bool = False
-    last_ex: Exchange | None = None  # the answer ``last`` came from
-
-    @property
-    def final(self) -> bool:
-        return self.last is not None and self.last.status is not None and self.last.status.final
-
-    @property
-    def status(self) -> Status | None:
-        return self.last.status if self.last else None
-
-    def label(self) -> str:
-        return f"order {self.id} ({self.spec.type}, service {self.spec.service.id})"
-
-
-@dataclass
-class Snapshot:
-    balance: Decimal
-    states: dict[str, StatusInfo]
-    exchanges: list[Exchange]
-
+__all__ = [
+    "DRIPFEED_RID", "OrdersPhase", "PlanItem", "Probe", "Snapshot", "Tracked", "item_rids", "probe_rid", "rank", "type_rid",
+]
 
 class OrdersPhase:
     def __init__(self, ctx: Context) -> None:
@@ -129,7 +63,8 @@ class OrdersPhase:
 
     # --- the plan ----------------------------------------------------------------------
 
-    def _priceable(self) -> list[ServiceInfo]:
+    def priceable(self) -> list[ServiceInfo]:
+        """The target's services this tier can price and order."""
         out = [
             s for s in self.ctx.target.services
             if s.type in TYPE_RULES and usable_rate(s.rate) and s.min is not None and s.max is not None
@@ -152,7 +87,7 @@ class OrdersPhase:
         return S.price(service, n, stype.flat)
 
     def make_plan(self) -> None:
-        services = self._priceable()
+        services = self.priceable()
         by_type: dict[str, ServiceInfo] = {}
         for s in sorted(services, key=lambda s: (self.cost_of(s), s.id)):
             by_type.setdefault(s.type or "Default", s)
@@ -387,53 +322,6 @@ class OrdersPhase:
                           f"{order.label()} ended {order.last.word if order.last else '?'} after an accepted cancel")
         self.absorb(c)
 
-    def explain_unreached(self) -> None:
-        """Why a requirement of this tier was not reached: budget, plan, time."""
-        v = self.ctx.verdicts
-        why = self.ctx.stopped or "the run ended before it was reached (raise --programs or --steps)"
-        for item in self.items:
-            if not item.placed:
-                reason = why if self.ctx.session.can_spend(item.cost) else (
-                    f"its cheapest order ({item.cost}) does not fit in what --max-spend leaves")
-                for rid in _item_rids(item):
-                    v.not_exercised(rid, reason)
-        for p in self.probes:
-            if not p.done:
-                reason = why if self.ctx.session.can_spend(p.cost) else (
-                    f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves")
-                v.not_exercised(_probe_rid(p), reason)
-        running = [o for o in self.orders.values() if not o.final]
-        if running:
-            note = (f"{len(running)} order(s) still running when the time budget "
-                    f"({self.ctx.config.time_budget:g} s) ran out: {', '.join(o.id for o in running[:5])}")
-            self.ctx.notes.append(note)
-        ended = {o.status for o in self.orders.values()}
-        no_cancel = " (the panel does not support cancel)" if "cancel" in v.unsupported else ""
-        if Status.PARTIAL not in ended:
-            v.not_exercised("V2-ORD-06", "no order ended Partial in this run" + no_cancel)
-        if Status.CANCELED not in ended:
-            v.not_exercised("V2-ORD-07", "no order ended Canceled in this run" + no_cancel)
-        if Status.COMPLETED not in ended:
-            v.not_exercised("V2-ORD-05", "no order ended Completed in this run")
-        actions = self.ctx.dialect.actions
-        if "cancel" in actions and not any(o.cancel_requested for o in self.orders.values()):
-            v.not_exercised("V2-CAN-02", "no cancel was accepted in this run")
-        if "refill" in actions and not any(o.spec.service.refill and o.status is Status.COMPLETED
-                                           for o in self.orders.values()):
-            for rid in ("V2-REF-01", "V2-REF-02", "V2-REF-03", "V2-ISO-03"):
-                v.not_exercised(rid, "no order of a refill service completed in this run")
-        if "refill" in actions and not v.exercised("V2-REF-06"):
-            v.not_exercised("V2-REF-06", "no order of a service listed \"refill\": false completed in this run")
-        if "currency" not in self.ctx.dialect.status_fields.values():
-            v.not_exercised("V2-STA-05", f"the dialect {self.ctx.dialect.name!r} gives no currency in a status")
-        if "cancel" in actions and not any(not o.spec.service.cancel for o in self.orders.values()):
-            v.not_exercised("V2-CAN-03", "no order of a service without cancel was placed")
-        if "cancel" in actions and not v.exercised("V2-ISO-02"):
-            v.not_exercised("V2-ISO-02", "every order had ended before the second key tried to cancel it")
-        if running:
-            for rid in ("V2-ORD-05", "V2-ORD-06", "V2-ORD-07", "V2-CAN-02", "V2-REF-01"):
-                v.not_exercised(rid, self.ctx.notes[-1])
-
     def supports(self, action: str) -> bool:
         """The dialect has the action and the panel has not answered it with its unknown-action error."""
         return action in self.ctx.dialect.actions and action not in self.ctx.verdicts.unsupported
@@ -486,21 +374,3 @@ class OrdersPhase:
                 traceback.format_exception_only(type(exc), exc)).strip())
             self.ctx.internal_errors.append(traceback.format_exc())
             self.ctx.stop(f"internal error in the suite ({type(exc).__name__}: {exc})")
-
-
-def _item_rids(item: PlanItem) -> list[str]:
-    out = []
-    if "refill" in item.purposes:
-        out += ["V2-REF-01", "V2-REF-02", "V2-REF-03"]
-    if "cancel" in item.purposes:
-        out += ["V2-CAN-01", "V2-CAN-02"]
-    if "type" in item.purposes or "dripfeed" in item.purposes:
-        out.append(type_rid(item.service.type or "Default", item.dripfeed))
-    return out
-
-
-def _probe_rid(p: Probe) -> str:
-    return {
-        "below_min": "V2-ADD-02", "above_max": "V2-ADD-03", "malformed": "V2-ADD-07", "unknown_service": "V2-ADD-04",
-        "wrong_key": "V2-ADD-05", "no_funds": "V2-ADD-06",
-    }.get(p.kind) or type_rid(p.service.type if p.service and p.service.type else "Default")

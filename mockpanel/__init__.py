@@ -6,9 +6,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .dialects.profile import Dialect, DialectError, available_dialects, load_dialect
+    from .catalogs import load_catalog
+    from .dialects.profile import (
+        Dialect,
+        DialectError,
+        available_dialects,
+        load_dialect,
+    )
     from .domain.accounts import redact
-    from .domain.catalog import Catalog, Service, load_catalog
+    from .domain.catalog import Catalog, Service
     from .domain.clock import VirtualClock
     from .domain.errors import ErrorCode, PanelError
     from .domain.lifecycle import RefillStatus, Status
@@ -31,7 +37,7 @@ _EXPORTS = {
     "redact": "domain.accounts",
     "Catalog": "domain.catalog",
     "Service": "domain.catalog",
-    "load_catalog": "domain.catalog",
+    "load_catalog": "catalogs",
     "VirtualClock": "domain.clock",
     "ErrorCode": "domain.errors",
     "PanelError": "domain.errors",

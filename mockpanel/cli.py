@@ -57,10 +57,9 @@ def serve(
 
     from .accounts_cli import open_accounts
     from .persistence.errors import StateUnavailable
+    from .server.access import is_loopback
     from .server.app import build_panel, create_app
     from .server.protocol import protocol_class, server_options
-
-    from .server.control_http import is_loopback
 
     if from_dir is not None:
         dialect, catalog = from_recording(from_dir)

@@ -18,8 +18,9 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import httpx
 
+from .catalogs import load_catalog
 from .dialects.profile import Dialect, load_dialect
-from .domain.catalog import Catalog, Service, load_catalog, service_from_json
+from .domain.catalog import Catalog, Service, service_from_json
 from .domain.clock import VirtualClock
 from .domain.panel import Panel
 from .server.app import build_panel, create_app

@@ -9,14 +9,16 @@ from typing import Any, Callable
 
 import pytest
 
-from mockpanel.domain import accounts, orderbook, orders, panel as panel_module, snapshot, triggers
+from mockpanel.catalogs import load_catalog
+from mockpanel.domain import accounts, orderbook, orders, snapshot
+from mockpanel.domain import panel as panel_module
 from mockpanel.domain.clock import VirtualClock
-from mockpanel.domain.catalog import load_catalog
 from mockpanel.domain.errors import PanelError
 from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.orderbook import COLUMNS
 from mockpanel.domain.panel import Panel
 from mockpanel.domain.plans import LifecycleSettings
+from mockpanel.server import triggers
 
 KEY = "atomic-key"
 _links = itertools.count()
@@ -85,11 +87,11 @@ ADD_STEPS = [
     (panel_module, "draw_plan"),
     (triggers, "plan_hook"),  # replaced in the panel's hook list below
     (Panel, "_dripfeed_speed"),
-    (Panel, "_schedule"),
-    (Panel, "_settle"),
+    (Panel, "schedule"),
+    (Panel, "settle"),
     (orderbook.OrderBook, "append_row"),
     (orderbook._Interned, "index"),
-    (orders.Order, "_finish_time"),
+    (orders.Order, "finish_time"),
     (orders.Order, "runs"),
     (orders.Order, "interval"),
     (accounts.Account, "schedule_refund"),
@@ -145,8 +147,8 @@ def after_ok(panel: Panel) -> None:
 CANCEL_STEPS = [
     (orders.Order, "stop"),
     (orders.Order, "delivered_at"),
-    (Panel, "_schedule"),
-    (Panel, "_settle"),
+    (Panel, "schedule"),
+    (Panel, "settle"),
     (accounts.Account, "schedule_refund"),
     (orders.Order, "outcome"),
 ]
@@ -238,7 +240,7 @@ def test_a_row_a_column_cannot_hold_is_not_appended() -> None:
 
 def test_a_restored_snapshot_keeps_the_order_ids_column_typed() -> None:
     panel = make_panel()
-    restored = snapshot.load(snapshot.dump(panel))
+    restored = snapshot.load(snapshot.dump(panel), kind=Panel)
     ids = restored.account(KEY).order_ids
     assert ids.__class__.__name__ == "array" and ids.typecode == "q"
     assert list(ids) == list(panel.account(KEY).order_ids)

@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from mockpanel import ServerThread, create_app
-from mockpanel.server.control import client_host, is_loopback
+from mockpanel.server.access import client_host, is_loopback
 from mockpanel.server.inprocess import SyncASGITransport
 from tests.conftest import HTTP, KEY, serving
+
 
 @pytest.fixture
 def ctl(mock):

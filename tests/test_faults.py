@@ -11,7 +11,9 @@ import pytest
 import requests
 
 from mockpanel import inprocess_client
-from mockpanel.server.faults import ConnectionDropped, FaultSet, fault_from_spec, word_fault
+from mockpanel.server.fault_answers import ConnectionDropped
+from mockpanel.server.fault_middleware import word_fault
+from mockpanel.server.faults import FaultSet, fault_from_spec
 from tests.conftest import HTTP, KEY
 
 ADD = {"key": KEY, "action": "add", "service": "1", "link": "https://x.test/p/1", "quantity": "1000"}
@@ -326,3 +328,10 @@ def test_short_forms():
     assert word_fault("http-503") == {"kind": "http", "status": 503}
     assert word_fault("slow-1.5") == {"kind": "latency", "seconds": 1.5}
     assert word_fault("nonsense") is None
+
+
+@pytest.mark.parametrize("status", ["²", "５０２", "5_02", True, 502.0])
+def test_a_fault_number_in_other_digits_is_refused_with_a_message(status: object) -> None:
+    # "²" passes str.isdigit and once crashed int(); it must be a clear error like any other bad number.
+    with pytest.raises(ValueError, match="'status' must be a whole number"):
+        fault_from_spec({"kind": "http", "status": status}, 1)

@@ -6,7 +6,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from mockpanel.domain.catalog import load_catalog
+from mockpanel.catalogs import load_catalog
 from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.money import share
 from mockpanel.domain.orders import Order

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 
 from mockpanel.domain.accounts import key_id
-from mockpanel.domain.catalog import load_catalog
+from mockpanel.catalogs import load_catalog
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import ErrorCode, PanelError
 from mockpanel.domain.lifecycle import RefillStatus, Status

@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
-from mockpanel.domain.catalog import load_catalog
+from mockpanel.catalogs import load_catalog
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import ErrorCode, PanelError
 from mockpanel.domain.lifecycle import RefillStatus, Status

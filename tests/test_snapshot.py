@@ -9,8 +9,10 @@ from decimal import Decimal
 import pytest
 
 from mockpanel import VirtualClock, build_panel, create_app, inprocess_client
-from mockpanel.domain import snapshot, triggers
+from mockpanel.domain import snapshot
+from mockpanel.domain.panel import Panel
 from mockpanel.domain.snapshot import StateError
+from mockpanel.server import triggers
 from tests.conftest import KEY
 
 SECRET = "sk-live-0123456789abcdef-secret"
@@ -41,7 +43,7 @@ def busy(panel):
 
 
 def roundtrip(panel):
-    return snapshot.load(json.loads(json.dumps(snapshot.dump(panel))))
+    return snapshot.load(json.loads(json.dumps(snapshot.dump(panel))), kind=Panel)
 
 
 def test_dump_load_dump_is_the_same_state(busy):
@@ -127,10 +129,10 @@ def test_a_damaged_or_foreign_state_gets_a_clear_error(busy, change, message):
     data = copy.deepcopy(snapshot.dump(busy))
     change(data)
     with pytest.raises(StateError, match=message):
-        snapshot.load(data)
+        snapshot.load(data, kind=Panel)
 
 
 def test_load_refuses_what_is_not_an_object():
     for data in (None, [], "state", 3):
         with pytest.raises(StateError, match="not a mockpanel state"):
-            snapshot.load(data)
+            snapshot.load(data, kind=Panel)

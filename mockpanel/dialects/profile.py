@@ -8,15 +8,14 @@ the bad one; the mock (to speak) and the conformance suite (to judge) read the s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..domain import servicetypes
 from ..domain.errors import ErrorCode
 from ..domain.lifecycle import RefillStatus, Status
-from ..domain import servicetypes  # a module, not its names: servicetypes imports dialects.parse
+from ..packaged import packaged, packaged_text, parse_json, user_text
 from .settings import FAMILY_FIELDS, Family, SettingError, read_family
 
 ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
@@ -89,17 +88,12 @@ class Dialect:
         return None
 
 
-def _builtin_dir() -> Any:
-    return resources.files("mockpanel.fixtures").joinpath("dialects")
-
-
 def available_dialects() -> dict[str, str]:
     """Built-in profile names and their one-line descriptions."""
     out = {}
-    for entry in sorted(_builtin_dir().iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            data = json.loads(entry.read_text(encoding="utf-8"))
-            out[data.get("name", entry.name[:-5])] = data.get("description", "")
+    for entry in packaged("dialects"):
+        data = parse_json(entry.read_text(encoding="utf-8"), entry.name, DialectError)
+        out[data.get("name", entry.name[:-5])] = data.get("description", "")
     return out
 
 
@@ -108,22 +102,18 @@ def _read(name_or_path: str) -> tuple[dict[str, Any], str]:
     if name_or_path.endswith(".json") or path.is_file():
         if not path.is_file():
             raise DialectError(f"dialect file {name_or_path!r} does not exist")
-        text, where = path.read_text(encoding="utf-8"), str(path)
+        text, where = user_text(name_or_path), str(path)
     else:
-        for entry in _builtin_dir().iterdir():
-            if entry.name == f"{name_or_path}.json":
-                text, where = entry.read_text(encoding="utf-8"), f"dialect {name_or_path!r}"
-                break
+        found = packaged_text("dialects", name_or_path)
+        if found is not None:
+            text, where = found, f"dialect {name_or_path!r}"
         else:
             known = ", ".join(available_dialects())
             raise DialectError(
                 f"no dialect named {name_or_path!r}. Built-in dialects: {known}; "
                 "or give the path of a profile .json file"
             )
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DialectError(f"{where}: not valid JSON ({exc})") from None
+    data = parse_json(text, where, DialectError)
     if not isinstance(data, dict):
         raise DialectError(f"{where}: a profile is a JSON object")
     return data, where

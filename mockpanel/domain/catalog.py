@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
 from typing import Any, Iterator
 
-from ..dialects.parse import MAX_ID, parse_int
 from .money import parse_amount
+from .numbers import MAX_ID, parse_int
 from .servicetypes import ServiceType, service_type
 
 
@@ -170,23 +167,3 @@ class Catalog:
             duplicates = sorted({i for i in ids if ids.count(i) > 1})
             raise ValueError(f"{where}: duplicate service ids {duplicates}; each service needs its own id")
         return cls(services)
-
-
-def load_catalog(name_or_path: str = "default") -> Catalog:
-    """A catalogue by name (fixtures/catalogs/NAME.json) or by file path."""
-    path = Path(name_or_path)
-    if path.suffix == ".json" and path.exists():
-        text, where = path.read_text(encoding="utf-8"), str(path)
-    else:
-        entry = resources.files("mockpanel.fixtures").joinpath("catalogs", f"{name_or_path}.json")
-        if not entry.is_file():
-            raise ValueError(
-                f"no catalogue named {name_or_path!r}: give a name from fixtures/catalogs "
-                "or the path of a .json file"
-            )
-        text, where = entry.read_text(encoding="utf-8"), f"catalogue {name_or_path!r}"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{where}: not valid JSON ({exc})") from None
-    return Catalog.from_json(data, where=where)

@@ -61,6 +61,17 @@ class VirtualClock:
         finally:
             self._pins.at = None
 
+    @contextmanager
+    def pinned_at(self, at: float) -> Iterator[None]:
+        """Within the block, this thread reads ``at``: a state file replays an operation at the
+        instant it ran."""
+        outer = getattr(self._pins, "at", None)
+        self._pins.at = at
+        try:
+            yield
+        finally:
+            self._pins.at = outer
+
     def advance(
         self, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
     ) -> float:

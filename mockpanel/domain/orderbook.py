@@ -10,15 +10,14 @@ refunds, a forced hold) keeps it in ``extras``. ``Order`` is a view of one row.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Generic, Iterator, TypeVar
 
 from .lifecycle import Status
 
 if TYPE_CHECKING:
     from .catalog import Service
-    from .orders import Order
 
 OUTCOMES: tuple[Status, ...] = (Status.COMPLETED, Status.PARTIAL, Status.CANCELED)
 OUTCOME_INDEX = {status: i for i, status in enumerate(OUTCOMES)}
@@ -28,6 +27,7 @@ COLUMNS = (
     "created", "start_at", "per_second", "done_at", "quantity", "start_count", "delivered_from",
     "delivered_to", "outcome", "refunded", "version", "service_ix", "account_ix", "charge_ix",
 )
+V = TypeVar("V")  # the view of one row the book hands out (orders.Order)
 MAX_INT = 2**63 - 1  # an "q" column's largest value
 
 
@@ -52,11 +52,12 @@ class _Interned:
         del self.values[n:]
 
 
-class OrderBook(Mapping[int, "Order"]):
-    """A mapping of order id -> ``Order`` (a view), backed by columns."""
+class OrderBook(Mapping[int, V], Generic[V]):
+    """A mapping of order id -> a view of its row (``Order``, given as ``view``), backed by columns."""
 
-    def __init__(self, first_id: int = 1) -> None:
+    def __init__(self, first_id: int = 1, *, view: Callable[[OrderBook[V], int], V]) -> None:
         self.first_id = first_id
+        self._view = view
         self.created = array("d")
         self.start_at = array("d")
         self.per_second = array("d")
@@ -76,7 +77,7 @@ class OrderBook(Mapping[int, "Order"]):
         self.accounts = _Interned()  # account key ids
         self.charges = _Interned()  # Decimal prices
         self.extras: dict[int, dict[str, Any]] = {}  # row -> rare fields
-        self._removed = 0
+        self.removed = 0
 
     # --- rows ---------------------------------------------------------------------
 
@@ -167,20 +168,18 @@ class OrderBook(Mapping[int, "Order"]):
             if column[i] == ix:
                 column[i] = REMOVED
                 self.extras.pop(i, None)
-                self._removed += 1
+                self.removed += 1
 
     # --- the mapping --------------------------------------------------------------
 
-    def get(self, order_id: object, default: Any = None) -> "Order | Any":
+    def get(self, order_id: object, default: Any = None) -> V | Any:
         i = self.row(order_id)
         return default if i < 0 else self.view(i)
 
-    view_class: Any = None  # set by orders.py (Order), which imports this module
+    def view(self, i: int) -> V:
+        return self._view(self, i)
 
-    def view(self, i: int) -> "Order":
-        return self.view_class._view(self, i)  # type: ignore[no-any-return]
-
-    def __getitem__(self, order_id: int) -> "Order":
+    def __getitem__(self, order_id: int) -> V:
         i = self.row(order_id)
         if i < 0:
             raise KeyError(order_id)
@@ -190,7 +189,7 @@ class OrderBook(Mapping[int, "Order"]):
         return self.row(order_id) >= 0
 
     def __len__(self) -> int:
-        return len(self.links) - self._removed
+        return len(self.links) - self.removed
 
     def __iter__(self) -> Iterator[int]:
         first, column = self.first_id, self.account_ix

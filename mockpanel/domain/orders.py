@@ -149,9 +149,9 @@ class Order:
         runs: int | None = None,
         interval: int | None = None,
         details: dict[str, Any] | None = None,
-        book: OrderBook | None = None,
+        book: OrderBook[Order] | None = None,
     ) -> None:
-        book = book if book is not None else OrderBook(first_id=id)
+        book = book if book is not None else OrderBook(first_id=id, view=Order.of)
         if book.next_id != id:
             raise ValueError(f"order ids are issued in sequence: the next id is {book.next_id}, not {id}")
         self._book = book
@@ -168,7 +168,7 @@ class Order:
                 self.interval = interval
             if details:
                 self.details = details
-            self.done_at = self._finish_time()
+            self.done_at = self.finish_time()
         except BaseException:  # the row goes whole or not at all
             book.rollback(mark)
             raise
@@ -183,7 +183,8 @@ class Order:
         self._packed_details = _pack(value)
 
     @classmethod
-    def _view(cls, book: OrderBook, row: int) -> "Order":
+    def of(cls, book: OrderBook[Order], row: int) -> Order:
+        """The order of one row of ``book`` (the book's ``view``)."""
         order = object.__new__(cls)
         order._book = book
         order._row = row
@@ -272,7 +273,7 @@ class Order:
 
     # --- rewriting the trajectory from ``now`` on -----------------------------------
 
-    def _finish_time(self) -> float:
+    def finish_time(self) -> float:
         """When delivery reaches ``delivered_to``: the moment the outcome shows."""
         if self.start_at == INF:
             return INF
@@ -292,7 +293,7 @@ class Order:
         return self.start_at + need / self.per_second
 
     def _touch(self) -> None:
-        self.done_at = self._finish_time()
+        self.done_at = self.finish_time()
         self.version += 1
 
     def stop(self, now: float, outcome: Status | None = None) -> None:
@@ -361,7 +362,7 @@ class Order:
 # (a 100-id status computes 100 states: no view objects, one read of each column)
 
 
-def state_of(book: OrderBook, i: int, now: float) -> OrderState:
+def state_of(book: OrderBook[Order], i: int, now: float) -> OrderState:
     charge = book.charges.values[book.charge_ix[i]]
     quantity = book.quantity[i]
     if now >= book.done_at[i]:
@@ -380,7 +381,7 @@ def state_of(book: OrderBook, i: int, now: float) -> OrderState:
     return _state(OrderState, (status, charge, start_count, remains, delivered))
 
 
-def delivered_of(book: OrderBook, i: int, now: float) -> int:
+def delivered_of(book: OrderBook[Order], i: int, now: float) -> int:
     start_at = book.start_at[i]
     if now < start_at:
         return 0
@@ -402,7 +403,7 @@ def delivered_of(book: OrderBook, i: int, now: float) -> int:
     return raw if raw < delivered_to else delivered_to
 
 
-def refund_of(book: OrderBook, i: int) -> Decimal:
+def refund_of(book: OrderBook[Order], i: int) -> Decimal:
     outcome = OUTCOMES[book.outcome[i]]
     if outcome is Status.CANCELED:
         return book.charges.values[book.charge_ix[i]]  # type: ignore[no-any-return]
@@ -412,4 +413,3 @@ def refund_of(book: OrderBook, i: int) -> Decimal:
     return ZERO
 
 
-OrderBook.view_class = Order  # the book hands out views of this class

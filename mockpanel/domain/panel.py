@@ -7,122 +7,38 @@ thread driving the control API) never see half a change, and never overspend.
 
 from __future__ import annotations
 
-import functools
 import heapq
 import math
-import secrets
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar
+from typing import Any
 
-from ..dialects.parse import parse_int
-from .accounts import Account, LedgerEntry, key_digest
-from .catalog import Catalog, Service, load_catalog, service_from_json
+from . import snapshot
+from . import undo as undo_steps
+from .accounts import Account
+from .catalog import Catalog, Service, service_from_json
 from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
-from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
-from .money import ZERO, parse_amount, price
+from .forcing import Forcing
+from .lifecycle import RefillStatus, Status
+from .money import ZERO, price
+from .mutations import Recorder, mutation
+from .numbers import parse_int
 from .orderbook import OrderBook
 from .orders import Order, OrderState, state_of
-from .plans import LifecycleSettings, Plan, RefillPlan, draw_plan, draw_refill_plan
+from .plans import Plan, RefillPlan, draw_plan, draw_refill_plan
 from .refills import Refill
-from .servicetypes import OrderRequest, OrderRules, expiry_time, read_order_request
-from . import undo as undo_steps
+from .servicetypes import OrderRequest, expiry_time, read_order_request
+from .settings import PanelSettings as PanelSettings  # re-exported: the public name lives here too
 from .undo import Undo
 
-DuplicateScope = Literal["service", "any", "off"]
 # A hook may change the plan of a new order (in-band triggers use this).
 PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
 RefillHook = Callable[[Order, RefillPlan], RefillPlan]
 
 
-@dataclass(frozen=True)
-class PanelSettings:
-    seed: int = 0
-    currency: str = "USD"
-    lifecycle: LifecycleSettings = LifecycleSettings()
-    rules: OrderRules = OrderRules()
-    batch_limit: int = 100
-    duplicate_links: DuplicateScope = "service"
-    refill_after_partial: bool = False
-    first_order_id: int = 10001
-    first_refill_id: int = 501
-
-
-_DIGESTS: dict[str, bytes] = {}  # key -> digest: a client sends the same few keys again and again
-_DIGESTS_MAX = 4096
-
-
-def _digest(key: str) -> bytes:
-    """``key_digest``, computed once per distinct key (a bounded cache: cleared when full)."""
-    digest = _DIGESTS.get(key) if key.__class__ is str else None  # a KeyDigest equals its hex text
-    if digest is None:
-        digest = key_digest(key)
-        if key.__class__ is str:
-            if len(_DIGESTS) >= _DIGESTS_MAX:
-                _DIGESTS.clear()
-            _DIGESTS[key] = digest
-    return digest
-
-
-def _is_text(text: str) -> bool:
-    """Writable as UTF-8 (no lone surrogate) and free of NUL: safe to store and to show."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
-
-
-def _whole(value: object, name: str) -> int | None:
-    """A forced count (remains, start_count): None, an int or ASCII digits; else a ValueError naming it."""
-    if value is None:
-        return None
-    number = parse_int(value, low=-(10**15), high=10**15)  # a negative one gets its own message after
-    if number is None:
-        raise ValueError(f"{name} must be a whole number (ASCII digits), got {value!r}")
-    return number
-
-
-MAX_BALANCE = Decimal(10) ** 18  # a balance's bound: sums stay exact in Decimal's 28 digits
-
-
-class Recorder(Protocol):
-    """Told of every change to a panel (persistence, ``mockpanel serve --state``)."""
-
-    def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Before the change: what to record, or raise (nothing has changed yet)."""
-
-    def commit(self, entry: Any, at: float) -> None:
-        """After it succeeded: make it durable, or put the panel back as it was and raise."""
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def mutation(method: F) -> F:
-    """Mark a method that changes the panel: with a recorder attached, it runs at one pinned
-    instant and, if it succeeds, is committed before it returns (failed calls change nothing)."""
-    name = method.__name__
-
-    @functools.wraps(method)
-    def wrapper(self: "Panel", *args: Any, **kwargs: Any) -> Any:
-        recorder = self.recorder
-        if recorder is None:
-            return method(self, *args, **kwargs)
-        with self.lock, self.clock.pinned() as now:
-            if self._replaying:
-                return method(self, *args, **kwargs)
-            entry = recorder.prepare(name, args, kwargs)
-            result = method(self, *args, **kwargs)
-            recorder.commit(entry, now)
-            return result
-
-    return wrapper  # type: ignore[return-value]
-
-
-class Panel:
+class Panel(Forcing):
     """One mock panel: accounts, the catalogue, orders, refills and the clock, behind the API's actions.
 
     Every public method takes the caller's API key and returns typed values or raises
@@ -138,17 +54,19 @@ class Panel:
     ) -> None:
         base = settings or PanelSettings()
         self.settings = PanelSettings(**{**base.__dict__, **overrides}) if overrides else base
-        self.catalog = catalog if catalog is not None else load_catalog("default")
+        self.catalog = catalog if catalog is not None else Catalog()  # the domain reads no files: catalogs.load_catalog does
         self.clock = clock or VirtualClock()
         self.lock = threading.RLock()
-        self._accounts: dict[bytes, Account] = {}
-        self._by_id: dict[str, Account] = {}  # key id (digest) -> account
-        self.orders = OrderBook(first_id=self.settings.first_order_id)
+        # The state below is public: snapshots, persistence and the control side read it; it changes
+        # only under the lock, through the panel's methods or a whole-state restore.
+        self.key_accounts: dict[bytes, Account] = {}
+        self.accounts_by_id: dict[str, Account] = {}  # key id (digest) -> account
+        self.orders: OrderBook[Order] = OrderBook(first_id=self.settings.first_order_id, view=Order.of)
         self.refills: dict[int, Refill] = {}
-        self._refill_of: dict[int, int] = {}  # order id -> its newest refill id
-        self._next_refill = self.settings.first_refill_id
+        self.refill_of: dict[int, int] = {}  # order id -> its newest refill id
+        self.next_refill = self.settings.first_refill_id
         self.recorder: Recorder | None = None
-        self._replaying = False
+        self.replaying = False
         self.plan_hooks: list[PlanHook] = []
         self.refill_hooks: list[RefillHook] = []
         self._prices: dict[tuple[Decimal, int], Decimal] = {}
@@ -163,132 +81,10 @@ class Panel:
             )
             kept = {
                 "lock": self.lock, "plan_hooks": self.plan_hooks, "refill_hooks": self.refill_hooks,
-                "recorder": self.recorder, "_replaying": self._replaying,
+                "recorder": self.recorder, "replaying": self.replaying,
             }
             self.__dict__.update(fresh.__dict__)
             self.__dict__.update(kept)
-
-    # --- accounts ------------------------------------------------------------------
-
-    def create_account(
-        self, key: str | None = None, *, balance: object = "0", currency: str | None = None
-    ) -> Account:
-        """A new API key with an opening deposit. A key is made up if none is given."""
-        key = secrets.token_hex(16) if key is None else key
-        return self._open_account(key, balance=balance, currency=currency)
-
-    @mutation
-    def _open_account(self, key: str, *, balance: object, currency: str | None) -> Account:
-        if not isinstance(key, str) or not key or len(key) > 512 or not _is_text(key):
-            raise ValueError("an API key must be a non-empty string of at most 512 characters (valid UTF-8 text)")
-        if currency and not (isinstance(currency, str) and len(currency) <= 16 and _is_text(currency)):
-            raise ValueError(f"a currency is a short code such as \"USD\" (1 to 16 characters), got {currency!r}")
-        amount = parse_amount(balance, name="balance")
-        if amount < 0:
-            raise ValueError(f"an opening balance cannot be negative, got {amount}")
-        with self.lock:
-            digest = _digest(key)
-            if digest in self._accounts:
-                raise ValueError("that API key already exists; choose another or omit it")
-            now = self.clock.now()
-            account = Account(
-                key=key, currency=currency or self.settings.currency, seed=self.settings.seed, created=now
-            )
-            self._accounts[digest] = account
-            self._by_id[account.id] = account
-            if amount:
-                account.credit(LedgerEntry(now, "deposit", amount, note="opening balance"))
-            return account
-
-    def account(self, key: object) -> Account:
-        """The account for ``key``, or INVALID_KEY. Keys are compared by digest."""
-        if not isinstance(key, str) or not key:
-            raise PanelError(ErrorCode.INVALID_KEY)
-        account = self._accounts.get(_digest(key))
-        if account is None or account.disabled:
-            raise PanelError(ErrorCode.INVALID_KEY)
-        return account
-
-    def accounts(self) -> list[Account]:
-        """Every account, in the order they were opened."""
-        with self.lock:
-            return list(self._accounts.values())
-
-    @mutation
-    def remove_account(self, key: str) -> None:
-        """Delete an account; its key is then refused."""
-        with self.lock:
-            account = self.account(key)
-            del self._accounts[_digest(key)]
-            del self._by_id[account.id]
-            self.orders.remove_account(account.id)
-            for order_id in account.order_ids:
-                self._refill_of.pop(order_id, None)
-            # Every refill of the account, not only each order's newest one.
-            for refill_id in [r.id for r in self.refills.values() if r.key == account.id]:
-                del self.refills[refill_id]
-
-    @mutation
-    def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
-        """Add money to an account; returns the new balance."""
-        value = parse_amount(amount, name="amount")
-        if value <= 0:
-            raise ValueError(f"a deposit must be positive, got {value}")
-        with self.lock:
-            account = self.account(key)
-            if account.balance + value > MAX_BALANCE:
-                raise ValueError(f"a balance is at most 10^18; this deposit would make it {account.balance + value}")
-            account.credit(LedgerEntry(self.clock.now(), "deposit", value, note=note))
-            return account.balance
-
-    @mutation
-    def withdraw(self, key: str, amount: object, note: str = "withdrawal") -> Decimal:
-        """Take money out (a balance drained by "another client"); never below zero."""
-        value = parse_amount(amount, name="amount")
-        if value <= 0:
-            raise ValueError(f"a withdrawal must be positive, got {value}")
-        with self.lock:
-            account = self.account(key)
-            self._settle(account)
-            value = min(value, account.balance)
-            if value:
-                account.credit(LedgerEntry(self.clock.now(), "withdrawal", value, note=note))
-            return account.balance
-
-    def _settle(self, account: Account) -> None:
-        """Credit the refunds of orders that have ended by now (lazily, no background loop)."""
-        if not account.due:
-            return
-        for _done_at, order_id, version in account.pop_due(self.clock.now()):
-            order = self.orders.get(order_id)
-            if order is None or order.version != version:
-                continue  # the trajectory was rewritten; a newer entry exists
-            refund = order.refund_due() - order.refunded
-            if refund > 0:
-                # Like a charge, the ledger's refund entry is derived from the order.
-                order.refunded += refund
-                account.balance += refund
-
-    def _schedule(self, account: Account, order: Order) -> None:
-        if order.refund_due() > order.refunded and order.done_at < math.inf:
-            account.schedule_refund(order.done_at, order.id, order.version)
-            if order.done_at <= self.clock.now():
-                self._settle(account)
-
-    def ledger(self, key: str) -> list[LedgerEntry]:
-        """Every movement of the balance, oldest first: deposits, charges, refunds."""
-        with self.lock:
-            account = self.account(key)
-            self._settle(account)
-            # Charges and refunds are derived from the orders; deposits and withdrawals are stored.
-            derived: list[LedgerEntry] = []
-            for order in (self.orders[i] for i in account.order_ids):
-                if order.charge:
-                    derived.append(LedgerEntry(order.created, "charge", order.charge, order=order.id, note=order.service.name))
-                refunded = order.refunded
-                if refunded:
-                    derived.append(LedgerEntry(order.done_at, "refund", refunded, order=order.id, note=order.outcome.value))
-            return sorted(account.entries + derived, key=lambda e: (e.at, e.kind != "deposit"))
 
     # --- the API's actions ------------------------------------------------------------
 
@@ -304,7 +100,7 @@ class Panel:
         """The key's balance and currency."""
         with self.lock:
             account = self.account(key)
-            self._settle(account)
+            self.settle(account)
             return account.balance, account.currency
 
     @mutation
@@ -312,7 +108,7 @@ class Panel:
         """Place an order; returns its id. Charges the price at once, or raises."""
         with self.lock:
             account = self.account(key)
-            service = self._service(service_id)
+            service = self.find_service(service_id)
             request = read_order_request(
                 service.type,
                 params,
@@ -336,7 +132,7 @@ class Panel:
                 charge = self._price(service.rate, request.quantity)
             if "expiry" in request.details and expiry_time(str(request.details["expiry"])) <= now:
                 raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
-            self._settle(account)
+            self.settle(account)
             if charge > account.balance:
                 raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
             with Undo() as undo:  # from here on, a failure takes everything back
@@ -374,7 +170,8 @@ class Panel:
                 cache[(rate, quantity)] = charge
         return charge
 
-    def _service(self, service_id: object) -> Service:
+    def find_service(self, service_id: object) -> Service:
+        """The service with this id, on sale; PanelError if the id is not one or the service is disabled."""
         number = parse_int(service_id if service_id.__class__ is int else str(service_id))
         if number is None:
             raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
@@ -426,10 +223,10 @@ class Panel:
         )
         if expires_at is not None:
             order.expires_at = expires_at
-            order.done_at = order._finish_time()
+            order.done_at = order.finish_time()
         account.order_ids.append(order.id)
         account.balance -= charge  # the ledger's charge entry is the order itself
-        self._schedule(account, order)
+        self.schedule(account, order)
         return order
 
     def _subscription_plan(self, account: Account, request: OrderRequest, plan: Plan, now: float) -> Plan:
@@ -461,7 +258,7 @@ class Panel:
         """One result per id, in order; None stands for an id that did not parse."""
         with self.lock:
             account = self.account(key)
-            self._check_batch(order_ids)
+            self.check_batch(order_ids)
             now = self.clock.now()
             book = self.orders
             owner, row_of, account_ix = book.accounts.index(account.id), book.row, book.account_ix
@@ -474,7 +271,8 @@ class Panel:
                     out.append(state_of(book, row, now))
             return out
 
-    def _check_batch(self, ids: Sequence[object]) -> None:
+    def check_batch(self, ids: Sequence[object]) -> None:
+        """Refuse an empty batch or one past the dialect's limit (before any item is read)."""
         if not ids:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
         if len(ids) > self.settings.batch_limit:
@@ -491,17 +289,17 @@ class Panel:
             now = self.clock.now()
             if order.status_at(now).final:
                 raise PanelError(ErrorCode.CANCEL_NOT_ALLOWED)
-            self._settle(account)
+            self.settle(account)
             with Undo() as undo:
                 undo_steps.save_order(undo, self, account, order.id)
                 order.stop(now)
-                self._schedule(account, order)
+                self.schedule(account, order)
 
     def cancel_many(self, key: str, order_ids: Sequence[int | None]) -> list[PanelError | None]:
         """Cancel each order (None: not an id); per order, None if accepted or the error."""
         with self.lock:  # one batch at one instant: no other change between its items
             self.account(key)
-            self._check_batch(order_ids)
+            self.check_batch(order_ids)
             out: list[PanelError | None] = []
             for order_id in order_ids:
                 try:
@@ -524,7 +322,7 @@ class Panel:
             allowed = {Status.COMPLETED, Status.PARTIAL} if self.settings.refill_after_partial else {Status.COMPLETED}
             if status not in allowed:
                 raise PanelError(ErrorCode.REFILL_NOT_ALLOWED)
-            previous = self.refills.get(self._refill_of.get(order.id, 0))
+            previous = self.refills.get(self.refill_of.get(order.id, 0))
             if previous is not None and not previous.status_at(now).final:
                 raise PanelError(ErrorCode.REFILL_ALREADY_ACTIVE)
             with Undo() as undo:
@@ -533,7 +331,7 @@ class Panel:
                 for refill_hook in self.refill_hooks:
                     plan = refill_hook(order, plan)
                 refill = Refill(
-                    id=self._next_refill,
+                    id=self.next_refill,
                     order_id=order.id,
                     key=account.id,
                     created=now,
@@ -541,16 +339,16 @@ class Panel:
                     done_at=now + plan.pending + plan.duration,
                     outcome=plan.outcome,
                 )
-                self._next_refill += 1
+                self.next_refill += 1
                 self.refills[refill.id] = refill
-                self._refill_of[order.id] = refill.id
+                self.refill_of[order.id] = refill.id
             return refill.id
 
     def refill_many(self, key: str, order_ids: Sequence[int | None]) -> list[int | PanelError]:
         """Ask a refill of each order (None: not an id); per order, the refill id or the error."""
         with self.lock:
             self.account(key)
-            self._check_batch(order_ids)
+            self.check_batch(order_ids)
             out: list[int | PanelError] = []
             for order_id in order_ids:
                 try:
@@ -572,7 +370,7 @@ class Panel:
         """``refill_status`` for each id (None: not an id), an error in place of an unknown one."""
         with self.lock:
             self.account(key)
-            self._check_batch(refill_ids)
+            self.check_batch(refill_ids)
             out: list[RefillStatus | PanelError] = []
             for refill_id in refill_ids:
                 try:
@@ -584,9 +382,7 @@ class Panel:
     @mutation
     def restore_snapshot(self, data: Mapping[str, Any]) -> None:
         """Replace the whole state with an exported one (``snapshot.dump``)."""
-        from .snapshot import restore  # snapshot builds panels: import it when used
-
-        restore(self, data)
+        snapshot.restore(self, data)
 
     # --- control: the catalogue -------------------------------------------------------
 
@@ -603,134 +399,6 @@ class Panel:
         """Change a service from now on (reprice, disable...); orders placed keep their price."""
         with self.lock:
             return self.catalog.update(service_id, **changes)
-
-    # --- control: forcing states (the test's hand on the panel) ------------------------
-
-    def find_order(self, order_id: int) -> Order:
-        """An order by id, whatever its key (for the control side); raises KeyError if there is none."""
-        with self.lock:
-            order = self.orders.get(order_id)
-        if order is None:
-            raise KeyError(f"no order {order_id}: it was never placed, or its key was removed")
-        return order
-
-    @mutation
-    def set_order(
-        self,
-        order_id: int,
-        *,
-        status: str | Status | None = None,
-        remains: int | None = None,
-        start_count: int | None = None,
-    ) -> OrderState:
-        """Force an order's status, remains or start_count from now on.
-
-        Charges and refunds follow a forced status exactly as a natural one: Partial
-        refunds the undelivered share, Canceled refunds all. Statuses never move
-        backwards, so a final order cannot be changed, and In progress cannot go back
-        to Pending.
-        """
-        with self.lock:
-            order = self.find_order(order_id)
-            account = self._account_by_id(order.key)
-            self._settle(account)
-            with Undo() as undo:  # a refused or failed change leaves the order as it was
-                undo_steps.save_order(undo, self, account, order.id)
-                now = self.clock.now()
-                current = order.status_at(now)
-                target = None if status is None else parse_status(status)
-                remains = _whole(remains, "remains")
-                start_count = _whole(start_count, "start_count")
-                if remains is not None and not 0 <= int(remains) <= order.quantity:
-                    raise ValueError(f"remains must be between 0 and the quantity {order.quantity}, got {remains}")
-                if start_count is not None:
-                    if not 0 <= int(start_count) <= 10**12:
-                        raise ValueError(f"start_count must be >= 0 and at most 10^12, got {start_count}")
-                    order.start_count = int(start_count)
-                if target is None and remains is None:
-                    return order.state(now)
-                if current.final:
-                    raise ValueError(
-                        f"order {order_id} is already {current.value}; a final status cannot change "
-                        "(statuses never move backwards)"
-                    )
-                target = target or Status.IN_PROGRESS
-                if target.rank < current.rank:
-                    raise ValueError(
-                        f"order {order_id} is {current.value}; it cannot go back to {target.value}"
-                    )
-                if target is Status.PENDING:
-                    order.hold()
-                elif target is Status.IN_PROGRESS:
-                    delivered = None if remains is None else order.quantity - int(remains)
-                    if delivered is not None and delivered < order.delivered_at(now):
-                        raise ValueError(
-                            f"order {order_id} has delivered {order.delivered_at(now)} already; "
-                            f"remains={remains} would undo delivery"
-                        )
-                    order.resume(now, delivered)
-                else:
-                    if target is Status.PARTIAL:
-                        if remains is None:
-                            remains = order.quantity - order.delivered_at(now)
-                        if not 0 < int(remains) < order.quantity:
-                            raise ValueError(
-                                f"a Partial order needs 0 < remains < quantity ({order.quantity}), got {remains}"
-                            )
-                    order.finish(now, target, None if remains is None else int(remains))
-                self._schedule(account, order)
-                return order.state(now)
-
-    @mutation
-    def set_outcome(self, order_id: int, status: str | Status, remains: int | None = None) -> None:
-        """Choose how a running order will end, without ending it now."""
-        with self.lock:
-            order = self.find_order(order_id)
-            now = self.clock.now()
-            if order.status_at(now).final:
-                raise ValueError(f"order {order_id} has already ended")
-            target = parse_status(status)
-            remains = _whole(remains, "remains")
-            if not target.final:
-                raise ValueError(f"an outcome is Completed, Partial or Canceled, not {target.value}")
-            if target is Status.CANCELED and order.status_at(now) is not Status.PENDING:
-                raise ValueError("only a Pending order can be planned to end Canceled; use set_order to cancel it now")
-            if target is Status.PARTIAL:
-                delivered = order.delivered_at(now)
-                if remains is None:  # half of the quantity, or less than is left to deliver
-                    remains = min(max(1, order.quantity // 2), order.quantity - delivered - 1)
-                if not 0 < remains < order.quantity:
-                    raise ValueError(f"a Partial order needs 0 < remains < quantity ({order.quantity})")
-                if order.quantity - remains <= delivered:
-                    # Fewer would undo delivery; as many would end it now (set_order does that).
-                    raise ValueError(
-                        f"order {order_id} has delivered {delivered} already; remains={remains} would undo "
-                        "delivery or end it now (use set_order to end it now)"
-                    )
-            account = self._account_by_id(order.key)
-            self._settle(account)
-            with Undo() as undo:
-                undo_steps.save_order(undo, self, account, order.id)
-                order.plan_outcome(target, remains)
-                self._schedule(account, order)
-
-    @mutation
-    def set_refill(self, refill_id: int, status: str | RefillStatus) -> RefillStatus:
-        """Force a refill's status now."""
-        with self.lock:
-            refill = self.refills.get(refill_id)
-            if refill is None:
-                raise KeyError(f"no refill {refill_id}")
-            now = self.clock.now()
-            target = parse_refill_status(status)
-            current = refill.status_at(now)
-            if current.final or target.rank < current.rank:
-                raise ValueError(f"refill {refill_id} is {current.value}; it cannot become {target.value}")
-            refill.force(now, target)
-            return refill.status_at(now)
-
-    def _account_by_id(self, account_id: str) -> Account:
-        return self._by_id[account_id]
 
     def keys_orders(self, key: str) -> Iterable[Order]:
         """The orders placed with this key, oldest first."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable, Literal, Mapping
 
-from ..dialects.parse import parse_int
 from .errors import ErrorCode, PanelError
+from .numbers import parse_int
 
 # How the quantity of an order is found.
 QuantityFrom = Literal["field", "comments", "usernames", "package", "subscription"]

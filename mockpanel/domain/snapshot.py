@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from array import array
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, TypeVar
 
 from .accounts import Account, KeyDigest, LedgerEntry
 from .catalog import Catalog, Service, service_from_json
@@ -23,8 +24,8 @@ from .clock import VirtualClock
 from .lifecycle import RefillStatus, Status
 from .money import ZERO, parse_amount
 from .orders import Order
-from .panel import Panel, PanelSettings
 from .refills import Refill
+from .settings import PanelSettings
 
 FORMAT = "mockpanel-state"
 VERSION = 1
@@ -39,7 +40,28 @@ _BORN = (
 _REMOVED = "\x00removed"  # the account of placeholder rows: the ids of removed keys are never issued again
 # Attributes of the live panel that a restore keeps: its lock, hooks and persistence recorder.
 # What a restore keeps: the clock object too (fixtures and state files hold it), moved to the state's time.
-_KEPT = ("lock", "clock", "plan_hooks", "refill_hooks", "recorder", "_replaying")
+_KEPT = ("lock", "clock", "plan_hooks", "refill_hooks", "recorder", "replaying")
+
+
+class Panel(Protocol):
+    """What a snapshot reads and writes of a panel (``panel.Panel`` is one; this module does not
+    import it, as the panel restores snapshots through it)."""
+
+    lock: threading.RLock
+    catalog: Catalog
+    clock: VirtualClock
+    settings: PanelSettings
+    orders: Any  # an OrderBook of Order views
+    refills: dict[int, Refill]
+    refill_of: dict[int, int]
+    next_refill: int
+    key_accounts: dict[bytes, Account]
+    accounts_by_id: dict[str, Account]
+
+    def __init__(self, *, catalog: Catalog, clock: VirtualClock, settings: PanelSettings) -> None: ...
+
+
+P = TypeVar("P", bound=Panel)
 
 
 class StateError(ValueError):
@@ -62,15 +84,15 @@ def dump(panel: Panel, *, orders: bool = True) -> dict[str, Any]:
             "settings": _settings_json(panel.settings),
             "catalog": panel.catalog.to_json(),
             "next_order": panel.orders.next_id,
-            "next_refill": panel._next_refill,
-            "accounts": [_account_json(digest, a, orders) for digest, a in panel._accounts.items()],
+            "next_refill": panel.next_refill,
+            "accounts": [_account_json(digest, a, orders) for digest, a in panel.key_accounts.items()],
             "services": [s.to_json() for s in services],
             "orders": {"fields": list(Order.FIELDS), "rows": rows} if orders else None,
             "refills": {
                 "fields": list(Refill.__slots__),
                 "rows": [[_out(n, getattr(r, n)) for n in Refill.__slots__] for r in panel.refills.values()],
             },
-            "refill_of": [[o, r] for o, r in panel._refill_of.items()],
+            "refill_of": [[o, r] for o, r in panel.refill_of.items()],
         }
 
 
@@ -124,10 +146,11 @@ def _settings_json(value: Any) -> Any:
 # --- reading -------------------------------------------------------------------------
 
 
-def load(data: Any, *, book: Any = None) -> Panel:
+def load(data: Any, *, kind: type[P], book: Any = None) -> P:
     """A new panel holding the state ``data`` (as ``dump`` wrote it). Raises StateError.
 
-    A state whose "orders" is null takes its order book from ``book`` (state files)."""
+    ``kind`` is the panel class to build (``Panel``). A state whose "orders" is null takes its
+    order book from ``book`` (state files)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateError(
             "not a mockpanel state: expected a JSON object with \"format\": \"mockpanel-state\" "
@@ -136,7 +159,7 @@ def load(data: Any, *, book: Any = None) -> Panel:
     if data.get("version") != VERSION:
         raise StateError(f"mockpanel state version {data.get('version')!r} is not supported (this mockpanel reads {VERSION})")
     try:
-        return _load(data, book)
+        return _load(data, book, kind)
     except StateError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -151,7 +174,7 @@ def restore(panel: Panel, data: Any) -> None:
     and keeps its own speed (a server's --speed is a setting, not state). A state whose
     "clock" is null leaves the clock where it is (a reset).
     """
-    adopt(panel, load(data), move_clock=isinstance(data, dict) and data.get("clock") is not None)
+    adopt(panel, load(data, kind=type(panel)), move_clock=isinstance(data, dict) and data.get("clock") is not None)
 
 
 def adopt(panel: Panel, loaded: Panel, *, move_clock: bool) -> None:
@@ -164,23 +187,23 @@ def adopt(panel: Panel, loaded: Panel, *, move_clock: bool) -> None:
             panel.clock.start_over_at(loaded.clock.now())
 
 
-def _load(data: dict[str, Any], book: Any) -> Panel:
+def _load(data: dict[str, Any], book: Any, kind: type[P]) -> P:
     clock_data = data["clock"]
     if clock_data is None:  # a state that keeps the clock: any clock will do
         clock = VirtualClock(speed=0, start=0)
     else:
         clock = VirtualClock(speed=float(clock_data["speed"]), start=float(clock_data["now"]))
     settings = _settings_from(PanelSettings, data["settings"], "settings")
-    panel = Panel(catalog=Catalog.from_json(data["catalog"], where="state catalog"), clock=clock, settings=settings)
-    panel._next_refill = int(data["next_refill"])
+    panel = kind(catalog=Catalog.from_json(data["catalog"], where="state catalog"), clock=clock, settings=settings)
+    panel.next_refill = int(data["next_refill"])
     for item in data["accounts"]:
         digest, account = _account_from(item, settings.seed)
-        panel._accounts[digest] = account
-        panel._by_id[account.id] = account
+        panel.key_accounts[digest] = account
+        panel.accounts_by_id[account.id] = account
     if data["orders"] is None:
         if book is None or book.next_id != int(data["next_order"]):
             raise StateError("mockpanel state is damaged: its order book is missing or does not match")
-        unknown = set(book.accounts.values) - set(panel._by_id) - {_REMOVED}
+        unknown = set(book.accounts.values) - set(panel.accounts_by_id) - {_REMOVED}
         if unknown:
             raise StateError("mockpanel state is damaged: orders belong to no account")
         panel.orders = book
@@ -192,7 +215,7 @@ def _load(data: dict[str, Any], book: Any) -> Panel:
         for name, value in row.items():
             setattr(refill, name, RefillStatus(value) if name == "outcome" else _in(name, value))
         panel.refills[refill.id] = refill
-    panel._refill_of = {int(o): int(r) for o, r in data["refill_of"]}
+    panel.refill_of = {int(o): int(r) for o, r in data["refill_of"]}
     return panel
 
 
@@ -203,7 +226,7 @@ def _load_orders(panel: Panel, data: dict[str, Any], services: list[Service]) ->
     for row in sorted(_rows(data["orders"], Order.FIELDS, "orders"), key=lambda r: r["id"]):
         values = {name: _in(name, value) for name, value in row.items()}
         values["service"], values["outcome"] = services[row["service"]], Status(row["outcome"])
-        if values["key"] not in panel._by_id:
+        if values["key"] not in panel.accounts_by_id:
             raise StateError(f"mockpanel state is damaged: order {row['id']} belongs to no account")
         if values["id"] < book.next_id:
             raise StateError(f"mockpanel state is damaged: order {row['id']} is listed twice or below the first id")

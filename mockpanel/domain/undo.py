@@ -14,11 +14,21 @@ entries, maybe in another (equally valid) heap order.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from .accounts import Account
-    from .panel import Panel
+    from .orderbook import OrderBook
+    from .refills import Refill
+
+
+class PanelState(Protocol):
+    """What the undo steps save of a panel (``Panel`` has it; no import of the panel needed)."""
+
+    orders: OrderBook[Any]
+    refills: dict[int, Refill]
+    refill_of: dict[int, int]
+    next_refill: int
 
 
 class Undo:
@@ -61,7 +71,7 @@ def save_account(undo: Undo, account: "Account") -> None:
     undo.on_failure(restore)
 
 
-def save_new_order(undo: Undo, panel: "Panel", account: "Account", link_key: Any) -> None:
+def save_new_order(undo: Undo, panel: PanelState, account: "Account", link_key: Any) -> None:
     """Before an add: the book's end, and the duplicate-link index entry it may replace."""
     book = panel.orders
     mark, first_new = book.mark(), book.next_id
@@ -80,7 +90,7 @@ def save_new_order(undo: Undo, panel: "Panel", account: "Account", link_key: Any
     undo.on_failure(restore)
 
 
-def save_order(undo: Undo, panel: "Panel", account: "Account", order_id: int) -> None:
+def save_order(undo: Undo, panel: PanelState, account: "Account", order_id: int) -> None:
     """Before a change of one order (a cancel, a forced status): its row and its refund entries."""
     book = panel.orders
     row = order_id - book.first_id
@@ -94,18 +104,18 @@ def save_order(undo: Undo, panel: "Panel", account: "Account", order_id: int) ->
     undo.on_failure(restore)
 
 
-def save_refills(undo: Undo, panel: "Panel", account: "Account", order_id: int) -> None:
+def save_refills(undo: Undo, panel: PanelState, account: "Account", order_id: int) -> None:
     """Before a refill: the next refill id, the order's newest refill and the account's draws."""
-    next_refill, had, previous = panel._next_refill, order_id in panel._refill_of, panel._refill_of.get(order_id)
+    next_refill, had, previous = panel.next_refill, order_id in panel.refill_of, panel.refill_of.get(order_id)
     save_account(undo, account)
 
     def restore() -> None:
-        for refill_id in range(next_refill, max(panel._next_refill, next_refill + 1)):
+        for refill_id in range(next_refill, max(panel.next_refill, next_refill + 1)):
             panel.refills.pop(refill_id, None)  # ids are issued in sequence from next_refill
-        panel._next_refill = next_refill
+        panel.next_refill = next_refill
         if had:
-            panel._refill_of[order_id] = previous  # type: ignore[assignment]
+            panel.refill_of[order_id] = previous  # type: ignore[assignment]
         else:
-            panel._refill_of.pop(order_id, None)
+            panel.refill_of.pop(order_id, None)
 
     undo.on_failure(restore)

@@ -12,14 +12,16 @@ from array import array
 from ..domain.catalog import service_from_json
 from ..domain.money import parse_amount
 from ..domain.orderbook import OrderBook
+from ..domain.orders import Order
 from .codec import decode, dumps, encode, loads
 
-def book_parts(book: OrderBook) -> dict[str, bytes]:
+
+def book_parts(book: OrderBook[Order]) -> dict[str, bytes]:
     """Named blobs that ``book_from`` turns back into an equal book."""
     arrays = {name: value for name, value in vars(book).items() if isinstance(value, array)}
     meta = {
         "first_id": book.first_id,
-        "removed": book._removed,
+        "removed": book.removed,
         "arrays": {name: value.typecode for name, value in arrays.items()},
         "services": [s.to_json() for s in book.services.values],
         "accounts": list(book.accounts.values),
@@ -32,11 +34,11 @@ def book_parts(book: OrderBook) -> dict[str, bytes]:
     return parts
 
 
-def book_from(parts: dict[str, bytes]) -> OrderBook:
+def book_from(parts: dict[str, bytes]) -> OrderBook[Order]:
     """The book ``book_parts`` wrote; ValueError if the parts do not fit together."""
     raw = parts
     meta = loads(raw["meta"])
-    book = OrderBook(first_id=int(meta["first_id"]))
+    book: OrderBook[Order] = OrderBook(first_id=int(meta["first_id"]), view=Order.of)
     expected = {name for name, value in vars(book).items() if isinstance(value, array)}
     if set(meta["arrays"]) != expected:
         raise ValueError(f"its order columns {sorted(set(meta['arrays']) ^ expected)} differ from this mockpanel's")
@@ -57,5 +59,5 @@ def book_from(parts: dict[str, bytes]) -> OrderBook:
     for charge in meta["charges"]:
         book.charges.index(parse_amount(charge, name="charge"))
     book.extras = {int(row): decode(extra) for row, extra in meta["extras"]}
-    book._removed = int(meta["removed"])
+    book.removed = int(meta["removed"])
     return book

@@ -14,7 +14,6 @@ import orjson
 from ..domain.accounts import KeyDigest
 from ..domain.orders import PackedLines
 
-
 _PLAIN = (str, int, bool, type(None))
 
 

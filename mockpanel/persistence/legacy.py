@@ -87,7 +87,7 @@ def replay(path: Path, panel: Panel, start: float, lines: list[str]) -> int:
 
 def convert(old: Path, new: Path) -> tuple[int, Identity]:
     """Write ``new`` (a SQLite state file) holding what the line log ``old`` holds."""
-    from ..server.app import create_app, build_panel
+    from ..server.app import build_panel, create_app
 
     if new.exists() and (not new.is_file() or new.stat().st_size):
         raise StateFileError(f"{new} exists already; give the converted file a new path")

@@ -14,13 +14,14 @@ from ..domain import snapshot
 from ..domain.accounts import KeyDigest
 from ..domain.catalog import Catalog
 from ..domain.errors import PanelError
+from ..domain.mutations import MUTATIONS
 from ..domain.panel import Panel
 from .codec import decode, loads
 
-KEYED = {"_open_account", "remove_account", "deposit", "withdraw", "add", "cancel", "refill"}
-OPERATIONS = KEYED | {
-    "reset", "set_order", "set_outcome", "set_refill", "put_service", "update_service", "restore_snapshot",
-}
+# The operations a state file records: the panel's own list (domain/mutations.py), read once the
+# Panel class is defined (this module imports it).
+KEYED = frozenset(name for name, keyed in MUTATIONS.items() if keyed)
+OPERATIONS = frozenset(MUTATIONS)
 ADD_FIELDS = ("link", "quantity", "runs", "interval")
 
 
@@ -66,7 +67,7 @@ def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[
     if name == "restore_snapshot" and args:
         # What the panel will hold, not what was sent: checked (a bad state is refused before any
         # change) and without fields a state does not have. The clock stays as sent (null keeps it).
-        normal = snapshot.dump(snapshot.load(args[0]))
+        normal = snapshot.dump(snapshot.load(args[0], kind=Panel))
         normal["clock"] = args[0].get("clock")
         args = (normal,) + tuple(args[1:])
     if name == "reset" and args and isinstance(args[0], Catalog):
@@ -76,7 +77,7 @@ def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[
 
 def _used_fields(panel: Panel, service_id: Any, params: Any) -> dict[str, Any]:
     try:
-        stype = panel._service(service_id).type
+        stype = panel.find_service(service_id).type
     except PanelError:
         return {}  # the add will be refused: nothing is stored
     rules = panel.settings.rules.type_fields

@@ -112,10 +112,10 @@ class StateFile:
             parts, written = read_parts(conn.execute("SELECT name, chunk, data FROM book"))
             data = loads(state)
             ids = _order_ids(data, parts)
-            loaded = snapshot.load(data, book=book_from(parts))
-            for digest, account in loaded._accounts.items():
+            loaded = snapshot.load(data, kind=type(panel), book=book_from(parts))
+            for digest, account in loaded.key_accounts.items():
                 account.order_ids = ids.get(digest.hex(), account.order_ids)
-            panel._replaying = True
+            panel.replaying = True
             try:
                 snapshot.adopt(panel, loaded, move_clock=False)
                 count = 0
@@ -126,7 +126,7 @@ class StateFile:
                         self._apply(panel, number, op, args)
                     seq, count = number, count + 1
             finally:
-                panel._replaying = False
+                panel.replaying = False
             self._seq, self._tail, self._written = seq, count, written
         return count
 
@@ -161,7 +161,7 @@ class StateFile:
                 raise self._unavailable(exc) from None
             self._failing = False
         if name not in OPERATIONS:  # fail loudly: an unrecorded change would be lost at restart
-            raise RuntimeError(f"Panel.{name} changes the panel, but state files do not record it yet (records.py OPERATIONS)")
+            raise RuntimeError(f"Panel.{name} changes the panel, but state files do not record it yet (mark it @mutation)")
         kwargs = dict(kwargs)
         if name == "reset" and "catalog" in kwargs:
             args = (kwargs.pop("catalog"),)
@@ -255,7 +255,7 @@ class StateFile:
         """Write the checkpoint; returns the chunks written (kept once the transaction commits)."""
         data = snapshot.dump(panel, orders=False)
         parts = book_parts(panel.orders)
-        for digest, account in panel._accounts.items():  # order ids grow like the book: stored in chunks
+        for digest, account in panel.key_accounts.items():  # order ids grow like the book: stored in chunks
             parts[f"order_ids:{digest.hex()}"] = account.order_ids.tobytes()
         conn.execute("INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?)", (seq, dumps(data)))
         written = write_parts(conn, parts, self._written)
@@ -313,12 +313,8 @@ class StateFile:
 @contextmanager
 def _pinned(clock: Any, at: float) -> Iterator[None]:
     """Replay an operation at the instant it ran (the clock's pin is per thread)."""
-    outer = getattr(clock._pins, "at", None)
-    clock._pins.at = at
-    try:
+    with clock.pinned_at(at):
         yield
-    finally:
-        clock._pins.at = outer
 
 
 @contextmanager

@@ -125,7 +125,7 @@ class TrafficJudge:
                   f"the error field is {message!r}, not a non-empty string", ex)
         if ex.status is not None and ex.status < 500:
             c.require("V2-GEN-03", ex.status == 200, f"the error came with HTTP {ex.status}", ex)
-        if isinstance(message, str) and not any(self.expect._matches(code, message, None) for code in codes):
+        if isinstance(message, str) and not any(self.expect.matches(code, message, None) for code in codes):
             words = ", ".join(repr(self.dialect.errors[ErrorCode(code)]) for code in codes[:6])
             c.fail(rid, f"the error {message!r} is none of the dialect {self.dialect.name!r}'s words for "
                    f"{action or 'a request without an action'} ({words}…)", ex)

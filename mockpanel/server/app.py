@@ -10,12 +10,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..catalogs import load_catalog
 from ..dialects.profile import Dialect, load_dialect
-from ..domain.catalog import Catalog, load_catalog
+from ..domain.catalog import Catalog
 from ..domain.clock import VirtualClock
 from ..domain.panel import Panel, PanelSettings
 from ..domain.servicetypes import SERVICE_TYPES, OrderRules
-from ..domain.triggers import install as install_triggers
 from ..persistence.errors import StateUnavailable
 from .api import MAX_BODY, ApiEndpoint, json_bytes, send_json
 from .control import Control
@@ -23,6 +23,7 @@ from .control_http import CONTROL_ROUTES
 from .fault_answers import ConnectionDropped, expose_transport
 from .fault_middleware import FaultMiddleware
 from .journal_har import WireFacts
+from .triggers import install as install_triggers
 
 
 def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:

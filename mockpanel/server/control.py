@@ -14,9 +14,9 @@ from ..domain.catalog import Catalog, Service, service_from_json
 from ..domain.clock import VirtualClock
 from ..domain.errors import PanelError
 from ..domain.panel import Panel
-from ..domain.triggers import parse_duration
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
+from .triggers import parse_duration
 
 if TYPE_CHECKING:  # not imported at run time: it would load the whole state-file package
     from ..persistence.clock import DurableClock
@@ -149,7 +149,7 @@ class Control:
             order = panel.find_order(order_id)
             now = panel.clock.now()
             state = order.state(now)
-            refill = panel._refill_of.get(order_id)
+            refill = panel.refill_of.get(order_id)
             return {
                 "order": order.id,
                 "key": redact_id(order.key),
@@ -248,7 +248,3 @@ class Control:
         self.panel.restore_snapshot(data)
         return {"imported": True, "orders": len(self.panel.orders), "keys": len(self.panel.accounts())}
 
-
-# --- HTTP: server/control_http.py (kept importable from here) ---------------------------------------
-
-from .control_http import CONTROL_ROUTES, ENDPOINTS, Endpoint, client_host, is_loopback, refusal  # noqa: E402,F401

@@ -9,13 +9,11 @@ from anywhere. Errors are 4xx JSON ``{"error": ..., "field": ...}``.
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import orjson
 from starlette.requests import Request as HttpRequest
@@ -23,8 +21,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ..domain.errors import PanelError
-from . import control_schema as s
 from ..ui import UI_ROUTES
+from . import control_schema as s
+from .access import control_error, refusal
 from .journal_har import journal_har
 from .listing import LIST_ENDPOINTS, LISTING_ROUTES, openapi_paths
 from .openapi import build_openapi
@@ -32,67 +31,13 @@ from .openapi import build_openapi
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
 
-# --- who may use it ------------------------------------------------------------------------------
+# --- who may use it: server/access.py ---------------------------------------------------------
 
-
-def is_loopback(host: str | None) -> bool:
-    """True for 127.0.0.0/8, ::1, IPv4-mapped loopback and the name ``localhost`` (RFC 6761:
-    it and its subdomains are loopback); False for anything else, other names included."""
-    if not host:
-        return False
-    name = host.strip("[]").split("%", 1)[0].rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
-
-
-def client_host(scope: Mapping[str, Any]) -> str | None:
-    client = scope.get("client")
-    return client[0] if client else None
-
-
-def _token_of(request: HttpRequest) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return request.headers.get("x-mock-token")
-
-
-def _error(status: int, message: str, field: str | None = None) -> Response:
-    payload: dict[str, Any] = {"error": message}
-    if field is not None:
-        payload["field"] = field
-    return Response(orjson.dumps(payload), status, media_type="application/json")
+_error = control_error
 
 
 def _ok(value: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(value, default=str), status, media_type="application/json")
-
-
-def refusal(request: HttpRequest) -> Response | None:
-    """Why this request may not use the control API, or None when it may."""
-    token = getattr(request.app.state, "admin_token", None)
-    if token:
-        given = _token_of(request)
-        if given is None or not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode()):
-            return _error(
-                401,
-                "the control API needs the admin token this server was started with: send "
-                "'Authorization: Bearer TOKEN' or 'X-Mock-Token: TOKEN'",
-            )
-        return None
-    if not is_loopback(client_host(request.scope)):
-        return _error(
-            403,
-            "the control API answers only clients on this machine (loopback); start the server with "
-            "--admin-token TOKEN (or MOCKPANEL_ADMIN_TOKEN) and send the token to reach it from elsewhere",
-        )
-    return None
 
 
 # --- the registry ----------------------------------------------------------------------------------

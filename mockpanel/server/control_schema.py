@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from ..domain.triggers import parse_duration
+from .triggers import parse_duration
 
 INT64 = 2**63 - 1
 MAX_MONEY = Decimal(10) ** 12  # far above any real balance; larger ones are typos or attacks

@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..domain.accounts import key_id
 from ..domain.errors import PanelError
-from ..domain.triggers import find as find_trigger
+from .triggers import find as find_trigger
 from . import logs
 from .api import ApiEndpoint, BodyTooLarge, ClientGone, json_bytes, request_fields, send_json
 from .context import SCOPE_KEY, Call

@@ -37,6 +37,7 @@ from typing import Any, Mapping
 
 from ..domain.accounts import key_id, redact
 from ..domain.money import parse_amount
+from ..domain.numbers import parse_int
 
 TRANSPORT = ("http", "html", "malformed", "truncated", "empty", "drop")
 DOMAIN = ("disable", "reprice", "stuck", "cancel", "drain")
@@ -125,9 +126,9 @@ def _int(spec: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     value = spec.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
-        raise ValueError(f"fault field {name!r} must be a whole number, got {value!r}")
-    number = int(value)
+    number = parse_int(value)  # "²" passes str.isdigit and would crash int()
+    if number is None:
+        raise ValueError(f"fault field {name!r} must be a whole number (ASCII digits), got {value!r}")
     if not low <= number <= high:
         raise ValueError(f"fault field {name!r} must be between {low} and {high}, got {number}")
     return number
@@ -279,16 +280,3 @@ class FaultSet:
                 self._faults = [f for f in self._faults if f.active]
         return out
 
-
-# Kept importable from here, as before the split.
-from .fault_answers import CLOUDFLARE_PAGE, ConnectionDropped, answer, drop, expose_transport  # noqa: E402,F401
-
-_MIDDLEWARE = ("FaultMiddleware", "apply_domain", "word_fault")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MIDDLEWARE:  # lazily: fault_middleware imports this module
-        from . import fault_middleware
-
-        return getattr(fault_middleware, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,28 +6,57 @@ expected and what the panel received.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .journal import Request
+from typing import Any, Callable, Generic, Mapping, Protocol, TypeVar
 
 
-class JournalChecks:
+class Entry(Protocol):
+    """What the checks read of a journal entry (``journal.Request`` has it)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def at(self) -> float: ...
+
+    @property
+    def wall(self) -> float: ...
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, str]: ...
+
+    @property
+    def order(self) -> int | None: ...
+
+    @property
+    def ids(self) -> list[int]: ...
+
+    def get(self, name: str, default: Any = None) -> Any: ...
+
+    def describe(self) -> str: ...
+
+
+R = TypeVar("R", bound=Entry)  # the journal's entry type (journal.Request)
+
+
+class JournalChecks(Generic[R]):
     """Mixed into Journal: everything here reads ``self.entries(action, key)``."""
 
-    def entries(self, action: str | None = None, key: str | None = None, limit: int | None = None) -> list["Request"]:
+    def entries(self, action: str | None = None, key: str | None = None, limit: int | None = None) -> list[R]:
         raise NotImplementedError
 
     # --- verification ----------------------------------------------------------------
 
-    def find(self, action: str | None = None, key: str | None = None, **params: Any) -> list["Request"]:
+    def find(self, action: str | None = None, key: str | None = None, **params: Any) -> list[R]:
         """Requests of ``action`` whose fields equal ``params`` (values compared as text;
         a callable value is a predicate on the field's text)."""
         return [e for e in self.entries(action, key) if not _differences(e, params)]
 
     def assert_requested(
         self, action: str, *, count: int | None = None, key: str | None = None, **params: Any
-    ) -> list["Request"]:
+    ) -> list[R]:
         """Fail unless some request (or exactly ``count``) of ``action`` has these fields."""
         __tracebackhide__ = True
         found = self.find(action, key, **params)
@@ -71,10 +100,10 @@ class JournalChecks:
 
     # --- duplicate orders: API v2 has no idempotency key --------------------------------
 
-    def duplicate_orders(self, window: float = 60.0, key: str | None = None) -> list[list["Request"]]:
+    def duplicate_orders(self, window: float = 60.0, key: str | None = None) -> list[list[R]]:
         """Groups of ``add`` requests with the same key, service, link and quantity sent
         within ``window`` virtual seconds of each other: each retry may charge again."""
-        groups: dict[tuple[str, ...], list["Request"]] = {}
+        groups: dict[tuple[str, ...], list[R]] = {}
         for e in self.entries("add", key):
             ident = (e.key_id, e.get("service", "").strip(), e.get("link", "").strip(), e.get("quantity", "").strip())
             groups.setdefault(ident, []).append(e)
@@ -111,7 +140,7 @@ class JournalChecks:
 
     # --- polling ---------------------------------------------------------------------
 
-    def polls(self, order_id: int, action: str = "status", key: str | None = None) -> list["Request"]:
+    def polls(self, order_id: int, action: str = "status", key: str | None = None) -> list[R]:
         """The ``action`` requests that asked about ``order_id`` (single or batched)."""
         return [e for e in self.entries(action, key) if order_id in e.ids]
 
@@ -130,11 +159,11 @@ class JournalChecks:
         __tracebackhide__ = True
         if clock not in ("virtual", "real"):
             raise ValueError(f"clock is 'virtual' or 'real', got {clock!r}")
-        at: Callable[["Request"], float] = (lambda e: e.at) if clock == "virtual" else (lambda e: e.wall)
+        at: Callable[[R], float] = (lambda e: e.at) if clock == "virtual" else (lambda e: e.wall)
         entries = self.entries(action, key)
         problems: list[str] = []
         if min_interval is not None:
-            last: dict[int, Request] = {}
+            last: dict[int, R] = {}
             for e in entries:
                 for i in e.ids:
                     previous = last.get(i)
@@ -161,7 +190,7 @@ class JournalChecks:
             raise AssertionError(f"The client polls '{action}' too fast ({clock} clock):\n" + "\n".join(shown))
 
 
-def _differences(entry: "Request", params: Mapping[str, Any]) -> dict[str, tuple[Any, str | None]]:
+def _differences(entry: Entry, params: Mapping[str, Any]) -> dict[str, tuple[Any, str | None]]:
     out = {}
     for name, expected in params.items():
         got = entry.params.get(name)

@@ -18,10 +18,12 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..domain.accounts import key_id, redact
+from ..domain.accounts import key_id, redact, redact_id
 from ..domain.lifecycle import RefillStatus, Status
+from ..domain.numbers import parse_int
 from ..domain.orders import state_of
 from ..domain.panel import Panel
+from .access import refusal
 from .orderscan import order_rows
 
 MAX_PAGE = 500
@@ -59,9 +61,9 @@ class ListEndpoint:
             if not given or (not raw and p.type != "integer"):  # absent or empty: the default
                 out[p.name] = p.default
             elif p.type == "integer":
-                if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+                value = parse_int(raw)
+                if value is None:
                     raise BadQuery(p.name, f"query parameter {p.name!r} is a whole number, got {raw!r}")
-                value = int(raw)
                 if (p.minimum is not None and value < p.minimum) or (p.maximum is not None and value > p.maximum):
                     raise BadQuery(p.name, f"query parameter {p.name!r} is between {p.minimum} and {p.maximum}, got {value}")
                 out[p.name] = value
@@ -113,11 +115,11 @@ def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
     service = book.services.values[book.service_ix[i]]
     kid = book.accounts.values[book.account_ix[i]]
     link = book.links[i]
-    account = panel._by_id.get(kid)
+    account = panel.accounts_by_id.get(kid)
     if account is not None and account.key in link:  # a key pasted into the link is shown redacted
         link = link.replace(account.key, redact(account.key))
     return {
-        "order": book.first_id + i, "key": f"key#{kid[:8]}",
+        "order": book.first_id + i, "key": redact_id(kid),
         "service": service.id, "service_name": service.name, "link": link, "quantity": book.quantity[i],
         "status": state.status.value, "remains": state.remains, "start_count": state.start_count,
         "charge": str(state.charge), "created": book.created[i],
@@ -156,7 +158,7 @@ def list_keys(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
         out = []
         for a in page:
             balance, currency = panel.balance(a.key)
-            out.append({"key": f"key#{a.id[:8]}", "key_id": a.id, "balance": str(balance), "currency": currency,
+            out.append({"key": redact_id(a.id), "key_id": a.id, "balance": str(balance), "currency": currency,
                         "orders": len(a.order_ids), "created": a.created})
     return {"keys": out, "total": len(accounts)}
 
@@ -183,7 +185,7 @@ def list_refills(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
             if len(out) == limit:
                 older = out[-1]["refill"]
                 break
-            out.append({"refill": r.id, "order": r.order_id, "key": f"key#{r.key[:8]}", "status": status.value,
+            out.append({"refill": r.id, "order": r.order_id, "key": redact_id(r.key), "status": status.value,
                         "created": r.created})
     return {"refills": out, "older": older, "limit": limit}
 
@@ -239,8 +241,6 @@ def openapi_paths(prefix: str = "/_mock") -> dict[str, Any]:
 
 def _route(endpoint: ListEndpoint) -> Route:
     async def serve(request: HttpRequest) -> Response:
-        from .control_http import refusal  # here, not at import: control_http.py imports this module
-
         refused = refusal(request)
         if refused is not None:
             return refused

@@ -51,7 +51,7 @@ class FinalStatuses:
         out: dict[str, Any] = {}
         with panel.lock:
             account = panel.account(key)
-            panel._check_batch(ids)
+            panel.check_batch(ids)
             book = panel.orders
             if book is not self._book or dialect is not self._dialect:  # a reset panel: rows are other orders
                 self._book, self._dialect, self._stamps, self._shown = book, dialect, {}, {}

@@ -38,7 +38,7 @@ def filter_mask(panel: Panel, q: Mapping[str, Any]) -> list[bool] | None:
     """A bool per row: live and matching key, service and link; None when every row matches."""
     book = panel.orders
     mask: list[bool] | None = None
-    if book._removed:
+    if book.removed:
         mask = _and(mask, map(REMOVED.__ne__, book.account_ix))
     if q.get("key"):
         mask = _and(mask, map(key_rows(panel, q["key"]).__contains__, book.account_ix))
@@ -92,7 +92,7 @@ def count_statuses(panel: Panel, q: Mapping[str, Any]) -> dict[str, int]:
     with panel.lock:
         book = panel.orders
         now = panel.clock.now()
-        stamp = (len(book.links), book._removed, sum(book.version), q.get("key"), q.get("service"), q.get("link"))
+        stamp = (len(book.links), book.removed, sum(book.version), q.get("key"), q.get("service"), q.get("link"))
         cached = _COUNTS.get(id(book))
         if cached is not None and cached[0]() is book and cached[1] == stamp and now < cached[2]:
             return dict(cached[3])

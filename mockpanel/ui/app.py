@@ -21,8 +21,9 @@ from starlette.templating import Jinja2Templates
 
 from ..domain.accounts import redact
 from ..domain.errors import PanelError
+from ..domain.numbers import parse_int
+from ..server.access import refusal
 from ..server.control import Control
-from ..server.control_http import refusal
 from . import view
 
 HERE = Path(__file__).parent
@@ -150,7 +151,7 @@ def _force(c: Control, r: Request, b: dict[str, Any]) -> Any:
                 order = panel.find_order(order_id)
                 delivered = order.delivered_at(panel.clock.now())
                 remains = order.quantity - delivered if delivered else max(1, order.quantity // 2)
-    elif not (isinstance(remains, int) or (isinstance(remains, str) and remains.isascii() and remains.isdigit())):
+    elif not isinstance(remains, int) and parse_int(remains) is None:
         raise ValueError(f"'remains' is a whole number, got {remains!r}")
     result = c.set_order(order_id, status=status, remains=None if remains is None else int(remains))
     return {"order": result["order"], "status": result["status"], "remains": result["remains"]}
@@ -159,8 +160,9 @@ def _force(c: Control, r: Request, b: dict[str, Any]) -> Any:
 def _add_fault(c: Control, r: Request, b: dict[str, Any]) -> Any:
     spec = {k: v for k, v in b.items() if v not in ("", None)}
     for name in ("status", "count", "skip"):
-        if isinstance(spec.get(name), str) and spec[name].isdigit():
-            spec[name] = int(spec[name])
+        number = parse_int(spec.get(name))
+        if isinstance(spec.get(name), str) and number is not None:
+            spec[name] = number
     return c.add_fault(spec).to_json()
 
 
@@ -181,7 +183,7 @@ def _add_key(c: Control, r: Request, b: dict[str, Any]) -> Any:
 
 
 def _topup(c: Control, r: Request, b: dict[str, Any]) -> Any:
-    account = c.panel._by_id.get(r.path_params["key_id"])
+    account = c.panel.accounts_by_id.get(r.path_params["key_id"])
     if account is None:
         raise KeyError("no such key on this panel")
     return c.topup(account.key, b.get("amount"))

@@ -20,7 +20,8 @@ transport faults: ``http-502``, ``html``, ``drop`` ...), which rejects words nob
 The quantity is never magic: money arithmetic on it stays what a real panel does.
 Subscriptions (no link) and drip-feed runs keep their own pace.
 Triggers change the seeded plan after it is drawn, so a triggered order does not shift
-the plans of the orders after it.
+the plans of the orders after it. They are the control side's: the domain knows no trigger
+word, and ``install`` adds them through the panel's public plan hooks.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..dialects.parse import parse_int
-from .catalog import Service
-from .errors import ErrorCode, PanelError
-from .lifecycle import RefillStatus, Status
-from .plans import Plan, RefillPlan
-from .servicetypes import OrderRequest
+from ..domain.catalog import Service
+from ..domain.errors import ErrorCode, PanelError
+from ..domain.lifecycle import RefillStatus, Status
+from ..domain.numbers import parse_int
+from ..domain.plans import Plan, RefillPlan
+from ..domain.servicetypes import OrderRequest
 
 MARK = "mockpanel="
 _WORDS = re.compile(r"mockpanel=([a-z0-9.,+\-]*)", re.IGNORECASE)

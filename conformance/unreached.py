@@ -1,0 +1,56 @@
+"""The orders tier's last word: why each of its requirements a run did not reach was not reached
+(budget, plan, time), so a report never shows a silent gap."""
+
+from __future__ import annotations
+
+from .order_model import item_rids, probe_rid
+from .orders import OrdersPhase
+from .rules import Status
+
+
+def explain_unreached(phase: OrdersPhase) -> None:
+    """Why a requirement of the orders tier was not reached: budget, plan, time."""
+    v = phase.ctx.verdicts
+    why = phase.ctx.stopped or "the run ended before it was reached (raise --programs or --steps)"
+    for item in phase.items:
+        if not item.placed:
+            reason = why if phase.ctx.session.can_spend(item.cost) else (
+                f"its cheapest order ({item.cost}) does not fit in what --max-spend leaves")
+            for rid in item_rids(item):
+                v.not_exercised(rid, reason)
+    for p in phase.probes:
+        if not p.done:
+            reason = why if phase.ctx.session.can_spend(p.cost) else (
+                f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves")
+            v.not_exercised(probe_rid(p), reason)
+    running = [o for o in phase.orders.values() if not o.final]
+    if running:
+        note = (f"{len(running)} order(s) still running when the time budget "
+                f"({phase.ctx.config.time_budget:g} s) ran out: {', '.join(o.id for o in running[:5])}")
+        phase.ctx.notes.append(note)
+    ended = {o.status for o in phase.orders.values()}
+    no_cancel = " (the panel does not support cancel)" if "cancel" in v.unsupported else ""
+    if Status.PARTIAL not in ended:
+        v.not_exercised("V2-ORD-06", "no order ended Partial in this run" + no_cancel)
+    if Status.CANCELED not in ended:
+        v.not_exercised("V2-ORD-07", "no order ended Canceled in this run" + no_cancel)
+    if Status.COMPLETED not in ended:
+        v.not_exercised("V2-ORD-05", "no order ended Completed in this run")
+    actions = phase.ctx.dialect.actions
+    if "cancel" in actions and not any(o.cancel_requested for o in phase.orders.values()):
+        v.not_exercised("V2-CAN-02", "no cancel was accepted in this run")
+    if "refill" in actions and not any(o.spec.service.refill and o.status is Status.COMPLETED
+                                       for o in phase.orders.values()):
+        for rid in ("V2-REF-01", "V2-REF-02", "V2-REF-03", "V2-ISO-03"):
+            v.not_exercised(rid, "no order of a refill service completed in this run")
+    if "refill" in actions and not v.exercised("V2-REF-06"):
+        v.not_exercised("V2-REF-06", "no order of a service listed \"refill\": false completed in this run")
+    if "currency" not in phase.ctx.dialect.status_fields.values():
+        v.not_exercised("V2-STA-05", f"the dialect {phase.ctx.dialect.name!r} gives no currency in a status")
+    if "cancel" in actions and not any(not o.spec.service.cancel for o in phase.orders.values()):
+        v.not_exercised("V2-CAN-03", "no order of a service without cancel was placed")
+    if "cancel" in actions and not v.exercised("V2-ISO-02"):
+        v.not_exercised("V2-ISO-02", "every order had ended before the second key tried to cancel it")
+    if running:
+        for rid in ("V2-ORD-05", "V2-ORD-06", "V2-ORD-07", "V2-CAN-02", "V2-REF-01"):
+            v.not_exercised(rid, phase.ctx.notes[-1])
