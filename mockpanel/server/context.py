@@ -24,9 +24,9 @@ class Call:
     fields: dict[str, str]
     started: float  # time.perf_counter() when its fields had been read
     entry: list[Any] | None = None  # its journal row, once it has arrived in the journal
+    seq: int | None = None  # its journal number, once journalled (a row of references has no ``entry``)
     fault: Fault | None = None  # the fault that shapes its answer (latency or transport)
     body: bytes | None = None  # the answer's JSON bytes as sent
-    seq: int | None = None  # its number in the journal, once it is there (the HAR export's link to it)
 
 
 def call_of(scope: Mapping[str, Any]) -> Call | None:

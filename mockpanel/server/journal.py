@@ -152,7 +152,7 @@ def _short(value: Any, limit: int = 80) -> str:
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
 
 
-class Journal(JournalChecks):
+class Journal(JournalChecks["Request"]):
     """The requests one panel received, oldest first: at most ``limit`` of them and about
     ``max_bytes`` bytes."""
 
@@ -231,8 +231,12 @@ class Journal(JournalChecks):
             row, body = call.entry, call.body
             if call.fault is not None:
                 status, fault, body = call.fault.client_status, call.fault.kind, None  # type: ignore[assignment]
-        if fault is None and row is None and self._record_refs(call, fields, payload, body, status, seconds):
-            return
+        if fault is None and row is None:
+            seq = self._record_refs(fields, payload, body, status, seconds)
+            if seq is not None:
+                if call is not None:
+                    call.seq = seq
+                return
         key = fields.get("key") or ""
         kept, size = kept_answer(key, payload, body)
         with self._lock:
@@ -254,16 +258,16 @@ class Journal(JournalChecks):
         if logs.LOG.isEnabledFor(logs.INFO):
             logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
 
-    def _record_refs(self, call: Call | None, fields: Mapping[str, str], payload: Any, body: bytes | None,
-                     status: int, seconds: float) -> bool:
-        """Record an answered request as a row of references; False when it needs a kept row
-        (a field or answer past its bound, an answer without bytes, logging on)."""
+    def _record_refs(self, fields: Mapping[str, str], payload: Any, body: bytes | None, status: int,
+                     seconds: float) -> int | None:
+        """Record an answered request as a row of references, and return its number; None when it
+        needs a kept row (a field or answer past its bound, an answer without bytes, logging on)."""
         size = len("\0".join(fields)) + len("\0".join(fields.values()))
         if size > FIELD_BYTES or (body is None and payload is not None) or logs.LOG.isEnabledFor(logs.INFO):
-            return False
+            return None
         if body is not None:
             if len(body) > ANSWER_BYTES:
-                return False
+                return None
             # Counted in full even when the bytes are a cached answer shared by many rows:
             # the cache may drop them, and then these rows alone hold them.
             size += len(body)
@@ -272,12 +276,10 @@ class Journal(JournalChecks):
             seq = next(self._seq)
             self._entries.append((seq, self._now(), time.time(), tuple(fields), tuple(fields.values()),
                                   status, body, seconds, None, ANSWERED, size))
-            if call is not None:
-                call.seq = seq
             self._bytes += size
             if len(self._entries) > self.limit or self._bytes > self.max_bytes:
                 self._trim()
-        return True
+        return seq
 
     def _trim(self) -> None:
         entries = self._entries

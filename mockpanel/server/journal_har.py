@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -101,11 +101,11 @@ class WireFacts:
         try:
             await self.app(scope, receive, send)
         finally:
-            call = call_of(scope)
+            call = call_of(scope)  # the request's fields and journal row (server/context.py)
             if call is not None and call.seq is not None:
-                self._note(call.seq, call.fields, scope)
+                self._note(call.seq, scope, call.fields)
 
-    def _note(self, seq: int, fields: Mapping[str, str], scope: Scope) -> None:
+    def _note(self, seq: int, scope: Scope, fields: dict[str, str]) -> None:
         key = (fields.get("key") or "").encode("utf-8", errors="replace")
         headers, query = scope["headers"], scope.get("query_string", b"")
         for name, value in headers:
