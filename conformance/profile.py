@@ -130,11 +130,12 @@ def _read(name: str) -> tuple[dict[str, Any], str]:
     return data, where
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` into ``base`` as ``extends`` merges: objects merged, ``fields`` maps replaced."""
     out = dict(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "fields":
-            out[k] = _merge(out[k], v)
+            out[k] = merge(out[k], v)
         else:
             out[k] = v
     return out
@@ -148,7 +149,7 @@ def _resolve(name: str, depth: int = 0) -> tuple[dict[str, Any], str]:
     if not isinstance(parent, str) or depth >= MAX_EXTENDS:
         raise DialectError(f"{where}: 'extends' must name another dialect, at most {MAX_EXTENDS} deep")
     base, _ = _resolve(parent, depth + 1)
-    return _merge(base, data), where
+    return merge(base, data), where
 
 
 def load_dialect(name_or_path: Any = "standard") -> Dialect:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .fingerprint import Fingerprint, fingerprint_with
-from .profile import Dialect, load_dialect
+from .profile import Dialect, load_dialect, merge
 from .rules import type_in_any_spelling
 from .session import Exchange, Session, SessionConfig, StopRun
 from .values import decimal, flag, whole
@@ -135,17 +135,6 @@ RULES: tuple[Rule, ...] = (
     Rule("action.refill_status", "refill_status", "actions", _refill_status),
     Rule("services.types", "services", "service_types", lambda v, s, b: {"service_types": None}),
 )
-
-
-def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """``over`` into ``base``, objects merged (as ``extends`` merges), ``fields`` maps replaced."""
-    out = dict(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "fields":
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = v
-    return out
 
 
 def profile_for(found: Fingerprint, seen: Seen, url: str, rules: tuple[Rule, ...] = RULES) -> dict[str, Any]:
