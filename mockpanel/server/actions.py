@@ -226,8 +226,15 @@ class Answers:
             if action == "services" and "services" in dialect.actions:
                 return self._listing(dialect, key)
             handler = _handler(dialect, action)
-            if handler is _status and "orders" in params and dialect.family.id_format == "decimal":  # ids as numbers
-                payload = self._finals.answer(panel, dialect, key, account, params["orders"])
+            if handler is _status and dialect.family.id_format == "decimal":  # ids as numbers
+                if "orders" in params:
+                    payload = self._finals.answer(panel, dialect, key, account, params["orders"])
+                    return payload, render.encode(dialect, payload)
+                if dialect.family.single_status != "keyed":
+                    hit = self._finals.single(panel, dialect, account, params.get("order"))
+                    if hit is not None:
+                        return hit
+                payload = handler(panel, dialect, key, account, params)
             else:
                 payload = handler(panel, dialect, key, account, params)
         except PanelError as exc:

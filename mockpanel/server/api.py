@@ -134,7 +134,7 @@ class ApiEndpoint:
         self.dialect = dialect
         self.max_body = max_body
         self.observers: list[Observer] = []
-        self._content_type = dialect.content_type.encode("latin-1")
+        self.content_type = dialect.content_type.encode("latin-1")  # the answers' Content-Type
         self.gate = Gate(dialect.family) if dialect.family.gated else None  # key headers, quota, HTTP codes
         self.answers = Answers(panel)
 
@@ -167,7 +167,7 @@ class ApiEndpoint:
             elapsed = time.perf_counter() - call.started
             for observer in self.observers:
                 observer(scope, fields, payload, status, elapsed)
-        await send_json(send, status, body, head, extra, content_type=self._content_type)
+        await send_json(send, status, body, head, extra, content_type=self.content_type)
 
 
 def answer(answers: Answers, dialect: Dialect, fields: dict[str, str]) -> tuple[Any, bytes]:

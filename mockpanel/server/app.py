@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..catalogs import load_catalog
 from ..dialects.profile import Dialect, load_dialect
@@ -17,10 +17,10 @@ from ..domain.clock import VirtualClock
 from ..domain.panel import Panel, PanelSettings
 from ..domain.servicetypes import SERVICE_TYPES, OrderRules
 from ..persistence.errors import StateUnavailable
-from .api import MAX_BODY, ApiEndpoint, json_bytes, send_json
+from .api import MAX_BODY, ApiEndpoint
 from .control import Control
 from .control_http import CONTROL_ROUTES
-from .fault_answers import ConnectionDropped, expose_transport
+from .hotpath import HotPath, entry_point, guarded
 from .fault_middleware import FaultMiddleware
 from .journal_har import WireFacts
 from .triggers import install as install_triggers
@@ -84,9 +84,6 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": str(exc)}, status_code=503)  # the state file refused a change: none was made
 
 
-_INTERNAL_ERROR = b'{"error":"Internal error"}'
-
-
 class MockApp(Starlette):
     """Starlette, with a fast path for the panel's own endpoint.
 
@@ -99,7 +96,6 @@ class MockApp(Starlette):
     api_paths: dict[str, ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        expose_transport(scope, send)  # the "drop" fault closes the client's connection itself
         if scope["type"] == "http":
             path = scope["path"]
             root = scope.get("root_path", "")
@@ -107,33 +103,12 @@ class MockApp(Starlette):
                 path = path[len(root):]  # mounted (the pytest hub): route on the rest, as Starlette does
             entry = self.api_paths.get(path)
             if entry is not None:
-                await _guarded(entry, scope, receive, send)
+                if entry.__class__ is HotPath:
+                    await entry(scope, receive, send)  # it guards itself
+                else:
+                    await guarded(entry, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
-
-
-async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    """Run ``app``; should it ever raise, answer JSON 500 (what Starlette's error middleware does)."""
-    started = False
-
-    async def watched(message: Message) -> None:
-        nonlocal started
-        if message["type"] == "http.response.start":
-            started = True
-        await send(message)
-
-    try:
-        await app(scope, receive, watched)
-    except ConnectionDropped:
-        raise  # the in-process "drop" fault: the client must see a dropped connection, not a 500
-    except StateUnavailable as exc:
-        if started:
-            raise
-        await send_json(send, 503, json_bytes({"error": str(exc)}))
-    except Exception:
-        if started:
-            raise
-        await send_json(send, 500, _INTERNAL_ERROR)
 
 
 def create_app(
@@ -158,6 +133,7 @@ def create_app(
         api.observers.append(controller.journal.record)
         entry = WireFacts(FaultMiddleware(api, controller), controller)  # the method and headers, for the HAR
         install_triggers(panel)
+    entry = entry_point(api, controller, entry)
     api_paths: dict[str, Any] = {}
     for path in dialect.endpoints:
         path = path.rstrip("/")

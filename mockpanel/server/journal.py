@@ -232,7 +232,7 @@ class Journal(JournalChecks["Request"]):
             if call.fault is not None:
                 status, fault, body = call.fault.client_status, call.fault.kind, None  # type: ignore[assignment]
         if fault is None and row is None:
-            seq = self._record_refs(fields, payload, body, status, seconds)
+            seq = self.record_answered(fields, payload, body, status, seconds)
             if seq is not None:
                 if call is not None:
                     call.seq = seq
@@ -258,10 +258,11 @@ class Journal(JournalChecks["Request"]):
         if logs.LOG.isEnabledFor(logs.INFO):
             logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
 
-    def _record_refs(self, fields: Mapping[str, str], payload: Any, body: bytes | None, status: int,
-                     seconds: float) -> int | None:
-        """Record an answered request as a row of references, and return its number; None when it
-        needs a kept row (a field or answer past its bound, an answer without bytes, logging on)."""
+    def record_answered(self, fields: Mapping[str, str], payload: Any, body: bytes | None, status: int,
+                        seconds: float) -> int | None:
+        """Record an answered request (that arrived unnoted) as a row of references, and return its
+        number; None when it needs a kept row, which ``record`` makes (a field or answer past its
+        bound, an answer without bytes, logging on)."""
         size = len("\0".join(fields)) + len("\0".join(fields.values()))
         if size > FIELD_BYTES or (body is None and payload is not None) or logs.LOG.isEnabledFor(logs.INFO):
             return None

@@ -1,9 +1,9 @@
 """``GET /_mock/journal.har``: the request journal as HAR 1.2, keys redacted.
 
 The journal keeps each request's fields, answer and status; what HAR also wants (the method, path,
-query and request headers) ``WireFacts`` notes per request, keyed
-by the journal's sequence number, with the key and every credential header redacted as it is
-noted. Bounded like the journal (at most as many requests as it keeps).
+query and request headers) is noted per request (``WireLog.note``), keyed by the journal's
+sequence number, by reference; the key and every credential header are redacted when the HAR
+is read. Bounded like the journal (at most as many requests as it keeps).
 """
 
 from __future__ import annotations
@@ -48,21 +48,42 @@ class Wire:
         return f"{self.scheme}://{host}{self.root}{self.path}" + (f"?{query}" if query else "")
 
 
+# What is noted of a request as it is answered: (method, scheme, root, path, query, headers, key),
+# the scope's values (the headers as a tuple: the collector stops tracking it); redacted only when
+# read (``WireLog.get``).
+WireFactsRow = tuple[str, str, str, str, bytes, Any, str]
+
+
 class WireLog:
-    """seq -> Wire, insertion-ordered, at most as many as the journal keeps."""
+    """seq -> the wire facts of that request, insertion-ordered, at most as many as the journal keeps."""
 
     def __init__(self, control: Control) -> None:
         self._control = control
-        self._rows: OrderedDict[int, Wire] = OrderedDict()  # popitem(last=False) is O(1); a dict's first key is not
+        self._rows: OrderedDict[int, WireFactsRow] = OrderedDict()  # popitem(last=False) is O(1)
 
-    def put(self, seq: int, wire: Wire) -> None:
+    def note(self, seq: int, scope: Scope, fields: dict[str, str]) -> None:
+        """Note a request's method, path, query and headers (on the request path: no copies, no scans)."""
         rows = self._rows
-        rows[seq] = wire
+        rows[seq] = (scope["method"], scope.get("scheme", "http"), scope.get("root_path", ""), scope["path"],
+                     scope.get("query_string", b""), tuple(scope["headers"]), fields.get("key") or "")
         if len(rows) > self._control.journal.limit:
             rows.popitem(last=False)
 
     def get(self, seq: int) -> Wire | None:
-        return self._rows.get(seq)
+        """The request's facts, with the key and every credential header redacted."""
+        row = self._rows.get(seq)
+        if row is None:
+            return None
+        method, scheme, root, path, query, headers, sent = row
+        key = sent.encode("utf-8", errors="replace")
+        headers = list(headers)
+        for name, value in headers:
+            if name.lower() in SECRET_HEADERS or (key and key in value):
+                headers = _redacted_headers(headers, key)
+                break
+        if query and (key in query or b"key" in query.lower() or b"token" in query.lower()):
+            query = _redacted_query(query, sent)
+        return Wire(method, scheme, root, path, query, headers)
 
 
 _LOGS: weakref.WeakKeyDictionary[Any, WireLog] = weakref.WeakKeyDictionary()
@@ -89,9 +110,9 @@ def _redacted_headers(raw: RawHeaders, key: bytes) -> RawHeaders:
 
 
 class WireFacts:
-    """Wraps the API endpoint: notes each request's method, path, query and headers for the HAR
-    export. Cheap on the request path: one pass over the headers; the lists as sent are kept by
-    reference, and copied redacted only when they hold a credential or the key."""
+    """Wraps the API endpoint (the path of a request with a fault or a trigger word; the common
+    request is noted by server/hotpath.py): notes each request's method, path, query and
+    headers for the HAR export, by reference; redaction happens when the HAR is read."""
 
     def __init__(self, app: ASGIApp, control: Control) -> None:
         self.app = app
@@ -103,19 +124,7 @@ class WireFacts:
         finally:
             call = call_of(scope)  # the request's fields and journal row (server/context.py)
             if call is not None and call.seq is not None:
-                self._note(call.seq, scope, call.fields)
-
-    def _note(self, seq: int, scope: Scope, fields: dict[str, str]) -> None:
-        key = (fields.get("key") or "").encode("utf-8", errors="replace")
-        headers, query = scope["headers"], scope.get("query_string", b"")
-        for name, value in headers:
-            if name in SECRET_HEADERS or (key and key in value):
-                headers = _redacted_headers(headers, key)
-                break
-        if query and (key in query or b"key" in query.lower() or b"token" in query.lower()):
-            query = _redacted_query(query, key.decode("utf-8", errors="replace"))
-        self.log.put(seq, Wire(scope["method"], scope.get("scheme", "http"), scope.get("root_path", ""),
-                               scope["path"], query, headers))
+                self.log.note(call.seq, scope, call.fields)
 
 
 def _text(raw: RawHeaders) -> Headers:

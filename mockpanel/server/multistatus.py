@@ -1,4 +1,5 @@
-"""A multi-order status (``orders=1,2,...``) with the rendered entries of final orders kept.
+"""Status answers with the rendered entries of final orders kept: a multi-order status
+(``orders=1,2,...``) and a single one (``order=1``, as its JSON bytes).
 
 A final order's entry no longer changes with time: only a forced change does, and that
 bumps the order's version (or, for a start count, changes the column compared here). So
@@ -41,6 +42,40 @@ class FinalStatuses:
         # collector stops tracking; row -> the entry (a dict of strings and ints: untracked too).
         self._stamps: dict[int, tuple[int, int, str, str]] = {}
         self._shown: dict[int, dict[str, Any]] = {}
+        # Row -> ((version, start count, currency), payload, bytes): a single status's whole answer.
+        self._singles: dict[int, tuple[tuple[int, int, str], Any, bytes]] = {}
+
+    def _same_panel(self, panel: Panel, dialect: Dialect) -> None:
+        if panel.orders is not self._book or dialect is not self._dialect:  # a reset panel: rows are other orders
+            self._book, self._dialect, self._stamps, self._shown, self._singles = panel.orders, dialect, {}, {}, {}
+
+    def single(self, panel: Panel, dialect: Dialect, account: Account, raw: str | None) -> tuple[Any, bytes] | None:
+        """The answer to ``status`` of one final order of the account, id as plain digits, as
+        (payload, bytes); None for anything else (the caller answers it the usual way)."""
+        token = (raw or "").strip()
+        if not (token.isascii() and token.isdigit()) or len(token) > MAX_DIGITS or token[0] == "0":
+            return None
+        order_id = int(token)
+        with panel.lock:
+            self._same_panel(panel, dialect)
+            book = panel.orders
+            row = order_id - book.first_id
+            if not 0 <= row < len(book.account_ix) or book.account_ix[row] != book.accounts.index(account.id):
+                return None
+            now = panel.clock.now()
+            if now < book.done_at[row]:
+                return None  # still running: its answer changes with time
+            stamp = (book.version[row], book.start_count[row], account.currency)
+            hit = self._singles.get(row)
+            if hit is not None and hit[0] == stamp:
+                return hit[1], hit[2]
+            state = state_of(book, row, now)
+        payload = render.envelope(dialect, "status", render.status(dialect, state, order_id, account.currency))
+        body = render.encode(dialect, payload)
+        if len(self._singles) >= FINAL_ENTRIES:
+            self._singles.clear()
+        self._singles[row] = (stamp, payload, body)
+        return payload, body
 
     def answer(self, panel: Panel, dialect: Dialect, key: str, account: Account, raw: str) -> dict[str, Any]:
         tokens, ids = batch_ids(raw)
@@ -52,9 +87,8 @@ class FinalStatuses:
         with panel.lock:
             account = panel.account(key)
             panel.check_batch(ids)
+            self._same_panel(panel, dialect)
             book = panel.orders
-            if book is not self._book or dialect is not self._dialect:  # a reset panel: rows are other orders
-                self._book, self._dialect, self._stamps, self._shown = book, dialect, {}, {}
             stamps, entries = self._stamps, self._shown
             now = panel.clock.now()
             owner = book.accounts.index(account.id)

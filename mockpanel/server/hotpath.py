@@ -1,0 +1,134 @@
+"""The common API request, answered in one step.
+
+Most requests a panel gets are urlencoded form posts with no fault set and no trigger word in
+them: a client polling statuses, a sync loop, a load test. ``HotPath`` answers those in one
+coroutine (read the body, parse it, answer from the cached answers, journal, send), with none of
+the layers a fault or a trigger needs. Anything else, or anything it cannot be sure of, goes the
+general way (``general``: the wire facts, the fault middleware, the endpoint), with the body it
+has read handed over, so both ways give the same answer and the same journal.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..persistence.errors import StateUnavailable
+from . import api as endpoint_module
+from .api import ApiEndpoint, json_bytes, send_json
+from .fault_answers import ConnectionDropped, expose_transport
+from .journal_har import wire_log
+from .params import urlencoded_fields
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .control import Control
+
+_FORM = b"application/x-www-form-urlencoded"
+INTERNAL_ERROR = b'{"error":"Internal error"}'
+
+
+class HotPath:
+    """The API endpoint's entry with the control side on: the common request in one step."""
+
+    def __init__(self, api: ApiEndpoint, general: ASGIApp, control: Control) -> None:
+        self.api = api
+        self.general = general
+        self.control = control
+        self.journal = control.journal
+        self.wire = wire_log(control)
+        self.observers = list(api.observers)  # the journal's: any other observer takes the general way
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        api = self.api
+        if (self.control.faults or api.gate is not None or scope["method"] != "POST"
+                or scope.get("query_string") or api.observers != self.observers):
+            await guarded(self.general, scope, receive, send)
+            return
+        limit = api.max_body
+        form = False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                form = value == _FORM or (value[:33].lower() == _FORM and value[33:34] in (b";", b" "))
+            elif name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                form = False
+                break
+        if not form:
+            await guarded(self.general, scope, receive, send)
+            return
+        message = await receive()
+        body = message.get("body", b"")
+        if message["type"] != "http.request" or message.get("more_body", False) or len(body) > limit:
+            await guarded(self.general, scope, _again(message, receive), send)
+            return
+        started = time.perf_counter()
+        fields = urlencoded_fields(body)
+        link = fields.get("link")
+        if link is not None and "mockpanel" in link.lower():  # a trigger word may be in it
+            await guarded(self.general, scope, _again(message, receive), send)
+            return
+        journal = self.journal
+        try:
+            payload, answer = endpoint_module.answer(api.answers, api.dialect, fields)
+            status = getattr(payload, "http_status", 200)  # a family answering errors with HTTP codes
+            seconds = time.perf_counter() - started
+            # Journalled before the answer leaves: a client that checks the journal at once finds it.
+            seq = journal.record_answered(fields, payload, answer, status, seconds)
+            if seq is None:  # a row the journal keeps in its own form (a long field, logging on)
+                journal.record(scope, fields, payload, status, seconds)
+            else:
+                self.wire.note(seq, scope, fields)
+        except StateUnavailable as exc:  # the state file refused the change: none was made
+            journal.arrive(scope, fields)
+            await send_json(send, 503, json_bytes({"error": str(exc)}))
+            return
+        except Exception:
+            journal.arrive(scope, fields)  # in the journal, unanswered
+            await send_json(send, 500, INTERNAL_ERROR)
+            return
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", api.content_type), (b"content-length", b"%d" % len(answer))]})
+        await send({"type": "http.response.body", "body": answer})
+
+
+def _again(first: Message, receive: Receive) -> Receive:
+    """A ``receive`` that hands over the message already read, then the server's own."""
+    pending: list[Message] = [first]
+
+    async def again() -> Message:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return again
+
+
+async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run ``app``; should it ever raise, answer JSON 500 (what Starlette's error middleware does)."""
+    expose_transport(scope, send)  # the "drop" fault closes the client's connection itself
+    started = False
+
+    async def watched(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, watched)
+    except ConnectionDropped:
+        raise  # the in-process "drop" fault: the client must see a dropped connection, not a 500
+    except StateUnavailable as exc:
+        if started:
+            raise
+        await send_json(send, 503, json_bytes({"error": str(exc)}))
+    except Exception:
+        if started:
+            raise
+        await send_json(send, 500, INTERNAL_ERROR)
+
+
+def entry_point(api: ApiEndpoint, control: Control | None, general: ASGIApp) -> ASGIApp:
+    """What MockApp calls for the API's paths: the hot path with the control side on, else the endpoint."""
+    return general if control is None else HotPath(api, general, control)
