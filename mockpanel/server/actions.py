@@ -228,8 +228,7 @@ class Answers:
             handler = _handler(dialect, action)
             if handler is _status and dialect.family.id_format == "decimal":  # ids as numbers
                 if "orders" in params:
-                    payload = self._finals.answer(panel, dialect, key, account, params["orders"])
-                    return payload, render.encode(dialect, payload)
+                    return self._finals.answer(panel, dialect, key, account, params["orders"])
                 if dialect.family.single_status != "keyed":
                     hit = self._finals.single(panel, dialect, account, params.get("order"))
                     if hit is not None:

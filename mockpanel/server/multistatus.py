@@ -3,13 +3,16 @@
 
 A final order's entry no longer changes with time: only a forced change does, and that
 bumps the order's version (or, for a start count, changes the column compared here). So
-the entry is rendered once and reused while its row's version, start count, the client's
-token, the currency and the dialect are the ones it was rendered for.
+the entry is rendered (and encoded) once and reused while its row's owner, version, start
+count, the client's token, the currency and the dialect are the ones it was rendered for.
+A single status's whole answer is kept the same way.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import orjson
 
 from ..dialects import render
 from ..dialects.parse import MAX_DIGITS, parse_ids, split_ids
@@ -38,16 +41,14 @@ class FinalStatuses:
     def __init__(self) -> None:
         self._book: object = None
         self._dialect: Dialect | None = None
-        # Row -> (version, start count, token, currency): tuples of atoms, which the garbage
-        # collector stops tracking; row -> the entry (a dict of strings and ints: untracked too).
-        self._stamps: dict[int, tuple[int, int, str, str]] = {}
-        self._shown: dict[int, dict[str, Any]] = {}
+        self._currency = ""  # the currency the kept entries show
+        self._shown: dict[int, tuple[int, int, str, Any, bytes]] = {}  # row -> a final order's entry
         # Row -> ((version, start count, currency), payload, bytes): a single status's whole answer.
         self._singles: dict[int, tuple[tuple[int, int, str], Any, bytes]] = {}
 
     def _same_panel(self, panel: Panel, dialect: Dialect) -> None:
         if panel.orders is not self._book or dialect is not self._dialect:  # a reset panel: rows are other orders
-            self._book, self._dialect, self._stamps, self._shown, self._singles = panel.orders, dialect, {}, {}, {}
+            self._book, self._dialect, self._shown, self._singles = panel.orders, dialect, {}, {}
 
     def single(self, panel: Panel, dialect: Dialect, account: Account, raw: str | None) -> tuple[Any, bytes] | None:
         """The answer to ``status`` of one final order of the account, id as plain digits, as
@@ -77,19 +78,26 @@ class FinalStatuses:
         self._singles[row] = (stamp, payload, body)
         return payload, body
 
-    def answer(self, panel: Panel, dialect: Dialect, key: str, account: Account, raw: str) -> dict[str, Any]:
+    def answer(self, panel: Panel, dialect: Dialect, key: str, account: Account, raw: str) -> tuple[Any, bytes]:
+        """The multi-status answer for ``orders=raw``, as (payload, JSON bytes)."""
         tokens, ids = batch_ids(raw)
         if not tokens:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
         status_of = render.status_renderer(dialect)
         currency = account.currency
+        # Compact JSON is written from each entry's own bytes, kept with the entry: a final
+        # order's entry is encoded once. (PHP-style or indented JSON is encoded whole.)
+        compact = dialect.json_indent is None and not dialect.json_php
         out: dict[str, Any] = {}
+        parts: list[bytes] = []
         with panel.lock:
             account = panel.account(key)
             panel.check_batch(ids)
             self._same_panel(panel, dialect)
             book = panel.orders
-            stamps, entries = self._stamps, self._shown
+            if currency != self._currency:
+                self._currency, self._shown = currency, {}
+            shown = self._shown
             now = panel.clock.now()
             owner = book.accounts.index(account.id)
             account_ix, done_at = book.account_ix, book.done_at
@@ -97,19 +105,35 @@ class FinalStatuses:
             first, rows = book.first_id, len(account_ix)
             for token, order_id in zip(tokens, ids):
                 row = -1 if order_id is None else order_id - first  # book.row, inlined: a removed row's owner is none
+                hit = shown.get(row)  # kept: a row in range, once final (its owner is read: keys can be removed)
+                if (hit is not None and account_ix[row] == owner and hit[0] == version[row]
+                        and hit[1] == start_count[row] and hit[2] == token):
+                    out[token] = hit[3]
+                    parts.append(hit[4])
+                    continue
                 if not 0 <= row < rows or account_ix[row] != owner:
-                    out[token] = render.item_error(dialect, PanelError(ErrorCode.INCORRECT_ORDER_ID))
+                    entry = render.item_error(dialect, PanelError(ErrorCode.INCORRECT_ORDER_ID))
                 elif now < done_at[row]:  # still running: its entry changes with time
-                    out[token] = status_of(state_of(book, row, now), token, currency)
+                    entry = status_of(state_of(book, row, now), token, currency)
                 else:
-                    stamp = (version[row], start_count[row], token, currency)
-                    if stamps.get(row) == stamp:
-                        out[token] = entries[row]
-                        continue
-                    shown = status_of(state_of(book, row, now), token, currency)
-                    if len(stamps) >= FINAL_ENTRIES:
-                        stamps.clear()
-                        entries.clear()
-                    stamps[row], entries[row] = stamp, shown
-                    out[token] = shown
-        return out
+                    entry = status_of(state_of(book, row, now), token, currency)
+                    if len(shown) >= FINAL_ENTRIES:
+                        shown.clear()
+                    # (version, start count, token, entry, its bytes): atoms, a dict of atoms and bytes,
+                    # which the garbage collector stops tracking.
+                    shown[row] = hit = (version[row], start_count[row], token, entry,
+                                        _member(token, entry) if compact else b"")
+                    out[token] = entry
+                    parts.append(hit[4])
+                    continue
+                out[token] = entry
+                if compact:
+                    parts.append(_member(token, entry))
+        if not compact or len(out) != len(tokens):  # a token asked twice is one member, where it first stood
+            return out, render.encode(dialect, out)
+        return out, b"{" + b",".join(parts) + b"}"
+
+
+def _member(token: str, entry: Any) -> bytes:
+    """``"token":entry`` as compact JSON."""
+    return orjson.dumps(token) + b":" + orjson.dumps(entry)

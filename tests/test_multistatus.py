@@ -1,0 +1,123 @@
+"""Status answers with final orders' entries kept (server/multistatus.py): always the answer the
+panel would render now, in every dialect, whatever changed since an entry was kept."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+
+from mockpanel import VirtualClock, build_panel, load_dialect
+from mockpanel.dialects import render
+from mockpanel.server.actions import Answers, dispatch
+from mockpanel.server.multistatus import FinalStatuses
+
+KEY = "multi-key-0123"
+
+
+def _panel(dialect: str = "standard") -> Any:
+    panel = build_panel(dialect, clock=VirtualClock(speed=0, start=1_700_000_000), seed=3)
+    panel.create_account(KEY, balance="1000")
+    for i in range(6):
+        panel.add(KEY, "1", {"link": f"https://multi.test/{i}", "quantity": "100"})
+    return panel
+
+
+def _ids(panel: Any) -> list[int]:
+    return list(panel.account(KEY).order_ids)
+
+
+def _fresh(panel: Any, dialect: Any, fields: dict[str, str]) -> tuple[Any, bytes]:
+    """The answer as rendered from scratch (no entry kept)."""
+    payload = dispatch(panel, dialect, fields)
+    return payload, render.encode(dialect, payload)
+
+
+@pytest.mark.parametrize("name", ["standard", "smartpanel-v1", "package-id", "smartpanel-script"])
+def test_kept_entries_give_the_fresh_answer_in_every_dialect(name: str) -> None:
+    panel = _panel(name)
+    dialect = load_dialect(name)
+    answers = Answers(panel)
+    ids = _ids(panel)
+    raw = ",".join([str(ids[0]), "99", "abc", str(ids[1]), str(ids[0]), "0" + str(ids[2]), str(ids[5])])
+    fields = {"key": KEY, "action": "status", "orders": raw}
+    for step in range(4):  # before and after the orders end, asked twice each
+        if step == 2:
+            panel.clock.advance(30 * 86400)
+        payload, body = answers.answer(dialect, fields)
+        assert (payload, body) == _fresh(panel, dialect, fields)
+        assert json.loads(body) == json.loads(render.encode(dialect, payload))
+
+
+def test_the_bytes_are_the_dicts_json_in_order_with_a_repeated_id_once() -> None:
+    panel = _panel()
+    panel.clock.advance(30 * 86400)
+    ids = _ids(panel)
+    finals = FinalStatuses()
+    account = panel.account(KEY)
+    dialect = load_dialect("standard")
+    for _ in range(2):
+        payload, body = finals.answer(panel, dialect, KEY, account, f"{ids[2]},{ids[0]},{ids[2]},7")
+        assert body == orjson.dumps(payload) and list(payload) == [str(ids[2]), str(ids[0]), "7"]
+
+
+def test_a_forced_start_count_on_a_final_order_shows_at_once() -> None:
+    panel = _panel()
+    panel.clock.advance(30 * 86400)
+    dialect = load_dialect("standard")
+    answers = Answers(panel)
+    order = next(i for i in _ids(panel) if panel.status(KEY, i).status.value == "Completed")
+    many = {"key": KEY, "action": "status", "orders": f"{order},{_ids(panel)[1]}"}
+    one = {"key": KEY, "action": "status", "order": str(order)}
+    answers.answer(dialect, many), answers.answer(dialect, one)
+    panel.set_order(order, start_count=4321)
+    assert answers.answer(dialect, many) == _fresh(panel, dialect, many)
+    assert answers.answer(dialect, one) == _fresh(panel, dialect, one)
+    assert answers.answer(dialect, one)[0]["start_count"] in (4321, "4321")
+
+
+def test_the_orders_of_a_removed_key_are_unknown_when_the_key_comes_back() -> None:
+    panel = _panel()
+    panel.clock.advance(30 * 86400)
+    dialect = load_dialect("standard")
+    answers = Answers(panel)
+    order = _ids(panel)[0]
+    many = {"key": KEY, "action": "status", "orders": str(order)}
+    one = {"key": KEY, "action": "status", "order": str(order)}
+    assert "status" in answers.answer(dialect, many)[0][str(order)]
+    assert "status" in answers.answer(dialect, one)[0]
+    panel.remove_account(KEY)
+    panel.create_account(KEY, balance="5")
+    assert answers.answer(dialect, many) == _fresh(panel, dialect, many)
+    assert "error" in answers.answer(dialect, many)[0][str(order)]
+    assert answers.answer(dialect, one) == _fresh(panel, dialect, one) and "error" in answers.answer(dialect, one)[0]
+
+
+def test_another_keys_final_order_is_never_answered_from_the_kept_entries() -> None:
+    panel = _panel()
+    panel.create_account("other-key-4567", balance="5")
+    panel.clock.advance(30 * 86400)
+    dialect = load_dialect("standard")
+    answers = Answers(panel)
+    order = _ids(panel)[0]
+    answers.answer(dialect, {"key": KEY, "action": "status", "orders": str(order)})
+    answers.answer(dialect, {"key": KEY, "action": "status", "order": str(order)})
+    for fields in ({"key": "other-key-4567", "action": "status", "orders": str(order)},
+                   {"key": "other-key-4567", "action": "status", "order": str(order)}):
+        assert answers.answer(dialect, fields) == _fresh(panel, dialect, fields)
+        assert "error" in json.dumps(answers.answer(dialect, fields)[0])
+
+
+def test_a_reset_panel_forgets_the_kept_entries() -> None:
+    panel = _panel()
+    panel.clock.advance(30 * 86400)
+    dialect = load_dialect("standard")
+    answers = Answers(panel)
+    order = _ids(panel)[0]
+    fields = {"key": KEY, "action": "status", "orders": str(order)}
+    answers.answer(dialect, fields)
+    panel.reset()
+    panel.create_account(KEY, balance="5")
+    assert answers.answer(dialect, fields) == _fresh(panel, dialect, fields)
