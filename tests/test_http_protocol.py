@@ -235,3 +235,37 @@ def test_the_pytest_hub_serves_an_h2c_offer_with_its_body(mock):
         sock.sendall(raw)
         status, _, payload = read_answer(sock)
     assert status == 200 and payload == {"balance": "100.00000", "currency": "USD"}
+
+
+def test_a_pipelined_head_too_large_in_the_same_packet_gets_a_431(served):
+    # The second request's head begins inside bytes already counted for the first one.
+    panel, server = served
+    first = request(b"POST", b"/api/v2", [FORM], b"key=" + KEY.encode() + b"&action=balance")
+    second = b"GET /api/v2 HTTP/1.1\r\nX-Big: " + b"a" * (HEADER_LIMIT + 10) + b"\r\n\r\n"
+    with connect(server) as sock:
+        sock.sendall(first + second)
+        status, _, payload = read_answer(sock)  # refused as it is parsed, before the first is answered
+        assert status == 431 and f"limit {HEADER_LIMIT} bytes" in payload["error"]
+        assert closed(sock)
+
+
+def test_the_read_deadline_counts_from_each_request_on_a_kept_alive_connection(served):
+    # One timer per connection: a request begun late in the first one's period still gets its own
+    # full read time, and one sent whole is never cut.
+    panel, server = served
+    body = b"key=" + KEY.encode() + b"&action=balance"
+    with connect(server) as sock:
+        sock.sendall(request(b"POST", b"/api/v2", [FORM], body))
+        assert read_answer(sock)[0] == 200
+        time.sleep(READ_TIMEOUT * 0.6)
+        begun = time.monotonic()
+        sock.sendall(request(b"POST", b"/api/v2", [FORM], body)[:-5])  # never finished
+        time.sleep(READ_TIMEOUT * 0.6)  # past the first request's deadline, within this one's
+        sock.sendall(b"")
+        status, _, payload = read_answer(sock)
+        assert status == 408 and time.monotonic() - begun >= READ_TIMEOUT * 0.95
+    with connect(server) as sock:
+        for _ in range(4):  # whole requests, spread over more than one read period
+            sock.sendall(request(b"POST", b"/api/v2", [FORM], body))
+            assert read_answer(sock)[0] == 200
+            time.sleep(READ_TIMEOUT * 0.4)

@@ -41,7 +41,9 @@ class PanelProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_head = True  # reading a request's line and headers
         self._head_bytes = 0
-        self._deadline: asyncio.TimerHandle | None = None
+        self._counted = True  # _head_bytes counts every byte of the request being read
+        self._deadline: asyncio.TimerHandle | None = None  # the connection's read timer
+        self._begun: float | None = None  # loop time the request being read began; None between requests
         self._refusal: tuple[int, str] | None = None
         self._replay: bytes | None = None  # the head of a request whose upgrade offer is ignored
 
@@ -58,6 +60,8 @@ class PanelProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
+        if self._begun is None:  # no request being read: these bytes start the next one's head
+            self._head_bytes, self._counted = 0, True
         while True:
             if self._in_head:
                 self._head_bytes += len(data)
@@ -90,12 +94,18 @@ class PanelProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
+        # One timer per connection, not per request (a keep-alive client sends thousands): it
+        # fires at the first request's deadline and looks at the request then in progress.
+        self._begun = self.loop.time()
         if self._deadline is None:
-            self._deadline = self.loop.call_later(self.read_timeout, self._too_slow)
+            self._deadline = self.loop.call_at(self._begun + self.read_timeout, self._check_deadline)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+        # The bytes read since the request began bound its head: only a head that may be too large, or
+        # one that began inside bytes already counted for another (pipelined), is measured.
+        size = 0 if self._counted and self._head_bytes <= self.header_limit else (
+            len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers))
         if size > self.header_limit:
             self._refusal = (431, self._too_large())
             raise ValueError("request head too large")
@@ -108,8 +118,8 @@ class PanelProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._cancel_deadline()
-        self._in_head, self._head_bytes = True, 0
+        self._begun = None  # no request being read: the timer finds nothing to time out
+        self._in_head, self._head_bytes, self._counted = True, 0, False
         if self._replay is not None:
             return
         super().on_message_complete()
@@ -131,6 +141,19 @@ class PanelProtocol(HttpToolsProtocol):
 
     def _too_large(self) -> str:
         return f"Request line and headers too large (limit {self.header_limit} bytes)"
+
+    def _check_deadline(self) -> None:
+        """The connection's timer: a request still being read past its deadline gets a 408;
+        otherwise the timer waits for the deadline of the request now being read, if any."""
+        self._deadline = None
+        begun = self._begun
+        if begun is None:
+            return  # between requests: the next one arms the timer again
+        due = begun + self.read_timeout
+        if self.loop.time() >= due:
+            self._too_slow()
+        elif not self.transport.is_closing():
+            self._deadline = self.loop.call_at(due, self._check_deadline)
 
     def _too_slow(self) -> None:
         self._deadline = None
