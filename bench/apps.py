@@ -25,6 +25,7 @@ from starlette.routing import Route
 from mockpanel import VirtualClock, build_panel, create_app
 from mockpanel.domain.catalog import Catalog
 from mockpanel.domain.panel import Panel
+from mockpanel.server.collector import freeze_startup
 
 from .catalogue import generate
 
@@ -140,7 +141,7 @@ def bare_app(services: int = 0, **_: Any) -> tuple[Starlette, dict[str, Any]]:
 
 
 def mock_app(
-    orders: int = 0, seed: int = 1, gc_freeze: bool = False, control: bool = True, services: int = 0, **_: Any
+    orders: int = 0, seed: int = 1, gc_freeze: bool = True, control: bool = True, services: int = 0, **_: Any
 ) -> tuple[Starlette, dict[str, Any]]:
     """With ``services``: the catalogue is a generated one of that many services (bench/catalogue.py)."""
     start = time.time() - SPREAD_SECONDS if orders else None
@@ -155,8 +156,6 @@ def mock_app(
     gc.collect()
     rss_after = rss_bytes()
     stats["seconds"] = round(time.perf_counter() - started, 3)  # including the final gc
-    if gc_freeze:  # an experiment (bench --gc-freeze): keep the store out of gen-2 scans
-        gc.freeze()
     clock.set_speed(1.0)
     watch = GcWatch()
     ids = account.order_ids
@@ -177,6 +176,8 @@ def mock_app(
     }
     extra = {} if control else {"control": False}  # the default is the app users get
     app = create_app(panel, extra_routes=[_info_route(info, watch, panel)], **extra)
+    if gc_freeze:  # as `mockpanel serve` does (bench --no-gc-freeze: the experiment without it)
+        freeze_startup()
     return app, info
 
 

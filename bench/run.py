@@ -99,7 +99,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-other", type=float, default=1.5, help="repeat a run if other processes used more than this many CPU-s per 10 s (default 1.5)")
     p.add_argument("--quiet-wait", type=float, help="before each run, wait up to this many seconds for other processes to go idle (default 20; --quick 0)")
     p.add_argument("--retries", type=int, help="how often a disturbed run is repeated (default 2; --quick 0)")
-    p.add_argument("--gc-freeze", action="store_true", help="experiment: gc.freeze() the stores after populating them")
+    p.add_argument("--no-gc-freeze", action="store_true",
+                   help="experiment: the mock's servers without the gc.freeze() that `mockpanel serve` does after start-up")
     p.add_argument("--no-control", action="store_true", help="experiment: create_app(control=False), the mock without its control API, journal, faults and triggers")
     p.add_argument("--profile", default="", help="comma list of configs to profile with py-spy after the rounds (e.g. multi@1M)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON.relative_to(REPO)})")
@@ -154,7 +155,7 @@ def plan(args: argparse.Namespace) -> tuple[list[Server], list[Config]]:
         print(f"peers: WireMock skipped: {missing}", file=sys.stderr)
     elif "peers" in parts:
         configs += [Config("wiremock", "wiremock", "peer"), Config("wiremock-nojournal", "wiremock-nojournal", "peer")]
-    extra = (["--gc-freeze"] if args.gc_freeze else []) + (["--no-control"] if args.no_control else [])
+    extra = (["--no-gc-freeze"] if args.no_gc_freeze else []) + (["--no-control"] if args.no_control else [])
     specs = {
         "bare": ["--app", "bare"],
         "small": ["--app", "mock", "--orders", str(args.orders_small), *extra],

@@ -2,8 +2,10 @@
 
 ``python -m bench.serve --app mock --orders 10000 --loop auto``
 
-Every app runs on the same uvicorn settings as ``mockpanel serve``: one worker,
-httptools, no access log, no server or date header. The line ``BENCH_READY {json}``
+The mock runs on exactly the uvicorn options of ``mockpanel serve`` (one worker, its own
+httptools protocol with bounded heads and a read deadline, no access log, no server or date
+header, its collector frozen after start-up); the bare endpoint on plain httptools with the
+same logging and headers. The line ``BENCH_READY {json}``
 on stdout tells the runner the port and what building the app took.
 """
 
@@ -18,10 +20,16 @@ import time
 
 import uvicorn
 
+from mockpanel.server.protocol import server_options
+
 from .apps import APPS
 
 
-def uvicorn_config(app: object, loop: str) -> uvicorn.Config:
+def uvicorn_config(app: object, loop: str, *, as_serve: bool = False) -> uvicorn.Config:
+    """The bare endpoint on plain httptools (the floor); the mock (``as_serve``) on exactly the
+    options of `mockpanel serve`, its own HTTP protocol included (server/protocol.py)."""
+    if as_serve:
+        return uvicorn.Config(app, **server_options(loop=loop, log_level="warning"))  # type: ignore[arg-type]
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         loop=loop,
@@ -39,14 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
-    parser.add_argument("--gc-freeze", action="store_true")
+    parser.add_argument("--no-gc-freeze", action="store_true")
     parser.add_argument("--no-control", action="store_true")
     parser.add_argument("--services", type=int, default=0, help="a generated catalogue of this many services")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     app, info = APPS[args.app](
-        orders=args.orders, seed=args.seed, gc_freeze=args.gc_freeze, control=not args.no_control,
+        orders=args.orders, seed=args.seed, gc_freeze=not args.no_gc_freeze, control=not args.no_control,
         services=args.services,
     )
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP
@@ -55,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     info.update(pid=os.getpid(), port=sock.getsockname()[1], build_seconds=round(time.perf_counter() - started, 3))
-    server = uvicorn.Server(uvicorn_config(app, args.loop))
+    server = uvicorn.Server(uvicorn_config(app, args.loop, as_serve=args.app == "mock"))
     # Ready means listening: the socket is bound now, uvicorn listens on it at once.
     sock.listen(2048)
     print("BENCH_READY " + json.dumps(info), flush=True)

@@ -59,6 +59,7 @@ def serve(
     from .persistence.errors import StateUnavailable
     from .server.access import is_loopback
     from .server.app import build_panel, create_app
+    from .server.collector import freeze_startup
     from .server.protocol import protocol_class, server_options
 
     if from_dir is not None:
@@ -102,6 +103,7 @@ def serve(
     ))
     if state is not None:  # uvicorn re-raises SIGTERM after its shutdown: end through `finally`, closing the file
         signal.signal(signal.SIGTERM, _interrupt)
+    freeze_startup()  # what start-up built lives as long as the server: out of the collector's scans
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
