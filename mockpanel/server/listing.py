@@ -1,30 +1,31 @@
-"""The list endpoints of the control API: ``GET /_mock/orders``, ``/_mock/keys``, ``/_mock/refills``.
+"""The list endpoints of the control API: ``GET /_mock/orders``, ``/_mock/keys``, ``/_mock/refills``,
+entries of the control API's one registry (``ENDPOINTS`` in control_http.py).
 
 Each endpoint is described once, declaratively (``ListEndpoint``: its query parameters
-and its answer); the same description checks the query and yields its OpenAPI entry
-(``openapi_paths``). Orders are read straight from the order book's columns, newest
-first, paged by id (``before``/``after``), so a page of a 100,000-order panel costs one
-pass over the columns at most. Keys are shown redacted, never as keys.
+and its answer); the same description checks the query and yields its OpenAPI entry.
+Orders are read straight from the order book's columns, newest first, paged by id
+(``before``/``after``), so a page of a 100,000-order panel costs one pass over the
+columns at most. Keys are shown redacted, never as keys.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import orjson
 from starlette.requests import Request as HttpRequest
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from ..domain.accounts import key_id, redact, redact_id
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.numbers import parse_int
 from ..domain.orders import state_of
 from ..domain.panel import Panel
-from .access import refusal
+from .control_registry import Endpoint
+from .control_schema import SchemaError
 from .orderscan import order_rows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .control import Control
 
 MAX_PAGE = 500
 
@@ -40,13 +41,14 @@ class Param:
     maximum: int | None = None
 
 
-@dataclass(frozen=True)
-class ListEndpoint:
-    path: str  # under /_mock
-    summary: str
+@dataclass(frozen=True, kw_only=True)
+class ListEndpoint(Endpoint):
+    """A GET endpoint of the registry whose query is ``params`` (checked by ``parse``, not a Struct)."""
+
     params: tuple[Param, ...]
-    answer: Mapping[str, Any]  # JSON schema of the answer
-    handler: Callable[[Panel, dict[str, Any]], Any] = field(compare=False, default=lambda p, q: None)
+
+    async def read(self, request: HttpRequest) -> Any:
+        return self.parse(request.query_params)
 
     def parse(self, query: Mapping[str, str]) -> dict[str, Any]:
         """The query's values, typed; a wrong one is a ValueError naming it and what it expects."""
@@ -77,7 +79,7 @@ class ListEndpoint:
                 out[p.name] = raw[:2048]
         return out
 
-    def openapi(self) -> dict[str, Any]:
+    def operation(self) -> dict[str, Any]:
         params = []
         for p in self.params:
             schema: dict[str, Any] = {"type": p.type}
@@ -86,21 +88,29 @@ class ListEndpoint:
                 if value is not None:
                     schema[name] = list(value) if name == "enum" else value
             params.append({"name": p.name, "in": "query", "required": False, "description": p.description, "schema": schema})
-        return {"get": {
+        return {
             "summary": self.summary, "parameters": params,
             "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": dict(self.answer)}}},
+                "200": {"description": "OK", "content": {"application/json": {"schema": dict(self.answer or {})}}},
                 "400": {"description": "a query parameter is wrong: {\"error\": ...} names it"},
             },
-        }}
+        }
 
 
-class BadQuery(ValueError):
+def list_endpoint(path: str, summary: str, params: tuple[Param, ...], answer: Mapping[str, Any],
+                  handler: Callable[[Panel, dict[str, Any]], Any]) -> ListEndpoint:
+    """``GET /_mock{path}``: ``handler`` reads the panel with the parsed query."""
+    def read(c: Control, r: HttpRequest, query: dict[str, Any]) -> Any:
+        return handler(c.panel, query)
+
+    return ListEndpoint("GET", path, read, summary, answer=answer, params=params)
+
+
+class BadQuery(SchemaError):
     """A query parameter with a wrong value; ``field`` names it (as the control API's 400s do)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
 
 
 def _norm(text: str) -> str:
@@ -203,7 +213,7 @@ _ORDER = {"type": "object", "properties": {
 }}
 _PAGE_IDS = {"older": {"type": ["integer", "null"]}, "newer": {"type": ["integer", "null"]}, "limit": {"type": "integer"}}
 
-ORDERS = ListEndpoint(
+ORDERS = list_endpoint(
     "/orders", "Orders, newest first, filtered and paged by id",
     (_KEY, Param("status", "string", "only orders in this status now", enum=tuple(s.value for s in Status)),
      Param("service", "integer", "only orders of this service id", minimum=0),
@@ -212,7 +222,7 @@ ORDERS = ListEndpoint(
     {"type": "object", "properties": {"orders": {"type": "array", "items": _ORDER}, **_PAGE_IDS}},
     list_orders,
 )
-KEYS = ListEndpoint(
+KEYS = list_endpoint(
     "/keys", "API keys (redacted) with their balances, in creation order",
     (Param("limit", "integer", "keys per page", default=100, minimum=1, maximum=1000),
      Param("offset", "integer", "keys to skip", default=0, minimum=0)),
@@ -221,7 +231,7 @@ KEYS = ListEndpoint(
         "currency": {"type": "string"}, "orders": {"type": "integer"}, "created": {"type": "number"}}}}}},
     list_keys,
 )
-REFILLS = ListEndpoint(
+REFILLS = list_endpoint(
     "/refills", "Refills, newest first, filtered and paged by id",
     (_KEY, Param("status", "string", "only refills in this status now", enum=tuple(s.value for s in RefillStatus)),
      Param("order", "integer", "only refills of this order id", minimum=0), _LIMIT, _BEFORE),
@@ -236,28 +246,4 @@ LIST_ENDPOINTS: tuple[ListEndpoint, ...] = (ORDERS, KEYS, REFILLS)
 
 def openapi_paths(prefix: str = "/_mock") -> dict[str, Any]:
     """The OpenAPI ``paths`` entries of the list endpoints."""
-    return {prefix + e.path: e.openapi() for e in LIST_ENDPOINTS}
-
-
-def _route(endpoint: ListEndpoint) -> Route:
-    async def serve(request: HttpRequest) -> Response:
-        refused = refusal(request)
-        if refused is not None:
-            return refused
-        try:
-            query = endpoint.parse(request.query_params)
-        except ValueError as exc:
-            named = {"field": exc.field} if isinstance(exc, BadQuery) else {}
-            return Response(orjson.dumps({"error": str(exc), **named}), 400, media_type="application/json")
-        panel = request.app.state.control.panel
-        answer = endpoint.handler(panel, query)
-        try:
-            body = orjson.dumps(answer)
-        except TypeError:  # a link with a lone surrogate: JSON escapes it (\\ud800), orjson refuses it
-            body = json.dumps(answer).encode()
-        return Response(body, media_type="application/json")
-
-    return Route(endpoint.path, serve, methods=["GET"])
-
-
-LISTING_ROUTES: list[BaseRoute] = [_route(e) for e in LIST_ENDPOINTS]
+    return {prefix + e.path: {"get": e.operation()} for e in LIST_ENDPOINTS}
