@@ -15,7 +15,9 @@ from starlette.requests import Request as HttpRequest
 from starlette.routing import BaseRoute, Mount
 
 from ..ui import UI_ROUTES
+from . import control_answers as answers
 from . import control_schema as s
+from .control_answers import iso
 from .control_registry import RAW_JSON, Endpoint, Handler, public_path
 from .journal_har import journal_har
 from .listing import LIST_ENDPOINTS
@@ -44,7 +46,8 @@ def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
 
 
 def _journal(c: Control, r: HttpRequest, q: s.JournalQuery) -> Any:
-    return [e.to_json() for e in c.journal_entries(q.action or None, q.key or None, q.limit)]
+    entries = c.journal_entries(q.action or None, q.key or None, q.limit)
+    return [{**e.to_json(), "at_iso": iso(e.at), "wall_iso": iso(e.wall)} for e in entries]
 
 
 def _clear(what: str) -> Handler:
@@ -81,13 +84,16 @@ ENDPOINTS: list[Endpoint] = [
     E("POST", "/keys/{key}/topup", lambda c, r, b: c.topup(_key(r), b.amount), "Add money to a key", s.Amount),
     E("POST", "/keys/{key}/drain", lambda c, r, b: c.drain(_key(r), b.amount),
       "Spend a key's money as another client would (all of it without an amount)", s.Drain),
-    E("GET", "/keys/{key}/ledger", lambda c, r, b: c.ledger(_key(r)), "A key's balance and every entry behind it"),
-    E("GET", "/clock", lambda c, r, b: c.clock(), "The virtual clock"),
+    E("GET", "/keys/{key}/ledger", lambda c, r, b: c.ledger(_key(r)), "A key's balance and every entry behind it",
+      answer=answers.LEDGER),
+    E("GET", "/clock", lambda c, r, b: c.clock(), "The virtual clock", answer=answers.CLOCK),
     E("POST", "/clock", lambda c, r, b: c.set_clock(**b.given()), "Move the clock forward, change its speed, freeze it",
-      s.ClockChange),
-    E("GET", "/orders/{order_id:int}", lambda c, r, b: c.order(_id(r, "order_id")), "An order and its plan"),
+      s.ClockChange, answer=answers.CLOCK),
+    E("GET", "/orders/{order_id:int}", lambda c, r, b: c.order(_id(r, "order_id")), "An order and its plan",
+      answer=answers.ORDER),
     E("POST", "/orders/{order_id:int}", lambda c, r, b: c.set_order(_id(r, "order_id"), **_outcome(b.given())),
-      "Force an order's status/remains/start_count now, or choose its outcome for later", s.OrderChange),
+      "Force an order's status/remains/start_count now, or choose its outcome for later", s.OrderChange,
+      answer=answers.ORDER),
     E("POST", "/refills/{refill_id:int}", lambda c, r, b: c.set_refill(_id(r, "refill_id"), b.status),
       "Force a refill's status", s.RefillChange),
     E("GET", "/services", lambda c, r, b: c.services(), "The catalogue, hidden services included", returns="array"),
@@ -100,7 +106,7 @@ ENDPOINTS: list[Endpoint] = [
     E("DELETE", "/faults", _clear("faults"), "Remove every fault"),
     E("DELETE", "/faults/{fault_id:int}", _remove_fault, "Remove one fault"),
     E("GET", "/journal", _journal, "The requests the API answered, newest last", query=s.JournalQuery,
-      returns="array"),
+      returns="array", answer=answers.JOURNAL),
     E("DELETE", "/journal", _clear("journal"), "Forget the journal"),
     E("GET", "/journal.har", journal_har, "The journal as HAR 1.2: method, URL, query, headers and bodies, keys redacted"),
     E("GET", "/state", lambda c, r, b: c.export_state(), "The whole state, as a snapshot"),

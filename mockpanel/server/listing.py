@@ -20,6 +20,7 @@ from ..domain.lifecycle import RefillStatus, Status
 from ..domain.numbers import parse_int
 from ..domain.orders import state_of
 from ..domain.panel import Panel
+from .control_answers import iso, time_schema
 from .control_registry import Endpoint
 from .control_schema import SchemaError
 from .orderscan import order_rows
@@ -132,7 +133,7 @@ def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
         "order": book.first_id + i, "key": redact_id(kid),
         "service": service.id, "service_name": service.name, "link": link, "quantity": book.quantity[i],
         "status": state.status.value, "remains": state.remains, "start_count": state.start_count,
-        "charge": str(state.charge), "created": book.created[i],
+        "charge": str(state.charge), "created": book.created[i], "created_iso": iso(book.created[i]),
     }
 
 
@@ -169,7 +170,7 @@ def list_keys(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
         for a in page:
             balance, currency = panel.balance(a.key)
             out.append({"key": redact_id(a.id), "key_id": a.id, "balance": str(balance), "currency": currency,
-                        "orders": len(a.order_ids), "created": a.created})
+                        "orders": len(a.order_ids), "created": a.created, "created_iso": iso(a.created)})
     return {"keys": out, "total": len(accounts)}
 
 
@@ -196,7 +197,7 @@ def list_refills(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
                 older = out[-1]["refill"]
                 break
             out.append({"refill": r.id, "order": r.order_id, "key": redact_id(r.key), "status": status.value,
-                        "created": r.created})
+                        "created": r.created, "created_iso": iso(r.created)})
     return {"refills": out, "older": older, "limit": limit}
 
 
@@ -205,11 +206,12 @@ def list_refills(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
 _KEY = Param("key", "string", "only this key's: the key, its key id or its redacted form key#xxxxxxxx")
 _LIMIT = Param("limit", "integer", "entries per page", default=50, minimum=1, maximum=MAX_PAGE)
 _BEFORE = Param("before", "integer", "the page after: entries with ids below this (the answer's 'older')", minimum=0)
+_CREATED = time_schema("created", "when it was made")
 _ORDER = {"type": "object", "properties": {
     "order": {"type": "integer"}, "key": {"type": "string", "description": "redacted"}, "service": {"type": "integer"},
     "service_name": {"type": "string"}, "link": {"type": "string"}, "quantity": {"type": "integer"},
     "status": {"type": "string", "enum": [s.value for s in Status]}, "remains": {"type": "integer"},
-    "start_count": {"type": "integer"}, "charge": {"type": "string"}, "created": {"type": "number"},
+    "start_count": {"type": "integer"}, "charge": {"type": "string"}, **_CREATED,
 }}
 _PAGE_IDS = {"older": {"type": ["integer", "null"]}, "newer": {"type": ["integer", "null"]}, "limit": {"type": "integer"}}
 
@@ -228,7 +230,7 @@ KEYS = list_endpoint(
      Param("offset", "integer", "keys to skip", default=0, minimum=0)),
     {"type": "object", "properties": {"total": {"type": "integer"}, "keys": {"type": "array", "items": {"type": "object", "properties": {
         "key": {"type": "string"}, "key_id": {"type": "string"}, "balance": {"type": "string"},
-        "currency": {"type": "string"}, "orders": {"type": "integer"}, "created": {"type": "number"}}}}}},
+        "currency": {"type": "string"}, "orders": {"type": "integer"}, **_CREATED}}}}},
     list_keys,
 )
 REFILLS = list_endpoint(
@@ -237,7 +239,7 @@ REFILLS = list_endpoint(
      Param("order", "integer", "only refills of this order id", minimum=0), _LIMIT, _BEFORE),
     {"type": "object", "properties": {"refills": {"type": "array", "items": {"type": "object", "properties": {
         "refill": {"type": "integer"}, "order": {"type": "integer"}, "key": {"type": "string"},
-        "status": {"type": "string"}, "created": {"type": "number"}}}}, "older": {"type": ["integer", "null"]},
+        "status": {"type": "string"}, **_CREATED}}}, "older": {"type": ["integer", "null"]},
         "limit": {"type": "integer"}}},
     list_refills,
 )
