@@ -5,7 +5,7 @@ each answer has exactly the fields its OpenAPI schema declares."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pytest
