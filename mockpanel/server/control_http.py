@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Mount
 from ..ui import UI_ROUTES
 from . import control_answers as answers
 from . import control_schema as s
-from .control_answers import iso
 from .control_registry import RAW_JSON, Endpoint, Handler, public_path
 from .journal_har import journal_har
 from .listing import LIST_ENDPOINTS
@@ -47,7 +46,7 @@ def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
 
 def _journal(c: Control, r: HttpRequest, q: s.JournalQuery) -> Any:
     entries = c.journal_entries(q.action or None, q.key or None, q.limit)
-    return [{**e.to_json(), "at_iso": iso(e.at), "wall_iso": iso(e.wall)} for e in entries]
+    return [{**e.to_json(), "at_iso": answers.iso(e.at), "wall_iso": answers.iso(e.wall)} for e in entries]
 
 
 def _clear(what: str) -> Handler:
