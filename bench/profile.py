@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 _FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>[^():]*?)(?::\d+)?\)$")
 
@@ -45,34 +46,37 @@ def _name(frame: str) -> str:
     return f"{match.group('fn')} ({short})"
 
 
+def _samples(path: Path) -> Iterator[tuple[list[str], int]]:
+    """Each stack of a collapsed-stacks file (outermost frame first) with its sample count."""
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if count.isdigit():
+            yield stack.split(";"), int(count)
+
+
+def _shares(counts: Counter[str], total: int, limit: int | None = None) -> list[tuple[str, float]]:
+    return [(name, n / total) for name, n in counts.most_common(limit)] if total else []
+
+
 def top_functions(path: Path, limit: int = 25) -> list[tuple[str, float]]:
     """Functions by inclusive share of samples (each counted once per stack)."""
     inclusive: Counter[str] = Counter()
     total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        n = int(count)
+    for frames, n in _samples(path):
         total += n
-        for name in {_name(f) for f in stack.split(";")}:
+        for name in {_name(f) for f in frames}:
             inclusive[name] += n
-    if not total:
-        return []
-    return [(name, n / total) for name, n in inclusive.most_common(limit)]
+    return _shares(inclusive, total, limit)
 
 
 def self_functions(path: Path, limit: int = 25) -> list[tuple[str, float]]:
     """Functions by self share of samples (the innermost frame)."""
     own: Counter[str] = Counter()
     total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        total += int(count)
-        own[_name(stack.split(";")[-1])] += int(count)
-    return [(name, n / total) for name, n in own.most_common(limit)] if total else []
+    for frames, n in _samples(path):
+        total += n
+        own[_name(frames[-1])] += n
+    return _shares(own, total, limit)
 
 
 # Where each sample's time goes, by the piece of work the lean request path changes. A sample
@@ -117,13 +121,7 @@ def by_group(path: Path) -> list[tuple[str, float]]:
     """Share of samples of each group of GROUPS (and ``other``), largest first."""
     shares: Counter[str] = Counter()
     total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        n = int(count)
+    for frames, n in _samples(path):
         total += n
-        frames = stack.split(";")
-        group = next((g for g in map(_group, reversed(frames)) if g is not None), "other")
-        shares[group] += n
-    return [(g, n / total) for g, n in shares.most_common()] if total else []
+        shares[next((g for g in map(_group, reversed(frames)) if g is not None), "other")] += n
+    return _shares(shares, total)

@@ -10,11 +10,13 @@ on first use), ``client()``/``transport`` reach it in-process, with no socket.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Concatenate, Iterable, Iterator, Mapping, ParamSpec, TypeVar, cast
 
 import httpx
 
@@ -67,6 +69,26 @@ def _catalog(value: Any) -> Catalog | None:
     if isinstance(value, Iterable):
         return Catalog([s if isinstance(s, Service) else service_from_json(s, where=f"catalog[{i}]") for i, s in enumerate(value)])
     raise TypeError(f"catalog is a name, a .json path, a Catalog or a list of services, not {type(value).__name__}")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _by_id(method: Callable[Concatenate[Control, int, P], R], doc: str) -> Callable[Concatenate[MockPanel, int, P], R]:
+    """A MockPanel method that is ``method`` of the panel's Control, its first argument (an id) read as an int."""
+    signature = inspect.signature(method)
+    name = list(signature.parameters)[1]  # the id, after self
+
+    def call(self: MockPanel, *args: Any, **kwargs: Any) -> R:
+        bound = signature.bind(self.control, *args, **kwargs)  # positional or by name, as Control takes them
+        bound.arguments[name] = int(bound.arguments[name])
+        return method(*bound.args, **bound.kwargs)
+
+    functools.update_wrapper(call, method)  # help() and inspect.signature() show Control's parameters
+    call.__doc__ = doc
+    call.__qualname__ = f"MockPanel.{method.__name__}"
+    return cast("Callable[Concatenate[MockPanel, int, P], R]", call)
 
 
 class MockPanel:
@@ -175,25 +197,11 @@ class MockPanel:
 
     # --- orders ---------------------------------------------------------------------------
 
-    def order(self, order_id: int) -> dict[str, Any]:
-        """The order as the panel sees it: status, remains, charge, plan, link, service."""
-        return self.control.order(int(order_id))
-
-    def set_order(
-        self,
-        order_id: int,
-        status: str | None = None,
-        remains: int | None = None,
-        start_count: int | None = None,
-        outcome: Mapping[str, Any] | str | None = None,
-    ) -> dict[str, Any]:
-        """Force an order's status, remains or start_count now (charges and refunds follow
-        as for a natural status), or choose its final ``outcome`` for later."""
-        return self.control.set_order(int(order_id), status, remains, start_count, outcome)
-
-    def set_refill(self, refill_id: int, status: str) -> dict[str, Any]:
-        """Force a refill's status now (``"Completed"``, ``"Rejected"``, ...)."""
-        return self.control.set_refill(int(refill_id), status)
+    # Control's own methods, so their parameters and checks are written once (the id may be a digit string).
+    order = _by_id(Control.order, "The order as the panel sees it: status, remains, charge, plan, link, service.")
+    set_order = _by_id(Control.set_order, """Force an order's status, remains or start_count now (charges and refunds follow
+        as for a natural status), or choose its final ``outcome`` for later.""")
+    set_refill = _by_id(Control.set_refill, """Force a refill's status now (``"Completed"``, ``"Rejected"``, ...).""")
 
     # --- services -------------------------------------------------------------------------
 

@@ -157,3 +157,40 @@ def test_dialect_auto_names_the_dialect_from_the_clients_own_traffic(tmp_path: P
     data = json.loads(report.read_text())
     assert data["dialect"] == "smartpanel-v1" and "from the client's own traffic" in data["dialect_chosen"]
     assert data["deviations"] == []
+
+
+def _through_proxy(*messages: dict[str, Any], max_body: int) -> list[dict[str, Any]]:
+    """What the proxy sends back for a request made of ``messages``, with no panel behind it."""
+    import asyncio
+
+    from mockpanel.proxy.forward import Proxy
+    from mockpanel.proxy.journal import Journal
+
+    pending = list(messages)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        proxy = Proxy("http://127.0.0.1:9", Journal(), max_body=max_body)
+        scope = {"type": "http", "method": "POST", "path": "/api/v2", "query_string": b"", "headers": []}
+        await proxy(scope, receive, send)
+        await proxy.client.aclose()
+
+    asyncio.run(run())
+    return sent
+
+
+def test_a_body_over_the_limit_is_refused_with_413_and_not_forwarded() -> None:
+    sent = _through_proxy(*({"type": "http.request", "body": b"x" * 4, "more_body": True} for _ in range(3)),
+                          {"type": "http.request", "body": b"", "more_body": False}, max_body=10)
+    assert sent[0]["status"] == 413
+    assert sent[1]["body"] == b"mockpanel proxy: the request body is over 10 bytes; not forwarded"
+
+
+def test_a_client_that_leaves_mid_body_gets_nothing() -> None:
+    assert _through_proxy({"type": "http.request", "body": b"key=k", "more_body": True}, max_body=10) == []

@@ -20,29 +20,11 @@ import httpx
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from ..asgi_body import BodyTooLarge, ClientGone, read_body
 from .journal import ANSWER_BYTES, BODY_BYTES, Entry, Headers, Journal
 
 HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"})
 MAX_BODY = 10 << 20  # a request body larger than this is refused (413); API requests are small
-
-
-class TooLarge(Exception):
-    pass
-
-
-async def _body(receive: Receive, limit: int) -> bytes:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionError("the client went away before its request was whole")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def fields_of(scope: Scope, body: bytes, content_type: str) -> dict[str, str]:
@@ -115,11 +97,11 @@ class Proxy:
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         j = self.journal
         try:
-            body = await _body(receive, self.max_body)
-        except TooLarge:
+            body = await read_body(receive, self.max_body)
+        except BodyTooLarge:
             await self._own(send, 413, f"mockpanel proxy: the request body is over {self.max_body} bytes; not forwarded")
             return
-        except ConnectionError:
+        except ClientGone:  # the client went away before its request was whole
             return
         fields = await fields_of(scope, body, content_type)
         j.learn_from(fields, headers)

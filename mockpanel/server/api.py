@@ -14,6 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from ..asgi_body import BodyTooLarge as BodyTooLarge, ClientGone as ClientGone, read_body as read_body
 from ..dialects.profile import Dialect
 from ..domain.panel import Panel
 from ..dialects.render import encode
@@ -26,31 +27,6 @@ from .params import clean_fields, json_fields, media_type, query_fields, urlenco
 Observer = Callable[[Scope, dict[str, str], Any, int, float], None]
 
 MAX_BODY = 1 << 20  # 1 MiB: more than any real request; larger ones get 413
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class ClientGone(Exception):
-    """The client disconnected before sending its whole body: nothing to act on."""
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone  # a cut body may still parse as a valid (shorter) request
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def request_fields(scope: Scope, receive: Receive, limit: int = MAX_BODY) -> dict[str, str]:

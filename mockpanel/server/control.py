@@ -14,6 +14,7 @@ from ..domain.catalog import Catalog, Service, service_from_json
 from ..domain.clock import VirtualClock
 from ..domain.errors import PanelError
 from ..domain.panel import Panel
+from .control_answers import iso
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
 from .triggers import parse_duration
@@ -94,7 +95,8 @@ class Control:
             "balance": str(balance),
             "currency": currency,
             "entries": [
-                {"at": e.at, "kind": e.kind, "amount": str(e.amount), "order": e.order, "note": e.note} for e in entries
+                {"at": e.at, "at_iso": iso(e.at), "kind": e.kind, "amount": str(e.amount), "order": e.order, "note": e.note}
+                for e in entries
             ],
         }
 
@@ -109,7 +111,8 @@ class Control:
 
     def clock(self) -> dict[str, Any]:
         clock = self.panel.clock
-        return {"now": clock.now(), "speed": clock.speed, "frozen": clock.frozen}
+        now = clock.now()
+        return {"now": now, "now_iso": iso(now), "speed": clock.speed, "frozen": clock.frozen}
 
     def set_clock(self, advance: Any = None, speed: Any = None, freeze: Any = None) -> dict[str, Any]:
         """Move the clock forward (seconds or "90s"/"15m"/"2h"/"1d"), change its speed, freeze it.
@@ -164,12 +167,15 @@ class Control:
                 "price": str(order.charge),
                 "refunded": str(order.refunded),
                 "created": order.created,
+                "created_iso": iso(order.created),
                 "runs": order.runs,
                 "interval": order.interval,
                 "refill": refill,
                 "plan": {
                     "starts_at": _time(order.start_at),
+                    "starts_at_iso": iso(order.start_at),
                     "ends_at": _time(order.done_at),
+                    "ends_at_iso": iso(order.done_at),
                     "outcome": order.outcome.value,
                     "remains_at_end": order.quantity - order.delivered_to if order.quantity else 0,
                     "per_hour": order.per_second * 3600 if order.per_second < 1e100 else None,

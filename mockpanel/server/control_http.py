@@ -1,6 +1,6 @@
-"""The control API over HTTP, under ``/_mock/``: one registry of endpoints (``ENDPOINTS``)
-gives the routes, the index, the request checks and the OpenAPI document. Adding an
-endpoint is one ``Endpoint(...)`` entry (docs/control-api.md).
+"""The control API over HTTP, under ``/_mock/``: one registry of endpoints (``ENDPOINTS``, list
+endpoints included) gives the routes, the index, the request checks and the OpenAPI document.
+Adding an endpoint is one ``Endpoint(...)`` entry (control_registry.py; docs/control-api.md).
 
 Safety: it answers only loopback clients, unless the app has an admin token; then it
 answers only requests that carry it (``Authorization: Bearer TOKEN`` or ``X-Mock-Token``),
@@ -9,105 +9,23 @@ from anywhere. Errors are 4xx JSON ``{"error": ..., "field": ...}``.
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.requests import Request as HttpRequest
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 
-from ..domain.errors import PanelError
 from ..ui import UI_ROUTES
+from . import control_answers as answers
 from . import control_schema as s
-from .access import control_error, refusal
+from .control_registry import RAW_JSON, Endpoint, Handler, public_path
 from .journal_har import journal_har
-from .listing import LIST_ENDPOINTS, LISTING_ROUTES, openapi_paths
+from .listing import LIST_ENDPOINTS
 from .openapi import build_openapi
 
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
 
-# --- who may use it: server/access.py ---------------------------------------------------------
-
-_error = control_error
-
-
-def _ok(value: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(value, default=str), status, media_type="application/json")
-
-
-# --- the registry ----------------------------------------------------------------------------------
-
-Handler = Callable[["Control", HttpRequest, Any], Any]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One control endpoint. ``path`` is under /_mock, in Starlette's syntax (``{order_id:int}``);
-    ``body``/``query`` are the schemas its input is decoded with (``RAW_JSON``: any JSON value)."""
-
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    body: type | str | None = None
-    query: type | None = None
-    status: int = 200
-    returns: str = "object"  # "object" or "array": the shape of a success answer
-
-
-RAW_JSON = "any JSON value"
-
-
-def public_path(path: str) -> str:
-    """``/orders/{order_id:int}`` -> ``/_mock/orders/{order_id}``."""
-    return "/_mock" + re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
-
-
-def _raw_json(raw: bytes) -> Any:
-    if not raw.strip():
-        return {}
-    try:
-        orjson.loads(raw)  # strict: refuses lone surrogates (\ud800), which would poison the state
-        return json.loads(raw, parse_float=Decimal)  # money stays exact
-    except (ValueError, UnicodeDecodeError):
-        raise s.SchemaError(
-            "the body is not valid JSON (or holds a lone surrogate such as \\ud800); "
-            "send JSON in UTF-8 with Content-Type: application/json"
-        ) from None
-
-
-async def _input(entry: Endpoint, request: HttpRequest) -> Any:
-    if entry.query is not None:
-        return s.decode_query(dict(request.query_params), entry.query)
-    if entry.body is None:
-        return None
-    raw = await request.body()
-    return _raw_json(raw) if entry.body == RAW_JSON else s.decode_body(raw, entry.body)  # type: ignore[arg-type]
-
-
-def _endpoint(entry: Endpoint) -> Callable[[HttpRequest], Awaitable[Response]]:
-    async def endpoint(request: HttpRequest) -> Response:
-        refused = refusal(request)
-        if refused is not None:
-            return refused
-        control: Control = request.app.state.control
-        try:
-            return _ok(entry.handler(control, request, await _input(entry, request)), entry.status)
-        except s.SchemaError as exc:
-            return _error(400, str(exc), exc.field)
-        except KeyError as exc:
-            return _error(404, str(exc.args[0]) if exc.args else "not found")
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            return _error(400, str(exc) or type(exc).__name__)
-        except PanelError as exc:
-            return _error(400, f"the panel refused: {control.dialect.message(exc.code, exc.values)}")
-
-    return endpoint
+__all__ = ["CONTROL_ROUTES", "ENDPOINTS", "RAW_JSON", "ROUTES", "Endpoint", "public_path", "routes"]
 
 
 def _index(c: Control, r: HttpRequest, b: Any) -> Any:
@@ -115,8 +33,7 @@ def _index(c: Control, r: HttpRequest, b: Any) -> Any:
         "dialect": c.dialect.name,
         "api": list(c.dialect.endpoints),
         "openapi": "/_mock/openapi.json",
-        "endpoints": ["GET /_mock/"] + [f"{e.method} {public_path(e.path)}" for e in ENDPOINTS if e.path != "/"]
-        + [f"GET /_mock{e.path}" for e in LIST_ENDPOINTS],
+        "endpoints": ["GET /_mock/"] + [f"{e.method} {public_path(e.path)}" for e in ENDPOINTS if e.path != "/"],
         "ui": "/_mock/ui",
     }
 
@@ -124,14 +41,12 @@ def _index(c: Control, r: HttpRequest, b: Any) -> Any:
 def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
     document = build_openapi(ENDPOINTS, title=f"mockpanel control API ({c.dialect.name})", public_path=public_path)
     root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/N
-    paths = {path: dict(operations) for path, operations in document["paths"].items()}
-    for path, operations in openapi_paths().items():  # the list endpoints describe themselves (listing.py)
-        paths.setdefault(path, {}).update(operations)
-    return {**document, "paths": paths, "servers": [{"url": root or "/"}]}
+    return {**document, "servers": [{"url": root or "/"}]}
 
 
 def _journal(c: Control, r: HttpRequest, q: s.JournalQuery) -> Any:
-    return [e.to_json() for e in c.journal_entries(q.action or None, q.key or None, q.limit)]
+    entries = c.journal_entries(q.action or None, q.key or None, q.limit)
+    return [{**e.to_json(), "at_iso": answers.iso(e.at), "wall_iso": answers.iso(e.wall)} for e in entries]
 
 
 def _clear(what: str) -> Handler:
@@ -168,13 +83,16 @@ ENDPOINTS: list[Endpoint] = [
     E("POST", "/keys/{key}/topup", lambda c, r, b: c.topup(_key(r), b.amount), "Add money to a key", s.Amount),
     E("POST", "/keys/{key}/drain", lambda c, r, b: c.drain(_key(r), b.amount),
       "Spend a key's money as another client would (all of it without an amount)", s.Drain),
-    E("GET", "/keys/{key}/ledger", lambda c, r, b: c.ledger(_key(r)), "A key's balance and every entry behind it"),
-    E("GET", "/clock", lambda c, r, b: c.clock(), "The virtual clock"),
+    E("GET", "/keys/{key}/ledger", lambda c, r, b: c.ledger(_key(r)), "A key's balance and every entry behind it",
+      answer=answers.LEDGER),
+    E("GET", "/clock", lambda c, r, b: c.clock(), "The virtual clock", answer=answers.CLOCK),
     E("POST", "/clock", lambda c, r, b: c.set_clock(**b.given()), "Move the clock forward, change its speed, freeze it",
-      s.ClockChange),
-    E("GET", "/orders/{order_id:int}", lambda c, r, b: c.order(_id(r, "order_id")), "An order and its plan"),
+      s.ClockChange, answer=answers.CLOCK),
+    E("GET", "/orders/{order_id:int}", lambda c, r, b: c.order(_id(r, "order_id")), "An order and its plan",
+      answer=answers.ORDER),
     E("POST", "/orders/{order_id:int}", lambda c, r, b: c.set_order(_id(r, "order_id"), **_outcome(b.given())),
-      "Force an order's status/remains/start_count now, or choose its outcome for later", s.OrderChange),
+      "Force an order's status/remains/start_count now, or choose its outcome for later", s.OrderChange,
+      answer=answers.ORDER),
     E("POST", "/refills/{refill_id:int}", lambda c, r, b: c.set_refill(_id(r, "refill_id"), b.status),
       "Force a refill's status", s.RefillChange),
     E("GET", "/services", lambda c, r, b: c.services(), "The catalogue, hidden services included", returns="array"),
@@ -187,11 +105,12 @@ ENDPOINTS: list[Endpoint] = [
     E("DELETE", "/faults", _clear("faults"), "Remove every fault"),
     E("DELETE", "/faults/{fault_id:int}", _remove_fault, "Remove one fault"),
     E("GET", "/journal", _journal, "The requests the API answered, newest last", query=s.JournalQuery,
-      returns="array"),
+      returns="array", answer=answers.JOURNAL),
     E("DELETE", "/journal", _clear("journal"), "Forget the journal"),
     E("GET", "/journal.har", journal_har, "The journal as HAR 1.2: method, URL, query, headers and bodies, keys redacted"),
     E("GET", "/state", lambda c, r, b: c.export_state(), "The whole state, as a snapshot"),
     E("PUT", "/state", lambda c, r, b: c.import_state(b), "Replace the whole state with a snapshot", RAW_JSON),
+    *LIST_ENDPOINTS,  # GET /orders, /keys, /refills: their queries are read and described in listing.py
 ]
 
 
@@ -203,10 +122,10 @@ def _outcome(given: dict[str, Any]) -> dict[str, Any]:
 
 
 def routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
-    return [Route(e.path, _endpoint(e), methods=[e.method]) for e in endpoints]
+    return [e.route() for e in endpoints]
 
 
 # Built once and shared by every app: each request finds its panel in request.app.state.control.
-ROUTES: list[BaseRoute] = [*routes(ENDPOINTS), *LISTING_ROUTES, *UI_ROUTES]  # + GET /orders, /keys, /refills; /ui
+ROUTES: list[BaseRoute] = [*routes(ENDPOINTS), *UI_ROUTES]
 _INDEX = next(e for e in ENDPOINTS if e.path == "/")
-CONTROL_ROUTES: list[BaseRoute] = [Route("/_mock", _endpoint(_INDEX), methods=["GET"]), Mount("/_mock", routes=ROUTES)]
+CONTROL_ROUTES: list[BaseRoute] = [_INDEX.route("/_mock"), Mount("/_mock", routes=ROUTES)]

@@ -1,30 +1,32 @@
-"""The list endpoints of the control API: ``GET /_mock/orders``, ``/_mock/keys``, ``/_mock/refills``.
+"""The list endpoints of the control API: ``GET /_mock/orders``, ``/_mock/keys``, ``/_mock/refills``,
+entries of the control API's one registry (``ENDPOINTS`` in control_http.py).
 
 Each endpoint is described once, declaratively (``ListEndpoint``: its query parameters
-and its answer); the same description checks the query and yields its OpenAPI entry
-(``openapi_paths``). Orders are read straight from the order book's columns, newest
-first, paged by id (``before``/``after``), so a page of a 100,000-order panel costs one
-pass over the columns at most. Keys are shown redacted, never as keys.
+and its answer); the same description checks the query and yields its OpenAPI entry.
+Orders are read straight from the order book's columns, newest first, paged by id
+(``before``/``after``), so a page of a 100,000-order panel costs one pass over the
+columns at most. Keys are shown redacted, never as keys.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import orjson
 from starlette.requests import Request as HttpRequest
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from ..domain.accounts import key_id, redact, redact_id
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.numbers import parse_int
 from ..domain.orders import state_of
 from ..domain.panel import Panel
-from .access import refusal
+from .control_answers import iso, time_schema
+from .control_registry import Endpoint
+from .control_schema import SchemaError
 from .orderscan import order_rows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .control import Control
 
 MAX_PAGE = 500
 
@@ -40,13 +42,14 @@ class Param:
     maximum: int | None = None
 
 
-@dataclass(frozen=True)
-class ListEndpoint:
-    path: str  # under /_mock
-    summary: str
+@dataclass(frozen=True, kw_only=True)
+class ListEndpoint(Endpoint):
+    """A GET endpoint of the registry whose query is ``params`` (checked by ``parse``, not a Struct)."""
+
     params: tuple[Param, ...]
-    answer: Mapping[str, Any]  # JSON schema of the answer
-    handler: Callable[[Panel, dict[str, Any]], Any] = field(compare=False, default=lambda p, q: None)
+
+    async def read(self, request: HttpRequest) -> Any:
+        return self.parse(request.query_params)
 
     def parse(self, query: Mapping[str, str]) -> dict[str, Any]:
         """The query's values, typed; a wrong one is a ValueError naming it and what it expects."""
@@ -77,7 +80,7 @@ class ListEndpoint:
                 out[p.name] = raw[:2048]
         return out
 
-    def openapi(self) -> dict[str, Any]:
+    def operation(self) -> dict[str, Any]:
         params = []
         for p in self.params:
             schema: dict[str, Any] = {"type": p.type}
@@ -86,21 +89,29 @@ class ListEndpoint:
                 if value is not None:
                     schema[name] = list(value) if name == "enum" else value
             params.append({"name": p.name, "in": "query", "required": False, "description": p.description, "schema": schema})
-        return {"get": {
+        return {
             "summary": self.summary, "parameters": params,
             "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": dict(self.answer)}}},
+                "200": {"description": "OK", "content": {"application/json": {"schema": dict(self.answer or {})}}},
                 "400": {"description": "a query parameter is wrong: {\"error\": ...} names it"},
             },
-        }}
+        }
 
 
-class BadQuery(ValueError):
+def list_endpoint(path: str, summary: str, params: tuple[Param, ...], answer: Mapping[str, Any],
+                  handler: Callable[[Panel, dict[str, Any]], Any]) -> ListEndpoint:
+    """``GET /_mock{path}``: ``handler`` reads the panel with the parsed query."""
+    def read(c: Control, r: HttpRequest, query: dict[str, Any]) -> Any:
+        return handler(c.panel, query)
+
+    return ListEndpoint("GET", path, read, summary, answer=answer, params=params)
+
+
+class BadQuery(SchemaError):
     """A query parameter with a wrong value; ``field`` names it (as the control API's 400s do)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
 
 
 def _norm(text: str) -> str:
@@ -122,7 +133,7 @@ def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
         "order": book.first_id + i, "key": redact_id(kid),
         "service": service.id, "service_name": service.name, "link": link, "quantity": book.quantity[i],
         "status": state.status.value, "remains": state.remains, "start_count": state.start_count,
-        "charge": str(state.charge), "created": book.created[i],
+        "charge": str(state.charge), "created": book.created[i], "created_iso": iso(book.created[i]),
     }
 
 
@@ -159,7 +170,7 @@ def list_keys(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
         for a in page:
             balance, currency = panel.balance(a.key)
             out.append({"key": redact_id(a.id), "key_id": a.id, "balance": str(balance), "currency": currency,
-                        "orders": len(a.order_ids), "created": a.created})
+                        "orders": len(a.order_ids), "created": a.created, "created_iso": iso(a.created)})
     return {"keys": out, "total": len(accounts)}
 
 
@@ -186,7 +197,7 @@ def list_refills(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
                 older = out[-1]["refill"]
                 break
             out.append({"refill": r.id, "order": r.order_id, "key": redact_id(r.key), "status": status.value,
-                        "created": r.created})
+                        "created": r.created, "created_iso": iso(r.created)})
     return {"refills": out, "older": older, "limit": limit}
 
 
@@ -195,15 +206,16 @@ def list_refills(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
 _KEY = Param("key", "string", "only this key's: the key, its key id or its redacted form key#xxxxxxxx")
 _LIMIT = Param("limit", "integer", "entries per page", default=50, minimum=1, maximum=MAX_PAGE)
 _BEFORE = Param("before", "integer", "the page after: entries with ids below this (the answer's 'older')", minimum=0)
+_CREATED = time_schema("created", "when it was made")
 _ORDER = {"type": "object", "properties": {
     "order": {"type": "integer"}, "key": {"type": "string", "description": "redacted"}, "service": {"type": "integer"},
     "service_name": {"type": "string"}, "link": {"type": "string"}, "quantity": {"type": "integer"},
     "status": {"type": "string", "enum": [s.value for s in Status]}, "remains": {"type": "integer"},
-    "start_count": {"type": "integer"}, "charge": {"type": "string"}, "created": {"type": "number"},
+    "start_count": {"type": "integer"}, "charge": {"type": "string"}, **_CREATED,
 }}
 _PAGE_IDS = {"older": {"type": ["integer", "null"]}, "newer": {"type": ["integer", "null"]}, "limit": {"type": "integer"}}
 
-ORDERS = ListEndpoint(
+ORDERS = list_endpoint(
     "/orders", "Orders, newest first, filtered and paged by id",
     (_KEY, Param("status", "string", "only orders in this status now", enum=tuple(s.value for s in Status)),
      Param("service", "integer", "only orders of this service id", minimum=0),
@@ -212,22 +224,22 @@ ORDERS = ListEndpoint(
     {"type": "object", "properties": {"orders": {"type": "array", "items": _ORDER}, **_PAGE_IDS}},
     list_orders,
 )
-KEYS = ListEndpoint(
+KEYS = list_endpoint(
     "/keys", "API keys (redacted) with their balances, in creation order",
     (Param("limit", "integer", "keys per page", default=100, minimum=1, maximum=1000),
      Param("offset", "integer", "keys to skip", default=0, minimum=0)),
     {"type": "object", "properties": {"total": {"type": "integer"}, "keys": {"type": "array", "items": {"type": "object", "properties": {
         "key": {"type": "string"}, "key_id": {"type": "string"}, "balance": {"type": "string"},
-        "currency": {"type": "string"}, "orders": {"type": "integer"}, "created": {"type": "number"}}}}}},
+        "currency": {"type": "string"}, "orders": {"type": "integer"}, **_CREATED}}}}},
     list_keys,
 )
-REFILLS = ListEndpoint(
+REFILLS = list_endpoint(
     "/refills", "Refills, newest first, filtered and paged by id",
     (_KEY, Param("status", "string", "only refills in this status now", enum=tuple(s.value for s in RefillStatus)),
      Param("order", "integer", "only refills of this order id", minimum=0), _LIMIT, _BEFORE),
     {"type": "object", "properties": {"refills": {"type": "array", "items": {"type": "object", "properties": {
         "refill": {"type": "integer"}, "order": {"type": "integer"}, "key": {"type": "string"},
-        "status": {"type": "string"}, "created": {"type": "number"}}}}, "older": {"type": ["integer", "null"]},
+        "status": {"type": "string"}, **_CREATED}}}, "older": {"type": ["integer", "null"]},
         "limit": {"type": "integer"}}},
     list_refills,
 )
@@ -236,28 +248,4 @@ LIST_ENDPOINTS: tuple[ListEndpoint, ...] = (ORDERS, KEYS, REFILLS)
 
 def openapi_paths(prefix: str = "/_mock") -> dict[str, Any]:
     """The OpenAPI ``paths`` entries of the list endpoints."""
-    return {prefix + e.path: e.openapi() for e in LIST_ENDPOINTS}
-
-
-def _route(endpoint: ListEndpoint) -> Route:
-    async def serve(request: HttpRequest) -> Response:
-        refused = refusal(request)
-        if refused is not None:
-            return refused
-        try:
-            query = endpoint.parse(request.query_params)
-        except ValueError as exc:
-            named = {"field": exc.field} if isinstance(exc, BadQuery) else {}
-            return Response(orjson.dumps({"error": str(exc), **named}), 400, media_type="application/json")
-        panel = request.app.state.control.panel
-        answer = endpoint.handler(panel, query)
-        try:
-            body = orjson.dumps(answer)
-        except TypeError:  # a link with a lone surrogate: JSON escapes it (\\ud800), orjson refuses it
-            body = json.dumps(answer).encode()
-        return Response(body, media_type="application/json")
-
-    return Route(endpoint.path, serve, methods=["GET"])
-
-
-LISTING_ROUTES: list[BaseRoute] = [_route(e) for e in LIST_ENDPOINTS]
+    return {prefix + e.path: {"get": e.operation()} for e in LIST_ENDPOINTS}

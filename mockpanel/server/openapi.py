@@ -1,4 +1,5 @@
-"""The control API's OpenAPI 3.1 document, built from its endpoint registry and schemas."""
+"""The control API's OpenAPI 3.1 document, built from its endpoint registry (control_http.ENDPOINTS)
+and schemas."""
 
 from __future__ import annotations
 
@@ -33,13 +34,17 @@ def _build(endpoints: tuple[Any, ...], title: str, public_path: Callable[[str], 
     components = _money(components)
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
+        own = e.operation()  # an endpoint that describes itself (the list endpoints: listing.py)
+        if own is not None:
+            paths.setdefault(public_path(e.path), {})[e.method.lower()] = own
+            continue
         operation: dict[str, Any] = {
             "summary": e.summary,
             "operationId": _operation_id(e.method, e.path),
             "responses": {
                 str(e.status): {
                     "description": "Done",
-                    "content": {"application/json": {"schema": {"type": e.returns}}},
+                    "content": {"application/json": {"schema": dict(e.answer) if e.answer else {"type": e.returns}}},
                 },
                 **{code: _problem(text) for code, text in _ERRORS.items()},
             },
