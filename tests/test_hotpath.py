@@ -58,7 +58,7 @@ def _journal(url: str) -> list[Any]:
     entries = httpx.get(url + "/_mock/journal", timeout=10).json()
     rows = entries
     for row in rows:
-        for volatile in ("at", "wall", "latency", "seconds", "time", "started"):
+        for volatile in ("at", "wall", "latency", "seconds", "time", "started", "at_iso", "wall_iso"):
             row.pop(volatile, None)
     return rows
 
