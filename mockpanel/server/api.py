@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from ..dialects.profile import Dialect
-from ..domain.panel import Panel
+from ..control.panel import Panel
 from ..dialects.render import encode
 from .actions import Answers
 from .context import SCOPE_KEY, Call
