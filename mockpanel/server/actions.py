@@ -49,11 +49,10 @@ def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Par
         raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
     # The panel reads only what the type takes (dialects/order_fields.py) and keeps the typed request:
     # the key, the action and junk reach neither the order nor a state file.
-    fields = params
     if dialect.family.idempotency is not None:  # a retried add with the same request id: the first order
         return render.add(dialect, idempotent(panel, dialect.family.idempotency, key, params,
-                                              lambda: panel.add(key, service, fields)))
-    return render.add(dialect, panel.add(key, service, fields))
+                                              lambda: panel.add(key, service, params)))
+    return render.add(dialect, panel.add(key, service, params))
 
 
 def _batch(params: Params, name: str) -> list[str] | None:
