@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from mockpanel import VirtualClock, build_panel, create_app
 from mockpanel.domain.catalog import Catalog
-from mockpanel.domain.panel import Panel
+from mockpanel.control.panel import Panel
 from mockpanel.server.collector import freeze_startup
 
 from .catalogue import generate

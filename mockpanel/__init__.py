@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .domain.clock import VirtualClock
     from .domain.errors import ErrorCode, PanelError
     from .domain.lifecycle import RefillStatus, Status
-    from .domain.panel import Panel, PanelSettings
+    from .control.panel import Panel
+    from .domain.settings import PanelSettings
     from .domain.plans import LifecycleSettings
     from .server.app import build_panel, create_app
     from .server.inprocess import SyncASGITransport, inprocess_client
@@ -43,8 +44,8 @@ _EXPORTS = {
     "PanelError": "domain.errors",
     "RefillStatus": "domain.lifecycle",
     "Status": "domain.lifecycle",
-    "Panel": "domain.panel",
-    "PanelSettings": "domain.panel",
+    "Panel": "control.panel",
+    "PanelSettings": "domain.settings",
     "LifecycleSettings": "domain.plans",
     "build_panel": "server.app",
     "create_app": "server.app",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .domain.accounts import redact
 from .domain.errors import PanelError
-from .domain.panel import Panel
+from .control.panel import Panel
 
 # The built-in demo key: documented in the README, so showing it leaks nothing.
 DEFAULT_KEY = "test-key"

@@ -24,7 +24,7 @@ from .catalogs import load_catalog
 from .dialects.profile import Dialect, load_dialect
 from .domain.catalog import Catalog, Service, service_from_json
 from .domain.clock import VirtualClock
-from .domain.panel import Panel
+from .control.panel import Panel
 from .server.app import build_panel, create_app
 from .server.control import Control
 from .server.faults import Fault

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mockpanel import ErrorCode, Panel, build_panel, load_dialect
+from mockpanel.domain.servicetypes import OrderRequest
 from mockpanel.server.actions import HANDLERS, dispatch
 from tests.conftest import KEY
 
@@ -216,5 +217,7 @@ def test_an_add_keeps_only_the_fields_its_type_reads() -> None:
     })
     order = panel.find_order(answer["order"])
     assert order.details is None  # a Default order has no details, whatever else was sent
-    (name, (key, service, params)), = [r for r in recorded if r[0] == "add"]
-    assert set(params) == {"link", "quantity"}  # no key, no action, no junk reaches the panel
+    (name, (key, service, request)), = [r for r in recorded if r[0] == "place_order"]
+    # What is recorded is the typed request: no key, no action, no junk reaches the domain (or a file).
+    assert (service, request) == (1, OrderRequest("https://a.test/f", 100))
+    assert not any(r[0] == "add" for r in recorded)

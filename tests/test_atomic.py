@@ -10,13 +10,14 @@ from typing import Any, Callable
 import pytest
 
 from mockpanel.catalogs import load_catalog
-from mockpanel.domain import accounts, orderbook, orders, snapshot
+from mockpanel.control import snapshot
+from mockpanel.domain import accounts, orderbook, orders, placing
 from mockpanel.domain import panel as panel_module
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import PanelError
 from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.orderbook import COLUMNS
-from mockpanel.domain.panel import Panel
+from mockpanel.control.panel import Panel
 from mockpanel.domain.plans import LifecycleSettings
 from mockpanel.server import triggers
 
@@ -84,7 +85,7 @@ def failing(target: Any, name: str, on_call: int) -> Callable[[pytest.MonkeyPatc
 
 
 ADD_STEPS = [
-    (panel_module, "draw_plan"),
+    (placing, "draw_plan"),
     (triggers, "plan_hook"),  # replaced in the panel's hook list below
     (Panel, "_dripfeed_speed"),
     (Panel, "schedule"),

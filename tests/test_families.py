@@ -18,7 +18,7 @@ from mockpanel.conformance.fingerprint import fingerprint
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app, load_dialect
 from mockpanel.dialects.profile import DialectError
-from mockpanel.domain.panel import Panel
+from mockpanel.control.panel import Panel
 from tests.broken_panels import START, open_keys, run_suite
 
 FAMILIES = ["package-id", "hardened", "smartpanel-derived", "objectid", "smartpanel-script"]

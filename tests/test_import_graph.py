@@ -1,5 +1,9 @@
 """The layers hold: the import graph of the mock and the judge, read from the source with ast.
 
+The layers, bottom up: the domain (typed values, no wire, no storage); the dialects (wire
+spellings, over the domain); control (the Panel users get: domain + dialects, forcing,
+snapshots, recording); persistence and the server on top. The judge stands apart.
+
 Every import counts, at module level, inside functions and under TYPE_CHECKING: a cycle hidden
 behind a late import is still a cycle, and a layer crossed lazily is still crossed.
 """
@@ -169,6 +173,33 @@ def test_the_domain_knows_no_wire_server_or_storage() -> None:
         "json", "orjson", "starlette", "httpx", "importlib.resources",
     )
     assert _crossings("mockpanel.domain", forbidden) == []
+
+
+def test_the_domain_holds_no_recorder_hook() -> None:
+    # The domain declares which methods change state (MUTATIONS); recording them is the control side's.
+    hooks = {"recorder", "replaying", "Recorder"}
+    found = []
+    for module, path in MODULES.items():
+        if module == "mockpanel.domain" or _is_parent("mockpanel.domain", module):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for n in ast.walk(tree):
+                name = n.id if isinstance(n, ast.Name) else n.attr if isinstance(n, ast.Attribute) else None
+                if name in hooks:
+                    found.append(f"{path.relative_to(ROOT)}:{n.lineno} {name}")
+    assert found == []
+
+
+def test_control_sits_on_the_domain_and_the_dialects() -> None:
+    # The control side (the Panel users get) may read wire fields and the domain, never serve or store.
+    forbidden = ("mockpanel.server", "mockpanel.persistence", "mockpanel.ui", "mockpanel.cli", "mockpanel.testing",
+                 "mockpanel.proxy", "json", "starlette", "httpx")
+    assert _crossings("mockpanel.control", forbidden) == []
+    assert "mockpanel.control.panel" in MODULES
+
+
+def test_the_dialects_know_no_control_server_or_storage() -> None:
+    forbidden = ("mockpanel.control", "mockpanel.server", "mockpanel.persistence", "mockpanel.ui", "mockpanel.testing")
+    assert _crossings("mockpanel.dialects", forbidden) == []
 
 
 def test_the_judge_is_apart_from_the_mock() -> None:

@@ -15,7 +15,7 @@ from mockpanel.domain.errors import ErrorCode, PanelError
 from mockpanel.domain.lifecycle import RefillStatus, Status
 from mockpanel.domain.money import share
 from mockpanel.domain.orders import OrderState
-from mockpanel.domain.panel import Panel
+from mockpanel.control.panel import Panel
 from mockpanel.domain.plans import LifecycleSettings
 
 KEY, OTHER = "key-A-secret", "key-B-secret"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mockpanel import PanelError, VirtualClock, build_panel, create_app
-from mockpanel.domain import snapshot
+from mockpanel.control import snapshot
 from mockpanel.domain.accounts import KeyDigest
 from mockpanel.persistence import Identity, StateFile, StateFileError, StateUnavailable
 from mockpanel.persistence import chunks
@@ -149,10 +149,60 @@ def test_the_file_holds_no_key_and_no_field_the_add_does_not_use(tmp_path):
     raw = path.read_bytes() + (path.parent / "state.db-wal").read_bytes()
     assert KEY_A.encode() not in raw and b"junk-field" not in raw
     add = json.loads(ops[-1][1])
-    assert add["args"][2] == {"link": "https://x.test/a", "quantity": "100"}
+    assert ops[-1][0] == "place_order"  # the typed request, not the wire fields it was read from
+    assert add["args"][1:] == [1, {"$order": {"link": "https://x.test/a", "quantity": 100}}]
     crash(state)
     again, replay = recording(path)
     assert again.balance(KEY_A) == panel.balance(KEY_A)  # the digest opens the same account
+    replay.close()
+
+
+def test_a_file_with_adds_of_wire_fields_replays_to_the_same_panel(tmp_path):
+    """Files written before orders were typed hold ``add`` with the wire fields its type read: they
+    load, and replay to the state the typed records give."""
+    path = tmp_path / "state.db"
+    panel, state = recording(path, checkpoint_every=10**6)
+    panel.create_account(KEY_A, balance="400")
+    panel.create_account(KEY_B, balance="150", currency="EUR")
+    wire: dict[int, tuple[str, dict[str, str]]] = {}  # change number -> the add's service and fields
+    typed_add = panel.add
+
+    def add(key, service, fields):
+        before = state._seq
+        try:
+            return typed_add(key, service, fields)
+        finally:
+            if state._seq == before + 1:
+                wire[state._seq] = (service, dict(fields))
+
+    panel.add = add
+    for i, (service, fields) in enumerate(ADDS.items()):  # every kind of field, then a random mix
+        try:
+            panel.add(KEY_A, service, {"link": f"https://x.test/wire-{i}", **fields})
+        except PanelError:
+            pass  # refused (as some of ADDS are): nothing recorded
+    drive(panel, random.Random(5), 150)
+    for username, expiry in (("sub-expiring", "01/01/2031"), ("sub-unlimited", None)):  # a typed expiry, too
+        fields = {"username": username, "min": "100", "max": "200", "delay": "0"}
+        panel.add(KEY_A, "18", {**fields, "expiry": expiry} if expiry else fields)
+    crash(state)
+    assert len(wire) > 12
+    db = sqlite3.connect(path)
+    for seq, (service, fields) in wire.items():
+        op, blob = db.execute("SELECT op, args FROM ops WHERE seq = ?", (seq,)).fetchone()
+        digest = json.loads(blob)["args"][0]
+        old = {"args": [digest, service, fields], "kwargs": {}}  # as the wire-field add was written
+        assert op == "place_order"
+        db.execute("UPDATE ops SET op = 'add', args = ? WHERE seq = ?", (json.dumps(old).encode(), seq))
+    db.commit()
+    db.close()
+    again, replay = recording(path)
+    assert replay.replayed > len(wire)
+    assert picture(again) == picture(panel)
+    again.clock.set_time(panel.clock.now())  # and it goes on as the panel that wrote it would
+    drive(panel, random.Random(6), 40)
+    drive(again, random.Random(6), 40)
+    assert picture(again) == picture(panel)
     replay.close()
 
 

@@ -23,7 +23,7 @@ from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import ErrorCode, PanelError
 from mockpanel.domain.lifecycle import RefillStatus, Status
 from mockpanel.domain.orders import OrderState
-from mockpanel.domain.panel import Panel
+from mockpanel.control.panel import Panel
 from mockpanel.domain.servicetypes import OLD_POSTS_FOUND
 
 # Expected money, computed here and not with the mock's price functions: the documents' rule

@@ -6,16 +6,9 @@ from typing import Any
 
 import pytest
 
+from mockpanel.dialects.order_fields import OrderRules, lines, read_order_request
 from mockpanel.domain.errors import ErrorCode, PanelError
-from mockpanel.domain.servicetypes import (
-    OLD_POSTS_FOUND,
-    SERVICE_TYPES,
-    OrderRequest,
-    OrderRules,
-    lines,
-    read_order_request,
-    service_type,
-)
+from mockpanel.domain.servicetypes import OLD_POSTS_FOUND, SERVICE_TYPES, OrderRequest, service_type
 
 # The field notes' table 1.3: required fields and optional fields per type.
 FIELD_NOTES: dict[str, tuple[set[str], set[str]]] = {
@@ -327,6 +320,7 @@ def test_subscription_posts_and_expiry() -> None:
     )
     assert request.quantity == 15
     assert request.details["expiry"] == "11/11/2022"
+    assert request.expires_at == 1668124800.0  # typed: midnight UTC of 11 November 2022
     # posts=0 alone is "old posts only" (the panels' PHP example): the posts the panel finds, not unlimited.
     assert read("Subscriptions", {**VALID["Subscriptions"], "posts": "0"}).quantity == OLD_POSTS_FOUND
     assert read("Subscriptions", {k: v for k, v in VALID["Subscriptions"].items() if k != "posts"}).quantity == 0

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from mockpanel import VirtualClock, build_panel, create_app, inprocess_client
-from mockpanel.domain import snapshot
-from mockpanel.domain.panel import Panel
-from mockpanel.domain.snapshot import StateError
+from mockpanel.control import snapshot
+from mockpanel.control.panel import Panel
+from mockpanel.control.snapshot import StateError
 from mockpanel.server import triggers
 from tests.conftest import KEY
 

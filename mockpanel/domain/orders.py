@@ -13,95 +13,18 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any, Generic, NamedTuple, TypeVar, overload
+from typing import Any
 
 from .catalog import Service
 from .lifecycle import Status
-from .money import ZERO, share
+from .money import ZERO
+from .order_columns import Field, column, extra, pack, unpack
+from .order_rows import OrderState as OrderState  # re-exported: readers of a state import it from here
+from .order_rows import delivered_of, refund_of
+from .order_rows import state_of as state_of
 from .orderbook import OUTCOME_INDEX, OUTCOMES, OrderBook
 
 INF = math.inf
-
-
-class OrderState(NamedTuple):
-    """What a status request shows (a tuple: the multi-status hot path builds 100 at a time)."""
-
-    status: Status
-    charge: Decimal  # what the order costs now: the price at creation less refunds due
-    start_count: int
-    remains: int
-    delivered: int
-
-
-_state = tuple.__new__  # builds an OrderState without NamedTuple's argument parsing
-
-T = TypeVar("T")
-
-
-class _Field(Generic[T]):
-    """The type checker's view of a column or extra: a property holding a T (at run time, a ``property``)."""
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> _Field[T]: ...
-    @overload
-    def __get__(self, obj: Order, owner: type | None = None) -> T: ...
-    def __get__(self, obj: Order | None, owner: type | None = None) -> T | _Field[T]:
-        raise NotImplementedError
-
-    def __set__(self, obj: Order, value: T) -> None:
-        raise NotImplementedError
-
-
-def _column(name: str, doc: str) -> Any:  # a property; the annotation where it is used gives its type
-    def get(self: "Order") -> Any:
-        return getattr(self._book, name)[self._row]
-
-    def put(self: "Order", value: Any) -> None:
-        getattr(self._book, name)[self._row] = value
-
-    return property(get, put, doc=doc)
-
-
-def _extra(name: str, default: Any, doc: str) -> Any:  # a property; typed where it is used
-    def get(self: "Order") -> Any:
-        extra = self._book.extras.get(self._row)
-        return default if extra is None else extra.get(name, default)
-
-    def put(self: "Order", value: Any) -> None:
-        extras = self._book.extras
-        if value is default or value == default and value is not None:
-            extra = extras.get(self._row)
-            if extra is not None:
-                extra.pop(name, None)
-                if not extra:
-                    del extras[self._row]
-            return
-        extras.setdefault(self._row, {})[name] = value
-
-    return property(get, put, doc=doc)
-
-
-class PackedLines(str):
-    """A list of lines kept as one string: a 10,000-name list is one object, not 10,000."""
-
-    __slots__ = ()
-
-
-def _pack(details: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not details:
-        return details
-    return {
-        name: PackedLines("\n".join(value))
-        if isinstance(value, list) and value and all(v.__class__ is str and "\n" not in v for v in value)
-        else value
-        for name, value in details.items()
-    }
-
-
-def _unpack(details: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not details:
-        return details
-    return {name: value.split("\n") if value.__class__ is PackedLines else value for name, value in details.items()}
 
 
 class Order:
@@ -116,20 +39,20 @@ class Order:
         "details", "refunded", "version", "stuck_reason", "expires_at",
     )
 
-    created: _Field[float] = _column("created", "virtual time the order was placed")
-    start_at: _Field[float] = _column("start_at", "end of Pending (inf: held in Pending)")
-    per_second: _Field[float] = _column("per_second", "delivery speed while In progress")
-    done_at: _Field[float] = _column("done_at", "when the outcome shows (derived from the others)")
-    quantity: _Field[int] = _column("quantity", "units to deliver in all")
-    start_count: _Field[int] = _column("start_count", "the link's counter when delivery began")
-    delivered_from: _Field[int] = _column("delivered_from", "units already delivered at start_at")
-    delivered_to: _Field[int] = _column("delivered_to", "units delivered at the end")
-    version: _Field[int] = _column("version", "bumped whenever the trajectory is rewritten")
-    runs: _Field[int | None] = _extra("runs", None, "drip-feed runs")
-    interval: _Field[int | None] = _extra("interval", None, "drip-feed minutes between runs")
-    _packed_details: _Field[dict[str, Any] | None] = _extra("details", None, "the type's own fields, lists packed")
-    stuck_reason: _Field[str | None] = _extra("stuck_reason", None, "why the order is held in Pending")
-    expires_at: _Field[float | None] = _extra("expires_at", None, "when an unlimited subscription ends")
+    created: Field[float] = column("created", "virtual time the order was placed")
+    start_at: Field[float] = column("start_at", "end of Pending (inf: held in Pending)")
+    per_second: Field[float] = column("per_second", "delivery speed while In progress")
+    done_at: Field[float] = column("done_at", "when the outcome shows (derived from the others)")
+    quantity: Field[int] = column("quantity", "units to deliver in all")
+    start_count: Field[int] = column("start_count", "the link's counter when delivery began")
+    delivered_from: Field[int] = column("delivered_from", "units already delivered at start_at")
+    delivered_to: Field[int] = column("delivered_to", "units delivered at the end")
+    version: Field[int] = column("version", "bumped whenever the trajectory is rewritten")
+    runs: Field[int | None] = extra("runs", None, "drip-feed runs")
+    interval: Field[int | None] = extra("interval", None, "drip-feed minutes between runs")
+    _packed_details: Field[dict[str, Any] | None] = extra("details", None, "the type's own fields, lists packed")
+    stuck_reason: Field[str | None] = extra("stuck_reason", None, "why the order is held in Pending")
+    expires_at: Field[float | None] = extra("expires_at", None, "when an unlimited subscription ends")
 
     def __init__(
         self,
@@ -176,11 +99,11 @@ class Order:
     @property
     def details(self) -> dict[str, Any] | None:
         """The type's own fields (comments, username, ...): a copy, lists as lists."""
-        return _unpack(self._packed_details)
+        return unpack(self._packed_details)
 
     @details.setter
     def details(self, value: dict[str, Any] | None) -> None:
-        self._packed_details = _pack(value)
+        self._packed_details = pack(value)
 
     @classmethod
     def of(cls, book: OrderBook[Order], row: int) -> Order:
@@ -356,60 +279,3 @@ class Order:
             self.delivered_to = self.quantity - (remains if remains is not None else max(1, self.quantity // 2))
         self.outcome = outcome
         self._touch()
-
-
-# --- reading a row: the functions behind Order.state, also called on rows directly --------
-# (a 100-id status computes 100 states: no view objects, one read of each column)
-
-
-def state_of(book: OrderBook[Order], i: int, now: float) -> OrderState:
-    charge = book.charges.values[book.charge_ix[i]]
-    quantity = book.quantity[i]
-    if now >= book.done_at[i]:
-        delivered = book.delivered_to[i]
-        status = OUTCOMES[book.outcome[i]]
-        if status is not Status.COMPLETED:
-            charge = charge - refund_of(book, i)
-    elif now < book.start_at[i]:
-        return _state(OrderState, (Status.PENDING, charge, 0, quantity, 0))
-    else:
-        delivered = delivered_of(book, i, now)
-        status = Status.IN_PROGRESS
-    remains = quantity - delivered if quantity > delivered else 0
-    # An order that never delivered anything (canceled while Pending) shows no start count.
-    start_count = book.start_count[i] if delivered or status is Status.IN_PROGRESS else 0
-    return _state(OrderState, (status, charge, start_count, remains, delivered))
-
-
-def delivered_of(book: OrderBook[Order], i: int, now: float) -> int:
-    start_at = book.start_at[i]
-    if now < start_at:
-        return 0
-    elapsed = now - start_at
-    delivered_from = book.delivered_from[i]
-    extra = book.extras.get(i)
-    runs = extra.get("runs") if extra else None
-    if runs and runs > 1 and extra.get("interval"):  # type: ignore[union-attr]
-        per_run = book.quantity[i] // runs
-        period = extra["interval"] * 60.0  # type: ignore[index]
-        run = min(runs - 1, int(elapsed // period))
-        within = min(per_run, int((elapsed - run * period) * book.per_second[i]))
-        raw: int = max(delivered_from, per_run * run + within)
-    else:
-        raw = delivered_from + int(elapsed * book.per_second[i])
-    if book.quantity[i] == 0:  # an unlimited subscription: posts served so far
-        return raw
-    delivered_to = book.delivered_to[i]
-    return raw if raw < delivered_to else delivered_to
-
-
-def refund_of(book: OrderBook[Order], i: int) -> Decimal:
-    outcome = OUTCOMES[book.outcome[i]]
-    if outcome is Status.CANCELED:
-        return book.charges.values[book.charge_ix[i]]  # type: ignore[no-any-return]
-    if outcome is Status.PARTIAL:
-        quantity = book.quantity[i]
-        return share(book.charges.values[book.charge_ix[i]], quantity - book.delivered_to[i], quantity)
-    return ZERO
-
-

@@ -1,44 +1,41 @@
 """Panel: the API's actions over accounts, the catalogue, orders, refills and the clock.
 
-Every public method takes the caller's API key and either returns a result or raises
-``PanelError``. Each call holds the panel's lock, so concurrent requests (and a test
+Every public method takes the caller's API key and typed values, and either returns a result
+or raises ``PanelError``. Each call holds the panel's lock, so concurrent requests (and a test
 thread driving the control API) never see half a change, and never overspend.
+
+This is the domain's panel: it reads no wire field, records nothing and forces nothing. The
+panel users and the server get is ``mockpanel.control.panel.Panel``, which adds reading an
+``add``'s fields, forcing states, snapshots and recording every change.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from . import snapshot
 from . import undo as undo_steps
 from .accounts import Account
 from .catalog import Catalog, Service, service_from_json
 from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
-from .forcing import Forcing
 from .lifecycle import RefillStatus, Status
-from .money import ZERO, price
-from .mutations import Recorder, mutation
-from .numbers import parse_int
+from .mutations import mutation
 from .orderbook import OrderBook
 from .orders import Order, OrderState, state_of
-from .plans import Plan, RefillPlan, draw_plan, draw_refill_plan
+from .placing import PlanHook as PlanHook  # re-exported: hooks are typed against the panel
+from .placing import Placing
+from .plans import RefillPlan, draw_refill_plan
 from .refills import Refill
-from .servicetypes import OrderRequest, expiry_time, read_order_request
 from .settings import PanelSettings as PanelSettings  # re-exported: the public name lives here too
 from .undo import Undo
 
-# A hook may change the plan of a new order (in-band triggers use this).
-PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
 RefillHook = Callable[[Order, RefillPlan], RefillPlan]
 
 
-class Panel(Forcing):
+class Panel(Placing):
     """One mock panel: accounts, the catalogue, orders, refills and the clock, behind the API's actions.
 
     Every public method takes the caller's API key and returns typed values or raises
@@ -65,8 +62,6 @@ class Panel(Forcing):
         self.refills: dict[int, Refill] = {}
         self.refill_of: dict[int, int] = {}  # order id -> its newest refill id
         self.next_refill = self.settings.first_refill_id
-        self.recorder: Recorder | None = None
-        self.replaying = False
         self.plan_hooks: list[PlanHook] = []
         self.refill_hooks: list[RefillHook] = []
         self._prices: dict[tuple[Decimal, int], Decimal] = {}
@@ -79,10 +74,8 @@ class Panel(Forcing):
             fresh = Panel(
                 catalog=self.catalog if catalog is None else catalog, clock=self.clock, settings=self.settings
             )
-            kept = {
-                "lock": self.lock, "plan_hooks": self.plan_hooks, "refill_hooks": self.refill_hooks,
-                "recorder": self.recorder, "replaying": self.replaying,
-            }
+            # Only the domain's state is replaced: what a subclass adds (the control side's recorder) stays.
+            kept = {"lock": self.lock, "plan_hooks": self.plan_hooks, "refill_hooks": self.refill_hooks}
             self.__dict__.update(fresh.__dict__)
             self.__dict__.update(kept)
 
@@ -102,144 +95,6 @@ class Panel(Forcing):
             account = self.account(key)
             self.settle(account)
             return account.balance, account.currency
-
-    @mutation
-    def add(self, key: str, service_id: object, params: Mapping[str, str]) -> int:
-        """Place an order; returns its id. Charges the price at once, or raises."""
-        with self.lock:
-            account = self.account(key)
-            service = self.find_service(service_id)
-            request = read_order_request(
-                service.type,
-                params,
-                min_quantity=service.min,
-                max_quantity=service.max,
-                dripfeed_allowed=service.dripfeed,
-                rules=self.settings.rules,
-            )
-            now = self.clock.now()
-            link_key = self._link_key(service, request)
-            if link_key is not None:
-                self._forget_finished_links(account, now)
-                previous = self.orders.get(account.latest_by_link.get(link_key, 0))
-                if previous is not None and not previous.status_at(now).final:
-                    raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
-            if service.type.quantity_from == "subscription":
-                charge = ZERO  # subscriptions are charged nothing at creation
-            elif service.type.flat_price:
-                charge = service.rate
-            else:
-                charge = self._price(service.rate, request.quantity)
-            if "expiry" in request.details and expiry_time(str(request.details["expiry"])) <= now:
-                raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
-            self.settle(account)
-            if charge > account.balance:
-                raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
-            with Undo() as undo:  # from here on, a failure takes everything back
-                undo_steps.save_new_order(undo, self, account, link_key)
-                order = self._new_order(account, service, request, charge, now)
-                if link_key is not None:
-                    account.latest_by_link[link_key] = order.id
-                    if order.done_at < math.inf:
-                        heapq.heappush(account.link_due, (order.done_at, order.id, link_key))
-            return order.id
-
-    def _forget_finished_links(self, account: Account, now: float) -> None:
-        """Drop finished orders from the duplicate-link index: it need only hold active ones.
-
-        (An index of every order ever placed was the biggest cost of a stored order.)
-        """
-        due, index = account.link_due, account.latest_by_link
-        while due and due[0][0] <= now:
-            _, order_id, link_key = heapq.heappop(due)
-            if index.get(link_key) != order_id:
-                continue  # a newer order took the link
-            order = self.orders.get(order_id)
-            if order is None or order.status_at(now).final:
-                del index[link_key]
-            elif order.done_at < math.inf:  # its end moved later (resumed): look again then
-                heapq.heappush(due, (order.done_at, order_id, link_key))
-
-    def _price(self, rate: Decimal, quantity: int) -> Decimal:
-        """rate x quantity / 1000, one shared Decimal per (rate, quantity): a stored order's biggest field."""
-        cache = self._prices
-        charge = cache.get((rate, quantity))
-        if charge is None:
-            charge = price(rate, quantity)
-            if len(cache) < 100_000:
-                cache[(rate, quantity)] = charge
-        return charge
-
-    def find_service(self, service_id: object) -> Service:
-        """The service with this id, on sale; PanelError if the id is not one or the service is disabled."""
-        number = parse_int(service_id if service_id.__class__ is int else str(service_id))
-        if number is None:
-            raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
-        service = self.catalog.get(number)
-        if service is None:
-            raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
-        if not service.enabled:
-            raise PanelError(ErrorCode.SERVICE_DISABLED)
-        return service
-
-    def _link_key(self, service: Service, request: OrderRequest) -> tuple[int, str] | None:
-        scope = self.settings.duplicate_links
-        if scope == "off" or request.runs or not request.link:
-            return None
-        link = request.link.strip().lower()
-        return (service.id if scope == "service" else 0, link)
-
-    def _new_order(
-        self, account: Account, service: Service, request: OrderRequest, charge: Decimal, now: float
-    ) -> Order:
-        plan = draw_plan(account.rng, self.settings.lifecycle, request.quantity)
-        for hook in self.plan_hooks:
-            plan = hook(service, request, plan)
-        quantity = request.quantity
-        expires_at = None
-        if service.type.quantity_from == "subscription":
-            plan = self._subscription_plan(account, request, plan, now)
-            if quantity == 0 and "expiry" in request.details:  # unlimited: it ends at its expiry
-                expires_at = expiry_time(str(request.details["expiry"]))
-                served = int((expires_at - now - plan.pending) * plan.per_second)
-                plan = Plan(plan.start_count, plan.pending, plan.per_second, Status.COMPLETED, -max(0, served))
-        order = Order(
-            book=self.orders,
-            id=self.orders.next_id,
-            key=account.id,
-            service=service,
-            link=request.link,
-            quantity=quantity,
-            charge=charge,
-            created=now,
-            start_count=plan.start_count,
-            start_at=now + plan.pending,
-            per_second=self._dripfeed_speed(request, plan.per_second),
-            outcome=plan.outcome,
-            delivered_to=quantity - plan.remains,
-            runs=request.runs,
-            interval=request.interval,
-            details=request.details,
-        )
-        if expires_at is not None:
-            order.expires_at = expires_at
-            order.done_at = order.finish_time()
-        account.order_ids.append(order.id)
-        account.balance -= charge  # the ledger's charge entry is the order itself
-        self.schedule(account, order)
-        return order
-
-    def _subscription_plan(self, account: Account, request: OrderRequest, plan: Plan, now: float) -> Plan:
-        """Posts come at a seeded pace; an unlimited subscription runs until its expiry."""
-        every = account.rng.uniform(*self.settings.lifecycle.subscription_post_seconds)
-        return Plan(plan.start_count, plan.pending, 1.0 / every, Status.COMPLETED, 0)
-
-    def _dripfeed_speed(self, request: OrderRequest, per_second: float) -> float:
-        """Fast enough that each run is delivered before the next one starts."""
-        if request.runs and request.runs > 1 and request.interval:
-            per_run = request.quantity // request.runs
-            return max(per_second, per_run / (request.interval * 60.0))
-        return per_second
 
     def _own_order(self, account: Account, order_id: object) -> Order:
         book = self.orders
@@ -378,11 +233,6 @@ class Panel(Forcing):
                 except PanelError as exc:
                     out.append(exc)
             return out
-
-    @mutation
-    def restore_snapshot(self, data: Mapping[str, Any]) -> None:
-        """Replace the whole state with an exported one (``snapshot.dump``)."""
-        snapshot.restore(self, data)
 
     # --- control: the catalogue -------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""What a panel holds: the attributes its parts (accounts, forcing, the actions) share.
+"""What a panel holds: the attributes its parts (accounts, placing orders, the actions) share.
 
 Public: snapshots, persistence and the control side read them; they change only under the
 lock, through the panel's methods or a whole-state restore.
@@ -11,7 +11,6 @@ import threading
 from .accounts import Account
 from .catalog import Catalog
 from .clock import VirtualClock
-from .mutations import Recorder
 from .orderbook import OrderBook
 from .orders import Order
 from .refills import Refill
@@ -31,5 +30,3 @@ class PanelState:
     refills: dict[int, Refill]
     refill_of: dict[int, int]  # order id -> its newest refill id
     next_refill: int
-    recorder: Recorder | None
-    replaying: bool

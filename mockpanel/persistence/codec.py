@@ -1,5 +1,5 @@
 """Values in state files: JSON, with tags for what JSON lacks (exact money, key digests,
-tuples, infinite times), so what is read back is equal and of the same type."""
+tuples, infinite times, typed order requests), so what is read back is equal and of the same type."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 from ..domain.accounts import KeyDigest
-from ..domain.orders import PackedLines
+from ..domain.order_columns import PackedLines
+from ..domain.servicetypes import OrderDetails, OrderRequest
 
 _PLAIN = (str, int, bool, type(None))
 
@@ -23,6 +24,8 @@ def encode(value: Any) -> Any:
         return value
     if kind is dict:
         return {str(k): encode(v) for k, v in value.items()}
+    if kind is OrderRequest:  # an order placed (place_order): its typed request, not its wire fields
+        return {"$order": _request_json(value)}
     if isinstance(value, KeyDigest):
         return {"$key": str(value)}
     if isinstance(value, PackedLines):  # an order's list field, kept as one string: stays a list when read back
@@ -58,10 +61,33 @@ def decode(value: Any) -> Any:
                 return float(inner)
             if tag == "$tuple":
                 return tuple(decode(v) for v in inner)
+            if tag == "$order":
+                return _request(inner)
         return {k: decode(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode(v) for v in value]
     return value
+
+
+def _request_json(request: OrderRequest) -> dict[str, Any]:
+    """The request's fields, those left at their defaults omitted (an add is the commonest record)."""
+    out: dict[str, Any] = {"link": request.link, "quantity": request.quantity}
+    for name in ("runs", "interval", "expires_at"):
+        value = getattr(request, name)
+        if value is not None:
+            out[name] = value
+    if request.details:
+        out["details"] = encode(dict(request.details))
+    return out
+
+
+def _request(data: dict[str, Any]) -> OrderRequest:
+    details: OrderDetails = decode(data.get("details", {}))
+    expires_at = data.get("expires_at")
+    return OrderRequest(
+        link=str(data["link"]), quantity=int(data["quantity"]), runs=data.get("runs"), interval=data.get("interval"),
+        details=details, expires_at=None if expires_at is None else float(expires_at),
+    )
 
 
 def dumps(value: Any) -> bytes:

@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from ..domain.panel import Panel
+from ..control.panel import Panel
 from .codec import decode
 from .errors import StateFileError
 from .records import OPERATIONS, Identity

@@ -1,8 +1,12 @@
 """What a change looks like in a state file, and replaying one.
 
 A change is a Panel method marked @mutation and its arguments, minus what must not or
-need not reach the disk: keys become SHA-256 digests, an ``add`` keeps only the fields
-its service type reads (junk and the request's own key are dropped).
+need not reach the disk: keys become SHA-256 digests, and an order is its typed request
+(``place_order``), never the wire fields it was read from (junk and the request's own key
+never reach the panel's domain, nor the file).
+
+Files written before orders were typed hold ``add`` with the wire fields its type read; those
+replay through the control panel's ``add``, which reads them as it did then.
 """
 
 from __future__ import annotations
@@ -10,19 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain import snapshot
+from ..control import snapshot
+from ..control.panel import Panel
 from ..domain.accounts import KeyDigest
 from ..domain.catalog import Catalog
-from ..domain.errors import PanelError
 from ..domain.mutations import MUTATIONS
-from ..domain.panel import Panel
 from .codec import decode, loads
 
 # The operations a state file records: the panel's own list (domain/mutations.py), read once the
 # Panel class is defined (this module imports it).
 KEYED = frozenset(name for name, keyed in MUTATIONS.items() if keyed)
-OPERATIONS = frozenset(MUTATIONS)
-ADD_FIELDS = ("link", "quantity", "runs", "interval")
+RECORDED = frozenset(MUTATIONS)
+# Operations only older files hold, still replayed: ``add`` (key, service, wire fields).
+LEGACY = frozenset({"add"})
+OPERATIONS = RECORDED | LEGACY
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,9 @@ def _digest(key: Any) -> Any:
     return digest
 
 
-def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+def stored_args(name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
     if name in KEYED and args:
         args = (_digest(args[0]),) + tuple(args[1:])
-    if name == "add" and len(args) > 2 and panel is not None:
-        args = args[:2] + (_used_fields(panel, args[1], args[2]),) + args[3:]
     if name == "restore_snapshot" and args:
         # What the panel will hold, not what was sent: checked (a bad state is refused before any
         # change) and without fields a state does not have. The clock stays as sent (null keeps it).
@@ -73,23 +76,6 @@ def stored_args(panel: Panel | None, name: str, args: tuple[Any, ...]) -> tuple[
     if name == "reset" and args and isinstance(args[0], Catalog):
         args = (args[0].to_json(),) + tuple(args[1:])  # replayed as Catalog.from_json
     return args
-
-
-def _used_fields(panel: Panel, service_id: Any, params: Any) -> dict[str, Any]:
-    try:
-        stype = panel.find_service(service_id).type
-    except PanelError:
-        return {}  # the add will be refused: nothing is stored
-    rules = panel.settings.rules.type_fields
-    cached = _KEEP.get(stype)
-    if cached is None or cached[0] is not rules:
-        required, optional = rules.get(stype.name, (stype.required, stype.optional))
-        cached = _KEEP[stype] = (rules, frozenset(required) | frozenset(optional) | frozenset(ADD_FIELDS))
-    keep = cached[1]
-    return {k: v for k, v in params.items() if k in keep}
-
-
-_KEEP: dict[Any, tuple[Any, frozenset[str]]] = {}  # service type -> (the rules it was read under, its fields)
 
 
 def apply(panel: Panel, op: str, blob: bytes) -> None:

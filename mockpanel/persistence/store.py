@@ -12,7 +12,7 @@ replay of the changes rebuilds it exactly.
   construction, and costs a restart's time only when the disk fails.)
 - Checkpoints keep the tail of changes short, so a restart replays at most about
   ``checkpoint_every`` changes, however long the history.
-- Keys are written as SHA-256 digests; an ``add`` keeps only the fields its type reads.
+- Keys are written as SHA-256 digests; an order as its typed request, never its wire fields.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..domain import snapshot
-from ..domain.panel import Panel
+from ..control import snapshot
+from ..control.panel import Panel
 from .book import book_from, book_parts
 from .chunks import Sums, read_parts, write_parts
 from .clock import DurableClock
 from .codec import dumps, encode, loads
 from .errors import StateFileError, StateUnavailable
-from .records import OPERATIONS, Entry, Identity, apply, stored_args
+from .records import RECORDED, Entry, Identity, apply, stored_args
 from .sqlfile import open_database
 
 CHECKPOINT_MIN = 10_000  # changes between checkpoints, at least; more for a big panel (see _due)
@@ -160,12 +160,12 @@ class StateFile:
             except sqlite3.Error as exc:
                 raise self._unavailable(exc) from None
             self._failing = False
-        if name not in OPERATIONS:  # fail loudly: an unrecorded change would be lost at restart
+        if name not in RECORDED:  # fail loudly: an unrecorded change would be lost at restart
             raise RuntimeError(f"Panel.{name} changes the panel, but state files do not record it yet (mark it @mutation)")
         kwargs = dict(kwargs)
         if name == "reset" and "catalog" in kwargs:
             args = (kwargs.pop("catalog"),)
-        args = stored_args(self._panel, name, args)
+        args = stored_args(name, args)
         return Entry(name, dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}))
 
     def commit(self, entry: Entry, at: float) -> None:

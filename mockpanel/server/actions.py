@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from ..dialects import render
-from ..dialects.parse import parse_id, parse_ids, parse_int, parse_object_id, parse_object_ids, split_ids
+from ..dialects.parse import parse_id, parse_ids, parse_object_id, parse_object_ids, split_ids
 from ..dialects.profile import Dialect
 from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
-from ..domain.panel import Panel
+from ..control.panel import Panel
 from .family import idempotent
 from .multistatus import FinalStatuses
 from .params import clean_fields
@@ -43,31 +43,16 @@ def _balance(panel: Panel, dialect: Dialect, key: str, account: Account, params:
     return render.balance(dialect, amount, currency)
 
 
-def _type_fields(panel: Panel, dialect: Dialect, service: str) -> frozenset[str]:
-    """The fields the ordered service's type reads on ``add`` (the dialect's lists where it has its own)."""
-    number = parse_int(service)
-    item = None if number is None else panel.catalog.get(number)
-    if item is None:
-        return frozenset()  # the panel refuses the service before it reads any field
-    spec = dialect.type_fields.get(item.type.name, {})
-    names = spec.get("required", item.type.required) + spec.get("optional", item.type.optional)
-    return frozenset(names) | _ALWAYS
-
-
-_ALWAYS = frozenset({"link", "quantity", "runs", "interval"})  # read by the rules of every type
-
-
 def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> Any:
     service = params.get("service")
     if service is None or not service.strip():
         raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
-    # Only what the type reads reaches the panel (and a state file): not the key, the action, or junk.
-    wanted = _type_fields(panel, dialect, service)
-    fields = {name: value for name, value in params.items() if name in wanted}
+    # The panel reads only what the type takes (dialects/order_fields.py) and keeps the typed request:
+    # the key, the action and junk reach neither the order nor a state file.
     if dialect.family.idempotency is not None:  # a retried add with the same request id: the first order
         return render.add(dialect, idempotent(panel, dialect.family.idempotency, key, params,
-                                              lambda: panel.add(key, service, fields)))
-    return render.add(dialect, panel.add(key, service, fields))
+                                              lambda: panel.add(key, service, params)))
+    return render.add(dialect, panel.add(key, service, params))
 
 
 def _batch(params: Params, name: str) -> list[str] | None:

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..asgi_body import BodyTooLarge as BodyTooLarge, ClientGone as ClientGone, read_body as read_body
 from ..dialects.profile import Dialect
-from ..domain.panel import Panel
+from ..control.panel import Panel
 from ..dialects.render import encode
 from .actions import Answers
 from .context import SCOPE_KEY, Call

@@ -14,8 +14,10 @@ from ..catalogs import load_catalog
 from ..dialects.profile import Dialect, load_dialect
 from ..domain.catalog import Catalog
 from ..domain.clock import VirtualClock
-from ..domain.panel import Panel, PanelSettings
-from ..domain.servicetypes import SERVICE_TYPES, OrderRules
+from ..control.panel import Panel
+from ..dialects.order_fields import OrderRules
+from ..domain.servicetypes import SERVICE_TYPES
+from ..domain.settings import PanelSettings
 from ..persistence.errors import StateUnavailable
 from .api import MAX_BODY, ApiEndpoint
 from .control import Control

@@ -8,12 +8,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping, cast
 
 from ..dialects.profile import Dialect
-from ..domain import snapshot
+from ..control import snapshot
 from ..domain.accounts import redact_id
 from ..domain.catalog import Catalog, Service, service_from_json
 from ..domain.clock import VirtualClock
 from ..domain.errors import PanelError
-from ..domain.panel import Panel
+from ..control.panel import Panel
 from .control_answers import iso
 from .faults import Fault, FaultSet
 from .journal import Journal, Request

@@ -1,18 +1,19 @@
 """Forcing states: the test's hand on a panel (the control API's ``POST /_mock/orders/N``).
 
-Each change is recorded like any other (``@mutation``) and obeys the panel's rules: statuses never
+Control-side, not the domain's: no client of a real panel can do this. Each change is listed
+like any other (``@mutation``, so it is recorded) and obeys the panel's rules: statuses never
 move backwards, and charges and refunds follow a forced status as they follow a natural one.
 """
 
 from __future__ import annotations
 
-from . import undo as undo_steps
-from .lifecycle import RefillStatus, Status, parse_refill_status, parse_status
-from .mutations import mutation
-from .numbers import parse_int
-from .orders import Order, OrderState
-from .panel_accounts import Accounts
-from .undo import Undo
+from ..domain import undo as undo_steps
+from ..domain.lifecycle import RefillStatus, Status, parse_refill_status, parse_status
+from ..domain.mutations import mutation
+from ..domain.numbers import parse_int
+from ..domain.orders import Order, OrderState
+from ..domain.panel import Panel
+from ..domain.undo import Undo
 
 
 def _whole(value: object, name: str) -> int | None:
@@ -25,8 +26,8 @@ def _whole(value: object, name: str) -> int | None:
     return number
 
 
-class Forcing(Accounts):
-    """The forcing part of ``Panel``."""
+class Forcing(Panel):
+    """The domain's panel, and the test's hand on its orders and refills."""
 
     def find_order(self, order_id: int) -> Order:
         """An order by id, whatever its key (for the control side); raises KeyError if there is none."""

@@ -18,14 +18,14 @@ import threading
 from array import array
 from typing import Any, Mapping, Protocol, TypeVar
 
-from .accounts import Account, KeyDigest, LedgerEntry
-from .catalog import Catalog, Service, service_from_json
-from .clock import VirtualClock
-from .lifecycle import RefillStatus, Status
-from .money import ZERO, parse_amount
-from .orders import Order
-from .refills import Refill
-from .settings import PanelSettings
+from ..domain.accounts import Account, KeyDigest, LedgerEntry
+from ..domain.catalog import Catalog, Service, service_from_json
+from ..domain.clock import VirtualClock
+from ..domain.lifecycle import RefillStatus, Status
+from ..domain.money import ZERO, parse_amount
+from ..domain.orders import Order
+from ..domain.refills import Refill
+from ..domain.settings import PanelSettings
 
 FORMAT = "mockpanel-state"
 VERSION = 1
@@ -44,8 +44,8 @@ _KEPT = ("lock", "clock", "plan_hooks", "refill_hooks", "recorder", "replaying")
 
 
 class Panel(Protocol):
-    """What a snapshot reads and writes of a panel (``panel.Panel`` is one; this module does not
-    import it, as the panel restores snapshots through it)."""
+    """What a snapshot reads and writes of a panel (``control.panel.Panel`` is one; this module
+    does not import it, as the panel restores snapshots through it)."""
 
     lock: threading.RLock
     catalog: Catalog
