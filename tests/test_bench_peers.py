@@ -37,7 +37,7 @@ def test_services_runs_against_a_bare_endpoint_with_the_same_bytes(tmp_path: Pat
     rows = {r["config"]: r for r in report["results"]}
     assert set(rows) == {"bare", "services@40", "bare-services@40"}
     assert all(r["requests"] > 0 and r["errors"] == 0 for r in rows.values())
-    assert report["stores"]["catalog"]["rss_now"] > 0 and "services@40 rps / bare" in stdout
+    assert report["stores"]["catalog"]["rss_now"] > 0 and "services@40 rps / bare (same bytes)" in stdout
 
 
 def test_a_missing_wiremock_jar_is_skipped_with_a_message(tmp_path: Path) -> None:
@@ -102,8 +102,9 @@ def test_targets_compare_with_bare_and_with_the_wiremock_stub() -> None:
     assert got["balance rps / wiremock-nojournal"]["met"] is None  # information only
     assert got["multi@1M rps / bare"]["met"] is False and got["multi@1M p99 ms"]["met"] is False
     assert got["multi cost 1M vs 10k"]["value"] == pytest.approx(0.033, abs=1e-3) and got["multi cost 1M vs 10k"]["met"]
-    assert got["services@5k rps / bare"]["met"] is False
-    assert got["services@5k / same bytes bare"]["value"] == 0.2
+    assert got["services@5k rps / bare (same bytes)"]["value"] == 0.2
+    assert got["services@5k rps / bare (same bytes)"]["met"] is False
+    assert got["services@5k rps / bare (constant)"]["met"] is None  # information only
     assert got["bytes per stored order"]["met"] is False  # 250 > 200 + 5 %
     no_baseline = {t["target"]: t for t in targets(rows, stores, "10k", "1M", "5k", None)}
     assert no_baseline["bytes per stored order"]["met"] is True  # <= 300
