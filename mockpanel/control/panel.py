@@ -16,10 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..dialects.order_fields import read_order_request
-from ..domain.catalog import Catalog
-from ..domain.clock import VirtualClock
 from ..domain.mutations import mutation
-from ..domain.settings import PanelSettings
 from . import snapshot
 from .forcing import Forcing
 from .recording import Recorder, record_mutations
@@ -28,17 +25,9 @@ from .recording import Recorder, record_mutations
 class Panel(Forcing):
     """One mock panel: the domain's panel, with wire ``add``, forcing, snapshots and recording."""
 
-    def __init__(
-        self,
-        *,
-        catalog: Catalog | None = None,
-        clock: VirtualClock | None = None,
-        settings: PanelSettings | None = None,
-        **overrides: Any,
-    ) -> None:
-        super().__init__(catalog=catalog, clock=clock, settings=settings, **overrides)
-        self.recorder: Recorder | None = None  # persistence's, while a state file is attached
-        self.replaying = False  # a state file is being replayed into the panel: record nothing
+    # Class defaults, so the domain's constructor (and ``reset``) serve as they are.
+    recorder: Recorder | None = None  # persistence's, while a state file is attached
+    replaying = False  # a state file is being replayed into the panel: record nothing
 
     def add(self, key: str, service_id: object, params: Mapping[str, str]) -> int:
         """Place an order from an ``add``'s fields; returns its id. Charges the price at once, or raises."""

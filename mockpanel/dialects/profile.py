@@ -217,29 +217,26 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     if not 0 <= decimals <= 8:
         raise DialectError(f"{where}: field 'money_decimals' must be 0 to 8, got {decimals}")
 
-    def vocabulary(path: str, enum: Any) -> dict[Any, str]:
+    def vocabulary(path: str, enum: Any, missing: str = "field {path!r} must spell {value!r} as a non-empty string",
+                   unknown: str = "field {path!r} has unknown status(es) {extra}") -> dict[Any, str]:
+        """The words a table gives every member of ``enum``: each one, and nothing else."""
         table = need(path, dict)
         out = {}
         for member in enum:
             word = table.get(member.value)
             if not isinstance(word, str) or not word:
-                raise DialectError(f"{where}: field {path!r} must spell {member.value!r} as a non-empty string")
+                raise DialectError(f"{where}: " + missing.format(path=path, value=member.value))
             out[member] = word
         extra = set(table) - {m.value for m in enum}
         if extra:
-            raise DialectError(f"{where}: field {path!r} has unknown status(es) {sorted(extra)}")
+            known = [m.value for m in enum]
+            raise DialectError(f"{where}: " + unknown.format(path=path, extra=sorted(extra), known=known))
         return out
 
-    errors_raw = need("errors", dict)
-    errors: dict[ErrorCode, str] = {}
-    for code in ErrorCode:
-        text = errors_raw.get(code.value)
-        if not isinstance(text, str) or not text:
-            raise DialectError(f"{where}: field 'errors.{code.value}' is missing; every error needs its words")
-        errors[code] = text
-    extra = set(errors_raw) - {c.value for c in ErrorCode}
-    if extra:
-        raise DialectError(f"{where}: 'errors' has unknown code(s) {sorted(extra)}; known: {[c.value for c in ErrorCode]}")
+    errors: dict[ErrorCode, str] = vocabulary(
+        "errors", ErrorCode, missing="field 'errors.{value}' is missing; every error needs its words",
+        unknown="'errors' has unknown code(s) {extra}; known: {known}",
+    )
 
     bodies_raw = d.get("error_bodies", {})
     if not isinstance(bodies_raw, dict):
