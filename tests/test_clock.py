@@ -157,3 +157,21 @@ def test_never_backwards_under_speed_changes() -> None:
             clock.advance(seconds=step)
         seen.append(clock.now())
     assert seen == sorted(seen)
+
+
+def test_a_pin_holds_for_its_own_thread_only_and_ends_with_its_block() -> None:
+    import threading
+
+    ticks = iter(range(100))
+    clock = VirtualClock(start=1000.0, timer=lambda: float(next(ticks)))
+    seen: list[float] = []
+    with clock.pinned() as at:
+        assert clock.now() == at == clock.now()  # the same instant, however often it is read
+        other = threading.Thread(target=lambda: seen.extend([clock.now(), clock.now()]))
+        other.start()
+        other.join()
+        with clock.pinned_at(5.0):
+            assert clock.now() == 5.0
+        assert clock.now() == at
+    assert seen[0] < seen[1]  # the other thread's clock ran on
+    assert clock.now() > at  # and this one's runs again

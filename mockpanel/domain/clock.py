@@ -25,6 +25,7 @@ class VirtualClock:
         self._timer = timer
         self._lock = threading.Lock()
         self._pins = threading.local()
+        self._pinned = 0  # threads holding a pin now: none, the usual case, is one test in now()
         self._speed = _check_speed(speed)
         self._anchor_real = timer()
         self._anchor_virtual = time.time() if start is None else float(start)
@@ -41,9 +42,10 @@ class VirtualClock:
 
     def now(self) -> float:
         """Virtual seconds since the Unix epoch."""
-        pinned: float | None = getattr(self._pins, "at", None)
-        if pinned is not None:
-            return pinned
+        if self._pinned:
+            pinned: float | None = getattr(self._pins, "at", None)
+            if pinned is not None:
+                return pinned
         return self._anchor_virtual + (self._timer() - self._anchor_real) * self._speed
 
     @contextmanager
@@ -56,10 +58,14 @@ class VirtualClock:
             yield self._pins.at  # already pinned by an outer operation
             return
         self._pins.at = self.now()
+        with self._lock:
+            self._pinned += 1
         try:
             yield self._pins.at
         finally:
             self._pins.at = None
+            with self._lock:
+                self._pinned -= 1
 
     @contextmanager
     def pinned_at(self, at: float) -> Iterator[None]:
@@ -67,10 +73,14 @@ class VirtualClock:
         instant it ran."""
         outer = getattr(self._pins, "at", None)
         self._pins.at = at
+        with self._lock:
+            self._pinned += 1
         try:
             yield
         finally:
             self._pins.at = outer
+            with self._lock:
+                self._pinned -= 1
 
     def advance(
         self, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
