@@ -20,14 +20,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import random
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +31,7 @@ from . import client_side, peers, workloads
 from .apps import BENCH_KEY
 from .load import LoadError, Result, Workload, median, run_load, wrk_path
 from .servers import REPO, Fleet, Server, loadgen_cpu, machine_cpu
+from .report import machine, render, source
 from .targets import load_baseline, targets
 
 PARTS = ("balance", "add", "status", "multi", "large", "services", "peers", "client")
@@ -294,56 +291,6 @@ def summarise(configs: list[Config]) -> list[dict[str, Any]]:
     return rows
 
 
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        mem = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-        mem_gib = round(int(mem.split()[1]) / 2**20, 1)
-    except (OSError, StopIteration):
-        mem_gib = None
-    versions = {}
-    for pkg in ("mockpanel", "starlette", "uvicorn", "httptools", "uvloop", "orjson"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    wrk = None
-    if wrk_path():
-        done = subprocess.run([wrk_path(), "-v"], capture_output=True, text=True, timeout=10, check=False)  # type: ignore[list-item]
-        wrk = (done.stdout or done.stderr).splitlines()[0].strip() if (done.stdout or done.stderr) else None
-    return {
-        "cpu": model, "cpus": os.cpu_count(), "mem_gib": mem_gib, "python": platform.python_version(),
-        "platform": platform.platform(), "packages": versions, "wrk": wrk, **peers.versions(),
-    }
-
-
-def source() -> dict[str, Any]:
-    """Which code was measured: the commit, whether the tree differs from it, and a digest
-    of mockpanel's sources (two runs with the same digest measured the same mock)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted((REPO / "mockpanel").rglob("*.py")) + sorted((REPO / "fixtures").rglob("*.json")):
-        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    out: dict[str, Any] = {"digest": digest.hexdigest()[:12], "commit": None, "modified": None}
-    try:
-        git = ["git", "-C", str(REPO)]
-        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--", "mockpanel", "fixtures"], capture_output=True, text=True, timeout=10, check=False
-        )
-        if head.returncode == 0:
-            out["commit"] = head.stdout.strip()
-            out["modified"] = len(dirty.stdout.splitlines())
-    except OSError:  # no git: the digest still tells runs apart
-        pass
-    return out
-
-
 def store_info(fleet: Fleet, before: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out = {}
     for name, server in fleet.servers.items():
@@ -365,86 +312,6 @@ def store_info(fleet: Fleet, before: dict[str, dict[str, Any]]) -> dict[str, Any
             )
         out[name] = entry
     return out
-
-
-def mib(n: int | None) -> str:
-    return f"{n / 2**20:,.1f} MiB" if n is not None else "-"
-
-
-def render(report: dict[str, Any]) -> str:
-    o = report["options"]
-    lines = [
-        (
-            f"mockpanel bench  {report['date']}  {report['machine']['cpus']} CPU {report['machine']['cpu']}  "
-            f"code {report['source']['commit']}{'+' + str(report['source']['modified']) + ' modified' if report['source']['modified'] else ''}"
-            f" (digest {report['source']['digest']})"
-        ),
-        (
-            f"load: {o['loadgen']}, {o['connections']} connections, {o['rounds']} x {o['duration']:g} s per config "
-            f"(median), interleaved; servers: uvicorn 1 worker, httptools, loop {o['loop']}, no access log"
-        ),
-        *([f"peer: {report['machine']['wiremock']} on {report['machine']['java']}, its defaults (JVM threads on both cores)"]
-          if any(r["server"].startswith("wiremock") for r in report["results"]) else []),
-        "",
-        (
-            f"{'config':<20}{'rps':>10}{'vs bare':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'cpu us/req':>12}"
-            f"{'cpu vs bare':>13}{'errors':>8}{'RSS after':>13}"
-        ),
-    ]
-    for r in report["results"]:
-        ratio = f"{r['ratio']:.0%}" if r["ratio"] is not None else "-"
-        cpu = f"{r['cpu_us_per_req']:,.0f}" if r["cpu_us_per_req"] is not None else "-"
-        cpu_ratio = f"{r['cpu_ratio']:.0%}" if r["cpu_ratio"] is not None else "-"
-        rss = report["stores"].get(r["server"], {}).get("rss_now")  # the server's, after all runs
-        lines.append(
-            f"{r['config']:<20}{r['rps']:>10,.0f}{ratio:>9}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-            f"{r['p999_ms']:>10.1f}{cpu:>12}{cpu_ratio:>13}{r['errors']:>8}{mib(rss):>13}"
-        )
-    stores = {k: v for k, v in report["stores"].items() if "orders" in v}
-    if stores:
-        header = (
-            f"{'store':<8}{'orders':>11}{'populate s':>12}{'orders/s':>10}{'RSS before':>13}{'RSS filled':>13}"
-            f"{'B/order':>9}{'RSS after runs':>16}"
-        )
-        lines += ["", header]
-        for name, s in stores.items():
-            p = s["populate"]
-            rate = f"{s['orders'] / p['seconds']:,.0f}" if p["seconds"] else "-"
-            bpo = f"{s['bytes_per_order']:.0f}" if s["bytes_per_order"] is not None else "-"
-            lines.append(
-                f"{name:<8}{s['orders']:>11,}{p['seconds']:>12.1f}{rate:>10}{mib(s['rss_before_populate']):>13}"
-                f"{mib(s['rss_after_populate']):>13}{bpo:>9}{mib(s['rss_now']):>16}"
-            )
-    gc_lines = []
-    server_of = {r["config"]: r["server"] for r in report["results"]}
-    served: dict[str, int] = {}
-    for c in report["runs"]:  # warm-ups included: the collector ran during them too
-        served[server_of[c["config"]]] = served.get(server_of[c["config"]], 0) + sum(r["requests"] for r in c["runs"])
-    for name, s in report["stores"].items():
-        g = s["gc_during_runs"]
-        if g is None:
-            continue
-        total = sum(g.get("total_ms", []))
-        per = f", {total * 1e3 / served[name]:.1f} us/request" if served.get(name) else ""
-        gc_lines.append(f"  {name}: collections during runs gen0/1/2 = {'/'.join(map(str, g['collections']))}, "
-                        f"longest pause gen0/1/2 = {'/'.join(f'{x:.1f}' for x in g['longest_ms_so_far'])} ms, "
-                        f"total {total:,.0f} ms{per}; tracked objects {g.get('tracked_before') or 0:,} -> {g.get('tracked_after') or 0:,}")
-    lines += ["", "garbage collector:", *gc_lines]
-    if report["targets"]:
-        lines += ["", "targets (ratios from this run):"]
-        for t in report["targets"]:
-            value, unit = t["value"], t.get("unit", "ratio")
-            shown = (f"{value:.0%}" if unit == "ratio" else f"{value:+.0%}" if unit == "growth"
-                     else f"{value:,.1f} ms" if unit == "ms" else f"{value:,.0f} {unit}")
-            mark = "-" if t["met"] is None else "met" if t["met"] else "MISSED"
-            lines.append(f"  {t['target']:<40} {shown:>8}  {mark:<6}  goal {t['goal']}")
-    noisy = sum(1 for c in report["runs"] for r in c["runs"] if r["noisy"] and not r["warmup"])
-    if noisy:
-        lines += ["", f"warning: {noisy} timed run(s) were disturbed (--max-steal, --max-other) even after --retries"]
-    errors = sum(r["errors"] for r in report["results"])
-    if errors:
-        lines += ["", f"warning: {errors} requests failed or answered an error: those numbers are not valid"]
-    return "\n".join(lines)
 
 
 def profile(args: argparse.Namespace, fleet: Fleet, configs: list[Config]) -> dict[str, Any]:
