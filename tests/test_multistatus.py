@@ -51,6 +51,18 @@ def test_kept_entries_give_the_fresh_answer_in_every_dialect(name: str) -> None:
         assert json.loads(body) == json.loads(render.encode(dialect, payload))
 
 
+@pytest.mark.parametrize("shape", ["{a},{b},123456789012345678901234", " {a}, {b} ", "[{a},{b}]", "{a},,{b}", "{a}"])
+def test_every_spelling_of_an_id_list_gets_the_fresh_answer(shape: str) -> None:
+    panel = _panel()
+    panel.clock.advance(30 * 86400)
+    dialect = load_dialect("standard")
+    answers = Answers(panel)
+    ids = _ids(panel)
+    fields = {"key": KEY, "action": "status", "orders": shape.format(a=ids[0], b=ids[3])}
+    for _ in range(2):
+        assert answers.answer(dialect, fields) == _fresh(panel, dialect, fields)
+
+
 def test_the_bytes_are_the_dicts_json_in_order_with_a_repeated_id_once() -> None:
     panel = _panel()
     panel.clock.advance(30 * 86400)

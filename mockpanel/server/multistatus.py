@@ -25,16 +25,6 @@ from ..domain.panel import Panel
 FINAL_ENTRIES = 50_000  # rendered entries kept (about 0.5 KB each); the cache starts over when full
 
 
-def batch_ids(raw: str) -> tuple[list[str], list[int | None]]:
-    """``split_ids`` and ``parse_ids`` of an id list, in one C-level pass for plain "1,2,3"."""
-    tokens = raw.split(",")
-    digits = raw.replace(",", "")
-    if digits.isascii() and digits.isdigit() and "" not in tokens and max(map(len, tokens)) <= MAX_DIGITS:
-        return tokens, list(map(int, tokens))
-    tokens = split_ids(raw)
-    return tokens, parse_ids(tokens)
-
-
 class FinalStatuses:
     """The multi-status answer of one endpoint, with final orders' entries cached."""
 
@@ -42,7 +32,7 @@ class FinalStatuses:
         self._book: object = None
         self._dialect: Dialect | None = None
         self._currency = ""  # the currency the kept entries show
-        self._shown: dict[int, tuple[int, int, str, Any, bytes]] = {}  # row -> a final order's entry
+        self._shown: dict[str, tuple[int, int, int, Any, bytes]] = {}  # token -> a final order's entry
         # Row -> ((version, start count, currency), payload, bytes): a single status's whole answer.
         self._singles: dict[int, tuple[tuple[int, int, str], Any, bytes]] = {}
 
@@ -80,7 +70,14 @@ class FinalStatuses:
 
     def answer(self, panel: Panel, dialect: Dialect, key: str, account: Account, raw: str) -> tuple[Any, bytes]:
         """The multi-status answer for ``orders=raw``, as (payload, JSON bytes)."""
-        tokens, ids = batch_ids(raw)
+        tokens = raw.split(",")
+        # Plain "1,2,3" (what clients send) is read token by token, and only a token whose entry is
+        # not kept is parsed; anything else is split and parsed as every id list is.
+        plain = raw.isascii() and raw.replace(",", "").isdigit() and "" not in tokens
+        ids: list[int | None] | None = None
+        if not plain:
+            tokens = split_ids(raw)
+            ids = parse_ids(tokens)
         if not tokens:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
         status_of = render.status_renderer(dialect)
@@ -92,7 +89,7 @@ class FinalStatuses:
         parts: list[bytes] = []
         with panel.lock:
             account = panel.account(key)
-            panel.check_batch(ids)
+            panel.check_batch(tokens)
             self._same_panel(panel, dialect)
             book = panel.orders
             if currency != self._currency:
@@ -103,29 +100,33 @@ class FinalStatuses:
             account_ix, done_at = book.account_ix, book.done_at
             version, start_count = book.version, book.start_count
             first, rows = book.first_id, len(account_ix)
-            for token, order_id in zip(tokens, ids):
+            for i, token in enumerate(tokens):
+                hit = shown.get(token)  # kept once final; its row's owner is read: keys can be removed
+                if hit is not None:
+                    row = hit[0]
+                    if account_ix[row] == owner and hit[1] == version[row] and hit[2] == start_count[row]:
+                        out[token] = hit[3]
+                        parts.append(hit[4])
+                        continue
+                if ids is None:
+                    order_id: int | None = int(token) if len(token) <= MAX_DIGITS else None
+                else:
+                    order_id = ids[i]
                 row = -1 if order_id is None else order_id - first  # book.row, inlined: a removed row's owner is none
-                hit = shown.get(row)  # kept: a row in range, once final (its owner is read: keys can be removed)
-                if (hit is not None and account_ix[row] == owner and hit[0] == version[row]
-                        and hit[1] == start_count[row] and hit[2] == token):
-                    out[token] = hit[3]
-                    parts.append(hit[4])
-                    continue
                 if not 0 <= row < rows or account_ix[row] != owner:
                     entry = render.item_error(dialect, PanelError(ErrorCode.INCORRECT_ORDER_ID))
-                elif now < done_at[row]:  # still running: its entry changes with time
-                    entry = status_of(state_of(book, row, now), token, currency)
                 else:
                     entry = status_of(state_of(book, row, now), token, currency)
-                    if len(shown) >= FINAL_ENTRIES:
-                        shown.clear()
-                    # (version, start count, token, entry, its bytes): atoms, a dict of atoms and bytes,
-                    # which the garbage collector stops tracking.
-                    shown[row] = hit = (version[row], start_count[row], token, entry,
-                                        _member(token, entry) if compact else b"")
-                    out[token] = entry
-                    parts.append(hit[4])
-                    continue
+                    if now >= done_at[row]:  # final: its entry no longer changes with time
+                        if len(shown) >= FINAL_ENTRIES:
+                            shown.clear()
+                        # (row, version, start count, entry, its bytes): atoms, a dict of atoms and
+                        # bytes, which the garbage collector stops tracking.
+                        shown[token] = hit = (row, version[row], start_count[row], entry,
+                                              _member(token, entry) if compact else b"")
+                        out[token] = entry
+                        parts.append(hit[4])
+                        continue
                 out[token] = entry
                 if compact:
                     parts.append(_member(token, entry))
