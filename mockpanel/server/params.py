@@ -29,7 +29,7 @@ def clean_text(text: str) -> str:
 
 def clean_fields(fields: Mapping[str, str]) -> Mapping[str, str]:
     """The fields, cleaned (the same mapping when there was nothing to clean: the usual case)."""
-    if all(v.isascii() for v in fields.values()) and all(k.isascii() for k in fields):
+    if all(map(str.isascii, fields.values())) and all(map(str.isascii, fields)):
         return fields
     return {clean_text(k): clean_text(v) for k, v in fields.items()}
 
