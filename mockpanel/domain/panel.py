@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from . import undo as undo_steps
 from .accounts import Account
@@ -33,6 +33,9 @@ from .settings import PanelSettings as PanelSettings  # re-exported: the public 
 from .undo import Undo
 
 RefillHook = Callable[[Order, RefillPlan], RefillPlan]
+
+
+T = TypeVar("T")
 
 
 class Panel(Placing):
@@ -152,17 +155,7 @@ class Panel(Placing):
 
     def cancel_many(self, key: str, order_ids: Sequence[int | None]) -> list[PanelError | None]:
         """Cancel each order (None: not an id); per order, None if accepted or the error."""
-        with self.lock:  # one batch at one instant: no other change between its items
-            self.account(key)
-            self.check_batch(order_ids)
-            out: list[PanelError | None] = []
-            for order_id in order_ids:
-                try:
-                    self.cancel(key, order_id)
-                    out.append(None)
-                except PanelError as exc:
-                    out.append(exc)
-            return out
+        return self._each(key, order_ids, self.cancel)
 
     @mutation
     def refill(self, key: str, order_id: int | None) -> int:
@@ -201,16 +194,7 @@ class Panel(Placing):
 
     def refill_many(self, key: str, order_ids: Sequence[int | None]) -> list[int | PanelError]:
         """Ask a refill of each order (None: not an id); per order, the refill id or the error."""
-        with self.lock:
-            self.account(key)
-            self.check_batch(order_ids)
-            out: list[int | PanelError] = []
-            for order_id in order_ids:
-                try:
-                    out.append(self.refill(key, order_id))
-                except PanelError as exc:
-                    out.append(exc)
-            return out
+        return self._each(key, order_ids, self.refill)
 
     def refill_status(self, key: str, refill_id: int | None) -> RefillStatus:
         """The status of one of the key's refills now."""
@@ -223,13 +207,18 @@ class Panel(Placing):
 
     def refill_statuses(self, key: str, refill_ids: Sequence[int | None]) -> list[RefillStatus | PanelError]:
         """``refill_status`` for each id (None: not an id), an error in place of an unknown one."""
+        return self._each(key, refill_ids, self.refill_status)
+
+    def _each(self, key: str, ids: Sequence[int | None], one: Callable[[str, int | None], T]) -> list[T | PanelError]:
+        """``one`` for each id of a batch, an error in place of each refused one; one batch at one
+        instant: no other change between its items."""
         with self.lock:
             self.account(key)
-            self.check_batch(refill_ids)
-            out: list[RefillStatus | PanelError] = []
-            for refill_id in refill_ids:
+            self.check_batch(ids)
+            out: list[T | PanelError] = []
+            for item in ids:
                 try:
-                    out.append(self.refill_status(key, refill_id))
+                    out.append(one(key, item))
                 except PanelError as exc:
                     out.append(exc)
             return out
