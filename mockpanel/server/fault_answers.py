@@ -4,6 +4,7 @@ notice before the JSON, JSON cut short, nothing, or a dropped connection."""
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -60,16 +61,20 @@ async def _send(send: Send, status: int, body: bytes, content_type: str, extra: 
     await send({"type": "http.response.body", "body": body})
 
 
-def expose_transport(scope: Scope, send: Send) -> None:
+# The server's request cycle of the request being served (a context variable: each request runs
+# in its own task), so the ``drop`` fault can close the socket itself.
+_CYCLE: ContextVar[Any] = ContextVar("mockpanel_request_cycle", default=None)
+
+
+def expose_transport(send: Send) -> None:
     """Remember the server's request cycle (uvicorn's ``send`` is a bound method of an
-    object holding the socket transport): the ``drop`` fault closes the socket itself."""
-    if "mockpanel.cycle" not in scope:
-        cycle = getattr(send, "__self__", None)
-        scope["mockpanel.cycle"] = cycle if hasattr(cycle, "transport") else None
+    object holding the socket transport) for this request."""
+    cycle = getattr(send, "__self__", None)
+    _CYCLE.set(cycle if hasattr(cycle, "transport") else None)
 
 
-async def drop(scope: Scope) -> None:
-    cycle = scope.get("mockpanel.cycle")
+async def drop() -> None:
+    cycle = _CYCLE.get()
     if cycle is None:
         raise ConnectionDropped()  # in-process: what a client over a socket would see
     cycle.transport.close()
@@ -83,7 +88,7 @@ async def answer(fault: Fault, scope: Scope, send: Send, produced: tuple[int, li
     """Send what the fault makes of the panel's answer (``produced``, when it was processed)."""
     kind = fault.kind
     if kind == "drop":
-        await drop(scope)
+        await drop()
         return
     body = produced[2] if produced is not None else None
     if kind == "http":

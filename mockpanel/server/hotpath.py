@@ -106,7 +106,7 @@ def _again(first: Message, receive: Receive) -> Receive:
 
 async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Run ``app``; should it ever raise, answer JSON 500 (what Starlette's error middleware does)."""
-    expose_transport(scope, send)  # the "drop" fault closes the client's connection itself
+    expose_transport(send)  # the "drop" fault closes the client's connection itself
     started = False
 
     async def watched(message: Message) -> None:
