@@ -176,3 +176,22 @@ def test_another_observer_takes_the_general_way(monkeypatch: Any) -> None:
     monkeypatch.setattr(hotpath, "guarded", counting)
     _call(app, f"key={KEY}&action=balance".encode())
     assert seen == ["balance"] and calls == [1]
+
+
+@pytest.mark.parametrize("long_field", [False, True])
+def test_a_row_the_journal_keeps_in_its_own_form_still_has_its_wire_facts(monkeypatch: Any, long_field: bool) -> None:
+    # Logging on, or a field past the journal's bound: the journal keeps its own row; the HAR still
+    # knows the request's method and headers, and its answer.
+    import logging
+
+    if not long_field:
+        monkeypatch.setattr(logging.getLogger("mockpanel"), "level", logging.INFO)
+    with ServerThread(_app()) as live:
+        extra = {"note": "x" * 20_000} if long_field else {}
+        requests.post(live.url + "/api/v2", data={"key": KEY, "action": "balance", **extra},
+                      headers={"X-Client": "shop-9"}, timeout=10)
+        har = httpx.get(live.url + "/_mock/journal.har", timeout=10).json()
+    entry = har["log"]["entries"][-1]
+    assert {"name": "x-client", "value": "shop-9"} in [{"name": h["name"].lower(), "value": h["value"]}
+                                                       for h in entry["request"]["headers"]]
+    assert json.loads(entry["response"]["content"]["text"])["currency"] == "USD"

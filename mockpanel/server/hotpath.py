@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..persistence.errors import StateUnavailable
 from . import api as endpoint_module
 from .api import ApiEndpoint, json_bytes, send_json
+from .context import SCOPE_KEY, Call
 from .fault_answers import ConnectionDropped, expose_transport
 from .journal_har import wire_log
 from .params import urlencoded_fields
@@ -76,8 +77,10 @@ class HotPath:
             # Journalled before the answer leaves: a client that checks the journal at once finds it.
             seq = journal.record_answered(fields, payload, answer, status, seconds)
             if seq is None:  # a row the journal keeps in its own form (a long field, logging on)
+                call = scope[SCOPE_KEY] = Call(fields, started, body=answer)
                 journal.record(scope, fields, payload, status, seconds)
-            else:
+                seq = call.seq
+            if seq is not None:
                 self.wire.note(seq, scope, fields)
         except StateUnavailable as exc:  # the state file refused the change: none was made
             journal.arrive(scope, fields)
