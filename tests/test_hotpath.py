@@ -195,3 +195,33 @@ def test_a_row_the_journal_keeps_in_its_own_form_still_has_its_wire_facts(monkey
     assert {"name": "x-client", "value": "shop-9"} in [{"name": h["name"].lower(), "value": h["value"]}
                                                        for h in entry["request"]["headers"]]
     assert json.loads(entry["response"]["content"]["text"])["currency"] == "USD"
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (f"key={KEY}&action=balance", b"application/x-www-form-urlencoded"),
+    (f"key={KEY}&action=status&order=10001", b"application/x-www-form-urlencoded; charset=UTF-8"),
+    (f"key={KEY}&action=services", b"Application/X-WWW-Form-Urlencoded"),
+    ("key=wrong-key-123456&action=balance", b"application/x-www-form-urlencoded"),
+])
+def test_a_plain_form_post_never_goes_the_general_way(monkeypatch: Any, body: str, content_type: bytes) -> None:
+    # Without this, the equivalence test above would pass with a hot path that always fell back.
+    app = _app()
+    calls: list[int] = []
+
+    async def counting(*args: Any) -> None:
+        calls.append(1)
+
+    monkeypatch.setattr(hotpath, "guarded", counting)
+    scope = {"type": "http", "method": "POST", "path": "/api/v2", "root_path": "", "query_string": b"",
+             "headers": [(b"content-type", content_type)], "scheme": "http"}
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": body.encode(), "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert calls == [] and sent[0]["status"] == 200 and json.loads(sent[1]["body"])
+    assert len(app.state.control.journal.entries()) == 1

@@ -29,6 +29,13 @@ def _ids(panel: Any) -> list[int]:
     return list(panel.account(KEY).order_ids)
 
 
+def _ended() -> tuple[Any, Any, Answers]:
+    """A standard panel whose six orders have all ended, its dialect, and answers with nothing kept yet."""
+    panel = _panel()
+    panel.clock.advance(30 * 86400)
+    return panel, load_dialect("standard"), Answers(panel)
+
+
 def _fresh(panel: Any, dialect: Any, fields: dict[str, str]) -> tuple[Any, bytes]:
     """The answer as rendered from scratch (no entry kept)."""
     payload = dispatch(panel, dialect, fields)
@@ -53,10 +60,7 @@ def test_kept_entries_give_the_fresh_answer_in_every_dialect(name: str) -> None:
 
 @pytest.mark.parametrize("shape", ["{a},{b},123456789012345678901234", " {a}, {b} ", "[{a},{b}]", "{a},,{b}", "{a}"])
 def test_every_spelling_of_an_id_list_gets_the_fresh_answer(shape: str) -> None:
-    panel = _panel()
-    panel.clock.advance(30 * 86400)
-    dialect = load_dialect("standard")
-    answers = Answers(panel)
+    panel, dialect, answers = _ended()
     ids = _ids(panel)
     fields = {"key": KEY, "action": "status", "orders": shape.format(a=ids[0], b=ids[3])}
     for _ in range(2):
@@ -76,10 +80,7 @@ def test_the_bytes_are_the_dicts_json_in_order_with_a_repeated_id_once() -> None
 
 
 def test_a_forced_start_count_on_a_final_order_shows_at_once() -> None:
-    panel = _panel()
-    panel.clock.advance(30 * 86400)
-    dialect = load_dialect("standard")
-    answers = Answers(panel)
+    panel, dialect, answers = _ended()
     order = next(i for i in _ids(panel) if panel.status(KEY, i).status.value == "Completed")
     many = {"key": KEY, "action": "status", "orders": f"{order},{_ids(panel)[1]}"}
     one = {"key": KEY, "action": "status", "order": str(order)}
@@ -91,10 +92,7 @@ def test_a_forced_start_count_on_a_final_order_shows_at_once() -> None:
 
 
 def test_the_orders_of_a_removed_key_are_unknown_when_the_key_comes_back() -> None:
-    panel = _panel()
-    panel.clock.advance(30 * 86400)
-    dialect = load_dialect("standard")
-    answers = Answers(panel)
+    panel, dialect, answers = _ended()
     order = _ids(panel)[0]
     many = {"key": KEY, "action": "status", "orders": str(order)}
     one = {"key": KEY, "action": "status", "order": str(order)}
@@ -108,11 +106,8 @@ def test_the_orders_of_a_removed_key_are_unknown_when_the_key_comes_back() -> No
 
 
 def test_another_keys_final_order_is_never_answered_from_the_kept_entries() -> None:
-    panel = _panel()
+    panel, dialect, answers = _ended()
     panel.create_account("other-key-4567", balance="5")
-    panel.clock.advance(30 * 86400)
-    dialect = load_dialect("standard")
-    answers = Answers(panel)
     order = _ids(panel)[0]
     answers.answer(dialect, {"key": KEY, "action": "status", "orders": str(order)})
     answers.answer(dialect, {"key": KEY, "action": "status", "order": str(order)})
@@ -123,10 +118,7 @@ def test_another_keys_final_order_is_never_answered_from_the_kept_entries() -> N
 
 
 def test_a_reset_panel_forgets_the_kept_entries() -> None:
-    panel = _panel()
-    panel.clock.advance(30 * 86400)
-    dialect = load_dialect("standard")
-    answers = Answers(panel)
+    panel, dialect, answers = _ended()
     order = _ids(panel)[0]
     fields = {"key": KEY, "action": "status", "orders": str(order)}
     answers.answer(dialect, fields)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockpanel import ErrorCode, load_dialect
-from mockpanel.server.params import json_fields, media_type, query_fields, urlencoded_fields
+from mockpanel.server.params import FORM, is_form, json_fields, media_type, query_fields, urlencoded_fields
 from tests.conftest import KEY
 
 names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=10)
@@ -112,3 +112,12 @@ def test_the_form_parser_reads_every_body_as_parse_qsl_does(text):
 def test_the_form_parser_on_an_id_list_and_repeated_fields():
     assert urlencoded_fields(b"orders=1%2C2%2c3&a=1&a=2&b&=x&c=%2C%41+") == {
         "orders": "1,2,3", "a": "2", "b": "", "": "x", "c": ",A "}
+
+
+@given(st.sampled_from(["application/x-www-form-urlencoded", "Application/X-WWW-Form-Urlencoded", "application/json",
+                        "multipart/form-data", "text/plain", ""]),
+       st.sampled_from(["", "; charset=UTF-8", ";charset=utf-8", " ", "  ; q=1", "x", " foo"]),
+       st.sampled_from(["", " ", "\t"]))
+def test_is_form_says_what_media_type_says(kind, rest, lead):
+    header = lead + kind + rest
+    assert is_form(header.encode("latin-1")) is (media_type(header) == FORM)

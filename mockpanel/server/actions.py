@@ -211,16 +211,14 @@ class Answers:
             if action == "services" and "services" in dialect.actions:
                 return self._listing(dialect, key)
             handler = _handler(dialect, action)
-            if handler is _status and dialect.family.id_format == "decimal":  # ids as numbers
+            if handler is _status and dialect.family.id_format == "decimal":  # final orders' entries are kept
                 if "orders" in params:
                     return self._finals.answer(panel, dialect, key, account, params["orders"])
-                if dialect.family.single_status != "keyed":
-                    hit = self._finals.single(panel, dialect, account, params.get("order"))
-                    if hit is not None:
-                        return hit
-                payload = handler(panel, dialect, key, account, params)
-            else:
-                payload = handler(panel, dialect, key, account, params)
+                hit = None if dialect.family.single_status == "keyed" else self._finals.single(
+                    panel, dialect, account, params.get("order"))
+                if hit is not None:
+                    return hit
+            payload = handler(panel, dialect, key, account, params)
         except PanelError as exc:
             payload = render.error(dialect, exc)
         return payload, render.encode(dialect, payload)

@@ -21,13 +21,20 @@ from .api import ApiEndpoint, json_bytes, send_json
 from .context import SCOPE_KEY, Call
 from .fault_answers import ConnectionDropped, expose_transport
 from .journal_har import wire_log
-from .params import urlencoded_fields
+from .params import is_form, urlencoded_fields
 
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
 
-_FORM = b"application/x-www-form-urlencoded"
 INTERNAL_ERROR = b'{"error":"Internal error"}'
+
+
+def failure(exc: Exception) -> tuple[int, bytes]:
+    """What an unexpected exception answers: 503 when the state file refused the change (none was
+    made), else a JSON 500 (what Starlette's error middleware does)."""
+    if isinstance(exc, StateUnavailable):
+        return 503, json_bytes({"error": str(exc)})
+    return 500, INTERNAL_ERROR
 
 
 class HotPath:
@@ -51,7 +58,7 @@ class HotPath:
         form = False
         for name, value in scope["headers"]:
             if name == b"content-type":
-                form = value == _FORM or (value[:33].lower() == _FORM and value[33:34] in (b";", b" "))
+                form = is_form(value)
             elif name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 form = False
                 break
@@ -82,13 +89,9 @@ class HotPath:
                 seq = call.seq
             if seq is not None:
                 self.wire.note(seq, scope, fields)
-        except StateUnavailable as exc:  # the state file refused the change: none was made
-            journal.arrive(scope, fields)
-            await send_json(send, 503, json_bytes({"error": str(exc)}))
-            return
-        except Exception:
+        except Exception as exc:
             journal.arrive(scope, fields)  # in the journal, unanswered
-            await send_json(send, 500, INTERNAL_ERROR)
+            await send_json(send, *failure(exc))
             return
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", api.content_type), (b"content-length", b"%d" % len(answer))]})
@@ -108,7 +111,7 @@ def _again(first: Message, receive: Receive) -> Receive:
 
 
 async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    """Run ``app``; should it ever raise, answer JSON 500 (what Starlette's error middleware does)."""
+    """Run ``app``; should it ever raise before it answered, answer ``failure``'s JSON."""
     expose_transport(send)  # the "drop" fault closes the client's connection itself
     started = False
 
@@ -122,14 +125,10 @@ async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
         await app(scope, receive, watched)
     except ConnectionDropped:
         raise  # the in-process "drop" fault: the client must see a dropped connection, not a 500
-    except StateUnavailable as exc:
+    except Exception as exc:
         if started:
             raise
-        await send_json(send, 503, json_bytes({"error": str(exc)}))
-    except Exception:
-        if started:
-            raise
-        await send_json(send, 500, INTERNAL_ERROR)
+        await send_json(send, *failure(exc))
 
 
 def entry_point(api: ApiEndpoint, control: Control | None, general: ASGIApp) -> ASGIApp:

@@ -108,3 +108,13 @@ def json_fields(body: bytes) -> dict[str, str]:
 
 def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
+
+
+FORM = "application/x-www-form-urlencoded"
+_FORM_BYTES = FORM.encode()
+
+
+def is_form(content_type: bytes) -> bool:
+    """Whether a raw Content-Type header names an urlencoded form (``media_type`` says so),
+    with the exact spelling clients send checked first."""
+    return content_type == _FORM_BYTES or media_type(content_type.decode("latin-1")) == FORM
