@@ -3,11 +3,15 @@ panel would render now, in every dialect, whatever changed since an entry was ke
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from mockpanel import VirtualClock, build_panel, load_dialect
 from mockpanel.dialects import render
@@ -125,3 +129,91 @@ def test_a_reset_panel_forgets_the_kept_entries() -> None:
     panel.reset()
     panel.create_account(KEY, balance="5")
     assert answers.answer(dialect, fields) == _fresh(panel, dialect, fields)
+
+
+def test_a_polled_batch_of_final_orders_is_sent_the_same_bytes_until_an_order_changes() -> None:
+    panel, dialect, answers = _ended()
+    ids = _ids(panel)
+    fields = {"key": KEY, "action": "status", "orders": ",".join(map(str, ids))}
+    first = answers.answer(dialect, fields)
+    again = answers.answer(dialect, fields)
+    assert again[1] is first[1]  # the whole answer was kept
+    panel.set_order(ids[3], start_count=777)
+    changed = answers.answer(dialect, fields)
+    assert changed == _fresh(panel, dialect, fields) and changed[1] is not first[1]
+    assert changed[0][str(ids[3])]["start_count"] in (777, "777")
+
+
+def test_a_batch_with_an_unknown_id_is_not_kept_whole_so_the_id_shows_once_placed() -> None:
+    panel, dialect, answers = _ended()
+    coming = max(_ids(panel)) + 1
+    fields = {"key": KEY, "action": "status", "orders": f"{_ids(panel)[0]},{coming}"}
+    assert "error" in answers.answer(dialect, fields)[0][str(coming)]
+    panel.add(KEY, "1", {"link": "https://multi.test/late", "quantity": "100"})
+    panel.clock.advance(30 * 86400)
+    assert answers.answer(dialect, fields) == _fresh(panel, dialect, fields)
+    assert "status" in answers.answer(dialect, fields)[0][str(coming)]
+
+
+class KeptAnswers(RuleBasedStateMachine):
+    """Whatever happens to a panel, every status answer (single or batch, kept or not) is the one
+    rendered from scratch now."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panel, self.dialect, self.answers = _ended()  # six final orders, polled as a batch below
+        self.other = "other-key-4567"
+        self.panel.create_account(self.other, balance="1000")
+
+    def _some_id(self, data: st.DataObject) -> int:
+        first = self.panel.orders.first_id
+        return data.draw(st.integers(first, first + 5) | st.integers(first - 1, self.panel.orders.next_id + 1))
+
+    @rule(seconds=st.sampled_from([1.0, 60.0, 3600.0, 30 * 86400.0]))
+    def advance(self, seconds: float) -> None:
+        self.panel.clock.advance(seconds)
+
+    @rule(other=st.booleans())
+    def add(self, other: bool) -> None:
+        with contextlib.suppress(Exception):
+            self.panel.add(self.other if other else KEY, "1",
+                           {"link": f"https://multi.test/n{self.panel.orders.next_id}", "quantity": "100"})
+
+    @rule(data=st.data(), change=st.sampled_from(["start_count", "Completed", "Partial", "Canceled",
+                                                   "In progress", "outcome", "cancel", "refill"]))
+    def force(self, data: st.DataObject, change: str) -> None:
+        order = self._some_id(data)
+        with contextlib.suppress(Exception):
+            if change == "start_count":
+                self.panel.set_order(order, start_count=data.draw(st.integers(0, 10_000)))
+            elif change == "outcome":
+                self.panel.set_outcome(order, data.draw(st.sampled_from(["Completed", "Partial", "Canceled"])))
+            elif change == "cancel":
+                self.panel.cancel(KEY, order)
+            elif change == "refill":
+                self.panel.refill(KEY, order)
+            else:
+                self.panel.set_order(order, status=change)
+
+    @rule(data=st.data())
+    def key_removed_and_back(self, data: st.DataObject) -> None:
+        if data.draw(st.integers(0, 3)):  # seldom: the key's orders are gone after it
+            return
+        self.panel.remove_account(KEY)
+        self.panel.create_account(KEY, balance="1000")
+
+    @rule(data=st.data(), batch=st.sampled_from(["all", "first", "first three", "any"]))
+    def poll(self, data: st.DataObject, batch: str) -> None:
+        # The same few batches again and again, as a client polls: what was kept is asked for again.
+        first = self.panel.orders.first_id
+        ids = {"all": list(range(first, first + 6)), "first": [first], "first three": [first + 2, first, first + 1],
+               "any": [self._some_id(data) for _ in range(data.draw(st.integers(1, 8)))]}[batch]
+        key = data.draw(st.sampled_from([KEY, KEY, self.other]))
+        for fields in ({"key": key, "action": "status", "orders": ",".join(map(str, ids))},
+                       {"key": key, "action": "status", "order": str(ids[0])}):
+            for _ in range(2):  # the second answer may come from what the first kept
+                assert self.answers.answer(self.dialect, fields) == _fresh(self.panel, self.dialect, fields)
+
+
+TestKeptAnswers = KeptAnswers.TestCase
+TestKeptAnswers.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)

@@ -30,7 +30,9 @@ def column(name: str, doc: str) -> Any:  # a property; the annotation where it i
         return getattr(self._book, name)[self._row]
 
     def put(self: Any, value: Any) -> None:
-        getattr(self._book, name)[self._row] = value
+        book = self._book
+        getattr(book, name)[self._row] = value
+        book.changes += 1
 
     return property(get, put, doc=doc)
 
@@ -41,6 +43,7 @@ def extra(name: str, default: Any, doc: str) -> Any:  # a property; typed where 
         return default if extra is None else extra.get(name, default)
 
     def put(self: Any, value: Any) -> None:
+        self._book.changes += 1
         extras = self._book.extras
         if value is default or value == default and value is not None:
             extra = extras.get(self._row)

@@ -78,6 +78,9 @@ class OrderBook(Mapping[int, V], Generic[V]):
         self.charges = _Interned()  # Decimal prices
         self.extras: dict[int, dict[str, Any]] = {}  # row -> rare fields
         self.removed = 0
+        # Bumped by every change to a row already in the book (not by a new row): an answer made
+        # from rows stays exact while it is unchanged.
+        self.changes = 0
 
     # --- rows ---------------------------------------------------------------------
 
@@ -126,6 +129,7 @@ class OrderBook(Mapping[int, V], Generic[V]):
     def rollback(self, mark: tuple[int, int, int, int]) -> None:
         """Drop every row (and interned value) added since ``mark``."""
         rows, services, accounts, charges = mark
+        self.changes += 1
         for name in COLUMNS:
             del getattr(self, name)[rows:]
         del self.links[rows:]
@@ -142,6 +146,7 @@ class OrderBook(Mapping[int, V], Generic[V]):
 
     def restore_row(self, i: int, saved: tuple[tuple[Any, ...], dict[str, Any] | None]) -> None:
         values, extra = saved
+        self.changes += 1
         for name, value in zip(COLUMNS, values):
             getattr(self, name)[i] = value
         if extra is None:
@@ -164,6 +169,7 @@ class OrderBook(Mapping[int, V], Generic[V]):
         if ix is None:
             return
         column = self.account_ix
+        self.changes += 1
         for i in range(len(column)):
             if column[i] == ix:
                 column[i] = REMOVED

@@ -159,6 +159,7 @@ class Order:
         if value and value != self.refund_due():
             raise ValueError("an order's refund is credited whole, once its outcome is final")
         self._book.refunded[self._row] = 1 if value else 0
+        self._book.changes += 1
 
     @property
     def outcome(self) -> Status:
@@ -168,6 +169,7 @@ class Order:
     @outcome.setter
     def outcome(self, value: Status) -> None:
         self._book.outcome[self._row] = OUTCOME_INDEX[value]
+        self._book.changes += 1
 
     # --- reading -----------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from .control import Control
 from .control_http import CONTROL_ROUTES
 from .hotpath import HotPath, entry_point, guarded
 from .fault_middleware import FaultMiddleware
-from .journal_har import WireFacts
 from .triggers import install as install_triggers
 
 
@@ -133,7 +132,7 @@ def create_app(
     if control:
         controller = Control(panel, dialect)
         api.observers.append(controller.journal.record)
-        entry = WireFacts(FaultMiddleware(api, controller), controller)  # the method and headers, for the HAR
+        entry = FaultMiddleware(api, controller)
         install_triggers(panel)
     entry = entry_point(api, controller, entry)
     api_paths: dict[str, Any] = {}

@@ -20,7 +20,6 @@ from . import api as endpoint_module
 from .api import ApiEndpoint, json_bytes, send_json
 from .context import SCOPE_KEY, Call
 from .fault_answers import ConnectionDropped, expose_transport
-from .journal_har import wire_log
 from .params import is_form, urlencoded_fields
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,7 +44,6 @@ class HotPath:
         self.general = general
         self.control = control
         self.journal = control.journal
-        self.wire = wire_log(control)
         self.observers = list(api.observers)  # the journal's: any other observer takes the general way
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -82,13 +80,10 @@ class HotPath:
             status = getattr(payload, "http_status", 200)  # a family answering errors with HTTP codes
             seconds = time.perf_counter() - started
             # Journalled before the answer leaves: a client that checks the journal at once finds it.
-            seq = journal.record_answered(fields, payload, answer, status, seconds)
-            if seq is None:  # a row the journal keeps in its own form (a long field, logging on)
-                call = scope[SCOPE_KEY] = Call(fields, started, body=answer)
+            if journal.record_form(body, answer, status, seconds, scope, fields.get("key") or "") is None:
+                # a row the journal keeps in its own form (a long field, logging on)
+                scope[SCOPE_KEY] = Call(fields, started, body=answer)
                 journal.record(scope, fields, payload, status, seconds)
-                seq = call.seq
-            if seq is not None:
-                self.wire.note(seq, scope, fields)
         except Exception as exc:
             journal.arrive(scope, fields)  # in the journal, unanswered
             await send_json(send, *failure(exc))

@@ -31,6 +31,7 @@ from . import logs
 from .context import SCOPE_KEY, Call
 from .journal_checks import JournalChecks
 from .journal_keep import ANSWER_BYTES, FIELD_BYTES, FIELDS_BYTES, Encoded, kept_answer, kept_fields, shown_answer
+from .params import urlencoded_fields
 
 __all__ = ["ANSWER_BYTES", "FIELD_BYTES", "FIELDS_BYTES", "JOURNAL_BYTES", "JOURNAL_LIMIT", "Journal", "Request"]
 
@@ -144,12 +145,23 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size]. A request
-# answered at once (no fault, nothing awaited between arrival and answer) is one tuple of
-# references instead: the request's field names and values as sent (with the key) in the
-# params and kid slots, the answer's bytes as payload; entries() works out what it shows.
-# Tuples of atoms and bytes: the garbage collector stops tracking them at its next pass.
-_STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE = 5, 6, 7, 8, 9, 10
+# A row: [seq, at, wall, params, kid, status, payload, latency, fault, state, size, wire]. A
+# request answered at once (no fault, nothing awaited between arrival and answer) is one tuple
+# of references instead: in the params and kid slots, the request's form body as sent (kid
+# None), or its field names and values (with the key); the answer's bytes as payload;
+# entries() works out what it shows. Tuples of atoms and bytes: the garbage collector stops
+# tracking them. ``wire`` is the request's wire facts for the HAR (``wire_of``).
+_STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE, _WIRE = 5, 6, 7, 8, 9, 10, 11
+
+# What the HAR wants of a request beside its fields: (method, scheme, root, path, query,
+# headers, key), the scope's own values (the headers as a tuple); redacted only when read.
+WireFacts = tuple[str, str, str, str, bytes, Any, str]
+
+
+def wire_of(scope: Mapping[str, Any], key: str) -> WireFacts:
+    """A request's wire facts, by reference: no copies, no scans on the request path."""
+    return (scope.get("method", "POST"), scope.get("scheme", "http"), scope.get("root_path", ""),
+            scope.get("path", ""), scope.get("query_string", b""), tuple(scope.get("headers", ())), key)
 
 
 class Journal(JournalChecks["Request"]):
@@ -188,7 +200,7 @@ class Journal(JournalChecks["Request"]):
         params, size = kept_fields(key, fields)
         size += _ROW_OVERHEAD
         row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None, 0.0,
-               None, ARRIVED, size]
+               None, ARRIVED, size, wire_of(scope, key)]
         call = scope.get(SCOPE_KEY)
         if call is None:
             call = scope[SCOPE_KEY] = Call(fields, time.perf_counter())
@@ -232,7 +244,7 @@ class Journal(JournalChecks["Request"]):
             if call.fault is not None:
                 status, fault, body = call.fault.client_status, call.fault.kind, None  # type: ignore[assignment]
         if fault is None and row is None:
-            seq = self.record_answered(fields, payload, body, status, seconds)
+            seq = self.record_answered(fields, payload, body, status, seconds, scope)
             if seq is not None:
                 if call is not None:
                     call.seq = seq
@@ -243,7 +255,7 @@ class Journal(JournalChecks["Request"]):
             if row is None:  # no arrival was noted (an endpoint without the fault middleware)
                 params, fsize = kept_fields(key, fields)
                 row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None,
-                       0.0, None, ARRIVED, _ROW_OVERHEAD + fsize]
+                       0.0, None, ARRIVED, _ROW_OVERHEAD + fsize, wire_of(scope, key)]
                 self._entries.append(row)
                 self._bytes += row[_SIZE]
                 if call is not None:
@@ -259,7 +271,7 @@ class Journal(JournalChecks["Request"]):
             logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
 
     def record_answered(self, fields: Mapping[str, str], payload: Any, body: bytes | None, status: int,
-                        seconds: float) -> int | None:
+                        seconds: float, scope: Mapping[str, Any]) -> int | None:
         """Record an answered request (that arrived unnoted) as a row of references, and return its
         number; None when it needs a kept row, which ``record`` makes (a field or answer past its
         bound, an answer without bytes, logging on)."""
@@ -272,11 +284,24 @@ class Journal(JournalChecks["Request"]):
             # Counted in full even when the bytes are a cached answer shared by many rows:
             # the cache may drop them, and then these rows alone hold them.
             size += len(body)
+        return self._append(tuple(fields), tuple(fields.values()), status, body, seconds, size,
+                            wire_of(scope, fields.get("key") or ""))
+
+    def record_form(self, form: bytes, body: bytes, status: int, seconds: float, scope: Mapping[str, Any],
+                    key: str) -> int | None:
+        """``record_answered`` for a urlencoded body answered at once (server/hotpath.py): the row
+        keeps the body's bytes as sent, and its fields are read from them again when shown."""
+        if len(form) > FIELD_BYTES or len(body) > ANSWER_BYTES or logs.LOG.isEnabledFor(logs.INFO):
+            return None  # every field fits its bound when the whole body does
+        return self._append(form, None, status, body, seconds, len(form) + len(body), wire_of(scope, key))
+
+    def _append(self, params: Any, values: Any, status: int, body: bytes | None, seconds: float, size: int,
+                wire: WireFacts) -> int:
         size += _ROW_OVERHEAD
         with self._lock:
             seq = next(self._seq)
-            self._entries.append((seq, self._now(), time.time(), tuple(fields), tuple(fields.values()),
-                                  status, body, seconds, None, ANSWERED, size))
+            self._entries.append((seq, self._now(), time.time(), params, values, status, body, seconds, None,
+                                  ANSWERED, size, wire))
             self._bytes += size
             if len(self._entries) > self.limit or self._bytes > self.max_bytes:
                 self._trim()
@@ -295,9 +320,9 @@ class Journal(JournalChecks["Request"]):
             rows = [tuple(r) for r in self._entries]
         ids: dict[str, str] = {}  # key -> key id, for this call: a journal holds few keys
         out = []
-        for seq, at, wall, params, kid, status, payload, latency, fault, state, _ in rows:
-            if kid.__class__ is tuple:  # a row of references: what it shows is worked out now
-                fields = dict(zip(params, kid))
+        for seq, at, wall, params, kid, status, payload, latency, fault, state, _, _ in rows:
+            if kid.__class__ is not str:  # a row of references: what it shows is worked out now
+                fields = urlencoded_fields(params) if kid is None else dict(zip(params, kid))
                 sent = fields.get("key") or ""
                 params = kept_fields(sent, fields)[0]
                 payload = shown_answer(sent, payload)
@@ -315,6 +340,11 @@ class Journal(JournalChecks["Request"]):
         if limit is not None:
             out = out[-limit:] if limit > 0 else []
         return out
+
+    def wire_facts(self) -> dict[int, WireFacts]:
+        """seq -> the wire facts of each request kept (as sent: redact before showing)."""
+        with self._lock:
+            return {row[0]: row[_WIRE] for row in self._entries}
 
     def report(self, limit: int = 50) -> str:
         """The newest ``limit`` requests and answers, one a line (pytest shows this for a failed test)."""

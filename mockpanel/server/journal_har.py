@@ -1,26 +1,22 @@
 """``GET /_mock/journal.har``: the request journal as HAR 1.2, keys redacted.
 
-The journal keeps each request's fields, answer and status; what HAR also wants (the method, path,
-query and request headers) is noted per request (``WireLog.note``), keyed by the journal's
-sequence number, by reference; the key and every credential header are redacted when the HAR
-is read. Bounded like the journal (at most as many requests as it keeps).
+The journal keeps each request's fields, answer and status, and what HAR also wants (the method,
+path, query and request headers) in the same row, by reference (``journal.wire_of``); the key
+and every credential header are redacted when the HAR is read.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from starlette.requests import Request as HttpRequest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..domain.accounts import redact
 from ..har import HarExchange, har_log
-from .context import call_of
+from .journal import WireFacts
 
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
@@ -48,52 +44,18 @@ class Wire:
         return f"{self.scheme}://{host}{self.root}{self.path}" + (f"?{query}" if query else "")
 
 
-# What is noted of a request as it is answered: (method, scheme, root, path, query, headers, key),
-# the scope's values (the headers as a tuple: the collector stops tracking it); redacted only when
-# read (``WireLog.get``).
-WireFactsRow = tuple[str, str, str, str, bytes, Any, str]
-
-
-class WireLog:
-    """seq -> the wire facts of that request, insertion-ordered, at most as many as the journal keeps."""
-
-    def __init__(self, control: Control) -> None:
-        self._control = control
-        self._rows: OrderedDict[int, WireFactsRow] = OrderedDict()  # popitem(last=False) is O(1)
-
-    def note(self, seq: int, scope: Scope, fields: dict[str, str]) -> None:
-        """Note a request's method, path, query and headers (on the request path: no copies, no scans)."""
-        rows = self._rows
-        rows[seq] = (scope["method"], scope.get("scheme", "http"), scope.get("root_path", ""), scope["path"],
-                     scope.get("query_string", b""), tuple(scope["headers"]), fields.get("key") or "")
-        if len(rows) > self._control.journal.limit:
-            rows.popitem(last=False)
-
-    def get(self, seq: int) -> Wire | None:
-        """The request's facts, with the key and every credential header redacted."""
-        row = self._rows.get(seq)
-        if row is None:
-            return None
-        method, scheme, root, path, query, headers, sent = row
-        key = sent.encode("utf-8", errors="replace")
-        headers = list(headers)
-        for name, value in headers:
-            if name.lower() in SECRET_HEADERS or (key and key in value):
-                headers = _redacted_headers(headers, key)
-                break
-        if query and (key in query or b"key" in query.lower() or b"token" in query.lower()):
-            query = _redacted_query(query, sent)
-        return Wire(method, scheme, root, path, query, headers)
-
-
-_LOGS: weakref.WeakKeyDictionary[Any, WireLog] = weakref.WeakKeyDictionary()
-
-
-def wire_log(control: Control) -> WireLog:
-    log = _LOGS.get(control)
-    if log is None:
-        log = _LOGS[control] = WireLog(control)
-    return log
+def shown_wire(facts: WireFacts) -> Wire:
+    """A request's wire facts as the HAR shows them: the key and every credential header redacted."""
+    method, scheme, root, path, query, headers, sent = facts
+    key = sent.encode("utf-8", errors="replace")
+    headers = list(headers)
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS or (key and key in value):
+            headers = _redacted_headers(headers, key)
+            break
+    if query and (key in query or b"key" in query.lower() or b"token" in query.lower()):
+        query = _redacted_query(query, sent)
+    return Wire(method, scheme, root, path, query, headers)
 
 
 def _redacted_query(query: bytes, key: str) -> bytes:
@@ -109,24 +71,6 @@ def _redacted_headers(raw: RawHeaders, key: bytes) -> RawHeaders:
              (value.replace(key, shown) if key else value)) for name, value in raw]
 
 
-class WireFacts:
-    """Wraps the API endpoint (the path of a request with a fault or a trigger word; the common
-    request is noted by server/hotpath.py): notes each request's method, path, query and
-    headers for the HAR export, by reference; redaction happens when the HAR is read."""
-
-    def __init__(self, app: ASGIApp, control: Control) -> None:
-        self.app = app
-        self.log = wire_log(control)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            call = call_of(scope)  # the request's fields and journal row (server/context.py)
-            if call is not None and call.seq is not None:
-                self.log.note(call.seq, scope, call.fields)
-
-
 def _text(raw: RawHeaders) -> Headers:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
 
@@ -140,12 +84,13 @@ def _body(params: dict[str, str], key: str, mime: str) -> str:
 
 def journal_har(c: Control, r: HttpRequest, b: Any) -> dict[str, Any]:
     """The journal as a HAR 1.2 document."""
-    log = wire_log(c)
+    noted = c.journal.wire_facts()
     host = r.headers.get("host", "127.0.0.1")  # for a request that sent no Host
     base = str(r.base_url).rstrip("/")
     out = []
     for e in c.journal_entries():
-        wire = log.get(e.seq)
+        facts = noted.get(e.seq)
+        wire = shown_wire(facts) if facts is not None else None
         method = wire.method if wire else "POST"
         headers = _text(wire.headers) if wire else []
         answer = "" if e.response is None else orjson.dumps(e.response).decode()
@@ -159,7 +104,7 @@ def journal_har(c: Control, r: HttpRequest, b: Any) -> dict[str, Any]:
             request_mime=mime, status=e.status or 0,
             response_headers=answer_headers if e.response is not None else [], response_body=answer,
             response_mime=c.dialect.content_type,
-            comment=("" if wire else "method and headers not noted (a dropped request)")
+            comment=("" if wire else "method and headers not noted")
             + (f"fault: {e.fault}" if e.fault else ""),
         ))
     return har_log(out, comment="mockpanel journal; keys redacted; a request body is the fields the "

@@ -5,7 +5,9 @@ A final order's entry no longer changes with time: only a forced change does, an
 bumps the order's version (or, for a start count, changes the column compared here). So
 the entry is rendered (and encoded) once and reused while its row's owner, version, start
 count, the client's token, the currency and the dialect are the ones it was rendered for.
-A single status's whole answer is kept the same way.
+A single status's whole answer is kept the same way, and so is a multi-status answer whose
+orders are all final, for as long as no order in the book changes (``OrderBook.changes``):
+a client polling the same batch is sent the same bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..domain.orders import state_of
 from ..domain.panel import Panel
 
 FINAL_ENTRIES = 50_000  # rendered entries kept (about 0.5 KB each); the cache starts over when full
+ANSWERS_BYTES = 16 << 20  # of whole multi-status answers kept; the cache starts over when full
 
 
 class FinalStatuses:
@@ -35,10 +38,15 @@ class FinalStatuses:
         self._shown: dict[str, tuple[int, int, int, Any, bytes]] = {}  # token -> a final order's entry
         # Row -> ((version, start count, currency), payload, bytes): a single status's whole answer.
         self._singles: dict[int, tuple[tuple[int, int, str], Any, bytes]] = {}
+        # The id list as sent -> ((book changes, owner, currency, batch limit), payload, bytes): a
+        # multi-status answer of final orders only.
+        self._answers: dict[str, tuple[tuple[int, int, str, int], Any, bytes]] = {}
+        self._answers_bytes = 0
 
     def _same_panel(self, panel: Panel, dialect: Dialect) -> None:
         if panel.orders is not self._book or dialect is not self._dialect:  # a reset panel: rows are other orders
             self._book, self._dialect, self._shown, self._singles = panel.orders, dialect, {}, {}
+            self._answers, self._answers_bytes = {}, 0
 
     def single(self, panel: Panel, dialect: Dialect, account: Account, raw: str | None) -> tuple[Any, bytes] | None:
         """The answer to ``status`` of one final order of the account, id as plain digits, as
@@ -70,6 +78,27 @@ class FinalStatuses:
 
     def answer(self, panel: Panel, dialect: Dialect, key: str, account: Account, raw: str) -> tuple[Any, bytes]:
         """The multi-status answer for ``orders=raw``, as (payload, JSON bytes)."""
+        with panel.lock:
+            account = panel.account(key)
+            self._same_panel(panel, dialect)
+            book = panel.orders
+            owner = book.accounts.index(account.id)
+            stamp = (book.changes, owner, account.currency, panel.settings.batch_limit)
+            kept = self._answers.get(raw)
+            if kept is not None and kept[0] == stamp:
+                return kept[1], kept[2]
+            payload, body, final = self._answer(panel, dialect, book, owner, account.currency, raw)
+            if final:
+                size = len(body) + len(raw) + 64 * len(payload) + 256  # the payload's dict and the key's tuple, about
+                if self._answers_bytes + size > ANSWERS_BYTES:
+                    self._answers, self._answers_bytes = {}, 0
+                self._answers[raw] = (stamp, payload, body)
+                self._answers_bytes += size
+            return payload, body
+
+    def _answer(self, panel: Panel, dialect: Dialect, book: Any, owner: int, currency: str,
+                raw: str) -> tuple[Any, bytes, bool]:
+        """The answer, and whether every order in it is final (then it no longer changes with time)."""
         tokens = raw.split(",")
         # Plain "1,2,3" (what clients send) is read token by token, and only a token whose entry is
         # not kept is parsed; anything else is split and parsed as every id list is.
@@ -78,61 +107,56 @@ class FinalStatuses:
         if not plain:
             tokens = split_ids(raw)
             ids = parse_ids(tokens)
-        if not tokens:
-            raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
+        panel.check_batch(tokens)
         status_of = render.status_renderer(dialect)
-        currency = account.currency
         # Compact JSON is written from each entry's own bytes, kept with the entry: a final
         # order's entry is encoded once. (PHP-style or indented JSON is encoded whole.)
         compact = dialect.json_indent is None and not dialect.json_php
         out: dict[str, Any] = {}
         parts: list[bytes] = []
-        with panel.lock:
-            account = panel.account(key)
-            panel.check_batch(tokens)
-            self._same_panel(panel, dialect)
-            book = panel.orders
-            if currency != self._currency:
-                self._currency, self._shown = currency, {}
-            shown = self._shown
-            now = panel.clock.now()
-            owner = book.accounts.index(account.id)
-            account_ix, done_at = book.account_ix, book.done_at
-            version, start_count = book.version, book.start_count
-            first, rows = book.first_id, len(account_ix)
-            for i, token in enumerate(tokens):
-                hit = shown.get(token)  # kept once final; its row's owner is read: keys can be removed
-                if hit is not None:
-                    row = hit[0]
-                    if account_ix[row] == owner and hit[1] == version[row] and hit[2] == start_count[row]:
-                        out[token] = hit[3]
-                        parts.append(hit[4])
-                        continue
-                if ids is None:
-                    order_id: int | None = int(token) if len(token) <= MAX_DIGITS else None
-                else:
-                    order_id = ids[i]
-                row = -1 if order_id is None else order_id - first  # book.row, inlined: a removed row's owner is none
-                if not 0 <= row < rows or account_ix[row] != owner:
-                    entry = render.item_error(dialect, PanelError(ErrorCode.INCORRECT_ORDER_ID))
-                else:
-                    entry = status_of(state_of(book, row, now), token, currency)
-                    if now >= done_at[row]:  # final: its entry no longer changes with time
-                        if len(shown) >= FINAL_ENTRIES:
-                            shown.clear()
-                        # (row, version, start count, entry, its bytes): atoms, a dict of atoms and
-                        # bytes, which the garbage collector stops tracking.
-                        shown[token] = hit = (row, version[row], start_count[row], entry,
-                                              _member(token, entry) if compact else b"")
-                        out[token] = entry
-                        parts.append(hit[4])
-                        continue
-                out[token] = entry
-                if compact:
-                    parts.append(_member(token, entry))
+        if currency != self._currency:
+            self._currency, self._shown = currency, {}
+        shown = self._shown
+        now = panel.clock.now()
+        account_ix, done_at = book.account_ix, book.done_at
+        version, start_count = book.version, book.start_count
+        first, rows = book.first_id, len(account_ix)
+        final = True
+        for i, token in enumerate(tokens):
+            hit = shown.get(token)  # kept once final; its row's owner is read: keys can be removed
+            if hit is not None:
+                row = hit[0]
+                if account_ix[row] == owner and hit[1] == version[row] and hit[2] == start_count[row]:
+                    out[token] = hit[3]
+                    parts.append(hit[4])
+                    continue
+            if ids is None:
+                order_id: int | None = int(token) if len(token) <= MAX_DIGITS else None
+            else:
+                order_id = ids[i]
+            row = -1 if order_id is None else order_id - first  # book.row, inlined: a removed row's owner is none
+            if not 0 <= row < rows or account_ix[row] != owner:
+                entry = render.item_error(dialect, PanelError(ErrorCode.INCORRECT_ORDER_ID))
+                final = False  # an id placed later is an order then
+            else:
+                entry = status_of(state_of(book, row, now), token, currency)
+                if now >= done_at[row]:  # final: its entry no longer changes with time
+                    if len(shown) >= FINAL_ENTRIES:
+                        shown.clear()
+                    # (row, version, start count, entry, its bytes): atoms, a dict of atoms and
+                    # bytes, which the garbage collector stops tracking.
+                    shown[token] = hit = (row, version[row], start_count[row], entry,
+                                          _member(token, entry) if compact else b"")
+                    out[token] = entry
+                    parts.append(hit[4])
+                    continue
+                final = False
+            out[token] = entry
+            if compact:
+                parts.append(_member(token, entry))
         if not compact or len(out) != len(tokens):  # a token asked twice is one member, where it first stood
-            return out, render.encode(dialect, out)
-        return out, b"{" + b",".join(parts) + b"}"
+            return out, render.encode(dialect, out), final
+        return out, b"{" + b",".join(parts) + b"}", final
 
 
 def _member(token: str, entry: Any) -> bytes:

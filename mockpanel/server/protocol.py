@@ -7,8 +7,10 @@
   the bytes that came after it.
 - Bounded: a request's line and headers may take ``header_limit`` bytes (431 past it) and
   ``read_timeout`` seconds from its first byte to its last (408 past it); a connection that
-  says nothing is closed after uvicorn's keep-alive timeout. Slow or idle clients hold no
-  more than that.
+  says nothing is closed after the keep-alive timeout. Slow or idle clients hold no more
+  than that.
+- One timer per connection keeps both times (uvicorn makes and cancels a keep-alive timer
+  for every request): a request only notes when it began and when its answer ended.
 - What the server answers by itself (431, 408, 400 for a request httptools cannot parse) is
   JSON ``{"error": ...}``, like everything the app answers (docs/http.md).
 
@@ -42,8 +44,9 @@ class PanelProtocol(HttpToolsProtocol):
         self._in_head = True  # reading a request's line and headers
         self._head_bytes = 0
         self._counted = True  # _head_bytes counts every byte of the request being read
-        self._deadline: asyncio.TimerHandle | None = None  # the connection's read timer
+        self._timer: asyncio.TimerHandle | None = None  # the connection's one timer (_check_times)
         self._begun: float | None = None  # loop time the request being read began; None between requests
+        self._idle: float | None = None  # loop time the connection went idle (nothing asked, all answered)
         self._refusal: tuple[int, str] | None = None
         self._replay: bytes | None = None  # the head of a request whose upgrade offer is ignored
 
@@ -51,16 +54,18 @@ class PanelProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        # uvicorn arms its keep-alive timer only after a response: a silent new connection would stay forever.
-        self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+        # A silent new connection is idle from now (uvicorn would wait for a first request forever).
+        self._idle = self.loop.time()
+        self._timer = self.loop.call_at(self._idle + self.timeout_keep_alive, self._check_times)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_deadline()
+        self._cancel_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        self._unset_keepalive_if_required()
+        self._idle = None
         if self._begun is None:  # no request being read: these bytes start the next one's head
+            self._begun = self.loop.time()
             self._head_bytes, self._counted = 0, True
         while True:
             if self._in_head:
@@ -86,19 +91,22 @@ class PanelProtocol(HttpToolsProtocol):
         if self._in_head and self._head_bytes > self.header_limit:
             self._refuse(431, self._too_large())
 
+    def on_response_complete(self) -> None:
+        """uvicorn's, with the connection's timer kept instead of a new keep-alive timer."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:  # a pipelined request waits: start it
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif self._begun is None:  # nothing more asked: idle from now
+            self._idle = self.loop.time()
+
     def _should_upgrade(self) -> bool:
         return False  # no WebSocket routes: every upgrade offer is ignored
 
     # --- parser callbacks -------------------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head = True
-        # One timer per connection, not per request (a keep-alive client sends thousands): it
-        # fires at the first request's deadline and looks at the request then in progress.
-        self._begun = self.loop.time()
-        if self._deadline is None:
-            self._deadline = self.loop.call_at(self._begun + self.read_timeout, self._check_deadline)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -142,39 +150,47 @@ class PanelProtocol(HttpToolsProtocol):
     def _too_large(self) -> str:
         return f"Request line and headers too large (limit {self.header_limit} bytes)"
 
-    def _check_deadline(self) -> None:
-        """The connection's timer: a request still being read past its deadline gets a 408;
-        otherwise the timer waits for the deadline of the request now being read, if any."""
-        self._deadline = None
-        begun = self._begun
-        if begun is None:
-            return  # between requests: the next one arms the timer again
-        due = begun + self.read_timeout
-        if self.loop.time() >= due:
-            self._too_slow()
-        elif not self.transport.is_closing():
-            self._deadline = self.loop.call_at(due, self._check_deadline)
-
-    def _too_slow(self) -> None:
-        self._deadline = None
+    def _check_times(self) -> None:
+        """The connection's timer: a request still being read past its read deadline gets a 408, a
+        connection idle past the keep-alive timeout is closed. Otherwise it looks again when what
+        it saw falls due, and never later than a keep-alive time from now: what it did not see
+        (a request that ends, an answer that is sent) falls due no sooner than that."""
+        self._timer = None
         if self.transport.is_closing():
             return
+        now = self.loop.time()
+        begun, idle, later = self._begun, self._idle, now + self.timeout_keep_alive
+        if begun is not None:
+            due = begun + self.read_timeout
+            if now >= due:
+                self._too_slow()
+                return
+        elif idle is not None:
+            due = idle + self.timeout_keep_alive
+            if now >= due:
+                self.timeout_keep_alive_handler()
+                return
+        else:  # the app is answering: nothing here is due
+            due = later
+        self._timer = self.loop.call_at(min(due, later), self._check_times)
+
+    def _too_slow(self) -> None:
         if self._in_head or self.cycle is None or not self.cycle.response_started:
             self._refuse(408, f"Request not received within {self.read_timeout:g} s; send it whole, promptly")
         else:
             self.transport.close()
 
-    def _cancel_deadline(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def send_400_response(self, msg: str) -> None:
         self._refuse(400, msg)
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer JSON and close: the connection's state is unknown past a bad request."""
-        self._cancel_deadline()
+        self._cancel_timer()
         if self.transport.is_closing():
             return
         body = orjson.dumps({"error": message})
