@@ -150,7 +150,7 @@ def _short(value: Any, limit: int = 80) -> str:
 # of references instead: in the params and kid slots, the request's form body as sent (kid
 # None), or its field names and values (with the key); the answer's bytes as payload;
 # entries() works out what it shows. Tuples of atoms and bytes: the garbage collector stops
-# tracking them. ``wire`` is the request's wire facts for the HAR (``wire_of``).
+# tracking them. ``wire`` is the request's wire facts for the HAR (``Journal.wire_of``).
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE, _WIRE = 5, 6, 7, 8, 9, 10, 11
 
 # What the HAR wants of a request beside its fields: (method, scheme, root, path, query,
@@ -158,10 +158,7 @@ _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE, _WIRE = 5, 6, 7, 8, 9, 10, 1
 WireFacts = tuple[str, str, str, str, bytes, Any, str]
 
 
-def wire_of(scope: Mapping[str, Any], key: str) -> WireFacts:
-    """A request's wire facts, by reference: no copies, no scans on the request path."""
-    return (scope.get("method", "POST"), scope.get("scheme", "http"), scope.get("root_path", ""),
-            scope.get("path", ""), scope.get("query_string", b""), tuple(scope.get("headers", ())), key)
+_WIRES_MAX = 1024  # distinct wire facts a journal keeps once (shared by their rows)
 
 
 class Journal(JournalChecks["Request"]):
@@ -176,6 +173,25 @@ class Journal(JournalChecks["Request"]):
         self._bytes = 0
         self.limit = limit
         self.max_bytes = max_bytes
+        self._wires: dict[WireFacts, WireFacts] = {}
+
+    def wire_of(self, scope: Mapping[str, Any], key: str) -> WireFacts:
+        """A request's wire facts, by reference: no copies, no scans on the request path. A client
+        sends the same headers again and again: those facts are kept once, shared by their rows,
+        so a journalled request leaves one new object behind for the garbage collector, its row."""
+        facts = (scope.get("method", "POST"), scope.get("scheme", "http"), scope.get("root_path", ""),
+                 scope.get("path", ""), scope.get("query_string", b""), tuple(scope.get("headers", ())), key)
+        wires = self._wires
+        try:
+            kept = wires.get(facts)
+        except TypeError:  # a header that is not bytes (an ASGI app called by hand): kept as it is
+            return facts
+        if kept is not None:
+            return kept
+        if len(wires) >= _WIRES_MAX:
+            wires.clear()
+        wires[facts] = facts
+        return facts
 
     def set_limits(self, limit: int | None = None, max_bytes: int | None = None) -> None:
         """Change the bounds (entries, bytes); the oldest entries go at once if over."""
@@ -200,7 +216,7 @@ class Journal(JournalChecks["Request"]):
         params, size = kept_fields(key, fields)
         size += _ROW_OVERHEAD
         row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None, 0.0,
-               None, ARRIVED, size, wire_of(scope, key)]
+               None, ARRIVED, size, self.wire_of(scope, key)]
         call = scope.get(SCOPE_KEY)
         if call is None:
             call = scope[SCOPE_KEY] = Call(fields, time.perf_counter())
@@ -255,7 +271,7 @@ class Journal(JournalChecks["Request"]):
             if row is None:  # no arrival was noted (an endpoint without the fault middleware)
                 params, fsize = kept_fields(key, fields)
                 row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None,
-                       0.0, None, ARRIVED, _ROW_OVERHEAD + fsize, wire_of(scope, key)]
+                       0.0, None, ARRIVED, _ROW_OVERHEAD + fsize, self.wire_of(scope, key)]
                 self._entries.append(row)
                 self._bytes += row[_SIZE]
                 if call is not None:
@@ -285,7 +301,7 @@ class Journal(JournalChecks["Request"]):
             # the cache may drop them, and then these rows alone hold them.
             size += len(body)
         return self._append(tuple(fields), tuple(fields.values()), status, body, seconds, size,
-                            wire_of(scope, fields.get("key") or ""))
+                            self.wire_of(scope, fields.get("key") or ""))
 
     def record_form(self, form: bytes, body: bytes, status: int, seconds: float, scope: Mapping[str, Any],
                     key: str) -> int | None:
@@ -293,7 +309,7 @@ class Journal(JournalChecks["Request"]):
         keeps the body's bytes as sent, and its fields are read from them again when shown."""
         if len(form) > FIELD_BYTES or len(body) > ANSWER_BYTES or logs.LOG.isEnabledFor(logs.INFO):
             return None  # every field fits its bound when the whole body does
-        return self._append(form, None, status, body, seconds, len(form) + len(body), wire_of(scope, key))
+        return self._append(form, None, status, body, seconds, len(form) + len(body), self.wire_of(scope, key))
 
     def _append(self, params: Any, values: Any, status: int, body: bytes | None, seconds: float, size: int,
                 wire: WireFacts) -> int:
@@ -370,6 +386,7 @@ class Journal(JournalChecks["Request"]):
         with self._lock:
             self._entries.clear()
             self._bytes = 0
+            self._wires.clear()
 
 
 async def _disconnect(receive: Any) -> bool:

@@ -61,13 +61,13 @@ class FinalStatuses:
             row = order_id - book.first_id
             if not 0 <= row < len(book.account_ix) or book.account_ix[row] != book.accounts.index(account.id):
                 return None
+            stamp = (book.version[row], book.start_count[row], account.currency)
+            hit = self._singles.get(row)
+            if hit is not None and hit[0] == stamp:  # kept once final, and final stays final: the clock never goes back
+                return hit[1], hit[2]
             now = panel.clock.now()
             if now < book.done_at[row]:
                 return None  # still running: its answer changes with time
-            stamp = (book.version[row], book.start_count[row], account.currency)
-            hit = self._singles.get(row)
-            if hit is not None and hit[0] == stamp:
-                return hit[1], hit[2]
             state = state_of(book, row, now)
         payload = render.envelope(dialect, "status", render.status(dialect, state, order_id, account.currency))
         body = render.encode(dialect, payload)

@@ -29,7 +29,10 @@ def clean_text(text: str) -> str:
 
 def clean_fields(fields: Mapping[str, str]) -> Mapping[str, str]:
     """The fields, cleaned (the same mapping when there was nothing to clean: the usual case)."""
-    if all(map(str.isascii, fields.values())) and all(map(str.isascii, fields)):
+    for name, value in fields.items():  # a loop: cheaper than all(map(...)) over the few fields of a request
+        if not (value.isascii() and name.isascii()):
+            break
+    else:
         return fields
     return {clean_text(k): clean_text(v) for k, v in fields.items()}
 
