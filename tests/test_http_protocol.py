@@ -269,3 +269,39 @@ def test_the_read_deadline_counts_from_each_request_on_a_kept_alive_connection(s
             sock.sendall(request(b"POST", b"/api/v2", [FORM], body))
             assert read_answer(sock)[0] == 200
             time.sleep(READ_TIMEOUT * 0.4)
+
+
+def test_an_idle_connection_is_closed_a_keep_alive_time_after_its_last_answer(served):
+    # The connection's one timer: not sooner than timeout_keep_alive (1 s here) after the answer,
+    # and not much later, whenever the timer last looked.
+    panel, server = served
+    body = b"key=" + KEY.encode() + b"&action=balance"
+    with connect(server) as sock:
+        for _ in range(3):  # requests spread over most of a keep-alive time
+            sock.sendall(request(b"POST", b"/api/v2", [FORM], body))
+            assert read_answer(sock)[0] == 200
+            time.sleep(0.3)
+        sock.sendall(request(b"POST", b"/api/v2", [FORM], body))
+        assert read_answer(sock)[0] == 200
+        answered = time.monotonic()
+        sock.settimeout(5)
+        assert closed(sock)
+        assert 0.9 <= time.monotonic() - answered < 2.5
+
+
+def test_an_answer_slower_than_the_keep_alive_time_keeps_the_connection():
+    # While the app is answering the connection is not idle: a 1.5 s latency fault (keep-alive 1 s)
+    # is answered, and the connection then serves the next request.
+    panel = build_panel(seed=3, speed=0)
+    panel.create_account(KEY, balance="100")
+    app = create_app(panel)
+    app.state.control.add_fault({"kind": "latency", "seconds": 1.5, "count": 1})
+    body = b"key=" + KEY.encode() + b"&action=balance"
+    with ServerThread(app, http=protocol_class(read_timeout=READ_TIMEOUT), timeout_keep_alive=1) as server:
+        with connect(server) as sock:
+            started = time.monotonic()
+            sock.sendall(request(b"POST", b"/api/v2", [FORM], body))
+            assert read_answer(sock)[0] == 200
+            assert time.monotonic() - started >= 1.4
+            sock.sendall(request(b"POST", b"/api/v2", [FORM], body))
+            assert read_answer(sock)[0] == 200

@@ -174,6 +174,7 @@ class Journal(JournalChecks["Request"]):
         self.limit = limit
         self.max_bytes = max_bytes
         self._wires: dict[WireFacts, WireFacts] = {}
+        self._last_wire: WireFacts | None = None
 
     def wire_of(self, scope: Mapping[str, Any], key: str) -> WireFacts:
         """A request's wire facts, by reference: no copies, no scans on the request path. A client
@@ -181,17 +182,20 @@ class Journal(JournalChecks["Request"]):
         so a journalled request leaves one new object behind for the garbage collector, its row."""
         facts = (scope.get("method", "POST"), scope.get("scheme", "http"), scope.get("root_path", ""),
                  scope.get("path", ""), scope.get("query_string", b""), tuple(scope.get("headers", ())), key)
+        last = self._last_wire
+        if facts == last:  # the same client again: a comparison is cheaper than a hash
+            return last
         wires = self._wires
         try:
             kept = wires.get(facts)
         except TypeError:  # a header that is not bytes (an ASGI app called by hand): kept as it is
             return facts
-        if kept is not None:
-            return kept
-        if len(wires) >= _WIRES_MAX:
-            wires.clear()
-        wires[facts] = facts
-        return facts
+        if kept is None:
+            if len(wires) >= _WIRES_MAX:
+                wires.clear()
+            kept = wires[facts] = facts
+        self._last_wire = kept
+        return kept
 
     def set_limits(self, limit: int | None = None, max_bytes: int | None = None) -> None:
         """Change the bounds (entries, bytes); the oldest entries go at once if over."""
@@ -309,7 +313,21 @@ class Journal(JournalChecks["Request"]):
         keeps the body's bytes as sent, and its fields are read from them again when shown."""
         if len(form) > FIELD_BYTES or len(body) > ANSWER_BYTES or logs.LOG.isEnabledFor(logs.INFO):
             return None  # every field fits its bound when the whole body does
-        return self._append(form, None, status, body, seconds, len(form) + len(body), self.wire_of(scope, key))
+        size = len(form) + len(body) + _ROW_OVERHEAD
+        wire = self.wire_of(scope, key)
+        lock = self._lock
+        lock.acquire()  # not ``with``: this is the request path, and it costs twice as much
+        try:
+            seq = next(self._seq)
+            entries = self._entries
+            entries.append((seq, self._now(), time.time(), form, None, status, body, seconds, None, ANSWERED,
+                            size, wire))
+            self._bytes += size
+            if len(entries) > self.limit or self._bytes > self.max_bytes:
+                self._trim()
+        finally:
+            lock.release()
+        return seq
 
     def _append(self, params: Any, values: Any, status: int, body: bytes | None, seconds: float, size: int,
                 wire: WireFacts) -> int:
@@ -387,6 +405,7 @@ class Journal(JournalChecks["Request"]):
             self._entries.clear()
             self._bytes = 0
             self._wires.clear()
+            self._last_wire = None
 
 
 async def _disconnect(receive: Any) -> bool:

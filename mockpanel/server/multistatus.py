@@ -35,9 +35,9 @@ class FinalStatuses:
         self._book: object = None
         self._dialect: Dialect | None = None
         self._currency = ""  # the currency the kept entries show
-        self._shown: dict[str, tuple[int, int, int, Any, bytes]] = {}  # token -> a final order's entry
-        # Row -> ((version, start count, currency), payload, bytes): a single status's whole answer.
-        self._singles: dict[int, tuple[tuple[int, int, str], Any, bytes]] = {}
+        self._shown: dict[str, tuple[int, int, int, Any, bytes, int, int]] = {}  # token -> a final order's entry
+        # Row -> (version, start count, currency, payload, bytes): a single status's whole answer.
+        self._singles: dict[int, tuple[int, int, str, Any, bytes]] = {}
         # The id list as sent -> ((book changes, owner, currency, batch limit), payload, bytes): a
         # multi-status answer of final orders only.
         self._answers: dict[str, tuple[tuple[int, int, str, int], Any, bytes]] = {}
@@ -55,25 +55,31 @@ class FinalStatuses:
         if not (token.isascii() and token.isdigit()) or len(token) > MAX_DIGITS or token[0] == "0":
             return None
         order_id = int(token)
-        with panel.lock:
-            self._same_panel(panel, dialect)
+        lock = panel.lock
+        lock.acquire()  # not ``with``: the common request's path, where it costs twice as much
+        try:
+            if panel.orders is not self._book or dialect is not self._dialect:
+                self._same_panel(panel, dialect)
             book = panel.orders
             row = order_id - book.first_id
             if not 0 <= row < len(book.account_ix) or book.account_ix[row] != book.accounts.index(account.id):
                 return None
-            stamp = (book.version[row], book.start_count[row], account.currency)
             hit = self._singles.get(row)
-            if hit is not None and hit[0] == stamp:  # kept once final, and final stays final: the clock never goes back
-                return hit[1], hit[2]
+            if (hit is not None and hit[0] == book.version[row] and hit[1] == book.start_count[row]
+                    and hit[2] == account.currency):  # kept once final, and final stays final: the clock never goes back
+                return hit[3], hit[4]
             now = panel.clock.now()
             if now < book.done_at[row]:
                 return None  # still running: its answer changes with time
+            stamp = (book.version[row], book.start_count[row], account.currency)
             state = state_of(book, row, now)
+        finally:
+            lock.release()
         payload = render.envelope(dialect, "status", render.status(dialect, state, order_id, account.currency))
         body = render.encode(dialect, payload)
         if len(self._singles) >= FINAL_ENTRIES:
             self._singles.clear()
-        self._singles[row] = (stamp, payload, body)
+        self._singles[row] = (*stamp, payload, body)
         return payload, body
 
     def answer(self, panel: Panel, dialect: Dialect, key: str, account: Account, raw: str) -> tuple[Any, bytes]:
@@ -121,12 +127,16 @@ class FinalStatuses:
         account_ix, done_at = book.account_ix, book.done_at
         version, start_count = book.version, book.start_count
         first, rows = book.first_id, len(account_ix)
+        changes = book.changes
         final = True
         for i, token in enumerate(tokens):
-            hit = shown.get(token)  # kept once final; its row's owner is read: keys can be removed
+            hit = shown.get(token)  # kept once final
             if hit is not None:
+                # Kept for this owner with no order changed since: as it was (no column read, which
+                # in a large book is a cache miss each). Else the row itself says (keys can be removed).
                 row = hit[0]
-                if account_ix[row] == owner and hit[1] == version[row] and hit[2] == start_count[row]:
+                if (hit[5] == changes and hit[6] == owner) or (
+                        account_ix[row] == owner and hit[1] == version[row] and hit[2] == start_count[row]):
                     out[token] = hit[3]
                     parts.append(hit[4])
                     continue
@@ -143,10 +153,10 @@ class FinalStatuses:
                 if now >= done_at[row]:  # final: its entry no longer changes with time
                     if len(shown) >= FINAL_ENTRIES:
                         shown.clear()
-                    # (row, version, start count, entry, its bytes): atoms, a dict of atoms and
-                    # bytes, which the garbage collector stops tracking.
+                    # (row, version, start count, entry, its bytes, book changes, owner): atoms, a
+                    # dict of atoms and bytes, which the garbage collector stops tracking.
                     shown[token] = hit = (row, version[row], start_count[row], entry,
-                                          _member(token, entry) if compact else b"")
+                                          _member(token, entry) if compact else b"", changes, owner)
                     out[token] = entry
                     parts.append(hit[4])
                     continue
