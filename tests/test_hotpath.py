@@ -225,3 +225,51 @@ def test_a_plain_form_post_never_goes_the_general_way(monkeypatch: Any, body: st
     asyncio.run(app(scope, receive, send))
     assert calls == [] and sent[0]["status"] == 200 and json.loads(sent[1]["body"])
     assert len(app.state.control.journal.entries()) == 1
+
+
+def _post(app: Any, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
+    """One urlencoded POST /api/v2 straight into the app; its answer as JSON."""
+    scope = {"type": "http", "method": "POST", "path": "/api/v2", "root_path": "", "query_string": b"",
+             "scheme": "http", "headers": [(b"content-type", b"application/x-www-form-urlencoded")] + (headers or [])}
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return json.loads(sent[1]["body"])
+
+
+def test_a_body_sent_again_is_read_from_its_kept_fields_and_each_request_has_its_own(monkeypatch: Any) -> None:
+    app = _app()
+    reads: list[bytes] = []
+    real = hotpath.urlencoded_fields
+    monkeypatch.setattr(hotpath, "urlencoded_fields", lambda body: reads.append(body) or real(body))
+    seen: list[dict[str, str]] = []
+    answer = hotpath.endpoint_module.answer
+
+    def spoiling(answers: Any, dialect: Any, fields: dict[str, str]) -> Any:
+        seen.append(dict(fields))
+        out = answer(answers, dialect, fields)
+        fields["action"] = "spoiled"  # whatever a request does to its fields stays its own
+        return out
+
+    monkeypatch.setattr(hotpath.endpoint_module, "answer", spoiling)
+    body = f"key={KEY}&action=balance".encode()
+    for _ in range(3):
+        assert _post(app, body) == {"balance": "100.00000", "currency": "USD"}
+    assert reads == [body] and all(f == {"key": KEY, "action": "balance"} for f in seen)
+    assert [e.action for e in app.state.control.journal.entries()] == ["balance"] * 3
+
+
+def test_the_kept_fields_are_bounded() -> None:
+    app = _app()
+    entry = app.api_paths["/api/v2"]
+    for i in range(hotpath.PARSED_MAX + 10):
+        _post(app, f"key={KEY}&action=status&order={10_000 + i}".encode())
+    assert 0 < len(entry._parsed) <= hotpath.PARSED_MAX
+    _post(app, f"key={KEY}&action=balance&note={'x' * hotpath.PARSED_BODY}".encode())  # too long to keep
+    assert all(len(body) <= hotpath.PARSED_BODY for body in entry._parsed)

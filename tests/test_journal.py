@@ -320,3 +320,47 @@ def test_a_request_that_failed_before_its_answer_is_in_the_journal_unanswered(pa
     assert asyncio.run(main()) == 500
     (entry,) = app.state.control.journal.entries()
     assert (entry.action, entry.state, entry.status, entry.key) == ("balance", "arrived", None, redact(KEY))
+
+
+def _scope(headers: list[tuple[bytes, bytes]]) -> dict[str, object]:
+    return {"method": "POST", "scheme": "http", "root_path": "", "path": "/api/v2", "query_string": b"",
+            "headers": headers}
+
+
+def test_requests_with_the_same_wire_facts_share_them_and_others_keep_their_own(journal):
+    same = [(b"host", b"127.0.0.1"), (b"content-type", b"application/x-www-form-urlencoded")]
+    other = same + [(b"x-client", b"shop-2")]
+    body, answer = f"key={KEY}&action=balance".encode(), b'{"balance":"1.00000","currency":"USD"}'
+    for headers in (same, other, list(same), list(other), list(same)):
+        journal.record_form(body, answer, 200, 0.0, _scope(headers), KEY)
+    facts = journal.wire_facts()
+    assert facts[1] is facts[3] is facts[5] and facts[2] is facts[4] and facts[1] is not facts[2]
+    assert facts[2][5] == tuple(other) and facts[1][6] == KEY  # as sent: redacted when the HAR is read
+    assert [e.action for e in journal.entries()] == ["balance"] * 5
+
+
+def test_the_shared_wire_facts_are_bounded_and_forgotten_with_the_journal(journal):
+    from mockpanel.server import journal as journal_module
+
+    body, answer = f"key={KEY}&action=balance".encode(), b"{}"
+    for i in range(journal_module._WIRES_MAX + 50):
+        journal.record_form(body, answer, 200, 0.0, _scope([(b"x-n", str(i).encode())]), KEY)
+    assert len(journal._wires) <= journal_module._WIRES_MAX
+    journal.clear()
+    assert journal._wires == {} and journal._last_wire is None
+
+
+def test_a_journalled_request_leaves_nothing_the_garbage_collector_keeps_tracking(journal):
+    # One row of atoms and shared facts: after a collection, no object per request is still tracked.
+    import gc
+
+    body, answer = f"key={KEY}&action=balance".encode(), b'{"balance":"1.00000","currency":"USD"}'
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/x-www-form-urlencoded")]
+    journal.record_form(body, answer, 200, 0.0, _scope(list(headers)), KEY)
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(2000):
+        journal.record_form(body, answer, 200, 0.0, _scope([(n, v) for n, v in headers]), KEY)
+    gc.collect()
+    gc.collect()
+    assert len(journal) == 2001 and len(gc.get_objects()) - before < 100

@@ -37,7 +37,7 @@ class Control:
         self.panel = panel
         self.dialect = dialect
         self.faults: FaultSet = FaultSet(panel.settings.seed, dialect.actions)
-        self.journal = Journal(lambda: self.panel.clock.now(), journal_limit)
+        self.journal = Journal(panel.clock.now, journal_limit)  # the clock is never replaced: no lambda on the request path
         self._start_services: list[Service] = list(panel.catalog)
         self._opening: list[tuple[str, Decimal, str]] = []
 

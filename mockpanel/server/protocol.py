@@ -112,25 +112,24 @@ class PanelProtocol(HttpToolsProtocol):
         self._in_head = False
         # The bytes read since the request began bound its head: only a head that may be too large, or
         # one that began inside bytes already counted for another (pipelined), is measured.
-        size = 0 if self._counted and self._head_bytes <= self.header_limit else (
-            len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers))
-        if size > self.header_limit:
-            self._refusal = (431, self._too_large())
-            raise ValueError("request head too large")
-        if self.parser.get_method() == b"CONNECT":  # a proxy's verb: nothing here tunnels
-            self._refusal = (405, "CONNECT is not supported: this is an API server, not a proxy")
-            raise ValueError("CONNECT")
-        if self.parser.should_upgrade():
+        if not self._counted or self._head_bytes > self.header_limit:
+            if len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers) > self.header_limit:
+                self._refusal = (431, self._too_large())
+                raise ValueError("request head too large")
+        if self.parser.should_upgrade():  # an upgrade offer, or CONNECT (httptools counts it as one)
+            if self.parser.get_method() == b"CONNECT":  # a proxy's verb: nothing here tunnels
+                self._refusal = (405, "CONNECT is not supported: this is an API server, not a proxy")
+                raise ValueError("CONNECT")
             self._replay = self._head_without_upgrade()
             return  # parsed again, without the offer, once httptools stops at the upgrade
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)  # not super(): once per request, it costs more
 
     def on_message_complete(self) -> None:
         self._begun = None  # no request being read: the timer finds nothing to time out
         self._in_head, self._head_bytes, self._counted = True, 0, False
         if self._replay is not None:
             return
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
 
     # --- helpers ----------------------------------------------------------------------------
 
