@@ -79,23 +79,25 @@ def render(report: dict[str, Any]) -> str:
         ),
         (
             f"load: {o['loadgen']}, {o['connections']} connections, {o['rounds']} x {o['duration']:g} s per config "
-            f"(median), interleaved; servers: uvicorn 1 worker, httptools, loop {o['loop']}, no access log"
+            f"(median), interleaved{', each between two runs of bare (paired)' if o.get('paired') else ''}; "
+            f"servers: uvicorn 1 worker, httptools, loop {o['loop']}, no access log"
         ),
         *([f"peer: {report['machine']['wiremock']} on {report['machine']['java']}, its defaults (JVM threads on both cores)"]
           if any(r["server"].startswith("wiremock") for r in report["results"]) else []),
         "",
         (
-            f"{'config':<20}{'rps':>10}{'vs bare':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'cpu us/req':>12}"
+            f"{'config':<20}{'rps':>10}{'vs bare':>9}{'paired':>8}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'cpu us/req':>12}"
             f"{'cpu vs bare':>13}{'errors':>8}{'RSS after':>13}"
         ),
     ]
     for r in report["results"]:
         ratio = f"{r['ratio']:.0%}" if r["ratio"] is not None else "-"
+        paired = f"{r['ratio_paired']:.0%}" if r.get("ratio_paired") is not None else "-"
         cpu = f"{r['cpu_us_per_req']:,.0f}" if r["cpu_us_per_req"] is not None else "-"
         cpu_ratio = f"{r['cpu_ratio']:.0%}" if r["cpu_ratio"] is not None else "-"
         rss = report["stores"].get(r["server"], {}).get("rss_now")  # the server's, after all runs
         lines.append(
-            f"{r['config']:<20}{r['rps']:>10,.0f}{ratio:>9}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+            f"{r['config']:<20}{r['rps']:>10,.0f}{ratio:>9}{paired:>8}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
             f"{r['p999_ms']:>10.1f}{cpu:>12}{cpu_ratio:>13}{r['errors']:>8}{mib(rss):>13}"
         )
     stores = {k: v for k, v in report["stores"].items() if "orders" in v}

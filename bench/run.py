@@ -29,9 +29,10 @@ from typing import Any
 
 from . import client_side, peers, workloads
 from .apps import BENCH_KEY
-from .load import LoadError, Result, Workload, median, run_load, wrk_path
-from .servers import REPO, Fleet, Server, loadgen_cpu, machine_cpu
+from .load import LoadError, Workload, median, wrk_path
+from .servers import REPO, Fleet, Server
 from .report import machine, render, source
+from .rounds import measure, one_run
 from .targets import load_baseline, targets
 
 PARTS = ("balance", "add", "status", "multi", "large", "services", "peers", "client")
@@ -83,6 +84,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, help="seconds of discarded warm-up per config (default 3; --quick 1)")
     p.add_argument("--peer-warmup", type=float, help="seconds of warm-up for WireMock, whose JIT needs ~20 s of load (default 20; --quick 5)")
     p.add_argument("--rounds", type=int, help="timed runs per config, interleaved (default 3; --quick 1)")
+    p.add_argument("--paired", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the bare endpoint again between every two configs, and give each config's ratio "
+                        "to the bare runs just before and after it (default on; --no-paired: once a round)")
     p.add_argument("--connections", type=int, default=64, help="concurrent keep-alive connections (default 64)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--orders-small", type=int, default=10_000, help="stored orders of the small store (default 10000)")
@@ -190,76 +194,6 @@ def build_workloads(fleet: Fleet, configs: list[Config], seed: int = 1) -> None:
             c.workload = make(BENCH_KEY, first, last, rng)
 
 
-def one_run(args: argparse.Namespace, fleet: Fleet, c: Config, seconds: float, tag: str) -> dict[str, Any]:
-    """A bounded load run, repeated (up to ``--retries`` times) if the machine was disturbed.
-
-    Disturbed: the hypervisor stole more than ``--max-steal`` CPU-s per 10 s, or other
-    processes (busy CPU minus the server's and the load generator's) used more than
-    ``--max-other`` CPU-s per 10 s.
-    """
-    server = fleet[c.server]
-    assert c.workload is not None
-    steal_limit = args.max_steal * seconds / 10.0
-    other_limit = args.max_other * seconds / 10.0
-    for attempt in range(args.retries + 1):
-        wait_for_quiet(args.quiet_wait)
-        (busy0, steal0), cpu0, gen0 = machine_cpu(), server.cpu_seconds(), loadgen_cpu()
-        result: Result = run_load(
-            args.loadgen, server.url, c.workload, connections=c.connections or args.connections,
-            duration=seconds, threads=args.threads, nonce=f"{tag}a{attempt}",
-        )
-        (busy1, steal1), cpu1, gen1 = machine_cpu(), server.cpu_seconds(), loadgen_cpu()
-        cpu, gen, steal = cpu1 - cpu0, gen1 - gen0, steal1 - steal0
-        other = max(0.0, (busy1 - busy0) - cpu - gen)
-        noisy = steal > steal_limit or other > other_limit
-        if not noisy or attempt == args.retries or tag.startswith("w"):
-            break
-        print(f"  {c.name}: disturbed (steal {steal:.2f} CPU-s, other processes {other:.2f} CPU-s), "
-              "repeating the run", file=sys.stderr)
-    row = result.as_dict()
-    row.update(
-        server_cpu_s=round(cpu, 2), loadgen_cpu_s=round(gen, 2), other_cpu_s=round(other, 2),
-        steal_s=round(steal, 2), retries=attempt, noisy=noisy,
-        cpu_us_per_req=round(cpu / result.requests * 1e6, 1) if result.requests else None,
-    )
-    return row
-
-
-def wait_for_quiet(limit: float, window: float = 0.5, busy: float = 0.25) -> None:
-    """Wait (at most ``limit`` s) until the machine is nearly idle: less than ``busy`` CPUs
-    in use over ``window``, our own servers being idle between runs."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        (b0, _), t0 = machine_cpu(), time.monotonic()
-        time.sleep(window)
-        (b1, _), t1 = machine_cpu(), time.monotonic()
-        if (b1 - b0) / (t1 - t0) < busy:
-            return
-
-
-def measure(args: argparse.Namespace, fleet: Fleet, configs: list[Config]) -> None:
-    def warmup(c: Config) -> float:
-        return max(args.warmup, args.peer_warmup) if c.kind == "peer" else args.warmup
-
-    total = sum(args.rounds * args.duration + warmup(c) for c in configs)
-    print(f"measuring {len(configs)} configs x {args.rounds} round(s) x {args.duration:g} s "
-          f"(+{args.warmup:g} s warm-up each, {args.peer_warmup:g} s for WireMock), about {total / 60:.1f} min ...", file=sys.stderr)
-    for c in configs:
-        if warmup(c):
-            row = one_run(args, fleet, c, warmup(c), "w")
-            c.runs.append({**row, "warmup": True, "round": 0})
-    for r in range(args.rounds):
-        # Rotate the order each round, so no config always runs right after the same one.
-        order = configs[r % len(configs):] + configs[:r % len(configs)]
-        for c in order:
-            row = one_run(args, fleet, c, args.duration, f"r{r}")
-            c.runs.append({**row, "warmup": False, "round": r + 1})
-            print(f"  round {r + 1}: {c.name:<12} {row['rps']:>9,.0f} rps  p99 {row['p99_ms']:7.1f} ms"
-                  f"  server {row['server_cpu_s']:.1f} / loadgen {row['loadgen_cpu_s']:.1f} / other "
-                  f"{row['other_cpu_s']:.1f} / steal {row['steal_s']:.1f} CPU-s  errors {row['errors']}",
-                  file=sys.stderr)
-
-
 def summarise(configs: list[Config]) -> list[dict[str, Any]]:
     bare = next(c for c in configs if c.kind == "bare")
     bare_rps = bare.med("rps")
@@ -270,10 +204,14 @@ def summarise(configs: list[Config]) -> list[dict[str, Any]]:
         rps = c.med("rps")
         per_round = [r["rps"] / by_round[r["round"]] for r in c.results() if by_round.get(r["round"])]
         cpu = [r["cpu_us_per_req"] for r in c.results() if r["cpu_us_per_req"] is not None]
+        paired = [r["rps"] / r["pair_rps"] for r in c.results() if r.get("pair_rps")]
         rows.append({
             "config": c.name,
             "server": c.server,
             "rps": round(rps, 1),
+            # The median of each run's rps over the mean of the bare runs just before and after it
+            # (--paired): the machine's drift between rounds cancels out.
+            "ratio_paired": round(median(paired), 3) if paired else None,
             "rps_range": [round(min(r["rps"] for r in c.results()), 1), round(max(r["rps"] for r in c.results()), 1)],
             "ratio": round(rps / bare_rps, 3) if bare_rps else None,
             "ratio_per_round_median": round(median(per_round), 3) if per_round else None,
