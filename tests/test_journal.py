@@ -364,3 +364,18 @@ def test_a_journalled_request_leaves_nothing_the_garbage_collector_keeps_trackin
     gc.collect()
     gc.collect()
     assert len(journal) == 2001 and len(gc.get_objects()) - before < 100
+
+
+def test_a_request_head_unlike_any_other_counts_against_the_byte_bound(tick):
+    # Shared facts cost a row nothing more; a head of its own (an attacker's 30 KiB of headers, each
+    # request different) is counted in full, so the journal's byte bound holds for it too.
+    journal = Journal(tick, max_bytes=1_000_000)
+    body, answer = f"key={KEY}&action=balance".encode(), b"{}"
+    same = [(b"host", b"127.0.0.1")]
+    for _ in range(50):
+        journal.record_form(body, answer, 200, 0.0, _scope(list(same)), KEY)
+    shared = journal.nbytes
+    for i in range(100):
+        journal.record_form(body, answer, 200, 0.0, _scope([(b"x-junk", b"%05d" % i + b"j" * 30_000)]), KEY)
+    assert journal.nbytes <= 1_000_000 and len(journal) < 50  # the big rows pushed the small ones out
+    assert shared < 50 * 600 and journal.nbytes > 30_000 * (len(journal) - 1)

@@ -150,7 +150,7 @@ def _short(value: Any, limit: int = 80) -> str:
 # of references instead: in the params and kid slots, the request's form body as sent (kid
 # None), or its field names and values (with the key); the answer's bytes as payload;
 # entries() works out what it shows. Tuples of atoms and bytes: the garbage collector stops
-# tracking them. ``wire`` is the request's wire facts for the HAR (``Journal.wire_of``).
+# tracking them. ``wire`` is the request's wire facts for the HAR (``Journal._wire``).
 _STATUS, _PAYLOAD, _LATENCY, _FAULT, _STATE, _SIZE, _WIRE = 5, 6, 7, 8, 9, 10, 11
 
 # What the HAR wants of a request beside its fields: (method, scheme, root, path, query,
@@ -159,6 +159,14 @@ WireFacts = tuple[str, str, str, str, bytes, Any, str]
 
 
 _WIRES_MAX = 1024  # distinct wire facts a journal keeps once (shared by their rows)
+
+
+def _head_size(facts: WireFacts) -> int:
+    """About the bytes of the request head the facts hold (what the HTTP layer bounds)."""
+    try:
+        return len(facts[3]) + len(facts[4]) + sum(len(name) + len(value) + 4 for name, value in facts[5])
+    except TypeError:
+        return 0
 
 
 class Journal(JournalChecks["Request"]):
@@ -176,26 +184,30 @@ class Journal(JournalChecks["Request"]):
         self._wires: dict[WireFacts, WireFacts] = {}
         self._last_wire: WireFacts | None = None
 
-    def wire_of(self, scope: Mapping[str, Any], key: str) -> WireFacts:
-        """A request's wire facts, by reference: no copies, no scans on the request path. A client
-        sends the same headers again and again: those facts are kept once, shared by their rows,
-        so a journalled request leaves one new object behind for the garbage collector, its row."""
+    def _wire(self, scope: Mapping[str, Any], key: str) -> tuple[WireFacts, int]:
+        """The request's wire facts, by reference (no copies, no scans on the request path), and the
+        bytes they add to the journal: the request head's size when they are new, 0 when a row
+        already has the same. A client sends the same headers again and again: those facts are kept
+        once, shared by their rows, so a journalled request leaves one new object behind for the
+        garbage collector, its row; a head unlike any other (up to the HTTP layer's 32 KiB) counts
+        against the journal's byte bound in full."""
         facts = (scope.get("method", "POST"), scope.get("scheme", "http"), scope.get("root_path", ""),
                  scope.get("path", ""), scope.get("query_string", b""), tuple(scope.get("headers", ())), key)
         last = self._last_wire
         if facts == last:  # the same client again: a comparison is cheaper than a hash
-            return last
+            return last, 0
         wires = self._wires
         try:
             kept = wires.get(facts)
         except TypeError:  # a header that is not bytes (an ASGI app called by hand): kept as it is
-            return facts
-        if kept is None:
-            if len(wires) >= _WIRES_MAX:
-                wires.clear()
-            kept = wires[facts] = facts
-        self._last_wire = kept
-        return kept
+            return facts, _head_size(facts)
+        if kept is not None:
+            self._last_wire = kept
+            return kept, 0
+        if len(wires) >= _WIRES_MAX:
+            wires.clear()
+        wires[facts] = self._last_wire = facts
+        return facts, _head_size(facts)
 
     def set_limits(self, limit: int | None = None, max_bytes: int | None = None) -> None:
         """Change the bounds (entries, bytes); the oldest entries go at once if over."""
@@ -218,9 +230,10 @@ class Journal(JournalChecks["Request"]):
         """A request has arrived (its fields read): it enters the journal now, unanswered."""
         key = fields.get("key") or ""
         params, size = kept_fields(key, fields)
-        size += _ROW_OVERHEAD
+        wire, head = self._wire(scope, key)
+        size += _ROW_OVERHEAD + head
         row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None, 0.0,
-               None, ARRIVED, size, self.wire_of(scope, key)]
+               None, ARRIVED, size, wire]
         call = scope.get(SCOPE_KEY)
         if call is None:
             call = scope[SCOPE_KEY] = Call(fields, time.perf_counter())
@@ -274,8 +287,9 @@ class Journal(JournalChecks["Request"]):
         with self._lock:
             if row is None:  # no arrival was noted (an endpoint without the fault middleware)
                 params, fsize = kept_fields(key, fields)
+                wire, head = self._wire(scope, key)
                 row = [next(self._seq), self._now(), time.time(), params, key_id(key) if key else "", None, None,
-                       0.0, None, ARRIVED, _ROW_OVERHEAD + fsize, self.wire_of(scope, key)]
+                       0.0, None, ARRIVED, _ROW_OVERHEAD + fsize + head, wire]
                 self._entries.append(row)
                 self._bytes += row[_SIZE]
                 if call is not None:
@@ -304,8 +318,8 @@ class Journal(JournalChecks["Request"]):
             # Counted in full even when the bytes are a cached answer shared by many rows:
             # the cache may drop them, and then these rows alone hold them.
             size += len(body)
-        return self._append(tuple(fields), tuple(fields.values()), status, body, seconds, size,
-                            self.wire_of(scope, fields.get("key") or ""))
+        wire, head = self._wire(scope, fields.get("key") or "")
+        return self._append(tuple(fields), tuple(fields.values()), status, body, seconds, size + head, wire)
 
     def record_form(self, form: bytes, body: bytes, status: int, seconds: float, scope: Mapping[str, Any],
                     key: str) -> int | None:
@@ -313,8 +327,8 @@ class Journal(JournalChecks["Request"]):
         keeps the body's bytes as sent, and its fields are read from them again when shown."""
         if len(form) > FIELD_BYTES or len(body) > ANSWER_BYTES or logs.LOG.isEnabledFor(logs.INFO):
             return None  # every field fits its bound when the whole body does
-        size = len(form) + len(body) + _ROW_OVERHEAD
-        wire = self.wire_of(scope, key)
+        wire, head = self._wire(scope, key)
+        size = len(form) + len(body) + _ROW_OVERHEAD + head
         lock = self._lock
         lock.acquire()  # not ``with``: this is the request path, and it costs twice as much
         try:

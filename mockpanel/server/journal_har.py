@@ -1,7 +1,7 @@
 """``GET /_mock/journal.har``: the request journal as HAR 1.2, keys redacted.
 
 The journal keeps each request's fields, answer and status, and what HAR also wants (the method,
-path, query and request headers) in the same row, by reference (``Journal.wire_of``); the key
+path, query and request headers) in the same row, by reference (``Journal._wire``); the key
 and every credential header are redacted when the HAR is read.
 """
 
