@@ -131,9 +131,10 @@ def test_an_announced_oversized_body_is_refused_before_it_is_read() -> None:
     assert head.startswith(b"HTTP/1.1 413")
 
 
-def _call(app: Any, body: bytes) -> list[Any]:
+def _call(app: Any, body: bytes, content_type: bytes = b"application/x-www-form-urlencoded") -> list[Any]:
+    """One POST /api/v2 straight into the app (no server); the ASGI messages it sent."""
     scope = {"type": "http", "method": "POST", "path": "/api/v2", "root_path": "", "query_string": b"",
-             "headers": [(b"content-type", b"application/x-www-form-urlencoded")], "scheme": "http"}
+             "headers": [(b"content-type", content_type)], "scheme": "http"}
     sent: list[Any] = []
 
     async def receive() -> Any:
@@ -212,35 +213,9 @@ def test_a_plain_form_post_never_goes_the_general_way(monkeypatch: Any, body: st
         calls.append(1)
 
     monkeypatch.setattr(hotpath, "guarded", counting)
-    scope = {"type": "http", "method": "POST", "path": "/api/v2", "root_path": "", "query_string": b"",
-             "headers": [(b"content-type", content_type)], "scheme": "http"}
-    sent: list[Any] = []
-
-    async def receive() -> Any:
-        return {"type": "http.request", "body": body.encode(), "more_body": False}
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
+    sent = _call(app, body.encode(), content_type)
     assert calls == [] and sent[0]["status"] == 200 and json.loads(sent[1]["body"])
     assert len(app.state.control.journal.entries()) == 1
-
-
-def _post(app: Any, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
-    """One urlencoded POST /api/v2 straight into the app; its answer as JSON."""
-    scope = {"type": "http", "method": "POST", "path": "/api/v2", "root_path": "", "query_string": b"",
-             "scheme": "http", "headers": [(b"content-type", b"application/x-www-form-urlencoded")] + (headers or [])}
-    sent: list[Any] = []
-
-    async def receive() -> Any:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return json.loads(sent[1]["body"])
 
 
 def test_a_body_sent_again_is_read_from_its_kept_fields_and_each_request_has_its_own(monkeypatch: Any) -> None:
@@ -260,7 +235,7 @@ def test_a_body_sent_again_is_read_from_its_kept_fields_and_each_request_has_its
     monkeypatch.setattr(hotpath.endpoint_module, "answer", spoiling)
     body = f"key={KEY}&action=balance".encode()
     for _ in range(3):
-        assert _post(app, body) == {"balance": "100.00000", "currency": "USD"}
+        assert json.loads(_call(app, body)[1]["body"]) == {"balance": "100.00000", "currency": "USD"}
     assert reads == [body] and all(f == {"key": KEY, "action": "balance"} for f in seen)
     assert [e.action for e in app.state.control.journal.entries()] == ["balance"] * 3
 
@@ -269,7 +244,7 @@ def test_the_kept_fields_are_bounded() -> None:
     app = _app()
     entry = app.api_paths["/api/v2"]
     for i in range(hotpath.PARSED_MAX + 10):
-        _post(app, f"key={KEY}&action=status&order={10_000 + i}".encode())
+        _call(app, f"key={KEY}&action=status&order={10_000 + i}".encode())
     assert 0 < len(entry._parsed) <= hotpath.PARSED_MAX
-    _post(app, f"key={KEY}&action=balance&note={'x' * hotpath.PARSED_BODY}".encode())  # too long to keep
+    _call(app, f"key={KEY}&action=balance&note={'x' * hotpath.PARSED_BODY}".encode())  # too long to keep
     assert all(len(body) <= hotpath.PARSED_BODY for body in entry._parsed)

@@ -328,31 +328,23 @@ class Journal(JournalChecks["Request"]):
         if len(form) > FIELD_BYTES or len(body) > ANSWER_BYTES or logs.LOG.isEnabledFor(logs.INFO):
             return None  # every field fits its bound when the whole body does
         wire, head = self._wire(scope, key)
-        size = len(form) + len(body) + _ROW_OVERHEAD + head
+        return self._append(form, None, status, body, seconds, len(form) + len(body) + head, wire)
+
+    def _append(self, params: Any, values: Any, status: int, body: bytes | None, seconds: float, size: int,
+                wire: WireFacts) -> int:
+        size += _ROW_OVERHEAD
         lock = self._lock
         lock.acquire()  # not ``with``: this is the request path, and it costs twice as much
         try:
             seq = next(self._seq)
             entries = self._entries
-            entries.append((seq, self._now(), time.time(), form, None, status, body, seconds, None, ANSWERED,
+            entries.append((seq, self._now(), time.time(), params, values, status, body, seconds, None, ANSWERED,
                             size, wire))
             self._bytes += size
             if len(entries) > self.limit or self._bytes > self.max_bytes:
                 self._trim()
         finally:
             lock.release()
-        return seq
-
-    def _append(self, params: Any, values: Any, status: int, body: bytes | None, seconds: float, size: int,
-                wire: WireFacts) -> int:
-        size += _ROW_OVERHEAD
-        with self._lock:
-            seq = next(self._seq)
-            self._entries.append((seq, self._now(), time.time(), params, values, status, body, seconds, None,
-                                  ANSWERED, size, wire))
-            self._bytes += size
-            if len(self._entries) > self.limit or self._bytes > self.max_bytes:
-                self._trim()
         return seq
 
     def _trim(self) -> None:
