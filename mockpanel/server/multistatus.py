@@ -58,8 +58,7 @@ class FinalStatuses:
         lock = panel.lock
         lock.acquire()  # not ``with``: the common request's path, where it costs twice as much
         try:
-            if panel.orders is not self._book or dialect is not self._dialect:
-                self._same_panel(panel, dialect)
+            self._same_panel(panel, dialect)
             book = panel.orders
             row = order_id - book.first_id
             if not 0 <= row < len(book.account_ix) or book.account_ix[row] != book.accounts.index(account.id):
