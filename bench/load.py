@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import statistics
@@ -138,8 +139,10 @@ def wrk_script(workload: Workload, nonce: str) -> str:
 
 
 def run_wrk(
-    url: str, workload: Workload, *, connections: int, duration: float, threads: int = 2, nonce: str = "r"
+    url: str, workload: Workload, *, connections: int, duration: float, threads: int = 2, nonce: str = "r",
+    cpus: set[int] | None = None,
 ) -> Result:
+    """One wrk run; with ``cpus``, wrk runs on those CPUs only."""
     exe = wrk_path()
     if exe is None:
         raise LoadError("wrk is not installed (apt-get install wrk), use --loadgen python")
@@ -152,7 +155,8 @@ def run_wrk(
             "--timeout", "5s", "-s", str(script), url + workload.path,
         ]
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=False)
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=False,
+                                  preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         except subprocess.TimeoutExpired:
             raise LoadError(f"wrk did not finish within {seconds + 30} s") from None
     match = re.search(r"^BENCH_RESULT (\{.*\})$", done.stdout, re.MULTILINE)

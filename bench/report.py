@@ -130,6 +130,11 @@ def render(report: dict[str, Any]) -> str:
                         f"longest pause gen0/1/2 = {'/'.join(f'{x:.1f}' for x in g['longest_ms_so_far'])} ms, "
                         f"total {total:,.0f} ms{per}; tracked objects {g.get('tracked_before') or 0:,} -> {g.get('tracked_after') or 0:,}")
     lines += ["", "garbage collector:", *gc_lines]
+    for kind, rows in (report.get("shared") or {}).items():
+        names = [k for k in rows[0] if k not in ("round", "cost", "errors")]
+        lines += ["", f"{kind}, the two stores at once on one CPU (bench/shared.py): "
+                      f"{names[1]}'s cost per request over {names[0]}'s, per run"]
+        lines.append("  " + "  ".join(f"{r[names[0]]:,.0f} / {r[names[1]]:,.0f} rps: {r['cost'] - 1:+.0%}" for r in rows))
     if report["targets"]:
         lines += ["", "targets (ratios from this run):"]
         for t in report["targets"]:
@@ -141,6 +146,14 @@ def render(report: dict[str, Any]) -> str:
     noisy = sum(1 for c in report["runs"] for r in c["runs"] if r["noisy"] and not r["warmup"])
     if noisy:
         lines += ["", f"warning: {noisy} timed run(s) were disturbed (--max-steal, --max-other) even after --retries"]
+    drifted = sum(1 for c in report["runs"] for r in c["runs"] if r.get("drifted"))
+    kept = [r for c in report["runs"] for r in c["runs"] if r.get("bare_drift") is not None and not r.get("drifted")]
+    if drifted:
+        lines += ["", f"{drifted} run(s) repeated because bare moved more than --max-drift "
+                      f"({o.get('max_drift', 0):.0%}) across them; left out of the medians"]
+    still = sum(1 for r in kept if r["bare_drift"] > o.get("max_drift", 1.0))
+    if still:
+        lines += [f"warning: {still} kept run(s) still had bare move more than --max-drift across them (out of --retries)"]
     errors = sum(r["errors"] for r in report["results"])
     if errors:
         lines += ["", f"warning: {errors} requests failed or answered an error: those numbers are not valid"]

@@ -76,25 +76,47 @@ def measure(args: argparse.Namespace, fleet: Fleet, configs: list[Config]) -> No
             c.runs.append({**row, "warmup": True, "round": 0})
     bare = next((c for c in configs if c.kind == "bare"), None)
     for r in range(args.rounds):
-        # Rotate the order each round, so no config always runs right after the same one; with
-        # --paired, the bare endpoint runs again between every two configs, so each config's run
-        # has bare runs just before and after it (pair_rps: their mean).
+        # Rotate the order each round, so no config always runs right after the same one.
         rotated = [c for c in configs if not (args.paired and c is bare)]
         order = rotated[r % len(rotated):] + rotated[:r % len(rotated)] if rotated else []
         if args.paired and bare is not None:
-            order = [x for c in order for x in (bare, c)] + [bare]
-        before: float | None = None  # the last bare run's rps
-        pending: list[dict[str, Any]] = []  # the runs since it
+            paired_round(args, fleet, bare, order, r + 1)
+            continue
         for c in order:
-            row = one_run(args, fleet, c, args.duration, f"r{r}")
-            c.runs.append({**row, "warmup": False, "round": r + 1})
-            if args.paired and c is bare:
-                for run in pending:
-                    run["pair_rps"] = round(((before or 0.0) + row["rps"]) / 2, 1)
-                pending, before = [], row["rps"]
-            elif before is not None:
-                pending.append(c.runs[-1])
-            print(f"  round {r + 1}: {c.name:<12} {row['rps']:>9,.0f} rps  p99 {row['p99_ms']:7.1f} ms"
-                  f"  server {row['server_cpu_s']:.1f} / loadgen {row['loadgen_cpu_s']:.1f} / other "
-                  f"{row['other_cpu_s']:.1f} / steal {row['steal_s']:.1f} CPU-s  errors {row['errors']}",
-                  file=sys.stderr)
+            run(args, fleet, c, f"r{r}", r + 1)
+
+
+def run(args: argparse.Namespace, fleet: Fleet, c: Config, tag: str, round_no: int) -> dict[str, Any]:
+    """One timed run of ``c``, kept in ``c.runs`` and printed."""
+    row = {**one_run(args, fleet, c, args.duration, tag), "warmup": False, "round": round_no}
+    c.runs.append(row)
+    print(f"  round {round_no}: {c.name:<12} {row['rps']:>9,.0f} rps  p99 {row['p99_ms']:7.1f} ms"
+          f"  server {row['server_cpu_s']:.1f} / loadgen {row['loadgen_cpu_s']:.1f} / other "
+          f"{row['other_cpu_s']:.1f} / steal {row['steal_s']:.1f} CPU-s  errors {row['errors']}",
+          file=sys.stderr)
+    return row
+
+
+def paired_round(args: argparse.Namespace, fleet: Fleet, bare: Config, order: list[Config], round_no: int) -> None:
+    """bare, c1, bare, c2, ..., bare: each config's run between two runs of the bare endpoint.
+
+    When those two differ by more than ``--max-drift`` of their mean, the machine changed speed
+    during the config's run, so its ratio to them says little: the config and the bare run
+    after it run again (up to ``--retries`` times), and the run that drifted is set aside
+    (``drifted``; kept in the JSON, left out of the medians).
+    """
+    tag = f"r{round_no - 1}"
+    before = run(args, fleet, bare, tag, round_no)["rps"]
+    for c in order:
+        for attempt in range(args.retries + 1):
+            row = run(args, fleet, c, f"{tag}d{attempt}", round_no)
+            after = run(args, fleet, bare, f"{tag}d{attempt}", round_no)["rps"]
+            mean = (before + after) / 2
+            drift = abs(after - before) / mean if mean else 0.0
+            row.update(pair_rps=round(mean, 1), bare_drift=round(drift, 3))
+            before = after
+            if drift <= args.max_drift or attempt == args.retries:
+                break
+            row["drifted"] = True
+            print(f"  {c.name}: bare moved {drift:.0%} across its run (more than --max-drift "
+                  f"{args.max_drift:.0%}), repeating the pair", file=sys.stderr)

@@ -33,6 +33,7 @@ from .load import LoadError, Workload, median, wrk_path
 from .servers import REPO, Fleet, Server
 from .report import machine, render, source
 from .rounds import measure, one_run
+from .shared import shared_runs
 from .targets import load_baseline, targets
 
 PARTS = ("balance", "add", "status", "multi", "large", "services", "peers", "client")
@@ -51,7 +52,8 @@ class Config:
     connections: int | None = None  # None: --connections
 
     def results(self) -> list[dict[str, Any]]:
-        return [r for r in self.runs if not r["warmup"]]
+        """The timed runs, without warm-ups and runs set aside because bare drifted across them."""
+        return [r for r in self.runs if not r["warmup"] and not r.get("drifted")]
 
     def med(self, key: str) -> float:
         return median([r[key] for r in self.results()])
@@ -80,10 +82,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m bench",
         description="Benchmark the mock panel against a bare Starlette endpoint (ratios in one run).",
     )
-    p.add_argument("--duration", type=float, help="seconds per timed run (default 10; --quick 1)")
+    p.add_argument("--duration", type=float, help="seconds per timed run (default 3; --quick 1)")
     p.add_argument("--warmup", type=float, help="seconds of discarded warm-up per config (default 3; --quick 1)")
     p.add_argument("--peer-warmup", type=float, help="seconds of warm-up for WireMock, whose JIT needs ~20 s of load (default 20; --quick 5)")
-    p.add_argument("--rounds", type=int, help="timed runs per config, interleaved (default 3; --quick 1)")
+    p.add_argument("--rounds", type=int, help="timed runs per config, interleaved (default 7; --quick 1)")
     p.add_argument("--paired", action=argparse.BooleanOptionalAction, default=True,
                    help="run the bare endpoint again between every two configs, and give each config's ratio "
                         "to the bare runs just before and after it (default on; --no-paired: once a round)")
@@ -100,6 +102,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-other", type=float, default=1.5, help="repeat a run if other processes used more than this many CPU-s per 10 s (default 1.5)")
     p.add_argument("--quiet-wait", type=float, help="before each run, wait up to this many seconds for other processes to go idle (default 20; --quick 0)")
     p.add_argument("--retries", type=int, help="how often a disturbed run is repeated (default 2; --quick 0)")
+    p.add_argument("--shared-rounds", type=int,
+                   help="runs of each small/large store pair loaded at once on one shared CPU, for the cost "
+                        "figures (default 5; --quick 1; 0: none)")
+    p.add_argument("--max-drift", type=float, default=0.10,
+                   help="with --paired, repeat a config's run when the bare runs before and after it differ by more "
+                        "than this share of their mean (default 0.10)")
     p.add_argument("--no-gc-freeze", action="store_true",
                    help="experiment: the mock's servers without the gc.freeze() that `mockpanel serve` does after start-up")
     p.add_argument("--no-control", action="store_true", help="experiment: create_app(control=False), the mock without its control API, journal, faults and triggers")
@@ -108,11 +116,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a short smoke run: 1 round of 1 s, 100k-order large store")
     args = p.parse_args(argv)
     quick = args.quick
-    args.duration = args.duration if args.duration is not None else (1.0 if quick else 10.0)
+    args.duration = args.duration if args.duration is not None else (1.0 if quick else 3.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if quick else 3.0)
-    args.rounds = args.rounds if args.rounds is not None else (1 if quick else 3)
+    args.rounds = args.rounds if args.rounds is not None else (1 if quick else 7)
     args.peer_warmup = args.peer_warmup if args.peer_warmup is not None else (5.0 if quick else 20.0)
     args.retries = args.retries if args.retries is not None else (0 if quick else 2)
+    args.shared_rounds = args.shared_rounds if args.shared_rounds is not None else (1 if quick else 5)
     args.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if quick else 20.0)
     args.orders_large = args.orders_large if args.orders_large is not None else (100_000 if quick else 1_000_000)
     args.parts = [x.strip() for x in args.parts.split(",") if x.strip()]
@@ -229,6 +238,21 @@ def summarise(configs: list[Config]) -> list[dict[str, Any]]:
     return rows
 
 
+def shared_costs(
+    args: argparse.Namespace, fleet: Fleet, configs: list[Config], small: str, large: str,
+) -> dict[str, list[dict[str, Any]]]:
+    """For status and multi-status: the small and the large store loaded at once on one CPU."""
+    by = {c.name: c for c in configs}
+    out = {}
+    for kind in ("status", "multi"):
+        a, b = by.get(f"{kind}@{small}"), by.get(f"{kind}@{large}")
+        if a and b:
+            rows = shared_runs(args, fleet, a, b)
+            if rows:
+                out[kind] = rows
+    return out
+
+
 def store_info(fleet: Fleet, before: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out = {}
     for name, server in fleet.servers.items():
@@ -293,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                 workloads.probe(fleet[c.server].url, c.workload, c.kind)
             before = {name: s.live_info() for name, s in fleet.servers.items()}
             measure(args, fleet, configs)
+            shared = shared_costs(args, fleet, configs, small, large)
             stores = store_info(fleet, before)
             profiles = profile(args, fleet, configs) if args.profile else {}
     except (RuntimeError, LoadError, OSError) as exc:
@@ -310,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": results,
         "stores": stores,
-        "targets": targets(results, stores, small, large, count_label(args.services), load_baseline(args.baseline)),
+        "shared": shared,
+        "targets": targets(results, stores, small, large, count_label(args.services), load_baseline(args.baseline),
+                           shared),
         "runs": [{"config": c.name, "runs": c.runs} for c in configs],
         "profiles": profiles,
         "client": client,

@@ -20,6 +20,7 @@ import time
 
 import uvicorn
 
+from mockpanel.server.listener import PanelServer
 from mockpanel.server.protocol import server_options
 
 from .apps import APPS
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     info.update(pid=os.getpid(), port=sock.getsockname()[1], build_seconds=round(time.perf_counter() - started, 3))
-    server = uvicorn.Server(uvicorn_config(app, args.loop, as_serve=args.app == "mock"))
+    as_serve = args.app == "mock"
+    server = (PanelServer if as_serve else uvicorn.Server)(uvicorn_config(app, args.loop, as_serve=as_serve))
     # Ready means listening: the socket is bound now, uvicorn listens on it at once.
     sock.listen(2048)
     print("BENCH_READY " + json.dumps(info), flush=True)

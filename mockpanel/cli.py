@@ -60,6 +60,7 @@ def serve(
     from .server.access import is_loopback
     from .server.app import build_panel, create_app
     from .server.collector import freeze_startup
+    from .server.listener import PanelServer
     from .server.protocol import protocol_class, server_options
 
     if from_dir is not None:
@@ -105,7 +106,7 @@ def serve(
         signal.signal(signal.SIGTERM, _interrupt)
     freeze_startup()  # what start-up built lives as long as the server: out of the collector's scans
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        PanelServer(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
         pass
     finally:

@@ -65,7 +65,8 @@ def test_with_paired_each_config_runs_between_two_bare_runs_and_is_compared_with
 
     monkeypatch.setattr(rounds, "one_run", fake_run)
     configs = [Config("bare", "bare", "bare"), Config("a", "s", "balance"), Config("b", "s", "status")]
-    args = argparse.Namespace(rounds=2, duration=1.0, warmup=0.0, peer_warmup=0.0, paired=True)
+    # bare's rate doubles between runs here: no limit on its drift, so no run is repeated
+    args = argparse.Namespace(rounds=2, duration=1.0, warmup=0.0, peer_warmup=0.0, paired=True, max_drift=10.0, retries=2)
     rounds.measure(args, None, configs)  # type: ignore[arg-type]
     assert seen == ["bare", "a", "bare", "b", "bare"] + ["bare", "b", "bare", "a", "bare"]
     a = configs[1].results()
@@ -78,3 +79,113 @@ def test_with_paired_each_config_runs_between_two_bare_runs_and_is_compared_with
         c.runs.clear()
     rounds.measure(args, None, configs)  # type: ignore[arg-type]
     assert seen == ["bare", "a", "b", "a", "b", "bare"] and all("pair_rps" not in r for c in configs for r in c.runs)
+
+
+def test_a_run_across_which_bare_drifted_is_repeated_and_set_aside(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+
+    from bench import rounds
+    from bench.run import Config, summarise
+
+    bare_rps = iter([1000.0, 1000.0, 1500.0, 1500.0])
+    seen: list[str] = []
+
+    def fake_run(args, fleet, c, seconds, tag):  # type: ignore[no-untyped-def]
+        seen.append(c.name)
+        rps = next(bare_rps) if c.kind == "bare" else 600.0
+        return {"rps": rps, "cpu_us_per_req": 1.0, "p50_ms": 1.0, "p99_ms": 1.0, "p999_ms": 1.0, "max_ms": 1.0,
+                "errors": 0, "requests": 1, "server_cpu_s": 0.0, "loadgen_cpu_s": 0.0, "other_cpu_s": 0.0, "steal_s": 0.0}
+
+    monkeypatch.setattr(rounds, "one_run", fake_run)
+    configs = [Config("bare", "bare", "bare"), Config("a", "s", "balance"), Config("b", "s", "status")]
+    args = argparse.Namespace(rounds=1, duration=1.0, warmup=0.0, peer_warmup=0.0, paired=True, max_drift=0.10, retries=1)
+    rounds.measure(args, None, configs)  # type: ignore[arg-type]
+    # a: bare 1000 -> 1000, kept. b: 1000 -> 1500 (40 %), so again: 1500 -> 1500, kept.
+    assert seen == ["bare", "a", "bare", "b", "bare", "b", "bare"]
+    b = configs[2]
+    assert [r.get("drifted", False) for r in b.runs] == [True, False]
+    assert [r["pair_rps"] for r in b.results()] == [1500.0] and b.results()[0]["bare_drift"] == 0.0
+    assert {r["config"]: r["ratio_paired"] for r in summarise(configs)}["b"] == 0.4
+
+    # Out of retries, the last try is kept, with the drift it had.
+    bare_rps = iter([1000.0, 2000.0, 4000.0])
+    seen.clear()
+    for c in configs:
+        c.runs.clear()
+    args.retries = 1
+    rounds.measure(args, None, configs[:2])  # type: ignore[arg-type]
+    assert seen == ["bare", "a", "bare", "a", "bare"]
+    assert [(r.get("drifted", False), r["bare_drift"]) for r in configs[1].runs] == [(True, 0.667), (False, 0.667)]
+
+
+def _sleeper():  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+@pytest.mark.skipif(len(__import__("os").sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_pinned_puts_every_thread_on_the_cpus_and_restores_them() -> None:
+    import os
+
+    from bench.shared import pinned, split_cpus
+
+    split = split_cpus()
+    assert split is not None
+    server_cpu, load_cpus = split
+    assert not server_cpu & load_cpus and server_cpu | load_cpus == os.sched_getaffinity(0)
+    child = _sleeper()
+    try:
+        before = os.sched_getaffinity(child.pid)
+        with pinned([child.pid], server_cpu):
+            assert os.sched_getaffinity(child.pid) == server_cpu
+        assert os.sched_getaffinity(child.pid) == before
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.skipif(len(__import__("os").sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_shared_runs_load_both_stores_at_once_and_give_the_large_ones_cost(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+    import os
+    import threading
+    from types import SimpleNamespace
+
+    from bench import shared
+    from bench.load import Result, Workload
+    from bench.run import Config
+    from bench.targets import targets
+
+    together = threading.Barrier(2, timeout=10)  # breaks unless both loads run at the same time
+    children = {"small": _sleeper(), "large": _sleeper()}
+    rates = {"small": 9000.0, "large": 8000.0}
+    seen_cpus = []
+
+    def fake_wrk(url, workload, *, connections, duration, threads, nonce, cpus):  # type: ignore[no-untyped-def]
+        seen_cpus.append(cpus)
+        name = url.rsplit("/", 1)[-1]
+        assert os.sched_getaffinity(children[name].pid) == shared.split_cpus()[0]  # type: ignore[index]
+        together.wait()
+        return Result(requests=int(rates[name]), seconds=1.0, errors=0, p50_ms=1.0, p90_ms=1.0, p99_ms=1.0,
+                      p999_ms=1.0, max_ms=1.0, tool="wrk")
+
+    monkeypatch.setattr(shared, "run_wrk", fake_wrk)
+    fleet = {n: SimpleNamespace(pid=p.pid, url=f"http://x/{n}") for n, p in children.items()}
+    a = Config("status@10k", "small", "status", workload=Workload(("b",)))
+    b = Config("status@1M", "large", "status", workload=Workload(("b",)))
+    args = argparse.Namespace(loadgen="wrk", shared_rounds=3, duration=1.0, threads=2, connections=64)
+    try:
+        rows = shared.shared_runs(args, fleet, a, b)  # type: ignore[arg-type]
+    finally:
+        for p in children.values():
+            p.kill()
+            p.wait()
+    assert [r["cost"] for r in rows] == [1.125] * 3 and rows[0]["status@1M"] == 8000.0
+    assert seen_cpus == [shared.split_cpus()[1]] * 6  # type: ignore[index]
+    goals = {t["target"]: t for t in targets([], {}, "10k", "1M", "5k", None, {"status": rows})}
+    assert goals["status cost 1M vs 10k, at once"]["value"] == 0.125
+    assert goals["status cost 1M vs 10k, at once"]["met"] is False
+    args.loadgen = "python"
+    assert shared.shared_runs(args, fleet, a, b) == []  # type: ignore[arg-type]

@@ -222,7 +222,7 @@ def test_a_host_that_cannot_be_bound_is_a_one_line_error(serve, host):
 
 
 class _NoServe:
-    """uvicorn.Server stand-in: ``serve`` runs up to the point of serving, then returns."""
+    """PanelServer stand-in: ``serve`` runs up to the point of serving, then returns."""
 
     def __init__(self, config: object) -> None:
         pass
@@ -234,13 +234,12 @@ class _NoServe:
 
 def _serve_as_if_on(host: str, monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str] | None = None):
     """``serve --host HOST`` with the socket bound on loopback instead (tests bind nothing else)."""
-    import uvicorn
-
     from mockpanel import cli
+    from mockpanel.server import listener
 
     real_listen = cli._listen
     monkeypatch.setattr(cli, "_listen", lambda h, p: real_listen("127.0.0.1", 0))
-    monkeypatch.setattr(uvicorn, "Server", _NoServe)
+    monkeypatch.setattr(listener, "PanelServer", _NoServe)
     return CliRunner().invoke(main, ["serve", "--host", host, *args], env=env)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 
+from ..server.listener import PanelServer
 from .forward import Proxy
 from .journal import Journal
 from .report import ProxyReport, build, write_har, write_report
@@ -38,7 +39,7 @@ def serve_proxy(url: str, sock: socket.socket, *, dialect: str = "standard", rep
     if threading.current_thread() is threading.main_thread():  # uvicorn re-raises SIGTERM after its shutdown:
         signal.signal(signal.SIGTERM, _interrupt)  # end through the report, as Ctrl+C does
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        PanelServer(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
         pass
     finally:

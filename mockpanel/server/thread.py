@@ -11,10 +11,11 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from .listener import PanelServer
 from .protocol import server_options
 
 
-class _Server(uvicorn.Server):
+class _Server(PanelServer):
     def install_signal_handlers(self) -> None:  # the main thread keeps its handlers
         pass
 
