@@ -11,7 +11,9 @@ Servers (each a uvicorn subprocess on the same settings, see bench/serve.py):
 
 Every config gets a warm-up, then ``--rounds`` runs of ``--duration`` seconds,
 round-robin across configs so that drift on a noisy VM hits all of them alike.
-A run during which the hypervisor stole too much CPU is repeated (``--max-steal``).
+A run during which the hypervisor stole too much CPU is repeated (``--max-steal``), and so is a
+run across which bare's own rate moved too much (``--max-drift``). The small and the large store
+are then loaded at once on one CPU, for their costs (bench/shared.py).
 Tables show the median of the rounds; the ratio to ``bare`` is the figure that matters.
 """
 
