@@ -48,22 +48,30 @@ def test_micro_reports_each_action(capsys: pytest.CaptureFixture[str]) -> None:
         assert re.search(rf"^{action} +\d", out, re.M), out
 
 
+def _fake_runs(monkeypatch, bare_rates, other_rps):  # type: ignore[no-untyped-def]
+    """rounds.one_run replaced: bare runs at ``bare_rates`` in turn, every other config at
+    ``other_rps``; returns the list of configs run, in order."""
+    from bench import rounds
+
+    seen: list[str] = []
+
+    def fake_run(args, fleet, c, seconds, tag):  # type: ignore[no-untyped-def]
+        seen.append(c.name)
+        rps = next(bare_rates) if c.kind == "bare" else other_rps
+        return {"rps": rps, "cpu_us_per_req": 1.0, "p50_ms": 1.0, "p99_ms": 1.0, "p999_ms": 1.0, "max_ms": 1.0,
+                "errors": 0, "requests": 1, "server_cpu_s": 0.0, "loadgen_cpu_s": 0.0, "other_cpu_s": 0.0, "steal_s": 0.0}
+
+    monkeypatch.setattr(rounds, "one_run", fake_run)
+    return seen
+
+
 def test_with_paired_each_config_runs_between_two_bare_runs_and_is_compared_with_them(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import argparse
 
     from bench import rounds
     from bench.run import Config, summarise
 
-    speed = iter(range(1, 1000))
-    seen: list[str] = []
-
-    def fake_run(args, fleet, c, seconds, tag):  # type: ignore[no-untyped-def]
-        seen.append(c.name)
-        rps = 1000.0 * next(speed) if c.kind == "bare" else 500.0
-        return {"rps": rps, "cpu_us_per_req": 1.0, "p50_ms": 1.0, "p99_ms": 1.0, "p999_ms": 1.0, "max_ms": 1.0,
-                "errors": 0, "requests": 1, "server_cpu_s": 0.0, "loadgen_cpu_s": 0.0, "other_cpu_s": 0.0, "steal_s": 0.0}
-
-    monkeypatch.setattr(rounds, "one_run", fake_run)
+    seen = _fake_runs(monkeypatch, (1000.0 * n for n in range(1, 1000)), 500.0)
     configs = [Config("bare", "bare", "bare"), Config("a", "s", "balance"), Config("b", "s", "status")]
     # bare's rate doubles between runs here: no limit on its drift, so no run is repeated
     args = argparse.Namespace(rounds=2, duration=1.0, warmup=0.0, peer_warmup=0.0, paired=True, max_drift=10.0, retries=2)
@@ -87,16 +95,8 @@ def test_a_run_across_which_bare_drifted_is_repeated_and_set_aside(monkeypatch) 
     from bench import rounds
     from bench.run import Config, summarise
 
-    bare_rps = iter([1000.0, 1000.0, 1500.0, 1500.0])
-    seen: list[str] = []
-
-    def fake_run(args, fleet, c, seconds, tag):  # type: ignore[no-untyped-def]
-        seen.append(c.name)
-        rps = next(bare_rps) if c.kind == "bare" else 600.0
-        return {"rps": rps, "cpu_us_per_req": 1.0, "p50_ms": 1.0, "p99_ms": 1.0, "p999_ms": 1.0, "max_ms": 1.0,
-                "errors": 0, "requests": 1, "server_cpu_s": 0.0, "loadgen_cpu_s": 0.0, "other_cpu_s": 0.0, "steal_s": 0.0}
-
-    monkeypatch.setattr(rounds, "one_run", fake_run)
+    rates = iter([1000.0, 1000.0, 1500.0, 1500.0])
+    seen = _fake_runs(monkeypatch, rates, 600.0)
     configs = [Config("bare", "bare", "bare"), Config("a", "s", "balance"), Config("b", "s", "status")]
     args = argparse.Namespace(rounds=1, duration=1.0, warmup=0.0, peer_warmup=0.0, paired=True, max_drift=0.10, retries=1)
     rounds.measure(args, None, configs)  # type: ignore[arg-type]
@@ -108,8 +108,7 @@ def test_a_run_across_which_bare_drifted_is_repeated_and_set_aside(monkeypatch) 
     assert {r["config"]: r["ratio_paired"] for r in summarise(configs)}["b"] == 0.4
 
     # Out of retries, the last try is kept, with the drift it had.
-    bare_rps = iter([1000.0, 2000.0, 4000.0])
-    seen.clear()
+    seen = _fake_runs(monkeypatch, iter([1000.0, 2000.0, 4000.0]), 600.0)
     for c in configs:
         c.runs.clear()
     args.retries = 1
