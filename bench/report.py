@@ -155,6 +155,7 @@ def render(report: dict[str, Any]) -> str:
     if still:
         lines += [f"warning: {still} kept run(s) still had bare move more than --max-drift across them (out of --retries)"]
     errors = sum(r["errors"] for r in report["results"])
+    errors += sum(r["errors"] for rows in (report.get("shared") or {}).values() for r in rows)
     if errors:
         lines += ["", f"warning: {errors} requests failed or answered an error: those numbers are not valid"]
     return "\n".join(lines)

@@ -188,3 +188,17 @@ def test_shared_runs_load_both_stores_at_once_and_give_the_large_ones_cost(monke
     assert goals["status cost 1M vs 10k, at once"]["met"] is False
     args.loadgen = "python"
     assert shared.shared_runs(args, fleet, a, b) == []  # type: ignore[arg-type]
+
+
+def test_failed_requests_in_the_runs_at_once_make_the_report_warn() -> None:
+    from bench.report import render
+
+    report = {
+        "date": "d", "machine": {"cpus": 2, "cpu": "c"}, "source": {"commit": "x", "modified": 0, "digest": "y"},
+        "options": {"loadgen": "wrk", "connections": 64, "rounds": 1, "duration": 1.0, "loop": "uvloop"},
+        "results": [], "stores": {}, "runs": [], "targets": [],
+        "shared": {"status": [{"round": 1, "status@10k": 10.0, "status@1M": 10.0, "cost": 1.0, "errors": 0}]},
+    }
+    assert "requests failed" not in render(report)
+    report["shared"]["status"][0]["errors"] = 2
+    assert "warning: 2 requests failed" in render(report)
