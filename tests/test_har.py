@@ -4,6 +4,7 @@ bodies, the key redacted everywhere."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import requests
@@ -51,3 +52,13 @@ def test_a_key_in_an_authorization_header_is_redacted(live: ServerThread) -> Non
 
 def test_the_har_is_listed_in_the_control_index(live: ServerThread) -> None:
     assert "GET /_mock/journal.har" in httpx.get(live.url + "/_mock/", timeout=10).json()["endpoints"]
+
+
+def test_a_hub_panel_s_urls_are_its_own_on_either_way_in(mock: Any) -> None:
+    """On the pytest hub a panel lives under /p/<id>: a request answered in the connection and
+    one the app answers (a query string) both show the URL the client asked."""
+    api = mock.url
+    requests.post(api, data={"key": mock.key, "action": "balance"}, timeout=10)
+    requests.post(api + "?x=1", data={"key": mock.key, "action": "balance"}, timeout=10)
+    entries = httpx.get(mock.control_url + "/journal.har", timeout=10).json()["log"]["entries"]
+    assert [e["request"]["url"] for e in entries] == [api, api + "?x=1"]

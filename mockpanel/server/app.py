@@ -95,6 +95,13 @@ class MockApp(Starlette):
     """
 
     api_paths: dict[str, ASGIApp] = {}
+    def direct_entry(self, url: bytes) -> tuple[HotPath, str] | None:
+        """The hot path for a request's raw URL, for the HTTP layer to answer it in the connection
+        (server/protocol.py): an API path exactly, no query string."""
+        entry = self.api_paths.get(url.decode("latin-1"))
+        if isinstance(entry, HotPath) and b"%" not in url:  # uvicorn's path is the URL's, unescaped
+            return entry, ""
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
 
 INTERNAL_ERROR = b'{"error":"Internal error"}'
+JSON = b"application/json"
 PARSED_MAX = 4096  # bodies whose fields are kept (a client polls with the same few bodies); then starts over
 PARSED_BODY = 2048  # longest body kept
 
@@ -49,28 +50,29 @@ class HotPath:
         self.observers = list(api.observers)  # the journal's: any other observer takes the general way
         self._parsed: dict[bytes, dict[str, str]] = {}  # body as sent -> its fields
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def takes(self, scope: Scope) -> bool:
+        """Whether the request is one this path answers, by its head: a urlencoded POST of a
+        length within bounds, no query string, no fault set, no family gate, no other observer."""
         api = self.api
         if (self.control.faults or api.gate is not None or scope["method"] != "POST"
                 or scope.get("query_string") or api.observers != self.observers):
-            await guarded(self.general, scope, receive, send)
-            return
+            return False
         limit = api.max_body
         form = False
         for name, value in scope["headers"]:
             if name == b"content-type":
                 form = is_form(value)
             elif name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                form = False
-                break
-        if not form:
-            await guarded(self.general, scope, receive, send)
-            return
-        message = await receive()
-        body = message.get("body", b"")
-        if message["type"] != "http.request" or message.get("more_body", False) or len(body) > limit:
-            await guarded(self.general, scope, _again(message, receive), send)
-            return
+                return False
+        return form
+
+    def answer(self, scope: Scope, body: bytes) -> tuple[int, bytes, bytes] | None:
+        """The answer to a request ``takes`` took, with its whole body: its status, Content-Type
+        and bytes, journalled; or None when it must go the general way (a trigger word may be in
+        it), with nothing done."""
+        api = self.api
+        if len(body) > api.max_body:
+            return None
         started = time.perf_counter()
         kept = self._parsed.get(body)
         if kept is None:
@@ -82,8 +84,7 @@ class HotPath:
         fields = dict(kept)  # the request's own: nothing it does reaches the kept fields
         link = fields.get("link")
         if link is not None and "mockpanel" in link.lower():  # a trigger word may be in it
-            await guarded(self.general, scope, _again(message, receive), send)
-            return
+            return None
         journal = self.journal
         try:
             payload, answer = endpoint_module.answer(api.answers, api.dialect, fields)
@@ -96,10 +97,25 @@ class HotPath:
                 journal.record(scope, fields, payload, status, seconds)
         except Exception as exc:
             journal.arrive(scope, fields)  # in the journal, unanswered
-            await send_json(send, *failure(exc))
+            status, text = failure(exc)
+            return status, JSON, text
+        return status, api.content_type, answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.takes(scope):
+            await guarded(self.general, scope, receive, send)
             return
+        message = await receive()
+        if message["type"] != "http.request" or message.get("more_body", False):
+            await guarded(self.general, scope, _again(message, receive), send)
+            return
+        answered = self.answer(scope, message.get("body", b""))
+        if answered is None:
+            await guarded(self.general, scope, _again(message, receive), send)
+            return
+        status, content_type, answer = answered
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", api.content_type), (b"content-length", b"%d" % len(answer))]})
+                    "headers": [(b"content-type", content_type), (b"content-length", b"%d" % len(answer))]})
         await send({"type": "http.response.body", "body": answer})
 
 

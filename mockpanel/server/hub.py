@@ -21,6 +21,7 @@ from .inprocess import SyncASGITransport
 from .thread import ServerThread
 
 PREFIX = "/p/"
+_PREFIX = PREFIX.encode()
 INPROCESS_ORIGIN = "http://mockpanel.local"
 
 
@@ -42,6 +43,20 @@ class Hub:
 
     def __len__(self) -> int:
         return len(self._apps)
+
+    def direct_entry(self, url: bytes) -> tuple[Any, str] | None:
+        """The hot path of the panel a raw URL ``/p/<id>/<path>`` names, and its prefix, for the
+        HTTP layer to answer in the connection (server/protocol.py), as ``__call__`` would route it."""
+        if not url.startswith(_PREFIX):
+            return None
+        name, slash, rest = url[len(_PREFIX):].partition(b"/")
+        app = self._apps.get(name.decode("latin-1"))
+        entry = getattr(app, "direct_entry", None)
+        found = entry(slash + rest) if entry is not None else None
+        if found is None:
+            return None
+        hot, root = found
+        return hot, PREFIX + name.decode("latin-1") + root
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -41,7 +41,9 @@ class Wire:
     def url(self, host: str) -> str:
         host = next((v.decode("latin-1") for k, v in self.headers if k == b"host"), host)
         query = self.query.decode("latin-1")
-        return f"{self.scheme}://{host}{self.root}{self.path}" + (f"?{query}" if query else "")
+        # An ASGI path holds the root path (a hub's /p/<id>); one called by hand may not.
+        path = self.path if self.path.startswith(self.root) else self.root + self.path
+        return f"{self.scheme}://{host}{path}" + (f"?{query}" if query else "")
 
 
 def shown_wire(facts: WireFacts) -> Wire:

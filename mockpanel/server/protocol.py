@@ -13,6 +13,11 @@
   for every request): a request only notes when it began and when its answer ended.
 - What the server answers by itself (431, 408, 400 for a request httptools cannot parse) is
   JSON ``{"error": ...}``, like everything the app answers (docs/http.md).
+- The common request is answered in the connection itself: a form POST to a panel's API path
+  (the app's ``direct_entry`` finds its ``HotPath``) is answered as its last byte is parsed,
+  head and body in one write, with no ASGI task, receive or send. The bytes are the ones the
+  app would send; whatever the hot path does not take goes to the app as usual, its body
+  already read.
 
 It leans on uvicorn's HttpToolsProtocol internals (``url``, ``headers``, ``cycle``, its
 keep-alive timer); tests/test_http_protocol.py pins the behaviour should uvicorn change them.
@@ -21,16 +26,27 @@ keep-alive timer); tests/test_http_protocol.py pins the behaviour should uvicorn
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import httptools
 import orjson
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import MutableMapping
+
+    from .hotpath import HotPath
+
+# An app's ``direct_entry``: the hot path that answers a request for this raw URL, and what the
+# app adds to the root path (a hub's /p/<id>); None for any other URL.
+DirectEntry = Callable[[bytes], "tuple[HotPath, str] | None"]
 
 HEADER_LIMIT = 32 * 1024  # request line + headers; nginx's default buffers are 4 x 8 KiB
 READ_TIMEOUT = 15.0  # seconds from a request's first byte to its last
 KEEP_ALIVE = 5  # seconds an idle connection stays open (uvicorn's default)
 _OFFER = b"upgrade"  # the Connection token that makes an Upgrade header an offer
+DIRECT_BODY = 64 * 1024  # longest body answered in the connection (uvicorn's read buffer's high water)
 
 
 class PanelProtocol(HttpToolsProtocol):
@@ -49,11 +65,18 @@ class PanelProtocol(HttpToolsProtocol):
         self._idle: float | None = None  # loop time the connection went idle (nothing asked, all answered)
         self._refusal: tuple[int, str] | None = None
         self._replay: bytes | None = None  # the head of a request whose upgrade offer is ignored
+        self._entry: DirectEntry | None = None  # the app's direct entry (connection_made)
+        self._direct: HotPath | None = None  # the hot path that answers the request being read
+        self._direct_body = b""
+        self._direct_keep_alive = True
+        self._closing = False  # the server is shutting down: close after the request being read
 
     # --- connection ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if not self.access_log and self.limit_concurrency is None:  # uvicorn logs and counts in its cycle
+            self._entry = direct_entry(self.app)
         # A silent new connection is idle from now (uvicorn would wait for a first request forever).
         self._idle = self.loop.time()
         self._timer = self.loop.call_at(self._idle + self.timeout_keep_alive, self._check_times)
@@ -106,6 +129,12 @@ class PanelProtocol(HttpToolsProtocol):
     def _should_upgrade(self) -> bool:
         return False  # no WebSocket routes: every upgrade offer is ignored
 
+    def shutdown(self) -> None:
+        if self._direct is not None:  # a request being read: answered, then the connection closes
+            self._closing = True
+            return
+        super().shutdown()
+
     # --- parser callbacks -------------------------------------------------------------------
 
     def on_headers_complete(self) -> None:
@@ -122,14 +151,99 @@ class PanelProtocol(HttpToolsProtocol):
                 raise ValueError("CONNECT")
             self._replay = self._head_without_upgrade()
             return  # parsed again, without the offer, once httptools stops at the upgrade
+        entry = self._entry
+        if entry is not None and self._take_directly(entry):
+            return
         HttpToolsProtocol.on_headers_complete(self)  # not super(): once per request, it costs more
+
+    def on_body(self, body: bytes) -> None:
+        if self._direct is not None:
+            self._direct_body += body  # at most DIRECT_BODY: its Content-Length said so
+            return
+        HttpToolsProtocol.on_body(self, body)
 
     def on_message_complete(self) -> None:
         self._begun = None  # no request being read: the timer finds nothing to time out
         self._in_head, self._head_bytes, self._counted = True, 0, False
         if self._replay is not None:
             return
+        hot = self._direct
+        if hot is not None:
+            body, self._direct, self._direct_body = self._direct_body, None, b""
+            self._answer_directly(hot, body)
+            return
         HttpToolsProtocol.on_message_complete(self)
+
+    # --- the common request, answered in the connection --------------------------------------
+
+    def _take_directly(self, entry: DirectEntry) -> bool:
+        """Whether the request whose head was just parsed is read here and answered in the
+        connection: a POST to a hot path's URL (no query string: the raw URL is matched), a
+        Content-Length within DIRECT_BODY, nothing before it still being answered, no
+        ``Expect``, no proxy's ``X-Forwarded-*`` (uvicorn's proxy middleware would rewrite the
+        scope). It sets the scope as uvicorn's ``on_headers_complete`` does."""
+        found = entry(self.url)
+        if found is None or self.parser.get_method() != b"POST" or self.expect_100_continue or self.pipeline:
+            return False
+        cycle = self.cycle
+        if (cycle is not None and not cycle.response_complete) or self.flow.write_paused:
+            return False
+        length = b""
+        for name, value in self.headers:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding" or name[:12] == b"x-forwarded-":
+                return False
+        if not length.isdigit() or int(length) > DIRECT_BODY:
+            return False
+        version = self.parser.get_http_version()
+        scope = self.scope
+        scope["method"] = "POST"
+        if version != "1.1":
+            scope["http_version"] = version
+        hot, root = found
+        scope["root_path"] = self.root_path + root  # what a hub's child scope has
+        scope["path"] = self.root_path + self.url.decode("ascii")
+        scope["raw_path"] = self.root_path.encode("ascii") + self.url
+        scope["query_string"] = b""
+        self._direct = hot
+        self._direct_keep_alive = version != "1.0" and self.parser.should_keep_alive()
+        return True
+
+    def _answer_directly(self, hot: HotPath, body: bytes) -> None:
+        """Answer the request read in the connection, as uvicorn would write the app's answer;
+        or hand it to the app, its body already read, when the hot path does not take it."""
+        scope = cast("MutableMapping[str, Any]", self.scope)  # the app's view of it (uvicorn's TypedDict)
+        try:
+            answered = hot.answer(scope, body) if hot.takes(scope) else None
+        except Exception:  # a bug, not a panel's error (those are answers): logged, as uvicorn does
+            self.logger.exception("Exception in ASGI application")
+            self._refuse(500, "Internal error")
+            return
+        if answered is None:
+            scope["root_path"] = self.root_path  # uvicorn's scope: the app adds its own part again
+            HttpToolsProtocol.on_headers_complete(self)  # the app's task, as for any request
+            cycle = self.cycle
+            cycle.body += body
+            cycle.more_body = False
+            cycle.keep_alive = cycle.keep_alive and not self._closing
+            cycle.message_event.set()
+            return
+        status, content_type, answer = answered
+        keep_alive = self._direct_keep_alive and not self._closing
+        content = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            content += [name, b": ", value, b"\r\n"]
+        content += [b"content-type: ", content_type, b"\r\ncontent-length: ", b"%d" % len(answer), b"\r\n"]
+        if not keep_alive:
+            content.append(b"connection: close\r\n")
+        content += [b"\r\n", answer]
+        transport = self.transport
+        if not transport.is_closing():  # a client that left gets nothing; what it asked is done (as in the app)
+            transport.write(b"".join(content))
+            if not keep_alive:
+                transport.close()
+        self.on_response_complete()
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -174,7 +288,7 @@ class PanelProtocol(HttpToolsProtocol):
         self._timer = self.loop.call_at(min(due, later), self._check_times)
 
     def _too_slow(self) -> None:
-        if self._in_head or self.cycle is None or not self.cycle.response_started:
+        if self._in_head or self._direct is not None or self.cycle is None or not self.cycle.response_started:
             self._refuse(408, f"Request not received within {self.read_timeout:g} s; send it whole, promptly")
         else:
             self.transport.close()
@@ -211,6 +325,15 @@ def _reason(exc: Exception, data: bytes) -> str:
         return "Invalid HTTP request: HTTP/2 with prior knowledge; this server speaks HTTP/1.1"
     text = str(exc).strip().rstrip(".")
     return f"Invalid HTTP request: {text[:200] if text else 'malformed request'}"
+
+
+def direct_entry(app: Any) -> DirectEntry | None:
+    """The app's ``direct_entry`` (MockApp, Hub), under uvicorn's proxy-headers middleware; None
+    for any other app (it is served the ASGI way only)."""
+    while type(app) is ProxyHeadersMiddleware:
+        app = app.app
+    found: DirectEntry | None = getattr(app, "direct_entry", None)
+    return found
 
 
 def protocol_class(*, header_limit: int = HEADER_LIMIT, read_timeout: float = READ_TIMEOUT) -> type[PanelProtocol]:

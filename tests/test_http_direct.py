@@ -1,0 +1,312 @@
+"""The common request answered in the connection (server/protocol.py, ``_take_directly``): the
+same bytes on the wire and the same journal as the app's own way, and every request it cannot be
+sure of handed to the app with its body (trigger words, faults, Expect, proxies, pipelining)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from typing import Any, Iterator
+
+import httpx
+import pytest
+import requests
+
+from mockpanel import ServerThread, VirtualClock, build_panel, create_app
+from mockpanel.server import protocol
+from mockpanel.server.hotpath import HotPath
+from mockpanel.server.hub import Hub
+from mockpanel.server.protocol import PanelProtocol
+from tests.conftest import KEY
+
+FORM = b"Content-Type: application/x-www-form-urlencoded"
+
+
+class AppOnly(PanelProtocol):
+    """The reference: every request goes to the app, the ASGI way."""
+
+    def _take_directly(self, entry: Any) -> bool:
+        return False
+
+
+def _app() -> Any:
+    panel = build_panel(clock=VirtualClock(speed=0, start=1_700_000_000), seed=1)
+    panel.create_account(KEY, balance="100")
+    return create_app(panel)
+
+
+def _post(body: str, *head: bytes, target: bytes = b"/api/v2", version: bytes = b"1.1") -> bytes:
+    data = body.encode()
+    lines = [b"POST " + target + b" HTTP/" + version, b"Host: 127.0.0.1", FORM, *head,
+             b"Content-Length: %d" % len(data)]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + data
+
+
+# One exchange per item: what a client sends on one connection, and how many answers it awaits.
+SESSION: list[tuple[bytes, int]] = [
+    (_post(f"key={KEY}&action=balance"), 1),
+    (_post(f"key={KEY}&action=services"), 1),
+    (_post(f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fdirect.test%2Fa&quantity=100"), 1),
+    (_post(f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fdirect.test%2Fa&quantity=100"), 1),  # a duplicate
+    (_post(f"key={KEY}&action=status&order=10001") * 3, 3),  # pipelined, in one packet
+    (_post(f"key={KEY}&action=status&orders=10001,99,abc"), 1),
+    (_post(f"key={KEY}&action=cancel&orders=10001", b"Connection: close"), 1),
+    (_post(f"key={KEY}&action=balance", version=b"1.0"), 1),
+    (_post(f"key={KEY}&action=balance", b"Connection: keep-alive", version=b"1.0"), 1),
+    (_post("key=wrong-key-123456&action=balance"), 1),
+    (_post(f"key={KEY}&action=nope") + _post(f"key={KEY}&action=balance&key={KEY}"), 2),
+    (_post(f"key={KEY}&action=balance", b"X-Api-Key: " + KEY.encode(), b"Accept: */*"), 1),
+]
+
+
+def _read_answers(sock: socket.socket, count: int) -> bytes:
+    """Exactly ``count`` answers (each with a Content-Length), as the bytes that came."""
+    raw = b""
+    done = 0
+    while True:
+        end = 0
+        done = 0
+        while done < count:
+            head_end = raw.find(b"\r\n\r\n", end)
+            if head_end < 0:
+                break
+            head = raw[end:head_end].lower()
+            if head.startswith(b"http/1.1 100 "):  # an interim answer: no body, not counted
+                end = head_end + 4
+                continue
+            size = int(head.split(b"content-length: ")[1].split(b"\r\n")[0])
+            if len(raw) < head_end + 4 + size:
+                break
+            end = head_end + 4 + size
+            done += 1
+        if done == count:
+            return raw
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {done} of {count} answers: {raw!r}")
+        raw += chunk
+
+
+def _exchange(port: int, data: bytes, count: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        return _read_answers(sock, count)
+
+
+def _journal(url: str) -> list[Any]:
+    rows = httpx.get(url + "/_mock/journal", timeout=10).json()
+    for row in rows:
+        for volatile in ("at", "wall", "latency", "seconds", "time", "started", "at_iso", "wall_iso"):
+            row.pop(volatile, None)
+    return rows
+
+
+def _har(url: str) -> list[Any]:
+    entries = httpx.get(url + "/_mock/journal.har", timeout=10).json()["log"]["entries"]
+    return [(e["request"]["method"], e["request"]["url"].split("/", 3)[3], e["request"]["httpVersion"],
+             sorted((h["name"].lower(), h["value"]) for h in e["request"]["headers"]),
+             e["request"].get("postData", {}).get("text"), e["response"]["status"], e["response"]["content"]["text"])
+            for e in entries]
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The hot path's ASGI calls, by action: the requests the connection did not answer itself."""
+    calls: list[str] = []
+    asgi = HotPath.__call__
+
+    async def counting(self: HotPath, scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["path"])
+        await asgi(self, scope, receive, send)
+
+    monkeypatch.setattr(HotPath, "__call__", counting)
+    return calls
+
+
+def test_the_bytes_and_the_journal_are_the_app_s_own(counted: list[str]) -> None:
+    with ServerThread(_app()) as direct, ServerThread(_app(), http=AppOnly) as reference:
+        for data, count in SESSION:
+            assert _exchange(direct.port, data, count) == _exchange(reference.port, data, count)
+        assert len(counted) == sum(count for _, count in SESSION)  # only the reference's, every one
+        assert _journal(direct.url) == _journal(reference.url)
+        assert _har(direct.url) == _har(reference.url)
+        text = httpx.get(direct.url + "/_mock/journal.har", timeout=10).text
+    assert KEY not in text
+
+
+def test_the_common_request_never_reaches_the_app_the_asgi_way(counted: list[str]) -> None:
+    with ServerThread(_app()) as live:
+        api = live.url + "/api/v2"
+        with requests.Session() as session:
+            for _ in range(3):
+                assert session.post(api, data={"key": KEY, "action": "balance"}, timeout=10).json()["balance"]
+        with httpx.Client() as client:
+            assert client.post(api + "/", data={"key": KEY, "action": "services"}, timeout=10).status_code == 200
+        assert counted == []
+        assert [e["action"] for e in _journal(live.url)] == ["balance"] * 3 + ["services"]
+
+
+def test_what_the_hot_path_does_not_take_reaches_the_app_with_its_body(counted: list[str]) -> None:
+    with ServerThread(_app()) as live:
+        api = live.url + "/api/v2"
+        word = requests.post(api, data={"key": KEY, "action": "add", "service": "1", "quantity": "100",
+                                        "link": "https://direct.test/p?mockpanel=http-502"}, timeout=10)
+        assert word.status_code == 502  # a trigger word: the general way, its body handed over
+        httpx.post(live.url + "/_mock/faults", json={"kind": "http", "status": 503, "count": 1}, timeout=10)
+        assert requests.post(api, data={"key": KEY, "action": "balance"}, timeout=10).status_code == 503
+        assert requests.post(api, data={"key": KEY, "action": "balance"}, timeout=10).status_code == 200
+        assert len(counted) == 2  # the trigger word and the fault; the last one was answered directly
+        assert [e["action"] for e in _journal(live.url)] == ["add", "balance", "balance"]
+
+
+@pytest.mark.parametrize("head", [
+    b"Expect: 100-continue",  # the app's cycle sends the 100 Continue
+    b"X-Forwarded-For: 203.0.113.9",  # uvicorn's proxy middleware rewrites the scope
+    b"X-Forwarded-Proto: https",
+], ids=["expect", "forwarded-for", "forwarded-proto"])
+def test_requests_uvicorn_rewrites_go_the_asgi_way(counted: list[str], head: bytes) -> None:
+    with ServerThread(_app()) as live:
+        raw = _exchange(live.port, _post(f"key={KEY}&action=balance", head), 1)
+        assert raw.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK" if b"Expect" in head
+                              else b"HTTP/1.1 200 OK") and b'"balance"' in raw
+        assert counted == ["/api/v2"]
+        har = httpx.get(live.url + "/_mock/journal.har", timeout=10).json()["log"]["entries"]
+    if head.endswith(b"https"):
+        assert har[0]["request"]["url"].startswith("https://")  # what the middleware made of it
+
+
+def test_a_request_behind_one_still_being_answered_waits_its_turn(counted: list[str]) -> None:
+    """A GET (the app's way) and then a form POST, pipelined: answered in the order asked."""
+    with ServerThread(_app()) as live:
+        get = b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: x\r\n\r\n"
+        posts = [_post(f"key={KEY}&action=status&order={n}") for n in (1, 2)]
+        raw = _exchange(live.port, get + posts[0] + get + posts[1], 4)
+    bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in raw.split(b"HTTP/1.1 ")[1:]]
+    assert [("balance" in b, "error" in b) for b in bodies] == [(True, False), (False, True)] * 2
+
+
+def test_the_hub_s_panels_are_answered_in_the_connection(counted: list[str]) -> None:
+    hub = Hub()
+    prefix = hub.mount(_app())
+    hub.mount(_app())
+    with ServerThread(hub) as live:
+        api = live.url + prefix + "/api/v2"
+        assert requests.post(api, data={"key": KEY, "action": "balance"}, timeout=10).json()["balance"]
+        assert requests.post(live.url + "/p/99/api/v2", data={"key": KEY}, timeout=10).status_code == 404
+        assert counted == []
+        entries = httpx.get(live.url + prefix + "/_mock/journal.har", timeout=10).json()["log"]["entries"]
+        assert entries[0]["request"]["url"] == api  # the root path the hub gives its panels
+        assert httpx.get(live.url + "/p/2/_mock/journal", timeout=10).json() == []
+
+
+def test_the_hub_routes_exactly_as_it_would_the_asgi_way() -> None:
+    hub = Hub()
+    app = _app()
+    prefix = hub.mount(app)
+    hot = app.api_paths["/api/v2"]
+    assert hub.direct_entry((prefix + "/api/v2").encode()) == (hot, prefix)
+    assert hub.direct_entry((prefix + "/api/v2/").encode()) == (hot, prefix)
+    for url in (prefix + "/api/v2?action=balance", prefix + "/api/v%32", prefix, "/p/", "/api/v2",
+                prefix + "/_mock/journal", "/p/9/api/v2"):
+        assert hub.direct_entry(url.encode()) is None, url
+    hub.unmount(prefix)
+    assert hub.direct_entry((prefix + "/api/v2").encode()) is None
+
+
+def test_a_body_cut_off_leaves_nothing_behind() -> None:
+    app = _app()
+    with ServerThread(app) as live:
+        data = _post(f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fdirect.test%2Fcut&quantity=100")
+        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+            sock.sendall(data[:-5])
+        time.sleep(0.2)
+        assert _journal(live.url) == []
+        assert len(app.state.panel.orders) == 0
+        assert _exchange(live.port, _post(f"key={KEY}&action=balance"), 1).startswith(b"HTTP/1.1 200")
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_bug_answers_json_500_is_logged_and_closes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: HotPath, scope: Any, body: bytes) -> Any:
+        raise RuntimeError("a bug in the hot path")
+
+    monkeypatch.setattr(HotPath, "answer", broken)
+    kept = _Kept()
+    with ServerThread(_app()) as live:
+        logging.getLogger("uvicorn.error").addHandler(kept)  # uvicorn's logger does not propagate
+        try:
+            with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+                sock.sendall(_post(f"key={KEY}&action=balance"))
+                raw = _read_answers(sock, 1)
+                assert sock.recv(1) == b""  # closed
+        finally:
+            logging.getLogger("uvicorn.error").removeHandler(kept)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500") and json.loads(body) == {"error": "Internal error"}
+    assert [r.exc_info[1].args for r in kept.records if r.exc_info] == [("a bug in the hot path",)]
+
+
+def test_a_request_being_read_at_shutdown_is_answered_then_closed() -> None:
+    live = ServerThread(_app()).start()
+    data = _post(f"key={KEY}&action=balance")
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        sock.sendall(data[:-3])
+        time.sleep(0.2)  # its head parsed: the body is being read in the connection
+        stopping = threading.Thread(target=live.stop)
+        stopping.start()
+        time.sleep(0.3)  # the server is shutting down, waiting for this connection
+        sock.sendall(data[-3:])
+        raw = _read_answers(sock, 1)
+        assert sock.recv(1) == b""
+        stopping.join(10)
+    assert raw.startswith(b"HTTP/1.1 200") and b"connection: close\r\n" in raw
+
+
+def test_a_big_body_and_a_chunked_one_go_the_asgi_way(counted: list[str]) -> None:
+    with ServerThread(_app()) as live:
+        api = live.url + "/api/v2"
+        note = "x" * (protocol.DIRECT_BODY + 1)
+        assert requests.post(api, data={"key": KEY, "action": "balance", "note": note}, timeout=10).json()["balance"]
+
+        def parts() -> Iterator[bytes]:
+            yield b"key=" + KEY.encode()
+            yield b"&action=balance"
+
+        assert requests.post(api, data=parts(), timeout=10,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"}).json()["balance"]
+        assert len(counted) == 2
+
+
+def test_an_app_without_a_direct_entry_is_served_the_asgi_way() -> None:
+    async def plain(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    assert protocol.direct_entry(plain) is None
+    with ServerThread(plain) as live:
+        assert requests.post(live.url + "/api/v2", data={"key": KEY}, timeout=10).text == "ok"
+
+
+def test_a_body_too_slow_after_an_answer_on_the_same_connection_gets_a_408() -> None:
+    app = _app()
+    with ServerThread(app, http=protocol.protocol_class(read_timeout=0.5), timeout_keep_alive=1) as live:
+        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+            sock.sendall(b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: x\r\n\r\n")  # the app's way
+            assert _read_answers(sock, 1).startswith(b"HTTP/1.1 200")
+            sock.sendall(_post(f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fslow.test&quantity=100")[:-4])
+            raw = _read_answers(sock, 1)
+            assert sock.recv(1) == b""
+    assert raw.startswith(b"HTTP/1.1 408") and len(app.state.panel.orders) == 0
