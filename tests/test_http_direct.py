@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
+from mockpanel.catalog_cli import resolve_catalog
 from mockpanel.server import protocol
 from mockpanel.server.hotpath import HotPath
 from mockpanel.server.hub import Hub
@@ -310,3 +311,36 @@ def test_a_body_too_slow_after_an_answer_on_the_same_connection_gets_a_408() -> 
             raw = _read_answers(sock, 1)
             assert sock.recv(1) == b""
     assert raw.startswith(b"HTTP/1.1 408") and len(app.state.panel.orders) == 0
+
+
+def _answer_bodies(sock: socket.socket, count: int) -> list[bytes]:
+    """``count`` answers read as a client reads them, in order: each head, then its body."""
+    reader = sock.makefile("rb")
+    bodies = []
+    for _ in range(count):
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            line = reader.readline()
+            if not line:
+                raise ConnectionError(f"closed after {len(bodies)} of {count} answers")
+            head += line
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n"), head
+        size = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        bodies.append(reader.read(size))
+    return bodies
+
+
+def test_a_client_that_does_not_read_holds_at_most_one_answer_past_the_buffer(counted: list[str]) -> None:
+    """60 pipelined ``services`` (about 480 KB each) sent before reading any: once the
+    connection's write buffer is full, the rest wait their turn the app's way (it waits for the
+    buffer to drain), and every answer comes, in order."""
+    panel = build_panel(catalog=resolve_catalog("generate:2000"), clock=VirtualClock(speed=0, start=1_700_000_000), seed=1)
+    panel.create_account(KEY, balance="100")
+    with ServerThread(create_app(panel)) as live:
+        asked = 60
+        with socket.create_connection(("127.0.0.1", live.port), timeout=30) as sock:
+            sock.sendall(_post(f"key={KEY}&action=services") * asked)
+            time.sleep(1)  # not reading: the kernel's buffers and then the transport's fill up
+            bodies = _answer_bodies(sock, asked)
+    assert len(bodies) == asked and len(set(bodies)) == 1 and len(bodies[0]) > 400_000
+    assert 0 < len(counted) < asked  # some answered in the connection, then the app's way once it was full
