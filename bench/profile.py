@@ -96,6 +96,9 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("dispatch, ids", "dialects/parse.py", ""),
     ("fault check", "server/faults.py", ""),
     ("uvicorn send (socket write)", "http/httptools_impl.py", "RequestResponseCycle.send"),
+    ("hot path", "server/hotpath.py", ""),
+    # mockpanel's HTTP protocol: its checks, and the direct answer's socket write (server/protocol.py)
+    ("mockpanel protocol (checks, socket write)", "server/protocol.py", ""),
     ("mock ASGI layers", "server/app.py", ""),
     ("mock ASGI layers", "server/api.py", ""),
     ("mock ASGI layers", "server/hub.py", ""),

@@ -95,6 +95,7 @@ class MockApp(Starlette):
     """
 
     api_paths: dict[str, ASGIApp] = {}
+
     def direct_entry(self, url: bytes) -> tuple[HotPath, str] | None:
         """The hot path for a request's raw URL, for the HTTP layer to answer it in the connection
         (server/protocol.py): an API path exactly, no query string."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -19,6 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .api import json_bytes, send_json
 from .inprocess import SyncASGITransport
 from .thread import ServerThread
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .hotpath import HotPath
 
 PREFIX = "/p/"
 _PREFIX = PREFIX.encode()
@@ -44,7 +47,7 @@ class Hub:
     def __len__(self) -> int:
         return len(self._apps)
 
-    def direct_entry(self, url: bytes) -> tuple[Any, str] | None:
+    def direct_entry(self, url: bytes) -> tuple[HotPath, str] | None:
         """The hot path of the panel a raw URL ``/p/<id>/<path>`` names, and its prefix, for the
         HTTP layer to answer in the connection (server/protocol.py), as ``__call__`` would route it."""
         if not url.startswith(_PREFIX):
@@ -52,7 +55,7 @@ class Hub:
         name, slash, rest = url[len(_PREFIX):].partition(b"/")
         app = self._apps.get(name.decode("latin-1"))
         entry = getattr(app, "direct_entry", None)
-        found = entry(slash + rest) if entry is not None else None
+        found: tuple[HotPath, str] | None = entry(slash + rest) if entry is not None else None
         if found is None:
             return None
         hot, root = found
