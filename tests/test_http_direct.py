@@ -344,3 +344,32 @@ def test_a_client_that_does_not_read_holds_at_most_one_answer_past_the_buffer(co
             bodies = _answer_bodies(sock, asked)
     assert len(bodies) == asked and len(set(bodies)) == 1 and len(bodies[0]) > 400_000
     assert 0 < len(counted) < asked  # some answered in the connection, then the app's way once it was full
+
+
+def test_a_pipelined_flood_is_answered_in_order_and_mostly_the_app_s_way(counted: list[str]) -> None:
+    """At most DIRECT_PER_READ requests of one read are answered in the connection: the rest of a
+    flood wait their turn, one per turn of the loop, as uvicorn queues pipelined requests."""
+    with ServerThread(_app()) as live:
+        asked = 100
+        data = b"".join(_post(f"key={KEY}&action=status&order={n}") for n in range(1, asked + 1))
+        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+            sock.sendall(data)  # about 11 KB: one read
+            bodies = _answer_bodies(sock, asked)
+        assert [json.loads(b) for b in bodies] == [{"error": "Incorrect order ID"}] * asked
+        assert asked - protocol.DIRECT_PER_READ <= len(counted) < asked
+        assert [e["params"]["order"] for e in _journal(live.url)] == [str(n) for n in range(1, asked + 1)]
+
+
+def test_a_body_trickled_byte_by_byte_is_answered_in_the_connection(counted: list[str]) -> None:
+    with ServerThread(_app()) as live:
+        data = _post(f"key={KEY}&action=balance")
+        head, _, body = data.partition(b"\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(head + b"\r\n\r\n")
+            for byte in body:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.002)  # each its own packet
+            raw = _read_answers(sock, 1)
+    assert raw.startswith(b"HTTP/1.1 200 OK") and json.loads(raw.partition(b"\r\n\r\n")[2])["balance"]
+    assert counted == []

@@ -47,6 +47,7 @@ READ_TIMEOUT = 15.0  # seconds from a request's first byte to its last
 KEEP_ALIVE = 5  # seconds an idle connection stays open (uvicorn's default)
 _OFFER = b"upgrade"  # the Connection token that makes an Upgrade header an offer
 DIRECT_BODY = 64 * 1024  # longest body answered in the connection (uvicorn's read buffer's high water)
+DIRECT_PER_READ = 16  # requests of one read answered in the connection; the rest of a pipelined flood waits its turn
 
 
 class PanelProtocol(HttpToolsProtocol):
@@ -67,7 +68,8 @@ class PanelProtocol(HttpToolsProtocol):
         self._replay: bytes | None = None  # the head of a request whose upgrade offer is ignored
         self._entry: DirectEntry | None = None  # the app's direct entry (connection_made)
         self._direct: HotPath | None = None  # the hot path that answers the request being read
-        self._direct_body = b""
+        self._direct_parts: list[bytes] = []  # the body's pieces: joined once, however it was split
+        self._direct_left = DIRECT_PER_READ  # answers this read may still make in the connection
         self._direct_keep_alive = True
         self._closing = False  # the server is shutting down: close after the request being read
 
@@ -87,6 +89,7 @@ class PanelProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self._idle = None
+        self._direct_left = DIRECT_PER_READ
         if self._begun is None:  # no request being read: these bytes start the next one's head
             self._begun = self.loop.time()
             self._head_bytes, self._counted = 0, True
@@ -158,7 +161,7 @@ class PanelProtocol(HttpToolsProtocol):
 
     def on_body(self, body: bytes) -> None:
         if self._direct is not None:
-            self._direct_body += body  # at most DIRECT_BODY: its Content-Length said so
+            self._direct_parts.append(body)  # at most DIRECT_BODY in all: its Content-Length said so
             return
         HttpToolsProtocol.on_body(self, body)
 
@@ -169,7 +172,8 @@ class PanelProtocol(HttpToolsProtocol):
             return
         hot = self._direct
         if hot is not None:
-            body, self._direct, self._direct_body = self._direct_body, None, b""
+            body = b"".join(self._direct_parts)  # one piece: that piece itself, no copy
+            self._direct, self._direct_parts = None, []
             self._answer_directly(hot, body)
             return
         HttpToolsProtocol.on_message_complete(self)
@@ -181,7 +185,11 @@ class PanelProtocol(HttpToolsProtocol):
         connection: a POST to a hot path's URL (no query string: the raw URL is matched), a
         Content-Length within DIRECT_BODY, nothing before it still being answered, no
         ``Expect``, no proxy's ``X-Forwarded-*`` (uvicorn's proxy middleware would rewrite the
-        scope). It sets the scope as uvicorn's ``on_headers_complete`` does."""
+        scope), and at most DIRECT_PER_READ of one read, so a client pipelining hundreds of
+        requests in one packet does not hold the loop from the others. It sets the scope as
+        uvicorn's ``on_headers_complete`` does."""
+        if self._direct_left <= 0:  # a pipelined flood: the rest go the app's way, one per turn of the loop
+            return False
         found = entry(self.url)
         if found is None or self.parser.get_method() != b"POST" or self.expect_100_continue or self.pipeline:
             return False
@@ -207,6 +215,7 @@ class PanelProtocol(HttpToolsProtocol):
         scope["raw_path"] = self.root_path.encode("ascii") + self.url
         scope["query_string"] = b""
         self._direct = hot
+        self._direct_left -= 1
         self._direct_keep_alive = version != "1.0" and self.parser.should_keep_alive()
         return True
 
