@@ -373,3 +373,44 @@ def test_a_body_trickled_byte_by_byte_is_answered_in_the_connection(counted: lis
             raw = _read_answers(sock, 1)
     assert raw.startswith(b"HTTP/1.1 200 OK") and json.loads(raw.partition(b"\r\n\r\n")[2])["balance"]
     assert counted == []
+
+
+ADD = f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fdirect.test%2F{{}}&quantity=100"
+
+
+@pytest.mark.parametrize("first", [
+    _post(ADD.format("a"), b"Connection: keep-alive", version=b"1.0"),  # HTTP/1.0: closed after its answer
+    _post(ADD.format("a"), b"Connection: close"),
+], ids=["http-1.0", "connection-close"])
+def test_requests_behind_an_answer_that_closes_are_dropped_unrun(first: bytes) -> None:
+    """What follows a closing answer in the same packet is never run, the ASGI way or not."""
+    behind = _post(ADD.format("b")) * 20 + b"POST /_mock/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    results = []
+    for http in (PanelProtocol, AppOnly):
+        app = _app()
+        with ServerThread(app, http=http) as live:
+            with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+                sock.sendall(first + behind)
+                raw = _read_answers(sock, 1)
+                assert sock.recv(1) == b""  # closed after the one answer
+            time.sleep(0.2)
+            results.append((raw, len(app.state.panel.orders), [e["action"] for e in _journal(live.url)]))
+    assert results[0] == results[1]
+    assert results[0][1:] == (1, ["add"])
+
+
+def test_a_request_behind_the_one_answered_at_shutdown_is_not_run() -> None:
+    app = _app()
+    live = ServerThread(app).start()
+    first = _post(ADD.format("a"))
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        sock.sendall(first[:-5])
+        time.sleep(0.2)
+        stopping = threading.Thread(target=live.stop)
+        stopping.start()
+        time.sleep(0.3)
+        sock.sendall(first[-5:] + _post(ADD.format("b")))
+        assert _read_answers(sock, 1).startswith(b"HTTP/1.1 200")
+        assert sock.recv(1) == b""
+        stopping.join(10)
+    assert len(app.state.panel.orders) == 1

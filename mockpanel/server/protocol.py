@@ -140,6 +140,14 @@ class PanelProtocol(HttpToolsProtocol):
 
     # --- parser callbacks -------------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        # An answer made in the connection may have closed it (HTTP/1.0, ``Connection: close``,
+        # shutdown) with more requests left in the same read: they are dropped unread, as uvicorn
+        # drops requests queued behind an answer that closes (the raise ends this read's parsing).
+        if self.transport.is_closing():
+            raise ConnectionAbortedError("the connection was closed by its last answer")
+        HttpToolsProtocol.on_message_begin(self)
+
     def on_headers_complete(self) -> None:
         self._in_head = False
         # The bytes read since the request began bound its head: only a head that may be too large, or
