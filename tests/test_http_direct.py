@@ -63,32 +63,34 @@ SESSION: list[tuple[bytes, int]] = [
 ]
 
 
+def _answers(sock: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
+    """``count`` answers read as a client reads them, in order: each head and its body. An
+    interim ``100 Continue`` comes as a head with no body and is not counted."""
+    reader = sock.makefile("rb")
+    out: list[tuple[bytes, bytes]] = []
+    counted = 0
+    while counted < count:
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            line = reader.readline()
+            if not line:
+                raise ConnectionError(f"closed after {counted} of {count} answers: {out[-1:]!r}")
+            head += line
+        if head.startswith(b"HTTP/1.1 100 "):
+            out.append((head, b""))
+            continue
+        size = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        body = reader.read(size)
+        if len(body) < size:
+            raise ConnectionError(f"closed mid-answer after {counted} of {count} answers")
+        out.append((head, body))
+        counted += 1
+    return out
+
+
 def _read_answers(sock: socket.socket, count: int) -> bytes:
-    """Exactly ``count`` answers (each with a Content-Length), as the bytes that came."""
-    raw = b""
-    done = 0
-    while True:
-        end = 0
-        done = 0
-        while done < count:
-            head_end = raw.find(b"\r\n\r\n", end)
-            if head_end < 0:
-                break
-            head = raw[end:head_end].lower()
-            if head.startswith(b"http/1.1 100 "):  # an interim answer: no body, not counted
-                end = head_end + 4
-                continue
-            size = int(head.split(b"content-length: ")[1].split(b"\r\n")[0])
-            if len(raw) < head_end + 4 + size:
-                break
-            end = head_end + 4 + size
-            done += 1
-        if done == count:
-            return raw
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"closed after {done} of {count} answers: {raw!r}")
-        raw += chunk
+    """Exactly ``count`` answers, as the bytes that came."""
+    return b"".join(head + body for head, body in _answers(sock, count))
 
 
 def _exchange(port: int, data: bytes, count: int) -> bytes:
@@ -314,20 +316,9 @@ def test_a_body_too_slow_after_an_answer_on_the_same_connection_gets_a_408() -> 
 
 
 def _answer_bodies(sock: socket.socket, count: int) -> list[bytes]:
-    """``count`` answers read as a client reads them, in order: each head, then its body."""
-    reader = sock.makefile("rb")
-    bodies = []
-    for _ in range(count):
-        head = b""
-        while not head.endswith(b"\r\n\r\n"):
-            line = reader.readline()
-            if not line:
-                raise ConnectionError(f"closed after {len(bodies)} of {count} answers")
-            head += line
-        assert head.startswith(b"HTTP/1.1 200 OK\r\n"), head
-        size = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        bodies.append(reader.read(size))
-    return bodies
+    answers = _answers(sock, count)
+    assert all(head.startswith(b"HTTP/1.1 200 OK\r\n") for head, _ in answers)
+    return [body for _, body in answers]
 
 
 def test_a_client_that_does_not_read_holds_at_most_one_answer_past_the_buffer(counted: list[str]) -> None:
