@@ -52,14 +52,15 @@ class Hub:
         HTTP layer to answer in the connection (server/protocol.py), as ``__call__`` would route it."""
         if not url.startswith(_PREFIX):
             return None
-        name, slash, rest = url[len(_PREFIX):].partition(b"/")
-        app = self._apps.get(name.decode("latin-1"))
+        raw, slash, rest = url[len(_PREFIX):].partition(b"/")
+        name = raw.decode("latin-1")
+        app = self._apps.get(name)
         entry = getattr(app, "direct_entry", None)
         found: tuple[HotPath, str] | None = entry(slash + rest) if entry is not None else None
         if found is None:
             return None
         hot, root = found
-        return hot, PREFIX + name.decode("latin-1") + root
+        return hot, PREFIX + name + root
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

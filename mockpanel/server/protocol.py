@@ -217,11 +217,13 @@ class PanelProtocol(HttpToolsProtocol):
         scope["method"] = "POST"
         if version != "1.1":
             scope["http_version"] = version
-        hot, root = found
-        scope["root_path"] = self.root_path + root  # what a hub's child scope has
         scope["path"] = self.root_path + self.url.decode("ascii")
         scope["raw_path"] = self.root_path.encode("ascii") + self.url
         scope["query_string"] = b""
+        hot, root = found
+        if not hot.takes(cast("MutableMapping[str, Any]", scope)):  # checked on the head, as its ASGI way does
+            return False
+        scope["root_path"] = self.root_path + root  # what a hub's child scope has
         self._direct = hot
         self._direct_left -= 1
         self._direct_keep_alive = version != "1.0" and self.parser.should_keep_alive()
@@ -229,10 +231,10 @@ class PanelProtocol(HttpToolsProtocol):
 
     def _answer_directly(self, hot: HotPath, body: bytes) -> None:
         """Answer the request read in the connection, as uvicorn would write the app's answer;
-        or hand it to the app, its body already read, when the hot path does not take it."""
+        or hand it to the app, its body already read, when the hot path hands it back (a trigger word)."""
         scope = cast("MutableMapping[str, Any]", self.scope)  # the app's view of it (uvicorn's TypedDict)
         try:
-            answered = hot.answer(scope, body) if hot.takes(scope) else None
+            answered = hot.answer(scope, body)
         except Exception:  # a bug, not a panel's error (those are answers): logged, as uvicorn does
             self.logger.exception("Exception in ASGI application")
             self._refuse(500, "Internal error")
