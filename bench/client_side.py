@@ -68,8 +68,8 @@ def conformance_read_only(repeat: int = 3) -> dict[str, Any]:
     from decimal import Decimal
 
     from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-    from mockpanel.conformance.context import RunConfig
-    from mockpanel.conformance.runner import run
+    from conformance.context import RunConfig
+    from conformance.runner import run
 
     best, requests = float("inf"), 0
     for _ in range(repeat):

@@ -4,7 +4,7 @@ Each requirement has an id (V2-BAL-01), the clause it comes from, a severity
 (failure: documented; warning: only observed in the wild) and the tier that can
 exercise it. Reports and the README table are generated from it:
 
-    python -m mockpanel.conformance.catalogue    # prints the README table
+    python -m conformance.catalogue    # prints the README table
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _requirement(data: dict[str, Any], where: str) -> Requirement:
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     """The catalogue shipped with the package, checked field by field."""
-    text = resources.files("mockpanel.conformance").joinpath("requirements.json").read_text(encoding="utf-8")
+    text = resources.files("conformance").joinpath("requirements.json").read_text(encoding="utf-8")
     data = json.loads(text)
     reqs = tuple(_requirement(r, f"requirements.json[{i}]") for i, r in enumerate(data["requirements"]))
     ids = [r.id for r in reqs]
@@ -177,7 +177,7 @@ def requirements_markdown(catalogue: Catalogue | None = None) -> str:
     lines = [
         "# The requirements the conformance suite checks",
         "",
-        "Generated from `conformance/requirements.json` by `python -m mockpanel.conformance.catalogue --doc`;",
+        "Generated from `conformance/requirements.json` by `python -m conformance.catalogue --doc`;",
         "do not edit by hand. Severity: *failure* where the documents say it, *warning* where it is only",
         "observed in the wild. Tier: *read-only* spends nothing; *orders* places the cheapest orders.",
         "",

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from .data import folder
 from .rules import TYPE_RULES, ErrorCode, RefillStatus, Status
 
 ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
@@ -95,8 +95,8 @@ class Dialect:
         return "slug" if self.service_fields.get("type") == "type_slug" else "name"
 
 
-def _builtin() -> Any:
-    return resources.files("mockpanel.fixtures").joinpath("dialects")
+def _builtin() -> Path:
+    return folder("dialects")
 
 
 def available_dialects() -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import pytest
 
 PREFIX = "--mockpanel-conformance-"
-SUITE_MARKS = ("mockpanel.conformance", "mockpanel/conformance", "pytest_suite.py")
+SUITE_MARKS = ("conformance.pytest_suite", "conformance/pytest_suite", "pytest_suite.py")
 
 # name, extra addoption arguments, help
 OPTIONS: tuple[tuple[str, dict[str, Any], str], ...] = (

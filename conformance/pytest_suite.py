@@ -15,6 +15,8 @@ user property. Without --panel-url every test is skipped.
 
 from __future__ import annotations
 
+__all__ = ["conformance_report", "test_requirement"]  # what mockpanel.conformance.pytest_suite collects
+
 import io
 import os
 from decimal import Decimal
@@ -22,13 +24,12 @@ from typing import Any
 
 import pytest
 
-# Absolute: in a checkout pytest imports this file as conformance.pytest_suite; the suite loads once.
-from mockpanel.conformance.catalogue import load_catalogue
-from mockpanel.conformance.context import Progress, RunConfig
-from mockpanel.conformance.pytest_options import dest
-from mockpanel.conformance.report import Report
-from mockpanel.conformance.runner import run
-from mockpanel.conformance.verdicts import FAILED, NOT_EXERCISED, WARNING
+from conformance.catalogue import load_catalogue
+from conformance.context import Progress, RunConfig
+from conformance.pytest_options import dest
+from conformance.report import Report
+from conformance.runner import run
+from conformance.verdicts import FAILED, NOT_EXERCISED, WARNING
 
 
 def _option(config: pytest.Config, name: str, *envs: str) -> Any:
@@ -73,8 +74,8 @@ def conformance_report(request: pytest.FixtureRequest) -> Report:
     report = run(run_config, progress=Progress(out))
     path = _option(config, "--panel-report")
     if path:
-        from mockpanel.conformance.report_html import to_html
-        from mockpanel.conformance.reports import write
+        from conformance.report_html import to_html
+        from conformance.reports import write
 
         try:
             write(report, path, to_html, report.redactor or (lambda t: t))

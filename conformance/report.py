@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from mockpanel import __version__
+from . import __version__
 
 from .exchange import Exchange
 from .verdicts import FAILED, WARNING, Result, counts

@@ -1,6 +1,6 @@
 """A conformance run from start to end: preflight, read-only, orders, the report.
 
-    from mockpanel.conformance import RunConfig, run
+    from conformance import RunConfig, run
     report = run(RunConfig(url="http://127.0.0.1:8080/api/v2", key="test-key"))
     report.exit_code   # 0 passed, 1 a failure, 2 could not run
 
@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from mockpanel import __version__
+from . import __version__
 from .fingerprint import Fingerprint, fingerprint_with
 from .profile import Dialect, DialectError, load_dialect
 

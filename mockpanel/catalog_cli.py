@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from conformance.data import packaged
 
 if TYPE_CHECKING:  # pragma: no cover
     from .domain.catalog import Catalog
@@ -17,9 +18,8 @@ _NEEDS_FAKER = "catalogue generation needs faker: pip install 'mockpanel[catalog
 
 
 def builtin_catalogs() -> list[str]:
-    """The names of the catalogues shipped in mockpanel.fixtures (``default``, ...)."""
-    folder = resources.files("mockpanel.fixtures").joinpath("catalogs")
-    return sorted(entry.name[: -len(".json")] for entry in folder.iterdir() if entry.name.endswith(".json"))
+    """The names of the catalogues shipped in fixtures/catalogs (``default``, ...)."""
+    return [path.stem for path in packaged("catalogs")]
 
 
 def resolve_catalog(spec: str | None) -> str | Catalog | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .domain.catalog import Catalog
-from .packaged import packaged_text, parse_json, user_text
+from conformance.data import packaged_text
+
+from .packaged import parse_json, user_text
 
 __all__ = ["Catalog", "load_catalog"]
 

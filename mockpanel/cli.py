@@ -198,7 +198,7 @@ class _CannotJudge(click.ClickException):
 def _conformance() -> click.Command:
     import functools
 
-    from .conformance.cli import conformance
+    from conformance.cli import conformance
 
     run = conformance.callback
     assert run is not None

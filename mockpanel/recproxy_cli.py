@@ -30,9 +30,9 @@ def from_recording(folder: str) -> tuple[str, str]:
 def record(url: str, key: str, out: str, rate: float | None, max_requests: int, timeout: float) -> None:
     """Record a live panel, read-only (no add, refill or cancel): its catalogue, and its dialect
     as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it."""
-    from .conformance.record import RecordError, write
-    from .conformance.record import record as run
-    from .conformance.runner import is_loopback
+    from conformance.record import RecordError, write
+    from conformance.record import record as run
+    from conformance.runner import is_loopback
     from .dialects import load_dialect
 
     pace = rate if rate is not None else (0.0 if is_loopback(url) else 2.0)
@@ -66,7 +66,7 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
           timeout: float, journal_limit: int) -> None:
     """A spy between a client and the panel at URL: forwards each request unchanged, returns each
     answer unchanged, sends nothing of its own, and judges every answer (the report at exit)."""
-    from .conformance.profile import DialectError, load_dialect
+    from conformance.profile import DialectError, load_dialect
     from .proxy.run import listen, serve_proxy
 
     if dialect != "auto":

@@ -661,8 +661,8 @@ def run_suite(url: str, panel: Panel | None, tier: str, *, second: bool = True, 
     import io
     from decimal import Decimal
 
-    from mockpanel.conformance.context import RunConfig
-    from mockpanel.conformance.runner import run
+    from conformance.context import RunConfig
+    from conformance.runner import run
 
     config = RunConfig(url=url, key=MAIN_KEY, second_key=SECOND_KEY if second else None, tier=tier,
                        link=LINK, max_spend=Decimal(max_spend), examples=examples, seed=seed,

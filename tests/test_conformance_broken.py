@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mockpanel import ServerThread
-from mockpanel.conformance.catalogue import load_catalogue
+from conformance.catalogue import load_catalogue
 from tests.broken_panels import (
     BAD_RATE_LIST, BAD_RATES, DEFECTS, KEY_ECHO, NOT_A_PANEL, PRECISION, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, open_keys,
     run_suite,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mockpanel.conformance.catalogue import AREAS, load_catalogue
+from conformance.catalogue import AREAS, load_catalogue
 from mockpanel.domain.servicetypes import SERVICE_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +40,10 @@ def test_the_readme_points_to_the_generated_requirements() -> None:
 
 
 def test_docs_requirements_is_generated_from_the_catalogue_and_cites_public_sources() -> None:
-    from mockpanel.conformance.catalogue import public_sources, requirements_markdown
+    from conformance.catalogue import public_sources, requirements_markdown
 
     doc = (ROOT / "docs" / "requirements.md").read_text()
-    assert doc == requirements_markdown(), "regenerate it: python -m mockpanel.conformance.catalogue --doc"
+    assert doc == requirements_markdown(), "regenerate it: python -m conformance.catalogue --doc"
     for r in CATALOGUE:
         urls = public_sources(r)
         assert urls and all(u.startswith("https://") for u in urls), r.id

@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 import pytest
 
-from mockpanel.conformance.catalogue import load_catalogue
-from mockpanel.conformance.expect import Expect, flag
-from mockpanel.conformance.profile import load_dialect
-from mockpanel.conformance.session import Exchange
-from mockpanel.conformance.verdicts import MAX_FINDINGS, Checks, Finding, Verdicts
+from conformance.catalogue import load_catalogue
+from conformance.expect import Expect, flag
+from conformance.profile import load_dialect
+from conformance.session import Exchange
+from conformance.verdicts import MAX_FINDINGS, Checks, Finding, Verdicts
 
 CATALOGUE = load_catalogue()
 

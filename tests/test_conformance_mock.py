@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.conformance.catalogue import load_catalogue
+from conformance.catalogue import load_catalogue
 from tests.broken_panels import START, open_keys, run_suite
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.conformance.catalogue import load_catalogue
+from conformance.catalogue import load_catalogue
 from tests.broken_panels import DEFECTS, MAIN_KEY, START, open_keys
 
 pytest_plugins = ["pytester"]
@@ -16,7 +16,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     # In a subprocess: an in-process pytester run drops the modules it imported, and a
     # second run would mix two copies of hypothesis's classes. The mock stays in this process.
     return pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:xdist", "--pyargs",
-                                         "mockpanel.conformance.pytest_suite", *args)
+                                         "conformance.pytest_suite", *args)
 
 
 def test_one_test_per_requirement_passed_or_skipped_with_the_reason(pytester: pytest.Pytester, monkeypatch) -> None:  # type: ignore[no-untyped-def]

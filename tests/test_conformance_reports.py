@@ -9,9 +9,9 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from mockpanel import ServerThread
-from mockpanel.conformance.catalogue import load_catalogue
-from mockpanel.conformance.report_html import to_html
-from mockpanel.conformance.reports import to_json, to_junit
+from conformance.catalogue import load_catalogue
+from conformance.report_html import to_html
+from conformance.reports import to_json, to_junit
 from tests.broken_panels import DEFECTS, open_keys, run_suite
 
 CATALOGUE = load_catalogue()
@@ -78,8 +78,8 @@ def test_html_lists_the_not_exercised_by_reason_with_their_titles(report) -> Non
 def test_html_shows_amounts_with_their_currency() -> None:
     from decimal import Decimal
 
-    from mockpanel.conformance.report import Report
-    from mockpanel.conformance.verdicts import Verdicts
+    from conformance.report import Report
+    from conformance.verdicts import Verdicts
 
     results = Verdicts(CATALOGUE).results(lambda r: "not reached")
     r = Report(url="http://127.0.0.1:9/api/v2", dialect="standard", tier="orders", seed=0, started="2026-01-01T00:00:00",

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.conformance.report_html import to_html
-from mockpanel.conformance.reports import to_json, to_junit
+from conformance.report_html import to_html
+from conformance.reports import to_json, to_junit
 from tests.broken_panels import DEFECTS, KEY_ECHO, MAIN_KEY, SECOND_KEY, START, open_keys, run_suite
 from tests.conftest import serving
 
@@ -86,8 +86,8 @@ def test_the_cap_holds_even_when_the_panel_accepts_orders_it_should_refuse() -> 
 def test_no_key_reaches_any_output_even_when_the_panel_echoes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import io
 
-    from mockpanel.conformance.context import Progress, RunConfig
-    from mockpanel.conformance.runner import run
+    from conformance.context import Progress, RunConfig
+    from conformance.runner import run
 
     panel, app = KEY_ECHO.build()
     open_keys(panel)

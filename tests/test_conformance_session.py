@@ -7,10 +7,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from mockpanel.conformance.session import (
+from conformance.session import (
     BudgetExhausted, Overcharged, RateLimited, SafetyError, Session, SessionConfig, SpendCapReached, retry_after,
 )
-from mockpanel.conformance.redaction import redact
+from conformance.redaction import redact
 
 KEY = "live-panel-key-0123456789abcdef"
 
@@ -264,7 +264,7 @@ def test_the_timeout_covers_trickling_headers_too() -> None:
 
 
 def test_a_numeric_key_is_hidden_only_where_it_stands_as_the_key() -> None:
-    from mockpanel.conformance.redaction import Redactor
+    from conformance.redaction import Redactor
 
     r = Redactor()
     r.add("1000")
@@ -278,7 +278,7 @@ def test_a_numeric_key_is_hidden_only_where_it_stands_as_the_key() -> None:
 
 
 def test_a_distinctive_key_is_hidden_wherever_it_occurs_and_nothing_else_changes() -> None:
-    from mockpanel.conformance.redaction import Redactor
+    from conformance.redaction import Redactor
 
     r = Redactor()
     r.add(KEY)

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from mockpanel.conformance.fingerprint import fingerprint
+from conformance.fingerprint import fingerprint
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app, load_dialect
 from mockpanel.dialects.profile import DialectError

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from mockpanel import VirtualClock, available_dialects, build_panel, create_app, load_dialect
-from mockpanel.conformance.fingerprint import fingerprint
+from conformance.fingerprint import fingerprint
 from mockpanel.server.inprocess import inprocess_client
 
 KEY = "fingerprint-key"
@@ -72,18 +72,10 @@ def test_fingerprint_sends_nothing_that_spends(tmp_path):
             assert name not in f or f[name].startswith("98765432100")
 
 
-def test_the_old_import_path_is_the_judges_fingerprint():
-    import mockpanel.conformance.fingerprint as judge
-    import mockpanel.dialects.fingerprint as old
-
-    for name in old.__all__:
-        assert getattr(old, name) is getattr(judge, name), name
-
-
 def test_the_fingerprint_reads_the_profiles_with_the_judges_reader():
-    from mockpanel.conformance.fingerprint import predict
-    from mockpanel.conformance.profile import Dialect as JudgeDialect
-    from mockpanel.conformance.profile import load_dialect as judge_load
+    from conformance.fingerprint import predict
+    from conformance.profile import Dialect as JudgeDialect
+    from conformance.profile import load_dialect as judge_load
 
     for name in available_dialects():
         dialect = judge_load(name)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The source folders and the package names they are installed under.
-PACKAGES = {"mockpanel": ROOT / "mockpanel", "mockpanel.conformance": ROOT / "conformance"}
+PACKAGES = {"mockpanel": ROOT / "mockpanel", "conformance": ROOT / "conformance"}
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def test_the_graph_sees_late_and_type_checking_imports() -> None:
     tree = ast.parse(sample)
     assert any(isinstance(n, ast.ImportFrom) for n in ast.walk(tree))
     assert len(MODULES) > 50 and len(EDGES) > 100
-    assert "mockpanel.domain.panel" in MODULES and "mockpanel.conformance.session" in MODULES
+    assert "mockpanel.domain.panel" in MODULES and "conformance.session" in MODULES
 
 
 def test_no_import_cycles() -> None:
@@ -205,7 +205,7 @@ def test_the_dialects_know_no_control_server_or_storage() -> None:
 def test_the_judge_is_apart_from_the_mock() -> None:
     forbidden = ("mockpanel.domain", "mockpanel.server", "mockpanel.persistence", "mockpanel.ui",
                  "mockpanel.control", "mockpanel.testing")
-    assert _crossings("mockpanel.conformance", forbidden) == []
+    assert _crossings("conformance", forbidden) == []
 
 
 def _own_names(tree: ast.AST) -> set[str]:

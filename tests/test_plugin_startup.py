@@ -11,7 +11,7 @@ from bench.startup import main as startup_main
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("starlette", "uvicorn", "httpx", "anyio", "orjson", "click", "hypothesis", "faker",
-         "mockpanel.server", "mockpanel.domain", "mockpanel.dialects", "mockpanel.testing", "mockpanel.conformance.runner")
+         "mockpanel.server", "mockpanel.domain", "mockpanel.dialects", "mockpanel.testing", "conformance.runner")
 
 SESSION_TEST = f"""
 import sys
@@ -27,7 +27,7 @@ def test_a_session_that_does_not_use_the_fixture_imports_no_server_stack(tmp_pat
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "mockpanel.pytest_plugin",
-         "-p", "mockpanel.conformance.pytest_options", "test_light.py"],
+         "-p", "conformance.pytest_options", "test_light.py"],
         cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from mockpanel.conformance import RunConfig, run
-from mockpanel.conformance.fingerprint import fingerprint
-from mockpanel.conformance.profile import available_dialects
-from mockpanel.conformance.record import record, write
+from conformance import RunConfig, run
+from conformance.fingerprint import fingerprint
+from conformance.profile import available_dialects
+from conformance.record import record, write
 
 from mockpanel import ServerThread, build_panel, create_app
 from mockpanel.cli import main

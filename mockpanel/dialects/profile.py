@@ -15,7 +15,9 @@ from typing import Any, Mapping
 from ..domain import servicetypes
 from ..domain.errors import ErrorCode
 from ..domain.lifecycle import RefillStatus, Status
-from ..packaged import packaged, packaged_text, parse_json, user_text
+from conformance.data import packaged, packaged_text
+
+from ..packaged import parse_json, user_text
 from .settings import FAMILY_FIELDS, Family, SettingError, read_family
 
 ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")

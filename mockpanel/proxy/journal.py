@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 
-from ..conformance.redaction import KEY_FIELDS, Redactor
+from conformance.redaction import KEY_FIELDS, Redactor
 from ..har import HarExchange
 
 BODY_BYTES = 64 << 10

@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from ..conformance.catalogue import load_catalogue
-from ..conformance.expect import Expect, ServiceInfo, StatusInfo
-from ..conformance.fingerprint import Fingerprint, Observation, _decimals, _kind, score
-from ..conformance.profile import Dialect, available_dialects, load_dialect
-from ..conformance.rules import (
+from conformance.catalogue import load_catalogue
+from conformance.expect import Expect, ServiceInfo, StatusInfo
+from conformance.fingerprint import Fingerprint, Observation, _decimals, _kind, score
+from conformance.profile import Dialect, available_dialects, load_dialect
+from conformance.rules import (
     COUNTED_BY_LINES,
     ONE_PACKAGE,
     SUBSCRIPTION,
@@ -30,8 +30,8 @@ from ..conformance.rules import (
     cost,
     type_in_any_spelling,
 )
-from ..conformance.session import NOT_JSON, Exchange, normalize_action
-from ..conformance.verdicts import Checks, Finding
+from conformance.session import NOT_JSON, Exchange, normalize_action
+from conformance.verdicts import Checks, Finding
 from .journal import Entry
 
 # The error codes an answer to each action may carry, and the requirement of their words.

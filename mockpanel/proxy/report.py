@@ -13,9 +13,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..conformance.catalogue import load_catalogue
-from ..conformance.fingerprint import Fingerprint
-from ..conformance.profile import Dialect, load_dialect
+from conformance.catalogue import load_catalogue
+from conformance.fingerprint import Fingerprint
+from conformance.profile import Dialect, load_dialect
 from ..har import har_log
 from .journal import Entry, Journal
 from .judge import findings, guess
