@@ -26,7 +26,7 @@ ALL_TYPES = frozenset(TYPE_RULES)
 # Ids far beyond any panel's: asking for them is read-only.
 UNKNOWN_IDS = ("987654321001", "987654321002")
 
-class Answer(Protocol):
+class ProbeAnswer(Protocol):
     """What a probe needs of an answer: an httpx.Response, or the conformance suite's record of one."""
 
     @property
@@ -38,7 +38,7 @@ class Answer(Protocol):
 
 
 # Sends one probe's fields (the key is the caller's business) and returns the answer.
-Post = Callable[[Mapping[str, str]], Answer]
+Post = Callable[[Mapping[str, str]], ProbeAnswer]
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Fingerprint:
         return "\n".join(lines)
 
 
-def _json(response: Answer) -> Any:
+def _json(response: ProbeAnswer) -> Any:
     try:
         return json.loads(response.text)
     except ValueError:

@@ -164,7 +164,7 @@ def _through_proxy(*messages: dict[str, Any], max_body: int) -> list[dict[str, A
     import asyncio
 
     from mockpanel.proxy.forward import Proxy
-    from mockpanel.proxy.journal import Journal
+    from mockpanel.proxy.journal import ProxyJournal
 
     pending = list(messages)
     sent: list[dict[str, Any]] = []
@@ -176,7 +176,7 @@ def _through_proxy(*messages: dict[str, Any], max_body: int) -> list[dict[str, A
         sent.append(message)
 
     async def run() -> None:
-        proxy = Proxy("http://127.0.0.1:9", Journal(), max_body=max_body)
+        proxy = Proxy("http://127.0.0.1:9", ProxyJournal(), max_body=max_body)
         scope = {"type": "http", "method": "POST", "path": "/api/v2", "query_string": b"", "headers": []}
         await proxy(scope, receive, send)
         await proxy.client.aclose()

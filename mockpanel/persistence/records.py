@@ -46,7 +46,9 @@ class Identity:
 
 
 @dataclass(frozen=True)
-class Entry:
+class StoredChange:
+    """One change as a file holds it: the operation's name and its arguments, encoded."""
+
     name: str
     args: bytes
 

@@ -31,7 +31,7 @@ from .chunks import Sums, read_parts, write_parts
 from .clock import DurableClock
 from .codec import dumps, encode, loads
 from .errors import StateFileError, StateUnavailable
-from .records import RECORDED, Entry, Identity, apply, stored_args
+from .records import RECORDED, Identity, StoredChange, apply, stored_args
 from .sqlfile import open_database
 
 CHECKPOINT_MIN = 10_000  # changes between checkpoints, at least; more for a big panel (see _due)
@@ -149,7 +149,7 @@ class StateFile:
         self._panel = panel
         panel.recorder = self
 
-    def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Entry:
+    def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> StoredChange:
         """The change as it will be stored; raises StateUnavailable before anything changes."""
         if self._broken:
             raise StateUnavailable(self._broken)
@@ -166,15 +166,15 @@ class StateFile:
         if name == "reset" and "catalog" in kwargs:
             args = (kwargs.pop("catalog"),)
         args = stored_args(name, args)
-        return Entry(name, dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}))
+        return StoredChange(name, dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}))
 
-    def commit(self, entry: Entry, at: float) -> None:
+    def commit(self, change: StoredChange, at: float) -> None:
         """Make the change durable, with the clock; if that fails, undo it and raise StateUnavailable."""
         clock = self._panel.clock if self._panel is not None else None
         horizon = None
         if isinstance(clock, DurableClock) and clock.natural() > clock.horizon:  # the change moved the clock
             horizon = clock.ahead(clock.natural())
-        row = (self._seq + 1, at, entry.name, entry.args)
+        row = (self._seq + 1, at, change.name, change.args)
         try:
             if horizon is None:  # one statement: SQLite commits it on its own, in one transaction
                 with self._db:

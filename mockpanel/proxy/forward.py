@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from ..asgi_body import BodyTooLarge, ClientGone, read_body
-from .journal import ANSWER_BYTES, BODY_BYTES, Entry, Headers, Journal
+from .journal import ANSWER_BYTES, BODY_BYTES, ForwardedExchange, Headers, ProxyJournal
 
 HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"})
 MAX_BODY = 10 << 20  # a request body larger than this is refused (413); API requests are small
@@ -65,7 +65,7 @@ def _decoded(raw: bytes, encoding: str) -> bytes:
 class Proxy:
     """Forward everything to ``upstream`` (scheme://host:port); the path and query are the client's."""
 
-    def __init__(self, upstream: str, journal: Journal, *, timeout: float = 60.0, max_body: int = MAX_BODY) -> None:
+    def __init__(self, upstream: str, journal: ProxyJournal, *, timeout: float = 60.0, max_body: int = MAX_BODY) -> None:
         url = httpx.URL(upstream)
         self.origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
         self.host = url.netloc.decode("ascii")
@@ -106,7 +106,7 @@ class Proxy:
         fields = await fields_of(scope, body, content_type)
         j.learn_from(fields, headers)
         kept_body, _ = j.text(body, BODY_BYTES)
-        entry = Entry(0, started, 0.0, scope["method"], self.origin + path.decode("latin-1") +
+        entry = ForwardedExchange(0, started, 0.0, scope["method"], self.origin + path.decode("latin-1") +
                       (f"?{j.query(query)}" if query else ""), j.headers(headers), kept_body, j.fields(fields))
         sent_names = {k.lower() for k, _ in headers}
         request = self.client.build_request(scope["method"], url, content=body, headers=[

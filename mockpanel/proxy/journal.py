@@ -26,8 +26,8 @@ Headers = list[tuple[str, str]]
 
 
 @dataclass
-class Entry:
-    """One exchange as kept: all text redacted, bodies cut."""
+class ForwardedExchange:
+    """One exchange the proxy forwarded, as kept: all text redacted, bodies cut."""
 
     n: int
     started: float
@@ -67,11 +67,13 @@ class Entry:
         )
 
 
-class Journal:
+class ProxyJournal:
+    """The exchanges the proxy forwarded, oldest first (the mock's own journal is server/journal.py)."""
+
     def __init__(self, limit: int = 10_000, max_bytes: int = 64 << 20) -> None:
         self.redactor = Redactor()
         self.limit, self.max_bytes = limit, max_bytes
-        self._entries: deque[Entry] = deque()
+        self._entries: deque[ForwardedExchange] = deque()
         self._bytes = 0
         self._n = 0
         self.dropped = 0  # entries that left for the bounds
@@ -118,7 +120,7 @@ class Journal:
 
     # --- entries ----------------------------------------------------------------------
 
-    def add(self, entry: Entry) -> Entry:
+    def add(self, entry: ForwardedExchange) -> ForwardedExchange:
         with self._lock:
             self._n += 1
             entry.n = self._n
@@ -129,7 +131,7 @@ class Journal:
                 self.dropped += 1
         return entry
 
-    def entries(self) -> list[Entry]:
+    def entries(self) -> list[ForwardedExchange]:
         with self._lock:
             return list(self._entries)
 

@@ -32,7 +32,7 @@ from conformance.rules import (
 )
 from conformance.session import NOT_JSON, Exchange, normalize_action
 from conformance.verdicts import Checks, Finding
-from .journal import Entry
+from .journal import ForwardedExchange
 
 # The error codes an answer to each action may carry, and the requirement of their words.
 _ANY = ("invalid_key", "incorrect_request")
@@ -50,7 +50,7 @@ ERRORS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def exchange_of(entry: Entry) -> Exchange:
+def exchange_of(entry: ForwardedExchange) -> Exchange:
     """The journal entry as the conformance checks read an exchange."""
     data: Any = NOT_JSON
     if entry.error is None and not entry.cut and entry.response_body.strip():
@@ -80,7 +80,7 @@ class TrafficJudge:
     def __post_init__(self) -> None:
         self.expect = Expect(self.dialect, load_catalogue())
 
-    def judge(self, entry: Entry) -> Checks:
+    def judge(self, entry: ForwardedExchange) -> Checks:
         c = Checks()
         ex = exchange_of(entry)
         if entry.error is not None:
@@ -204,7 +204,7 @@ def _int(value: Any) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
-def observe(entries: list[Entry]) -> Observation:
+def observe(entries: list[ForwardedExchange]) -> Observation:
     """The fingerprint's features that the client's own traffic shows (no probe sent)."""
     seen = Observation()
     f = seen.features
@@ -241,7 +241,7 @@ def observe(entries: list[Entry]) -> Observation:
     return seen
 
 
-def guess(entries: list[Entry]) -> Fingerprint | None:
+def guess(entries: list[ForwardedExchange]) -> Fingerprint | None:
     """``--dialect auto``: the closest profile to the traffic seen, or None if it showed nothing."""
     observation = observe(entries)
     if len(observation.features) <= 1:
@@ -249,7 +249,7 @@ def guess(entries: list[Entry]) -> Fingerprint | None:
     return score(observation, {n: load_dialect(n) for n in available_dialects()})
 
 
-def findings(dialect: Dialect, entries: list[Entry], limit: int = 1000) -> list[Finding]:
+def findings(dialect: Dialect, entries: list[ForwardedExchange], limit: int = 1000) -> list[Finding]:
     """Every deviation the entries show, in the order of the exchanges, at most ``limit``."""
     judge = TrafficJudge(dialect)
     out: list[Finding] = []

@@ -17,7 +17,7 @@ from conformance.catalogue import load_catalogue
 from conformance.fingerprint import Fingerprint
 from conformance.profile import Dialect, load_dialect
 from ..har import har_log
-from .journal import Entry, Journal
+from .journal import ForwardedExchange, ProxyJournal
 from .judge import findings, guess
 
 MAX_DEVIATIONS = 1000
@@ -28,7 +28,7 @@ class ProxyReport:
     upstream: str
     dialect: Dialect
     chosen: str  # how the dialect was chosen
-    entries: list[Entry]
+    entries: list[ForwardedExchange]
     dropped: int
     fingerprint: Fingerprint | None
     _deviations: list[dict[str, Any]] | None = None  # judged once, on first use
@@ -64,11 +64,11 @@ class ProxyReport:
         }
 
 
-def _fields(entry: Entry) -> str:
+def _fields(entry: ForwardedExchange) -> str:
     return "&".join(f"{k}={v}" for k, v in entry.params.items())
 
 
-def build(upstream: str, journal: Journal, dialect: str) -> ProxyReport:
+def build(upstream: str, journal: ProxyJournal, dialect: str) -> ProxyReport:
     entries = journal.entries()
     found = guess(entries) if dialect == "auto" else None
     if dialect != "auto":
@@ -91,7 +91,7 @@ def write_report(report: ProxyReport, path: str) -> None:
         Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_har(journal: Journal, path: str, upstream: str) -> None:
+def write_har(journal: ProxyJournal, path: str, upstream: str) -> None:
     har = har_log([e.har() for e in journal.entries()], creator="mockpanel proxy",
                   comment=f"traffic to {upstream} through mockpanel proxy; keys redacted")
     Path(path).write_text(json.dumps(har, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -12,7 +12,7 @@ import uvicorn
 
 from ..server.listener import PanelServer
 from .forward import Proxy
-from .journal import Journal
+from .journal import ProxyJournal
 from .report import ProxyReport, build, write_har, write_report
 
 
@@ -31,7 +31,7 @@ def serve_proxy(url: str, sock: socket.socket, *, dialect: str = "standard", rep
                 har: str | None = None, timeout: float = 60.0, journal_limit: int = 10_000,
                 on_ready: Callable[[], None] = lambda: None) -> ProxyReport:
     """Forward to ``url``'s panel until interrupted; then write ``report`` and ``har`` and return the report."""
-    journal = Journal(limit=journal_limit)
+    journal = ProxyJournal(limit=journal_limit)
     app = Proxy(url, journal, timeout=timeout)
     config = uvicorn.Config(app, log_level="warning", server_header=False, date_header=False,
                             limit_concurrency=500, timeout_graceful_shutdown=5, lifespan="on")

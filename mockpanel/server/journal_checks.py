@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable, Generic, Mapping, Protocol, TypeVar
 
 
-class Entry(Protocol):
-    """What the checks read of a journal entry (``journal.Request`` has it)."""
+class CheckedRequest(Protocol):
+    """What the checks read of a journaled request (``journal.Request`` has it)."""
 
     @property
     def seq(self) -> int: ...
@@ -38,7 +38,7 @@ class Entry(Protocol):
     def describe(self) -> str: ...
 
 
-R = TypeVar("R", bound=Entry)  # the journal's entry type (journal.Request)
+R = TypeVar("R", bound=CheckedRequest)  # the journal's entry type (journal.Request)
 
 
 class JournalChecks(Generic[R]):
@@ -190,7 +190,7 @@ class JournalChecks(Generic[R]):
             raise AssertionError(f"The client polls '{action}' too fast ({clock} clock):\n" + "\n".join(shown))
 
 
-def _differences(entry: Entry, params: Mapping[str, Any]) -> dict[str, tuple[Any, str | None]]:
+def _differences(entry: CheckedRequest, params: Mapping[str, Any]) -> dict[str, tuple[Any, str | None]]:
     out = {}
     for name, expected in params.items():
         got = entry.params.get(name)
