@@ -210,7 +210,7 @@ def test_an_add_keeps_only_the_fields_its_type_reads() -> None:
         def commit(self, entry, at):
             pass
 
-    panel.recorder = Recorder()
+    panel.recording.attach(Recorder())
     answer = dispatch(panel, load_dialect(), {
         "key": "fields-key", "action": "add", "service": "1", "link": "https://a.test/f", "quantity": "100",
         "junk": "x" * 100_000, "comments": "not\nfor\nthis\ntype", "callback": "https://evil.test/",

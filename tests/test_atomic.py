@@ -13,9 +13,12 @@ from mockpanel.catalogs import load_catalog
 from mockpanel.control import snapshot
 from mockpanel.domain import accounts, orderbook, orders, placing
 from mockpanel.domain import panel as panel_module
+from mockpanel.domain import refills as refills_module
+from mockpanel.domain.account_book import AccountBook
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import PanelError
 from mockpanel.domain.lifecycle import Status
+from mockpanel.domain.money import price
 from mockpanel.domain.orderbook import COLUMNS
 from mockpanel.control.panel import Panel
 from mockpanel.domain.plans import LifecycleSettings
@@ -42,7 +45,7 @@ def make_panel() -> Panel:
 
 def state(panel: Panel) -> dict[str, Any]:
     """Everything a change could touch. Refund heaps compare by content (a heap's order is not state)."""
-    dump = snapshot.dump(panel)
+    dump = snapshot.dump(panel.core)
     for account in dump["accounts"]:
         account["due"] = sorted(account["due"])
     book = panel.orders
@@ -87,9 +90,9 @@ def failing(target: Any, name: str, on_call: int) -> Callable[[pytest.MonkeyPatc
 ADD_STEPS = [
     (placing, "draw_plan"),
     (triggers, "plan_hook"),  # replaced in the panel's hook list below
-    (Panel, "_dripfeed_speed"),
-    (Panel, "schedule"),
-    (Panel, "settle"),
+    (placing, "dripfeed_speed"),
+    (AccountBook, "schedule"),
+    (AccountBook, "settle"),
     (orderbook.OrderBook, "append_row"),
     (orderbook._Interned, "index"),
     (orders.Order, "finish_time"),
@@ -103,7 +106,7 @@ ADD_STEPS = [
 def _plant(monkeypatch: pytest.MonkeyPatch, panel: Panel, target: Any, name: str, on_call: int) -> list[int]:
     calls = failing(target, name, on_call)(monkeypatch)
     if target is triggers and name == "plan_hook":  # the panel holds the hook itself
-        monkeypatch.setattr(panel, "plan_hooks", [triggers.plan_hook])
+        monkeypatch.setattr(panel.core, "plan_hooks", [triggers.plan_hook])
     return calls
 
 
@@ -148,8 +151,8 @@ def after_ok(panel: Panel) -> None:
 CANCEL_STEPS = [
     (orders.Order, "stop"),
     (orders.Order, "delivered_at"),
-    (Panel, "schedule"),
-    (Panel, "settle"),
+    (AccountBook, "schedule"),
+    (AccountBook, "settle"),
     (accounts.Account, "schedule_refund"),
     (orders.Order, "outcome"),
 ]
@@ -177,7 +180,7 @@ def test_a_failure_at_any_step_of_a_cancel_leaves_the_panel_as_it_was(monkeypatc
 REFILL_STEPS = [
     (panel_module, "draw_refill_plan"),
     (triggers, "refill_hook"),
-    (panel_module, "Refill"),
+    (refills_module, "Refill"),
 ]
 
 
@@ -192,7 +195,7 @@ def test_a_failure_at_any_step_of_a_refill_leaves_the_panel_as_it_was(monkeypatc
         with monkeypatch.context() as m:
             calls = failing(target, name, on_call)(m)
             if name == "refill_hook":
-                m.setattr(panel, "refill_hooks", [triggers.refill_hook])
+                m.setattr(panel.core, "refill_hooks", [triggers.refill_hook])
             failed = _check_failure(panel, before, lambda: panel.refill(KEY, order_id), calls, on_call)
         fired += failed
         refill_id = panel.refill(KEY, order_id)  # refills still work; a failed one used up no id
@@ -234,14 +237,14 @@ def test_a_row_a_column_cannot_hold_is_not_appended() -> None:
     service = panel.catalog.get(1)
     for bad in (2**63, -(2**63) - 1, True, 1.5):
         with pytest.raises(ValueError, match="fits 64 bits"):
-            book.append_row(key="k", service=service, link="l", quantity=bad, charge=panel._price(service.rate, 1),
+            book.append_row(key="k", service=service, link="l", quantity=bad, charge=price(service.rate, 1),
                             created=0.0, start_count=0, start_at=0.0, per_second=1.0, outcome=Status.COMPLETED, delivered_to=0)
     assert state(panel) == before
 
 
 def test_a_restored_snapshot_keeps_the_order_ids_column_typed() -> None:
     panel = make_panel()
-    restored = snapshot.load(snapshot.dump(panel), kind=Panel)
+    restored = snapshot.load(snapshot.dump(panel.core))
     ids = restored.account(KEY).order_ids
     assert ids.__class__.__name__ == "array" and ids.typecode == "q"
     assert list(ids) == list(panel.account(KEY).order_ids)

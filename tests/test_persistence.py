@@ -51,8 +51,8 @@ def crash(state: StateFile) -> None:
     """What a kill -9 leaves: the connection gone, no checkpoint at close (the panel lives on, unrecorded)."""
     state._close_quietly()
     if state._panel is not None:
-        state._panel.recorder = None
-        state._panel.clock.release()
+        state._panel.recording.detach()
+        state._panel.clock.set_guard(None)
 
 
 def picture(panel):
@@ -60,7 +60,7 @@ def picture(panel):
 
     The duplicate-link index is compared by what it decides (the links of active orders):
     dropping finished links from it is housekeeping that even a refused add may do."""
-    data = snapshot.dump(panel)
+    data = snapshot.dump(panel.core)
     data["clock"] = None
     now = panel.clock.now()
     for account in data["accounts"]:
@@ -337,7 +337,7 @@ def test_an_imported_state_is_kept_across_a_restart(tmp_path):
     source.create_account(KEY_B, balance="7")
     order = source.add(KEY_B, "1", {"link": "https://x.test/imported", "quantity": "100"})
     source.clock.advance(hours=1)
-    exported = json.loads(json.dumps(snapshot.dump(source)))
+    exported = json.loads(json.dumps(snapshot.dump(source.core)))
 
     path = tmp_path / "state.db"
     panel, state = recording(path)
@@ -498,7 +498,7 @@ def test_a_clock_that_cannot_be_made_durable_waits_at_its_horizon(tmp_path):
     for _ in range(30):
         readings.append(panel.clock.now())
         time.sleep(0.05)  # 1.5 s real: past the lease
-    assert max(readings) <= panel.clock.horizon and readings[-1] == readings[-2]  # it stopped
+    assert state.horizon is not None and max(readings) <= state.horizon.at and readings[-1] == readings[-2]  # it stopped
     conn.fail = False
     time.sleep(0.05)
     assert panel.clock.now() > readings[-1]  # and goes on once the file can be written
@@ -517,7 +517,7 @@ def test_panel_reset_and_an_import_with_junk_are_recorded_as_what_the_panel_hold
     panel, state = recording(path)
     source = fresh()
     source.create_account(KEY_B, balance="7")
-    exported = {**json.loads(json.dumps(snapshot.dump(source))), "junk": "junk-field-value"}
+    exported = {**json.loads(json.dumps(snapshot.dump(source.core))), "junk": "junk-field-value"}
     panel.restore_snapshot(exported)
     with pytest.raises(snapshot.StateError):  # refused before anything changes
         panel.restore_snapshot({"format": "mockpanel-state", "version": 1})

@@ -9,7 +9,7 @@ from mockpanel.catalogs import load_catalog
 from mockpanel.control.panel import Panel
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.errors import ErrorCode, PanelError
-from mockpanel.domain.panel import Panel as DomainPanel
+from mockpanel.domain.panel import PanelCore
 from mockpanel.domain.servicetypes import OrderRequest
 from mockpanel.persistence.codec import decode, dumps, encode, loads
 
@@ -17,13 +17,13 @@ KEY = "typed-orders-key"
 NOW = 1_700_000_000.0
 
 
-def domain_panel() -> DomainPanel:
-    panel = DomainPanel(catalog=load_catalog("default"), clock=VirtualClock(speed=0, start=NOW), seed=2)
+def domain_panel() -> PanelCore:
+    panel = PanelCore(catalog=load_catalog("default"), clock=VirtualClock(speed=0, start=NOW), seed=2)
     panel.create_account(KEY, balance="100")
     return panel
 
 
-def refused(panel: DomainPanel, service: int, request: OrderRequest) -> PanelError:
+def refused(panel: PanelCore, service: int, request: OrderRequest) -> PanelError:
     with pytest.raises(PanelError) as info:
         panel.place_order(KEY, service, request)
     return info.value

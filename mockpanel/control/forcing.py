@@ -1,8 +1,9 @@
 """Forcing states: the test's hand on a panel (the control API's ``POST /_mock/orders/N``).
 
-Control-side, not the domain's: no client of a real panel can do this. Each change is listed
-like any other (``@mutation``, so it is recorded) and obeys the panel's rules: statuses never
-move backwards, and charges and refunds follow a forced status as they follow a natural one.
+Control-side, not the domain's: no client of a real panel can do this. ``Forcing`` works on
+a panel's core, under its lock; each change is listed like any other (``@mutation``, so the
+control panel records it) and obeys the panel's rules: statuses never move backwards, and
+charges and refunds follow a forced status as they follow a natural one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from ..domain.lifecycle import RefillStatus, Status, parse_refill_status, parse_
 from ..domain.mutations import mutation
 from ..domain.numbers import parse_int
 from ..domain.orders import Order, OrderState
-from ..domain.panel import Panel
+from ..domain.panel import PanelCore
 from ..domain.undo import Undo
 
 
@@ -26,13 +27,16 @@ def _whole(value: object, name: str) -> int | None:
     return number
 
 
-class Forcing(Panel):
-    """The domain's panel, and the test's hand on its orders and refills."""
+class Forcing:
+    """The test's hand on a panel's orders and refills."""
+
+    def __init__(self, core: PanelCore) -> None:
+        self.core = core
 
     def find_order(self, order_id: int) -> Order:
         """An order by id, whatever its key (for the control side); raises KeyError if there is none."""
-        with self.lock:
-            order = self.orders.get(order_id)
+        with self.core.lock:
+            order = self.core.orders.get(order_id)
         if order is None:
             raise KeyError(f"no order {order_id}: it was never placed, or its key was removed")
         return order
@@ -53,13 +57,14 @@ class Forcing(Panel):
         backwards, so a final order cannot be changed, and In progress cannot go back
         to Pending.
         """
-        with self.lock:
+        core = self.core
+        with core.lock:
             order = self.find_order(order_id)
-            account = self.account_by_id(order.key)
-            self.settle(account)
+            account = core.account_book.with_id(order.key)
+            now = core.clock.now()
+            core.account_book.settle(account, now)
             with Undo() as undo:  # a refused or failed change leaves the order as it was
-                undo_steps.save_order(undo, self, account, order.id)
-                now = self.clock.now()
+                undo_steps.save_order(undo, core.orders, account, order.id)
                 current = order.status_at(now)
                 target = None if status is None else parse_status(status)
                 remains = _whole(remains, "remains")
@@ -101,15 +106,16 @@ class Forcing(Panel):
                                 f"a Partial order needs 0 < remains < quantity ({order.quantity}), got {remains}"
                             )
                     order.finish(now, target, None if remains is None else int(remains))
-                self.schedule(account, order)
+                core.account_book.schedule(account, order, now)
                 return order.state(now)
 
     @mutation
     def set_outcome(self, order_id: int, status: str | Status, remains: int | None = None) -> None:
         """Choose how a running order will end, without ending it now."""
-        with self.lock:
+        core = self.core
+        with core.lock:
             order = self.find_order(order_id)
-            now = self.clock.now()
+            now = core.clock.now()
             if order.status_at(now).final:
                 raise ValueError(f"order {order_id} has already ended")
             target = parse_status(status)
@@ -130,21 +136,21 @@ class Forcing(Panel):
                         f"order {order_id} has delivered {delivered} already; remains={remains} would undo "
                         "delivery or end it now (use set_order to end it now)"
                     )
-            account = self.account_by_id(order.key)
-            self.settle(account)
+            account = core.account_book.with_id(order.key)
+            core.account_book.settle(account, now)
             with Undo() as undo:
-                undo_steps.save_order(undo, self, account, order.id)
+                undo_steps.save_order(undo, core.orders, account, order.id)
                 order.plan_outcome(target, remains)
-                self.schedule(account, order)
+                core.account_book.schedule(account, order, now)
 
     @mutation
     def set_refill(self, refill_id: int, status: str | RefillStatus) -> RefillStatus:
         """Force a refill's status now."""
-        with self.lock:
-            refill = self.refills.get(refill_id)
+        with self.core.lock:
+            refill = self.core.refills.by_id.get(refill_id)
             if refill is None:
                 raise KeyError(f"no refill {refill_id}")
-            now = self.clock.now()
+            now = self.core.clock.now()
             target = parse_refill_status(status)
             current = refill.status_at(now)
             if current.final or target.rank < current.rank:

@@ -1,18 +1,22 @@
 """Recording: every state-changing operation the domain lists (``MUTATIONS``) reaches a recorder.
 
-The domain only declares which methods change the panel; ``record_mutations`` wraps each of
-them on the control panel's class, so a method added to the list is recorded without more
-code. With a recorder attached, a change runs at one pinned instant and, if it succeeds, is
-committed before it returns (a failed call changes nothing, and is not recorded).
+The domain only declares which methods change the panel; the control panel runs each of
+them through its ``Recording``, a wrapper that, with a recorder attached (a state file),
+runs the change at one pinned instant and, if it succeeds, commits it before it returns (a
+failed call changes nothing, and is not recorded). Without a recorder it only calls.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, Protocol
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, Protocol, TypeVar
 
-from ..domain.mutations import MUTATIONS
+from ..domain.clock import VirtualClock
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Recorder(Protocol):
@@ -25,29 +29,41 @@ class Recorder(Protocol):
         """After it succeeded: make it durable, or put the panel back as it was and raise."""
 
 
-def recorded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    """``method`` told to the panel's recorder, if it has one (``panel.replaying``: not told)."""
+class Recording:
+    """A panel's changes, told to its recorder (if one is attached) as they happen."""
 
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def __init__(self, lock: threading.RLock, clock: VirtualClock) -> None:
+        self.lock = lock  # the panel's: a change and its record are one step for other threads
+        self.clock = clock
+        self.recorder: Recorder | None = None
+        self.replaying = False  # a state file is being replayed into the panel: record nothing
+
+    def attach(self, recorder: Recorder) -> None:
+        """Tell ``recorder`` of every change from now on."""
+        self.recorder = recorder
+
+    def detach(self) -> None:
+        self.recorder = None
+
+    @contextmanager
+    def replay(self) -> Iterator[None]:
+        """Within the block, changes are not told: they come from the recorder's own file."""
+        with self.lock:
+            self.replaying = True
+            try:
+                yield
+            finally:
+                self.replaying = False
+
+    def run(self, name: str, change: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """``change(*args, **kwargs)``, the operation ``name`` of ``MUTATIONS``, told to the recorder."""
         recorder = self.recorder
         if recorder is None:
-            return method(self, *args, **kwargs)
+            return change(*args, **kwargs)
         with self.lock, self.clock.pinned() as now:
-            if self.replaying:  # a state file being replayed: the change is in the file already
-                return method(self, *args, **kwargs)
+            if self.replaying:  # checked under the lock: a replay holds it
+                return change(*args, **kwargs)
             entry = recorder.prepare(name, args, kwargs)
-            result = method(self, *args, **kwargs)
+            result = change(*args, **kwargs)
             recorder.commit(entry, now)
             return result
-
-    return wrapper
-
-
-def record_mutations(cls: type) -> None:
-    """Wrap every listed operation of ``cls`` (inherited or its own) with ``recorded``."""
-    for name in MUTATIONS:
-        method = getattr(cls, name, None)
-        if method is None:
-            raise TypeError(f"{cls.__name__} has no {name}, which the domain lists as a change")
-        setattr(cls, name, recorded(name, method))

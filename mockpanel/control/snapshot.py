@@ -1,4 +1,6 @@
-"""A panel's whole state as JSON, and back: ``dump(panel)``, ``load(data)``, ``restore(panel, data)``.
+"""A panel's whole state as JSON, and back: ``dump(core)``, ``load(data)``, ``restore(core, data)``.
+
+The state is a panel core's (domain/panel.py, ``PanelCore``): the control panel's ``core``.
 
 Money is exact (Decimal written as strings), times are float seconds (JSON floats
 round-trip exactly; an infinite time, "never", is written as null). Orders and refills
@@ -14,16 +16,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
 from array import array
-from typing import Any, Mapping, Protocol, TypeVar
+from typing import Any, Mapping
 
+from ..domain.account_book import AccountBook
 from ..domain.accounts import Account, KeyDigest, LedgerEntry
 from ..domain.catalog import Catalog, Service, service_from_json
 from ..domain.clock import VirtualClock
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.money import ZERO, parse_amount
+from ..domain.orderbook import OrderBook
 from ..domain.orders import Order
+from ..domain.panel import PanelCore
 from ..domain.refills import Refill
 from ..domain.settings import PanelSettings
 
@@ -38,30 +42,6 @@ _BORN = (
     "per_second", "outcome", "delivered_to", "runs", "interval", "details",
 )
 _REMOVED = "\x00removed"  # the account of placeholder rows: the ids of removed keys are never issued again
-# Attributes of the live panel that a restore keeps: its lock, hooks and persistence recorder.
-# What a restore keeps: the clock object too (fixtures and state files hold it), moved to the state's time.
-_KEPT = ("lock", "clock", "plan_hooks", "refill_hooks", "recorder", "replaying")
-
-
-class Panel(Protocol):
-    """What a snapshot reads and writes of a panel (``control.panel.Panel`` is one; this module
-    does not import it, as the panel restores snapshots through it)."""
-
-    lock: threading.RLock
-    catalog: Catalog
-    clock: VirtualClock
-    settings: PanelSettings
-    orders: Any  # an OrderBook of Order views
-    refills: dict[int, Refill]
-    refill_of: dict[int, int]
-    next_refill: int
-    key_accounts: dict[bytes, Account]
-    accounts_by_id: dict[str, Account]
-
-    def __init__(self, *, catalog: Catalog, clock: VirtualClock, settings: PanelSettings) -> None: ...
-
-
-P = TypeVar("P", bound=Panel)
 
 
 class StateError(ValueError):
@@ -71,28 +51,28 @@ class StateError(ValueError):
 # --- writing -------------------------------------------------------------------------
 
 
-def dump(panel: Panel, *, orders: bool = True) -> dict[str, Any]:
+def dump(core: PanelCore, *, orders: bool = True) -> dict[str, Any]:
     """The panel's state as a JSON-able dict. Without ``orders``, "orders" and each account's
     "order_ids" are null (state files store those columns on their own)."""
-    with panel.lock:
+    with core.lock:
         services: dict[Service, int] = {}
-        rows = [_order_row(o, services) for o in panel.orders.values()] if orders else []
+        rows = [_order_row(o, services) for o in core.orders.values()] if orders else []
         return {
             "format": FORMAT,
             "version": VERSION,
-            "clock": {"now": panel.clock.now(), "speed": panel.clock.speed},
-            "settings": _settings_json(panel.settings),
-            "catalog": panel.catalog.to_json(),
-            "next_order": panel.orders.next_id,
-            "next_refill": panel.next_refill,
-            "accounts": [_account_json(digest, a, orders) for digest, a in panel.key_accounts.items()],
+            "clock": {"now": core.clock.now(), "speed": core.clock.speed},
+            "settings": _settings_json(core.settings),
+            "catalog": core.catalog.to_json(),
+            "next_order": core.orders.next_id,
+            "next_refill": core.refills.next_id,
+            "accounts": [_account_json(digest, a, orders) for digest, a in core.account_book.by_digest.items()],
             "services": [s.to_json() for s in services],
             "orders": {"fields": list(Order.FIELDS), "rows": rows} if orders else None,
             "refills": {
                 "fields": list(Refill.__slots__),
-                "rows": [[_out(n, getattr(r, n)) for n in Refill.__slots__] for r in panel.refills.values()],
+                "rows": [[_out(n, getattr(r, n)) for n in Refill.__slots__] for r in core.refills.values()],
             },
-            "refill_of": [[o, r] for o, r in panel.refill_of.items()],
+            "refill_of": [[o, r] for o, r in core.refills.of_order.items()],
         }
 
 
@@ -146,11 +126,10 @@ def _settings_json(value: Any) -> Any:
 # --- reading -------------------------------------------------------------------------
 
 
-def load(data: Any, *, kind: type[P], book: Any = None) -> P:
-    """A new panel holding the state ``data`` (as ``dump`` wrote it). Raises StateError.
+def load(data: Any, *, book: OrderBook[Order] | None = None) -> PanelCore:
+    """A new panel core holding the state ``data`` (as ``dump`` wrote it). Raises StateError.
 
-    ``kind`` is the panel class to build (``Panel``). A state whose "orders" is null takes its
-    order book from ``book`` (state files)."""
+    A state whose "orders" is null takes its order book from ``book`` (state files)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateError(
             "not a mockpanel state: expected a JSON object with \"format\": \"mockpanel-state\" "
@@ -159,7 +138,7 @@ def load(data: Any, *, kind: type[P], book: Any = None) -> P:
     if data.get("version") != VERSION:
         raise StateError(f"mockpanel state version {data.get('version')!r} is not supported (this mockpanel reads {VERSION})")
     try:
-        return _load(data, book, kind)
+        return _load(data, book)
     except StateError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -167,46 +146,42 @@ def load(data: Any, *, kind: type[P], book: Any = None) -> P:
         raise StateError(f"mockpanel state is damaged: {what}") from None
 
 
-def restore(panel: Panel, data: Any) -> None:
-    """Replace ``panel``'s state with ``data`` in place.
+def restore(core: PanelCore, data: Any) -> None:
+    """Replace ``core``'s state with ``data`` in place.
 
-    Its lock, hooks, recorder and clock object stay; the clock moves to the state's time
-    and keeps its own speed (a server's --speed is a setting, not state). A state whose
-    "clock" is null leaves the clock where it is (a reset).
+    Its lock, hooks and clock object stay; the clock moves to the state's time and keeps its
+    own speed (a server's --speed is a setting, not state). A state whose "clock" is null
+    leaves the clock where it is (a reset).
     """
-    adopt(panel, load(data, kind=type(panel)), move_clock=isinstance(data, dict) and data.get("clock") is not None)
+    loaded = load(data)
+    with core.lock:
+        core.adopt(loaded)
+        if isinstance(data, dict) and data.get("clock") is not None:
+            core.clock.start_over_at(loaded.clock.now())
 
 
-def adopt(panel: Panel, loaded: Panel, *, move_clock: bool) -> None:
-    """Put ``loaded``'s state into ``panel``, keeping what _KEPT names."""
-    with panel.lock:
-        kept = {name: panel.__dict__[name] for name in _KEPT if name in panel.__dict__}
-        panel.__dict__.update(loaded.__dict__)
-        panel.__dict__.update(kept)
-        if move_clock:
-            panel.clock.start_over_at(loaded.clock.now())
-
-
-def _load(data: dict[str, Any], book: Any, kind: type[P]) -> P:
+def _load(data: dict[str, Any], book: OrderBook[Order] | None) -> PanelCore:
     clock_data = data["clock"]
     if clock_data is None:  # a state that keeps the clock: any clock will do
         clock = VirtualClock(speed=0, start=0)
     else:
         clock = VirtualClock(speed=float(clock_data["speed"]), start=float(clock_data["now"]))
     settings = _settings_from(PanelSettings, data["settings"], "settings")
-    panel = kind(catalog=Catalog.from_json(data["catalog"], where="state catalog"), clock=clock, settings=settings)
-    panel.next_refill = int(data["next_refill"])
-    for item in data["accounts"]:
-        digest, account = _account_from(item, settings.seed)
-        panel.key_accounts[digest] = account
-        panel.accounts_by_id[account.id] = account
+    panel = PanelCore(catalog=Catalog.from_json(data["catalog"], where="state catalog"), clock=clock, settings=settings)
     if data["orders"] is None:
         if book is None or book.next_id != int(data["next_order"]):
             raise StateError("mockpanel state is damaged: its order book is missing or does not match")
-        unknown = set(book.accounts.values) - set(panel.accounts_by_id) - {_REMOVED}
+        panel.orders, panel.account_book = book, AccountBook(book)  # the accounts' charges are this book's
+    panel.refills.next_id = int(data["next_refill"])
+    accounts = panel.account_book
+    for item in data["accounts"]:
+        digest, account = _account_from(item, settings.seed)
+        accounts.by_digest[digest] = account
+        accounts.by_id[account.id] = account
+    if data["orders"] is None:
+        unknown = set(panel.orders.accounts.values) - set(accounts.by_id) - {_REMOVED}
         if unknown:
             raise StateError("mockpanel state is damaged: orders belong to no account")
-        panel.orders = book
     else:
         services = [service_from_json(s, where=f"state services[{i}]") for i, s in enumerate(data["services"])]
         _load_orders(panel, data, services)
@@ -214,19 +189,19 @@ def _load(data: dict[str, Any], book: Any, kind: type[P]) -> P:
         refill = Refill.__new__(Refill)
         for name, value in row.items():
             setattr(refill, name, RefillStatus(value) if name == "outcome" else _in(name, value))
-        panel.refills[refill.id] = refill
-    panel.refill_of = {int(o): int(r) for o, r in data["refill_of"]}
+        panel.refills.put(refill)
+    panel.refills.of_order = {int(o): int(r) for o, r in data["refill_of"]}
     return panel
 
 
-def _load_orders(panel: Panel, data: dict[str, Any], services: list[Service]) -> None:
+def _load_orders(panel: PanelCore, data: dict[str, Any], services: list[Service]) -> None:
     book = panel.orders
     filler = services[:1] or list(panel.catalog)[:1]
     placeholders = False
     for row in sorted(_rows(data["orders"], Order.FIELDS, "orders"), key=lambda r: r["id"]):
         values = {name: _in(name, value) for name, value in row.items()}
         values["service"], values["outcome"] = services[row["service"]], Status(row["outcome"])
-        if values["key"] not in panel.accounts_by_id:
+        if values["key"] not in panel.account_book.by_id:
             raise StateError(f"mockpanel state is damaged: order {row['id']} belongs to no account")
         if values["id"] < book.next_id:
             raise StateError(f"mockpanel state is damaged: order {row['id']} is listed twice or below the first id")

@@ -1,12 +1,15 @@
-"""Panel: the API's actions over accounts, the catalogue, orders, refills and the clock.
+"""PanelCore: the API's actions over the panel's parts: accounts, the catalogue, orders, refills, the clock.
 
 Every public method takes the caller's API key and typed values, and either returns a result
 or raises ``PanelError``. Each call holds the panel's lock, so concurrent requests (and a test
 thread driving the control API) never see half a change, and never overspend.
 
-This is the domain's panel: it reads no wire field, records nothing and forces nothing. The
-panel users and the server get is ``mockpanel.control.panel.Panel``, which adds reading an
-``add``'s fields, forcing states, snapshots and recording every change.
+The core owns its parts and hands each its share of the work: the ``AccountBook`` (keys,
+balances, the ledger, refunds), the ``OrderBook`` (orders as columns), ``Refills``, the
+``Catalog``; ``placing.place`` places an order. It reads no wire field, records nothing and
+forces nothing: the panel users and the server get is ``mockpanel.control.panel.Panel``,
+which owns a core and adds reading an ``add``'s fields, forcing states, snapshots and
+recording every change.
 """
 
 from __future__ import annotations
@@ -16,19 +19,22 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from . import placing
 from . import undo as undo_steps
-from .accounts import Account
+from .account_book import AccountBook, new_key
+from .accounts import Account, LedgerEntry
 from .catalog import Catalog, Service, service_from_json
 from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status
 from .mutations import mutation
+from .numbers import parse_int
 from .orderbook import OrderBook
 from .orders import Order, OrderState, state_of
 from .placing import PlanHook as PlanHook  # re-exported: hooks are typed against the panel
-from .placing import Placing
 from .plans import RefillPlan, draw_refill_plan
-from .refills import Refill
+from .refills import Refills
+from .servicetypes import OrderRequest
 from .settings import PanelSettings as PanelSettings  # re-exported: the public name lives here too
 from .undo import Undo
 
@@ -38,8 +44,8 @@ RefillHook = Callable[[Order, RefillPlan], RefillPlan]
 T = TypeVar("T")
 
 
-class Panel(Placing):
-    """One mock panel: accounts, the catalogue, orders, refills and the clock, behind the API's actions.
+class PanelCore:
+    """One panel's parts, and the API's actions over them.
 
     Every public method takes the caller's API key and returns typed values or raises
     ``PanelError``; each holds the panel's lock, and a failed call changes nothing."""
@@ -53,34 +59,104 @@ class Panel(Placing):
         **overrides: Any,
     ) -> None:
         base = settings or PanelSettings()
-        self.settings = PanelSettings(**{**base.__dict__, **overrides}) if overrides else base
-        self.catalog = catalog if catalog is not None else Catalog()  # the domain reads no files: catalogs.load_catalog does
+        # The lock, the clock and the hooks live as long as the panel; the parts below are its
+        # state, replaced whole by ``reset`` and ``adopt``. Public: snapshots, persistence and the
+        # control side read them; they change only under the lock.
         self.clock = clock or VirtualClock()
         self.lock = threading.RLock()
-        # The state below is public: snapshots, persistence and the control side read it; it changes
-        # only under the lock, through the panel's methods or a whole-state restore.
-        self.key_accounts: dict[bytes, Account] = {}
-        self.accounts_by_id: dict[str, Account] = {}  # key id (digest) -> account
-        self.orders: OrderBook[Order] = OrderBook(first_id=self.settings.first_order_id, view=Order.of)
-        self.refills: dict[int, Refill] = {}
-        self.refill_of: dict[int, int] = {}  # order id -> its newest refill id
-        self.next_refill = self.settings.first_refill_id
         self.plan_hooks: list[PlanHook] = []
         self.refill_hooks: list[RefillHook] = []
-        self._prices: dict[tuple[Decimal, int], Decimal] = {}
+        self.settings = PanelSettings(**{**base.__dict__, **overrides}) if overrides else base
+        self.catalog = catalog if catalog is not None else Catalog()  # the domain reads no files: catalogs.load_catalog does
+        self.orders: OrderBook[Order] = OrderBook(first_id=self.settings.first_order_id, view=Order.of)
+        self.account_book = AccountBook(self.orders)
+        self.refills = Refills(self.settings.first_refill_id)
+
+    def adopt(self, other: PanelCore) -> None:
+        """Take ``other``'s state (its settings, catalogue, accounts, orders, refills) as this panel's.
+
+        The lock, the clock and the hooks stay: whoever holds the panel keeps holding them."""
+        with self.lock:
+            self.settings, self.catalog = other.settings, other.catalog
+            self.orders, self.account_book, self.refills = other.orders, other.account_book, other.refills
 
     @mutation
     def reset(self, catalog: Catalog | None = None) -> None:
         """Forget every account, order and refill; the clock, settings and hooks stay."""
         with self.lock:
-            # A fresh panel's attributes, so state added to __init__ later is reset too.
-            fresh = Panel(
-                catalog=self.catalog if catalog is None else catalog, clock=self.clock, settings=self.settings
+            fresh = PanelCore(catalog=self.catalog if catalog is None else catalog, clock=self.clock, settings=self.settings)
+            self.adopt(fresh)
+
+    # --- accounts -----------------------------------------------------------------------
+
+    def create_account(
+        self, key: str | None = None, *, balance: object = "0", currency: str | None = None
+    ) -> Account:
+        """A new API key with an opening deposit. A key is made up if none is given."""
+        return self.open_account(new_key() if key is None else key, balance=balance, currency=currency)
+
+    @mutation
+    def open_account(self, key: str, *, balance: object = "0", currency: str | None = None) -> Account:
+        """A new account for ``key`` (``create_account`` with the key given: what state files replay)."""
+        with self.lock:
+            return self.account_book.open(
+                key, balance=balance, currency=currency or self.settings.currency, seed=self.settings.seed,
+                now=self.clock.now(),
             )
-            # Only the domain's state is replaced: what a subclass adds (the control side's recorder) stays.
-            kept = {"lock": self.lock, "plan_hooks": self.plan_hooks, "refill_hooks": self.refill_hooks}
-            self.__dict__.update(fresh.__dict__)
-            self.__dict__.update(kept)
+
+    def account(self, key: object) -> Account:
+        """The account for ``key``, or INVALID_KEY. Keys are compared by digest."""
+        return self.account_book.account(key)
+
+    def account_by_id(self, account_id: str) -> Account:
+        """The account with this key id (a digest), for a change that reaches it through an order."""
+        return self.account_book.with_id(account_id)
+
+    def accounts(self) -> list[Account]:
+        """Every account, in the order they were opened."""
+        with self.lock:
+            return list(self.account_book)
+
+    @mutation
+    def remove_account(self, key: str) -> None:
+        """Delete an account; its key is then refused."""
+        with self.lock:
+            account = self.account_book.remove(key)
+            self.orders.remove_account(account.id)
+            self.refills.forget(account.id, account.order_ids)
+
+    @mutation
+    def deposit(self, key: str, amount: object, note: str = "top up") -> Decimal:
+        """Add money to an account; returns the new balance."""
+        with self.lock:
+            return self.account_book.deposit(key, amount, note=note, now=self.clock.now())
+
+    @mutation
+    def withdraw(self, key: str, amount: object, note: str = "withdrawal") -> Decimal:
+        """Take money out (a balance drained by "another client"); never below zero."""
+        with self.lock:
+            return self.account_book.withdraw(key, amount, note=note, now=self.clock.now())
+
+    def settle(self, account: Account) -> None:
+        """Credit the refunds of the account's orders that have ended by now."""
+        with self.lock:
+            self.account_book.settle(account, self.clock.now())
+
+    def schedule(self, account: Account, order: Order) -> None:
+        """Note when the order's refund falls due (credited at once if that is now)."""
+        with self.lock:
+            self.account_book.schedule(account, order, self.clock.now())
+
+    def ledger(self, key: str) -> list[LedgerEntry]:
+        """Every movement of the balance, oldest first: deposits, charges, refunds."""
+        with self.lock:
+            return self.account_book.ledger(self.account(key), self.clock.now())
+
+    def keys_orders(self, key: str) -> Iterable[Order]:
+        """The orders placed with this key, oldest first."""
+        with self.lock:  # a list, not a generator: read whole under the lock
+            account = self.account(key)
+            return [self.orders[i] for i in account.order_ids]
 
     # --- the API's actions ------------------------------------------------------------
 
@@ -96,8 +172,32 @@ class Panel(Placing):
         """The key's balance and currency."""
         with self.lock:
             account = self.account(key)
-            self.settle(account)
+            self.account_book.settle(account, self.clock.now())
             return account.balance, account.currency
+
+    @mutation
+    def place_order(self, key: str, service_id: int, request: OrderRequest) -> int:
+        """Place an order; returns its id. Charges the price at once, or raises ``PanelError``."""
+        with self.lock:
+            account = self.account(key)
+            service = self.find_service(service_id)
+            order = placing.place(
+                self.account_book, account, service, request,
+                settings=self.settings, plan_hooks=self.plan_hooks, now=self.clock.now(),
+            )
+            return order.id
+
+    def find_service(self, service_id: object) -> Service:
+        """The service with this id, on sale; PanelError if the id is not one or the service is disabled."""
+        number = parse_int(service_id if service_id.__class__ is int else str(service_id))
+        if number is None:
+            raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
+        service = self.catalog.get(number)
+        if service is None:
+            raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
+        if not service.enabled:
+            raise PanelError(ErrorCode.SERVICE_DISABLED)
+        return service
 
     def _own_order(self, account: Account, order_id: object) -> Order:
         book = self.orders
@@ -147,15 +247,15 @@ class Panel(Placing):
             now = self.clock.now()
             if order.status_at(now).final:
                 raise PanelError(ErrorCode.CANCEL_NOT_ALLOWED)
-            self.settle(account)
+            self.account_book.settle(account, now)
             with Undo() as undo:
-                undo_steps.save_order(undo, self, account, order.id)
+                undo_steps.save_order(undo, self.orders, account, order.id)
                 order.stop(now)
-                self.schedule(account, order)
+                self.account_book.schedule(account, order, now)
 
     def cancel_many(self, key: str, order_ids: Sequence[int | None]) -> list[PanelError | None]:
         """Cancel each order (None: not an id); per order, None if accepted or the error."""
-        return self._each(key, order_ids, self.cancel)
+        return self.each(key, order_ids, self.cancel)
 
     @mutation
     def refill(self, key: str, order_id: int | None) -> int:
@@ -170,46 +270,35 @@ class Panel(Placing):
             allowed = {Status.COMPLETED, Status.PARTIAL} if self.settings.refill_after_partial else {Status.COMPLETED}
             if status not in allowed:
                 raise PanelError(ErrorCode.REFILL_NOT_ALLOWED)
-            previous = self.refills.get(self.refill_of.get(order.id, 0))
+            previous = self.refills.newest_of(order.id)
             if previous is not None and not previous.status_at(now).final:
                 raise PanelError(ErrorCode.REFILL_ALREADY_ACTIVE)
             with Undo() as undo:
-                undo_steps.save_refills(undo, self, account, order.id)
+                undo_steps.save_refills(undo, self.refills, account, order.id)
                 plan = draw_refill_plan(account.rng, self.settings.lifecycle)
                 for refill_hook in self.refill_hooks:
                     plan = refill_hook(order, plan)
-                refill = Refill(
-                    id=self.next_refill,
-                    order_id=order.id,
-                    key=account.id,
-                    created=now,
-                    start_at=now + plan.pending,
-                    done_at=now + plan.pending + plan.duration,
-                    outcome=plan.outcome,
-                )
-                self.next_refill += 1
-                self.refills[refill.id] = refill
-                self.refill_of[order.id] = refill.id
+                refill = self.refills.issue(order_id=order.id, key=account.id, plan=plan, now=now)
             return refill.id
 
     def refill_many(self, key: str, order_ids: Sequence[int | None]) -> list[int | PanelError]:
         """Ask a refill of each order (None: not an id); per order, the refill id or the error."""
-        return self._each(key, order_ids, self.refill)
+        return self.each(key, order_ids, self.refill)
 
     def refill_status(self, key: str, refill_id: int | None) -> RefillStatus:
         """The status of one of the key's refills now."""
         with self.lock:
             account = self.account(key)
-            refill = self.refills.get(refill_id) if refill_id is not None else None
+            refill = self.refills.by_id.get(refill_id) if refill_id is not None else None
             if refill is None or refill.key != account.id:
                 raise PanelError(ErrorCode.INCORRECT_REFILL_ID)
             return refill.status_at(self.clock.now())
 
     def refill_statuses(self, key: str, refill_ids: Sequence[int | None]) -> list[RefillStatus | PanelError]:
         """``refill_status`` for each id (None: not an id), an error in place of an unknown one."""
-        return self._each(key, refill_ids, self.refill_status)
+        return self.each(key, refill_ids, self.refill_status)
 
-    def _each(self, key: str, ids: Sequence[int | None], one: Callable[[str, int | None], T]) -> list[T | PanelError]:
+    def each(self, key: str, ids: Sequence[int | None], one: Callable[[str, int | None], T]) -> list[T | PanelError]:
         """``one`` for each id of a batch, an error in place of each refused one; one batch at one
         instant: no other change between its items."""
         with self.lock:
@@ -238,9 +327,3 @@ class Panel(Placing):
         """Change a service from now on (reprice, disable...); orders placed keep their price."""
         with self.lock:
             return self.catalog.update(service_id, **changes)
-
-    def keys_orders(self, key: str) -> Iterable[Order]:
-        """The orders placed with this key, oldest first."""
-        with self.lock:  # a list, not a generator: read whole under the lock
-            account = self.account(key)
-            return [self.orders[i] for i in account.order_ids]

@@ -14,21 +14,12 @@ entries, maybe in another (equally valid) heap order.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from .accounts import Account
     from .orderbook import OrderBook
-    from .refills import Refill
-
-
-class PanelState(Protocol):
-    """What the undo steps save of a panel (``Panel`` has it; no import of the panel needed)."""
-
-    orders: OrderBook[Any]
-    refills: dict[int, Refill]
-    refill_of: dict[int, int]
-    next_refill: int
+    from .refills import Refills
 
 
 class Undo:
@@ -71,9 +62,8 @@ def save_account(undo: Undo, account: "Account") -> None:
     undo.on_failure(restore)
 
 
-def save_new_order(undo: Undo, panel: PanelState, account: "Account", link_key: Any) -> None:
+def save_new_order(undo: Undo, book: "OrderBook[Any]", account: "Account", link_key: Any) -> None:
     """Before an add: the book's end, and the duplicate-link index entry it may replace."""
-    book = panel.orders
     mark, first_new = book.mark(), book.next_id
     index = account.latest_by_link
     had, previous = link_key in index, index.get(link_key)
@@ -90,9 +80,8 @@ def save_new_order(undo: Undo, panel: PanelState, account: "Account", link_key: 
     undo.on_failure(restore)
 
 
-def save_order(undo: Undo, panel: PanelState, account: "Account", order_id: int) -> None:
+def save_order(undo: Undo, book: "OrderBook[Any]", account: "Account", order_id: int) -> None:
     """Before a change of one order (a cancel, a forced status): its row and its refund entries."""
-    book = panel.orders
     row = order_id - book.first_id
     saved, version = book.save_row(row), book.version[row]
     save_account(undo, account)
@@ -104,18 +93,18 @@ def save_order(undo: Undo, panel: PanelState, account: "Account", order_id: int)
     undo.on_failure(restore)
 
 
-def save_refills(undo: Undo, panel: PanelState, account: "Account", order_id: int) -> None:
+def save_refills(undo: Undo, refills: "Refills", account: "Account", order_id: int) -> None:
     """Before a refill: the next refill id, the order's newest refill and the account's draws."""
-    next_refill, had, previous = panel.next_refill, order_id in panel.refill_of, panel.refill_of.get(order_id)
+    next_id, had, previous = refills.next_id, order_id in refills.of_order, refills.of_order.get(order_id)
     save_account(undo, account)
 
     def restore() -> None:
-        for refill_id in range(next_refill, max(panel.next_refill, next_refill + 1)):
-            panel.refills.pop(refill_id, None)  # ids are issued in sequence from next_refill
-        panel.next_refill = next_refill
+        for refill_id in range(next_id, max(refills.next_id, next_id + 1)):
+            refills.by_id.pop(refill_id, None)  # ids are issued in sequence from next_id
+        refills.next_id = next_id
         if had:
-            panel.refill_of[order_id] = previous  # type: ignore[assignment]
+            refills.of_order[order_id] = previous  # type: ignore[assignment]
         else:
-            panel.refill_of.pop(order_id, None)
+            refills.of_order.pop(order_id, None)
 
     undo.on_failure(restore)

@@ -19,7 +19,7 @@ from typing import Any
 from ..control.panel import Panel
 from .codec import decode
 from .errors import StateFileError
-from .records import OPERATIONS, Identity
+from .records import OPERATIONS, Identity, run
 from .store import StateFile
 
 MAGIC = "mockpanel-state"
@@ -78,7 +78,7 @@ def replay(path: Path, panel: Panel, start: float, lines: list[str]) -> int:
         if op not in OPERATIONS:
             raise StateFileError(f"{path}, line {number}: unknown operation {op!r}")
         try:
-            getattr(panel, op)(*decode(record.get("args", [])), **decode(record.get("kwargs", {})))
+            run(panel, op, list(decode(record.get("args", []))), decode(record.get("kwargs", {})))
         except Exception as exc:
             raise StateFileError(f"{path}, line {number}: replaying {op} failed ({exc!r})") from None
         count += 1

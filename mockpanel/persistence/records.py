@@ -3,7 +3,8 @@
 A change is a Panel method marked @mutation and its arguments, minus what must not or
 need not reach the disk: keys become SHA-256 digests, and an order is its typed request
 (``place_order``), never the wire fields it was read from (junk and the request's own key
-never reach the panel's domain, nor the file).
+never reach the panel's domain, nor the file). A file names each change by its operation's
+name, but for ``open_account``, which files spell ``_open_account`` (``STORED_NAMES``).
 
 Files written before orders were typed hold ``add`` with the wire fields its type read; those
 replay through the control panel's ``add``, which reads them as it did then.
@@ -25,9 +26,12 @@ from .codec import decode, loads
 # Panel class is defined (this module imports it).
 KEYED = frozenset(name for name, keyed in MUTATIONS.items() if keyed)
 RECORDED = frozenset(MUTATIONS)
+# How files spell an operation whose name is not the panel method's: the file format predates the name.
+STORED_NAMES = {"open_account": "_open_account"}
+OPERATION_OF = {stored: name for name, stored in STORED_NAMES.items()}
 # Operations only older files hold, still replayed: ``add`` (key, service, wire fields).
 LEGACY = frozenset({"add"})
-OPERATIONS = RECORDED | LEGACY
+OPERATIONS = frozenset(STORED_NAMES.get(name, name) for name in RECORDED) | LEGACY  # as files spell them
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def stored_args(name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
     if name == "restore_snapshot" and args:
         # What the panel will hold, not what was sent: checked (a bad state is refused before any
         # change) and without fields a state does not have. The clock stays as sent (null keeps it).
-        normal = snapshot.dump(snapshot.load(args[0], kind=Panel))
+        normal = snapshot.dump(snapshot.load(args[0]))
         normal["clock"] = args[0].get("clock")
         args = (normal,) + tuple(args[1:])
     if name == "reset" and args and isinstance(args[0], Catalog):
@@ -80,12 +84,21 @@ def stored_args(name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
     return args
 
 
+def stored_change(name: str, args: bytes) -> StoredChange:
+    """The operation ``name`` with its encoded arguments, as a file spells it."""
+    return StoredChange(STORED_NAMES.get(name, name), args)
+
+
 def apply(panel: Panel, op: str, blob: bytes) -> None:
     """Run one stored change on ``panel`` (at the instant the caller pinned)."""
+    data = decode(loads(blob))
+    run(panel, op, list(data["args"]), data["kwargs"])
+
+
+def run(panel: Panel, op: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Run the operation a file names ``op`` on ``panel``, with decoded arguments."""
     if op not in OPERATIONS:
         raise ValueError(f"unknown operation {op!r}")
-    data = decode(loads(blob))
-    args, kwargs = list(data["args"]), data["kwargs"]
     if op == "reset" and args and args[0] is not None:
         args[0] = Catalog.from_json(args[0], where="reset catalog")
-    getattr(panel, op)(*args, **kwargs)
+    getattr(panel, OPERATION_OF.get(op, op))(*args, **kwargs)

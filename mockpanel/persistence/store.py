@@ -28,17 +28,17 @@ from ..control import snapshot
 from ..control.panel import Panel
 from .book import book_from, book_parts
 from .chunks import Sums, read_parts, write_parts
-from .clock import DurableClock
+from .clock import Horizon
 from .codec import dumps, encode, loads
 from .errors import StateFileError, StateUnavailable
-from .records import RECORDED, Identity, StoredChange, apply, stored_args
+from .records import RECORDED, Identity, StoredChange, apply, stored_args, stored_change
 from .sqlfile import open_database
 
 CHECKPOINT_MIN = 10_000  # changes between checkpoints, at least; more for a big panel (see _due)
 
 
 class StateFile:
-    """Load a panel from its file, then record every change to it (``panel.recorder``)."""
+    """Load a panel from its file, then record every change to it (its recording's recorder)."""
 
     def __init__(self, path: str | os.PathLike[str], identity: Identity, *, checkpoint_every: int = CHECKPOINT_MIN) -> None:
         self.path = os.path.abspath(path)
@@ -48,6 +48,7 @@ class StateFile:
         self._conn: sqlite3.Connection | None = None
         self._db = threading.RLock()  # one connection, used from the server's threads
         self._panel: Panel | None = None
+        self.horizon: Horizon | None = None  # the clock's guard, while attached
         self._seq = 0  # the last change written
         self._tail = 0  # changes since the checkpoint
         self._failing = False  # the last write failed: probe before the next change
@@ -112,21 +113,18 @@ class StateFile:
             parts, written = read_parts(conn.execute("SELECT name, chunk, data FROM book"))
             data = loads(state)
             ids = _order_ids(data, parts)
-            loaded = snapshot.load(data, kind=type(panel), book=book_from(parts))
-            for digest, account in loaded.key_accounts.items():
+            loaded = snapshot.load(data, book=book_from(parts))
+            for digest, account in loaded.account_book.by_digest.items():
                 account.order_ids = ids.get(digest.hex(), account.order_ids)
-            panel.replaying = True
-            try:
-                snapshot.adopt(panel, loaded, move_clock=False)
+            with panel.recording.replay():
+                panel.core.adopt(loaded)
                 count = 0
                 for number, at, op, args in conn.execute("SELECT seq, at, op, args FROM ops ORDER BY seq").fetchall():
                     if number != seq + 1:
                         raise StateFileError(f"the state file {self.path} is damaged: change {seq + 1} is missing")
-                    with _pinned(clock, at):
+                    with clock.pinned_at(at):  # the instant it ran (a pin is per thread)
                         self._apply(panel, number, op, args)
                     seq, count = number, count + 1
-            finally:
-                panel.replaying = False
             self._seq, self._tail, self._written = seq, count, written
         return count
 
@@ -142,12 +140,13 @@ class StateFile:
     # --- recording ----------------------------------------------------------------
 
     def attach(self, panel: Panel) -> None:
-        """Record every change from now on; the clock becomes durable."""
+        """Record every change from now on; the clock becomes durable (the file's horizon guards it)."""
         assert self._conn is not None, "load() opens the file"
         (horizon,) = self._conn.execute("SELECT horizon FROM clock").fetchone()
-        DurableClock.adopt(panel.clock, max(horizon, panel.clock.now()), self._commit_horizon)
+        self.horizon = Horizon(panel.clock, max(horizon, panel.clock.now()), self._commit_horizon)
+        panel.clock.set_guard(self.horizon)
         self._panel = panel
-        panel.recorder = self
+        panel.recording.attach(self)
 
     def prepare(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> StoredChange:
         """The change as it will be stored; raises StateUnavailable before anything changes."""
@@ -166,14 +165,15 @@ class StateFile:
         if name == "reset" and "catalog" in kwargs:
             args = (kwargs.pop("catalog"),)
         args = stored_args(name, args)
-        return StoredChange(name, dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}))
+        return stored_change(name, dumps({"args": encode(list(args)), "kwargs": encode(kwargs)}))
 
     def commit(self, change: StoredChange, at: float) -> None:
         """Make the change durable, with the clock; if that fails, undo it and raise StateUnavailable."""
-        clock = self._panel.clock if self._panel is not None else None
-        horizon = None
-        if isinstance(clock, DurableClock) and clock.natural() > clock.horizon:  # the change moved the clock
-            horizon = clock.ahead(clock.natural())
+        guard, horizon = self.horizon, None
+        if guard is not None:
+            natural = guard.clock.natural()
+            if natural > guard.at:  # the change moved the clock (a restored state's time)
+                horizon = guard.ahead(natural)
         row = (self._seq + 1, at, change.name, change.args)
         try:
             if horizon is None:  # one statement: SQLite commits it on its own, in one transaction
@@ -189,8 +189,8 @@ class StateFile:
             raise self._unavailable(exc) from None
         self._seq += 1
         self._tail += 1
-        if horizon is not None and isinstance(clock, DurableClock):
-            clock.extend(horizon)  # already committed: only moves the bound
+        if horizon is not None and guard is not None:
+            guard.extend(horizon)  # already committed: only moves the bound
         if self._tail >= self._due():
             self.checkpoint()
 
@@ -212,9 +212,8 @@ class StateFile:
         """Put the panel back as the file has it: as it was before the change that failed."""
         panel = self._panel
         assert panel is not None
-        clock = panel.clock
         try:
-            with clock.held() if isinstance(clock, DurableClock) else _nothing():
+            with panel.clock.held():  # a replayed restore moves the clock: the clock stays as it was
                 self._rebuild(panel)
         except Exception as exc:  # nothing can be trusted now
             self._broken = (
@@ -253,9 +252,9 @@ class StateFile:
 
     def _write_checkpoint(self, conn: sqlite3.Connection, panel: Panel, seq: int) -> Sums:
         """Write the checkpoint; returns the chunks written (kept once the transaction commits)."""
-        data = snapshot.dump(panel, orders=False)
+        data = snapshot.dump(panel.core, orders=False)
         parts = book_parts(panel.orders)
-        for digest, account in panel.key_accounts.items():  # order ids grow like the book: stored in chunks
+        for digest, account in panel.account_book.by_digest.items():  # order ids grow like the book: stored in chunks
             parts[f"order_ids:{digest.hex()}"] = account.order_ids.tobytes()
         conn.execute("INSERT OR REPLACE INTO checkpoint VALUES (1, ?, ?)", (seq, dumps(data)))
         written = write_parts(conn, parts, self._written)
@@ -294,9 +293,9 @@ class StateFile:
         if panel is not None:
             if self._tail and not self._broken:
                 self.checkpoint()  # the next start replays nothing
-            panel.recorder = None
-            if isinstance(panel.clock, DurableClock):
-                panel.clock.release()
+            panel.recording.detach()
+            panel.clock.set_guard(None)
+            self.horizon = None
             self._panel = None
         self._close_quietly()
 
@@ -308,18 +307,6 @@ class StateFile:
                 except sqlite3.Error:
                     pass
                 self._conn = None
-
-
-@contextmanager
-def _pinned(clock: Any, at: float) -> Iterator[None]:
-    """Replay an operation at the instant it ran (the clock's pin is per thread)."""
-    with clock.pinned_at(at):
-        yield
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def _order_ids(data: dict[str, Any], parts: dict[str, bytes]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ HTTP under ``/_mock/`` (server/control_http.py; docs/control-api.md).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Mapping, cast
+from typing import Any, Mapping
 
 from ..dialects.profile import Dialect
 from ..control import snapshot
@@ -18,9 +18,6 @@ from .control_answers import iso
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
 from .triggers import parse_duration
-
-if TYPE_CHECKING:  # not imported at run time: it would load the whole state-file package
-    from ..persistence.clock import DurableClock
 
 JOURNAL_LIMIT = 10_000
 
@@ -57,7 +54,7 @@ class Control:
         start = Panel(catalog=Catalog(list(self._start_services)), clock=VirtualClock(speed=0, start=0), settings=self.panel.settings)
         for key, balance, currency in self._opening:
             start.create_account(key, balance=balance, currency=currency)
-        data = snapshot.dump(start)
+        data = snapshot.dump(start.core)
         data["clock"] = None  # keep the panel's clock
         self.panel.restore_snapshot(data)
         self.faults.clear()
@@ -135,13 +132,8 @@ class Control:
         if freeze:
             new_speed = 0.0
         seconds = parse_duration(advance) if advance is not None else 0.0
-        if hasattr(clock, "extend"):  # a durable clock (persistence/clock.py)
-            durable = cast("DurableClock", clock)  # one commit covering the move at either speed, before any change
-            durable.extend(durable.ahead(durable.natural() + seconds, max(clock.speed, new_speed or 0.0)))
-        if advance is not None:
-            clock.advance(seconds=seconds)
-        if new_speed is not None:
-            clock.set_speed(new_speed)
+        if advance is not None or new_speed is not None:
+            clock.move(seconds, new_speed)  # one move: a state file commits it once, before either
         return self.clock()
 
     # --- orders and refills ----------------------------------------------------------
@@ -152,7 +144,7 @@ class Control:
             order = panel.find_order(order_id)
             now = panel.clock.now()
             state = order.state(now)
-            refill = panel.refill_of.get(order_id)
+            refill = panel.refills.of_order.get(order_id)
             return {
                 "order": order.id,
                 "key": redact_id(order.key),
@@ -248,7 +240,7 @@ class Control:
     # --- the whole state ------------------------------------------------------------------
 
     def export_state(self) -> dict[str, Any]:
-        return snapshot.dump(self.panel)
+        return snapshot.dump(self.panel.core)
 
     def import_state(self, data: Any) -> dict[str, Any]:
         self.panel.restore_snapshot(data)

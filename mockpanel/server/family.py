@@ -16,7 +16,7 @@ from typing import Any
 
 from ..dialects.settings import Family, Idempotency, RateLimit
 from ..domain.errors import PanelError
-from ..domain.panel import Panel
+from ..control.panel import Panel
 
 Headers = list[tuple[bytes, bytes]]
 MAX_KEYS = 10_000  # keys a quota or an idempotency store follows at once (the oldest leaves first)

@@ -19,7 +19,7 @@ from ..domain.accounts import key_id, redact, redact_id
 from ..domain.lifecycle import RefillStatus, Status
 from ..domain.numbers import parse_int
 from ..domain.orders import state_of
-from ..domain.panel import Panel
+from ..control.panel import Panel
 from .control_answers import iso, time_schema
 from .control_registry import Endpoint
 from .control_schema import SchemaError
@@ -126,7 +126,7 @@ def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
     service = book.services.values[book.service_ix[i]]
     kid = book.accounts.values[book.account_ix[i]]
     link = book.links[i]
-    account = panel.accounts_by_id.get(kid)
+    account = panel.account_book.by_id.get(kid)
     if account is not None and account.key in link:  # a key pasted into the link is shown redacted
         link = link.replace(account.key, redact(account.key))
     return {

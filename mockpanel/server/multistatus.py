@@ -22,7 +22,7 @@ from ..dialects.profile import Dialect
 from ..domain.accounts import Account
 from ..domain.errors import ErrorCode, PanelError
 from ..domain.orders import state_of
-from ..domain.panel import Panel
+from ..control.panel import Panel
 
 FINAL_ENTRIES = 50_000  # rendered entries kept (about 0.5 KB each); the cache starts over when full
 ANSWERS_BYTES = 16 << 20  # of whole multi-status answers kept; the cache starts over when full

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Mapping
 from ..domain.accounts import key_id
 from ..domain.lifecycle import Status
 from ..domain.orderbook import OUTCOME_INDEX, OUTCOMES, REMOVED
-from ..domain.panel import Panel
+from ..control.panel import Panel
 
 
 def key_rows(panel: Panel, wanted: str) -> set[int]:

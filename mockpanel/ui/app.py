@@ -183,7 +183,7 @@ def _add_key(c: Control, r: Request, b: dict[str, Any]) -> Any:
 
 
 def _topup(c: Control, r: Request, b: dict[str, Any]) -> Any:
-    account = c.panel.accounts_by_id.get(r.path_params["key_id"])
+    account = c.panel.account_book.by_id.get(r.path_params["key_id"])
     if account is None:
         raise KeyError("no such key on this panel")
     return c.topup(account.key, b.get("amount"))

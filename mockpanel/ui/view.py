@@ -79,7 +79,7 @@ def journal_rows(control: Control, now: float) -> list[dict[str, Any]]:
 def ledger_of(control: Control, kid: str) -> dict[str, Any] | None:
     panel = control.panel
     with panel.lock:
-        account = panel.accounts_by_id.get(kid)
+        account = panel.account_book.by_id.get(kid)
         if account is None:
             return None
         ledger = control.ledger(account.key)
