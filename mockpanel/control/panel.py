@@ -59,38 +59,47 @@ class Panel:
 
     @property
     def lock(self) -> threading.RLock:
+        """The panel's lock: every action holds it; hold it to read several parts at one instant."""
         return self.core.lock
 
     @property
     def clock(self) -> VirtualClock:
+        """The panel's virtual clock (never replaced: fixtures, journals and state files hold it)."""
         return self.core.clock
 
     @property
     def plan_hooks(self) -> list[PlanHook]:
+        """Hooks that may change the plan of each new order (in-band triggers use this)."""
         return self.core.plan_hooks
 
     @property
     def refill_hooks(self) -> list[RefillHook]:
+        """Hooks that may change the plan of each new refill."""
         return self.core.refill_hooks
 
     @property
     def settings(self) -> PanelSettings:
+        """The panel's settings (a restored state brings its own)."""
         return self.core.settings
 
     @property
     def catalog(self) -> Catalog:
+        """The services on sale."""
         return self.core.catalog
 
     @property
     def orders(self) -> OrderBook[Order]:
+        """Every order, by id (``OrderBook``: columns, each order a view of its row)."""
         return self.core.orders
 
     @property
     def account_book(self) -> AccountBook:
+        """The accounts, by key digest and by key id, and the money that moves on them."""
         return self.core.account_book
 
     @property
     def refills(self) -> Refills:
+        """Every refill, by id (``Refills``), with each order's newest."""
         return self.core.refills
 
     # --- changes: each runs through the recording ----------------------------------------
