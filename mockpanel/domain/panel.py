@@ -150,12 +150,12 @@ class PanelCore:
     def ledger(self, key: str) -> list[LedgerEntry]:
         """Every movement of the balance, oldest first: deposits, charges, refunds."""
         with self.lock:
-            return self.account_book.ledger(self.account(key), self.clock.now())
+            return self.account_book.ledger(self.account_book.account(key), self.clock.now())
 
     def keys_orders(self, key: str) -> Iterable[Order]:
         """The orders placed with this key, oldest first."""
         with self.lock:  # a list, not a generator: read whole under the lock
-            account = self.account(key)
+            account = self.account_book.account(key)
             return [self.orders[i] for i in account.order_ids]
 
     # --- the API's actions ------------------------------------------------------------
@@ -165,21 +165,22 @@ class PanelCore:
     def services(self, key: str) -> list[Service]:
         """What the ``services`` action lists for this key: the enabled services."""
         with self.lock:
-            self.account(key)
+            self.account_book.account(key)
             return self.catalog.listed()
 
     def balance(self, key: str) -> tuple[Decimal, str]:
         """The key's balance and currency."""
         with self.lock:
-            account = self.account(key)
-            self.account_book.settle(account, self.clock.now())
+            account = self.account_book.account(key)
+            if account.due:  # the common read: the clock is read only if a refund may be due
+                self.account_book.settle(account, self.clock.now())
             return account.balance, account.currency
 
     @mutation
     def place_order(self, key: str, service_id: int, request: OrderRequest) -> int:
         """Place an order; returns its id. Charges the price at once, or raises ``PanelError``."""
         with self.lock:
-            account = self.account(key)
+            account = self.account_book.account(key)
             service = self.find_service(service_id)
             order = placing.place(
                 self.account_book, account, service, request,
@@ -209,13 +210,13 @@ class PanelCore:
     def status(self, key: str, order_id: int) -> OrderState:
         """The state of one of the key's orders now; another key's order is an unknown id."""
         with self.lock:
-            account = self.account(key)
+            account = self.account_book.account(key)
             return self._own_order(account, order_id).state(self.clock.now())
 
     def statuses(self, key: str, order_ids: Sequence[int | None]) -> list[OrderState | PanelError]:
         """One result per id, in order; None stands for an id that did not parse."""
         with self.lock:
-            account = self.account(key)
+            account = self.account_book.account(key)
             self.check_batch(order_ids)
             now = self.clock.now()
             book = self.orders
@@ -240,7 +241,7 @@ class PanelCore:
     def cancel(self, key: str, order_id: int | None) -> None:
         """Ask to cancel; the order ends Canceled (or Partial if some was delivered)."""
         with self.lock:
-            account = self.account(key)
+            account = self.account_book.account(key)
             order = self._own_order(account, order_id)
             if not order.service.cancel:
                 raise PanelError(ErrorCode.CANCEL_DISABLED)
@@ -261,7 +262,7 @@ class PanelCore:
     def refill(self, key: str, order_id: int | None) -> int:
         """Ask for a refill of a completed order of a refill service; returns the refill id."""
         with self.lock:
-            account = self.account(key)
+            account = self.account_book.account(key)
             order = self._own_order(account, order_id)
             if not order.service.refill:
                 raise PanelError(ErrorCode.REFILL_DISABLED)
@@ -288,7 +289,7 @@ class PanelCore:
     def refill_status(self, key: str, refill_id: int | None) -> RefillStatus:
         """The status of one of the key's refills now."""
         with self.lock:
-            account = self.account(key)
+            account = self.account_book.account(key)
             refill = self.refills.by_id.get(refill_id) if refill_id is not None else None
             if refill is None or refill.key != account.id:
                 raise PanelError(ErrorCode.INCORRECT_REFILL_ID)
@@ -302,7 +303,7 @@ class PanelCore:
         """``one`` for each id of a batch, an error in place of each refused one; one batch at one
         instant: no other change between its items."""
         with self.lock:
-            self.account(key)
+            self.account_book.account(key)
             self.check_batch(ids)
             out: list[T | PanelError] = []
             for item in ids:
