@@ -175,3 +175,62 @@ def test_a_pin_holds_for_its_own_thread_only_and_ends_with_its_block() -> None:
         assert clock.now() == at
     assert seen[0] < seen[1]  # the other thread's clock ran on
     assert clock.now() > at  # and this one's runs again
+
+
+class Guard:
+    """A guard that holds readings at ``limit`` and refuses moves past ``refuse_past``; it notes what it saw."""
+
+    def __init__(self, limit: float = math.inf, refuse_past: float = math.inf) -> None:
+        self.limit, self.refuse_past = limit, refuse_past
+        self.readings: list[float] = []
+        self.moves: list[tuple[float, float]] = []
+
+    def reading(self, at: float) -> float:
+        self.readings.append(at)
+        return min(at, self.limit)
+
+    def moving(self, at: float, speed: float) -> None:
+        self.moves.append((at, speed))
+        if at > self.refuse_past:
+            raise OSError("the guard refuses")
+
+
+def test_a_guard_sees_every_reading_and_may_hold_time_back() -> None:
+    clock, timer = make(speed=2, start=100)
+    guard = Guard(limit=110)
+    clock.set_guard(guard)
+    timer.t += 3
+    assert clock.now() == 106 and guard.readings == [106]
+    timer.t += 10
+    assert clock.now() == 110 and clock.natural() == 126  # held at the guard's limit; the clock runs on
+    clock.set_guard(None)
+    assert clock.now() == 126 and len(guard.readings) == 2
+
+
+def test_a_guard_is_asked_once_before_a_move_and_a_refused_move_moves_nothing() -> None:
+    clock, timer = make(speed=1, start=100)
+    guard = Guard(refuse_past=1000)
+    clock.set_guard(guard)
+    assert clock.move(60, speed=5) == 160 and clock.speed == 5
+    assert guard.moves == [(160, 5)]  # the new time and the new speed, told first, once
+    clock.advance(minutes=1)
+    clock.set_speed(0)
+    clock.set_time(300)
+    assert guard.moves[1:] == [(220, 5), (220, 0), (300, 0)]
+    with pytest.raises(OSError):
+        clock.move(3600, speed=1)
+    with pytest.raises(OSError):
+        clock.set_time(5000)
+    assert clock.now() == 300 and clock.speed == 0  # neither the time nor the speed moved
+    with pytest.raises(ValueError, match="never moves backwards"):
+        clock.set_time(200)  # refused by the clock before the guard is asked
+    assert len(guard.moves) == 6
+
+
+def test_held_puts_the_clock_back_as_it_was() -> None:
+    clock, timer = make(speed=1, start=100)
+    with clock.held():
+        clock.move(500, speed=0)
+        clock.start_over_at(9000)
+    timer.t += 1
+    assert clock.now() == 101 and clock.speed == 1

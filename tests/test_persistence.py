@@ -219,6 +219,21 @@ def test_a_clock_move_is_durable_before_it_returns(tmp_path):
     replay.close()
 
 
+def test_a_state_file_guards_the_clock_it_is_given_and_gives_it_back(tmp_path):
+    clock = VirtualClock(speed=0, start=1_700_000_000)
+    panel = build_panel(clock=clock, seed=3)
+    state = StateFile(tmp_path / "state.db", IDENTITY)
+    state.load(panel)
+    state.attach(panel)
+    # The same object of the same class: fixtures and journals that hold it see durable time.
+    assert panel.clock is clock and type(clock) is VirtualClock and state.horizon is not None
+    clock.advance(hours=1)
+    assert state.horizon.at >= clock.natural() == 1_700_003_600
+    state.close()
+    clock.set_speed(600)  # no guard any more: nothing is committed, and nothing refuses
+    assert state.horizon is None and panel.recording.recorder is None
+
+
 def test_a_running_clock_resumes_at_or_after_every_reading(tmp_path):
     path = tmp_path / "state.db"
     clock = VirtualClock(speed=600, start=1_700_000_000)
@@ -283,7 +298,7 @@ def test_a_failed_write_changes_nothing_in_memory_or_on_disk(tmp_path):
     for change in changes:
         with pytest.raises(StateUnavailable, match="cannot be written.*nothing was changed"):
             change()
-        assert picture(panel) == before and panel.clock.now() == now
+        assert picture(panel) == before and panel.clock.now() == now == panel.clock.natural()  # not even held
     conn.fail = False  # the disk has room again
     second = panel.add(KEY_A, "1", {"link": "https://x.test/b", "quantity": "100"})
     assert second == first + 1  # no id was used up by the failed adds

@@ -1,9 +1,11 @@
-"""The panel's state-changing operations, listed once: each is a Panel method marked ``@mutation``.
+"""The panel's state-changing operations, listed once: each is a method marked ``@mutation``
+(of the domain's ``PanelCore``, or of the control side's forcing and snapshots).
 
 ``MUTATIONS`` (name -> whether its first argument is an API key) is filled as the methods are
-defined. The domain only declares the list; the control side (control/recording.py) wraps every
-listed method of the panel users get, and state files record and replay exactly these
-(persistence reads the list), so an action cannot change the panel without reaching the disk.
+defined. The domain only declares the list; the panel users get (control/panel.py) runs every
+listed operation through its recording (control/recording.py), and state files record and
+replay exactly these (persistence reads the list), so an action cannot change the panel
+without reaching the disk.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every type declares its fields (the names of an ``OrderRequest``'s details); the dialect layer
 reads an ``add``'s wire fields into an ``OrderRequest`` (dialects/order_fields.py), which the
-panel places (``Panel.place_order``).
+panel places (``PanelCore.place_order``).
 """
 
 from __future__ import annotations

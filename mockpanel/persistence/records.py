@@ -1,6 +1,6 @@
 """What a change looks like in a state file, and replaying one.
 
-A change is a Panel method marked @mutation and its arguments, minus what must not or
+A change is an operation marked @mutation (a Panel method) and its arguments, minus what must not or
 need not reach the disk: keys become SHA-256 digests, and an order is its typed request
 (``place_order``), never the wire fields it was read from (junk and the request's own key
 never reach the panel's domain, nor the file). A file names each change by its operation's
