@@ -49,7 +49,7 @@ def every_operation(panel: Panel) -> None:
     panel.set_order(done, status="Completed")
     refill = panel.refill(KEY, done)
     panel.set_refill(refill, "Completed")
-    panel.update_service(3, rate="0.5")
+    panel.update_service(3, rate="0.5", name="renamed")  # a change named like run()'s own arguments
     panel.put_service({"service": 900, "name": "new", "type": "Default", "rate": "1", "min": 1, "max": 10})
     panel.restore_snapshot(dump(panel.core))
     panel.remove_account(KEY)

@@ -55,7 +55,7 @@ class Recording:
             finally:
                 self.replaying = False
 
-    def run(self, name: str, change: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    def run(self, name: str, change: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``change(*args, **kwargs)``, the operation ``name`` of ``MUTATIONS``, told to the recorder."""
         recorder = self.recorder
         if recorder is None:
