@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .server.thread import ServerThread
     from .testing import MockPanel, mock_panel
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 # Imported on first use (PEP 562): pytest loads this package for its plugin in every session,
 # and the server stack (Starlette, uvicorn, httpx) should cost nothing to a session that does not use it.

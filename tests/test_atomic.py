@@ -19,7 +19,7 @@ from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.orderbook import COLUMNS
 from mockpanel.control.panel import Panel
 from mockpanel.domain.plans import LifecycleSettings
-from mockpanel.server import triggers
+from mockpanel.powers import triggers
 
 KEY = "atomic-key"
 _links = itertools.count()

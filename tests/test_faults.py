@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from mockpanel import inprocess_client
-from mockpanel.server.fault_answers import ConnectionDropped
-from mockpanel.server.fault_middleware import word_fault
-from mockpanel.server.faults import FaultSet, fault_from_spec
+from mockpanel.powers.fault_answers import ConnectionDropped
+from mockpanel.powers.fault_middleware import word_fault
+from mockpanel.powers.faults import FaultSet, fault_from_spec
 from tests.conftest import HTTP, KEY
 
 ADD = {"key": KEY, "action": "add", "service": "1", "link": "https://x.test/p/1", "quantity": "1000"}

@@ -20,13 +20,13 @@ from ..domain.lifecycle import RefillStatus, Status
 from ..domain.numbers import parse_int
 from ..domain.orders import state_of
 from ..domain.panel import Panel
-from .control_answers import iso, time_schema
-from .control_registry import Endpoint
-from .control_schema import SchemaError
+from .answers import iso, time_schema
+from .registry import Endpoint
+from .schema import SchemaError
 from .orderscan import order_rows
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .control import Control
+    from ..powers.control import Control
 
 MAX_PAGE = 500
 

@@ -14,18 +14,17 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request as HttpRequest
 from starlette.routing import BaseRoute, Mount
 
-from ..ui import UI_ROUTES
-from . import control_answers as answers
-from . import control_schema as s
-from .control_registry import RAW_JSON, Endpoint, Handler, public_path
-from .journal_har import journal_har
+from . import answers
+from . import schema as s
+from .registry import RAW_JSON, Endpoint, Handler, public_path
+from ..powers.journal_har import journal_har
 from .listing import LIST_ENDPOINTS
 from .openapi import build_openapi
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .control import Control
+    from ..powers.control import Control
 
-__all__ = ["CONTROL_ROUTES", "ENDPOINTS", "RAW_JSON", "ROUTES", "Endpoint", "public_path", "routes"]
+__all__ = ["ENDPOINTS", "RAW_JSON", "ROUTES", "Endpoint", "control_routes", "public_path", "routes"]
 
 
 def _index(c: Control, r: HttpRequest, b: Any) -> Any:
@@ -126,6 +125,11 @@ def routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
 
 
 # Built once and shared by every app: each request finds its panel in request.app.state.control.
-ROUTES: list[BaseRoute] = [*routes(ENDPOINTS), *UI_ROUTES]
+ROUTES: list[BaseRoute] = routes(ENDPOINTS)
 _INDEX = next(e for e in ENDPOINTS if e.path == "/")
-CONTROL_ROUTES: list[BaseRoute] = [_INDEX.route("/_mock"), Mount("/_mock", routes=ROUTES)]
+
+
+def control_routes(beside: list[BaseRoute]) -> list[BaseRoute]:
+    """``/_mock`` and everything under it: the control API's routes, then ``beside`` (the dashboard's,
+    which the app that serves both passes in: the dashboard reads the control API, not the other way)."""
+    return [_INDEX.route("/_mock"), Mount("/_mock", routes=[*ROUTES, *beside])]

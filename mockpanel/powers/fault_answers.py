@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from .api import json_bytes
+from ..endpoint.api import json_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .faults import Fault

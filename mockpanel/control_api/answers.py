@@ -8,25 +8,10 @@ held in Pending has no start), or past year 9999.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..domain.lifecycle import Status
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def iso(seconds: float | None) -> str | None:
-    """Unix seconds as ISO-8601 UTC (``2023-11-14T22:13:20.000Z``); None for none, infinite or out of range."""
-    if seconds is None or not math.isfinite(seconds):
-        return None
-    try:
-        moment = _EPOCH + timedelta(seconds=seconds)  # not fromtimestamp: no platform limits before 1970
-    except OverflowError:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
+from ..powers.control import iso as iso
 
 def time_schema(name: str, what: str, *, nullable: bool = False, clock: str = "virtual") -> dict[str, Any]:
     """The schema of a time ``name`` (``what`` it is, on the ``clock``) and of its ``name_iso`` companion."""

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from .triggers import parse_duration
+from ..powers.triggers import parse_duration
 
 INT64 = 2**63 - 1
 MAX_MONEY = Decimal(10) ** 12  # far above any real balance; larger ones are typos or attacks
@@ -116,7 +116,7 @@ class NewService(ServiceChange):
 
 
 class FaultSpec(Body):
-    """A fault (server/faults.py explains each kind)."""
+    """A fault (powers/faults.py explains each kind)."""
 
     kind: Annotated[str | int, Meta(description="http, html (or cloudflare), malformed, truncated, empty, drop, "
                                                   "latency, disable, reprice, stuck, cancel, drain; or a status such as 502")]
