@@ -40,7 +40,7 @@ from mockpanel.domain import accounts
 from mockpanel.endpoint.actions import dispatch
 from mockpanel.endpoint.api import request_fields
 from mockpanel.endpoint.context import SCOPE_KEY, Call
-from mockpanel.powers.fault_middleware import FaultMiddleware
+from mockpanel.powers.middleware import FaultMiddleware
 from mockpanel.endpoint.params import urlencoded_fields
 
 from . import workloads

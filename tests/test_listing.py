@@ -11,7 +11,7 @@ from mockpanel import ServerThread, build_panel, create_app
 from mockpanel.domain.accounts import key_id, redact
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.lifecycle import Status
-from mockpanel.control_api import orderscan
+from mockpanel.control_api import listing as orderscan
 from mockpanel.control_api.listing import LIST_ENDPOINTS, ORDERS, list_orders, openapi_paths
 from tests.conftest import HTTP
 

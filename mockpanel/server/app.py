@@ -24,7 +24,7 @@ from ..endpoint.api import MAX_BODY, ApiEndpoint
 from ..powers.control import Control
 from ..control_api.routes import control_routes
 from .hotpath import HotPath, entry_point, guarded
-from ..powers.fault_middleware import FaultMiddleware
+from ..powers.middleware import FaultMiddleware
 from ..powers.triggers import install as install_triggers
 
 # The control API and, beside it under /_mock, the dashboard: built once, shared by every app.

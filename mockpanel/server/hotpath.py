@@ -19,7 +19,7 @@ from ..persistence.errors import StateUnavailable
 from ..endpoint import api as endpoint_module
 from ..endpoint.api import ApiEndpoint, json_bytes, send_json
 from ..endpoint.context import SCOPE_KEY, Call
-from ..powers.fault_answers import ConnectionDropped, expose_transport
+from ..powers.faults import ConnectionDropped, expose_transport
 from ..endpoint.params import is_form, urlencoded_fields
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from ..domain.lifecycle import Status
 from ..powers.control import Control
 from ..control_api.listing import ORDERS, list_keys, list_orders, list_refills
-from ..control_api.orderscan import count_statuses
+from ..control_api.listing import count_statuses
 
 PAGE = 25  # orders a page shows unless the query says otherwise
 JOURNAL_SHOWN = 40

@@ -15,8 +15,7 @@ from .triggers import find as find_trigger
 from . import logs
 from ..endpoint.api import ApiEndpoint, BodyTooLarge, ClientGone, json_bytes, request_fields, send_json
 from ..endpoint.context import SCOPE_KEY, Call
-from .fault_answers import capture, answer
-from .faults import DOMAIN, MAX_LATENCY, TRANSPORT, Fault, fault_from_spec
+from .faults import DOMAIN, MAX_LATENCY, TRANSPORT, Fault, answer, capture, fault_from_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
