@@ -37,11 +37,11 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from mockpanel.domain import accounts
-from mockpanel.server.actions import dispatch
-from mockpanel.server.api import request_fields
-from mockpanel.server.context import SCOPE_KEY, Call
-from mockpanel.server.fault_middleware import FaultMiddleware
-from mockpanel.server.params import urlencoded_fields
+from mockpanel.endpoint.actions import dispatch
+from mockpanel.endpoint.api import request_fields
+from mockpanel.endpoint.context import SCOPE_KEY, Call
+from mockpanel.powers.middleware import FaultMiddleware
+from mockpanel.endpoint.params import urlencoded_fields
 
 from . import workloads
 from .apps import BENCH_KEY, bare_app, mock_app

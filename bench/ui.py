@@ -19,7 +19,7 @@ import httpx
 
 from mockpanel import ServerThread, build_panel, create_app
 from mockpanel.domain.clock import VirtualClock
-from mockpanel.server.journal import JOURNAL_BYTES, Journal
+from mockpanel.powers.journal import JOURNAL_BYTES, Journal
 
 KEYS = ("bench-ui-1", "bench-ui-2", "bench-ui-3")
 

@@ -29,7 +29,7 @@ import orjson
 from .exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, WRITE_ACTIONS, Exchange, normalize_action, retry_after
 from .redaction import Redactor, redact
 from .spend import Overcharge, SpendLedger, amount, valid_cost
-from .wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, deadline_transport, fetch
+from .wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, DeadlineTransport, fetch
 
 __all__ = ["BODY_LIMIT", "NOT_JSON", "USER_AGENT", "WRITE_ACTIONS", "Exchange", "Overcharge", "Redactor",
            "normalize_action", "redact", "retry_after"]
@@ -98,7 +98,7 @@ class Session:
         self._last = 0.0
         self._deadline = Deadline()
         self._client = httpx.Client(
-            transport=transport or deadline_transport(self._deadline),
+            transport=transport or DeadlineTransport(self._deadline),
             timeout=config.timeout,
             follow_redirects=False,
             headers={"user-agent": USER_AGENT},

@@ -10,8 +10,9 @@ chunks and dropped past ``max_bytes``, so memory stays bounded whatever is sent.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import httpcore
 import httpx
@@ -77,14 +78,65 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def deadline_transport(deadline: Deadline) -> httpx.BaseTransport:
-    """An httpx transport whose socket operations all end by ``deadline``."""
-    transport = httpx.HTTPTransport()
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if backend is not None:  # else the body loop below still bounds the body
-        pool._network_backend = _Backend(backend, deadline)  # type: ignore[union-attr]
-    return transport
+# httpcore's errors as httpx names them, so callers catch httpx's exceptions as with any transport.
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout), (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout), (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException), (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError), (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError), (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError), (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for theirs, ours in _ERRORS:
+            if isinstance(exc, theirs):
+                raise ours(str(exc)) from exc
+        raise
+
+
+class _Body(httpx.SyncByteStream):
+    def __init__(self, inner: Iterable[bytes], response: httpcore.Response) -> None:
+        self._inner = inner
+        self._response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors():
+            yield from self._inner
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class DeadlineTransport(httpx.BaseTransport):
+    """An httpx transport whose socket operations all end by ``deadline``: an httpcore connection pool
+    on a network backend that gives each operation only what is left, through public APIs only."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
+                                             network_backend=_Backend(httpcore.SyncBackend(), deadline))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        url = httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
+                           target=request.url.raw_path)
+        ask = httpcore.Request(method=request.method, url=url, headers=request.headers.raw,
+                               content=request.stream, extensions=request.extensions)
+        with _as_httpx_errors():
+            answer = self._pool.handle_request(ask)
+        assert isinstance(answer.stream, Iterable)
+        return httpx.Response(status_code=answer.status, headers=answer.headers,
+                              stream=_Body(answer.stream, answer), extensions=answer.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Reading an ASGI request body up to a limit: shared by the panel's API (server/api.py) and the
+"""Reading an ASGI request body up to a limit: shared by the panel's API (endpoint/api.py) and the
 recording proxy (proxy/forward.py), which must not load the mock's server to do it."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
 from .catalog_cli import catalog as catalog_group
 from .catalog_cli import resolve_catalog
@@ -57,7 +57,7 @@ def serve(
 
     from .accounts_cli import open_accounts
     from .persistence.errors import StateUnavailable
-    from .server.access import is_loopback
+    from .control_api.access import is_loopback
     from .server.app import build_panel, create_app
     from .server.collector import freeze_startup
     from .server.listener import PanelServer
@@ -119,7 +119,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _logs(level: str, access_log: bool, app: Any, journal_bytes: int | None, state: Any) -> None:
-    from .server import logs
+    from .powers import logs
 
     logs.configure(level, access_log)
     if journal_bytes is not None:
@@ -186,7 +186,7 @@ def dialects() -> None:
 
 
 def _state_command() -> click.Command:
-    from .persistence.command import state
+    from .state_cli import state
 
     return state
 

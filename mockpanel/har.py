@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import __version__
+from ._version import __version__
 
 Headers = list[tuple[str, str]]
 

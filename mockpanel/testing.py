@@ -26,10 +26,10 @@ from .domain.catalog import Catalog, Service, service_from_json
 from .domain.clock import VirtualClock
 from .control.panel import Panel
 from .server.app import build_panel, create_app
-from .server.control import Control
-from .server.faults import Fault
+from .powers.control import Control
+from .powers.faults import Fault
 from .server.hub import INPROCESS_ORIGIN, HubServer
-from .server.journal import Journal, Request
+from .powers.journal import Journal, Request
 
 DEFAULTS: dict[str, Any] = {
     "balance": "100",

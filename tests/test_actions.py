@@ -1,4 +1,4 @@
-"""server/actions.py: dispatch and one handler per action, called with plain field dicts."""
+"""endpoint/actions.py: dispatch and one handler per action, called with plain field dicts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from mockpanel import ErrorCode, Panel, build_panel, load_dialect
 from mockpanel.domain.servicetypes import OrderRequest
-from mockpanel.server.actions import HANDLERS, dispatch
+from mockpanel.endpoint.actions import HANDLERS, dispatch
 from tests.conftest import KEY
 
 STANDARD = load_dialect("standard")
@@ -197,7 +197,7 @@ def test_a_string_batch_error_dialect(clock, tmp_path: Path):
 def test_an_add_keeps_only_the_fields_its_type_reads() -> None:
     from mockpanel import build_panel
     from mockpanel.dialects.profile import load_dialect
-    from mockpanel.server.actions import dispatch
+    from mockpanel.endpoint.actions import dispatch
 
     panel = build_panel(seed=1, speed=0)
     panel.create_account("fields-key", balance="100")

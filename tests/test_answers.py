@@ -1,4 +1,4 @@
-"""server/actions.py's Answers: balance and services sent from cached bytes, and every change
+"""endpoint/actions.py's Answers: balance and services sent from cached bytes, and every change
 that must show (a ledger entry, a refund falling due, a catalogue change, another dialect)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from decimal import Decimal
 from mockpanel import create_app, inprocess_client, load_dialect
 from mockpanel.dialects.profile import available_dialects
 from mockpanel.domain.catalog import Catalog
-from mockpanel.server.actions import Answers, dispatch
-from mockpanel.server.context import SCOPE_KEY, Call
-from mockpanel.server.journal import Journal
+from mockpanel.endpoint.actions import Answers, dispatch
+from mockpanel.endpoint.context import SCOPE_KEY, Call
+from mockpanel.powers.journal import Journal
 from tests.conftest import KEY
 
 STANDARD = load_dialect("standard")

@@ -109,7 +109,7 @@ def test_an_unexpected_exception_still_gets_a_json_500(panel, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mockpanel.server.api.answer", boom)
+    monkeypatch.setattr("mockpanel.endpoint.api.answer", boom)
     app = create_app(panel)
 
     async def main() -> httpx.Response:

@@ -22,7 +22,7 @@ from mockpanel.domain.money import price
 from mockpanel.domain.orderbook import COLUMNS
 from mockpanel.control.panel import Panel
 from mockpanel.domain.plans import LifecycleSettings
-from mockpanel.server import triggers
+from mockpanel.powers import triggers
 
 KEY = "atomic-key"
 _links = itertools.count()

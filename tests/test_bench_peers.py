@@ -114,13 +114,13 @@ def test_profile_samples_are_split_into_disjoint_pieces_of_work(tmp_path: Path) 
     from bench.profile import by_group
 
     loop = "run_asgi (uvicorn/protocols/http/httptools_impl.py:422);MockApp.__call__ (mockpanel/server/app.py:100)"
-    fm = loop + ";FaultMiddleware.__call__ (mockpanel/server/faults.py:411)"
+    fm = loop + ";FaultMiddleware.__call__ (mockpanel/powers/faults.py:411)"
     stacks = tmp_path / "stacks.txt"
     stacks.write_text("\n".join([
         f"{fm};key_id (mockpanel/domain/accounts.py:44) 3",  # innermost claimed frame wins
-        f"{fm};Journal.record (mockpanel/server/journal.py:140);key_id (mockpanel/domain/accounts.py:44) 1",
+        f"{fm};Journal.record (mockpanel/powers/journal.py:140);key_id (mockpanel/domain/accounts.py:44) 1",
         f"{fm} 2",
-        f"{fm};Journal.record (mockpanel/server/journal.py:140) 2",
+        f"{fm};Journal.record (mockpanel/powers/journal.py:140) 2",
         "main (elsewhere/thing.py:1) 2",
     ]) + "\n")
     shares = dict(by_group(stacks))
@@ -129,7 +129,7 @@ def test_profile_samples_are_split_into_disjoint_pieces_of_work(tmp_path: Path) 
 
 def test_the_lean_parser_stand_in_reads_what_the_mock_reads() -> None:
     from bench.levers import lean_fields
-    from mockpanel.server.params import urlencoded_fields
+    from mockpanel.endpoint.params import urlencoded_fields
 
     for body in (b"key=k&action=balance", b"key=k&action=status&orders=1%2C2%2C3",
                  b"key=k&action=add&link=https%3A%2F%2Fx.io%2Fa+b&quantity=50&comments=a%0Ab", b"a=&b=1"):

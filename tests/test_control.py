@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mockpanel import ServerThread, create_app
-from mockpanel.server.access import client_host, is_loopback
+from mockpanel.control_api.access import client_host, is_loopback
 from mockpanel.server.inprocess import SyncASGITransport
 from tests.conftest import HTTP, KEY, serving
 

@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 from mockpanel import build_panel, create_app
-from mockpanel.server.control_http import ENDPOINTS, ROUTES, public_path
+from mockpanel.control_api.routes import ENDPOINTS, ROUTES, public_path
 from mockpanel.server.inprocess import inprocess_client
-from mockpanel.server.listing import LIST_ENDPOINTS, ListEndpoint
-from mockpanel.ui import UI_ROUTES
+from mockpanel.control_api.listing import LIST_ENDPOINTS, ListEndpoint
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "control-api.md"
 ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/_mock/[^`]*)` \|", re.M)
@@ -28,7 +27,7 @@ def test_the_list_endpoints_are_entries_of_the_one_registry() -> None:
     assert all(e in ENDPOINTS for e in LIST_ENDPOINTS)
     assert {e.path for e in ENDPOINTS if isinstance(e, ListEndpoint)} == {"/orders", "/keys", "/refills"}
     assert len(registry()) == len(set(registry()))  # one entry per method and path
-    assert len(ROUTES) == len(ENDPOINTS) + len(UI_ROUTES)  # a route for each entry, and no other
+    assert len(ROUTES) == len(ENDPOINTS)  # a route for each entry, and no other
 
 
 def test_the_docs_table_lists_every_endpoint_of_the_registry_and_no_other() -> None:

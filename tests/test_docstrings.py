@@ -12,9 +12,9 @@ from mockpanel.domain.accounts import Account, LedgerEntry
 from mockpanel.domain.orders import Order, OrderState
 from mockpanel.domain.refills import Refill
 from mockpanel.domain.servicetypes import ServiceType
-from mockpanel.server.faults import Fault
+from mockpanel.powers.faults import Fault
 from mockpanel.server.hub import HubServer
-from mockpanel.server.journal import Journal, Request
+from mockpanel.powers.journal import Journal, Request
 
 # Returned by exported functions and methods: MockPanel.fault/.requests/.journal, Panel's methods,
 # the mockpanel_server fixture.

@@ -156,7 +156,7 @@ def test_a_failing_answer_is_json_and_stays_in_the_journal_unanswered(monkeypatc
     def boom(*args: Any) -> Any:
         raise error
 
-    monkeypatch.setattr("mockpanel.server.api.answer", boom)
+    monkeypatch.setattr("mockpanel.endpoint.api.answer", boom)
     sent = _call(app, f"key={KEY}&action=balance".encode())
     assert sent[0]["status"] == status and json.loads(sent[1]["body"]) == {"error": text}
     entries = app.state.control.journal.entries()

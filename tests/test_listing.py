@@ -11,8 +11,8 @@ from mockpanel import ServerThread, build_panel, create_app
 from mockpanel.domain.accounts import key_id, redact
 from mockpanel.domain.clock import VirtualClock
 from mockpanel.domain.lifecycle import Status
-from mockpanel.server import orderscan
-from mockpanel.server.listing import LIST_ENDPOINTS, ORDERS, list_orders, openapi_paths
+from mockpanel.control_api import listing as orderscan
+from mockpanel.control_api.listing import LIST_ENDPOINTS, ORDERS, list_orders, openapi_paths
 from tests.conftest import HTTP
 
 KEYS = ("list-key-a", "list-key-b", "list-key-c")

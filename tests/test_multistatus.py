@@ -1,4 +1,4 @@
-"""Status answers with final orders' entries kept (server/multistatus.py): always the answer the
+"""Status answers with final orders' entries kept (endpoint/multistatus.py): always the answer the
 panel would render now, in every dialect, whatever changed since an entry was kept."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from mockpanel import VirtualClock, build_panel, load_dialect
 from mockpanel.dialects import render
-from mockpanel.server.actions import Answers, dispatch
-from mockpanel.server.multistatus import FinalStatuses
+from mockpanel.endpoint.actions import Answers, dispatch
+from mockpanel.endpoint.multistatus import FinalStatuses
 
 KEY = "multi-key-0123"
 

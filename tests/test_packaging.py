@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -18,7 +19,7 @@ SHIPPED = ("mockpanel", "conformance", "fixtures")
 # Declared but never imported by name: each is used through another package, and the check below
 # makes sure that use is still there (a dependency left behind after its use went would fail it).
 USED_INDIRECTLY = {
-    "python-multipart": ("mockpanel/server/api.py", ".form("),  # Starlette's multipart parser
+    "python-multipart": ("mockpanel/endpoint/api.py", ".form("),  # Starlette's multipart parser
     "uvloop": ("mockpanel/cli.py", '"uvloop"'),  # uvicorn's event loop (--loop)
     "pytest-xdist": (".ci/run", "pytest -n "),
     "jinja2": ("mockpanel/ui/app.py", "Jinja2Templates"),  # Starlette's templates render with it  # the project's own test command
@@ -148,3 +149,34 @@ def test_without_the_catalog_extra_generation_says_what_to_install(monkeypatch) 
     result = CliRunner().invoke(cli.main, ["catalog", "generate", "--services", "5"])
     assert result.exit_code == 2
     assert "pip install 'mockpanel[catalog]'" in result.output
+
+
+def test_one_version_for_the_mock_the_judge_and_the_distribution() -> None:
+    import importlib.metadata
+
+    import conformance
+    import mockpanel
+
+    assert mockpanel.__version__ == conformance.__version__ == importlib.metadata.version("mockpanel")
+
+
+def test_a_plain_checkout_runs_as_the_installed_package(tmp_path: Path) -> None:
+    # A copy of the checkout's folders, and the dependencies without the site machinery (-S: no .pth,
+    # so no editable install of this project is on the path): the checkout alone must be the package.
+    import shutil
+    import sysconfig
+
+    for name in ("mockpanel", "conformance", "fixtures"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": sysconfig.get_paths()["purelib"], "NO_COLOR": "1"}
+    where = subprocess.run([sys.executable, "-S", "-c", "import mockpanel, conformance, conformance.data as d; "
+                            "print(mockpanel.__file__, conformance.__file__, d.root())"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert where.returncode == 0, where.stderr
+    assert where.stdout.split() == [str(tmp_path / "mockpanel" / "__init__.py"),
+                                    str(tmp_path / "conformance" / "__init__.py"), str(tmp_path / "fixtures")]
+    for args in (["--help"], ["conformance", "--help"], ["dialects"]):
+        done = subprocess.run([sys.executable, "-S", "-m", "mockpanel", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (args, done.stderr)
+    assert "standard" in done.stdout  # the shipped dialects, read from the checkout's fixtures/

@@ -1,4 +1,4 @@
-"""server/params.py: a request's fields as one flat dict[str, str], whatever the encoding."""
+"""endpoint/params.py: a request's fields as one flat dict[str, str], whatever the encoding."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockpanel import ErrorCode, load_dialect
-from mockpanel.server.params import FORM, is_form, json_fields, media_type, query_fields, urlencoded_fields
+from mockpanel.endpoint.params import FORM, is_form, json_fields, media_type, query_fields, urlencoded_fields
 from tests.conftest import KEY
 
 names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=10)

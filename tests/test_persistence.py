@@ -20,6 +20,7 @@ from mockpanel.domain.accounts import KeyDigest
 from mockpanel.persistence import Identity, StateFile, StateFileError, StateUnavailable
 from mockpanel.persistence import chunks
 from mockpanel.persistence.legacy import convert
+from mockpanel.state_cli import replaying_panel
 
 IDENTITY = Identity(seed=3, dialect="standard", catalog="default")
 KEY_A, KEY_B = "persist-key-alpha-1", "persist-key-beta-2"
@@ -273,7 +274,7 @@ class FailingConnection:
 
 
 def test_a_failed_write_changes_nothing_in_memory_or_on_disk(tmp_path):
-    from mockpanel.server.control import Control
+    from mockpanel.powers.control import Control
 
     path = tmp_path / "state.db"
     panel, state = recording(path)
@@ -313,7 +314,7 @@ def test_a_failed_write_changes_nothing_in_memory_or_on_disk(tmp_path):
 
 
 def test_reset_is_one_recorded_change_and_keys_made_after_it_load(tmp_path):
-    from mockpanel.server.control import Control
+    from mockpanel.powers.control import Control
 
     path = tmp_path / "state.db"
     panel, state = recording(path)
@@ -490,7 +491,7 @@ def test_an_old_line_log_converts_to_the_same_panel(tmp_path):
     )
     content = old.read_bytes()
     new = tmp_path / "state.db"
-    count, identity = convert(old, new)
+    count, identity = convert(old, new, replaying_panel)
     assert count == 2 and identity == IDENTITY and old.read_bytes() == content
     panel, state = recording(new)
     assert panel.clock.now() == 1_700_090_000.0
@@ -498,7 +499,7 @@ def test_an_old_line_log_converts_to_the_same_panel(tmp_path):
     assert panel.status(KEY_A, 10001).status.final
     state.close()
     with pytest.raises(StateFileError, match="exists already"):
-        convert(old, new)
+        convert(old, new, replaying_panel)
 
 
 def test_a_clock_that_cannot_be_made_durable_waits_at_its_horizon(tmp_path):

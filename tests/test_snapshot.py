@@ -12,7 +12,7 @@ from mockpanel import VirtualClock, build_panel, create_app, inprocess_client
 from mockpanel.control import snapshot
 from mockpanel.control.panel import Panel
 from mockpanel.control.snapshot import StateError
-from mockpanel.server import triggers
+from mockpanel.powers import triggers
 from tests.conftest import KEY
 
 SECRET = "sk-live-0123456789abcdef-secret"

@@ -10,9 +10,9 @@ import requests
 
 from mockpanel import MockPanel, Status, VirtualClock, build_panel
 from mockpanel.domain.money import share
-from mockpanel.server import triggers
+from mockpanel.powers import triggers
 from mockpanel.server.hub import HubServer
-from mockpanel.server.triggers import parse_duration, parse_words
+from mockpanel.powers.triggers import parse_duration, parse_words
 from tests.conftest import HTTP, KEY, serving
 
 

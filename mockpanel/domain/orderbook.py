@@ -45,6 +45,10 @@ class _Interned:
             self.values.append(value)
         return i
 
+    def find(self, value: Any) -> int | None:
+        """The index of ``value``, or None if it was never added (adds nothing)."""
+        return self._index.get(value)
+
     def truncate(self, n: int) -> None:
         """Forget the values added after the first ``n`` (a change taken back)."""
         for value in self.values[n:]:
@@ -165,7 +169,7 @@ class OrderBook(Mapping[int, V], Generic[V]):
 
     def remove_account(self, key: str) -> None:
         """Forget the rows of one key: they answer as unknown ids from now on."""
-        ix = self.accounts._index.get(key)
+        ix = self.accounts.find(key)
         if ix is None:
             return
         column = self.account_ix

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..control.panel import Panel
 from .codec import decode
@@ -85,15 +85,13 @@ def replay(path: Path, panel: Panel, start: float, lines: list[str]) -> int:
     return count
 
 
-def convert(old: Path, new: Path) -> tuple[int, Identity]:
-    """Write ``new`` (a SQLite state file) holding what the line log ``old`` holds."""
-    from ..server.app import build_panel, create_app
-
+def convert(old: Path, new: Path, build: Callable[[Identity], Panel]) -> tuple[int, Identity]:
+    """Write ``new`` (a SQLite state file) holding what the line log ``old`` holds; ``build`` makes the
+    panel the old server replayed into, from the file's identity (the server's layer knows how)."""
     if new.exists() and (not new.is_file() or new.stat().st_size):
         raise StateFileError(f"{new} exists already; give the converted file a new path")
     identity, start, lines = read_header(old)
-    panel = build_panel(identity.dialect, catalog=identity.catalog, seed=identity.seed, speed=0)
-    create_app(panel, identity.dialect)  # installs the in-band triggers the old server replayed with
+    panel = build(identity)
     count = replay(old, panel, start, lines)
     state = StateFile(new, identity)
     state.load(panel)  # a new file: its first checkpoint is this panel

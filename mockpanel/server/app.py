@@ -19,12 +19,16 @@ from ..dialects.order_fields import OrderRules
 from ..domain.servicetypes import SERVICE_TYPES
 from ..domain.settings import PanelSettings
 from ..persistence.errors import StateUnavailable
-from .api import MAX_BODY, ApiEndpoint
-from .control import Control
-from .control_http import CONTROL_ROUTES
+from ..ui import UI_ROUTES
+from ..endpoint.api import MAX_BODY, ApiEndpoint
+from ..powers.control import Control
+from ..control_api.routes import control_routes
 from .hotpath import HotPath, entry_point, guarded
-from .fault_middleware import FaultMiddleware
-from .triggers import install as install_triggers
+from ..powers.middleware import FaultMiddleware
+from ..powers.triggers import install as install_triggers
+
+# The control API and, beside it under /_mock, the dashboard: built once, shared by every app.
+_CONTROL_ROUTES = control_routes(UI_ROUTES)
 
 
 def panel_settings(dialect: Dialect, **overrides: Any) -> PanelSettings:
@@ -130,7 +134,7 @@ def create_app(
     admin_token: str | None = None,
 ) -> Starlette:
     """The app: the dialect's endpoint(s) and, with ``control``, the control API under
-    /_mock/, the request journal, faults and in-band triggers (server/control.py)."""
+    /_mock/, the request journal, faults and in-band triggers (powers/control.py)."""
     dialect = load_dialect(dialect)
     panel = panel if panel is not None else build_panel(dialect)
     api = ApiEndpoint(panel, dialect, max_body=max_body)
@@ -149,7 +153,7 @@ def create_app(
         routes += [Route(path, entry, name=f"api:{path}"), Route(path + "/", entry)]
         api_paths[path] = api_paths[path + "/"] = entry
     if control:
-        routes += CONTROL_ROUTES  # after the API's routes: the hot path matches first
+        routes += _CONTROL_ROUTES  # after the API's routes: the hot path matches first
     app = MockApp(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, 500: _server_error, StateUnavailable: _unavailable},

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..persistence.errors import StateUnavailable
-from . import api as endpoint_module
-from .api import ApiEndpoint, json_bytes, send_json
-from .context import SCOPE_KEY, Call
-from .fault_answers import ConnectionDropped, expose_transport
-from .params import is_form, urlencoded_fields
+from ..endpoint import api as endpoint_module
+from ..endpoint.api import ApiEndpoint, json_bytes, send_json
+from ..endpoint.context import SCOPE_KEY, Call
+from ..powers.faults import ConnectionDropped, expose_transport
+from ..endpoint.params import is_form, urlencoded_fields
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .control import Control
+    from ..powers.control import Control
 
 INTERNAL_ERROR = b'{"error":"Internal error"}'
 JSON = b"application/json"

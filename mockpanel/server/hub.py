@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .api import json_bytes, send_json
+from ..endpoint.api import json_bytes, send_json
 from .inprocess import SyncASGITransport
 from .thread import ServerThread
 

@@ -22,8 +22,8 @@ from starlette.templating import Jinja2Templates
 from ..domain.accounts import redact
 from ..domain.errors import PanelError
 from ..domain.numbers import parse_int
-from ..server.access import refusal
-from ..server.control import Control
+from ..control_api.access import refusal
+from ..powers.control import Control
 from . import view
 
 HERE = Path(__file__).parent

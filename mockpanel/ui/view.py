@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from ..domain.lifecycle import Status
-from ..server.control import Control
-from ..server.listing import ORDERS, list_keys, list_orders, list_refills
-from ..server.orderscan import count_statuses
+from ..powers.control import Control
+from ..control_api.listing import ORDERS, list_keys, list_orders, list_refills
+from ..control_api.listing import count_statuses
 
 PAGE = 25  # orders a page shows unless the query says otherwise
 JOURNAL_SHOWN = 40

@@ -14,18 +14,17 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request as HttpRequest
 from starlette.routing import BaseRoute, Mount
 
-from ..ui import UI_ROUTES
-from . import control_answers as answers
-from . import control_schema as s
-from .control_registry import RAW_JSON, Endpoint, Handler, public_path
-from .journal_har import journal_har
+from . import schema as s
+from .registry import RAW_JSON, Endpoint, Handler, public_path
+from ..powers.control import iso
+from ..powers.journal_har import journal_har
 from .listing import LIST_ENDPOINTS
 from .openapi import build_openapi
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .control import Control
+    from ..powers.control import Control
 
-__all__ = ["CONTROL_ROUTES", "ENDPOINTS", "RAW_JSON", "ROUTES", "Endpoint", "public_path", "routes"]
+__all__ = ["ENDPOINTS", "RAW_JSON", "ROUTES", "Endpoint", "control_routes", "public_path", "routes"]
 
 
 def _index(c: Control, r: HttpRequest, b: Any) -> Any:
@@ -46,7 +45,7 @@ def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
 
 def _journal(c: Control, r: HttpRequest, q: s.JournalQuery) -> Any:
     entries = c.journal_entries(q.action or None, q.key or None, q.limit)
-    return [{**e.to_json(), "at_iso": answers.iso(e.at), "wall_iso": answers.iso(e.wall)} for e in entries]
+    return [{**e.to_json(), "at_iso": iso(e.at), "wall_iso": iso(e.wall)} for e in entries]
 
 
 def _clear(what: str) -> Handler:
@@ -84,15 +83,15 @@ ENDPOINTS: list[Endpoint] = [
     E("POST", "/keys/{key}/drain", lambda c, r, b: c.drain(_key(r), b.amount),
       "Spend a key's money as another client would (all of it without an amount)", s.Drain),
     E("GET", "/keys/{key}/ledger", lambda c, r, b: c.ledger(_key(r)), "A key's balance and every entry behind it",
-      answer=answers.LEDGER),
-    E("GET", "/clock", lambda c, r, b: c.clock(), "The virtual clock", answer=answers.CLOCK),
+      answer=s.LEDGER),
+    E("GET", "/clock", lambda c, r, b: c.clock(), "The virtual clock", answer=s.CLOCK),
     E("POST", "/clock", lambda c, r, b: c.set_clock(**b.given()), "Move the clock forward, change its speed, freeze it",
-      s.ClockChange, answer=answers.CLOCK),
+      s.ClockChange, answer=s.CLOCK),
     E("GET", "/orders/{order_id:int}", lambda c, r, b: c.order(_id(r, "order_id")), "An order and its plan",
-      answer=answers.ORDER),
+      answer=s.ORDER),
     E("POST", "/orders/{order_id:int}", lambda c, r, b: c.set_order(_id(r, "order_id"), **_outcome(b.given())),
       "Force an order's status/remains/start_count now, or choose its outcome for later", s.OrderChange,
-      answer=answers.ORDER),
+      answer=s.ORDER),
     E("POST", "/refills/{refill_id:int}", lambda c, r, b: c.set_refill(_id(r, "refill_id"), b.status),
       "Force a refill's status", s.RefillChange),
     E("GET", "/services", lambda c, r, b: c.services(), "The catalogue, hidden services included", returns="array"),
@@ -105,7 +104,7 @@ ENDPOINTS: list[Endpoint] = [
     E("DELETE", "/faults", _clear("faults"), "Remove every fault"),
     E("DELETE", "/faults/{fault_id:int}", _remove_fault, "Remove one fault"),
     E("GET", "/journal", _journal, "The requests the API answered, newest last", query=s.JournalQuery,
-      returns="array", answer=answers.JOURNAL),
+      returns="array", answer=s.JOURNAL),
     E("DELETE", "/journal", _clear("journal"), "Forget the journal"),
     E("GET", "/journal.har", journal_har, "The journal as HAR 1.2: method, URL, query, headers and bodies, keys redacted"),
     E("GET", "/state", lambda c, r, b: c.export_state(), "The whole state, as a snapshot"),
@@ -126,6 +125,11 @@ def routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
 
 
 # Built once and shared by every app: each request finds its panel in request.app.state.control.
-ROUTES: list[BaseRoute] = [*routes(ENDPOINTS), *UI_ROUTES]
+ROUTES: list[BaseRoute] = routes(ENDPOINTS)
 _INDEX = next(e for e in ENDPOINTS if e.path == "/")
-CONTROL_ROUTES: list[BaseRoute] = [_INDEX.route("/_mock"), Mount("/_mock", routes=ROUTES)]
+
+
+def control_routes(beside: list[BaseRoute]) -> list[BaseRoute]:
+    """``/_mock`` and everything under it: the control API's routes, then ``beside`` (the dashboard's,
+    which the app that serves both passes in: the dashboard reads the control API, not the other way)."""
+    return [_INDEX.route("/_mock"), Mount("/_mock", routes=[*ROUTES, *beside])]

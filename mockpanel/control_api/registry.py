@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..domain.errors import PanelError
-from . import control_schema as s
+from . import schema as s
 from .access import control_error, refusal
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .control import Control
+    from ..powers.control import Control
 
 Handler = Callable[["Control", HttpRequest, Any], Any]
 RAW_JSON = "any JSON value"

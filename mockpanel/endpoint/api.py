@@ -116,7 +116,7 @@ class ApiEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         head = scope.get("method") == "HEAD"
-        # A middleware in front (fault_middleware.FaultMiddleware) may have read the fields already.
+        # A middleware in front (powers.middleware.FaultMiddleware) may have read the fields already.
         call: Call | None = scope.get(SCOPE_KEY)
         if call is None:
             started = time.perf_counter()

@@ -1,9 +1,11 @@
 """The control API: a test's hand on the panel, the same in Python (``Control``) and over
-HTTP under ``/_mock/`` (server/control_http.py; docs/control-api.md).
+HTTP under ``/_mock/`` (control_api/routes.py; docs/control-api.md).
 """
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -14,12 +16,25 @@ from ..domain.catalog import Catalog, Service, service_from_json
 from ..domain.clock import VirtualClock
 from ..domain.errors import PanelError
 from ..control.panel import Panel
-from .control_answers import iso
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
 from .triggers import parse_duration
 
 JOURNAL_LIMIT = 10_000
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def iso(seconds: float | None) -> str | None:
+    """Unix seconds as ISO-8601 UTC (``2023-11-14T22:13:20.000Z``, as JavaScript's ``Date.toISOString``
+    writes it); None for none, infinite or out of range (past year 9999)."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    try:
+        moment = _EPOCH + timedelta(seconds=seconds)  # not fromtimestamp: no platform limits before 1970
+    except OverflowError:
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _time(value: float) -> float | None:

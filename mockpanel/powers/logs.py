@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 
 LOG = logging.getLogger("mockpanel")
 INFO, DEBUG = logging.INFO, logging.DEBUG
+_HANDLER = "mockpanel-stderr"
 _SHOWN = 2000  # characters of fields or answer at debug
 
 
@@ -67,9 +68,9 @@ def configure(level: str = "warning", access_log: bool = False) -> None:
     if access_log:
         wanted = min(wanted, INFO)
     LOG.setLevel(wanted)
-    if not any(getattr(h, "_mockpanel", False) for h in LOG.handlers):
+    if not any(h.get_name() == _HANDLER for h in LOG.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler._mockpanel = True  # type: ignore[attr-defined]
+        handler.set_name(_HANDLER)  # configured once, however often serve is started in one process
         LOG.addHandler(handler)
     LOG.propagate = False  # uvicorn may configure the root logger too: one line, not two

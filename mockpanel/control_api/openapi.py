@@ -9,8 +9,8 @@ from typing import Any, Callable, Sequence
 
 import msgspec
 
-from .. import __version__
-from .control_schema import Problem
+from .._version import __version__
+from .schema import Problem
 
 _REF = "#/components/schemas/{name}"
 _PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .faults import Fault
+from typing import Any, Protocol
 
 SCOPE_KEY = "mockpanel.call"
+
+
+class Shaping(Protocol):
+    """What the journal reads of the fault that shapes an answer (a ``powers.faults.Fault``: the test
+    powers sit above the endpoint, so the endpoint names only what it carries)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def client_status(self) -> int | None: ...
 
 
 @dataclass(slots=True)
@@ -25,7 +33,7 @@ class Call:
     started: float  # time.perf_counter() when its fields had been read
     entry: list[Any] | None = None  # its journal row, once it has arrived in the journal
     seq: int | None = None  # its journal number, once journalled (a row of references has no ``entry``)
-    fault: Fault | None = None  # the fault that shapes its answer (latency or transport)
+    fault: Shaping | None = None  # the fault that shapes its answer (latency or transport)
     body: bytes | None = None  # the answer's JSON bytes as sent
 
 

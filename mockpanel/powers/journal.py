@@ -28,10 +28,10 @@ from typing import Any, Callable, Mapping, MutableMapping
 
 from ..domain.accounts import key_id, redact
 from . import logs
-from .context import SCOPE_KEY, Call
+from ..endpoint.context import SCOPE_KEY, Call
 from .journal_checks import JournalChecks
 from .journal_keep import ANSWER_BYTES, FIELD_BYTES, FIELDS_BYTES, Encoded, kept_answer, kept_fields, shown_answer
-from .params import urlencoded_fields
+from ..endpoint.params import urlencoded_fields
 
 __all__ = ["ANSWER_BYTES", "FIELD_BYTES", "FIELDS_BYTES", "JOURNAL_BYTES", "JOURNAL_LIMIT", "Journal", "Request"]
 

@@ -13,10 +13,9 @@ from ..domain.accounts import key_id
 from ..domain.errors import PanelError
 from .triggers import find as find_trigger
 from . import logs
-from .api import ApiEndpoint, BodyTooLarge, ClientGone, json_bytes, request_fields, send_json
-from .context import SCOPE_KEY, Call
-from .fault_answers import capture, answer
-from .faults import DOMAIN, MAX_LATENCY, TRANSPORT, Fault, fault_from_spec
+from ..endpoint.api import ApiEndpoint, BodyTooLarge, ClientGone, json_bytes, request_fields, send_json
+from ..endpoint.context import SCOPE_KEY, Call
+from .faults import DOMAIN, MAX_LATENCY, TRANSPORT, Fault, answer, capture, fault_from_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
