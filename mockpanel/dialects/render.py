@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import weakref
-from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import orjson
 
@@ -22,20 +21,18 @@ from .profile import Dialect
 _SERVICE_SOURCE = {"service": "id", "desc": "description"}
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):  # a tuple: made on every request, where a frozen dataclass costs more
     """A batch request's results: per id as the client wrote it, the value or the PanelError it got."""
 
-    tokens: list[str]
+    tokens: Sequence[str]
     results: Sequence[Any]
 
 
-@dataclass(frozen=True)
-class Statuses:
+class Statuses(NamedTuple):
     """``status``'s result: per order asked for (as the client wrote it), its state or its PanelError,
     in the account's currency. ``shown``: a single ``order``'s id as its answer shows it (None: ``orders``)."""
 
-    tokens: list[str]
+    tokens: Sequence[str]
     results: Sequence[OrderState | PanelError]
     currency: str
     shown: int | str | None = None
@@ -138,21 +135,17 @@ def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: s
     return status_renderer(dialect, "status")(state, order_id, currency)
 
 
-def single(dialect: Dialect, token: str, body: Any) -> Any:
-    """A single status (or its error) as the family answers it: plain, or keyed by the id asked for."""
-    return {token: body} if dialect.family.single_status == "keyed" else body
-
-
 def statuses(dialect: Dialect, result: Statuses) -> Any:
     """status's answer: one order's object (keyed by its id in some families), or per id asked for."""
-    if result.shown is not None:
-        token, state = result.tokens[0], result.results[0]
+    tokens, results, currency, shown = result
+    if shown is not None:
+        state = results[0]
         body = item_error(dialect, state) if isinstance(state, PanelError) else envelope(
-            dialect, "status", status(dialect, state, result.shown, result.currency))
-        return single(dialect, token, body)
-    status_of, currency = status_renderer(dialect), result.currency
+            dialect, "status", status(dialect, state, shown, currency))
+        return {tokens[0]: body} if dialect.family.single_status == "keyed" else body  # keyed by the id asked for
+    status_of = status_renderer(dialect)
     return {token: item_error(dialect, r) if isinstance(r, PanelError) else status_of(r, token, currency)
-            for token, r in zip(result.tokens, result.results)}
+            for token, r in zip(tokens, results)}
 
 
 def cancels(dialect: Dialect, result: Batch) -> Any:

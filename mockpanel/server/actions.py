@@ -78,17 +78,17 @@ def _status(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
     if tokens is not None:
         return render.Statuses(tokens, panel.statuses(key, _many(dialect, tokens)), account.currency)
     token = (params.get("order") or "").strip()
+    order_id = _one(dialect, token)
     try:
-        order_id = _one(dialect, token)
         if order_id is None:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
         state: OrderState | PanelError = panel.status(key, order_id)
     except PanelError as exc:
         if dialect.family.single_status != "keyed":  # {"<id>": {"error": ...}}: an error keyed too
             raise
-        return render.Statuses([token], [exc], account.currency, shown=token)
-    shown: int | str = order_id if dialect.family.id_format == "decimal" else token
-    return render.Statuses([token], [state], account.currency, shown=shown)
+        return render.Statuses((token,), (exc,), account.currency, token)
+    return render.Statuses((token,), (state,), account.currency,
+                           order_id if dialect.family.id_format == "decimal" else token)
 
 
 def _refill(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> int | render.Batch:
