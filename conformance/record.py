@@ -3,7 +3,7 @@ the closest built-in one.
 
 The probes are the fingerprint's (a bad key, an unknown action, ``balance``, ``services``,
 ``status`` and ``refill_status`` of ids no panel has), sent through the conformance session
-(read-only tier: no add, refill or cancel; rate limit, budget, redaction). Each deviation from
+(read-only tier: read actions only; rate limit, budget, redaction). Each deviation from
 the closest profile becomes one profile setting through ``RULES``, with a comment in
 ``_comments`` saying which answer showed it. A new setting is one more ``Rule``.
 """
