@@ -19,7 +19,7 @@ from hypothesis import find
 
 import httpx
 import pytest
-from conformance import RunConfig, run, strategies
+from conformance import RunConfig, load_catalogue, run, strategies
 from conformance import actions as table
 from conformance.actions import Action, ActionError
 from conformance.profile import DialectError as JudgeDialectError
@@ -198,6 +198,8 @@ def test_the_mock_refuses_to_start_with_an_action_it_cannot_serve(monkeypatch: p
 def test_every_action_of_the_table_is_served_and_every_judge_check_is_of_one() -> None:
     served.check_served()
     assert set(served.SERVED) == set(table.names())
+    requirements = load_catalogue().by_id
+    assert all(a.wording in requirements for a in table.ACTIONS.values())
     assert set(TrafficJudge(judge_dialect("standard")).checks) <= set(table.names())
     assert set(table.read_actions()) == {"services", "status", "refill_status", "balance"}
 
