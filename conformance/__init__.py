@@ -10,7 +10,16 @@ the judge cannot share a mistake (``lint-imports`` holds that contract).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover  (for type checkers: the names of _WHERE, below)
+    from .catalogue import Catalogue as Catalogue
+    from .catalogue import Requirement as Requirement
+    from .catalogue import load_catalogue as load_catalogue
+    from .catalogue import markdown_table as markdown_table
+    from .context import RunConfig as RunConfig
+    from .runner import Report as Report
+    from .runner import run as run
 
 __version__ = "0.1.0"  # the same as mockpanel.__version__ (tests/test_packaging.py)
 

@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-WRITE_ACTIONS = frozenset({"add", "refill", "cancel"})
 BODY_LIMIT = 4000  # characters of a response kept in the trace
 USER_AGENT = "mockpanel-conformance/0.1 (+https://github.com/mockpanel)"
 

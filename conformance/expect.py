@@ -36,9 +36,9 @@ from .values import (
 )
 from .verdicts import Checks
 
-__all__ = ["OPTIONAL_ACTIONS", "Expect", "ServiceInfo", "StatusInfo", "decimal", "flag", "json_kind", "kind_name", "short", "whole"]
+__all__ = ["Expect", "ServiceInfo", "StatusInfo", "decimal", "flag", "json_kind", "kind_name", "short", "whole"]
 
-from .expect_base import OPTIONAL_ACTIONS, ExpectBase, fold
+from .expect_base import ExpectBase, fold
 
 
 @dataclass(frozen=True)

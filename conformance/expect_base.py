@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from .actions import ACTIONS
 from .catalogue import Catalogue
 from .profile import Dialect
 from .rules import ErrorCode
@@ -21,9 +22,6 @@ from .values import (
     short,
 )
 from .verdicts import Checks
-
-# The actions a panel of the family may lack (SmartPanel 4.0 has none of them).
-OPTIONAL_ACTIONS = frozenset({"refill", "refill_status", "cancel"})
 
 
 def fold(word: str) -> str:
@@ -94,7 +92,8 @@ class ExpectBase:
         found = self.error_message(ex.data) if ex.is_json else None
         if found is None or not isinstance(found[0], str) or found[0] not in self.unknown_action_words:
             return False
-        if ex.action in OPTIONAL_ACTIONS:  # services, add, status, balance: every panel has them
+        known = ACTIONS.get(ex.action)
+        if known is not None and known.optional:  # one a panel may lack (SmartPanel 4.0 has no refill, cancel)
             c.unsupported.setdefault(ex.action, found[0])
         return True
 

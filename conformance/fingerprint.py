@@ -102,6 +102,28 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def balance_features(balance: Mapping[str, Any]) -> dict[str, Any]:
+    """The features a balance answer (a JSON object) shows: its fields, the amount's decimals and JSON
+    kind, and its envelope."""
+    return {"balance.keys": tuple(sorted(balance)), "balance.decimals": _decimals(balance.get("balance")),
+            "balance.kind": _kind(balance.get("balance")), "envelope.balance": balance.get("status")}
+
+
+def services_features(services: list[Any]) -> dict[str, Any]:
+    """The features a services answer (a list whose first item is an object) shows: the first item's
+    fields and their JSON kinds, how types are spelled, and the types listed."""
+    first = services[0]
+    kind = first.get("type")
+    names = set()
+    for item in services:
+        word = item.get("type") if isinstance(item, dict) else None
+        stype = type_in_any_spelling(word)
+        names.add(stype.name if stype else f"unknown:{word}")
+    return {"services.fields": tuple(first), "services.kinds": tuple(_kind(v) for v in first.values()),
+            "services.type_case": "slug" if isinstance(kind, str) and kind == kind.lower() else "name",
+            "services.types": frozenset(names)}
+
+
 def observe(post: Post) -> Observation:
     """Send the read-only probes with ``post`` (which adds the key) and collect features."""
     seen = Observation()
@@ -123,24 +145,11 @@ def observe(post: Post) -> Observation:
 
     balance = probe("balance", {"action": "balance"})
     if isinstance(balance, dict):
-        f["balance.keys"] = tuple(sorted(balance))
-        f["balance.decimals"] = _decimals(balance.get("balance"))
-        f["balance.kind"] = _kind(balance.get("balance"))
-        f["envelope.balance"] = balance.get("status")
+        f.update(balance_features(balance))
 
     services = probe("services", {"action": "services"})
     if isinstance(services, list) and services and isinstance(services[0], dict):
-        first = services[0]
-        f["services.fields"] = tuple(first)
-        f["services.kinds"] = tuple(_kind(v) for v in first.values())
-        kind = first.get("type")
-        f["services.type_case"] = "slug" if isinstance(kind, str) and kind == kind.lower() else "name"
-        names = set()
-        for item in services:
-            word = item.get("type") if isinstance(item, dict) else None
-            stype = type_in_any_spelling(word)
-            names.add(stype.name if stype else f"unknown:{word}")
-        f["services.types"] = frozenset(names)
+        f.update(services_features(services))
 
     status = probe("status", {"action": "status", "order": UNKNOWN_IDS[0]})
     keyed = isinstance(status, dict) and list(status) == [UNKNOWN_IDS[0]]  # {"<id>": {"error": …}}

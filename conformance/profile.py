@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .actions import ActionError, dialect_actions
 from .data import folder
 from .rules import TYPE_RULES, ErrorCode, RefillStatus, Status
 
-ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
 MAX_PROFILE_BYTES = 1_000_000
 MAX_EXTENDS = 8
 
@@ -191,11 +191,15 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         raise DialectError(f"{where}: 'service_types' names a type the documents do not have")
     bodies = {ErrorCode(k): dict(v) for k, v in (d.get("error_bodies") or {}).items()}
     json_cfg = d.get("json", {})
+    try:  # the actions it lists, each one the table knows; or, listing none, the table's defaults
+        actions = dialect_actions(d.get("actions"))
+    except ActionError as exc:
+        raise DialectError(f"{where}: {exc}") from None
     return Dialect(
         name=str(d["name"]),
         description=str(d.get("description", "")),
         endpoints=tuple(d["endpoints"]),
-        actions=frozenset(a for a in d["actions"] if a in ACTIONS),
+        actions=actions,
         money_decimals=decimals,
         balance_decimals=balance_decimals,
         statuses=_words(where, d["statuses"], Status, "statuses"),

@@ -89,7 +89,7 @@ def near_keys(ctx: Context) -> None:
     for what, value in S.near_keys(ctx.config.key):
         if value in real:
             continue
-        for action in S.KEY_PROBE_ACTIONS:
+        for action in S.key_probe_actions():
             ex = ctx.session.send({"key": value, "action": action}, keys=real)
             if what == "in other letter case" and ctx.dialect.key_case == "insensitive":  # the same key, by the dialect
                 c.require("V2-AUTH-03", ex.is_json and not ctx.expect.is_error(ex.data),

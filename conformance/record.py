@@ -3,7 +3,7 @@ the closest built-in one.
 
 The probes are the fingerprint's (a bad key, an unknown action, ``balance``, ``services``,
 ``status`` and ``refill_status`` of ids no panel has), sent through the conformance session
-(read-only tier: no add, refill or cancel; rate limit, budget, redaction). Each deviation from
+(read-only tier: read actions only; rate limit, budget, redaction). Each deviation from
 the closest profile becomes one profile setting through ``RULES``, with a comment in
 ``_comments`` saying which answer showed it. A new setting is one more ``Rule``.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from .actions import names as action_names
 from .fingerprint import Fingerprint, fingerprint_with
 from .profile import Dialect, load_dialect, merge
 from .rules import type_in_any_spelling
@@ -106,8 +107,7 @@ def _pretty(value: Any, seen: Seen, base: Dialect) -> dict[str, Any] | None:
 
 
 def _refill_status(value: Any, seen: Seen, base: Dialect) -> dict[str, Any] | None:
-    actions = [a for a in ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
-               if a in base.actions]
+    actions = [a for a in action_names() if a in base.actions]  # in the table's order
     if value:
         return {"actions": actions + ([] if "refill_status" in actions else ["refill_status"])}
     return {"actions": [a for a in actions if a != "refill_status"]}

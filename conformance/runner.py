@@ -37,7 +37,7 @@ from .session import Exchange, SafetyError, Session, SessionConfig, StopRun
 from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Checks, Finding, Verdicts, counts
 
 TIER_TEXT = {
-    "read-only": "spends nothing; sends no add, refill or cancel",
+    "read-only": "spends nothing; sends read actions only (no add, refill or cancel)",
     "orders": "places the cheapest orders to --link, never past --max-spend",
 }
 

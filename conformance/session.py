@@ -3,7 +3,8 @@
 Every request of the suite goes through ``Session.send``. It is where the safety
 rules hold, whatever a check asks for:
 
-- the read-only tier never sends ``add``, ``refill`` or ``cancel`` (``SafetyError``);
+- the read-only tier sends only what the action table (actions.py) says reads: an allow-list, so a
+  write action, or any word the table does not know, is refused before sending (``SafetyError``);
 - every ``add`` declares its worst case at the listed price (a positive amount, or
   it is not sent) and is refused *before sending* if the committed total (what the
   panel has actually taken, read from its balance and the charges it reports, or
@@ -26,12 +27,13 @@ from typing import Any, Callable
 import httpx
 import orjson
 
-from .exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, WRITE_ACTIONS, Exchange, normalize_action, retry_after
+from .actions import PROBE_PREFIX, read_actions, read_only_may_send
+from .exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, Exchange, normalize_action, retry_after
 from .redaction import Redactor, redact
 from .spend import Overcharge, SpendLedger, amount, valid_cost
 from .wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, DeadlineTransport, fetch
 
-__all__ = ["BODY_LIMIT", "NOT_JSON", "USER_AGENT", "WRITE_ACTIONS", "Exchange", "Overcharge", "Redactor",
+__all__ = ["BODY_LIMIT", "NOT_JSON", "USER_AGENT", "Exchange", "Overcharge", "Redactor",
            "normalize_action", "redact", "retry_after"]
 
 class StopRun(Exception):
@@ -136,8 +138,11 @@ class Session:
 
     def _guard(self, params: dict[str, str], cost: Decimal | None, accounting: bool = False) -> None:
         action = normalize_action(params.get("action"))
-        if action in WRITE_ACTIONS and self.config.tier != "orders":
-            raise SafetyError(f"the {self.config.tier} tier never sends action={action}")
+        if self.config.tier != "orders" and not read_only_may_send(action):
+            raise SafetyError(
+                f"the {self.config.tier} tier never sends action={action!r}: it sends only the read actions "
+                f"({', '.join(read_actions())}), no action, or the suite's own probes ({PROBE_PREFIX}…); "
+                "an action the table does not know to read may be a write (conformance/actions.py)")
         if action == "add":
             if cost is None:
                 raise SafetyError("every add must declare its worst-case cost")

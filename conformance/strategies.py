@@ -1,7 +1,8 @@
 """Hypothesis strategies for API v2 requests, valid and invalid, for every action.
 
-Read-only strategies never produce ``add``, ``refill`` or ``cancel`` (the session
-refuses them anyway). Order strategies take a listed service and build the
+Read-only strategies produce only what the read-only tier may send (the session refuses
+anything else): the action table's read actions, no action, or the suite's own unknown-action
+probes (``actions.PROBE_PREFIX``). Order strategies take a listed service and build the
 fields its type documents (the "Add order" tables), or break them one way at a
 time (below min, above max, a required field missing, a malformed quantity).
 """
@@ -17,12 +18,12 @@ from urllib.parse import urlparse
 
 from hypothesis import strategies as st
 
+from . import actions
 from .expect import ServiceInfo
-from .profile import ACTIONS, Dialect
+from .profile import Dialect
 from .rules import COUNTED_BY_FIELD, COUNTED_BY_LINES, SUBSCRIPTION, TYPE_RULES, cost
-from .session import WRITE_ACTIONS, normalize_action
+from .session import normalize_action
 
-READ_ACTIONS = ("services", "balance", "status", "refill_status")
 # Ids this large are never a real order or refill: "unknown" without guessing.
 UNKNOWN_IDS = st.integers(min_value=10**12, max_value=10**15 - 1).map(str)
 # Words that are harmless if a live panel posts them as comments.
@@ -72,36 +73,47 @@ def near_keys(key: str) -> list[tuple[str, str]]:
     return [(what, value) for what, value in out if value != key]
 
 
-KEY_PROBE_ACTIONS = ("balance", "services")  # every panel has them: an answer is about the key, not the action
+def key_probe_actions() -> tuple[str, ...]:
+    """Read actions every panel has that need no field: an answer to them is about the key, not the action."""
+    return tuple(a.name for a in actions.ACTIONS.values() if a.reads and not a.optional and not a.fields)
 
 
 def read_request() -> st.SearchStrategy[dict[str, str]]:
-    """A read action with plausible fields (ids unknown): what a wrong key is tried on."""
-    return st.one_of(
-        st.just({"action": "services"}),
-        st.just({"action": "balance"}),
-        UNKNOWN_IDS.map(lambda i: {"action": "status", "order": i}),
-        st.lists(UNKNOWN_IDS, min_size=1, max_size=5, unique=True).map(
-            lambda ids: {"action": "status", "orders": ",".join(ids)}),
-        UNKNOWN_IDS.map(lambda i: {"action": "refill_status", "refill": i}),
-    )
+    """A read action of the table with plausible fields (ids unknown): what a wrong key is tried on."""
+    options: list[st.SearchStrategy[dict[str, str]]] = []
+    for a in actions.ACTIONS.values():
+        if not a.reads:
+            continue
+        if not any(kind in ("id", "ids") for kind in a.fields.values()):
+            options.append(st.just({"action": a.name}))
+        for name, kind in a.fields.items():
+            if kind in ("id", "ids"):
+                options.append(_unknown_ids(a.name, name, batch=kind == "ids"))
+    return st.one_of(options)
 
 
-def _not_an_action(value: str | None) -> bool:
-    folded = normalize_action(value)
-    return folded not in ACTIONS and folded not in WRITE_ACTIONS
+def _unknown_ids(action: str, name: str, batch: bool) -> st.SearchStrategy[dict[str, str]]:
+    """``action`` with its field ``name`` holding an unknown id, or a batch of them."""
+    ids = st.lists(UNKNOWN_IDS, min_size=1, max_size=5, unique=True) if batch else UNKNOWN_IDS.map(lambda i: [i])
+    return ids.map(lambda chosen: {"action": action, name: ",".join(chosen)})
+
+
+# Words a client might send by mistake, each behind the probes' prefix: no panel has such an action.
+_MISTAKES = ("order", "orders", "add-order", "add_order", "statuses", "get_balance", "list", "delete", "refills",
+             "service", "status_multi", "ping")
 
 
 def unknown_actions() -> st.SearchStrategy[str | None]:
-    """A missing, empty, or unknown action (never one that a panel might take as a write)."""
+    """A missing, empty or unknown action. An unknown one is one of the suite's own probes
+    (``actions.PROBE_PREFIX``): a word the table does not know may be a write to some panel."""
+    probe = actions.PROBE_PREFIX
     return st.one_of(
         st.none(),
-        st.just(""),
-        st.sampled_from(["order", "orders", "add-order", "add_order", "statuses", "get_balance", "list", "delete",
-                         "refills", "service", "status_multi", "ping"]),
-        st.text(alphabet=_PRINTABLE, min_size=1, max_size=40),
-        st.text(min_size=1, max_size=20),
-    ).filter(_not_an_action)
+        st.sampled_from(["", " ", "\t"]),
+        st.sampled_from([probe + word for word in _MISTAKES] + [probe.upper() + "BALANCE"]),
+        st.text(alphabet=_PRINTABLE, min_size=1, max_size=40).map(lambda s: probe + s),
+        st.text(min_size=1, max_size=20).map(lambda s: probe + s),
+    )
 
 
 def malformed_ids() -> st.SearchStrategy[str]:
@@ -132,7 +144,7 @@ def over_limit_batches(limit: int) -> st.SearchStrategy[list[str]]:
 
 
 def fuzz_requests() -> st.SearchStrategy[dict[str, str]]:
-    """Hostile request fields: odd names, values and actions (never a write action)."""
+    """Hostile request fields: odd names, values and actions (only those the read-only tier may send)."""
     names = st.sampled_from(["order", "orders", "refill", "refills", "service", "quantity", "link", "runs",
                              "interval", "comments", "username", "extra", "key[]", "action[]", "", " "])
     values = st.one_of(
@@ -140,16 +152,12 @@ def fuzz_requests() -> st.SearchStrategy[dict[str, str]]:
         st.sampled_from(["", "0", "-1", "99999999999999999999999999", "1,2,,3", ",", "[1,2]", '{"a":1}',
                          "null", "NaN", "\u00a0", "\ufeff1", "1\x002", "%00", "../../etc/passwd", "<script>"]),
     )
-    action = st.one_of(st.sampled_from(READ_ACTIONS), unknown_actions())
+    action = st.one_of(st.sampled_from(actions.read_actions()), unknown_actions())
     return st.builds(
         lambda fields, act: {**fields, **({"action": act} if act is not None else {})},
         st.dictionaries(names, values, max_size=5),
         action,
-    ).filter(lambda p: _safe_action(p.get("action")))
-
-
-def _safe_action(value: str | None) -> bool:
-    return normalize_action(value) not in WRITE_ACTIONS
+    ).filter(lambda p: actions.read_only_may_send(normalize_action(p.get("action"))))
 
 
 # --- orders -----------------------------------------------------------------------------

@@ -6,25 +6,29 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover  (for type checkers: the names of _EXPORTS, below, with their types)
-    from .catalogs import load_catalog
-    from .dialects.profile import (
-        Dialect,
-        DialectError,
-        available_dialects,
-        load_dialect,
-    )
-    from .domain.accounts import redact
-    from .domain.catalog import Catalog, Service
-    from .domain.clock import VirtualClock
-    from .domain.errors import ErrorCode, PanelError
-    from .domain.lifecycle import RefillStatus, Status
-    from .control.panel import Panel
-    from .domain.settings import PanelSettings
-    from .domain.plans import LifecycleSettings
-    from .server.app import build_panel, create_app
-    from .server.inprocess import SyncASGITransport, inprocess_client
-    from .server.thread import ServerThread
-    from .testing import MockPanel, mock_panel
+    from .catalogs import load_catalog as load_catalog
+    from .control.panel import Panel as Panel
+    from .dialects.profile import Dialect as Dialect
+    from .dialects.profile import DialectError as DialectError
+    from .dialects.profile import available_dialects as available_dialects
+    from .dialects.profile import load_dialect as load_dialect
+    from .domain.accounts import redact as redact
+    from .domain.catalog import Catalog as Catalog
+    from .domain.catalog import Service as Service
+    from .domain.clock import VirtualClock as VirtualClock
+    from .domain.errors import ErrorCode as ErrorCode
+    from .domain.errors import PanelError as PanelError
+    from .domain.lifecycle import RefillStatus as RefillStatus
+    from .domain.lifecycle import Status as Status
+    from .domain.plans import LifecycleSettings as LifecycleSettings
+    from .domain.settings import PanelSettings as PanelSettings
+    from .server.app import build_panel as build_panel
+    from .server.app import create_app as create_app
+    from .server.inprocess import SyncASGITransport as SyncASGITransport
+    from .server.inprocess import inprocess_client as inprocess_client
+    from .server.thread import ServerThread as ServerThread
+    from .testing import MockPanel as MockPanel
+    from .testing import mock_panel as mock_panel
 
 from ._version import __version__ as __version__
 

@@ -36,13 +36,24 @@ def session(panel: Panel, sleeps: list[float] | None = None, **config: object) -
     return s
 
 
-@pytest.mark.parametrize("action", ["add", "refill", "cancel", " ADD ", "Cancel", "refill\n"])
+@pytest.mark.parametrize("action", ["add", "refill", "cancel", " ADD ", "Cancel", "refill\n",
+                                    "delete", "add_order", "massorder"])  # words the action table does not know
 def test_read_only_never_sends_a_write_action(action: str) -> None:
     panel = Panel()
     s = session(panel)
     with pytest.raises(SafetyError):
         s.send({"key": KEY, "action": action, "orders": "1"}, cost=Decimal(0))
     assert panel.seen == [] and s.sent == 0
+
+
+def test_read_only_sends_read_actions_no_action_and_its_own_probes() -> None:
+    panel = Panel()
+    s = session(panel)
+    sent = [{"action": " Balance "}, {"action": "refill_status", "refill": "1"}, {}, {"action": ""},
+            {"action": "mockpanel_no_such_action"}]
+    for fields in sent:
+        s.send({"key": KEY, **fields})
+    assert [p.get("action", "") for p in panel.seen] == [f.get("action", "") for f in sent]
 
 
 def test_every_add_declares_its_cost_and_is_refused_before_sending_past_the_cap() -> None:

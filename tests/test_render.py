@@ -136,8 +136,8 @@ def test_the_compiled_renderer_matches_the_fields_one_by_one(status, start_count
 def test_refill_status_and_balance(php_like):
     assert [render.refill_status(STANDARD, s) for s in RefillStatus] == ["Pending", "In progress", "Completed", "Rejected"]
     # Rounded down: the balance shown can always be spent.
-    assert render.balance(STANDARD, Decimal("100.842915"), "USD") == {"balance": "100.84291", "currency": "USD"}
-    assert render.balance(php_like, Decimal("0.034"), "USD") == {"status": "success", "balance": "0.03", "currency": "USD"}
+    assert render.balance(STANDARD, (Decimal("100.842915"), "USD")) == {"balance": "100.84291", "currency": "USD"}
+    assert render.balance(php_like, (Decimal("0.034"), "USD")) == {"status": "success", "balance": "0.03", "currency": "USD"}
 
 
 def test_encode_compact_and_php_pretty(php_like):

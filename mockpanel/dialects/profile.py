@@ -15,12 +15,13 @@ from typing import Any, Mapping
 from ..domain import servicetypes
 from ..domain.errors import ErrorCode
 from ..domain.lifecycle import RefillStatus, Status
+from conformance.actions import ActionError, dialect_actions
+from conformance.actions import names as action_names
 from conformance.data import packaged, packaged_text
 
 from ..packaged import parse_json, user_text
 from .settings import FAMILY_FIELDS, Family, SettingError, read_family
 
-ACTIONS = ("services", "add", "status", "refill", "refill_status", "cancel", "balance")
 SERVICE_FIELD_KINDS = {"int", "str", "bool", "int01", "str01", "type_name", "type_slug", "rate"}
 STATUS_FIELD_KINDS = {"money", "str", "int", "status", "currency", "id_str", "id_int"}
 ID_KINDS = {"int", "str", "objectid"}
@@ -211,10 +212,10 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     endpoints = need("endpoints", list)
     if not endpoints or not all(isinstance(e, str) and e.startswith("/") for e in endpoints):
         raise DialectError(f"{where}: field 'endpoints' must list paths starting with '/', got {endpoints!r}")
-    actions = need("actions", list)
-    bad = [a for a in actions if a not in ACTIONS]
-    if bad:
-        raise DialectError(f"{where}: field 'actions' has unknown action(s) {bad}; known: {list(ACTIONS)}")
+    try:  # the actions it lists, each one of the table's; or, listing none, the table's defaults
+        actions = dialect_actions(d.get("actions"))
+    except ActionError as exc:
+        raise DialectError(f"{where}: {exc}") from None
     decimals = need("money_decimals", int)
     if not 0 <= decimals <= 8:
         raise DialectError(f"{where}: field 'money_decimals' must be 0 to 8, got {decimals}")
@@ -304,9 +305,9 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
             )
     envelope = need("success_envelope", dict)
     for action, extra in envelope.items():
-        if action not in ACTIONS or not isinstance(extra, dict):
+        if action not in action_names() or not isinstance(extra, dict):
             raise DialectError(
-                f"{where}: 'success_envelope' maps an action ({list(ACTIONS)}) to the fields its answer adds, "
+                f"{where}: 'success_envelope' maps an action ({list(action_names())}) to the fields its answer adds, "
                 f"got {action!r}: {extra!r}"
             )
     balance_cfg = need("balance", dict)
@@ -325,7 +326,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         name=need("name", str),
         description=need("description", str),
         endpoints=tuple(endpoints),
-        actions=frozenset(actions),
+        actions=actions,
         money_decimals=decimals,
         statuses=vocabulary("statuses", Status),
         refill_statuses=vocabulary("refill_statuses", RefillStatus),

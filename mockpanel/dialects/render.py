@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import weakref
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple, Sequence
 
 import orjson
 
@@ -19,6 +19,23 @@ from .profile import Dialect
 
 # Service attributes behind the wire names that differ from them.
 _SERVICE_SOURCE = {"service": "id", "desc": "description"}
+
+
+class Batch(NamedTuple):  # a tuple: made on every request, where a frozen dataclass costs more
+    """A batch request's results: per id as the client wrote it, the value or the PanelError it got."""
+
+    tokens: Sequence[str]
+    results: Sequence[Any]
+
+
+class Statuses(NamedTuple):
+    """``status``'s result: per order asked for (as the client wrote it), its state or its PanelError,
+    in the account's currency. ``shown``: a single ``order``'s id as its answer shows it (None: ``orders``)."""
+
+    tokens: Sequence[str]
+    results: Sequence[OrderState | PanelError]
+    currency: str
+    shown: int | str | None = None
 
 
 def money(dialect: Dialect, amount: Decimal) -> str:
@@ -118,19 +135,44 @@ def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: s
     return status_renderer(dialect, "status")(state, order_id, currency)
 
 
-def single(dialect: Dialect, token: str, body: Any) -> Any:
-    """A single status (or its error) as the family answers it: plain, or keyed by the id asked for."""
-    return {token: body} if dialect.family.single_status == "keyed" else body
+def statuses(dialect: Dialect, result: Statuses) -> Any:
+    """status's answer: one order's object (keyed by its id in some families), or per id asked for."""
+    tokens, results, currency, shown = result
+    if shown is not None:
+        state = results[0]
+        body = item_error(dialect, state) if isinstance(state, PanelError) else envelope(
+            dialect, "status", status(dialect, state, shown, currency))
+        return {tokens[0]: body} if dialect.family.single_status == "keyed" else body  # keyed by the id asked for
+    status_of = status_renderer(dialect)
+    return {token: item_error(dialect, r) if isinstance(r, PanelError) else status_of(r, token, currency)
+            for token, r in zip(tokens, results)}
 
 
-def cancels(dialect: Dialect, tokens: list[str], results: list[Any]) -> Any:
-    """cancel's answer: a list of {"order", "cancel"}, or an object keyed by order."""
+def cancels(dialect: Dialect, result: Batch) -> Any:
+    """cancel's answer (None: accepted): a list of {"order", "cancel"}, or an object keyed by order."""
     accepted = dialect.family.cancel_accepted
+    pairs = zip(result.tokens, result.results)
     if dialect.family.cancel_shape == "keyed":
-        return {t: ({"cancel": accepted} if r is None else {"error": dialect.message(r.code, r.values)})
-                for t, r in zip(tokens, results)}
-    return [{"order": as_id("int", t), "cancel": accepted if r is None else item_error(dialect, r)}
-            for t, r in zip(tokens, results)]
+        return {t: ({"cancel": accepted} if r is None else {"error": dialect.message(r.code, r.values)}) for t, r in pairs}
+    return [{"order": as_id("int", t), "cancel": accepted if r is None else item_error(dialect, r)} for t, r in pairs]
+
+
+def refills(dialect: Dialect, result: int | Batch) -> Any:
+    """refill's answer: {"refill": id}, or per order asked for {"order", "refill": id or its error}."""
+    if not isinstance(result, Batch):
+        return envelope(dialect, "refill", {"refill": as_id(dialect.refill_single, result)})
+    return [{"order": as_id(dialect.refill_batch_order, token),
+             "refill": item_error(dialect, r) if isinstance(r, PanelError) else as_id(dialect.refill_batch_refill, r)}
+            for token, r in zip(result.tokens, result.results)]
+
+
+def refill_statuses(dialect: Dialect, result: RefillStatus | Batch) -> Any:
+    """refill_status's answer: {"status": word}, or per refill asked for {"refill", "status": word or its error}."""
+    if not isinstance(result, Batch):
+        return envelope(dialect, "refill_status", {"status": refill_status(dialect, result)})
+    return [{"refill": as_id(dialect.refill_batch_refill, token),
+             "status": item_error(dialect, r) if isinstance(r, PanelError) else refill_status(dialect, r)}
+            for token, r in zip(result.tokens, result.results)]
 
 
 StatusRenderer = Callable[[OrderState, "int | str", str], dict[str, Any]]
@@ -202,8 +244,9 @@ def refill_status(dialect: Dialect, value: RefillStatus) -> str:
     return dialect.refill_statuses[value]
 
 
-def balance(dialect: Dialect, amount: Decimal, currency: str) -> dict[str, Any]:
-    """The balance rounded down: what it shows can always be spent (0.0011996 shows 0.00119)."""
+def balance(dialect: Dialect, result: tuple[Decimal, str]) -> dict[str, Any]:
+    """balance's answer, the amount rounded down: what it shows can always be spent (0.0011996 shows 0.00119)."""
+    amount, currency = result
     out: dict[str, Any] = {}
     kind, places = dialect.family.money.get("balance", ("str", dialect.balance_decimals))
     shown = as_money(kind, places, amount, ROUND_DOWN)

@@ -9,6 +9,7 @@ placed through the proxy. ``--dialect auto`` names the dialect from the same tra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -16,9 +17,10 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from conformance.actions import errors_of
 from conformance.catalogue import load_catalogue
 from conformance.expect import Expect, ServiceInfo, StatusInfo
-from conformance.fingerprint import Fingerprint, Observation, _decimals, _kind, score
+from conformance.fingerprint import Fingerprint, Observation, balance_features, score, services_features
 from conformance.profile import Dialect, available_dialects, load_dialect
 from conformance.rules import (
     COUNTED_BY_LINES,
@@ -28,27 +30,10 @@ from conformance.rules import (
     ErrorCode,
     Status,
     cost,
-    type_in_any_spelling,
 )
 from conformance.session import NOT_JSON, Exchange, normalize_action
 from conformance.verdicts import Checks, Finding
 from .journal import ForwardedExchange
-
-# The error codes an answer to each action may carry, and the requirement of their words.
-_ANY = ("invalid_key", "incorrect_request")
-ERRORS: dict[str, tuple[tuple[str, ...], str]] = {
-    "services": (_ANY, "V2-ERR-03"),
-    "balance": (_ANY, "V2-ERR-03"),
-    "status": (_ANY + ("incorrect_order_id", "too_many_ids", "missing_field", "invalid_field"), "V2-ERR-01"),
-    "refill_status": (_ANY + ("incorrect_refill_id", "too_many_ids", "missing_field", "invalid_field"), "V2-ERR-02"),
-    "add": (tuple(c.value for c in ErrorCode if not c.value.startswith(("refill", "cancel", "incorrect_refill"))),
-            "V2-ERR-07"),
-    "refill": (_ANY + ("incorrect_order_id", "refill_disabled", "refill_not_allowed", "refill_already_active",
-                       "too_many_ids", "missing_field", "invalid_field"), "V2-ERR-01"),
-    "cancel": (_ANY + ("incorrect_order_id", "cancel_disabled", "cancel_not_allowed", "too_many_ids",
-                       "missing_field", "invalid_field"), "V2-ERR-01"),
-}
-
 
 def exchange_of(entry: ForwardedExchange) -> Exchange:
     """The journal entry as the conformance checks read an exchange."""
@@ -79,6 +64,12 @@ class TrafficJudge:
 
     def __post_init__(self) -> None:
         self.expect = Expect(self.dialect, load_catalogue())
+        # The checks of an action's answer beyond every answer's: an action of the table without its own
+        # (conformance/actions.py) is judged by those and by its errors' words only.
+        self.checks: dict[str, Callable[[Checks, Exchange, Any], None]] = {
+            "services": self._services, "balance": self._balance, "status": self._status, "add": self._add,
+            "refill_status": self._refill_status, "refill": self._refill, "cancel": self._cancel,
+        }
 
     def judge(self, entry: ForwardedExchange) -> Checks:
         c = Checks()
@@ -89,38 +80,18 @@ class TrafficJudge:
         if entry.cut:  # longer than the journal keeps: forwarded whole, not judged
             return c
         action = normalize_action(entry.params.get("action"))
-        e = self.expect
-        data = e.response(c, ex)
+        data = self.expect.response(c, ex)
         if data is NOT_JSON:
             return c
-        found = e.error_message(data)
+        found = self.expect.error_message(data)
         if found is not None:
             self._error(c, ex, action, found[0])
-        elif action == "services":
-            self.services.update({s.id: s for s in e.services(c, ex) or []})
-        elif action == "balance":
-            e.balance(c, ex)
-        elif action == "status":
-            self._status(c, ex, data)
-        elif action == "add":
-            self._add(c, ex, data)
-        elif action == "refill_status" and "refill" in entry.params and isinstance(data, dict):
-            e.refill_word(c, "V2-REF-02", data.get("status"), ex)
-        elif action == "refill_status" and "refills" in entry.params:
-            tokens = _tokens(entry.params["refills"])
-            bad = {str(i.get("refill")) for i in data if isinstance(i, dict) and e.item_error(i.get("status"))} \
-                if isinstance(data, list) else set()
-            e.refill_batch_status(c, ex, tokens, unknown=bad)
-        elif action == "refill" and "order" in entry.params and isinstance(data, dict):
-            c.require("V2-REF-01", "refill" in data and e.id_kind_ok(data.get("refill"), self.dialect.refill_single),
-                      f"refill answered {ex.body[:120]!r}, not {{\"refill\": id}} with the dialect's id kind", ex)
-        elif action == "cancel":
-            c.require("V2-CAN-01", isinstance(data, list) and all(isinstance(i, dict) and "order" in i for i in data),
-                      f"cancel answered {ex.body[:120]!r}, not a list of {{\"order\", \"cancel\"}} items", ex)
+        elif action in self.checks:
+            self.checks[action](c, ex, data)
         return c
 
     def _error(self, c: Checks, ex: Exchange, action: str, message: Any) -> None:
-        codes, rid = ERRORS.get(action, (_ANY, "V2-ERR-04"))
+        codes, rid = errors_of(action)  # the action table's: every action may answer a bad key, a bad action
         c.require("V2-GEN-05", isinstance(message, str) and bool(message.strip()),
                   f"the error field is {message!r}, not a non-empty string", ex)
         if ex.status is not None and ex.status < 500:
@@ -129,6 +100,31 @@ class TrafficJudge:
             words = ", ".join(repr(self.dialect.errors[ErrorCode(code)]) for code in codes[:6])
             c.fail(rid, f"the error {message!r} is none of the dialect {self.dialect.name!r}'s words for "
                    f"{action or 'a request without an action'} ({words}…)", ex)
+
+    def _services(self, c: Checks, ex: Exchange, data: Any) -> None:
+        self.services.update({s.id: s for s in self.expect.services(c, ex) or []})
+
+    def _balance(self, c: Checks, ex: Exchange, data: Any) -> None:
+        self.expect.balance(c, ex)
+
+    def _refill_status(self, c: Checks, ex: Exchange, data: Any) -> None:
+        e = self.expect
+        if "refill" in ex.params and isinstance(data, dict):
+            e.refill_word(c, "V2-REF-02", data.get("status"), ex)
+        elif "refills" in ex.params:
+            tokens = _tokens(ex.params["refills"])
+            bad = {str(i.get("refill")) for i in data if isinstance(i, dict) and e.item_error(i.get("status"))} \
+                if isinstance(data, list) else set()
+            e.refill_batch_status(c, ex, tokens, unknown=bad)
+
+    def _refill(self, c: Checks, ex: Exchange, data: Any) -> None:
+        if "order" in ex.params and isinstance(data, dict):
+            c.require("V2-REF-01", "refill" in data and self.expect.id_kind_ok(data.get("refill"), self.dialect.refill_single),
+                      f"refill answered {ex.body[:120]!r}, not {{\"refill\": id}} with the dialect's id kind", ex)
+
+    def _cancel(self, c: Checks, ex: Exchange, data: Any) -> None:
+        c.require("V2-CAN-01", isinstance(data, list) and all(isinstance(i, dict) and "order" in i for i in data),
+                  f"cancel answered {ex.body[:120]!r}, not a list of {{\"order\", \"cancel\"}} items", ex)
 
     def _add(self, c: Checks, ex: Exchange, data: Any) -> None:
         d = self.dialect
@@ -219,19 +215,9 @@ def observe(entries: list[ForwardedExchange]) -> Observation:
         if action == "balance" and isinstance(data, dict) and "balance" in data and "balance.keys" not in f:
             f["content_type"] = ex.content_type.split(";")[0].strip()
             f["pretty_json"] = entry.response_body.lstrip().startswith("{\n")
-            f["balance.keys"] = tuple(sorted(data))
-            f["balance.decimals"] = _decimals(data.get("balance"))
-            f["envelope.balance"] = data.get("status")
+            f.update(balance_features(data))
         elif action == "services" and isinstance(data, list) and data and isinstance(data[0], dict):
-            f["services.fields"] = tuple(data[0])
-            f["services.kinds"] = tuple(_kind(v) for v in data[0].values())
-            kind = data[0].get("type")
-            f["services.type_case"] = "slug" if isinstance(kind, str) and kind == kind.lower() else "name"
-            names = set()
-            for item in data:
-                known = type_in_any_spelling(item.get("type") if isinstance(item, dict) else None)
-                names.add(known.name if known else "unknown")
-            f["services.types"] = frozenset(names)
+            f.update(services_features(data))
         elif action == "status" and "orders" in ex.params and isinstance(data, dict):
             for item in data.values():
                 if isinstance(item, str) or (isinstance(item, dict) and set(item) == {"error"}):
