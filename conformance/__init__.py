@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover  (for type checkers: the names of _WHERE, 
     from .catalogue import load_catalogue as load_catalogue
     from .catalogue import markdown_table as markdown_table
     from .context import RunConfig as RunConfig
-    from .runner import Report as Report
+    from .report import Report as Report
     from .runner import run as run
 
 __version__ = "0.1.0"  # the same as mockpanel.__version__ (tests/test_packaging.py)
@@ -27,7 +27,7 @@ __all__ = ["Catalogue", "Report", "Requirement", "RunConfig", "load_catalogue", 
 
 _WHERE = {
     "Catalogue": "catalogue", "Requirement": "catalogue", "load_catalogue": "catalogue", "markdown_table": "catalogue",
-    "RunConfig": "context", "Report": "runner", "run": "runner",
+    "RunConfig": "context", "Report": "report", "run": "runner",
 }
 
 
