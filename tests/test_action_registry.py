@@ -32,7 +32,7 @@ from mockpanel.dialects import render
 from mockpanel.dialects.profile import Dialect, DialectError, load_dialect
 from mockpanel.domain.accounts import Account
 from mockpanel.proxy.forward import Proxy
-from mockpanel.proxy.journal import Journal
+from mockpanel.proxy.journal import ProxyJournal
 from mockpanel.proxy.judge import TrafficJudge, findings
 from mockpanel.endpoint import actions as served
 from mockpanel.endpoint.actions import ActionTableError, Served
@@ -119,7 +119,7 @@ def test_a_toy_action_is_kept_in_a_recorded_profile(toys: None, tmp_path: Path) 
 def test_a_toy_action_is_judged_by_the_proxy_by_the_tables_errors(
         toys: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with _serve("standard") as upstream:
-        journal = Journal()
+        journal = ProxyJournal()
         with ServerThread(Proxy(upstream.url, journal, timeout=10), lifespan="on") as proxy:  # closes its client
             via = proxy.url + "/api/v2"
             assert _post(via, action="ping") == {"pong": "USD"}
