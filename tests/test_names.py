@@ -49,3 +49,16 @@ def test_the_scan_reports_a_name_defined_twice(tmp_path: Path) -> None:
 def test_no_two_classes_of_a_package_share_a_name() -> None:
     shared = [line for package in PACKAGES for line in shared_names(package)]
     assert not shared, "class names defined more than once; rename each to say what it is:\n" + "\n".join(shared)
+
+
+def test_the_domain_holds_no_recorder_hook() -> None:
+    # The domain declares which operations change state (MUTATIONS); recording them is the control
+    # side's (control/recording.py), a wrapper around the domain, never a hook inside it.
+    hooks = {"recorder", "replaying", "Recorder", "Recording", "recording"}
+    found = []
+    for path in sorted((ROOT / "mockpanel" / "domain").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+            if name in hooks:
+                found.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno} {name}")
+    assert found == []
