@@ -94,8 +94,8 @@ def conformance(
     """
     _hypothesis_home()
     from .context import Progress, RunConfig
-    from .reports import to_json, to_junit, write
-    from .report_html import to_html
+    from ._reports import to_json, to_junit, write
+    from ._report_html import to_html
     from .runner import run
 
     if not url.startswith(("http://", "https://")):

@@ -12,7 +12,7 @@ from .profile import Dialect
 
 from .catalogue import Catalogue
 from .expect import Expect, ServiceInfo
-from .properties import PropertyRunner
+from ._properties import PropertyRunner
 from .session import Session
 from .verdicts import Verdicts
 

@@ -24,7 +24,7 @@ from .rules import (
     usable_rate,
 )
 from .session import NOT_JSON, Exchange
-from .values import (
+from ._values import (
     WHOLE,
     decimal,
     flag,

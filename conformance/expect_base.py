@@ -13,7 +13,7 @@ from .catalogue import Catalogue
 from .profile import Dialect
 from .rules import ErrorCode
 from .session import NOT_JSON, Exchange
-from .values import (
+from ._values import (
     CURRENCY,
     OBJECT_ID,
     WHOLE,

@@ -74,8 +74,8 @@ def conformance_report(request: pytest.FixtureRequest) -> Report:
     report = run(run_config, progress=Progress(out))
     path = _option(config, "--panel-report")
     if path:
-        from conformance.report_html import to_html
-        from conformance.reports import write
+        from conformance._report_html import to_html
+        from conformance._reports import write
 
         try:
             write(report, path, to_html, report.redactor or (lambda t: t))

@@ -23,7 +23,7 @@ from .fingerprint import Fingerprint, fingerprint_with
 from .profile import Dialect, load_dialect, merge
 from .rules import type_in_any_spelling
 from .session import Exchange, Session, SessionConfig, StopRun
-from .values import decimal, flag, whole
+from ._values import decimal, flag, whole
 
 MAX_SERVICES = 100_000  # a catalogue larger than this is refused: no panel lists more
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from . import __version__
 
-from .exchange import Exchange
+from ._exchange import Exchange
 from .verdicts import FAILED, WARNING, Result, counts
 
 

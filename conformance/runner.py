@@ -25,13 +25,14 @@ from . import __version__
 from .fingerprint import Fingerprint, fingerprint_with
 from .profile import Dialect, DialectError, load_dialect
 
-from . import machine, readonly
+from . import _machine as machine
+from . import _readonly as readonly
 from .catalogue import Requirement, load_catalogue
 from .context import ClockDriver, Context, Progress, RunConfig, Target
 from .control import control_clock, control_key, control_root, discover_control
 from .expect import Expect
-from .properties import PropertyRunner
-from .readonly import CannotRun
+from ._properties import PropertyRunner
+from ._readonly import CannotRun
 from .report import Report
 from .session import Exchange, SafetyError, Session, SessionConfig, StopRun
 from .verdicts import FAILED, NOT_EXERCISED, PASSED, WARNING, Checks, Finding, Verdicts, counts

@@ -10,10 +10,10 @@ rules hold, whatever a check asks for:
   panel has actually taken, read from its balance and the charges it reports, or
   the plan's worst cases if more, plus this add) would pass ``--max-spend``
   (``SpendCapReached``); once the panel has taken more than the plan said, no
-  further add is sent (``Overcharged``: spend.py);
+  further add is sent (``Overcharged``: _spend.py);
 - requests are spaced by the rate limit; a 429 is waited out (Retry-After);
 - the request budget stops the run cleanly (``BudgetExhausted``);
-- ``--timeout`` covers a whole answer and ``--max-answer-bytes`` its size (wire.py);
+- ``--timeout`` covers a whole answer and ``--max-answer-bytes`` its size (_wire.py);
 - what is recorded (the trace, the reports) never holds a key (redaction.py).
 """
 
@@ -28,10 +28,10 @@ import httpx
 import orjson
 
 from .actions import PROBE_PREFIX, read_actions, read_only_may_send
-from .exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, Exchange, normalize_action, retry_after
+from ._exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, Exchange, normalize_action, retry_after
 from .redaction import Redactor, redact
-from .spend import Overcharge, SpendLedger, amount, valid_cost
-from .wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, DeadlineTransport, fetch
+from ._spend import Overcharge, SpendLedger, amount, valid_cost
+from ._wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, DeadlineTransport, fetch
 
 __all__ = ["BODY_LIMIT", "NOT_JSON", "USER_AGENT", "Exchange", "Overcharge", "Redactor",
            "normalize_action", "redact", "retry_after"]

@@ -19,7 +19,8 @@ from hypothesis import find
 
 import httpx
 import pytest
-from conformance import RunConfig, load_catalogue, run, strategies
+from conformance import RunConfig, load_catalogue, run
+from conformance import _strategies as strategies
 from conformance import actions as table
 from conformance.actions import Action, ActionError
 from conformance.profile import DialectError as JudgeDialectError

@@ -10,8 +10,8 @@ import pytest
 
 from mockpanel import ServerThread
 from conformance.catalogue import load_catalogue
-from conformance.report_html import to_html
-from conformance.reports import to_json, to_junit
+from conformance._report_html import to_html
+from conformance._reports import to_json, to_junit
 from tests.broken_panels import DEFECTS, open_keys, run_suite
 
 CATALOGUE = load_catalogue()

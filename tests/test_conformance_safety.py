@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from conformance.report_html import to_html
-from conformance.reports import to_json, to_junit
+from conformance._report_html import to_html
+from conformance._reports import to_json, to_junit
 from tests.broken_panels import DEFECTS, KEY_ECHO, MAIN_KEY, SECOND_KEY, START, open_keys, run_suite
 from tests.conftest import serving
 

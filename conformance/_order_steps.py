@@ -1,4 +1,4 @@
-"""The orders tier's steps: the bodies of the state machine's rules (machine.py), each one
+"""The orders tier's steps: the bodies of the state machine's rules (_machine.py), each one
 request or a few, judged against the profile."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from . import strategies as S
+from . import _strategies as S
 from .expect import json_kind, kind_name, short
-from .order_checks import agree, refused_valid, total, track, unknown_item
-from .orders import OrdersPhase, PlanItem, Probe, Tracked, item_rids, type_rid
+from ._order_checks import agree, refused_valid, total, track, unknown_item
+from ._orders import OrdersPhase, PlanItem, Probe, Tracked, item_rids, type_rid
 from .rules import Status
 from .session import NOT_JSON
 from .verdicts import Checks

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from . import strategies as S
+from . import _strategies as S
 from .context import Context
 from .expect import decimal
 from .session import NOT_JSON, Exchange

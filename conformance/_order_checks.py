@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from . import strategies as S
+from . import _strategies as S
 from .expect import json_kind, kind_name, short
-from .orders import OrdersPhase, Snapshot, Tracked, item_rids
+from ._orders import OrdersPhase, Snapshot, Tracked, item_rids
 from .verdicts import Checks
 
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from .order_model import item_rids, probe_rid
-from .orders import OrdersPhase
+from ._order_model import item_rids, probe_rid
+from ._orders import OrdersPhase
 from .rules import Status
 
 

@@ -17,10 +17,10 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from . import strategies as S
+from . import _strategies as S
 from .context import Context
 from .expect import ServiceInfo, StatusInfo, short
-from .order_model import (
+from ._order_model import (
     DRIPFEED_RID,
     PlanItem,
     Probe,

@@ -2,7 +2,7 @@
 
 Hypothesis chooses the interleaving (place, invalid add, cancel, refill, poll,
 wait, a second key trespassing) and the fields of each request; the plan in
-orders.py chooses which cheap orders exist at all. Every step checks the
+_orders.py chooses which cheap orders exist at all. Every step checks the
 invariants; each program ends by following its orders to a final state.
 
 No shrinking here: shrinking replays steps, and steps spend money. The machine
@@ -25,10 +25,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from . import readonly
+from . import _readonly as readonly
 from .context import Context
-from .order_checks import agree
-from .order_steps import (
+from ._order_checks import agree
+from ._order_steps import (
     cancel,
     ensure_outcome,
     place,
@@ -39,9 +39,9 @@ from .order_steps import (
     trespass,
     wait,
 )
-from .orders import OrdersPhase, Tracked
+from ._orders import OrdersPhase, Tracked
 from .rules import Status
-from .unreached import explain_unreached
+from ._unreached import explain_unreached
 from .verdicts import Checks
 
 # --- the machine ------------------------------------------------------------------------------

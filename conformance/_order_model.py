@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from . import strategies as S
+from . import _strategies as S
 from .catalogue import load_catalogue
 from .expect import ServiceInfo, StatusInfo
 from .rules import Status

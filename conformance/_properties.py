@@ -7,7 +7,7 @@ each violated requirement to its own minimal example (``report_multiple_bugs``).
 Read-only requests are free, so read-only properties shrink against the panel
 itself, within a request cap: past it, new candidates are treated as passing and
 examples already seen are answered from memory, so the shrinker stops instead of
-spending the budget. Paid phases never come here (see orders.py).
+spending the budget. Paid phases never come here (see _orders.py).
 """
 
 from __future__ import annotations

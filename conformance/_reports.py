@@ -1,5 +1,5 @@
 """Report writers: JSON (everything, optionally the trace), JUnit XML (one test case per
-requirement), and HTML (report_html.py). Each output is passed through the run's
+requirement), and HTML (_report_html.py). Each output is passed through the run's
 redactor once more before it is written: a key never reaches a file.
 """
 
