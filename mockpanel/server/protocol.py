@@ -84,6 +84,7 @@ class PanelProtocol(HttpToolsProtocol):
         self._idle: float | None = None  # loop time the connection went idle (nothing asked, all answered)
         self._refusal: tuple[int, str] | None = None
         self._replay: bytes | None = None  # the head of a request whose upgrade offer is ignored
+        self._replaying = False  # parsing that head again: it must not be an offer any more
         self._entry: DirectEntry | None = None  # the app's direct entry (connection_made)
         self._direct: HotPath | None = None  # the hot path that answers the request being read
         self._direct_parts: list[bytes] = []  # the body's pieces: joined once, however it was split
@@ -124,7 +125,7 @@ class PanelProtocol(HttpToolsProtocol):
                     self._refuse(400, "Invalid HTTP request: unexpected protocol switch")
                     return
                 data, self._replay = self._replay + data[exc.args[0]:], None
-                self.parser = httptools.HttpRequestParser(self)
+                self.parser, self._replaying = httptools.HttpRequestParser(self), True
                 lenient = getattr(self.parser, "set_dangerous_leniencies", None)  # httptools >= 0.6.3
                 if lenient is not None:
                     lenient(lenient_data_after_close=True)  # as uvicorn sets up its own parser
@@ -181,8 +182,12 @@ class PanelProtocol(HttpToolsProtocol):
             if self.parser.get_method() == b"CONNECT":  # a proxy's verb: nothing here tunnels
                 self._refusal = CONNECT_REFUSED
                 raise ValueError("CONNECT")
+            if self._replaying:  # still an offer without its token: refuse, do not loop
+                self._refusal = (400, "Invalid HTTP request: unexpected protocol switch")
+                raise ValueError("an offer parsed again")
             self._replay = head_without_offer(self.parser.get_method(), self.url, self.parser.get_http_version(), self.headers)
             return  # parsed again, without the offer, once httptools stops at the upgrade
+        self._replaying = False
         entry = self._entry
         if entry is not None and self._take_directly(entry):
             return
@@ -500,14 +505,19 @@ def _probe() -> str | None:
     except Exception as exc:  # anything at all: the internals are not the ones this module knows
         return f"the probe failed: {type(exc).__name__}: {exc}"
     offer = _expected(b"c=3")
-    if direct.replace(offer, b"", 1) != own:
-        return f"the probe's answers differ from uvicorn's own: {bytes(direct)!r} against {bytes(own)!r}"
     if offer not in direct:
-        return "the probe's upgrade offer was answered without its body"
-    if own != b"".join([_expected(b"a=1"), _expected(b""), _expected(b"b=2"), _expected(b"hand=over"),
-                        _expected(b"d=4", close=True)]):
-        return f"uvicorn's own protocol answered the probe unexpectedly: {bytes(own)!r}"
+        return f"the probe's upgrade offer was not answered with its body read: {_difference(direct, own + offer)}"
+    if direct.replace(offer, b"", 1) != own:
+        return f"the probe's answers differ from uvicorn's own: {_difference(direct.replace(offer, b'', 1), own)}"
+    expected = [_expected(b"a=1"), _expected(b""), _expected(b"b=2"), _expected(b"hand=over"), _expected(b"d=4", close=True)]
+    if own != b"".join(expected):
+        return f"uvicorn's own protocol answered the probe unexpectedly: {_difference(own, b''.join(expected))}"
     return None
+
+
+def _difference(got: bytes, wanted: bytes) -> str:
+    at = next((n for n, (a, b) in enumerate(zip(got, wanted)) if a != b), min(len(got), len(wanted)))
+    return f"at byte {at}, {got[max(0, at - 20):at + 60]!r} where {wanted[max(0, at - 20):at + 60]!r} was expected"
 
 
 async def _converse(loop: asyncio.AbstractEventLoop, kind: type[HttpToolsProtocol], sent: list[tuple[bytes, int]]) -> bytes:
