@@ -508,7 +508,7 @@ def _probe() -> str | None:
     if direct.replace(offer, b"", 1) != own:
         return f"the probe's answers differ from uvicorn's own: {_difference(direct.replace(offer, b'', 1), own)}"
     if offer not in direct:
-        return f"the probe's upgrade offer was not answered with its body read: {_difference(direct, own[:-len(_expected(b'd=4', close=True))] + offer)}"
+        return "the probe's upgrade offer was not answered"
     expected = [_expected(b"a=1"), _expected(b""), _expected(b"b=2"), _expected(b"hand=over"), _expected(b"d=4", close=True)]
     if own != b"".join(expected):
         return f"uvicorn's own protocol answered the probe unexpectedly: {_difference(own, b''.join(expected))}"
