@@ -13,7 +13,8 @@ is handed the same requests, each head whole:
 - request heads are bounded (431), each request has a read deadline (408), a connection that says
   nothing is closed after the keep-alive time, and what httptools cannot parse is refused (400):
   as JSON, as on the direct path (server/own_answers.py);
-- requests behind one that closes the connection are not handed over (uvicorn would not run them).
+- requests behind one that closes the connection are not handed over (uvicorn would not run them),
+  nor a target uvicorn cannot parse (it would answer it in plain text).
 
 Every request is parsed twice, so this path is for when the direct one cannot be trusted, not for speed.
 """
@@ -154,6 +155,11 @@ class GuardedProtocol(asyncio.Protocol):
             self._refusal = (400, "Invalid HTTP request: unexpected protocol switch")
             raise ValueError("an offer parsed again")
         self._replaying = False
+        try:  # as uvicorn's protocol will: an httptools before llhttp 9 lets raw non-ASCII through
+            httptools.parse_url(url)
+        except httptools.HttpParserInvalidURLError:
+            self._refusal = (400, "Invalid HTTP request: invalid URL")
+            raise
         self._chunked = any(name.lower() == b"transfer-encoding" for name, _ in headers)
         head = head_without_offer(method, url, parser.get_http_version(), headers)
         self._writes_at_head = self.writes
