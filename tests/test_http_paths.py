@@ -1,6 +1,7 @@
 """server/serving.py: the direct path only where its start-up check passes, else uvicorn's public
 path behind the guard, with the same answers over a real socket; and the h2c upgrade body loss
-(uvicorn issue 2722, httptools issue 124) reproduced on uvicorn's own protocol and fixed on both paths."""
+(github.com/Kludex/uvicorn/issues/2722, github.com/MagicStack/httptools/issues/124) reproduced on
+uvicorn's own protocol and fixed on both paths."""
 
 from __future__ import annotations
 
@@ -206,7 +207,7 @@ def test_mockpanel_serve_logs_the_path_it_serves_by():
 # --- the h2c upgrade body loss ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="uvicorn issue 2722: its httptools protocol runs an h2c offer without its body")
+@pytest.mark.xfail(strict=True, reason="Kludex/uvicorn#2722: its httptools protocol runs an h2c offer without its body")
 def test_uvicorn_s_own_protocol_reads_an_h2c_offer_s_body():
     """The bug, on uvicorn's own protocol: the request reaches the app with no body, so the key is
     missing. Strict: should a uvicorn read it, this passes, and says the guard's replay may go."""

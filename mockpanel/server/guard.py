@@ -9,7 +9,7 @@ is handed the same requests, each head whole:
 
 - an upgrade offer (cURL's ``Upgrade: h2c``) is handed over without the ``upgrade`` token of its
   Connection header, so its body is read: httptools skips the body of any request that offers an
-  upgrade, and uvicorn then runs the request without it (uvicorn issue 2722);
+  upgrade, and uvicorn then runs the request without it (github.com/Kludex/uvicorn/issues/2722);
 - request heads are bounded (431), each request has a read deadline (408), a connection that says
   nothing is closed after the keep-alive time, and what httptools cannot parse is refused (400):
   as JSON, as on the direct path (server/own_answers.py);
