@@ -6,6 +6,7 @@ uvicorn's own protocol and fixed on both paths."""
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
@@ -202,6 +203,17 @@ def test_mockpanel_serve_logs_the_path_it_serves_by():
         proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+LOOPS = ["asyncio"] + (["uvloop"] if importlib.util.find_spec("uvloop") else [])
+
+
+@pytest.mark.parametrize("direct", PATHS)
+@pytest.mark.parametrize("loop", LOOPS)
+def test_both_paths_serve_on_either_event_loop(direct, loop):
+    with ServerThread(_app(), direct=direct, loop=loop) as live:
+        answers = _answers(live.port, SESSION, SESSION_ANSWERS, closed=True)
+    assert [head.split(b"\r\n", 1)[0] for head, _ in answers] == [b"HTTP/1.1 200 OK"] * SESSION_ANSWERS
 
 
 # --- the h2c upgrade body loss ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ Every request is parsed twice, so this path is for when the direct one cannot be
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -67,7 +67,7 @@ class GuardedProtocol(asyncio.Protocol):
     # --- the connection, passed on -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's is one in all but its class
         self._transport = transport
         self._loop = loop = asyncio.get_running_loop()
         self._address = connections.opened(transport)
