@@ -20,8 +20,7 @@ import time
 
 import uvicorn
 
-from mockpanel.server.listener import PanelServer
-from mockpanel.server.protocol import server_options
+from mockpanel.server.serving import server, server_options
 
 from .apps import APPS
 
@@ -65,11 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     sock.bind(("127.0.0.1", 0))
     info.update(pid=os.getpid(), port=sock.getsockname()[1], build_seconds=round(time.perf_counter() - started, 3))
     as_serve = args.app == "mock"
-    server = (PanelServer if as_serve else uvicorn.Server)(uvicorn_config(app, args.loop, as_serve=as_serve))
+    config = uvicorn_config(app, args.loop, as_serve=as_serve)
+    served = server(config) if as_serve else uvicorn.Server(config)
     # Ready means listening: the socket is bound now, uvicorn listens on it at once.
     sock.listen(2048)
     print("BENCH_READY " + json.dumps(info), flush=True)
-    server.run(sockets=[sock])
+    served.run(sockets=[sock])
     return 0
 
 

@@ -60,8 +60,7 @@ def serve(
     from .control_api.access import is_loopback
     from .server.app import build_panel, create_app
     from .server.collector import freeze_startup
-    from .server.listener import PanelServer
-    from .server.protocol import protocol_class, server_options
+    from .server.serving import server, server_options
 
     if from_dir is not None:
         dialect, catalog = from_recording(from_dir)
@@ -100,13 +99,13 @@ def serve(
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     config = uvicorn.Config(app, **server_options(
-        host=host, port=port, loop=loop, log_level=log_level, http=protocol_class(read_timeout=read_timeout),
+        host=host, port=port, loop=loop, log_level=log_level, read_timeout=read_timeout,
     ))
     if state is not None:  # uvicorn re-raises SIGTERM after its shutdown: end through `finally`, closing the file
         signal.signal(signal.SIGTERM, _interrupt)
     freeze_startup()  # what start-up built lives as long as the server: out of the collector's scans
     try:
-        PanelServer(config).run(sockets=[sock])
+        server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
         pass
     finally:

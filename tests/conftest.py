@@ -17,6 +17,7 @@ from hypothesis import settings
 from mockpanel import MockPanel, Panel, ServerThread, VirtualClock, build_panel, create_app
 from mockpanel.server.hub import HubServer
 from mockpanel.server.inprocess import inprocess_client
+from mockpanel.server.serving import http_path
 
 # Property tests judge behaviour, not speed: a 2-core CI machine running two workers can push one
 # example past hypothesis's default 200 ms deadline, which would fail a correct test.
@@ -24,6 +25,13 @@ settings.register_profile("mockpanel", deadline=None)
 settings.load_profile("mockpanel")
 
 KEY = "test-key-1"
+
+# The two ways a server serves HTTP (server/serving.py), for tests that run on both: the direct path
+# only where this process's uvicorn and httptools pass its start-up check (.ci/floors runs the
+# suite on releases where they do not).
+DIRECT = http_path().direct
+ON_DIRECT = pytest.mark.skipif(not DIRECT, reason=f"this process serves by {http_path()}")
+PATHS = [pytest.param(True, id="direct", marks=ON_DIRECT), pytest.param(False, id="public")]
 
 
 @pytest.fixture

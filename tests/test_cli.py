@@ -222,7 +222,7 @@ def test_a_host_that_cannot_be_bound_is_a_one_line_error(serve, host):
 
 
 class _NoServe:
-    """PanelServer stand-in: ``serve`` runs up to the point of serving, then returns."""
+    """``serving.server`` stand-in: ``serve`` runs up to the point of serving, then returns."""
 
     def __init__(self, config: object) -> None:
         pass
@@ -235,11 +235,11 @@ class _NoServe:
 def _serve_as_if_on(host: str, monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str] | None = None):
     """``serve --host HOST`` with the socket bound on loopback instead (tests bind nothing else)."""
     from mockpanel import cli
-    from mockpanel.server import listener
+    from mockpanel.server import serving
 
     real_listen = cli._listen
     monkeypatch.setattr(cli, "_listen", lambda h, p: real_listen("127.0.0.1", 0))
-    monkeypatch.setattr(listener, "PanelServer", _NoServe)
+    monkeypatch.setattr(serving, "server", _NoServe)
     return CliRunner().invoke(main, ["serve", "--host", host, *args], env=env)
 
 
@@ -281,6 +281,6 @@ def test_bad_keys_from_the_environment_are_usage_errors(monkeypatch, keys, words
 
 def test_the_read_timeout_default_is_the_protocol_s():
     from mockpanel.cli import READ_TIMEOUT
-    from mockpanel.server import protocol
+    from mockpanel.server import guard, own_answers, protocol
 
-    assert READ_TIMEOUT == protocol.READ_TIMEOUT == protocol.PanelProtocol.read_timeout
+    assert READ_TIMEOUT == own_answers.READ_TIMEOUT == protocol.PanelProtocol.read_timeout == guard.GuardedProtocol.read_timeout

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from mockpanel import Panel, ServerThread, VirtualClock, build_panel, create_app, load_dialect
 from mockpanel.endpoint.api import MAX_BODY
-from mockpanel.server.protocol import HEADER_LIMIT
+from mockpanel.server.own_answers import HEADER_LIMIT
 
 KEY = "hostile-key"
 OTHER = "bystander-key"

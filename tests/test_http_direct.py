@@ -1,6 +1,7 @@
 """The common request answered in the connection (server/protocol.py, ``_take_directly``): the
-same bytes on the wire and the same journal as the app's own way, and every request it cannot be
-sure of handed to the app with its body (trigger words, faults, Expect, proxies, pipelining)."""
+same bytes on the wire and the same journal as uvicorn's public path (its own protocol, behind the
+guard: every request the app's way), and every request it cannot be sure of handed to the app with
+its body (trigger words, faults, Expect, proxies, pipelining)."""
 
 from __future__ import annotations
 
@@ -20,18 +21,12 @@ from mockpanel.catalog_cli import resolve_catalog
 from mockpanel.server import protocol
 from mockpanel.server.hotpath import HotPath
 from mockpanel.server.hub import Hub
-from mockpanel.server.protocol import PanelProtocol
-from tests.conftest import KEY
+from mockpanel.server.serving import http_path
+from tests.conftest import DIRECT, KEY
+
+pytestmark = pytest.mark.skipif(not DIRECT, reason=f"this process serves by {http_path()}")
 
 FORM = b"Content-Type: application/x-www-form-urlencoded"
-
-
-class AppOnly(PanelProtocol):
-    """The reference: every request goes to the app, the ASGI way."""
-
-    def _take_directly(self, entry: Any) -> bool:
-        return False
-
 
 def _app() -> Any:
     panel = build_panel(clock=VirtualClock(speed=0, start=1_700_000_000), seed=1)
@@ -130,7 +125,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_the_bytes_and_the_journal_are_the_app_s_own(counted: list[str]) -> None:
-    with ServerThread(_app()) as direct, ServerThread(_app(), http=AppOnly) as reference:
+    with ServerThread(_app()) as direct, ServerThread(_app(), direct=False) as reference:
         for data, count in SESSION:
             assert _exchange(direct.port, data, count) == _exchange(reference.port, data, count)
         assert len(counted) == sum(count for _, count in SESSION)  # only the reference's, every one
@@ -305,7 +300,7 @@ def test_an_app_without_a_direct_entry_is_served_the_asgi_way() -> None:
 
 def test_a_body_too_slow_after_an_answer_on_the_same_connection_gets_a_408() -> None:
     app = _app()
-    with ServerThread(app, http=protocol.protocol_class(read_timeout=0.5), timeout_keep_alive=1) as live:
+    with ServerThread(app, read_timeout=0.5, timeout_keep_alive=1) as live:
         with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
             sock.sendall(b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: x\r\n\r\n")  # the app's way
             assert _read_answers(sock, 1).startswith(b"HTTP/1.1 200")
@@ -377,9 +372,9 @@ def test_requests_behind_an_answer_that_closes_are_dropped_unrun(first: bytes) -
     """What follows a closing answer in the same packet is never run, the ASGI way or not."""
     behind = _post(ADD.format("b")) * 20 + b"POST /_mock/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
     results = []
-    for http in (PanelProtocol, AppOnly):
+    for direct in (True, False):
         app = _app()
-        with ServerThread(app, http=http) as live:
+        with ServerThread(app, direct=direct) as live:
             with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
                 sock.sendall(first + behind)
                 raw = _read_answers(sock, 1)

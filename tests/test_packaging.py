@@ -112,7 +112,7 @@ def test_tests_and_bench_import_only_what_the_test_extra_installs() -> None:
 
 def test_uvicorn_without_the_standard_extras() -> None:
     # uvicorn[standard] brings websockets, watchfiles, python-dotenv and PyYAML, which nothing uses.
-    assert [r for r in PROJECT["dependencies"] if r.startswith("uvicorn")] == ["uvicorn>=0.30"]
+    assert [r for r in PROJECT["dependencies"] if r.startswith("uvicorn")] == ["uvicorn>=0.30,<0.56"]
 
 
 def test_license_classifiers_and_python_version() -> None:

@@ -32,7 +32,6 @@ import asyncio
 import builtins
 import random
 import threading
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import count
@@ -41,6 +40,7 @@ from typing import Any, Mapping
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from .. import connections
 from ..domain.accounts import key_id, redact
 from ..domain.money import parse_amount
 from ..domain.numbers import parse_int
@@ -335,25 +335,14 @@ async def _send(send: Send, status: int, body: bytes, content_type: str, extra: 
     await send({"type": "http.response.body", "body": body})
 
 
-# The server's request cycle of the request being served (a context variable: each request runs
-# in its own task), so the ``drop`` fault can close the socket itself.
-_CYCLE: ContextVar[Any] = ContextVar("mockpanel_request_cycle", default=None)
-
-
-def expose_transport(send: Send) -> None:
-    """Remember the server's request cycle (uvicorn's ``send`` is a bound method of an
-    object holding the socket transport) for this request."""
-    cycle = getattr(send, "__self__", None)
-    _CYCLE.set(cycle if hasattr(cycle, "transport") else None)
-
-
-async def drop() -> None:
-    cycle = _CYCLE.get()
-    if cycle is None:
+async def drop(scope: Scope) -> None:
+    """Close the connection the request came on, with no answer (``mockpanel/connections.py`` finds it)."""
+    transport = connections.of(scope)
+    if transport is None:
         raise ConnectionDropped()  # in-process: what a client over a socket would see
-    cycle.transport.close()
+    transport.close()
     for _ in range(100):  # let the server see the connection gone, so it does not answer for us
-        if getattr(cycle, "disconnected", True):
+        if connections.of(scope) is not transport:
             break
         await asyncio.sleep(0)
 
@@ -362,7 +351,7 @@ async def answer(fault: Fault, scope: Scope, send: Send, produced: tuple[int, li
     """Send what the fault makes of the panel's answer (``produced``, when it was processed)."""
     kind = fault.kind
     if kind == "drop":
-        await drop()
+        await drop(scope)
         return
     body = produced[2] if produced is not None else None
     if kind == "http":

@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from ..server.listener import PanelServer
+from ..server.serving import server, server_options
 from .forward import Proxy
 from .journal import ProxyJournal
 from .report import ProxyReport, build, write_har, write_report
@@ -33,13 +33,13 @@ def serve_proxy(url: str, sock: socket.socket, *, dialect: str = "standard", rep
     """Forward to ``url``'s panel until interrupted; then write ``report`` and ``har`` and return the report."""
     journal = ProxyJournal(limit=journal_limit)
     app = Proxy(url, journal, timeout=timeout)
-    config = uvicorn.Config(app, log_level="warning", server_header=False, date_header=False,
-                            limit_concurrency=500, timeout_graceful_shutdown=5, lifespan="on")
+    config = uvicorn.Config(app, **server_options(log_level="warning", limit_concurrency=500,
+                                                  timeout_graceful_shutdown=5, lifespan="on"))
     on_ready()
     if threading.current_thread() is threading.main_thread():  # uvicorn re-raises SIGTERM after its shutdown:
         signal.signal(signal.SIGTERM, _interrupt)  # end through the report, as Ctrl+C does
     try:
-        PanelServer(config).run(sockets=[sock])
+        server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown
         pass
     finally:

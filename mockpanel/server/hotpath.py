@@ -19,7 +19,7 @@ from ..persistence.errors import StateUnavailable
 from ..endpoint import api as endpoint_module
 from ..endpoint.api import ApiEndpoint, json_bytes, send_json
 from ..endpoint.context import SCOPE_KEY, Call
-from ..powers.faults import ConnectionDropped, expose_transport
+from ..powers.faults import ConnectionDropped
 from ..endpoint.params import is_form, urlencoded_fields
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -133,7 +133,6 @@ def _again(first: Message, receive: Receive) -> Receive:
 
 async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Run ``app``; should it ever raise before it answered, answer ``failure``'s JSON."""
-    expose_transport(send)  # the "drop" fault closes the client's connection itself
     started = False
 
     async def watched(message: Message) -> None:

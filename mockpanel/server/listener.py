@@ -7,8 +7,8 @@ as answering every request then in hand (several milliseconds with 64 clients), 
 time the listening socket is readable, as asyncio's own server does, and hands each to the
 loop's ``connect_accepted_socket`` with the server's protocol.
 
-``PanelServer`` is ``uvicorn.Server`` with these listeners on the sockets it is given; TLS, and
-a server asked to bind its own host and port, keep uvicorn's listeners.
+``protocol.PanelServer`` (the direct path) puts these listeners on the sockets it is given; TLS,
+a server asked to bind its own host and port, and uvicorn's public path keep uvicorn's listeners.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import logging
 import socket
 from collections.abc import Callable
 from typing import Any
-
-import uvicorn
 
 logger = logging.getLogger("mockpanel.server")
 
@@ -84,23 +82,3 @@ class Listener:
     async def wait_closed(self) -> None:
         if self._starting:
             await asyncio.wait(self._starting)
-
-
-class PanelServer(uvicorn.Server):
-    """``uvicorn.Server``, with a ``Listener`` on each socket given to ``run(sockets=...)``."""
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        if sockets is None or self.config.ssl is not None:
-            await super().startup(sockets)
-            return
-        config, loop = self.config, asyncio.get_running_loop()
-        for sock in sockets:  # listening before ``started`` is set: a client may connect at once
-            sock.listen(config.backlog)
-        await super().startup(sockets=[])  # the app's start-up, without uvicorn's listeners
-
-        def factory() -> asyncio.Protocol:  # as uvicorn's own create_protocol
-            return config.http_protocol_class(  # type: ignore[call-arg]
-                config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=loop,
-            )
-
-        self.servers = [Listener(loop, sock, factory) for sock in sockets]  # type: ignore[misc]

@@ -1,4 +1,15 @@
-"""The HTTP/1.1 connection: uvicorn's httptools protocol, made to behave as real clients need.
+"""The direct path: every use of uvicorn's and httptools' internals, in this one module.
+
+``PanelProtocol`` is uvicorn's httptools protocol, subclassed, and ``PanelServer`` is
+``uvicorn.Server`` with its own listeners; both lean on what uvicorn does not publish (the
+protocol's ``cycle``, ``flow``, ``pipeline``, ``_start_asgi_task``, its parser callbacks and
+keep-alive timer; the server's ``startup``, ``servers``, ``server_state``). They are used only
+where ``unsupported()`` finds nothing wrong: uvicorn and httptools releases this module was tested
+with (``TESTED``, the releases .ci/floors runs), the attributes it uses present, and a probe
+connection answered byte for byte as uvicorn's own protocol answers it, an upgrade offer's body
+read. Anywhere else, server/serving.py serves with uvicorn's public path (server/guard.py).
+
+What the protocol does (docs/http.md):
 
 - An ``Upgrade`` offer (cURL's ``CURL_HTTP_VERSION_2_0`` over ``http://`` sends ``Upgrade: h2c``)
   is ignored, as RFC 9110 section 7.8 allows: the request is answered as HTTP/1.1, body
@@ -12,26 +23,33 @@
 - One timer per connection keeps both times (uvicorn makes and cancels a keep-alive timer
   for every request): a request only notes when it began and when its answer ended.
 - What the server answers by itself (431, 408, 400 for a request httptools cannot parse) is
-  JSON ``{"error": ...}``, like everything the app answers (docs/http.md).
+  JSON ``{"error": ...}``, like everything the app answers (server/own_answers.py).
 - The common request is answered in the connection itself: a form POST to a panel's API path
   (the app's ``direct_entry`` finds its ``HotPath``) is answered as its last byte is parsed,
   head and body in one write, with no ASGI task, receive or send. The bytes are the ones the
   app would send; whatever the hot path does not take goes to the app as usual, its body
   already read.
-
-It leans on uvicorn's HttpToolsProtocol internals (``url``, ``headers``, ``cycle``, its
-keep-alive timer); tests/test_http_protocol.py pins the behaviour should uvicorn change them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import logging
+import socket
+import threading
 from typing import TYPE_CHECKING, Any, Callable, cast
 
 import httptools
-import orjson
+import uvicorn
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .. import connections
+from .listener import Listener
+from .own_answers import (
+    CONNECT_REFUSED, HEADER_LIMIT, READ_TIMEOUT, STATUS_LINES, head_without_offer, refusal, too_large, too_slow, unparsable,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import MutableMapping
@@ -42,10 +60,9 @@ if TYPE_CHECKING:  # pragma: no cover
 # app adds to the root path (a hub's /p/<id>); None for any other URL.
 DirectEntry = Callable[[bytes], "tuple[HotPath, str] | None"]
 
-HEADER_LIMIT = 32 * 1024  # request line + headers; nginx's default buffers are 4 x 8 KiB
-READ_TIMEOUT = 15.0  # seconds from a request's first byte to its last
-KEEP_ALIVE = 5  # seconds an idle connection stays open (uvicorn's default)
-_OFFER = b"upgrade"  # the Connection token that makes an Upgrade header an offer
+# The releases this module was tested with, oldest and newest (major, minor): .ci/floors runs both ends.
+# pyproject.toml caps both packages at the newest, and unsupported() refuses any release outside.
+TESTED = {"uvicorn": ((0, 53), (0, 55)), "httptools": ((0, 6), (0, 9))}
 DIRECT_BODY = 64 * 1024  # longest body answered in the connection (uvicorn's read buffer's high water)
 DIRECT_PER_READ = 16  # requests of one read answered in the connection; the rest of a pipelined flood waits its turn
 
@@ -53,6 +70,7 @@ DIRECT_PER_READ = 16  # requests of one read answered in the connection; the res
 class PanelProtocol(HttpToolsProtocol):
     """httptools, with upgrade offers ignored, bounded request heads and a read deadline."""
 
+    direct_path = True  # serving.server gives it PanelServer's listeners
     header_limit = HEADER_LIMIT
     read_timeout = READ_TIMEOUT
 
@@ -66,18 +84,23 @@ class PanelProtocol(HttpToolsProtocol):
         self._idle: float | None = None  # loop time the connection went idle (nothing asked, all answered)
         self._refusal: tuple[int, str] | None = None
         self._replay: bytes | None = None  # the head of a request whose upgrade offer is ignored
+        self._replaying = False  # parsing that head again: it must not be an offer any more
         self._entry: DirectEntry | None = None  # the app's direct entry (connection_made)
         self._direct: HotPath | None = None  # the hot path that answers the request being read
         self._direct_parts: list[bytes] = []  # the body's pieces: joined once, however it was split
         self._direct_left = DIRECT_PER_READ  # answers this read may still make in the connection
         self._direct_keep_alive = True
         self._closing = False  # the server is shutting down: close after the request being read
+        self._address: connections.Address | None = None
 
     # --- connection ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if not self.access_log and self.limit_concurrency is None:  # uvicorn logs and counts in its cycle
+        self._address = connections.opened(transport)  # the "drop" fault finds it there
+        # uvicorn logs and counts in its cycle. Its access log is asked for by the config: uvicorn's own
+        # test (a handler on its logger) is also true under pytest 9, which hangs a capturing handler on it.
+        if not self.config.access_log and self.limit_concurrency is None:
             self._entry = direct_entry(self.app)
         # A silent new connection is idle from now (uvicorn would wait for a first request forever).
         self._idle = self.loop.time()
@@ -86,6 +109,7 @@ class PanelProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timer()
         super().connection_lost(exc)
+        connections.closed(self._address)
 
     def data_received(self, data: bytes) -> None:
         self._idle = None
@@ -103,19 +127,19 @@ class PanelProtocol(HttpToolsProtocol):
                     self._refuse(400, "Invalid HTTP request: unexpected protocol switch")
                     return
                 data, self._replay = self._replay + data[exc.args[0]:], None
-                self.parser = httptools.HttpRequestParser(self)
+                self.parser, self._replaying = httptools.HttpRequestParser(self), True
                 lenient = getattr(self.parser, "set_dangerous_leniencies", None)  # httptools >= 0.6.3
                 if lenient is not None:
                     lenient(lenient_data_after_close=True)  # as uvicorn sets up its own parser
                 self._in_head, self._head_bytes = True, 0
                 continue
             except httptools.HttpParserError as exc:
-                status, message = self._refusal or (400, _reason(exc, data))
+                status, message = self._refusal or (400, unparsable(exc, data))
                 self._refuse(status, message)
                 return
             break
         if self._in_head and self._head_bytes > self.header_limit:
-            self._refuse(431, self._too_large())
+            self._refuse(431, too_large(self.header_limit))
 
     def on_response_complete(self) -> None:
         """uvicorn's, with the connection's timer kept instead of a new keep-alive timer."""
@@ -154,14 +178,18 @@ class PanelProtocol(HttpToolsProtocol):
         # one that began inside bytes already counted for another (pipelined), is measured.
         if not self._counted or self._head_bytes > self.header_limit:
             if len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers) > self.header_limit:
-                self._refusal = (431, self._too_large())
+                self._refusal = (431, too_large(self.header_limit))
                 raise ValueError("request head too large")
         if self.parser.should_upgrade():  # an upgrade offer, or CONNECT (httptools counts it as one)
             if self.parser.get_method() == b"CONNECT":  # a proxy's verb: nothing here tunnels
-                self._refusal = (405, "CONNECT is not supported: this is an API server, not a proxy")
+                self._refusal = CONNECT_REFUSED
                 raise ValueError("CONNECT")
-            self._replay = self._head_without_upgrade()
+            if self._replaying:  # still an offer without its token: refuse, do not loop
+                self._refusal = (400, "Invalid HTTP request: unexpected protocol switch")
+                raise ValueError("an offer parsed again")
+            self._replay = head_without_offer(self.parser.get_method(), self.url, self.parser.get_http_version(), self.headers)
             return  # parsed again, without the offer, once httptools stops at the upgrade
+        self._replaying = False
         entry = self._entry
         if entry is not None and self._take_directly(entry):
             return
@@ -250,7 +278,7 @@ class PanelProtocol(HttpToolsProtocol):
             return
         status, content_type, answer = answered
         keep_alive = self._direct_keep_alive and not self._closing
-        content = [STATUS_LINE[status]]
+        content = [STATUS_LINES[status]]
         for name, value in self.server_state.default_headers:
             content += [name, b": ", value, b"\r\n"]
         content += [b"content-type: ", content_type, b"\r\ncontent-length: ", b"%d" % len(answer), b"\r\n"]
@@ -265,22 +293,6 @@ class PanelProtocol(HttpToolsProtocol):
         self.on_response_complete()
 
     # --- helpers ----------------------------------------------------------------------------
-
-    def _head_without_upgrade(self) -> bytes:
-        version = self.parser.get_http_version().encode()
-        lines = [self.parser.get_method(), b" ", self.url, b" HTTP/", version, b"\r\n"]
-        for name, value in self.headers:
-            if name == b"connection":  # the Upgrade header stays, inert: the app sees what was sent
-                tokens = [t.strip() for t in value.split(b",") if t.strip() and t.strip().lower() != _OFFER]
-                if not tokens:
-                    continue
-                value = b", ".join(tokens)
-            lines += [name, b": ", value, b"\r\n"]
-        lines.append(b"\r\n")
-        return b"".join(lines)
-
-    def _too_large(self) -> str:
-        return f"Request line and headers too large (limit {self.header_limit} bytes)"
 
     def _check_times(self) -> None:
         """The connection's timer: a request still being read past its read deadline gets a 408, a
@@ -308,7 +320,7 @@ class PanelProtocol(HttpToolsProtocol):
 
     def _too_slow(self) -> None:
         if self._in_head or self._direct is not None or self.cycle is None or not self.cycle.response_started:
-            self._refuse(408, f"Request not received within {self.read_timeout:g} s; send it whole, promptly")
+            self._refuse(408, too_slow(self.read_timeout))
         else:
             self.transport.close()
 
@@ -325,25 +337,8 @@ class PanelProtocol(HttpToolsProtocol):
         self._cancel_timer()
         if self.transport.is_closing():
             return
-        body = orjson.dumps({"error": message})
-        content = [STATUS_LINE[status]]
-        for name, value in self.server_state.default_headers:
-            content += [name, b": ", value, b"\r\n"]
-        content += [
-            b"content-type: application/json\r\ncontent-length: ", str(len(body)).encode(),
-            b"\r\nconnection: close\r\n\r\n", body,
-        ]
-        self.transport.write(b"".join(content))
+        self.transport.write(refusal(status, message, self.server_state.default_headers))
         self.transport.close()
-
-
-def _reason(exc: Exception, data: bytes) -> str:
-    if data[:2] == b"\x16\x03":
-        return "Invalid HTTP request: a TLS handshake; this server speaks plain HTTP: use http://, not https://"
-    if data[:3] == b"PRI":
-        return "Invalid HTTP request: HTTP/2 with prior knowledge; this server speaks HTTP/1.1"
-    text = str(exc).strip().rstrip(".")
-    return f"Invalid HTTP request: {text[:200] if text else 'malformed request'}"
 
 
 def direct_entry(app: Any) -> DirectEntry | None:
@@ -362,11 +357,196 @@ def protocol_class(*, header_limit: int = HEADER_LIMIT, read_timeout: float = RE
     return type("PanelProtocol", (PanelProtocol,), {"header_limit": header_limit, "read_timeout": read_timeout})
 
 
-def server_options(**overrides: Any) -> dict[str, Any]:
-    """uvicorn.Config options every mockpanel server uses (``mockpanel serve``, the pytest hub)."""
-    options: dict[str, Any] = dict(
-        http=PanelProtocol, access_log=False, server_header=False, date_header=False,
-        timeout_keep_alive=KEEP_ALIVE, h11_max_incomplete_event_size=HEADER_LIMIT,
-    )
-    options.update(overrides)
-    return options
+class PanelServer(uvicorn.Server):
+    """``uvicorn.Server``, with a ``Listener`` on each socket given to ``run(sockets=...)``."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if sockets is None or self.config.ssl is not None:
+            await super().startup(sockets)
+            return
+        config, loop = self.config, asyncio.get_running_loop()
+        for sock in sockets:  # listening before ``started`` is set: a client may connect at once
+            sock.listen(config.backlog)
+        await super().startup(sockets=[])  # the app's start-up, without uvicorn's listeners
+
+        def factory() -> asyncio.Protocol:  # as uvicorn's own create_protocol
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=loop,
+            )
+
+        self.servers = [Listener(loop, sock, factory) for sock in sockets]  # type: ignore[misc]
+
+
+# --- the start-up check ------------------------------------------------------------------------------
+
+# Attributes of uvicorn's protocol this module reads, calls or replaces (the probe exercises the rest).
+_USED = ("on_message_begin", "on_headers_complete", "on_body", "on_message_complete", "on_response_complete",
+         "_start_asgi_task", "timeout_keep_alive_handler", "shutdown", "send_400_response", "_should_upgrade")
+_USED_PER_CONNECTION = ("parser", "cycle", "flow", "pipeline", "server_state", "scope", "headers", "root_path",
+                        "access_log", "limit_concurrency", "logger", "timeout_keep_alive", "loop", "transport",
+                        "expect_100_continue")
+
+
+def unsupported() -> str | None:
+    """Why the direct path cannot serve with the uvicorn and httptools installed; None when it can."""
+    for package, (oldest, newest) in TESTED.items():
+        version = importlib.metadata.version(package)
+        release = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+        if not oldest <= release <= newest:
+            tested = f"{'.'.join(map(str, oldest))} to {'.'.join(map(str, newest))}"
+            return f"{package} {version} is not a release the direct path was tested with ({tested})"
+    missing = [name for name in _USED if not hasattr(HttpToolsProtocol, name)]
+    if missing:
+        return f"uvicorn's HttpToolsProtocol has no {', '.join(missing)}"
+    found: list[str | None] = [None]
+    probing = threading.Thread(target=lambda: found.__setitem__(0, _probe()), name="mockpanel-http-probe")
+    probing.start()  # a loop of its own, whatever the caller's thread runs
+    probing.join(10)
+    return "the probe did not finish within 10 s" if probing.is_alive() else found[0]
+
+
+class _ProbeHot:
+    """``HotPath``'s interface: every form POST taken, answered with the body it read, but ``hand=over``."""
+
+    def takes(self, scope: Any) -> bool:
+        return True
+
+    def answer(self, scope: Any, body: bytes) -> tuple[int, bytes, bytes] | None:
+        return None if body == b"hand=over" else (200, b"application/json", b'{"read":"%s"}' % body)
+
+
+class _ProbeApp:
+    """An app that answers as ``_ProbeHot`` does, the ASGI way; ``direct`` gives it a direct entry."""
+
+    def __init__(self, direct: bool) -> None:
+        self.hot = _ProbeHot()
+        if direct:
+            self.direct_entry = lambda url: (self.hot, "") if url == b"/probe" else None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        body, more = b"", scope["type"] == "http"
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        answer = b'{"read":"%s"}' % body
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]})
+        await send({"type": "http.response.body", "body": answer})
+
+
+class _ProbeTransport(asyncio.Transport):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.loop, self.written, self.closing = loop, bytearray(), False
+        self.protocol: asyncio.Protocol | None = None
+
+    def write(self, data: Any) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        if not self.closing and self.protocol is not None:
+            self.closing = True
+            self.loop.call_soon(self.protocol.connection_lost, None)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 9), "peername": ("127.0.0.1", 9)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+_SILENT = logging.getLogger("mockpanel.server.probe")
+_SILENT.addHandler(logging.NullHandler())
+_SILENT.propagate = False
+_SILENT.setLevel(logging.CRITICAL + 1)
+
+_FORM = b"content-type: application/x-www-form-urlencoded\r\n"
+_OFFERED = b"connection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+
+
+def _post(body: bytes, head: bytes = b"", version: bytes = b"1.1") -> bytes:
+    return b"POST /probe HTTP/%s\r\nhost: probe\r\n%s%scontent-length: %d\r\n\r\n%s" % (
+        version, _FORM, head, len(body), body)
+
+
+# What the probe sends, one read each, and how many answers each awaits: answered directly; the
+# app's way then one pipelined behind it; handed back to the app with its body; an upgrade offer
+# with a body (compared with what it should be: uvicorn loses its body); HTTP/1.0, closed after it.
+_PROBE = [
+    (_post(b"a=1"), 1),
+    (b"GET /probe HTTP/1.1\r\nhost: probe\r\n\r\n" + _post(b"b=2"), 2),
+    (_post(b"hand=over"), 1),
+    (_post(b"c=3", _OFFERED), 1),
+    (_post(b"d=4", version=b"1.0"), 1),
+]
+
+
+def _expected(body: bytes, close: bool = False) -> bytes:
+    answer = b'{"read":"%s"}' % body
+    return (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s\r\n%s"
+            % (len(answer), b"connection: close\r\n" if close else b"", answer))
+
+
+def _probe() -> str | None:
+    """Serve _PROBE on a connection of ``PanelProtocol`` and one of uvicorn's own protocol; None
+    when both wrote what uvicorn writes, and the offer's body was read."""
+    try:
+        loop = asyncio.new_event_loop()
+        try:
+            direct = loop.run_until_complete(_converse(loop, PanelProtocol, _PROBE))
+            own = loop.run_until_complete(_converse(loop, HttpToolsProtocol, [p for p in _PROBE if _OFFERED not in p[0]]))
+        finally:
+            loop.close()
+    except Exception as exc:  # anything at all: the internals are not the ones this module knows
+        return f"the probe failed: {type(exc).__name__}: {exc}"
+    offer = _expected(b"c=3")
+    if direct.replace(offer, b"", 1) != own:
+        return f"the probe's answers differ from uvicorn's own: {_difference(direct.replace(offer, b'', 1), own)}"
+    if offer not in direct:
+        return "the probe's upgrade offer was not answered"
+    expected = [_expected(b"a=1"), _expected(b""), _expected(b"b=2"), _expected(b"hand=over"), _expected(b"d=4", close=True)]
+    if own != b"".join(expected):
+        return f"uvicorn's own protocol answered the probe unexpectedly: {_difference(own, b''.join(expected))}"
+    return None
+
+
+def _difference(got: bytes, wanted: bytes) -> str:
+    at = next((n for n, (a, b) in enumerate(zip(got, wanted)) if a != b), min(len(got), len(wanted)))
+    return f"at byte {at}, {got[max(0, at - 20):at + 60]!r} where {wanted[max(0, at - 20):at + 60]!r} was expected"
+
+
+async def _converse(loop: asyncio.AbstractEventLoop, kind: type[HttpToolsProtocol], sent: list[tuple[bytes, int]]) -> bytes:
+    app = _ProbeApp(direct=kind is PanelProtocol)
+    config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False, server_header=False, date_header=False)
+    config.load()
+    from uvicorn.server import ServerState
+
+    protocol = kind(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+    protocol.access_log = False  # whatever the process's logging: the probe is not logged,
+    protocol.logger = _SILENT  # nor what goes wrong in it (unsupported() says what)
+    transport = _ProbeTransport(loop)
+    transport.protocol = protocol
+    protocol.connection_made(transport)
+    missing = [name for name in _USED_PER_CONNECTION if not hasattr(protocol, name)]
+    if missing:
+        raise AttributeError(f"uvicorn's protocol has no {', '.join(missing)}")
+    answers = 0
+    for data, count in sent:
+        protocol.data_received(data)
+        answers += count
+        for _ in range(200):  # a few turns of the loop: the app does no I/O
+            if transport.written.count(b"HTTP/1.1 ") >= answers:
+                break
+            await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the last answer's close reaches the protocol
+    if not transport.closing:
+        transport.close()
+        await asyncio.sleep(0)
+    return bytes(transport.written)

@@ -11,17 +11,13 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from .listener import PanelServer
-from .protocol import server_options
-
-
-class _Server(PanelServer):
-    def install_signal_handlers(self) -> None:  # the main thread keeps its handlers
-        pass
+from .serving import server, server_options
 
 
 class ServerThread:
-    """Serve ``app`` on ``host``:``port`` (0 picks a free port) until ``stop()``.
+    """Serve ``app`` on ``host``:``port`` (0 picks a free port) until ``stop()``; ``config``: uvicorn's
+    options, and ``serving.server_options``' own. uvicorn leaves the signal handlers of a thread that is
+    not the main one alone.
 
     >>> with ServerThread(app) as server:
     ...     httpx.get(server.url + "/api/v2")
@@ -40,7 +36,7 @@ class ServerThread:
             raise
         self.port: int = self._sock.getsockname()[1]
         options = server_options(**{"log_level": "warning", "lifespan": "off", "loop": "asyncio", **config})
-        self._server = _Server(uvicorn.Config(app, **options))
+        self._server = server(uvicorn.Config(app, **options))
         self._thread = threading.Thread(target=self._run, name=f"mockpanel-server-{self.port}", daemon=True)
 
     @property
