@@ -68,27 +68,31 @@ def state_until(book: OrderBook[Any], i: int, now: float) -> tuple[OrderState, f
         extra = book.extras[i]
         if (extra.get("runs") or 0) > 1 and extra.get("interval"):
             return state, now
-        return state, _until(book, i, state[4], start_at, done_at)
+        delivered = state[4]
+        if book.quantity[i] and delivered >= book.delivered_to[i]:
+            return state, done_at  # nothing more to deliver before the outcome shows
+        return state, _next_unit(start_at, book.per_second[i], delivered - book.delivered_from[i] + 1, done_at)
     per_second = book.per_second[i]
     quantity = book.quantity[i]
-    delivered = book.delivered_from[i] + int((now - start_at) * per_second)
+    units = int((now - start_at) * per_second)  # as delivered_of reads it
+    delivered = book.delivered_from[i] + units
     delivered_to = book.delivered_to[i]
     if quantity and delivered >= delivered_to:
-        delivered = delivered_to
-    state = _state(OrderState, (Status.IN_PROGRESS, book.charges.values[book.charge_ix[i]], book.start_count[i],
-                                quantity - delivered if quantity > delivered else 0, delivered))
-    return state, _until(book, i, delivered, start_at, done_at)
+        delivered, until = delivered_to, done_at  # nothing more to deliver before the outcome shows
+    else:
+        until = _next_unit(start_at, per_second, units + 1, done_at)
+    return _state(OrderState, (Status.IN_PROGRESS, book.charges.values[book.charge_ix[i]], book.start_count[i],
+                               quantity - delivered if quantity > delivered else 0, delivered)), until
 
 
-def _until(book: OrderBook[Any], i: int, delivered: int, start_at: float, done_at: float) -> float:
-    """When an order In progress with ``delivered`` units shows another (or its outcome)."""
-    per_second = book.per_second[i]
-    if (book.quantity[i] and delivered >= book.delivered_to[i]) or not per_second > 0:
-        return done_at  # nothing more to deliver before the outcome shows
-    # delivered_of's ``int((t - start_at) * per_second)`` is ``units - 1`` now. It never decreases as
-    # t grows (each float operation in it is monotonic), so once it is below ``units`` at some t, it
-    # is at every earlier time: the exact quotient, or the float next to it, is the bound, checked.
-    units = delivered - book.delivered_from[i] + 1
+def _next_unit(start_at: float, per_second: float, units: int, done_at: float) -> float:
+    """The first time ``int((t - start_at) * per_second)`` (delivered_of's) reaches ``units``, or
+    ``done_at`` when that is sooner: a time before which it stays below ``units``."""
+    if not per_second > 0:
+        return done_at
+    # That expression never decreases as t grows (each float operation in it is monotonic), so
+    # once it is below ``units`` at some t, it is at every earlier time: the exact quotient, or
+    # the float next to it, is the bound, checked.
     t = start_at + units / per_second
     if int((t - start_at) * per_second) < units:
         t = nextafter(t, INF)
