@@ -173,8 +173,8 @@ def mock_app(
     """With ``services``: the catalogue is a generated one of that many services (bench/catalogue.py).
     With ``running``: that many orders still running placed after the ``orders`` (``place_running``);
     ``running_orders`` in the info lists those that run for hours yet."""
-    lead = RUNNING_SPREAD + RUNNING_AGE if running else 0.0
-    start = time.time() - SPREAD_SECONDS - lead if orders or running else None
+    lead = (SPREAD_SECONDS if orders else 0.0) + (RUNNING_SPREAD + RUNNING_AGE if running else 0.0)
+    start = time.time() - lead if lead else None  # the clock ends at the present once the store is filled
     clock = VirtualClock(speed=0, start=start)
     catalog = Catalog.from_json(generate(services)) if services else None
     panel = build_panel(clock=clock, seed=seed, catalog=catalog)
