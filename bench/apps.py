@@ -5,7 +5,8 @@
   With ``services``, it answers the mock's ``services`` bytes instead (same size on the wire).
 * ``mock_app``: the real mock (``build_panel`` + ``create_app``) with one funded key
   and ``orders`` orders placed through the Python API before the server starts
-  (and, with ``services``, a generated catalogue of that many services).
+  (and, with ``services``, a generated catalogue of that many services; with ``running``,
+  that many more orders still running, placed last: the ones a client polls).
 
 Both get a ``GET /bench/info`` route that reports the process's resident memory and
 garbage-collector pauses, so the runner can read them between runs.
@@ -37,6 +38,15 @@ FUNDS = "1000000000"  # enough for millions of orders at 0.045 each
 # mix of statuses (nearly all final, the newest few Pending or In progress) is the
 # same whatever their number: a 10k and a 1M store differ only in size.
 SPREAD_SECONDS = 86_400.0
+# Orders still running (``running``): the service's largest quantity, so each is In progress for
+# 1.7 to 17 hours; placed over RUNNING_SPREAD seconds, the last RUNNING_AGE seconds before "now"
+# (past the longest Pending, 180 s), and listed only when due to end past RUNNING_HORIZON from
+# now: no bench run lasts that long, so every order listed is In progress all along.
+RUNNING_ORDERS = 1_000  # of the running store (bench/run.py), of which about 800 last past the horizon
+RUNNING_QUANTITY = 10_000
+RUNNING_SPREAD = 600.0
+RUNNING_AGE = 300.0
+RUNNING_HORIZON = 7_200.0
 CONSTANT = b'{"balance":"100.84292","currency":"USD"}'
 
 
@@ -98,6 +108,22 @@ def populate(panel: Panel, key: str, count: int) -> dict[str, Any]:
     return {"orders": count, "add_seconds": round(placed, 3), "settle_seconds": round(settled, 3)}
 
 
+def place_running(panel: Panel, key: str, count: int) -> list[int]:
+    """Place ``count`` orders that run for hours, over RUNNING_SPREAD virtual seconds, then let
+    RUNNING_AGE seconds pass; the ids of those still running past RUNNING_HORIZON from now."""
+    clock = panel.clock
+    step = RUNNING_SPREAD / max(count, 1)
+    placed = []
+    for i in range(count):
+        placed.append(panel.add(key, str(BENCH_SERVICE), {"link": f"https://instagram.com/p/running{i:07d}",
+                                                           "quantity": str(RUNNING_QUANTITY)}))
+        clock.advance(step)
+    clock.advance(RUNNING_AGE)
+    panel.balance(key)  # settles the few canceled while Pending, as the first balance call would
+    horizon = clock.now() + RUNNING_HORIZON
+    return [i for i in placed if panel.orders[i].done_at > horizon]
+
+
 def answer_of(app: Any, body: bytes) -> bytes:
     """The body an ASGI app answers to one urlencoded POST /api/v2 (called in-process)."""
     import asyncio
@@ -141,10 +167,14 @@ def bare_app(services: int = 0, **_: Any) -> tuple[Starlette, dict[str, Any]]:
 
 
 def mock_app(
-    orders: int = 0, seed: int = 1, gc_freeze: bool = True, control: bool = True, services: int = 0, **_: Any
+    orders: int = 0, seed: int = 1, gc_freeze: bool = True, control: bool = True, services: int = 0,
+    running: int = 0, **_: Any,
 ) -> tuple[Starlette, dict[str, Any]]:
-    """With ``services``: the catalogue is a generated one of that many services (bench/catalogue.py)."""
-    start = time.time() - SPREAD_SECONDS if orders else None
+    """With ``services``: the catalogue is a generated one of that many services (bench/catalogue.py).
+    With ``running``: that many orders still running placed after the ``orders`` (``place_running``);
+    ``running_orders`` in the info lists those that run for hours yet."""
+    lead = (SPREAD_SECONDS if orders else 0.0) + (RUNNING_SPREAD + RUNNING_AGE if running else 0.0)
+    start = time.time() - lead if lead else None  # the clock ends at the present once the store is filled
     clock = VirtualClock(speed=0, start=start)
     catalog = Catalog.from_json(generate(services)) if services else None
     panel = build_panel(clock=clock, seed=seed, catalog=catalog)
@@ -153,12 +183,13 @@ def mock_app(
     rss_before = rss_bytes()
     started = time.perf_counter()
     stats = populate(panel, BENCH_KEY, orders)
+    running_ids = place_running(panel, BENCH_KEY, running) if running else []
     gc.collect()
     rss_after = rss_bytes()
     stats["seconds"] = round(time.perf_counter() - started, 3)  # including the final gc
     clock.set_speed(1.0)
     watch = GcWatch()
-    ids = account.order_ids
+    ids = account.order_ids[:orders]  # the store's; the running ones are listed apart
     info: dict[str, Any] = {
         "app": "mock",
         "key": BENCH_KEY,
@@ -166,6 +197,7 @@ def mock_app(
         "quantity": BENCH_QUANTITY,
         "first_order": ids[0] if ids else None,
         "last_order": ids[-1] if ids else None,
+        "running_orders": running_ids,
         "populate": stats,
         "rss_before_populate": rss_before,
         "rss_after_populate": rss_after,

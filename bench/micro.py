@@ -24,7 +24,7 @@ from typing import Any
 from mockpanel.endpoint.params import urlencoded_fields
 
 from . import workloads
-from .apps import BENCH_KEY, bare_app, mock_app
+from .apps import BENCH_KEY, RUNNING_ORDERS, bare_app, mock_app
 
 
 def best_of(fn: Callable[[], Any], number: int, repeat: int) -> float:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     bare, _ = bare_app()
-    app, info = mock_app(orders=args.orders, control=not args.no_control)
+    app, info = mock_app(orders=args.orders, control=not args.no_control, running=RUNNING_ORDERS)
     dialect = app.state.dialect
     control = getattr(app.state, "control", None)
     journal = getattr(control, "journal", None)
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "balance": workloads.balance(BENCH_KEY).bodies[0],
         "status": workloads.status(BENCH_KEY, first, last, rng).bodies[0],
         "multi": workloads.multi_status(BENCH_KEY, first, last, rng).bodies[0],
+        "running": workloads.running_status(BENCH_KEY, info["running_orders"], rng).bodies[0],
     }
     n, r = args.number, args.repeat
     bare_us = asgi_cost(bare, bodies["balance"].encode(), n, r) * 1e6
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     answers = app.state.api.answers
     for name, text in bodies.items():
         body = text.encode()
-        m = max(10, n // 10) if name == "multi" else n
+        m = max(10, n // 10) if name in ("multi", "running") else n
         total = asgi_cost(app, body, m, r) * 1e6
         fields = urlencoded_fields(body)
         t_fields = best_of(lambda b=body: urlencoded_fields(b), m, r) * 1e6

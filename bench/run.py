@@ -4,6 +4,8 @@ Servers (each a uvicorn subprocess on the same settings, see bench/serve.py):
   bare   the reference: constant JSON, body never read
   small  the mock with ``--orders-small`` stored orders: balance, status, multi-status
   add    the mock with ``--orders-small`` stored orders: add (every link distinct)
+  running  the mock with ``--orders-small`` stored orders and 1,000 more still running: multi-status
+         of running orders
   large  the mock with ``--orders-large`` stored orders: status, multi-status, memory
   catalog / bare-catalog   the mock with a generated ``--services`` catalogue, and a bare
          endpoint answering the same bytes: services
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import client_side, peers, workloads
-from .apps import BENCH_KEY
+from .apps import BENCH_KEY, RUNNING_ORDERS
 from .load import LoadError, Workload, median, wrk_path
 from .servers import REPO, Fleet, Server
 from .report import machine, render, source
@@ -38,7 +40,7 @@ from .rounds import measure, one_run
 from .shared import shared_runs
 from .targets import load_baseline, targets
 
-PARTS = ("balance", "add", "status", "multi", "large", "services", "peers", "client")
+PARTS = ("balance", "add", "status", "multi", "running", "large", "services", "peers", "client")
 DEFAULT_JSON = REPO / "bench" / "results" / "latest.json"
 SERVICES_CONNECTIONS = 4
 BASELINE = REPO / "bench" / "baseline.json"  # a committed run: the figures before the request path changed
@@ -48,7 +50,7 @@ BASELINE = REPO / "bench" / "baseline.json"  # a committed run: the figures befo
 class Config:
     name: str
     server: str
-    kind: str  # bare, balance, add, status, multi, services, bare-services, peer
+    kind: str  # bare, balance, add, status, multi, running, services, bare-services, peer
     workload: Workload | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
     connections: int | None = None  # None: --connections
@@ -152,6 +154,8 @@ def plan(args: argparse.Namespace) -> tuple[list[Server], list[Config]]:
     for kind in ("status", "multi"):
         if kind in parts:
             configs.append(Config(f"{kind}@{small}", "small", kind))
+    if "running" in parts:
+        configs.append(Config(f"multi-running@{small}", "running", "running"))
     for kind in ("status", "multi"):
         if kind in parts and "large" in parts:
             configs.append(Config(f"{kind}@{large}", "large", kind))
@@ -172,6 +176,7 @@ def plan(args: argparse.Namespace) -> tuple[list[Server], list[Config]]:
         "bare": ["--app", "bare"],
         "small": ["--app", "mock", "--orders", str(args.orders_small), *extra],
         "add": ["--app", "mock", "--orders", str(args.orders_small), *extra],
+        "running": ["--app", "mock", "--orders", str(args.orders_small), "--running", str(RUNNING_ORDERS), *extra],
         "large": ["--app", "mock", "--orders", str(args.orders_large), *extra],
         "catalog": ["--app", "mock", "--services", str(args.services), *extra],
         "bare-catalog": ["--app", "bare", "--services", str(args.services)],
@@ -197,6 +202,8 @@ def build_workloads(fleet: Fleet, configs: list[Config], seed: int = 1) -> None:
             c.workload = workloads.services(BENCH_KEY)
         elif c.kind == "add":
             c.workload = workloads.add(BENCH_KEY)
+        elif c.kind == "running":
+            c.workload = workloads.running_status(BENCH_KEY, info["running_orders"], rng)
         else:
             first, last = info.get("first_order"), info.get("last_order")
             if first is None:

@@ -50,12 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-gc-freeze", action="store_true")
     parser.add_argument("--no-control", action="store_true")
     parser.add_argument("--services", type=int, default=0, help="a generated catalogue of this many services")
+    parser.add_argument("--running", type=int, default=0, help="orders still running, placed after --orders")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     app, info = APPS[args.app](
         orders=args.orders, seed=args.seed, gc_freeze=not args.no_gc_freeze, control=not args.no_control,
-        services=args.services,
+        services=args.services, running=args.running,
     )
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP
     # (with proto 0 every answer written in two parts waits ~40 ms for a delayed ACK).

@@ -1,4 +1,10 @@
-"""The request bodies of each benchmark config, and the check that a server answers them right."""
+"""The request bodies of each benchmark config, and the check that a server answers them right.
+
+``add`` and the status of running orders are encoded as clients encode them: PHP's
+``http_build_query``, requests and httpx percent-encode every byte but letters, digits and
+``-._~`` (and ``*`` in PHP), so a link arrives as ``https%3A%2F%2F...`` and a list of ids as
+``1%2C2%2C3``; ``urllib.parse.urlencode`` writes the same bytes.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ import random
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote_plus, urlencode
 
 from .apps import BENCH_QUANTITY, BENCH_SERVICE, CONSTANT
 from .load import UNIQUE, Workload
@@ -26,8 +33,10 @@ def services(key: str) -> Workload:
 
 
 def add(key: str) -> Workload:
-    link = "https%3A%2F%2Finstagram.com%2Fp%2Fbench" + UNIQUE
-    return Workload((f"key={key}&action=add&service={BENCH_SERVICE}&link={link}&quantity={BENCH_QUANTITY}",))
+    """An order as a client places it: its link percent-encoded, and distinct on every request."""
+    fields = {"key": key, "action": "add", "service": BENCH_SERVICE,
+              "link": f"https://www.instagram.com/p/bench{UNIQUE}/", "quantity": BENCH_QUANTITY}
+    return Workload((urlencode(fields).replace(quote_plus(UNIQUE), UNIQUE),))
 
 
 def status(key: str, first: int, last: int, rng: random.Random) -> Workload:
@@ -41,6 +50,17 @@ def multi_status(key: str, first: int, last: int, rng: random.Random) -> Workloa
         ids = rng.sample(range(first, last + 1), count)
         bodies.append(f"key={key}&action=status&orders=" + "%2C".join(map(str, ids)))
     return Workload(tuple(bodies))
+
+
+def running_status(key: str, running: Sequence[int], rng: random.Random) -> Workload:
+    """Statuses of 100 orders still running, as a client polls the orders it placed (ids joined by
+    commas, sent as ``%2C``)."""
+    if len(running) < BATCH:
+        raise RuntimeError(f"the running store lists {len(running)} orders still running; a status of {BATCH} needs more")
+    return Workload(tuple(
+        urlencode({"key": key, "action": "status", "orders": ",".join(map(str, rng.sample(list(running), BATCH)))})
+        for _ in range(ROTATE)
+    ))
 
 
 # --- probes: one request per config before timing, so a wrong answer fails the run -------
@@ -75,6 +95,14 @@ def _check_multi(data: Any) -> str | None:
     return f"{len(bad)} of {len(data)} entries are not statuses, e.g. {data[bad[0]]!r}" if bad else None
 
 
+def _check_running(data: Any) -> str | None:
+    problem = _check_multi(data)
+    if problem:
+        return problem
+    final = [k for k, v in data.items() if v["status"] not in ("Pending", "In progress")]
+    return f"{len(final)} of {len(data)} orders are no longer running, e.g. {data[final[0]]!r}" if final else None
+
+
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "bare": _check_bare,
     "peer": _check_bare,  # the stub answers bare's constant
@@ -84,6 +112,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "add": _check_add,
     "status": _check_status,
     "multi": _check_multi,
+    "running": _check_running,
 }
 
 

@@ -44,7 +44,7 @@ def test_a_config_whose_server_closes_a_connection_is_an_error() -> None:
 def test_micro_reports_each_action(capsys: pytest.CaptureFixture[str]) -> None:
     assert micro.main(["--orders", "50", "--number", "20", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
-    for action in ("balance", "status", "multi"):
+    for action in ("balance", "status", "multi", "running"):
         assert re.search(rf"^{action} +\d", out, re.M), out
 
 

@@ -110,6 +110,15 @@ def test_targets_compare_with_bare_and_with_the_wiremock_stub() -> None:
     assert no_baseline["bytes per stored order"]["met"] is True  # <= 300
 
 
+def test_targets_for_an_add_as_clients_send_it_and_a_poll_of_running_orders() -> None:
+    rows = [row("bare", 10_000), row("add", 7_100), row("multi-running@10k", 3_900)]
+    got = {t["target"]: t for t in targets(rows, {}, "10k", "1M", "5k", None)}
+    assert (got["add rps / bare"]["value"], got["add rps / bare"]["met"]) == (0.71, True)
+    assert (got["multi-running@10k rps / bare"]["value"], got["multi-running@10k rps / bare"]["met"]) == (0.39, False)
+    paired = [row("bare", 10_000), {**row("add", 7_100), "ratio_paired": 0.69}]
+    assert targets(paired, {}, "10k", "1M", "5k", None)[0]["met"] is False  # the paired ratio when the run has it
+
+
 def test_profile_samples_are_split_into_disjoint_pieces_of_work(tmp_path: Path) -> None:
     from bench.profile import by_group
 
@@ -159,7 +168,8 @@ def test_profile_prints_where_the_time_goes_by_piece_of_work(tmp_path: Path) -> 
     )
     groups = dict(report["profiles"]["balance"]["groups"])
     assert sum(groups.values()) == pytest.approx(1.0)
-    assert {"uvicorn send (socket write)", "mock ASGI layers"} <= set(groups)  # the server was sampled under load
+    # the server was sampled under load, answering in the connection (server/protocol.py, the hot path)
+    assert {"mockpanel protocol (checks, socket write)", "hot path"} <= set(groups)
     assert "by piece of work" in stdout
 
 

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from typing import Any, Iterator
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -133,6 +134,47 @@ def test_the_bytes_and_the_journal_are_the_app_s_own(counted: list[str]) -> None
         assert _har(direct.url) == _har(reference.url)
         text = httpx.get(direct.url + "/_mock/journal.har", timeout=10).text
     assert KEY not in text
+
+
+def _post_bytes(body: bytes) -> bytes:
+    return (b"POST /api/v2 HTTP/1.1\r\nHost: 127.0.0.1\r\n" + FORM + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+            + body)
+
+
+# Bodies as clients percent-encode them (urlencode writes what PHP's http_build_query, requests and
+# httpx send), and escapes a client may get wrong: each read the same way on both ways.
+PERCENT_SESSION: list[bytes] = [
+    _post(urlencode({"key": KEY, "action": "add", "service": 1, "quantity": 100,
+                     "link": "https://www.instagram.com/p/C8x_y-z/?utm_source=ig&igsh=MzRl==&ids=1,2"})),
+    _post(urlencode({"key": KEY, "action": "status", "orders": "10001,10002,99"})),
+    _post(f"%6B%65y={KEY}&ac%74ion=st%61tus&order=1000%31"),  # escaped names and digits
+    _post(f"key={KEY}&action=add&service=1&quantity=100&link=https%3A%2F%2Fdirect.test%2F%3Fq%3Da%2Bb%25c%zz%ff%2"),
+    _post(f"key={KEY}&action=add&service=1&quantity=100&link=https%3A%2F%2Fdirect.test%2F%00"),  # refused: a NUL
+    _post(f"key={KEY}&action=add&service=1&quantity=100&link=https%3A%2F%2Fdirect.test%2Fa+b%C3%A9%E2%82"),
+    _post(f"key={KEY}&action=status&orders=10001%2c10003%2C%2C%41"),
+    _post(f"key={KEY}%00&action=balance"),
+    _post(f"key=%ff{KEY}&action=balance"),
+    _post(f"key={KEY}&action=balance%"),
+    _post_bytes(b"key=" + KEY.encode() + b"&action=add&service=1&quantity=100&link=https://direct.test/\xff%C3%A9"),
+]
+
+
+def test_percent_encoded_bodies_are_answered_in_the_connection_as_the_app_reads_them(counted: list[str]) -> None:
+    with ServerThread(_app()) as direct, ServerThread(_app(), direct=False) as reference:
+        for data in PERCENT_SESSION:
+            assert _exchange(direct.port, data, 1) == _exchange(reference.port, data, 1)
+        assert len(counted) == len(PERCENT_SESSION)  # only the reference's: none took the app's way on `direct`
+        assert _journal(direct.url) == _journal(reference.url)
+        assert _har(direct.url) == _har(reference.url)
+        orders = httpx.get(direct.url + "/_mock/orders?limit=100", timeout=10).json()["orders"]
+        assert orders == httpx.get(reference.url + "/_mock/orders?limit=100", timeout=10).json()["orders"]
+        rows = _journal(direct.url)
+    # The escapes were read, not passed through: the orders' links, the ids and the escaped names.
+    assert [o["link"] for o in orders] == [
+        "https://direct.test/\xff\xe9", "https://direct.test/a b\xe9\ufffd", "https://direct.test/?q=a+b%c%zz\ufffd%2",
+        "https://www.instagram.com/p/C8x_y-z/?utm_source=ig&igsh=MzRl==&ids=1,2"]  # newest first
+    assert [r["action"] for r in rows[:3]] == ["add", "status", "status"]
+    assert all("error" not in r["response"] for r in rows[1:3])
 
 
 def test_the_common_request_never_reaches_the_app_the_asgi_way(counted: list[str]) -> None:

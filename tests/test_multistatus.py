@@ -1,4 +1,4 @@
-"""Status answers with final orders' entries kept (endpoint/multistatus.py): always the answer the
+"""Status answers with orders' entries kept while they hold (endpoint/multistatus.py): always the answer the
 panel would render now, in every dialect, whatever changed since an entry was kept."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from mockpanel import VirtualClock, build_panel, load_dialect
 from mockpanel.dialects import render
+from mockpanel.endpoint import multistatus
 from mockpanel.endpoint.actions import Answers, dispatch
 from mockpanel.endpoint.multistatus import FinalStatuses
 
@@ -155,6 +156,33 @@ def test_a_batch_with_an_unknown_id_is_not_kept_whole_so_the_id_shows_once_place
     assert "status" in answers.answer(dialect, fields)[0][str(coming)]
 
 
+def test_a_running_order_s_entry_is_kept_until_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    panel = build_panel(clock=VirtualClock(speed=0, start=1_700_000_000), seed=3)
+    panel.create_account(KEY, balance="1000")
+    ids = [panel.add(KEY, "1", {"link": f"https://multi.test/r{i}", "quantity": "5000"}) for i in range(6)]
+    panel.clock.advance(200)  # past Pending: each delivers a unit every 0.6 to 6 s for an hour or more
+    dialect, answers = load_dialect("standard"), Answers(panel)
+    fields = {"key": KEY, "action": "status", "orders": ",".join(map(str, ids))}
+    worked_out: list[int] = []
+    real = multistatus.state_until
+    monkeypatch.setattr(multistatus, "state_until", lambda book, row, now: worked_out.append(row) or real(book, row, now))
+
+    def poll() -> int:
+        """Rows whose state was worked out anew for one poll, the answer checked against a fresh one."""
+        before = len(worked_out)
+        assert answers.answer(dialect, fields) == _fresh(panel, dialect, fields)
+        return len(worked_out) - before
+
+    assert poll() == 6
+    running = sum(panel.status(KEY, i).status.value == "In progress" for i in ids)
+    assert running == 5  # (seed 3: one was canceled while Pending)
+    assert poll() == 0  # the same instant: every entry as it was
+    panel.clock.advance(1e-3)
+    assert poll() == 0  # no order shows another unit a millisecond later
+    panel.clock.advance(30)
+    assert poll() == running  # each running order has shown more units since; the final ones are as they were
+
+
 class KeptAnswers(RuleBasedStateMachine):
     """Whatever happens to a panel, every status answer (single or batch, kept or not) is the one
     rendered from scratch now."""
@@ -169,7 +197,7 @@ class KeptAnswers(RuleBasedStateMachine):
         first = self.panel.orders.first_id
         return data.draw(st.integers(first, first + 5) | st.integers(first - 1, self.panel.orders.next_id + 1))
 
-    @rule(seconds=st.sampled_from([1.0, 60.0, 3600.0, 30 * 86400.0]))
+    @rule(seconds=st.sampled_from([1e-6, 0.4, 1.0, 60.0, 3600.0, 30 * 86400.0]))
     def advance(self, seconds: float) -> None:
         self.panel.clock.advance(seconds)
 

@@ -6,9 +6,14 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mockpanel.catalogs import load_catalog
 from mockpanel.domain.lifecycle import Status
 from mockpanel.domain.money import share
+from mockpanel.domain.order_rows import state_of, state_until
+from mockpanel.domain.orderbook import OrderBook
 from mockpanel.domain.orders import Order
 
 CATALOG = load_catalog()
@@ -230,3 +235,63 @@ def test_plan_outcome_partial_default_remains_is_half() -> None:
     order = make()
     order.plan_outcome(Status.PARTIAL)
     assert order.state(order.done_at).remains == 50
+
+
+# --- how long a state holds (state_until: a status's entry is kept for that long) -------------
+
+KINDS = ("completed", "partial", "canceled", "dripfeed", "unlimited", "held", "details")
+
+
+def _order_of(kind: str, start: float, pending: float, per_second: float, quantity: int) -> OrderBook[Order]:
+    book: OrderBook[Order] = OrderBook(first_id=10001, view=Order.of)
+    args: dict[str, Any] = dict(book=book, created=start, start_at=start + pending, per_second=per_second,
+                                quantity=quantity, delivered_to=quantity)
+    if kind == "partial":
+        args.update(outcome=Status.PARTIAL, delivered_to=quantity // 2)
+    elif kind == "canceled":
+        args.update(outcome=Status.CANCELED, delivered_to=0)
+    elif kind == "dripfeed":  # 4 runs of at least 100
+        args.update(runs=4, interval=30, quantity=quantity + 400, delivered_to=quantity + 400)
+    elif kind == "unlimited":
+        args.update(quantity=0, delivered_to=0)
+    elif kind == "held":
+        args.update(start_at=math.inf)
+    elif kind == "details":
+        args.update(details={"username": "someone"})
+    make(**args)
+    return book
+
+
+@settings(max_examples=400, deadline=None)
+@given(kind=st.sampled_from(KINDS), start=st.floats(1.5e9, 1.9e9), pending=st.floats(0, 300),
+       per_second=st.floats(0.01, 80), quantity=st.integers(1, 100_000), at=st.floats(0, 1.05))
+def test_a_state_holds_exactly_until_state_until_says(
+        kind: str, start: float, pending: float, per_second: float, quantity: int, at: float) -> None:
+    book = _order_of(kind, start, pending, per_second, quantity)
+    end = book.done_at[0] if book.done_at[0] < math.inf else start + pending + 7200
+    now = start + at * (end - start)  # from its creation to past its end
+    state, until = state_until(book, 0, now)
+    assert state == state_of(book, 0, now)
+    assert until >= now
+    if kind == "dripfeed" and state.status is Status.IN_PROGRESS:
+        assert until == now  # not worked out: not kept
+    if until == now:
+        return
+    # Every instant before ``until`` shows the same, the last float before it included; ``until``
+    # itself shows another (as soon as it changes: a kept entry serves as long as it can).
+    last = math.nextafter(until, -math.inf) if until < math.inf else now + 1e7
+    for t in (now, now + (min(until, now + 1e7) - now) / 3, last):
+        assert state_of(book, 0, t) == state, (t, until)
+    if until < math.inf:
+        assert state_of(book, 0, until) != state
+    else:
+        assert state.status.final or kind == "held"
+
+
+def test_a_running_order_s_state_holds_until_its_next_unit() -> None:
+    book = _order_of("completed", 1_700_000_000.0, 60.0, 0.5, 100)  # a unit every 2 s from start + 60
+    state, until = state_until(book, 0, 1_700_000_000.0 + 60 + 7.0)
+    assert (state.status, state.delivered) == (Status.IN_PROGRESS, 3)
+    assert until == 1_700_000_000.0 + 60 + 8.0
+    assert state_until(book, 0, 1_700_000_000.0 + 10)[1] == 1_700_000_000.0 + 60  # Pending until it starts
+    assert state_until(book, 0, book.done_at[0])[1] == math.inf  # final

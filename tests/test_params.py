@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import parse_qsl, quote, urlencode
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.requests import Request
 
 from mockpanel import ErrorCode, load_dialect
 from mockpanel.endpoint.params import FORM, is_form, json_fields, media_type, query_fields, urlencoded_fields
@@ -94,7 +96,9 @@ def test_media_type():
     assert media_type(";;;") == ""
 
 
-_FORM_ALPHABET = st.sampled_from(list("ab=&+%2Cc,; é\u00ff0") + ["%2C", "%2c", "%E2", "%82%AC", "%%", "%zz", "\ud800"])
+_ESCAPES = ["%2C", "%2c", "%E2", "%82%AC", "%%", "%zz", "%3A", "%2F", "%2f", "%2B", "%25", "%00", "%ff", "%7F", "%41", "%7e",
+            "%26", "%3D", "%2", "%C3%A9", "%F0%9F%98%80", "%ED%A0%80"]
+_FORM_ALPHABET = st.sampled_from(list("ab=&+%2Cc,; é\u00ff0") + _ESCAPES + ["\ud800"])
 
 
 @settings(max_examples=500)
@@ -107,6 +111,38 @@ def test_the_form_parser_reads_every_body_as_parse_qsl_does(text):
         decoded = body.decode("latin-1")
     expected = dict(parse_qsl(decoded, keep_blank_values=True, encoding="utf-8", errors="replace"))
     assert urlencoded_fields(body) == expected
+
+
+def _starlette_form(body: bytes) -> dict[str, str]:
+    """What Starlette's own form parser reads from a urlencoded body (the last of repeated names)."""
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", FORM.encode())]}
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def read() -> dict[str, str]:
+        form = await Request(scope, receive).form()
+        return {name: value for name, value in form.multi_items() if isinstance(value, str)}
+
+    return asyncio.run(read())
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(list("ab=&+%2Cc,;0") + _ESCAPES[:-3]), max_size=30).map("".join))
+def test_percent_escapes_read_as_starlettes_form_parser_reads_them(text):
+    # ASCII bodies (as every client library percent-encodes them): "+" a space, "%XX" a byte, the
+    # bytes UTF-8 with U+FFFD for what is not, a "%" that starts no escape kept as it is.
+    body = text.encode("ascii")
+    assert urlencoded_fields(body) == _starlette_form(body)
+
+
+def test_what_clients_send_is_read_back():
+    fields = {"key": KEY, "action": "add", "service": "1", "quantity": "100",
+              "link": "https://www.instagram.com/p/C8x_y-z/?utm_source=ig_web_copy_link&igsh=MzRl==#top",
+              "comments": "nice +1 %25 100%\nsecond, line é", "orders": "1,2,3"}
+    body = urlencode(fields).encode()  # what PHP's http_build_query, requests and httpx send
+    assert urlencoded_fields(body) == fields == _starlette_form(body)
+    assert urlencoded_fields(b"a=%2B%25%zz%ff%00%2") == {"a": "+%%zz\ufffd\x00%2"} == _starlette_form(b"a=%2B%25%zz%ff%00%2")
 
 
 def test_the_form_parser_on_an_id_list_and_repeated_fields():

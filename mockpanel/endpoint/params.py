@@ -58,21 +58,34 @@ def urlencoded_fields(body: bytes) -> dict[str, str]:
             continue
         name, _, value = part.partition("=")
         if "%" in name or "+" in name:
-            name = unquote(name.replace("+", " "), errors="replace")
+            name = _unquote_plus(name)
         if "%" in value or "+" in value:
-            value = _unquote_value(value)
+            value = _unquote_plus(value)
         out[name] = value
     return out
 
 
-def _unquote_value(value: str) -> str:
-    # A list of ids ("1%2C2%2C3") is the common escaped value: one C-level replace, and
-    # unquote only when another escape remains (a "%2C" decodes to "," whatever surrounds it).
-    if "+" not in value:
-        commas = value.replace("%2C", ",").replace("%2c", ",")
-        if "%" not in commas:
-            return commas
-    return unquote(value.replace("+", " "), errors="replace")
+# "%XX" for every ASCII character, either case: what clients escape in a link or a list of ids.
+_ASCII_ESCAPES = {f"{a}{b}": chr(int(a + b, 16)) for a in "01234567" for b in "0123456789ABCDEFabcdef"}
+
+
+def _unquote_plus(text: str) -> str:
+    """``unquote_plus(text, errors="replace")``, as Starlette's form parser and parse_qsl decode:
+    "+" is a space, "%XX" a byte, the bytes UTF-8 (U+FFFD for what is not), and a "%" that starts
+    no escape stays as it is."""
+    if "+" in text:
+        text = text.replace("+", " ")
+    # A list of ids ("1%2C2%2C3") is the common escaped value: one C-level replace each.
+    commas = text.replace("%2C", ",").replace("%2c", ",")
+    if "%" not in commas:
+        return commas
+    # A link escapes a few ASCII characters (":", "/", "?", "=", "&"): looked up, not decoded
+    # as bytes; anything else (a byte of a UTF-8 character, a stray "%") is unquote's.
+    parts = text.split("%")
+    try:
+        return parts[0] + "".join([_ASCII_ESCAPES[part[:2]] + part[2:] for part in parts[1:]])
+    except KeyError:
+        return unquote(text, errors="replace")
 
 
 def _scalar(value: Any) -> str | None:
