@@ -24,9 +24,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockpanel import VirtualClock, build_panel, create_app
-from mockpanel.domain.catalog import Catalog
-from mockpanel.control.panel import Panel
-from mockpanel.server.collector import freeze_startup
+from mockpanel._domain.catalog import Catalog
+from mockpanel._control.panel import Panel
+from mockpanel._server.collector import freeze_startup
 
 from .catalogue import generate
 

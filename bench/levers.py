@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from mockpanel.domain import accounts
-from mockpanel.endpoint.actions import dispatch
-from mockpanel.endpoint.api import request_fields
-from mockpanel.endpoint.context import SCOPE_KEY, Call
-from mockpanel.powers.middleware import FaultMiddleware
-from mockpanel.endpoint.params import urlencoded_fields
+from mockpanel._domain import accounts
+from mockpanel._endpoint.actions import dispatch
+from mockpanel._endpoint.api import request_fields
+from mockpanel._endpoint.context import SCOPE_KEY, Call
+from mockpanel._powers.middleware import FaultMiddleware
+from mockpanel._endpoint.params import urlencoded_fields
 
 from . import workloads
 from .apps import BENCH_KEY, bare_app, mock_app
@@ -66,7 +66,7 @@ def lean_fields(body: bytes) -> dict[str, str]:
 
 
 class _Counting:
-    """Stands in for ``hashlib`` in mockpanel.domain.accounts: counts SHA-256s."""
+    """Stands in for ``hashlib`` in mockpanel._domain.accounts: counts SHA-256s."""
 
     def __init__(self, real: Any) -> None:
         self.real, self.calls = real, 0
@@ -164,7 +164,7 @@ def measure(action: str, app: Any, body: bytes, number: int, repeat: int) -> dic
 
 
 def api_encode(dialect: Any, payload: Any) -> bytes:
-    from mockpanel.dialects.render import encode
+    from mockpanel._dialects.render import encode
 
     return encode(dialect, payload)
 

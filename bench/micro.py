@@ -6,9 +6,9 @@ pre-built scope and body (no network, no load generator, no other process), the
 best of several repeats is kept, so it is steady even on a busy machine:
 
   asgi        the whole app (Starlette, middleware, fields, dispatch, JSON, journal)
-  fields      parsing the urlencoded body into fields (endpoint/params.py)
+  fields      parsing the urlencoded body into fields (_endpoint/params.py)
   answer      the action: domain, rendering and JSON bytes, from the cached answers where
-              they apply (endpoint/actions.py, ``Answers``)
+              they apply (_endpoint/actions.py, ``Answers``)
   journal     recording the request (the control API's journal), when the app has one
 """
 
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mockpanel.endpoint.params import urlencoded_fields
+from mockpanel._endpoint.params import urlencoded_fields
 
 from . import workloads
 from .apps import BENCH_KEY, RUNNING_ORDERS, bare_app, mock_app

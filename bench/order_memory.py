@@ -20,7 +20,7 @@ import tracemalloc
 from typing import Callable
 
 from mockpanel import build_panel
-from mockpanel.control.panel import Panel
+from mockpanel._control.panel import Panel
 
 KEY = "bench-memory-key"
 

@@ -27,7 +27,7 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from mockpanel.server.serving import server_options
+from mockpanel._server.serving import server_options
 
 from . import workloads
 from .apps import BENCH_KEY, bare_app, mock_app

@@ -30,8 +30,8 @@ from pathlib import Path
 import httpx
 
 from mockpanel import VirtualClock, build_panel, create_app
-from mockpanel.control.panel import Panel
-from mockpanel.persistence import Identity, StateFile
+from mockpanel._control.panel import Panel
+from mockpanel._persistence import Identity, StateFile
 
 IDENTITY = Identity(seed=0, dialect="standard", catalog="default")
 KEY = "bench-restart-key"
@@ -91,7 +91,7 @@ def time_load(path: Path) -> tuple[float, int]:
 def time_serve(path: Path) -> float:
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--seed", "0", "--speed", "0",
+        [sys.executable, "-m", "mockpanel._cli", "serve", "--port", "0", "--seed", "0", "--speed", "0",
          "--key", KEY, "--state", str(path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

@@ -74,7 +74,7 @@ def count_label(n: int) -> str:
 def serve_loop() -> str:
     """The event loop ``mockpanel serve`` uses by default: the bench measures the mock as served."""
     try:
-        from mockpanel.cli import serve
+        from mockpanel._cli import serve
 
         return next(str(p.default) for p in serve.params if p.name == "loop")
     except Exception:  # noqa: BLE001 - an older CLI without --loop: uvicorn's own default

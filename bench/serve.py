@@ -20,14 +20,14 @@ import time
 
 import uvicorn
 
-from mockpanel.server.serving import server, server_options
+from mockpanel._server.serving import server, server_options
 
 from .apps import APPS
 
 
 def uvicorn_config(app: object, loop: str, *, as_serve: bool = False) -> uvicorn.Config:
     """The bare endpoint on plain httptools (the floor); the mock (``as_serve``) on exactly the
-    options of `mockpanel serve`, its own HTTP protocol included (server/protocol.py)."""
+    options of `mockpanel serve`, its own HTTP protocol included (_server/protocol.py)."""
     if as_serve:
         return uvicorn.Config(app, **server_options(loop=loop, log_level="warning"))  # type: ignore[arg-type]
     return uvicorn.Config(

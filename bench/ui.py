@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from mockpanel import ServerThread, build_panel, create_app
-from mockpanel.domain.clock import VirtualClock
-from mockpanel.powers.journal import JOURNAL_BYTES, Journal
+from mockpanel._domain.clock import VirtualClock
+from mockpanel._powers.journal import JOURNAL_BYTES, Journal
 
 KEYS = ("bench-ui-1", "bench-ui-2", "bench-ui-3")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from mockpanel import ServerThread, build_panel, create_app
-from mockpanel.domain.clock import VirtualClock
+from mockpanel._domain.clock import VirtualClock
 from tests.browser import chromium
 
 KEY, OTHER, THIRD = "shot-key-1", "shot-key-2", "shot-key-3"

@@ -3,7 +3,7 @@ errors its answer may carry and whether every dialect has it.
 
 Data only, so that the mock and the judge read the same table and neither reads the other's
 code: the dialect profiles (both readers) are checked against it, the mock serves exactly its
-actions (``mockpanel/endpoint/actions.py`` refuses to start without a handler and a renderer for
+actions (``mockpanel/_endpoint/actions.py`` refuses to start without a handler and a renderer for
 each), the read-only tier sends only its read actions, and the proxy's judge reads each
 action's errors from it. Adding an action starts here (CONTRIBUTING.md, "An action").
 

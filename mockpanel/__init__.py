@@ -6,58 +6,60 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover  (for type checkers: the names of _EXPORTS, below, with their types)
-    from .catalogs import load_catalog as load_catalog
-    from .control.panel import Panel as Panel
-    from .dialects.profile import Dialect as Dialect
-    from .dialects.profile import DialectError as DialectError
-    from .dialects.profile import available_dialects as available_dialects
-    from .dialects.profile import load_dialect as load_dialect
-    from .domain.accounts import redact as redact
-    from .domain.catalog import Catalog as Catalog
-    from .domain.catalog import Service as Service
-    from .domain.clock import VirtualClock as VirtualClock
-    from .domain.errors import ErrorCode as ErrorCode
-    from .domain.errors import PanelError as PanelError
-    from .domain.lifecycle import RefillStatus as RefillStatus
-    from .domain.lifecycle import Status as Status
-    from .domain.plans import LifecycleSettings as LifecycleSettings
-    from .domain.settings import PanelSettings as PanelSettings
-    from .server.app import build_panel as build_panel
-    from .server.app import create_app as create_app
-    from .server.inprocess import SyncASGITransport as SyncASGITransport
-    from .server.inprocess import inprocess_client as inprocess_client
-    from .server.thread import ServerThread as ServerThread
-    from .testing import MockPanel as MockPanel
-    from .testing import mock_panel as mock_panel
+    from ._catalog_generate import generate_catalog as generate_catalog
+    from ._catalogs import load_catalog as load_catalog
+    from ._control.panel import Panel as Panel
+    from ._dialects.profile import Dialect as Dialect
+    from ._dialects.profile import DialectError as DialectError
+    from ._dialects.profile import available_dialects as available_dialects
+    from ._dialects.profile import load_dialect as load_dialect
+    from ._domain.accounts import redact as redact
+    from ._domain.catalog import Catalog as Catalog
+    from ._domain.catalog import Service as Service
+    from ._domain.clock import VirtualClock as VirtualClock
+    from ._domain.errors import ErrorCode as ErrorCode
+    from ._domain.errors import PanelError as PanelError
+    from ._domain.lifecycle import RefillStatus as RefillStatus
+    from ._domain.lifecycle import Status as Status
+    from ._domain.plans import LifecycleSettings as LifecycleSettings
+    from ._domain.settings import PanelSettings as PanelSettings
+    from ._server.app import build_panel as build_panel
+    from ._server.app import create_app as create_app
+    from ._server.inprocess import SyncASGITransport as SyncASGITransport
+    from ._server.inprocess import inprocess_client as inprocess_client
+    from ._server.thread import ServerThread as ServerThread
+    from ._testing import MockPanel as MockPanel
+    from ._testing import mock_panel as mock_panel
 
 from ._version import __version__ as __version__
 
 # Imported on first use (PEP 562): pytest loads this package for its plugin in every session,
 # and the server stack (Starlette, uvicorn, httpx) should cost nothing to a session that does not use it.
 _EXPORTS = {
-    "Dialect": "dialects.profile",
-    "DialectError": "dialects.profile",
-    "available_dialects": "dialects.profile",
-    "load_dialect": "dialects.profile",
-    "redact": "domain.accounts",
-    "Catalog": "domain.catalog",
-    "Service": "domain.catalog",
-    "load_catalog": "catalogs",
-    "VirtualClock": "domain.clock",
-    "ErrorCode": "domain.errors",
-    "PanelError": "domain.errors",
-    "RefillStatus": "domain.lifecycle",
-    "Status": "domain.lifecycle",
-    "Panel": "control.panel",
-    "PanelSettings": "domain.settings",
-    "LifecycleSettings": "domain.plans",
-    "build_panel": "server.app",
-    "create_app": "server.app",
-    "SyncASGITransport": "server.inprocess",
-    "inprocess_client": "server.inprocess",
-    "ServerThread": "server.thread",
-    "MockPanel": "testing",
-    "mock_panel": "testing",
+    "Dialect": "_dialects.profile",
+    "DialectError": "_dialects.profile",
+    "available_dialects": "_dialects.profile",
+    "load_dialect": "_dialects.profile",
+    "redact": "_domain.accounts",
+    "Catalog": "_domain.catalog",
+    "Service": "_domain.catalog",
+    "load_catalog": "_catalogs",
+    "generate_catalog": "_catalog_generate",
+    "VirtualClock": "_domain.clock",
+    "ErrorCode": "_domain.errors",
+    "PanelError": "_domain.errors",
+    "RefillStatus": "_domain.lifecycle",
+    "Status": "_domain.lifecycle",
+    "Panel": "_control.panel",
+    "PanelSettings": "_domain.settings",
+    "LifecycleSettings": "_domain.plans",
+    "build_panel": "_server.app",
+    "create_app": "_server.app",
+    "SyncASGITransport": "_server.inprocess",
+    "inprocess_client": "_server.inprocess",
+    "ServerThread": "_server.thread",
+    "MockPanel": "_testing",
+    "mock_panel": "_testing",
 }
 
 

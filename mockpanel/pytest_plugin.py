@@ -2,7 +2,7 @@
 
 Fixtures:
 
-- ``mockpanel``: a fresh mock panel for this test (a ``mockpanel.testing.MockPanel``):
+- ``mockpanel``: a fresh mock panel for this test (a ``mockpanel._testing.MockPanel``):
   ``.url``, ``.key``, ``.clock.advance(...)``, ``.set_order(...)``, ``.requests`` and the rest
   of the control API. Configure one test with ``@pytest.mark.mockpanel(balance=..., ...)``.
 - ``mockpanel_factory``: call it for more panels in one test (``mockpanel_factory(dialect=...)``).
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .server.hub import HubServer
-    from .testing import MockPanel
+    from ._server.hub import HubServer
+    from ._testing import MockPanel
 
 OPTIONS = {
     "balance": ("opening balance of each test's API key", "100"),
@@ -76,7 +76,7 @@ def mockpanel_defaults(pytestconfig: pytest.Config) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def mockpanel_server() -> Iterator["HubServer"]:
     """The hub that hosts this session's panels (one per xdist worker, as each is a session)."""
-    from .server.hub import HubServer
+    from ._server.hub import HubServer
 
     with HubServer() as server:
         yield server
@@ -88,7 +88,7 @@ def mockpanel_factory(
 ) -> Iterator[Callable[..., "MockPanel"]]:
     """Make mock panels for this test: ``mockpanel_factory(dialect="smartpanel-v1", balance="5")``.
     Each is unmounted when the test ends."""
-    from .testing import MockPanel
+    from ._testing import MockPanel
 
     made: list[MockPanel] = []
     request.node.stash[PANELS] = made  # a failed test's report shows their journals

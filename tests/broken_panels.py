@@ -19,8 +19,8 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockpanel import Panel, VirtualClock, build_panel, create_app
-from mockpanel.endpoint.params import query_fields, urlencoded_fields
-from mockpanel.endpoint.api import replaying
+from mockpanel._endpoint.params import query_fields, urlencoded_fields
+from mockpanel._endpoint.api import replaying
 
 START = 1_700_000_000
 Fields = dict[str, str]

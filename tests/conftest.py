@@ -15,9 +15,9 @@ import httpx
 from hypothesis import settings
 
 from mockpanel import MockPanel, Panel, ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.server.hub import HubServer
-from mockpanel.server.inprocess import inprocess_client
-from mockpanel.server.serving import http_path
+from mockpanel._server.hub import HubServer
+from mockpanel._server.inprocess import inprocess_client
+from mockpanel._server.serving import http_path
 
 # Property tests judge behaviour, not speed: a 2-core CI machine running two workers can push one
 # example past hypothesis's default 200 ms deadline, which would fail a correct test.
@@ -26,7 +26,7 @@ settings.load_profile("mockpanel")
 
 KEY = "test-key-1"
 
-# The two ways a server serves HTTP (server/serving.py), for tests that run on both: the direct path
+# The two ways a server serves HTTP (_server/serving.py), for tests that run on both: the direct path
 # only where this process's uvicorn and httptools pass its start-up check (.ci/floors runs the
 # suite on releases where they do not).
 DIRECT = http_path().direct
@@ -88,7 +88,7 @@ def mock(hub: HubServer) -> Iterator[MockPanel]:
 def serving(*args: str) -> Iterator[str]:
     """``mockpanel serve --port 0 ARGS`` in a subprocess; yields its origin (http://host:port)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--speed", "0", *args],
+        [sys.executable, "-m", "mockpanel._cli", "serve", "--port", "0", "--speed", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

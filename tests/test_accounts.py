@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from mockpanel.domain.accounts import Account, LedgerEntry, key_id, redact
+from mockpanel._domain.accounts import Account, LedgerEntry, key_id, redact
 
 
 @given(st.text(min_size=1, max_size=200))

@@ -29,14 +29,14 @@ from conformance.record import record, write
 from conformance.session import SafetyError, Session, SessionConfig
 
 from mockpanel import ServerThread, build_panel, create_app
-from mockpanel.dialects import render
-from mockpanel.dialects.profile import Dialect, DialectError, load_dialect
-from mockpanel.domain.accounts import Account
-from mockpanel.proxy.forward import Proxy
-from mockpanel.proxy.journal import ProxyJournal
-from mockpanel.proxy.judge import TrafficJudge, findings
-from mockpanel.endpoint import actions as served
-from mockpanel.endpoint.actions import ActionTableError, Served
+from mockpanel._dialects import render
+from mockpanel._dialects.profile import Dialect, DialectError, load_dialect
+from mockpanel._domain.accounts import Account
+from mockpanel._proxy.forward import Proxy
+from mockpanel._proxy.journal import ProxyJournal
+from mockpanel._proxy.judge import TrafficJudge, findings
+from mockpanel._endpoint import actions as served
+from mockpanel._endpoint.actions import ActionTableError, Served
 
 KEY = "registry-key-1"
 PING = Action("ping", "read", ("incorrect_order_id",), "V2-ERR-01", {"order": "id"}, optional=True)

@@ -1,4 +1,4 @@
-"""endpoint/actions.py: dispatch and one handler per action, called with plain field dicts."""
+"""_endpoint/actions.py: dispatch and one handler per action, called with plain field dicts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mockpanel import ErrorCode, Panel, build_panel, load_dialect
-from mockpanel.domain.servicetypes import OrderRequest
-from mockpanel.endpoint.actions import SERVED, dispatch
+from mockpanel._domain.servicetypes import OrderRequest
+from mockpanel._endpoint.actions import SERVED, dispatch
 from tests.conftest import KEY
 
 STANDARD = load_dialect("standard")
@@ -196,8 +196,8 @@ def test_a_string_batch_error_dialect(clock, tmp_path: Path):
 
 def test_an_add_keeps_only_the_fields_its_type_reads() -> None:
     from mockpanel import build_panel
-    from mockpanel.dialects.profile import load_dialect
-    from mockpanel.endpoint.actions import dispatch
+    from mockpanel._dialects.profile import load_dialect
+    from mockpanel._endpoint.actions import dispatch
 
     panel = build_panel(seed=1, speed=0)
     panel.create_account("fields-key", balance="100")

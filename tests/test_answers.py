@@ -1,4 +1,4 @@
-"""endpoint/actions.py's Answers: balance and services sent from cached bytes, and every change
+"""_endpoint/actions.py's Answers: balance and services sent from cached bytes, and every change
 that must show (a ledger entry, a refund falling due, a catalogue change, another dialect)."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import time
 from decimal import Decimal
 
 from mockpanel import create_app, inprocess_client, load_dialect
-from mockpanel.dialects.profile import available_dialects
-from mockpanel.domain.catalog import Catalog
-from mockpanel.endpoint.actions import Answers, dispatch
-from mockpanel.endpoint.context import SCOPE_KEY, Call
-from mockpanel.powers.journal import Journal
+from mockpanel._dialects.profile import available_dialects
+from mockpanel._domain.catalog import Catalog
+from mockpanel._endpoint.actions import Answers, dispatch
+from mockpanel._endpoint.context import SCOPE_KEY, Call
+from mockpanel._powers.journal import Journal
 from tests.conftest import KEY
 
 STANDARD = load_dialect("standard")

@@ -1,4 +1,4 @@
-"""endpoint/api.py: the raw ASGI endpoint, driven with hand-made ASGI messages (no server)."""
+"""_endpoint/api.py: the raw ASGI endpoint, driven with hand-made ASGI messages (no server)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mockpanel import load_dialect
-from mockpanel.endpoint.api import (
+from mockpanel._endpoint.api import (
     ApiEndpoint,
     BodyTooLarge,
     ClientGone,

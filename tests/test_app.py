@@ -1,4 +1,4 @@
-"""server/app.py: build_panel, panel_settings and create_app (routes, 404s, state)."""
+"""_server/app.py: build_panel, panel_settings and create_app (routes, 404s, state)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from mockpanel import Catalog, Panel, VirtualClock, build_panel, create_app, load_catalog, load_dialect
-from mockpanel.server.app import panel_settings
-from mockpanel.server.inprocess import inprocess_client
+from mockpanel._server.app import panel_settings
+from mockpanel._server.inprocess import inprocess_client
 from tests.conftest import KEY
 
 
@@ -109,7 +109,7 @@ def test_an_unexpected_exception_still_gets_a_json_500(panel, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mockpanel.endpoint.api.answer", boom)
+    monkeypatch.setattr("mockpanel._endpoint.api.answer", boom)
     app = create_app(panel)
 
     async def main() -> httpx.Response:

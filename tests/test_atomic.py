@@ -9,20 +9,23 @@ from typing import Any, Callable
 
 import pytest
 
-from mockpanel.catalogs import load_catalog
-from mockpanel.control import snapshot
-from mockpanel.domain import accounts, orderbook, orders, placing
-from mockpanel.domain import panel as panel_module
-from mockpanel.domain import refills as refills_module
-from mockpanel.domain.account_book import AccountBook
-from mockpanel.domain.clock import VirtualClock
-from mockpanel.domain.errors import PanelError
-from mockpanel.domain.lifecycle import Status
-from mockpanel.domain.money import price
-from mockpanel.domain.orderbook import COLUMNS
-from mockpanel.control.panel import Panel
-from mockpanel.domain.plans import LifecycleSettings
-from mockpanel.powers import triggers
+from mockpanel._catalogs import load_catalog
+from mockpanel._control import snapshot
+from mockpanel._domain import accounts
+from mockpanel._domain import orderbook
+from mockpanel._domain import orders
+from mockpanel._domain import placing
+from mockpanel._domain import panel as panel_module
+from mockpanel._domain import refills as refills_module
+from mockpanel._domain.account_book import AccountBook
+from mockpanel._domain.clock import VirtualClock
+from mockpanel._domain.errors import PanelError
+from mockpanel._domain.lifecycle import Status
+from mockpanel._domain.money import price
+from mockpanel._domain.orderbook import COLUMNS
+from mockpanel._control.panel import Panel
+from mockpanel._domain.plans import LifecycleSettings
+from mockpanel._powers import triggers
 
 KEY = "atomic-key"
 _links = itertools.count()

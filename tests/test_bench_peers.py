@@ -13,7 +13,7 @@ import pytest
 from bench.catalogue import TEMPLATE, generate
 from bench.peers import wiremock_missing
 from bench.targets import targets
-from mockpanel.domain.catalog import Catalog
+from mockpanel._domain.catalog import Catalog
 from tests.test_bench_smoke import run_bench
 
 NO_WIREMOCK = wiremock_missing()
@@ -122,14 +122,14 @@ def test_targets_for_an_add_as_clients_send_it_and_a_poll_of_running_orders() ->
 def test_profile_samples_are_split_into_disjoint_pieces_of_work(tmp_path: Path) -> None:
     from bench.profile import by_group
 
-    loop = "run_asgi (uvicorn/protocols/http/httptools_impl.py:422);MockApp.__call__ (mockpanel/server/app.py:100)"
-    fm = loop + ";FaultMiddleware.__call__ (mockpanel/powers/faults.py:411)"
+    loop = "run_asgi (uvicorn/protocols/http/httptools_impl.py:422);MockApp.__call__ (mockpanel/_server/app.py:100)"
+    fm = loop + ";FaultMiddleware.__call__ (mockpanel/_powers/faults.py:411)"
     stacks = tmp_path / "stacks.txt"
     stacks.write_text("\n".join([
-        f"{fm};key_id (mockpanel/domain/accounts.py:44) 3",  # innermost claimed frame wins
-        f"{fm};Journal.record (mockpanel/powers/journal.py:140);key_id (mockpanel/domain/accounts.py:44) 1",
+        f"{fm};key_id (mockpanel/_domain/accounts.py:44) 3",  # innermost claimed frame wins
+        f"{fm};Journal.record (mockpanel/_powers/journal.py:140);key_id (mockpanel/_domain/accounts.py:44) 1",
         f"{fm} 2",
-        f"{fm};Journal.record (mockpanel/powers/journal.py:140) 2",
+        f"{fm};Journal.record (mockpanel/_powers/journal.py:140) 2",
         "main (elsewhere/thing.py:1) 2",
     ]) + "\n")
     shares = dict(by_group(stacks))
@@ -138,7 +138,7 @@ def test_profile_samples_are_split_into_disjoint_pieces_of_work(tmp_path: Path) 
 
 def test_the_lean_parser_stand_in_reads_what_the_mock_reads() -> None:
     from bench.levers import lean_fields
-    from mockpanel.endpoint.params import urlencoded_fields
+    from mockpanel._endpoint.params import urlencoded_fields
 
     for body in (b"key=k&action=balance", b"key=k&action=status&orders=1%2C2%2C3",
                  b"key=k&action=add&link=https%3A%2F%2Fx.io%2Fa+b&quantity=50&comments=a%0Ab", b"a=&b=1"):
@@ -168,7 +168,7 @@ def test_profile_prints_where_the_time_goes_by_piece_of_work(tmp_path: Path) -> 
     )
     groups = dict(report["profiles"]["balance"]["groups"])
     assert sum(groups.values()) == pytest.approx(1.0)
-    # the server was sampled under load, answering in the connection (server/protocol.py, the hot path)
+    # the server was sampled under load, answering in the connection (_server/protocol.py, the hot path)
     assert {"mockpanel protocol (checks, socket write)", "hot path"} <= set(groups)
     assert "by piece of work" in stdout
 

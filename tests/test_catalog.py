@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from mockpanel.catalogs import load_catalog
-from mockpanel.domain.catalog import Catalog, Service, service_from_json
-from mockpanel.domain.servicetypes import SERVICE_TYPES
+from mockpanel._catalogs import load_catalog
+from mockpanel._domain.catalog import Catalog, Service, service_from_json
+from mockpanel._domain.servicetypes import SERVICE_TYPES
 
 GOOD: dict[str, Any] = {"service": 7, "name": "Likes", "type": "Default", "rate": "0.25", "min": 10, "max": 5000}
 

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from mockpanel import load_catalog
-from mockpanel.catalog_generate import MAX_SERVICES, generate_catalog, parse_generate
-from mockpanel.cli import main
-from mockpanel.domain.servicetypes import SERVICE_TYPES
+from mockpanel._catalog_generate import MAX_SERVICES, generate_catalog, parse_generate
+from mockpanel._cli import main
+from mockpanel._domain.servicetypes import SERVICE_TYPES
 from tests.conftest import HTTP, serving
 
 PLATFORMS = ("Instagram", "TikTok", "YouTube", "Telegram", "X (Twitter)", "Facebook", "Spotify")

@@ -1,4 +1,4 @@
-"""mockpanel/cli.py: ``mockpanel dialects``, ``mockpanel serve`` (in-process checks and a real process)."""
+"""mockpanel/_cli.py: ``mockpanel dialects``, ``mockpanel serve`` (in-process checks and a real process)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from mockpanel import __version__, available_dialects, redact
-from mockpanel.cli import main
+from mockpanel._cli import main
 
 SECRET = "secret-key-Zq81"
 
@@ -54,7 +54,7 @@ def test_bad_options_are_usage_errors_before_anything_is_bound(args, words, monk
     def must_not_listen(*a: object) -> None:
         raise AssertionError("serve went on to bind a port")  # never serve forever from a unit test
 
-    monkeypatch.setattr("mockpanel.cli._listen", must_not_listen)
+    monkeypatch.setattr("mockpanel._cli._listen", must_not_listen)
     result = CliRunner().invoke(main, ["serve", "--port", "1", *args])
     assert result.exit_code == 2, result.output
     assert words in result.output.lower()
@@ -76,7 +76,7 @@ class Served:
     def __init__(self, *args: str) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mockpanel.cli", "serve", *args],
+            [sys.executable, "-m", "mockpanel._cli", "serve", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         self.lines: "queue.Queue[str]" = queue.Queue()
@@ -205,7 +205,7 @@ def test_the_console_script_is_installed():
     (["--read-timeout", "0"], "not in the range"),
 ])
 def test_out_of_range_arguments_are_usage_errors(args, words, monkeypatch):
-    monkeypatch.setattr("mockpanel.cli._listen", lambda *a: pytest.fail("serve went on to bind a port"))
+    monkeypatch.setattr("mockpanel._cli._listen", lambda *a: pytest.fail("serve went on to bind a port"))
     result = CliRunner().invoke(main, ["serve", *args])
     assert result.exit_code == 2 and words in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -234,8 +234,8 @@ class _NoServe:
 
 def _serve_as_if_on(host: str, monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str] | None = None):
     """``serve --host HOST`` with the socket bound on loopback instead (tests bind nothing else)."""
-    from mockpanel import cli
-    from mockpanel.server import serving
+    from mockpanel import _cli as cli
+    from mockpanel._server import serving
 
     real_listen = cli._listen
     monkeypatch.setattr(cli, "_listen", lambda h, p: real_listen("127.0.0.1", 0))
@@ -273,14 +273,16 @@ def test_keys_come_from_mockpanel_keys_unless_given_on_the_command_line(monkeypa
 
 @pytest.mark.parametrize("keys, words", [("sk-a,sk-a", "more than once (--key or MOCKPANEL_KEYS)"), ("x" * 600, "at most 512")])
 def test_bad_keys_from_the_environment_are_usage_errors(monkeypatch, keys, words):
-    monkeypatch.setattr("mockpanel.cli._listen", lambda *a: pytest.fail("serve went on to bind a port"))
+    monkeypatch.setattr("mockpanel._cli._listen", lambda *a: pytest.fail("serve went on to bind a port"))
     result = CliRunner().invoke(main, ["serve"], env={"MOCKPANEL_KEYS": keys})
     assert result.exit_code == 2 and words in result.output, result.output
     assert "sk-a" not in result.output and "x" * 600 not in result.output  # refused keys are not echoed either
 
 
 def test_the_read_timeout_default_is_the_protocol_s():
-    from mockpanel.cli import READ_TIMEOUT
-    from mockpanel.server import guard, own_answers, protocol
+    from mockpanel._cli import READ_TIMEOUT
+    from mockpanel._server import guard
+    from mockpanel._server import own_answers
+    from mockpanel._server import protocol
 
     assert READ_TIMEOUT == own_answers.READ_TIMEOUT == protocol.PanelProtocol.read_timeout == guard.GuardedProtocol.read_timeout

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mockpanel.domain.clock import VirtualClock
+from mockpanel._domain.clock import VirtualClock
 
 
 class FakeTimer:

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from mockpanel import Panel, ServerThread, VirtualClock, build_panel, create_app, load_dialect
-from mockpanel.domain.errors import ErrorCode, PanelError
-from mockpanel.domain.money import price
+from mockpanel._domain.errors import ErrorCode, PanelError
+from mockpanel._domain.money import price
 
 SERVICE = "1"  # Default, refill and cancel allowed
 QUANTITY = 100

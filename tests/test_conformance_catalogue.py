@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from conformance.catalogue import AREAS, load_catalogue
-from mockpanel.domain.servicetypes import SERVICE_TYPES
+from mockpanel._domain.servicetypes import SERVICE_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = load_catalogue()

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.cli import main
+from mockpanel._cli import main
 from tests.broken_panels import DEFECTS, MAIN_KEY, START, open_keys
 
 

@@ -51,7 +51,7 @@ def judge(url: str, tmp_path: Path, *args: str, key: str = KEY, limit: float = 1
     cwd.mkdir()
     reports.mkdir()
     out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    cmd = [sys.executable, "-m", "mockpanel.cli", "conformance", url, "--key", key,
+    cmd = [sys.executable, "-m", "mockpanel._cli", "conformance", url, "--key", key,
            "--json", str(reports / "report.json"), "--html", str(reports / "report.html"),
            "--junit", str(reports / "report.xml"), "--trace", str(reports / "trace.json"), *args]
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONUNBUFFERED": "1"}
@@ -167,7 +167,7 @@ def test_a_numeric_key_is_hidden_and_numbers_stay_as_sent(tmp_path) -> None:  # 
 
 def test_the_orders_tier_says_what_it_waits_for_at_least_every_10_s(hostile, tmp_path) -> None:  # type: ignore[no-untyped-def]
     origin, _ = hostile
-    cmd = [sys.executable, "-m", "mockpanel.cli", "conformance", f"{origin}/slow/api/v2", "--key", KEY, "--tier",
+    cmd = [sys.executable, "-m", "mockpanel._cli", "conformance", f"{origin}/slow/api/v2", "--key", KEY, "--tier",
            "orders", "--max-spend", "1", "--link", "https://instagram.com/x", "--time-budget", "14",
            "--examples", "2", "--programs", "1", "--steps", "3", "--no-control-api"]
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONUNBUFFERED": "1"}

@@ -111,7 +111,7 @@ def test_a_panel_that_charges_more_than_its_list_is_stopped_after_one_add(tmp_pa
                                                            "rate": "1000"}, timeout=10)
         assert fault.status_code in (200, 201), fault.text
         run = subprocess.run(
-            [sys.executable, "-m", "mockpanel.cli", "conformance", origin + "/api/v2", "--key", "reprice-key-0123456789",
+            [sys.executable, "-m", "mockpanel._cli", "conformance", origin + "/api/v2", "--key", "reprice-key-0123456789",
              "--tier", "orders", "--max-spend", "1", "--link", "https://instagram.com/x", "--examples", "3",
              "--json", str(tmp_path / "r.json")],
             capture_output=True, text=True, timeout=300, cwd=tmp_path,

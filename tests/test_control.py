@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from mockpanel import ServerThread, create_app
-from mockpanel.control_api.access import client_host, is_loopback
-from mockpanel.server.inprocess import SyncASGITransport
+from mockpanel._control_api.access import client_host, is_loopback
+from mockpanel._server.inprocess import SyncASGITransport
 from tests.conftest import HTTP, KEY, serving
 
 

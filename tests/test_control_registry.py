@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from mockpanel import build_panel, create_app
-from mockpanel.control_api.routes import ENDPOINTS, ROUTES, public_path
-from mockpanel.server.inprocess import inprocess_client
-from mockpanel.control_api.listing import LIST_ENDPOINTS, ListEndpoint
+from mockpanel._control_api.routes import ENDPOINTS, ROUTES, public_path
+from mockpanel._server.inprocess import inprocess_client
+from mockpanel._control_api.listing import LIST_ENDPOINTS, ListEndpoint
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "control-api.md"
 ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/_mock/[^`]*)` \|", re.M)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockpanel import MockPanel
-from mockpanel.control_api.listing import LIST_ENDPOINTS
-from mockpanel.control_api.routes import ENDPOINTS, RAW_JSON, public_path
+from mockpanel._control_api.listing import LIST_ENDPOINTS
+from mockpanel._control_api.routes import ENDPOINTS, RAW_JSON, public_path
 from tests.conftest import HTTP, KEY
 
 JSON_TYPES = {

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mockpanel.powers.control import iso
+from mockpanel._powers.control import iso
 from tests.conftest import HTTP, KEY
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")  # as JavaScript's Date.toISOString writes it

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from mockpanel import create_app
-from mockpanel.domain.accounts import key_id, redact
-from mockpanel.server.inprocess import SyncASGITransport, inprocess_client
+from mockpanel._domain.accounts import key_id, redact
+from mockpanel._server.inprocess import SyncASGITransport, inprocess_client
 from tests.conftest import HTTP, KEY
 
 UI = {"X-Mockpanel-UI": "1"}

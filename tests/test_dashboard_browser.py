@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 import pytest
 
-from mockpanel.domain.accounts import redact
+from mockpanel._domain.accounts import redact
 from tests.browser import BrowserMissing, chromium, find
-from mockpanel.ui.view import money
+from mockpanel._ui.view import money
 from tests.conftest import HTTP, serving
 
 KEY = "browser-key-1"
@@ -62,7 +62,7 @@ def balance(driver: Any, kid: str) -> Decimal:
 def test_orders_move_on_the_page_as_the_clock_and_the_controls_say():
     from selenium.webdriver.support.ui import Select
 
-    from mockpanel.domain.accounts import key_id
+    from mockpanel._domain.accounts import key_id
 
     kid, shown = key_id(KEY), redact(KEY)
     with serving("--key", KEY, "--balance", "100") as origin, chromium(1280, 1000) as driver:

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 
 import mockpanel
-from mockpanel.domain.accounts import Account, LedgerEntry
-from mockpanel.domain.orders import Order, OrderState
-from mockpanel.domain.refills import Refill
-from mockpanel.domain.servicetypes import ServiceType
-from mockpanel.powers.faults import Fault
-from mockpanel.server.hub import HubServer
-from mockpanel.powers.journal import Journal, Request
+from mockpanel._domain.accounts import Account, LedgerEntry
+from mockpanel._domain.orders import Order, OrderState
+from mockpanel._domain.refills import Refill
+from mockpanel._domain.servicetypes import ServiceType
+from mockpanel._powers.faults import Fault
+from mockpanel._server.hub import HubServer
+from mockpanel._powers.journal import Journal, Request
 
 # Returned by exported functions and methods: MockPanel.fault/.requests/.journal, Panel's methods,
 # the mockpanel_server fixture.

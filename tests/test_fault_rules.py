@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from mockpanel.powers.faults import MAX_LATENCY, FaultSet
+from mockpanel._powers.faults import MAX_LATENCY, FaultSet
 from tests.conftest import HTTP, serving
 
 KEY = "test-key"  # mockpanel serve's opening key

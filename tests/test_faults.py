@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from mockpanel import inprocess_client
-from mockpanel.powers.faults import ConnectionDropped, FaultSet, fault_from_spec
-from mockpanel.powers.middleware import word_fault
+from mockpanel._powers.faults import ConnectionDropped, FaultSet, fault_from_spec
+from mockpanel._powers.middleware import word_fault
 from tests.conftest import HTTP, KEY
 
 ADD = {"key": KEY, "action": "add", "service": "1", "link": "https://x.test/p/1", "quantity": "1000"}

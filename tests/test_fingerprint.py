@@ -7,7 +7,7 @@ import pytest
 
 from mockpanel import VirtualClock, available_dialects, build_panel, create_app, load_dialect
 from conformance.fingerprint import fingerprint
-from mockpanel.server.inprocess import inprocess_client
+from mockpanel._server.inprocess import inprocess_client
 
 KEY = "fingerprint-key"
 # Profiles that answer every read-only probe alike: the seeds 000 and 001 document the

@@ -10,7 +10,7 @@ import httpx
 import requests
 
 from mockpanel import ServerThread
-from mockpanel.domain.accounts import redact
+from mockpanel._domain.accounts import redact
 from tests.conftest import KEY
 from tests.har_schema import check_post_data, problems
 

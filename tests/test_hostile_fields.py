@@ -73,7 +73,7 @@ def test_a_lone_surrogate_in_a_link_is_stored_encodable_and_everything_keeps_ans
 
 
 def test_a_lone_surrogate_in_process_is_refused_not_stored(panel):
-    from mockpanel.domain.errors import PanelError
+    from mockpanel._domain.errors import PanelError
 
     with pytest.raises(PanelError) as exc:
         panel.add(KEY, "1", {"link": f"https://a.test/{LONE}", "quantity": "100"})
@@ -102,7 +102,7 @@ def test_the_limits_come_from_the_dialect_profile(tmp_path):
     assert (panel.settings.rules.max_link, panel.settings.rules.lenient_optional) == (30, False)
     assert panel.settings.rules.max_lines == 10_000  # the rest from the standard profile
     panel.create_account(KEY, balance="10")
-    from mockpanel.domain.errors import PanelError
+    from mockpanel._domain.errors import PanelError
 
     with pytest.raises(PanelError) as exc:
         panel.add(KEY, "1", {"link": "https://a.test/" + "x" * 20, "quantity": "100"})
@@ -196,7 +196,7 @@ def test_a_key_or_currency_that_is_not_text_is_refused(panel):
     for key, currency in ((LONE, None), ("k\x00", None), ("fine-key", LONE), ("fine-key", "X" * 17)):
         with pytest.raises(ValueError, match="API key|currency"):
             panel.create_account(key, balance="1", currency=currency)
-    from mockpanel.domain.errors import PanelError
+    from mockpanel._domain.errors import PanelError
 
     with pytest.raises(PanelError):
         panel.account(LONE)  # a lookup finds nothing, it does not crash

@@ -20,15 +20,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mockpanel import Panel, ServerThread, VirtualClock, build_panel, create_app, load_dialect
-from mockpanel.endpoint.api import MAX_BODY
-from mockpanel.server.own_answers import HEADER_LIMIT
+from mockpanel._endpoint.api import MAX_BODY
+from mockpanel._server.own_answers import HEADER_LIMIT
 
 KEY = "hostile-key"
 OTHER = "bystander-key"
 KEYS = (KEY, OTHER)
 API_PATHS = ("/api/v2", "/api/v2/")
 # The HTTP layer's own refusal of a request that is not HTTP/1.1 at all (a method token
-# it does not know, raw non-ASCII in the target): a JSON 400 too (server/protocol.py).
+# it does not know, raw non-ASCII in the target): a JSON 400 too (_server/protocol.py).
 PARSER_REJECT = "Invalid HTTP request"
 
 

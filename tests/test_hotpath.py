@@ -1,4 +1,4 @@
-"""The hot path (server/hotpath.py) answers the common request exactly as the general way does:
+"""The hot path (_server/hotpath.py) answers the common request exactly as the general way does:
 the same answers, the same journal and HAR, and every request it cannot be sure of goes the
 general way (faults, trigger words, other content types, bodies in parts, oversized bodies)."""
 
@@ -14,10 +14,10 @@ import pytest
 import requests
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.domain.accounts import redact
-from mockpanel.persistence.errors import StateUnavailable
-from mockpanel.server import hotpath
-from mockpanel.server.hotpath import HotPath
+from mockpanel._domain.accounts import redact
+from mockpanel._persistence.errors import StateUnavailable
+from mockpanel._server import hotpath
+from mockpanel._server.hotpath import HotPath
 from tests.conftest import KEY
 
 
@@ -156,7 +156,7 @@ def test_a_failing_answer_is_json_and_stays_in_the_journal_unanswered(monkeypatc
     def boom(*args: Any) -> Any:
         raise error
 
-    monkeypatch.setattr("mockpanel.endpoint.api.answer", boom)
+    monkeypatch.setattr("mockpanel._endpoint.api.answer", boom)
     sent = _call(app, f"key={KEY}&action=balance".encode())
     assert sent[0]["status"] == status and json.loads(sent[1]["body"]) == {"error": text}
     entries = app.state.control.journal.entries()

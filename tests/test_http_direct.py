@@ -1,4 +1,4 @@
-"""The common request answered in the connection (server/protocol.py, ``_take_directly``): the
+"""The common request answered in the connection (_server/protocol.py, ``_take_directly``): the
 same bytes on the wire and the same journal as uvicorn's public path (its own protocol, behind the
 guard: every request the app's way), and every request it cannot be sure of handed to the app with
 its body (trigger words, faults, Expect, proxies, pipelining)."""
@@ -18,11 +18,11 @@ import pytest
 import requests
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.catalog_cli import resolve_catalog
-from mockpanel.server import protocol
-from mockpanel.server.hotpath import HotPath
-from mockpanel.server.hub import Hub
-from mockpanel.server.serving import http_path
+from mockpanel._catalog_cli import resolve_catalog
+from mockpanel._server import protocol
+from mockpanel._server.hotpath import HotPath
+from mockpanel._server.hub import Hub
+from mockpanel._server.serving import http_path
 from tests.conftest import DIRECT, KEY
 
 pytestmark = pytest.mark.skipif(not DIRECT, reason=f"this process serves by {http_path()}")

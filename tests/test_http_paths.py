@@ -1,4 +1,4 @@
-"""server/serving.py: the direct path only where its start-up check passes, else uvicorn's public
+"""_server/serving.py: the direct path only where its start-up check passes, else uvicorn's public
 path behind the guard, with the same answers over a real socket; and the h2c upgrade body loss
 (github.com/Kludex/uvicorn/issues/2722, github.com/MagicStack/httptools/issues/124) reproduced on
 uvicorn's own protocol and fixed on both paths."""
@@ -19,8 +19,9 @@ import pytest
 import uvicorn
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from mockpanel.server import own_answers, serving
-from mockpanel.server.guard import GuardedProtocol
+from mockpanel._server import own_answers
+from mockpanel._server import serving
+from mockpanel._server.guard import GuardedProtocol
 from tests.conftest import DIRECT, KEY, ON_DIRECT, PATHS
 
 FORM = b"Content-Type: application/x-www-form-urlencoded"
@@ -90,7 +91,7 @@ def chosen(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_the_check_passes_exactly_on_the_releases_it_was_tested_with():
-    from mockpanel.server import protocol
+    from mockpanel._server import protocol
 
     tested = all(oldest <= tuple(int(p) for p in importlib.metadata.version(name).split(".")[:2]) <= newest
                  for name, (oldest, newest) in protocol.TESTED.items())
@@ -103,7 +104,7 @@ def test_the_check_passes_exactly_on_the_releases_it_was_tested_with():
 
 
 def test_a_release_newer_than_the_tested_ones_is_refused(monkeypatch):
-    from mockpanel.server import protocol
+    from mockpanel._server import protocol
 
     real = importlib.metadata.version
     monkeypatch.setattr(protocol.importlib.metadata, "version", lambda name: "0.56.0" if name == "uvicorn" else real(name))
@@ -112,7 +113,7 @@ def test_a_release_newer_than_the_tested_ones_is_refused(monkeypatch):
 
 def _tested_as_installed(monkeypatch: pytest.MonkeyPatch) -> Any:
     """protocol, its TESTED set to the releases installed: the checks past the versions' run."""
-    from mockpanel.server import protocol
+    from mockpanel._server import protocol
 
     installed = {name: tuple(int(p) for p in importlib.metadata.version(name).split(".")[:2]) for name in protocol.TESTED}
     monkeypatch.setattr(protocol, "TESTED", {name: (v, v) for name, v in installed.items()})
@@ -146,7 +147,7 @@ def test_the_probe_refuses_a_direct_path_that_loses_an_offer_s_body(monkeypatch)
 
 
 def test_when_the_check_fails_the_process_serves_by_uvicorn_s_public_path(monkeypatch, chosen, caplog):
-    from mockpanel.server import protocol
+    from mockpanel._server import protocol
 
     monkeypatch.setattr(protocol, "unsupported", lambda: "simulated: a uvicorn the direct path does not know")
     with caplog.at_level(logging.INFO, logger="mockpanel.server"):
@@ -167,11 +168,11 @@ def test_when_the_check_fails_the_process_serves_by_uvicorn_s_public_path(monkey
 
 
 def _unimportable(monkeypatch: pytest.MonkeyPatch) -> None:
-    """server/protocol.py as a uvicorn that moved what it imports would make it: any import fails."""
-    import mockpanel.server
+    """_server/protocol.py as a uvicorn that moved what it imports would make it: any import fails."""
+    import mockpanel._server
 
-    monkeypatch.delattr(mockpanel.server, "protocol", raising=False)
-    monkeypatch.setitem(sys.modules, "mockpanel.server.protocol", None)
+    monkeypatch.delattr(mockpanel._server, "protocol", raising=False)
+    monkeypatch.setitem(sys.modules, "mockpanel._server.protocol", None)
 
 
 def test_mockpanel_http_public_chooses_the_public_path_without_importing_the_direct_one(monkeypatch, chosen):
@@ -183,12 +184,12 @@ def test_mockpanel_http_public_chooses_the_public_path_without_importing_the_dir
 def test_a_direct_path_that_does_not_import_is_not_chosen(monkeypatch, chosen):
     _unimportable(monkeypatch)
     path = serving.http_path()
-    assert not path.direct and path.reason.startswith("server/protocol.py does not import: ModuleNotFoundError")
+    assert not path.direct and path.reason.startswith("_server/protocol.py does not import: ModuleNotFoundError")
 
 
 def test_mockpanel_serve_logs_the_path_it_serves_by():
     env = {**os.environ, serving.ENV: "public", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--log-level", "info"],
+    proc = subprocess.Popen([sys.executable, "-m", "mockpanel._cli", "serve", "--port", "0", "--log-level", "info"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert proc.stdout is not None
@@ -268,7 +269,7 @@ def test_the_drop_fault_closes_the_connection_with_no_answer(direct):
 
 
 def test_both_paths_keep_the_same_limits():
-    from mockpanel.server import protocol
+    from mockpanel._server import protocol
 
     for limit in ("header_limit", "read_timeout"):
         assert getattr(protocol.PanelProtocol, limit) == getattr(GuardedProtocol, limit)

@@ -1,5 +1,5 @@
 """The HTTP layer on a real server, byte for byte on raw sockets, on both paths (the direct one,
-server/protocol.py, and uvicorn's public one behind the guard, server/guard.py): upgrade offers
+_server/protocol.py, and uvicorn's public one behind the guard, _server/guard.py): upgrade offers
 ignored with the body read, bounded request heads, a read deadline, and JSON for everything the
 server answers by itself."""
 
@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from mockpanel import Panel, ServerThread, build_panel, create_app
-from mockpanel.server.own_answers import HEADER_LIMIT
+from mockpanel._server.own_answers import HEADER_LIMIT
 from tests.conftest import PATHS
 
 KEY = "proto-key"
@@ -227,7 +227,7 @@ def test_an_idle_keep_alive_connection_is_closed_and_the_next_one_served(served)
 
 
 def test_the_pytest_hub_serves_an_h2c_offer_with_its_body(mock):
-    """The plugin's hub server runs the same protocol (server/thread.py)."""
+    """The plugin's hub server runs the same protocol (_server/thread.py)."""
     port = int(mock.url.split(":")[2].split("/")[0])
     path = mock.url.split(str(port), 1)[1].encode()
     raw = request(b"POST", path, H2C + [FORM], b"key=" + mock.key.encode() + b"&action=balance")

@@ -44,7 +44,7 @@ def test_importing_every_conformance_module_loads_nothing_of_the_mock() -> None:
 def test_the_judges_profile_reader_reads_every_profile_as_the_mock_does() -> None:
     # Two readers of the same data: where they agree the data says it; the judge's is its own code.
     from conformance.profile import available_dialects, load_dialect as judge
-    from mockpanel.dialects.profile import load_dialect as mock
+    from mockpanel._dialects.profile import load_dialect as mock
 
     for name in available_dialects():
         j, m = judge(name), mock(name)
@@ -61,8 +61,8 @@ def test_the_judges_profile_reader_reads_every_profile_as_the_mock_does() -> Non
 def test_the_judges_type_rules_and_the_mocks_type_table_agree() -> None:
     # Written apart from the same documents: where they disagree, one of them misread the documents.
     from conformance.rules import TYPE_RULES, Status, cost
-    from mockpanel.domain.lifecycle import Status as MockStatus
-    from mockpanel.domain.servicetypes import SERVICE_TYPES
+    from mockpanel._domain.lifecycle import Status as MockStatus
+    from mockpanel._domain.servicetypes import SERVICE_TYPES
 
     assert set(TYPE_RULES) == set(SERVICE_TYPES)
     for name, rule in TYPE_RULES.items():

@@ -50,12 +50,12 @@ def test_every_part_of_the_mock_stands_in_a_layer() -> None:
 
 
 @pytest.mark.parametrize(("where", "line", "contract"), [
-    ("mockpanel/domain/money.py", "from ..server import app as _scratch",
-     "mockpanel.domain is not allowed to import mockpanel.server"),
-    ("mockpanel/endpoint/params.py", "from ..powers import journal as _scratch",
-     "mockpanel.endpoint is not allowed to import mockpanel.powers"),
-    ("conformance/verdicts.py", "import mockpanel.domain.money as _scratch", "The judge (conformance) never imports the mock"),
-    ("mockpanel/domain/numbers.py", "import json as _scratch", "no HTTP, no JSON"),
+    ("mockpanel/_domain/money.py", "from .._server import app as _scratch",
+     "mockpanel._domain is not allowed to import mockpanel._server"),
+    ("mockpanel/_endpoint/params.py", "from .._powers import journal as _scratch",
+     "mockpanel._endpoint is not allowed to import mockpanel._powers"),
+    ("conformance/verdicts.py", "import mockpanel._domain.money as _scratch", "The judge (conformance) never imports the mock"),
+    ("mockpanel/_domain/numbers.py", "import json as _scratch", "no HTTP, no JSON"),
 ])
 def test_a_deliberate_violation_breaks_a_contract(tmp_path: Path, where: str, line: str, contract: str) -> None:
     for name in ("mockpanel", "conformance", "bench"):

@@ -1,4 +1,4 @@
-"""server/inprocess.py: the mock over httpx without a socket."""
+"""_server/inprocess.py: the mock over httpx without a socket."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import httpx
 
 from mockpanel import create_app
-from mockpanel.server.inprocess import SyncASGITransport, inprocess_client
+from mockpanel._server.inprocess import SyncASGITransport, inprocess_client
 from tests.conftest import KEY
 
 

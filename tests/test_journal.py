@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from mockpanel import ServerThread, create_app, inprocess_client
-from mockpanel.domain.accounts import key_id, redact
-from mockpanel.endpoint.context import SCOPE_KEY, Call
-from mockpanel.powers.journal import Journal
+from mockpanel._domain.accounts import key_id, redact
+from mockpanel._endpoint.context import SCOPE_KEY, Call
+from mockpanel._powers.journal import Journal
 from tests.conftest import KEY
 
 
@@ -309,7 +309,7 @@ def test_a_request_that_failed_before_its_answer_is_in_the_journal_unanswered(pa
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mockpanel.endpoint.api.answer", boom)
+    monkeypatch.setattr("mockpanel._endpoint.api.answer", boom)
     app = create_app(panel)
 
     async def main() -> int:
@@ -340,7 +340,7 @@ def test_requests_with_the_same_wire_facts_share_them_and_others_keep_their_own(
 
 
 def test_the_shared_wire_facts_are_bounded_and_forgotten_with_the_journal(journal):
-    from mockpanel.powers import journal as journal_module
+    from mockpanel._powers import journal as journal_module
 
     body, answer = f"key={KEY}&action=balance".encode(), b"{}"
     for i in range(journal_module._WIRES_MAX + 50):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockpanel.domain.lifecycle import RefillStatus, Status, parse_refill_status, parse_status
+from mockpanel._domain.lifecycle import RefillStatus, Status, parse_refill_status, parse_status
 
 
 def test_ranks_order_the_progression() -> None:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from mockpanel import LifecycleSettings, Panel, VirtualClock, build_panel, create_app
-from mockpanel.server.inprocess import inprocess_client
+from mockpanel._server.inprocess import inprocess_client
 from tests.conftest import KEY
 
 CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalogs" / "default.json"

@@ -1,4 +1,4 @@
-"""server/listener.py: every waiting connection is accepted at once, on either event loop."""
+"""_server/listener.py: every waiting connection is accepted at once, on either event loop."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import pytest
 
 from mockpanel import ServerThread
 from tests.conftest import ON_DIRECT
-from mockpanel.server import listener, protocol
-from mockpanel.server.listener import Listener
+from mockpanel._server import listener
+from mockpanel._server import protocol
+from mockpanel._server.listener import Listener
 
 LOOPS = ["asyncio"] + (["uvloop"] if importlib.util.find_spec("uvloop") else [])
 

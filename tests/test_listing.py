@@ -8,11 +8,11 @@ import random
 import pytest
 
 from mockpanel import ServerThread, build_panel, create_app
-from mockpanel.domain.accounts import key_id, redact
-from mockpanel.domain.clock import VirtualClock
-from mockpanel.domain.lifecycle import Status
-from mockpanel.control_api import listing as orderscan
-from mockpanel.control_api.listing import LIST_ENDPOINTS, ORDERS, list_orders, openapi_paths
+from mockpanel._domain.accounts import key_id, redact
+from mockpanel._domain.clock import VirtualClock
+from mockpanel._domain.lifecycle import Status
+from mockpanel._control_api import listing as orderscan
+from mockpanel._control_api.listing import LIST_ENDPOINTS, ORDERS, list_orders, openapi_paths
 from tests.conftest import HTTP
 
 KEYS = ("list-key-a", "list-key-b", "list-key-c")
@@ -166,7 +166,7 @@ def test_each_endpoint_describes_its_parameters_for_openapi():
 
 
 def test_a_link_that_is_not_valid_unicode_still_lists(panel):
-    from mockpanel.server.inprocess import inprocess_client
+    from mockpanel._server.inprocess import inprocess_client
     from tests.conftest import KEY
 
     with inprocess_client(create_app(panel)) as client:

@@ -13,7 +13,7 @@ import time
 import httpx
 
 from mockpanel import create_app, inprocess_client
-from mockpanel.domain.accounts import redact
+from mockpanel._domain.accounts import redact
 from tests.conftest import KEY
 
 WRONG = "a-wrong-key-123"
@@ -57,7 +57,7 @@ def test_nothing_is_logged_by_default(panel, caplog):
 
 def test_serve_access_log_writes_request_lines_to_stderr():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--speed", "0", "--key", KEY, "--access-log"],
+        [sys.executable, "-m", "mockpanel._cli", "serve", "--port", "0", "--speed", "0", "--key", KEY, "--access-log"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

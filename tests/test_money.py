@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from mockpanel.domain.money import PLACES, ZERO, parse_amount, price, quantize, share
+from mockpanel._domain.money import PLACES, ZERO, parse_amount, price, quantize, share
 
 D = Decimal
 
@@ -118,7 +118,7 @@ def test_quantize_rounds_down_when_asked() -> None:
 
 
 def test_amounts_past_the_bound_are_refused_and_big_ones_stay_exact() -> None:
-    from mockpanel.control.panel import Panel
+    from mockpanel._control.panel import Panel
 
     for value in ("1e16", "-1e16", "1e30"):
         with pytest.raises(ValueError, match="at most 10\\^15"):

@@ -1,4 +1,4 @@
-"""Status answers with orders' entries kept while they hold (endpoint/multistatus.py): always the answer the
+"""Status answers with orders' entries kept while they hold (_endpoint/multistatus.py): always the answer the
 panel would render now, in every dialect, whatever changed since an entry was kept."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from mockpanel import VirtualClock, build_panel, load_dialect
-from mockpanel.dialects import render
-from mockpanel.endpoint import multistatus
-from mockpanel.endpoint.actions import Answers, dispatch
-from mockpanel.endpoint.multistatus import FinalStatuses
+from mockpanel._dialects import render
+from mockpanel._endpoint import multistatus
+from mockpanel._endpoint.actions import Answers, dispatch
+from mockpanel._endpoint.multistatus import FinalStatuses
 
 KEY = "multi-key-0123"
 

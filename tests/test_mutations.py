@@ -9,14 +9,14 @@ import inspect
 from types import FunctionType
 from typing import Any
 
-from mockpanel.catalogs import load_catalog
-from mockpanel.control.panel import Panel
-from mockpanel.control.snapshot import dump
-from mockpanel.domain.clock import VirtualClock
-from mockpanel.domain.mutations import MUTATIONS
-from mockpanel.domain.panel import PanelCore
-from mockpanel.domain.servicetypes import OrderRequest
-from mockpanel.persistence.records import KEYED, OPERATIONS, RECORDED, STORED_NAMES
+from mockpanel._catalogs import load_catalog
+from mockpanel._control.panel import Panel
+from mockpanel._control.snapshot import dump
+from mockpanel._domain.clock import VirtualClock
+from mockpanel._domain.mutations import MUTATIONS
+from mockpanel._domain.panel import PanelCore
+from mockpanel._domain.servicetypes import OrderRequest
+from mockpanel._persistence.records import KEYED, OPERATIONS, RECORDED, STORED_NAMES
 
 KEY = "mutations-key"
 

@@ -9,12 +9,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockpanel.catalogs import load_catalog
-from mockpanel.domain.lifecycle import Status
-from mockpanel.domain.money import share
-from mockpanel.domain.order_rows import state_of, state_until
-from mockpanel.domain.orderbook import OrderBook
-from mockpanel.domain.orders import Order
+from mockpanel._catalogs import load_catalog
+from mockpanel._domain.lifecycle import Status
+from mockpanel._domain.money import share
+from mockpanel._domain.order_rows import state_of, state_until
+from mockpanel._domain.orderbook import OrderBook
+from mockpanel._domain.orders import Order
 
 CATALOG = load_catalog()
 CHARGE = Decimal("0.0900000")

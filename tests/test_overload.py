@@ -114,7 +114,7 @@ def test_a_thousand_slowloris_connections_pin_neither_memory_nor_the_server():
     """``mockpanel serve``: 1,000 clients trickling request heads; the server answers others
     meanwhile, its memory stays bounded, and each slow client gets a 408 once its time is up."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--speed", "0",
+        [sys.executable, "-m", "mockpanel._cli", "serve", "--port", "0", "--speed", "0",
          "--read-timeout", str(READ_TIMEOUT)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )

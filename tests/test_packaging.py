@@ -19,10 +19,10 @@ SHIPPED = ("mockpanel", "conformance", "fixtures")
 # Declared but never imported by name: each is used through another package, and the check below
 # makes sure that use is still there (a dependency left behind after its use went would fail it).
 USED_INDIRECTLY = {
-    "python-multipart": ("mockpanel/endpoint/api.py", ".form("),  # Starlette's multipart parser
-    "uvloop": ("mockpanel/cli.py", '"uvloop"'),  # uvicorn's event loop (--loop)
+    "python-multipart": ("mockpanel/_endpoint/api.py", ".form("),  # Starlette's multipart parser
+    "uvloop": ("mockpanel/_cli.py", '"uvloop"'),  # uvicorn's event loop (--loop)
     "pytest-xdist": (".ci/run", "pytest -n "),
-    "jinja2": ("mockpanel/ui/app.py", "Jinja2Templates"),  # Starlette's templates render with it  # the project's own test command
+    "jinja2": ("mockpanel/_ui/app.py", "Jinja2Templates"),  # Starlette's templates render with it  # the project's own test command
 }
 
 
@@ -92,7 +92,7 @@ def test_the_extras_hold_what_only_their_feature_imports() -> None:
     # sessions: only the conformance suite may import hypothesis, only catalogue generation faker.
     used = _distributions(_imports(*SHIPPED))
     assert all(f.startswith("conformance/") for f in used.get("hypothesis", ())), used["hypothesis"]
-    assert used.get("faker") == {"mockpanel/catalog_generate.py"}, used.get("faker")
+    assert used.get("faker") == {"mockpanel/_catalog_generate.py"}, used.get("faker")
     assert _declared("conformance") == {"hypothesis"} and _declared("catalog") == {"faker"}
 
 
@@ -132,7 +132,7 @@ def test_python_dash_m_mockpanel() -> None:
 def test_without_the_conformance_extra_the_command_says_what_to_install(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from mockpanel import cli
+    from mockpanel import _cli as cli
 
     monkeypatch.setattr(cli, "find_spec", lambda name: None if name == "hypothesis" else object())
     result = CliRunner().invoke(cli.main, ["conformance", "http://127.0.0.1:9/api/v2", "--key", "k"])
@@ -143,7 +143,7 @@ def test_without_the_conformance_extra_the_command_says_what_to_install(monkeypa
 def test_without_the_catalog_extra_generation_says_what_to_install(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from mockpanel import cli
+    from mockpanel import _cli as cli
 
     monkeypatch.setitem(sys.modules, "faker", None)  # what an install without faker raises
     result = CliRunner().invoke(cli.main, ["catalog", "generate", "--services", "5"])
@@ -180,3 +180,15 @@ def test_a_plain_checkout_runs_as_the_installed_package(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, (args, done.stderr)
     assert "standard" in done.stdout  # the shipped dialects, read from the checkout's fixtures/
+
+
+def test_every_package_of_the_checkout_ships() -> None:
+    # The list in pyproject.toml is explicit (fixtures/ ships inside the judge): a new package must join it,
+    # or the wheel would lack it while an editable install still works.
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for name in ("mockpanel", "conformance")
+             for p in (ROOT / name).rglob("__init__.py")}
+    assert found - listed == set()
+    data = {f"mockpanel.{'.'.join(p.relative_to(ROOT / 'mockpanel').parts)}" for p in (ROOT / "mockpanel").rglob("*")
+            if p.is_dir() and p.name != "__pycache__" and not (p / "__init__.py").exists()}
+    assert data <= listed  # data folders (templates, static) are listed too

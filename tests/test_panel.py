@@ -8,15 +8,15 @@ from typing import Any, Callable
 
 import pytest
 
-from mockpanel.domain.accounts import key_id
-from mockpanel.catalogs import load_catalog
-from mockpanel.domain.clock import VirtualClock
-from mockpanel.domain.errors import ErrorCode, PanelError
-from mockpanel.domain.lifecycle import RefillStatus, Status
-from mockpanel.domain.money import share
-from mockpanel.domain.orders import OrderState
-from mockpanel.control.panel import Panel
-from mockpanel.domain.plans import LifecycleSettings
+from mockpanel._domain.accounts import key_id
+from mockpanel._catalogs import load_catalog
+from mockpanel._domain.clock import VirtualClock
+from mockpanel._domain.errors import ErrorCode, PanelError
+from mockpanel._domain.lifecycle import RefillStatus, Status
+from mockpanel._domain.money import share
+from mockpanel._domain.orders import OrderState
+from mockpanel._control.panel import Panel
+from mockpanel._domain.plans import LifecycleSettings
 
 KEY, OTHER = "key-A-secret", "key-B-secret"
 D = Decimal

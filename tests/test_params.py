@@ -1,4 +1,4 @@
-"""endpoint/params.py: a request's fields as one flat dict[str, str], whatever the encoding."""
+"""_endpoint/params.py: a request's fields as one flat dict[str, str], whatever the encoding."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from starlette.requests import Request
 
 from mockpanel import ErrorCode, load_dialect
-from mockpanel.endpoint.params import FORM, is_form, json_fields, media_type, query_fields, urlencoded_fields
+from mockpanel._endpoint.params import FORM, is_form, json_fields, media_type, query_fields, urlencoded_fields
 from tests.conftest import KEY
 
 names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=10)

@@ -1,11 +1,11 @@
-"""dialects/parse.py: id tokens from the wire to the panel's ints."""
+"""_dialects/parse.py: id tokens from the wire to the panel's ints."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockpanel.dialects.parse import parse_id, parse_ids, split_ids
+from mockpanel._dialects.parse import parse_id, parse_ids, split_ids
 
 
 def test_parse_id_reads_plain_ids():
@@ -60,7 +60,7 @@ def test_parse_ids_is_parse_id_for_each_token(tokens):
 
 
 def test_parse_int_takes_ascii_digits_in_range_only():
-    from mockpanel.dialects.parse import MAX_ID, parse_int
+    from mockpanel._dialects.parse import MAX_ID, parse_int
 
     assert parse_int(" 42 ") == 42 and parse_int("+42", plus=True) == 42 and parse_int(7) == 7
     assert parse_int("9" * 18) == MAX_ID
@@ -72,7 +72,7 @@ def test_parse_int_takes_ascii_digits_in_range_only():
 
 @given(st.text(max_size=30))
 def test_parse_int_never_raises_and_agrees_with_int(raw):
-    from mockpanel.dialects.parse import parse_int
+    from mockpanel._dialects.parse import parse_int
 
     value = parse_int(raw, plus=True)
     if value is not None:

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from mockpanel import PanelError, VirtualClock, build_panel, create_app
-from mockpanel.control import snapshot
-from mockpanel.domain.accounts import KeyDigest
-from mockpanel.persistence import Identity, StateFile, StateFileError, StateUnavailable
-from mockpanel.persistence import chunks
-from mockpanel.persistence.legacy import convert
-from mockpanel.state_cli import replaying_panel
+from mockpanel._control import snapshot
+from mockpanel._domain.accounts import KeyDigest
+from mockpanel._persistence import Identity, StateFile, StateFileError, StateUnavailable
+from mockpanel._persistence import chunks
+from mockpanel._persistence.legacy import convert
+from mockpanel._state_cli import replaying_panel
 
 IDENTITY = Identity(seed=3, dialect="standard", catalog="default")
 KEY_A, KEY_B = "persist-key-alpha-1", "persist-key-beta-2"
@@ -274,7 +274,7 @@ class FailingConnection:
 
 
 def test_a_failed_write_changes_nothing_in_memory_or_on_disk(tmp_path):
-    from mockpanel.powers.control import Control
+    from mockpanel._powers.control import Control
 
     path = tmp_path / "state.db"
     panel, state = recording(path)
@@ -314,7 +314,7 @@ def test_a_failed_write_changes_nothing_in_memory_or_on_disk(tmp_path):
 
 
 def test_reset_is_one_recorded_change_and_keys_made_after_it_load(tmp_path):
-    from mockpanel.powers.control import Control
+    from mockpanel._powers.control import Control
 
     path = tmp_path / "state.db"
     panel, state = recording(path)
@@ -527,7 +527,7 @@ def test_a_clock_that_cannot_be_made_durable_waits_at_its_horizon(tmp_path):
 
 
 def test_panel_reset_and_an_import_with_junk_are_recorded_as_what_the_panel_holds(tmp_path):
-    from mockpanel.domain.catalog import Catalog
+    from mockpanel._domain.catalog import Catalog
 
     path = tmp_path / "state.db"
     panel, state = recording(path)

@@ -22,7 +22,7 @@ from tests.conftest import HTTP
 
 KEY = "persist-server-key-1"
 RANK = {"Pending": 0, "In progress": 1, "Completed": 2, "Partial": 2, "Canceled": 2}
-SERVE = [sys.executable, "-m", "mockpanel.cli", "serve", "--port", "0", "--seed", "3"]
+SERVE = [sys.executable, "-m", "mockpanel._cli", "serve", "--port", "0", "--seed", "3"]
 
 
 class Server:
@@ -222,7 +222,7 @@ def test_serve_refuses_a_file_it_cannot_use_with_a_message(tmp_path, kind):
         assert path.read_bytes() == before
     if kind == "old":
         new = tmp_path / "new.db"
-        done = subprocess.run([sys.executable, "-m", "mockpanel.cli", "state", "convert", str(path), str(new)],
+        done = subprocess.run([sys.executable, "-m", "mockpanel._cli", "state", "convert", str(path), str(new)],
                               capture_output=True, text=True, timeout=30)
         assert done.returncode == 0 and "0 changes converted" in done.stdout
         serve(new).stop()

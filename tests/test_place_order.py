@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from mockpanel.catalogs import load_catalog
-from mockpanel.control.panel import Panel
-from mockpanel.domain.clock import VirtualClock
-from mockpanel.domain.errors import ErrorCode, PanelError
-from mockpanel.domain.panel import PanelCore
-from mockpanel.domain.servicetypes import OrderRequest
-from mockpanel.persistence.codec import decode, dumps, encode, loads
+from mockpanel._catalogs import load_catalog
+from mockpanel._control.panel import Panel
+from mockpanel._domain.clock import VirtualClock
+from mockpanel._domain.errors import ErrorCode, PanelError
+from mockpanel._domain.panel import PanelCore
+from mockpanel._domain.servicetypes import OrderRequest
+from mockpanel._persistence.codec import decode, dumps, encode, loads
 
 KEY = "typed-orders-key"
 NOW = 1_700_000_000.0

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 from hypothesis import given, strategies as st
 
-from mockpanel.domain.lifecycle import RefillStatus, Status
-from mockpanel.domain.plans import LifecycleSettings, draw_plan, draw_refill_plan
+from mockpanel._domain.lifecycle import RefillStatus, Status
+from mockpanel._domain.plans import LifecycleSettings, draw_plan, draw_refill_plan
 
 DEFAULT = LifecycleSettings()
 

@@ -11,7 +11,7 @@ from bench.startup import main as startup_main
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("starlette", "uvicorn", "httpx", "anyio", "orjson", "click", "hypothesis", "faker",
-         "mockpanel.server", "mockpanel.domain", "mockpanel.dialects", "mockpanel.testing", "conformance.runner")
+         "mockpanel._server", "mockpanel._domain", "mockpanel._dialects", "mockpanel._testing", "conformance.runner")
 
 SESSION_TEST = f"""
 import sys

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mockpanel import DialectError, Status, available_dialects, load_dialect
-from mockpanel.domain.errors import ErrorCode
+from mockpanel._domain.errors import ErrorCode
 
 BUILTIN = ["standard", "smartpanel-v1", "smmprime", "smmprovider", "smm.plus", "smmpro.in", "smmpanel.ru"]
 
@@ -150,7 +150,7 @@ def test_readme_example_profile_loads(tmp_path):
 def test_bad_limits_are_named(tmp_path, limits, message):
     import json
 
-    from mockpanel.dialects.profile import DialectError, load_dialect
+    from mockpanel._dialects.profile import DialectError, load_dialect
 
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"extends": "standard", "name": "bad", "limits": limits}))
@@ -159,7 +159,7 @@ def test_bad_limits_are_named(tmp_path, limits, message):
 
 
 def test_the_standard_limits():
-    from mockpanel.dialects.profile import load_dialect
+    from mockpanel._dialects.profile import load_dialect
 
     assert dict(load_dialect("standard").limits) == {
         "max_link": 2048, "max_text": 500, "max_list_text": 100_000, "max_lines": 10_000, "lenient_optional": True,

@@ -18,13 +18,13 @@ from typing import Any
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
-from mockpanel.catalogs import load_catalog
-from mockpanel.domain.clock import VirtualClock
-from mockpanel.domain.errors import ErrorCode, PanelError
-from mockpanel.domain.lifecycle import RefillStatus, Status
-from mockpanel.domain.orders import OrderState
-from mockpanel.control.panel import Panel
-from mockpanel.domain.servicetypes import OLD_POSTS_FOUND
+from mockpanel._catalogs import load_catalog
+from mockpanel._domain.clock import VirtualClock
+from mockpanel._domain.errors import ErrorCode, PanelError
+from mockpanel._domain.lifecycle import RefillStatus, Status
+from mockpanel._domain.orders import OrderState
+from mockpanel._control.panel import Panel
+from mockpanel._domain.servicetypes import OLD_POSTS_FOUND
 
 # Expected money, computed here and not with the mock's price functions: the documents' rule
 # (a rate is the price of 1000 units; a package costs its rate; a Partial order is refunded

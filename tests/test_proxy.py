@@ -42,7 +42,7 @@ def _upstream(dialect: str) -> ServerThread:
 @contextmanager
 def proxying(url: str, *args: str, stop: int = signal.SIGINT) -> Iterator[tuple[str, dict[str, Any]]]:
     """``mockpanel proxy URL --port 0 ARGS`` in a subprocess; yields its URL and, after it stops, its output."""
-    proc = subprocess.Popen([sys.executable, "-m", "mockpanel.cli", "proxy", url, "--port", "0", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "mockpanel._cli", "proxy", url, "--port", "0", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     done: dict[str, Any] = {}
@@ -163,8 +163,8 @@ def _through_proxy(*messages: dict[str, Any], max_body: int) -> list[dict[str, A
     """What the proxy sends back for a request made of ``messages``, with no panel behind it."""
     import asyncio
 
-    from mockpanel.proxy.forward import Proxy
-    from mockpanel.proxy.journal import ProxyJournal
+    from mockpanel._proxy.forward import Proxy
+    from mockpanel._proxy.journal import ProxyJournal
 
     pending = list(messages)
     sent: list[dict[str, Any]] = []

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = [
     "Catalog", "Dialect", "DialectError", "ErrorCode", "LifecycleSettings", "MockPanel", "Panel", "PanelError",
     "PanelSettings", "RefillStatus", "ServerThread", "Service", "Status", "SyncASGITransport", "VirtualClock",
-    "available_dialects", "build_panel", "create_app", "inprocess_client", "load_catalog", "load_dialect",
+    "available_dialects", "build_panel", "create_app", "generate_catalog", "inprocess_client", "load_catalog", "load_dialect",
     "mock_panel", "redact",
 ]
 

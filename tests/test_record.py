@@ -18,7 +18,7 @@ from conformance.profile import available_dialects
 from conformance.record import record, write
 
 from mockpanel import ServerThread, build_panel, create_app
-from mockpanel.cli import main
+from mockpanel._cli import main
 from tests.conftest import HTTP, serving
 
 KEY = "record-key-1"
@@ -31,7 +31,7 @@ def _serve(dialect: str, catalog: str | None = None) -> ServerThread:
 
 
 def _url(server: ServerThread, dialect: str) -> str:
-    from mockpanel.dialects import load_dialect
+    from mockpanel._dialects import load_dialect
 
     return server.url + load_dialect(dialect).endpoints[0]
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from mockpanel.domain.lifecycle import RefillStatus
-from mockpanel.domain.refills import Refill
+from mockpanel._domain.lifecycle import RefillStatus
+from mockpanel._domain.refills import Refill
 
 
 def make(outcome: RefillStatus = RefillStatus.COMPLETED) -> Refill:

@@ -1,4 +1,4 @@
-"""dialects/render.py: domain values to the JSON a dialect writes."""
+"""_dialects/render.py: domain values to the JSON a dialect writes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mockpanel import ErrorCode, PanelError, RefillStatus, Status, load_catalog, load_dialect
-from mockpanel.dialects import render
-from mockpanel.domain.orders import OrderState
+from mockpanel._dialects import render
+from mockpanel._domain.orders import OrderState
 
 STANDARD = load_dialect("standard")
 CATALOG = load_catalog("default")
@@ -151,7 +151,7 @@ def test_encode_compact_and_php_pretty(php_like):
 def test_the_renderer_cache_forgets_dialects_that_are_gone():
     import gc
 
-    from mockpanel.dialects.profile import load_dialect
+    from mockpanel._dialects.profile import load_dialect
 
     before = len(render._renderers)
     for _ in range(50):

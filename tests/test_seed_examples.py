@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from mockpanel import Panel, VirtualClock, build_panel, create_app, load_dialect
-from mockpanel.server.inprocess import inprocess_client
-from mockpanel.domain.servicetypes import service_type
+from mockpanel._server.inprocess import inprocess_client
+from mockpanel._domain.servicetypes import service_type
 from tests.conftest import KEY
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "seeds"

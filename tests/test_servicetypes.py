@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from mockpanel.dialects.order_fields import OrderRules, lines, read_order_request
-from mockpanel.domain.errors import ErrorCode, PanelError
-from mockpanel.domain.servicetypes import OLD_POSTS_FOUND, SERVICE_TYPES, OrderRequest, service_type
+from mockpanel._dialects.order_fields import OrderRules, lines, read_order_request
+from mockpanel._domain.errors import ErrorCode, PanelError
+from mockpanel._domain.servicetypes import OLD_POSTS_FOUND, SERVICE_TYPES, OrderRequest, service_type
 
 # The field notes' table 1.3: required fields and optional fields per type.
 FIELD_NOTES: dict[str, tuple[set[str], set[str]]] = {

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from mockpanel import VirtualClock, build_panel, create_app, inprocess_client
-from mockpanel.control import snapshot
-from mockpanel.control.panel import Panel
-from mockpanel.control.snapshot import StateError
-from mockpanel.powers import triggers
+from mockpanel._control import snapshot
+from mockpanel._control.panel import Panel
+from mockpanel._control.snapshot import StateError
+from mockpanel._powers import triggers
 from tests.conftest import KEY
 
 SECRET = "sk-live-0123456789abcdef-secret"

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from mockpanel import MockPanel, mock_panel
-from mockpanel.server.hub import HubServer
+from mockpanel._server.hub import HubServer
 from tests.conftest import HTTP
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""server/thread.py: a real uvicorn server in a background thread."""
+"""_server/thread.py: a real uvicorn server in a background thread."""
 
 from __future__ import annotations
 

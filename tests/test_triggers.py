@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from mockpanel import MockPanel, Status, VirtualClock, build_panel
-from mockpanel.domain.money import share
-from mockpanel.powers import triggers
-from mockpanel.server.hub import HubServer
-from mockpanel.powers.triggers import parse_duration, parse_words
+from mockpanel._domain.money import share
+from mockpanel._powers import triggers
+from mockpanel._server.hub import HubServer
+from mockpanel._powers.triggers import parse_duration, parse_words
 from tests.conftest import HTTP, KEY, serving
 
 

@@ -1,0 +1,178 @@
+"""Placing an order: the domain's rules for a typed ``OrderRequest``, then the charge and the plan.
+
+The request comes checked and typed (the dialect layer reads the wire fields:
+_dialects/order_fields.py); what is decided here is the panel's own: the service is on sale,
+the quantity is in its range, no active order has the link, an expiry is not past, the funds
+suffice. A failed placement changes nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+from . import undo as undo_steps
+from .account_book import AccountBook
+from .accounts import Account
+from .catalog import Service
+from .errors import ErrorCode, PanelError
+from .lifecycle import Status
+from .money import ZERO, price
+from .orders import Order
+from .plans import LifecycleSettings, Plan, draw_plan
+from .servicetypes import OrderRequest
+from .settings import PanelSettings
+from .undo import Undo
+
+# A hook may change the plan of a new order (in-band triggers use this).
+PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
+
+_PRICES: dict[tuple[Decimal, int], Decimal] = {}  # one shared Decimal per (rate, quantity): a stored order's biggest field
+_PRICES_MAX = 100_000
+
+
+def place(
+    accounts: AccountBook, account: Account, service: Service, request: OrderRequest, *,
+    settings: PanelSettings, plan_hooks: Sequence[PlanHook], now: float,
+) -> Order:
+    """Place the account's order for ``service`` (on sale: the caller found it) in ``accounts``' order book.
+
+    Charges the price at once, or raises ``PanelError`` having changed nothing."""
+    check_request(service, request)
+    book = accounts.orders
+    link_key = _link_key(settings.duplicate_links, service, request)
+    if link_key is not None:
+        _forget_finished_links(account, accounts, now)
+        previous = book.get(account.latest_by_link.get(link_key, 0))
+        if previous is not None and not previous.status_at(now).final:
+            raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
+    if service.type.quantity_from == "subscription":
+        charge = ZERO  # subscriptions are charged nothing at creation
+    elif service.type.flat_price:
+        charge = service.rate
+    else:
+        charge = _price(service.rate, request.quantity)
+    if request.expires_at is not None and request.expires_at <= now:
+        raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
+    accounts.settle(account, now)
+    if charge > account.balance:
+        raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
+    with Undo() as undo:  # from here on, a failure takes everything back
+        undo_steps.save_new_order(undo, book, account, link_key)
+        plan = draw_plan(account.rng, settings.lifecycle, request.quantity)
+        for hook in plan_hooks:
+            plan = hook(service, request, plan)
+        order = _new_order(accounts, account, service, request, charge, plan, settings.lifecycle, now)
+        if link_key is not None:
+            account.latest_by_link[link_key] = order.id
+            if order.done_at < math.inf:
+                heapq.heappush(account.link_due, (order.done_at, order.id, link_key))
+    return order
+
+
+def check_request(service: Service, request: OrderRequest) -> None:
+    """The service's own limits: drip-feed only where it is offered, amounts in its range.
+
+    (The wire reader checks these too, at the point of its field order, so a request read
+    from the wire never fails here; a typed caller gets the same errors.)"""
+    if request.runs is not None and not service.dripfeed:
+        raise PanelError(ErrorCode.DRIPFEED_NOT_SUPPORTED)
+    if service.type.quantity_from == "subscription":  # the range bounds each post's quantity (min, max)
+        amounts = [v for v in (request.details.get("min"), request.details.get("max")) if v is not None]
+    else:
+        amounts = [request.quantity]
+    for amount in amounts:
+        if amount < service.min:
+            raise PanelError(ErrorCode.QUANTITY_BELOW_MIN, min=service.min)
+        if amount > service.max:
+            raise PanelError(ErrorCode.QUANTITY_ABOVE_MAX, max=service.max)
+
+
+def _forget_finished_links(account: Account, accounts: AccountBook, now: float) -> None:
+    """Drop finished orders from the duplicate-link index: it need only hold active ones.
+
+    (An index of every order ever placed was the biggest cost of a stored order.)
+    """
+    due, index = account.link_due, account.latest_by_link
+    while due and due[0][0] <= now:
+        _, order_id, link_key = heapq.heappop(due)
+        if index.get(link_key) != order_id:
+            continue  # a newer order took the link
+        order = accounts.orders.get(order_id)
+        if order is None or order.status_at(now).final:
+            del index[link_key]
+        elif order.done_at < math.inf:  # its end moved later (resumed): look again then
+            heapq.heappush(due, (order.done_at, order_id, link_key))
+
+
+def _price(rate: Decimal, quantity: int) -> Decimal:
+    """rate x quantity / 1000, one shared Decimal per (rate, quantity)."""
+    charge = _PRICES.get((rate, quantity))
+    if charge is None:
+        charge = price(rate, quantity)
+        if len(_PRICES) < _PRICES_MAX:
+            _PRICES[(rate, quantity)] = charge
+    return charge
+
+
+def _link_key(scope: str, service: Service, request: OrderRequest) -> tuple[int, str] | None:
+    if scope == "off" or request.runs or not request.link:
+        return None
+    link = request.link.strip().lower()
+    return (service.id if scope == "service" else 0, link)
+
+
+def _new_order(
+    accounts: AccountBook, account: Account, service: Service, request: OrderRequest, charge: Decimal,
+    plan: Plan, lifecycle: LifecycleSettings, now: float,
+) -> Order:
+    book = accounts.orders
+    quantity = request.quantity
+    expires_at = None
+    if service.type.quantity_from == "subscription":
+        plan = _subscription_plan(account, plan, lifecycle)
+        if quantity == 0 and request.expires_at is not None:  # unlimited: it ends at its expiry
+            expires_at = request.expires_at
+            served = int((expires_at - now - plan.pending) * plan.per_second)
+            plan = Plan(plan.start_count, plan.pending, plan.per_second, Status.COMPLETED, -max(0, served))
+    order = Order(
+        book=book,
+        id=book.next_id,
+        key=account.id,
+        service=service,
+        link=request.link,
+        quantity=quantity,
+        charge=charge,
+        created=now,
+        start_count=plan.start_count,
+        start_at=now + plan.pending,
+        per_second=dripfeed_speed(request, plan.per_second),
+        outcome=plan.outcome,
+        delivered_to=quantity - plan.remains,
+        runs=request.runs,
+        interval=request.interval,
+        details=dict(request.details),
+    )
+    if expires_at is not None:
+        order.expires_at = expires_at
+        order.done_at = order.finish_time()
+    account.order_ids.append(order.id)
+    account.balance -= charge  # the ledger's charge entry is the order itself
+    accounts.schedule(account, order, now)
+    return order
+
+
+def _subscription_plan(account: Account, plan: Plan, lifecycle: LifecycleSettings) -> Plan:
+    """Posts come at a seeded pace; an unlimited subscription runs until its expiry."""
+    every = account.rng.uniform(*lifecycle.subscription_post_seconds)
+    return Plan(plan.start_count, plan.pending, 1.0 / every, Status.COMPLETED, 0)
+
+
+def dripfeed_speed(request: OrderRequest, per_second: float) -> float:
+    """Fast enough that each run is delivered before the next one starts."""
+    if request.runs and request.runs > 1 and request.interval:
+        per_run = request.quantity // request.runs
+        return max(per_second, per_run / (request.interval * 60.0))
+    return per_second

@@ -1,0 +1,206 @@
+"""The dashboard's routes: the page, its live sections, its static files and its controls.
+
+Access is the control API's: loopback clients, or, when the server has an admin token,
+requests that carry it (a header, or the HttpOnly cookie the page's sign-in form sets).
+The controls answer only requests with the ``X-Mockpanel-UI`` header, which a page of
+another site cannot send without a CORS preflight that this server never grants.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, Router
+from starlette.templating import Jinja2Templates
+
+from .._domain.accounts import redact
+from .._domain.errors import PanelError
+from .._domain.numbers import parse_int
+from .._control_api.access import refusal
+from .._powers.control import Control
+from . import view
+
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+TEMPLATES.env.filters["money"] = view.money
+SECTIONS = ("clock", "keys", "orders", "refills", "faults", "journal")
+COOKIE = "mockpanel_token"
+STATIC = {"ui.js": "text/javascript", "ui.css": "text/css"}
+
+
+def _base(request: Request) -> str:
+    path = request.url.path
+    return path[: path.rindex("/_mock/ui") + len("/_mock/ui")] if "/_mock/ui" in path else "/_mock/ui"
+
+
+def _refused(request: Request) -> Response | None:
+    token = getattr(request.app.state, "admin_token", None)
+    cookie = request.cookies.get(COOKIE)
+    if token and cookie and hmac.compare_digest(cookie.encode(), token.encode()):
+        return None
+    return refusal(request)
+
+
+def _control(request: Request) -> Control:
+    return request.app.state.control  # type: ignore[no-any-return]
+
+
+async def page(request: Request) -> Response:
+    refused = _refused(request)
+    if refused is not None:
+        status = refused.status_code
+        return TEMPLATES.TemplateResponse(
+            request, "login.html", {"base": _base(request), "status": status, "message": json.loads(bytes(refused.body))["error"]},
+            status_code=status,
+        )
+    ctx = view.context(_control(request), request.query_params, _base(request))
+    return _html(TEMPLATES.get_template("page.html").render(ctx))
+
+
+def _html(text: str, status: int = 200) -> Response:
+    # "replace": text a client sent that is not valid Unicode (a lone surrogate) shows as "?", never a 500
+    return Response(text.encode("utf-8", "replace"), status, media_type="text/html", headers={"cache-control": "no-store"})
+
+
+async def live(request: Request) -> Response:
+    """The page's sections, rendered again for the same query (the script polls this)."""
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    ctx = view.context(_control(request), request.query_params, _base(request))
+    sections = {name: TEMPLATES.get_template(f"_{name}.html").render(ctx) for name in SECTIONS}
+    body = json.dumps({"sections": sections, "now": ctx["clock"]["now"]})  # ASCII: lone surrogates stay escaped
+    return Response(body, media_type="application/json", headers={"cache-control": "no-store"})
+
+
+async def login(request: Request) -> Response:
+    form = await request.form(max_fields=5)
+    token = getattr(request.app.state, "admin_token", None)
+    given = str(form.get("token") or "")
+    base = _base(request)
+    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        return TEMPLATES.TemplateResponse(
+            request, "login.html", {"base": base, "status": 401, "message": "that is not this server's admin token"},
+            status_code=401,
+        )
+    response = RedirectResponse(base, status_code=303)
+    response.set_cookie(COOKIE, given, path=base, httponly=True, samesite="strict")
+    return response
+
+
+async def static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in STATIC:
+        return JSONResponse({"error": "Not found"}, 404)
+    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"cache-control": "no-cache"})
+
+
+# --- the controls -------------------------------------------------------------------------
+
+Action = Callable[[Control, Request, dict[str, Any]], Any]
+
+
+def _action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        refused = _refused(request)
+        if refused is not None:
+            return refused
+        if request.headers.get("x-mockpanel-ui") != "1":
+            return JSONResponse({"error": "the dashboard's controls need the header X-Mockpanel-UI: 1"}, 403)
+        control = _control(request)
+        try:
+            raw = await request.body()
+            body = json.loads(raw, parse_float=Decimal) if raw.strip() else {}
+            if not isinstance(body, dict):
+                raise ValueError("send a JSON object")
+            return JSONResponse(_plain(handler(control, request, body)))
+        except KeyError as exc:
+            return JSONResponse({"error": str(exc.args[0]) if exc.args else "not found"}, 404)
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        except PanelError as exc:
+            return JSONResponse({"error": f"the panel refused: {control.dialect.message(exc.code, exc.values)}"}, 400)
+
+    return endpoint
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _clock(c: Control, r: Request, b: dict[str, Any]) -> Any:
+    return c.set_clock(advance=b.get("advance"), speed=b.get("speed"), freeze=b.get("freeze"))
+
+
+def _force(c: Control, r: Request, b: dict[str, Any]) -> Any:
+    """Force an order's status now; a Partial with no ``remains`` keeps what was delivered
+    (half the quantity for an order that delivered nothing yet)."""
+    order_id = r.path_params["order_id"]
+    status, remains = b.get("status"), b.get("remains")
+    if remains in ("", None):
+        remains = None
+        if isinstance(status, str) and status.strip().lower() == "partial":
+            panel = c.panel
+            with panel.lock:
+                order = panel.find_order(order_id)
+                delivered = order.delivered_at(panel.clock.now())
+                remains = order.quantity - delivered if delivered else max(1, order.quantity // 2)
+    elif not isinstance(remains, int) and parse_int(remains) is None:
+        raise ValueError(f"'remains' is a whole number, got {remains!r}")
+    result = c.set_order(order_id, status=status, remains=None if remains is None else int(remains))
+    return {"order": result["order"], "status": result["status"], "remains": result["remains"]}
+
+
+def _add_fault(c: Control, r: Request, b: dict[str, Any]) -> Any:
+    spec = {k: v for k, v in b.items() if v not in ("", None)}
+    for name in ("status", "count", "skip"):
+        number = parse_int(spec.get(name))
+        if isinstance(spec.get(name), str) and number is not None:
+            spec[name] = number
+    return c.add_fault(spec).to_json()
+
+
+def _remove_fault(c: Control, r: Request, b: dict[str, Any]) -> Any:
+    c.faults.remove(r.path_params["fault_id"])
+    return {"removed": True}
+
+
+def _clear_faults(c: Control, r: Request, b: dict[str, Any]) -> Any:
+    c.faults.clear()
+    return {"cleared": True}
+
+
+def _add_key(c: Control, r: Request, b: dict[str, Any]) -> Any:
+    key = b.get("key") or None
+    made = c.create_key(key, balance=b.get("balance") or "0", currency=b.get("currency") or None)
+    return {"key": redact(made["key"]), "balance": made["balance"]}  # the page never gets the key
+
+
+def _topup(c: Control, r: Request, b: dict[str, Any]) -> Any:
+    account = c.panel.account_book.by_id.get(r.path_params["key_id"])
+    if account is None:
+        raise KeyError("no such key on this panel")
+    return c.topup(account.key, b.get("amount"))
+
+
+def router() -> Router:
+    routes = [
+        Route("/", page, methods=["GET", "HEAD"]),
+        Route("/live", live, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/static/{name}", static, methods=["GET", "HEAD"]),
+        Route("/act/clock", _action(_clock), methods=["POST"]),
+        Route("/act/orders/{order_id:int}", _action(_force), methods=["POST"]),
+        Route("/act/faults", _action(_add_fault), methods=["POST"]),
+        Route("/act/faults", _action(_clear_faults), methods=["DELETE"]),
+        Route("/act/faults/{fault_id:int}", _action(_remove_fault), methods=["DELETE"]),
+        Route("/act/keys", _action(_add_key), methods=["POST"]),
+        Route("/act/keys/{key_id}/topup", _action(_topup), methods=["POST"]),
+    ]
+    return Router(routes)
