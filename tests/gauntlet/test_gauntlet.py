@@ -4,6 +4,7 @@ with the command line in a subprocess, and the verdicts read from the journal of
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -160,3 +161,26 @@ def test_a_good_client_leaves_no_finding() -> None:
         http.post(api, data={"key": KEY, "action": "status", "order": order})
         http.post(api, data={"key": KEY, "action": "cancel", "orders": order})
         assert judge(control) == []  # type: ignore[arg-type]
+
+
+def _other_language(tmp_path: Path, program: str, client: str, scenarios: str) -> tuple[int, dict]:
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "mockpanel", "gauntlet", "--scenarios", scenarios, "--jobs", "2",
+                           "--report", str(report), "--", program, str(CLIENTS / client)],
+                          capture_output=True, text=True, timeout=300)
+    return done.returncode, json.loads(report.read_text())
+
+
+@pytest.mark.skipif(shutil.which("php") is None, reason="no php: apt-get install php-cli php-curl")
+def test_a_careful_php_client_passes_every_scenario(tmp_path: Path) -> None:
+    code, report = _other_language(tmp_path, "php", "careful.php", "all")
+    assert code == 0 and all(c["passed"] for c in report["cells"]), [c["reason"] for c in report["cells"]]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no node")
+def test_a_naive_node_client_orders_twice_when_an_answer_is_lost(tmp_path: Path) -> None:
+    code, report = _other_language(tmp_path, "node", "naive.mjs", "none,lost-answer")
+    assert code == 1
+    assert cells(report)[("standard", "none")]["passed"]
+    lost = cells(report)[("standard", "lost-answer")]
+    assert [f["verdict"] for f in lost["findings"]] == ["duplicate-order"] and lost["findings"][0]["requests"] == [1, 2]
