@@ -471,6 +471,8 @@ WireFacts = tuple[str, str, str, str, bytes, Any, str]
 
 
 _WIRES_MAX = 1024  # distinct wire facts a journal keeps once (shared by their rows)
+_WIRE_SHARED = 8 << 10  # a head that holds more (_head_size) is its row's own, never kept for sharing: the
+# shared set would otherwise hold up to 1,024 of the largest heads after their rows left the journal
 
 
 # The memory behind one header of a kept head: its (name, value) tuple, two bytes objects and its slot,
@@ -524,10 +526,13 @@ class Journal(JournalChecks["Request"]):
         if kept is not None:
             self._last_wire = kept
             return kept, 0
+        size = _head_size(facts)
+        if size > _WIRE_SHARED:
+            return facts, size
         if len(wires) >= _WIRES_MAX:
             wires.clear()
         wires[facts] = self._last_wire = facts
-        return facts, _head_size(facts)
+        return facts, size
 
     def set_limits(self, limit: int | None = None, max_bytes: int | None = None) -> None:
         """Change the bounds (entries, bytes); the oldest entries go at once if over."""
