@@ -5,8 +5,10 @@ nothing. bench/memory.py gives the figures (bench/README.md)."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import time
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -78,13 +80,21 @@ def test_the_journal_bound_counts_the_headers_a_row_holds(panel):
     journal = app.state.control.journal
     journal.set_limits(max_bytes=4 << 20)
     with ServerThread(app) as server:
-        _many_headers(server.port)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            _many_headers(server.port, 100)
+            gc.collect()
+            grown = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
     assert journal.nbytes <= 4 << 20
     assert len(journal) < 20, f"{len(journal)} rows of 2,000 headers each kept within 4 MiB"
+    assert grown < 10 << 20, f"{grown >> 20} MiB kept for a journal bound of 4 MiB"  # nothing else holds the heads
 
 
-def _many_headers(port: int) -> None:
-    for n in range(40):  # 2,000 tiny headers a request: 12 KB on the wire, ~270 KB in memory
+def _many_headers(port: int, count: int) -> None:
+    for n in range(count):  # 2,000 tiny headers a request: 12 KB on the wire, ~270 KB in memory
         head = b"".join(b"h%d: %d\r\n" % (i, n) for i in range(2000))
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(b"POST /api/v2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
