@@ -54,12 +54,13 @@ class Hosts:
         names = [name.strip() for name in allowed if name.strip()]
         self.any = ANY in names
         self.names = frozenset(host_name(name) for name in names if name != ANY)
+        self.served: set[bytes] = set()  # Host values answered on any connection, as sent: one lookup a request
         self._decided: dict[tuple[bytes, str | None], bool] = {}
 
     def allows(self, value: bytes | None, local: str | None) -> bool:
         """Whether a request whose ``Host`` header is ``value`` (None: it sent none), on a connection
         that reached the address ``local``, is answered."""
-        if value is None or self.any:
+        if value is None or self.any or value in self.served:
             return True
         decided = self._decided.get((value, local))
         if decided is None:
@@ -67,8 +68,11 @@ class Hosts:
                 name = host_name(value.decode("ascii"))
             except UnicodeDecodeError:
                 name = ""
-            decided = bool(name) and (name in self.names or is_loopback(name) or name == local)
-            if len(self._decided) < _CACHED:
+            anywhere = bool(name) and (name in self.names or is_loopback(name))
+            decided = anywhere or (bool(name) and name == local)
+            if anywhere and len(self.served) < _CACHED:
+                self.served.add(value)
+            elif len(self._decided) < _CACHED:
                 self._decided[(value, local)] = decided
         return decided
 

@@ -192,7 +192,7 @@ class PanelProtocol(HttpToolsProtocol):
                 raise ValueError("request head too large")
         hosts = self.hosts
         for name, value in self.headers:
-            if name == b"host" and not hosts.allows(value, self._local):  # before the hot path or the app
+            if name == b"host" and value not in hosts.served and not hosts.allows(value, self._local):  # before all
                 self._refusal = (REFUSED, hosts.refusal(value))
                 raise ValueError("a Host this server does not answer")
         if self.parser.should_upgrade():  # an upgrade offer, or CONNECT (httptools counts it as one)
