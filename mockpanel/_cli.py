@@ -46,7 +46,7 @@ def main() -> None:
 @click.option("--journal-bytes", default=None, type=click.IntRange(min=1024), metavar="BYTES", help="Bound the request journal to about BYTES (default 32 MiB; the oldest entries go first).")
 @click.option("--from", "from_dir", default=None, metavar="DIR", help="Serve a recording made by 'mockpanel record': DIR/dialect.json and DIR/catalog.json (instead of --dialect and --catalog).")
 @click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", help="Also answer requests whose Host header names NAME (repeatable; '*': any name). By default only localhost, loopback addresses and the address bound are answered: a web page reaching this server through a name of its own (DNS rebinding) is refused.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", envvar="MOCKPANEL_ALLOW_HOSTS", help="Also answer requests whose Host header names NAME (repeatable; '*': any name; env: MOCKPANEL_ALLOW_HOSTS, space-separated). By default only localhost, loopback addresses and the address bound are answered: a web page reaching this server through a name of its own (DNS rebinding) is refused.")
 @click.option("--book-bytes", default=None, type=click.IntRange(min=1 << 20), metavar="BYTES", help="Bound the order book to about BYTES of orders (default 512 MiB); past it an add is answered 507 and changes nothing.")
 @click.option("--allow-unsafe-fault-content", "unsafe_faults", is_flag=True, help="Let a fault's content_type be any type (SVG, XML, JavaScript ...). By default it is application/json, text/plain or text/html, and every answer that is not JSON is sandboxed: a page the mock sends runs no script as its origin.")
 def serve(
@@ -88,7 +88,8 @@ def serve(
         click.echo(
             f"Warning: {host} is reachable from other machines and no admin token is set: the API answers "
             "anyone who can reach it and the control API answers only this machine. Set MOCKPANEL_ADMIN_TOKEN "
-            "(or --admin-token) to reach the control API from elsewhere, or bind 127.0.0.1.",
+            "(or --admin-token) to reach the control API from elsewhere, or bind 127.0.0.1. Clients that reach it "
+            "by a name (a container's service name, a LAN host name) need --allow-host NAME.",
             err=True,
         )
     port = sock.getsockname()[1]

@@ -76,7 +76,8 @@ def test_the_names_are_read_as_hosts_with_their_ports_and_brackets():
     assert hosts.allows(None, None)  # no Host at all: not a browser
 
 
-def test_serve_answers_the_names_given_by_allow_host():
+def test_serve_answers_the_names_given_by_allow_host(monkeypatch):
+    monkeypatch.setenv("MOCKPANEL_ALLOW_HOSTS", "third.example")  # --allow-host wins over the environment
     with serving("--allow-host", "panel.example", "--allow-host", "other.example") as origin:
         port = int(origin.rsplit(":", 1)[1])
         body = b"key=test-key&action=balance"
@@ -84,3 +85,13 @@ def test_serve_answers_the_names_given_by_allow_host():
         assert ask(port, b"other.example", body=body)[0] == 200
         status, answer = ask(port, b"rebind.test", body=body)
         assert status == 421 and "--allow-host rebind.test" in answer["error"]
+        assert ask(port, b"third.example", body=body)[0] == 421
+
+
+def test_serve_reads_allowed_names_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MOCKPANEL_ALLOW_HOSTS", "mock other.example")
+    with serving() as origin:
+        port = int(origin.rsplit(":", 1)[1])
+        body = b"key=test-key&action=balance"
+        assert ask(port, b"mock:8080", body=body)[0] == 200 and ask(port, b"other.example", body=body)[0] == 200
+        assert ask(port, b"rebind.test", body=body)[0] == 421
