@@ -77,3 +77,16 @@ def test_a_wrong_scenario_is_a_usage_error(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--mockpanel-scenarios", "meteor",
                            "test_client.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 4 and "unknown scenario meteor" in done.stderr
+
+
+def test_the_command_and_pytest_draw_the_same_matrix_for_the_same_client(tmp_path: Path) -> None:
+    # naive.py and the pytest test above are the same client: resend the add whenever no answer came.
+    clients = Path(__file__).resolve().parents[1] / "helpers" / "clients"
+    report = tmp_path / "command.json"
+    subprocess.run([sys.executable, "-m", "mockpanel", "gauntlet", "--scenarios", "all", "--jobs", "2", "--report",
+                    str(report), "--", sys.executable, str(clients / "naive.py")], capture_output=True, timeout=300)
+    command = json.loads(report.read_text())
+    _, under_pytest = _pytest(tmp_path, "--mockpanel-scenarios", "all", "-k", "naive")
+    assert [(c["scenario"], c["passed"]) for c in command["cells"]] == \
+        [(c["scenario"], c["passed"]) for c in under_pytest["cells"]]
+    assert [c["scenario"] for c in command["cells"] if not c["passed"]] == ["lost-answer"]
