@@ -91,9 +91,11 @@ def near_keys(ctx: Context) -> None:
             continue
         for action in S.key_probe_actions():
             ex = ctx.session.send({"key": value, "action": action}, keys=real)
-            if what == "in other letter case" and ctx.dialect.key_case == "insensitive":  # the same key, by the dialect
+            same = {"in other letter case": ctx.dialect.key_case == "insensitive",  # the same key, by the dialect
+                    "with a trailing space": ctx.dialect.key_trailing_spaces == "ignored"}.get(what, False)
+            if same:
                 c.require("V2-AUTH-03", ex.is_json and not ctx.expect.is_error(ex.data),
-                          "the key in other letter case was refused; the dialect compares keys case-insensitively", ex)
+                          f"the key {what} was refused; the dialect compares keys as its collation does", ex)
                 continue
             ctx.expect.error(c, ex, "V2-AUTH-03", codes=("invalid_key",), wording_rid="V2-ERR-03",
                              what=f"an error for the key {what}")
@@ -162,6 +164,8 @@ def run(ctx: Context) -> None:
 
     def malformed_order(order_id: str) -> Checks:
         c = Checks()
+        if order_id == "" and d.status_no_id == "empty":  # the dialect answers nothing to a status without an id
+            return c
         ex = _send(ctx, {"action": "status", "order": order_id})
         expect.error(c, ex, "V2-STA-01", what="an error for a malformed order id")
         return c

@@ -39,7 +39,7 @@ class Statuses(NamedTuple):
 
 
 def money(dialect: Dialect, amount: Decimal) -> str:
-    return str(quantize(amount, dialect.money_decimals))
+    return f"{quantize(amount, dialect.money_decimals):f}"  # "0.00000000", never "0E-8"
 
 
 def as_id(kind: str, value: int | str) -> int | str:
@@ -104,6 +104,8 @@ def service(dialect: Dialect, item: Service) -> dict[str, Any]:
             value = "1" if value else "0"
         elif kind == "bool":
             value = bool(value)
+        elif kind == "str_or_null":  # a column the panel leaves NULL when it has nothing (SmartPanel's desc)
+            value = str(value) if value not in (None, "") else None
         else:  # str, rate: as entered ("0.90", "8")
             value = str(value)
         out[name] = value
@@ -116,8 +118,28 @@ def services(dialect: Dialect, items: list[Service]) -> Any:
     return [service(dialect, s) for s in items]
 
 
+class Empty:
+    """An answer with no JSON at all: the script wrote nothing (the body is the profile's prefix alone)."""
+
+    def __repr__(self) -> str:
+        return "EMPTY"
+
+
+EMPTY = Empty()
+
+
 def encode(dialect: Dialect, payload: Any) -> bytes:
-    """JSON bytes as the panel writes them: compact, or PHP's JSON_PRETTY_PRINT with its escapes."""
+    """JSON bytes as the panel writes them: compact, or PHP's JSON_PRETTY_PRINT with its escapes,
+    after the profile's ``json.prefix`` (a stray newline some PHP scripts send first)."""
+    if dialect.json_prefix:
+        prefix = dialect.json_prefix.encode("ascii")
+        return prefix if payload is EMPTY else prefix + _json(dialect, payload)
+    if payload is EMPTY:
+        return b""
+    return _json(dialect, payload)
+
+
+def _json(dialect: Dialect, payload: Any) -> bytes:
     if dialect.json_indent is None and not dialect.json_php:
         return orjson.dumps(payload)
     text = json.dumps(payload, indent=dialect.json_indent, ensure_ascii=dialect.json_php,
@@ -135,8 +157,10 @@ def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: s
     return status_renderer(dialect, "status")(state, order_id, currency)
 
 
-def statuses(dialect: Dialect, result: Statuses) -> Any:
+def statuses(dialect: Dialect, result: Statuses | Empty) -> Any:
     """status's answer: one order's object (keyed by its id in some families), or per id asked for."""
+    if isinstance(result, Empty):
+        return EMPTY
     tokens, results, currency, shown = result
     if shown is not None:
         state = results[0]
@@ -221,6 +245,8 @@ def status_renderer(dialect: Dialect, context: str = "multi_status") -> StatusRe
         else:
             value = "state[2]" if name == "start_count" else remains
             expr = value if kind == "int" else f"str({value})"
+            if kind == "str_or_null":  # a column not yet set while the order waits (SmartPanel's start_counter)
+                expr = f"(None if state[0] is PENDING else {expr})"
             if name == "remains" and shown:  # a word instead of a number in some statuses
                 expr = f"shown.get(state[0], {expr})"
         items.append(f"{name!r}: {expr}")

@@ -73,9 +73,9 @@ def test_the_controls_move_the_clock_force_orders_and_manage_keys_and_faults(ui,
     assert ui.post("/_mock/ui/act/clock", json={"advance": "1h"}, headers=UI).json()["now"] >= before + 3600
     assert ui.post(f"/_mock/ui/act/orders/{order}", json={"status": "Completed"}, headers=UI).status_code == 400
     made = ui.post("/_mock/ui/act/keys", json={"key": "ui-made-key", "balance": "5"}, headers=UI).json()
-    assert made == {"key": redact("ui-made-key"), "balance": "5"}
+    assert made == {"key": redact("ui-made-key"), "balance": "5.00000"}
     topped = ui.post(f"/_mock/ui/act/keys/{key_id('ui-made-key')}/topup", json={"amount": "2.5"}, headers=UI).json()
-    assert topped == {"balance": "7.5"}
+    assert topped == {"balance": "7.50000"}
     assert ui.post("/_mock/ui/act/keys/0000/topup", json={"amount": "1"}, headers=UI).status_code == 404
     fault = ui.post("/_mock/ui/act/faults", json={"kind": "http", "status": "503", "action": "add"}, headers=UI).json()
     assert fault["status"] == 503 and "503" in ui.get("/_mock/ui").text
