@@ -180,7 +180,7 @@ def _route(panel: Panel, dialect: Dialect, params: Params) -> tuple[Params, Any,
     params = clean_fields(params)  # what a multipart charset or a JSON escape let through
     key = params.get("key")
     action = (params.get("action") or "").strip()
-    if dialect.empty_request is not None and (not key or not action):  # checked before the key is looked up
+    if dialect.empty_request is not None and (not key or not params.get("action")):  # before the key is looked up
         raise PanelError(dialect.empty_request)
     if dialect.family.key_collated:
         key = _collated(panel, dialect.family, key)
