@@ -106,6 +106,8 @@ def service(dialect: Dialect, item: Service) -> dict[str, Any]:
             value = bool(value)
         elif kind == "str_or_null":  # a column the panel leaves NULL when it has nothing (SmartPanel's desc)
             value = str(value) if value not in (None, "") else None
+        elif value.__class__ is bool:  # a flag as a string: "true", as PHP and JavaScript panels write it, never "True"
+            value = "true" if value else "false"
         else:  # str, rate: as entered ("0.90", "8")
             value = str(value)
         out[name] = value
