@@ -50,6 +50,13 @@ def test_the_page_shows_orders_keys_journal_and_clock_never_a_key(ui):
     assert f'id="order-{first}"' in live["orders"] and not any(KEY in part for part in live.values())
 
 
+def test_money_on_the_page_has_the_dialects_decimals(ui):
+    add(ui)  # 0.09 of the key's 100
+    html = ui.get("/_mock/ui").text
+    assert ">99.91000</td>" in html and ">0.09000</td>" in html  # the balance and the charge: 5 decimals, as answers show
+    assert "99.9100000" not in html and "E-7" not in html
+
+
 def test_filters_and_paging(ui, panel):
     ids = [add(ui, link=f"https://x.test/{i}") for i in range(30)]
     panel.set_order(ids[3], status="Canceled")
