@@ -27,6 +27,7 @@ from .settings import FAMILY_FIELDS, Family, SettingError, read_family
 SERVICE_FIELD_KINDS = {"int", "str", "str_or_null", "bool", "int01", "str01", "type_name", "type_slug", "rate"}
 STATUS_FIELD_KINDS = {"money", "str", "str_or_null", "int", "status", "currency", "id_str", "id_int"}
 SERVICE_ID_CASTS = ("strict", "mysql")
+QUANTITY_CASTS = ("strict", "php")
 STATUS_NO_ID = ("error", "empty")
 MAX_PREFIX = 16  # characters written before every answer
 ID_KINDS = {"int", "str", "objectid"}
@@ -74,6 +75,7 @@ class Dialect:
     json_prefix: str = ""  # written before every answer ("\n": a PHP script's stray newline before its JSON)
     status_no_id: str = "error"  # "empty": a status with neither order nor orders answers an empty body
     service_cast: str = "strict"  # "mysql": the add's service id read as MySQL casts a string ("1abc" is 1)
+    quantity_cast: str = "strict"  # "php": the add's quantity read as a PHP numeric string ("1e2" and " 100 " are 100)
     # "code.field" -> words for that code about that field only ("missing_field.link": "Bad Link")
     field_errors: Mapping[str, str] = field(default_factory=dict)
     # What an action the dialect lacks is answered: None, its incorrect_request error; else (the JSON value,),
@@ -345,6 +347,9 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     batch_read = d.get("batch", {}).get("read", True)
     if not isinstance(batch_read, bool):
         raise DialectError(f"{where}: field 'batch.read' must be true or false, got {batch_read!r}")
+    quantity_cast = d.get("add", {}).get("quantity", "strict")
+    if quantity_cast not in QUANTITY_CASTS:
+        raise DialectError(f"{where}: field 'add.quantity' must be one of {list(QUANTITY_CASTS)}, got {quantity_cast!r}")
     service_cast = d.get("add", {}).get("service", "strict")
     if service_cast not in SERVICE_ID_CASTS:
         raise DialectError(f"{where}: field 'add.service' must be one of {list(SERVICE_ID_CASTS)}, got {service_cast!r}")
@@ -431,6 +436,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         json_prefix=prefix,
         status_no_id=no_id,
         service_cast=service_cast,
+        quantity_cast=quantity_cast,
         field_errors=field_errors,
         unknown_action=(unknown_answer["answer"],) if unknown_answer is not None else None,
         empty_request=ErrorCode(empty) if empty is not None else None,

@@ -61,6 +61,8 @@ def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Par
         raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
     if dialect.service_cast == "mysql":  # the id column compared with the string as MySQL casts it
         service = _mysql_number(service)
+    if dialect.quantity_cast == "php" and params.get("quantity"):  # compared and charged as PHP reads the string
+        params = {**params, "quantity": _php_whole(params["quantity"])}
     # The panel reads only what the type takes (_dialects/order_fields.py) and keeps the typed request:
     # the key, the action and junk reach neither the order nor a state file.
     if dialect.family.idempotency is not None:  # a retried add with the same request id: the first order
@@ -84,6 +86,23 @@ def _mysql_number(raw: str) -> str:
 
 
 _MYSQL_NUMBER = re.compile(r"[ \t\n\r]*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?)")
+
+
+def _php_whole(raw: str) -> str:
+    """A PHP numeric string ("1e2", " 100 ", "100.0") as the whole number it is; anything else as sent
+    (refused as the mock reads it: its quantities are whole numbers, where PHP would take "12.5")."""
+    if _PHP_NUMERIC.fullmatch(raw) is None:
+        return raw
+    try:
+        value = Decimal(raw.strip(" \t\n\r\v\f"))
+    except InvalidOperation:
+        return raw
+    if not value.is_finite() or value != value.to_integral_value() or abs(value) > 10**15:
+        return raw
+    return str(int(value))
+
+
+_PHP_NUMERIC = re.compile(r"[ \t\n\r\v\f]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?[ \t\n\r\v\f]*")
 
 
 def _batch(params: Params, name: str) -> list[str] | None:

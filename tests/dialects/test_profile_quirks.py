@@ -64,6 +64,7 @@ def test_key_case_alone_keeps_trailing_spaces_significant(tmp_path: Path) -> Non
     ({"json": {"prefix": "x" * 17}}, "'json.prefix'"),
     ({"status": {"no_id": "nothing"}}, "'status.no_id'"),
     ({"add": {"service": "php"}}, "'add.service'"),
+    ({"add": {"quantity": "js"}}, "'add.quantity'"),
     ({"field_errors": {"missing_field": "Bad"}}, "'field_errors'"),
     ({"field_errors": {"no_such_code.link": "Bad"}}, "'field_errors'"),
     ({"error_bodies": {"invalid_field.": {"error": "{message}"}}}, "'error_bodies'"),

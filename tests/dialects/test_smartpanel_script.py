@@ -54,6 +54,16 @@ def test_the_service_id_is_read_as_mysql_casts_it(script) -> None:
     assert call(http, url, action="add", service="1.5", link=LINK, quantity="100") == {"error": "Service ID does not exists"}
 
 
+def test_a_quantity_is_read_as_php_reads_a_numeric_string(script) -> None:
+    panel, http, url = script
+    for sent in ("1e2", " 100 ", "100.0"):
+        placed = call(http, url, action="add", service="3", link=f"{LINK}/php/{sent.strip()}", quantity=sent)
+        assert placed["status"] == "success", (sent, placed)
+        assert panel.find_order(placed["order"]).quantity == 100  # charged for 100, as the script charges "1e2"
+    # "12.5" the script takes too (api.php L231, L249); the mock's quantities are whole numbers: refused.
+    assert call(http, url, action="add", service="3", link=LINK, quantity="12.5") == {"error": "Invalid quantity"}
+
+
 @pytest.mark.parametrize("fields, words", [
     ({"link": LINK, "quantity": "100"}, MISSING),  # no service
     ({"service": "1", "quantity": "100"}, "Bad Link"),
