@@ -28,6 +28,7 @@ SERVICE_FIELD_KINDS = {"int", "str", "str_or_null", "bool", "int01", "str01", "t
 STATUS_FIELD_KINDS = {"money", "str", "str_or_null", "int", "status", "currency", "id_str", "id_int"}
 SERVICE_ID_CASTS = ("strict", "mysql")
 QUANTITY_CASTS = ("strict", "php")
+DRIPFEED_FIELD_KINDS = {"status", "runs", "run_orders"}
 STATUS_NO_ID = ("error", "empty")
 MAX_PREFIX = 16  # characters written before every answer
 ID_KINDS = {"int", "str", "objectid"}
@@ -75,6 +76,9 @@ class Dialect:
     json_prefix: str = ""  # written before every answer ("\n": a PHP script's stray newline before its JSON)
     status_no_id: str = "error"  # "empty": a status with neither order nor orders answers an empty body
     service_cast: str = "strict"  # "mysql": the add's service id read as MySQL casts a string ("1abc" is 1)
+    # A drip-feed order's status, where the panel shows it apart (SmartPanel: {"status", "runs", "orders"}): wire
+    # name -> "status", "runs" (its runs, a string) or "run_orders" (the orders its runs placed: the mock's place none)
+    dripfeed_fields: Mapping[str, str] = field(default_factory=dict)
     quantity_cast: str = "strict"  # "php": the add's quantity read as a PHP numeric string ("1e2" and " 100 " are 100)
     # "code.field" -> words for that code about that field only ("missing_field.link": "Bad Link")
     field_errors: Mapping[str, str] = field(default_factory=dict)
@@ -347,6 +351,8 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     batch_read = d.get("batch", {}).get("read", True)
     if not isinstance(batch_read, bool):
         raise DialectError(f"{where}: field 'batch.read' must be true or false, got {batch_read!r}")
+    drip_raw = d.get("status", {}).get("dripfeed_fields")
+    dripfeed_fields = _check_kinds(where, "status.dripfeed_fields", drip_raw, DRIPFEED_FIELD_KINDS) if drip_raw else {}
     quantity_cast = d.get("add", {}).get("quantity", "strict")
     if quantity_cast not in QUANTITY_CASTS:
         raise DialectError(f"{where}: field 'add.quantity' must be one of {list(QUANTITY_CASTS)}, got {quantity_cast!r}")
@@ -437,6 +443,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         status_no_id=no_id,
         service_cast=service_cast,
         quantity_cast=quantity_cast,
+        dripfeed_fields=dripfeed_fields,
         field_errors=field_errors,
         unknown_action=(unknown_answer["answer"],) if unknown_answer is not None else None,
         empty_request=ErrorCode(empty) if empty is not None else None,

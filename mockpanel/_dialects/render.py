@@ -36,6 +36,7 @@ class Statuses(NamedTuple):
     results: Sequence[OrderState | PanelError]
     currency: str
     shown: int | str | None = None
+    runs: Sequence[int | None] | None = None  # per order, its drip-feed runs (where the dialect shows those apart)
 
 
 def money(dialect: Dialect, amount: Decimal) -> str:
@@ -163,15 +164,29 @@ def statuses(dialect: Dialect, result: Statuses | Empty) -> Any:
     """status's answer: one order's object (keyed by its id in some families), or per id asked for."""
     if isinstance(result, Empty):
         return EMPTY
-    tokens, results, currency, shown = result
+    tokens, results, currency, shown, runs = result
     if shown is not None:
         state = results[0]
-        body = item_error(dialect, state) if isinstance(state, PanelError) else envelope(
-            dialect, "status", status(dialect, state, shown, currency))
+        if isinstance(state, PanelError):
+            body = item_error(dialect, state)
+        elif runs and runs[0]:
+            body = dripfeed_status(dialect, state, runs[0])
+        else:
+            body = envelope(dialect, "status", status(dialect, state, shown, currency))
         return {tokens[0]: body} if dialect.family.single_status == "keyed" else body  # keyed by the id asked for
     status_of = status_renderer(dialect)
+    if runs:
+        return {token: item_error(dialect, r) if isinstance(r, PanelError) else dripfeed_status(dialect, r, n) if n
+                else status_of(r, token, currency) for token, r, n in zip(tokens, results, runs)}
     return {token: item_error(dialect, r) if isinstance(r, PanelError) else status_of(r, token, currency)
             for token, r in zip(tokens, results)}
+
+
+def dripfeed_status(dialect: Dialect, state: OrderState, runs: int) -> dict[str, Any]:
+    """A drip-feed order's status where the dialect shows it apart (``status.dripfeed_fields``)."""
+    word = dialect.statuses[state[0]]
+    return {name: word if kind == "status" else str(runs) if kind == "runs" else []  # run_orders: the mock places none
+            for name, kind in dialect.dripfeed_fields.items()}
 
 
 def cancels(dialect: Dialect, result: Batch) -> Any:

@@ -122,7 +122,9 @@ def _status(panel: Panel, dialect: Dialect, key: str, account: Account,
         return render.EMPTY  # the script answers neither branch: nothing at all
     tokens = _batch(params, "orders") if dialect.batch_read else None
     if tokens is not None:
-        return render.Statuses(tokens, panel.statuses(key, _many(dialect, tokens)), account.currency)
+        ids = _many(dialect, tokens)
+        results = panel.statuses(key, ids)
+        return render.Statuses(tokens, results, account.currency, None, _runs(panel, dialect, ids, results))
     token = (params.get("order") or "").strip()
     order_id = _one(dialect, token)
     try:
@@ -134,7 +136,16 @@ def _status(panel: Panel, dialect: Dialect, key: str, account: Account,
             raise
         return render.Statuses((token,), (exc,), account.currency, token)
     return render.Statuses((token,), (state,), account.currency,
-                           order_id if dialect.family.id_format == "decimal" else token)
+                           order_id if dialect.family.id_format == "decimal" else token,
+                           _runs(panel, dialect, [order_id], [state]))
+
+
+def _runs(panel: Panel, dialect: Dialect, ids: list[int | None], results: list[Any]) -> list[int | None] | None:
+    """Each found order's drip-feed runs, where the dialect shows drip-feed orders apart; else None."""
+    if not dialect.dripfeed_fields:
+        return None
+    return [panel.find_order(i).runs if i is not None and not isinstance(r, PanelError) else None
+            for i, r in zip(ids, results)]
 
 
 def _refill(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> int | render.Batch:
@@ -270,7 +281,7 @@ class Answers:
 
     def final_status(self, dialect: Dialect, key: str, account: Account, params: Params) -> tuple[Any, bytes] | None:
         """Statuses with final orders' entries kept, where ids are numbers; None: answer it afresh."""
-        if dialect.family.id_format != "decimal":
+        if dialect.family.id_format != "decimal" or dialect.dripfeed_fields:  # kept entries know no runs
             return None
         if dialect.status_no_id == "empty" and not params.get("order") and not params.get("orders"):
             return None

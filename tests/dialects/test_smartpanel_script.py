@@ -104,6 +104,17 @@ def test_a_pending_order_shows_start_count_null_and_the_order_echoed(script) -> 
     assert batch[str(order)]["start_count"] == "42" and batch["999999"] == "Incorrect order ID"
 
 
+def test_a_drip_feed_order_shows_its_status_runs_and_orders_only(script) -> None:
+    _panel, http, url = script
+    placed = call(http, url, action="add", service="1", link=LINK + "/drip", quantity="50", runs="2", interval="5")
+    order = str(placed["order"])
+    assert call(http, url, action="status", order=order) == {"status": "Pending", "runs": "2", "orders": []}
+    plain = call(http, url, action="add", service="3", link=LINK + "/plain", quantity="100")["order"]
+    batch = call(http, url, action="status", orders=f"{order},{plain}")
+    assert batch[order] == {"status": "Pending", "runs": "2", "orders": []}
+    assert set(batch[str(plain)]) == {"order", "status", "charge", "start_count", "remains", "currency"}
+
+
 @pytest.mark.parametrize("fields", [{}, {"order": ""}, {"orders": ""}, {"order": "", "orders": ""}])
 def test_a_status_without_an_id_answers_an_empty_body(script, fields: dict[str, str]) -> None:
     _panel, http, url = script
