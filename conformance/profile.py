@@ -63,6 +63,7 @@ class Dialect:
     service_cast: str = "strict"  # or "mysql": the add's service id read as MySQL casts a string
     quantity_cast: str = "strict"  # or "php": the add's quantity read as a PHP numeric string ("1e2" is 100)
     dripfeed_fields: Mapping[str, str] = field(default_factory=dict)  # a drip-feed order's status, shown apart
+    comment_separators: tuple[str, ...] = ()  # besides new lines, what splits comments (SmartPanel's " | ")
     field_errors: Mapping[str, str] = field(default_factory=dict)  # "code.field" -> words for that field
     unknown_action: tuple[Any] | None = None  # (the JSON answered for an action the panel lacks,); None: its error
     empty_request: str | None = None  # the error code of a request without a key or an action, before the key
@@ -246,6 +247,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         service_cast=str(d["add"].get("service", "strict")),
         quantity_cast=str(d["add"].get("quantity", "strict")),
         dripfeed_fields=dict(d["status"].get("dripfeed_fields") or {}),
+        comment_separators=tuple(d["add"].get("comment_separators") or ()),
         field_errors={str(k): str(v) for k, v in (d.get("field_errors") or {}).items()},
         unknown_action=(d["unknown_action"]["answer"],) if isinstance(d.get("unknown_action"), dict) else None,
         empty_request=str(d["empty_request"]) if d.get("empty_request") is not None else None,

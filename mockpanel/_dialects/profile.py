@@ -79,6 +79,7 @@ class Dialect:
     # A drip-feed order's status, where the panel shows it apart (SmartPanel: {"status", "runs", "orders"}): wire
     # name -> "status", "runs" (its runs, a string) or "run_orders" (the orders its runs placed: the mock's place none)
     dripfeed_fields: Mapping[str, str] = field(default_factory=dict)
+    comment_separators: tuple[str, ...] = ()  # besides new lines, what splits comments (SmartPanel's " | ")
     quantity_cast: str = "strict"  # "php": the add's quantity read as a PHP numeric string ("1e2" and " 100 " are 100)
     # "code.field" -> words for that code about that field only ("missing_field.link": "Bad Link")
     field_errors: Mapping[str, str] = field(default_factory=dict)
@@ -353,6 +354,9 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         raise DialectError(f"{where}: field 'batch.read' must be true or false, got {batch_read!r}")
     drip_raw = d.get("status", {}).get("dripfeed_fields")
     dripfeed_fields = _check_kinds(where, "status.dripfeed_fields", drip_raw, DRIPFEED_FIELD_KINDS) if drip_raw else {}
+    separators = d.get("add", {}).get("comment_separators", [])
+    if not isinstance(separators, list) or not all(isinstance(x, str) and 0 < len(x) <= 8 for x in separators):
+        raise DialectError(f"{where}: field 'add.comment_separators' lists short strings (\" | \"), got {separators!r}")
     quantity_cast = d.get("add", {}).get("quantity", "strict")
     if quantity_cast not in QUANTITY_CASTS:
         raise DialectError(f"{where}: field 'add.quantity' must be one of {list(QUANTITY_CASTS)}, got {quantity_cast!r}")
@@ -443,6 +447,7 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         status_no_id=no_id,
         service_cast=service_cast,
         quantity_cast=quantity_cast,
+        comment_separators=tuple(separators),
         dripfeed_fields=dripfeed_fields,
         field_errors=field_errors,
         unknown_action=(unknown_answer["answer"],) if unknown_answer is not None else None,

@@ -63,6 +63,11 @@ def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Par
         service = _mysql_number(service)
     if dialect.quantity_cast == "php" and params.get("quantity"):  # compared and charged as PHP reads the string
         params = {**params, "quantity": _php_whole(params["quantity"])}
+    if dialect.comment_separators and params.get("comments"):  # split on more than new lines
+        comments = params["comments"]
+        for separator in dialect.comment_separators:
+            comments = comments.replace(separator, "\n")
+        params = {**params, "comments": comments}
     # The panel reads only what the type takes (_dialects/order_fields.py) and keeps the typed request:
     # the key, the action and junk reach neither the order nor a state file.
     if dialect.family.idempotency is not None:  # a retried add with the same request id: the first order

@@ -65,6 +65,7 @@ def test_key_case_alone_keeps_trailing_spaces_significant(tmp_path: Path) -> Non
     ({"status": {"no_id": "nothing"}}, "'status.no_id'"),
     ({"add": {"service": "php"}}, "'add.service'"),
     ({"add": {"quantity": "js"}}, "'add.quantity'"),
+    ({"add": {"comment_separators": "|"}}, "'add.comment_separators'"),
     ({"status": {"dripfeed_fields": {"runs": "charge"}}}, "status.dripfeed_fields.runs"),
     ({"field_errors": {"missing_field": "Bad"}}, "'field_errors'"),
     ({"field_errors": {"no_such_code.link": "Bad"}}, "'field_errors'"),

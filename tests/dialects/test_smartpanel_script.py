@@ -104,6 +104,14 @@ def test_a_pending_order_shows_start_count_null_and_the_order_echoed(script) -> 
     assert batch[str(order)]["start_count"] == "42" and batch["999999"] == "Incorrect order ID"
 
 
+def test_comments_are_split_on_its_separator_as_well_as_new_lines(script) -> None:
+    panel, http, url = script
+    comments = " | ".join(f"nice {i}" for i in range(8)) + "\nnice 8\r\nnice 9"  # ten comments
+    placed = call(http, url, action="add", service="2", link=LINK + "/comments", comments=comments)
+    assert placed["status"] == "success"
+    assert panel.find_order(placed["order"]).quantity == 10  # service 2 takes at least 10
+
+
 def test_a_drip_feed_order_shows_its_status_runs_and_orders_only(script) -> None:
     _panel, http, url = script
     placed = call(http, url, action="add", service="1", link=LINK + "/drip", quantity="50", runs="2", interval="5")
