@@ -75,7 +75,7 @@ def serve(
             panel.max_book_bytes = book_bytes  # before a state file's orders are replayed
         app = create_app(panel, dialect, admin_token=admin_token or None)
         state = _open_state(state_path, panel, seed, dialect, catalog) if state_path else None
-        shown = open_accounts(panel, keys or (DEFAULT_KEY,), balance, currency)
+        shown = open_accounts(panel, keys or (DEFAULT_KEY,), balance, currency, app.state.dialect.balance_decimals)
         app.state.control.remember_opening()  # POST /_mock/reset brings these keys back
         app.state.control.faults.unsafe_content = unsafe_faults
         _logs(log_level, access_log, app, journal_bytes, state)

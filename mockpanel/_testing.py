@@ -181,8 +181,9 @@ class MockPanel:
         return self.panel.create_account(key, balance=balance, currency=currency).key
 
     def balance(self, key: str | None = None) -> Decimal:
-        """The balance of ``key`` (default: this panel's key), as a Decimal."""
-        return self.panel.balance(key or self.key)[0]
+        """The balance of ``key`` (default: this panel's key), as a Decimal with the dialect's decimals
+        (``Decimal('49.91000')``, never ``Decimal('49.9100000')``)."""
+        return Decimal(self.dialect.show_balance(self.panel.balance(key or self.key)[0]))
 
     def topup(self, amount: Any, key: str | None = None) -> Decimal:
         """Deposit ``amount`` on ``key`` (default: this panel's key); returns the new balance."""

@@ -28,7 +28,7 @@ from . import view
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
-TEMPLATES.env.filters["money"] = view.money
+TEMPLATES.env.filters["money"] = view.money_filter
 SECTIONS = ("clock", "keys", "orders", "refills", "faults", "journal")
 COOKIE = "mockpanel_token"
 STATIC = {"ui.js": "text/javascript", "ui.css": "text/css"}
