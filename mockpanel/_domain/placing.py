@@ -96,15 +96,17 @@ def _forget_finished_links(account: Account, accounts: AccountBook, now: float) 
     (An index of every order ever placed was the biggest cost of a stored order.)
     """
     due, index = account.link_due, account.latest_by_link
+    book = accounts.orders
     while due and due[0][0] <= now:
         _, order_id, link_key = heapq.heappop(due)
         if index.get(link_key) != order_id:
             continue  # a newer order took the link
-        order = accounts.orders.get(order_id)
-        if order is None or order.status_at(now).final:
+        row = book.row(order_id)
+        done_at = book.done_at[row] if row >= 0 else now
+        if done_at <= now:  # gone, or final (an order's outcome shows from done_at on)
             del index[link_key]
-        elif order.done_at < math.inf:  # its end moved later (resumed): look again then
-            heapq.heappush(due, (order.done_at, order_id, link_key))
+        elif done_at < math.inf:  # its end moved later (resumed): look again then
+            heapq.heappush(due, (done_at, order_id, link_key))
 
 
 def _price(rate: Decimal, quantity: int) -> Decimal:
@@ -160,7 +162,8 @@ def _new_order(
         order.done_at = order.finish_time()
     account.order_ids.append(order.id)
     account.balance -= charge  # the ledger's charge entry is the order itself
-    accounts.schedule(account, order, now)
+    if plan.outcome is not Status.COMPLETED:  # a Completed order refunds nothing: no refund to schedule
+        accounts.schedule(account, order, now)
     return order
 
 
