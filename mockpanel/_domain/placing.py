@@ -44,19 +44,25 @@ def place(
     book = accounts.orders
     link_key = _link_key(settings.duplicate_links, service, request)
     if link_key is not None:
-        _forget_finished_links(account, accounts, now)
-        previous = book.get(account.latest_by_link.get(link_key, 0))
-        if previous is not None and not previous.status_at(now).final:
-            raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
-    if service.type.quantity_from == "subscription":
+        due = account.link_due
+        if due and due[0][0] <= now:
+            _forget_finished_links(account, accounts, now)
+        previous = account.latest_by_link.get(link_key)
+        if previous is not None:
+            row = book.row(previous)
+            if row >= 0 and now < book.done_at[row]:  # not final yet (an outcome shows from done_at on)
+                raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
+    stype = service.type
+    if stype.quantity_from == "subscription":
         charge = ZERO  # subscriptions are charged nothing at creation
-    elif service.type.flat_price:
+    elif stype.flat_price:
         charge = service.rate
     else:
         charge = _price(service.rate, request.quantity)
     if request.expires_at is not None and request.expires_at <= now:
         raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
-    accounts.settle(account, now)
+    if account.due:
+        accounts.settle(account, now)
     if charge > account.balance:
         raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
     with Undo() as undo:  # from here on, a failure takes everything back
@@ -66,9 +72,11 @@ def place(
             plan = hook(service, request, plan)
         order = _new_order(accounts, account, service, request, charge, plan, settings.lifecycle, now)
         if link_key is not None:
-            account.latest_by_link[link_key] = order.id
-            if order.done_at < math.inf:
-                heapq.heappush(account.link_due, (order.done_at, order.id, link_key))
+            order_id = order.id
+            account.latest_by_link[link_key] = order_id
+            done_at = order.done_at
+            if done_at < math.inf:
+                heapq.heappush(account.link_due, (done_at, order_id, link_key))
     return order
 
 
@@ -139,9 +147,10 @@ def _new_order(
             expires_at = request.expires_at
             served = int((expires_at - now - plan.pending) * plan.per_second)
             plan = Plan(plan.start_count, plan.pending, plan.per_second, Status.COMPLETED, -max(0, served))
+    order_id = book.next_id
     order = Order(
         book=book,
-        id=book.next_id,
+        id=order_id,
         key=account.id,
         service=service,
         link=request.link,
@@ -155,12 +164,12 @@ def _new_order(
         delivered_to=quantity - plan.remains,
         runs=request.runs,
         interval=request.interval,
-        details=dict(request.details),
+        details=dict(request.details) if request.details else None,
     )
     if expires_at is not None:
         order.expires_at = expires_at
         order.done_at = order.finish_time()
-    account.order_ids.append(order.id)
+    account.order_ids.append(order_id)
     account.balance -= charge  # the ledger's charge entry is the order itself
     if plan.outcome is not Status.COMPLETED:  # a Completed order refunds nothing: no refund to schedule
         accounts.schedule(account, order, now)
