@@ -20,7 +20,7 @@ from .catalog import Service
 from .errors import ErrorCode, PanelError
 from .lifecycle import Status
 from .money import ZERO, price
-from .orders import Order
+from .orders import Order, finish_time_of
 from .plans import LifecycleSettings, Plan, draw_plan
 from .servicetypes import OrderRequest
 from .settings import PanelSettings
@@ -147,29 +147,26 @@ def _new_order(
             expires_at = request.expires_at
             served = int((expires_at - now - plan.pending) * plan.per_second)
             plan = Plan(plan.start_count, plan.pending, plan.per_second, Status.COMPLETED, -max(0, served))
-    order_id = book.next_id
-    order = Order(
-        book=book,
-        id=order_id,
-        key=account.id,
-        service=service,
-        link=request.link,
-        quantity=quantity,
-        charge=charge,
-        created=now,
-        start_count=plan.start_count,
-        start_at=now + plan.pending,
-        per_second=dripfeed_speed(request, plan.per_second),
-        outcome=plan.outcome,
-        delivered_to=quantity - plan.remains,
-        runs=request.runs,
-        interval=request.interval,
-        details=dict(request.details) if request.details else None,
+    # The row is appended whole, its derived end worked out first; the rare fields are kept beside it.
+    # (The add's undo takes the row back if anything after it fails.)
+    start_at, per_second = now + plan.pending, dripfeed_speed(request, plan.per_second)
+    delivered_to, runs, interval = quantity - plan.remains, request.runs, request.interval
+    row = book.append_row(
+        key=account.id, service=service, link=request.link, quantity=quantity, charge=charge, created=now,
+        start_count=plan.start_count, start_at=start_at, per_second=per_second, outcome=plan.outcome,
+        delivered_to=delivered_to,
+        done_at=finish_time_of(start_at, per_second, quantity, 0, delivered_to, plan.outcome, runs, interval, expires_at),
     )
+    order = Order.of(book, row)
+    if runs is not None:
+        order.runs = runs
+    if interval is not None:
+        order.interval = interval
+    if request.details:
+        order.details = dict(request.details)
     if expires_at is not None:
         order.expires_at = expires_at
-        order.done_at = order.finish_time()
-    account.order_ids.append(order_id)
+    account.order_ids.append(book.first_id + row)
     account.balance -= charge  # the ledger's charge entry is the order itself
     if plan.outcome is not Status.COMPLETED:  # a Completed order refunds nothing: no refund to schedule
         accounts.schedule(account, order, now)
