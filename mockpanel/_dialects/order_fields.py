@@ -133,7 +133,8 @@ def read_order_request(
     rules: OrderRules = STANDARD_RULES,
 ) -> OrderRequest:
     """Check an ``add``'s fields for one service type; raise the documented error."""
-    stype = type_spec(stype, rules)
+    if rules.type_fields:
+        stype = type_spec(stype, rules)
     link = ""
     if "link" in stype.required:
         link = _text(params, "link", rules, rules.max_link)

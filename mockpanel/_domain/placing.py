@@ -89,6 +89,8 @@ def check_request(service: Service, request: OrderRequest) -> None:
         raise PanelError(ErrorCode.DRIPFEED_NOT_SUPPORTED)
     if service.type.quantity_from == "subscription":  # the range bounds each post's quantity (min, max)
         amounts = [v for v in (request.details.get("min"), request.details.get("max")) if v is not None]
+    elif service.min <= request.quantity <= service.max:
+        return  # the common order: its quantity in range
     else:
         amounts = [request.quantity]
     for amount in amounts:
