@@ -159,7 +159,7 @@ def read_order_request(
             quantity = min_quantity  # a dialect where quantity is optional for this type
         else:
             quantity = _integer(params, "quantity", high=10**12)
-        if stype.dripfeed and given(params, "runs", rules):
+        if stype.dripfeed and "runs" in params and given(params, "runs", rules):
             if not dripfeed_allowed:
                 raise PanelError(ErrorCode.DRIPFEED_NOT_SUPPORTED)
             runs = _integer(params, "runs", low=1, high=rules.max_runs)
@@ -175,7 +175,8 @@ def read_order_request(
         quantity = 1
     else:
         quantity = len(details[stype.quantity_from])  # type: ignore[arg-type]
-    _check_range(quantity, min_quantity, max_quantity)
+    if not min_quantity <= quantity <= max_quantity:
+        _check_range(quantity, min_quantity, max_quantity)
     return OrderRequest(link, quantity, runs, interval, cast(OrderDetails, details))
 
 

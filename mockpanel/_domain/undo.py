@@ -27,6 +27,8 @@ class Undo:
 
     Steps given to ``on_exit`` run last, whether the body raised or not."""
 
+    __slots__ = ("_steps", "_exits")
+
     def __init__(self) -> None:
         self._steps: list[Callable[[], None]] = []
         self._exits: list[Callable[[], None]] = []
@@ -41,10 +43,13 @@ class Undo:
         return self
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:  # None: the error goes on
+        if kind is None:
+            for step in self._exits:
+                step()
+            return
         try:
-            if kind is not None:
-                for step in reversed(self._steps):
-                    step()
+            for step in reversed(self._steps):
+                step()
         finally:
             for step in self._exits:
                 step()
@@ -76,7 +81,8 @@ def save_account(undo: Undo, account: "Account") -> None:
 
 def save_new_order(undo: Undo, book: "OrderBook[Any]", account: "Account", link_key: Any) -> None:
     """Before an add: the book's end, and the duplicate-link index entry it may replace."""
-    mark, first_new = book.mark(), book.next_id
+    mark = book.mark()
+    first_new = book.first_id + mark[0]  # the next id: the book's rows before the add
     index = account.latest_by_link
     had, previous = link_key in index, index.get(link_key)
     save_account(undo, account)
