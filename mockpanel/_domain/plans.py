@@ -50,6 +50,9 @@ class RefillPlan:
     outcome: RefillStatus
 
 
+_plan = tuple.__new__  # builds a Plan without NamedTuple's argument parsing (one per order placed)
+
+
 def draw_plan(rng: Source, settings: LifecycleSettings, quantity: int) -> Plan:
     s = settings
     lo, hi = s.start_count
@@ -62,12 +65,12 @@ def draw_plan(rng: Source, settings: LifecycleSettings, quantity: int) -> Plan:
         per_second = min(per_second, quantity / s.min_delivery_seconds)
     roll = rng.uniform(0, s.completed_weight + s.partial_weight + s.canceled_weight)
     if roll < s.completed_weight or quantity < 2:
-        return Plan(start_count, pending, per_second, Status.COMPLETED, 0)
+        return _plan(Plan, (start_count, pending, per_second, Status.COMPLETED, 0))
     if roll < s.completed_weight + s.partial_weight:
         share = rng.uniform(*s.partial_remains)
         remains = min(quantity - 1, max(1, int(quantity * share)))
-        return Plan(start_count, pending, per_second, Status.PARTIAL, remains)
-    return Plan(start_count, pending, per_second, Status.CANCELED, quantity)
+        return _plan(Plan, (start_count, pending, per_second, Status.PARTIAL, remains))
+    return _plan(Plan, (start_count, pending, per_second, Status.CANCELED, quantity))
 
 
 def draw_refill_plan(rng: Source, settings: LifecycleSettings) -> RefillPlan:
