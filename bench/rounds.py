@@ -13,7 +13,7 @@ from .load import Result, run_load
 from .servers import Fleet, loadgen_cpu, machine_cpu
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .run import Config
+    from .config import Config
 
 
 def one_run(args: argparse.Namespace, fleet: Fleet, c: Config, seconds: float, tag: str) -> dict[str, Any]:

@@ -27,40 +27,23 @@ import json
 import random
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import client_side, peers, workloads
 from .apps import BENCH_KEY, RUNNING_ORDERS
-from .load import LoadError, Workload, median, wrk_path
+from .load import LoadError, median, wrk_path
 from .servers import REPO, Fleet, Server
 from .report import machine, render, source
 from .rounds import measure, one_run
 from .shared import shared_runs
 from .targets import load_baseline, targets
+from .config import Config
 
 PARTS = ("balance", "add", "status", "multi", "running", "large", "services", "peers", "client")
 DEFAULT_JSON = REPO / "bench" / "results" / "latest.json"
 SERVICES_CONNECTIONS = 4
 BASELINE = REPO / "bench" / "baseline.json"  # a committed run: the figures before the request path changed
-
-
-@dataclass
-class Config:
-    name: str
-    server: str
-    kind: str  # bare, balance, add, status, multi, running, services, bare-services, peer
-    workload: Workload | None = None
-    runs: list[dict[str, Any]] = field(default_factory=list)
-    connections: int | None = None  # None: --connections
-
-    def results(self) -> list[dict[str, Any]]:
-        """The timed runs, without warm-ups and runs set aside because bare drifted across them."""
-        return [r for r in self.runs if not r["warmup"] and not r.get("drifted")]
-
-    def med(self, key: str) -> float:
-        return median([r[key] for r in self.results()])
 
 
 def count_label(n: int) -> str:

@@ -22,7 +22,7 @@ from .load import Result, run_wrk
 from .servers import Fleet
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .run import Config
+    from .config import Config
 
 
 def split_cpus() -> tuple[set[int], set[int]] | None:

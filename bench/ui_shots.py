@@ -17,7 +17,7 @@ import httpx
 
 from mockpanel import ServerThread, build_panel, create_app
 from mockpanel._domain.clock import VirtualClock
-from tests.browser import chromium
+from tests.helpers.browser import chromium
 
 KEY, OTHER, THIRD = "shot-key-1", "shot-key-2", "shot-key-3"
 WIDTHS = {"wide": (1280, 900), "narrow": (400, 860)}

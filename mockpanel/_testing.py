@@ -28,6 +28,7 @@ from ._control.panel import Panel
 from ._server.app import build_panel, create_app
 from ._powers.control import Control
 from ._powers.faults import Fault
+from ._powers.scenarios import prepare, scenario
 from ._server.hub import INPROCESS_ORIGIN, HubServer
 from ._powers.journal import Journal, Request
 
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "speed": 0.0,  # frozen: nothing happens until the test moves the clock
     "dialect": "standard",
     "key": None,  # "mockpanel-key-1": fixed, so a seed gives the same plans in every run
+    "scenario": "none",  # a named bad day (_powers/scenarios.py, docs/gauntlet.md)
 }
 
 
@@ -104,12 +106,15 @@ class MockPanel:
         catalog = _catalog(o["catalog"])
         if catalog is None:
             catalog = _catalog(dialect.catalog)
+        chosen = scenario(str(o["scenario"]))
         self.panel: Panel = build_panel(
             dialect, catalog=catalog, seed=int(o["seed"]), clock=VirtualClock(speed=float(o["speed"])),
-            currency=o["currency"],
+            currency=o["currency"], lifecycle=chosen.lifecycle_settings(),
         )
         self.app = create_app(self.panel, dialect)
         self.control: Control = self.app.state.control
+        self.scenario = chosen.name
+        prepare(self.control, chosen)
         self.dialect = dialect
         # The key seeds the account's plans (with the seed): a fixed default keeps runs repeatable.
         self.key: str = o["key"] or "mockpanel-key-1"

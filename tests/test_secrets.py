@@ -30,7 +30,7 @@ def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
     log = tmp_path / "server.out"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mockpanel._cli", "serve", "--port", str(port), "--key", SECRET,
+            [sys.executable, "-m", "mockpanel", "serve", "--port", str(port), "--key", SECRET,
              "--state", str(state), "--speed", "0", "--log-level", "debug"],
             stdout=out, stderr=subprocess.STDOUT,
         )
@@ -95,7 +95,7 @@ def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
 
 
 def test_keys_and_the_admin_token_from_the_environment_stay_out_of_the_process_list(monkeypatch) -> None:
-    from tests.conftest import serving
+    from tests.helpers.common import serving
 
     token = "tok-env-5d0c8f1e"
     monkeypatch.setenv("MOCKPANEL_KEYS", f"{SECRET},{SECOND}")
@@ -108,7 +108,7 @@ def test_keys_and_the_admin_token_from_the_environment_stay_out_of_the_process_l
                 argv = (pid / "cmdline").read_bytes().split(b"\0")
             except (OSError, ValueError, IndexError):
                 continue  # a process that ended meanwhile
-            if parent == os.getpid() and b"mockpanel._cli" in argv:  # ours: serving() started it
+            if parent == os.getpid() and argv[1:4] == [b"-m", b"mockpanel", b"serve"]:  # ours: serving() started it
                 servers.append(argv)
         assert len(servers) == 1, "the mockpanel serve process was not found in /proc"
         for argv in servers:

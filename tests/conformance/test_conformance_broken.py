@@ -1,0 +1,131 @@
+"""Every one-defect variant of the mock is flagged under the right requirement id.
+
+A read-only defect must be caught by the read-only tier (which spends nothing); an
+orders defect by the orders tier. The suite must flag the defect's requirement and
+nothing it does not really break (``flags`` <= flagged <= ``flags`` | ``also``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mockpanel import ServerThread
+from conformance.catalogue import load_catalogue
+from tests.helpers.broken_panels import (
+    BAD_RATE_LIST, BAD_RATES, DEFECTS, KEY_ECHO, NOT_A_PANEL, PRECISION, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, open_keys,
+    run_suite,
+)
+
+CATALOGUE = load_catalogue()
+FIRST = [d for d in DEFECTS if d not in PRECISION]
+SEEDS = (0, 1, 2)  # the precision variants must be caught whatever hypothesis draws
+
+
+def test_the_defects_name_real_requirements_and_cover_many_areas() -> None:
+    for d in DEFECTS:
+        assert d.flags, d.name
+        for rid in d.flags | d.also:
+            assert rid in CATALOGUE.by_id, (d.name, rid)
+    areas = {CATALOGUE[rid].area for d in DEFECTS for rid in d.flags}
+    assert len(areas) >= 10, areas
+
+
+def _judge(defect: Defect, seed: int = 0, **small: int) -> None:
+    panel, app = defect.build()
+    open_keys(panel)
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, defect.tier, seed=seed, **small)
+    flagged = report.flagged()
+    assert defect.flags <= set(flagged), f"{defect.name}: expected {sorted(defect.flags)}, flagged {flagged}"
+    unexpected = set(flagged) - defect.flags - defect.also
+    assert not unexpected, {rid: report.result(rid).finding.message for rid in unexpected}
+    for rid in defect.flags:
+        result = report.result(rid)
+        assert result.outcome == ("failed" if CATALOGUE[rid].severity == "failure" else "warning")
+        assert result.finding is not None and result.finding.exchanges, rid  # the evidence is there
+    failures = [rid for rid, outcome in flagged.items() if outcome == "failed"]
+    assert report.exit_code == (1 if failures else 0)
+
+
+@pytest.mark.parametrize("defect", FIRST, ids=lambda d: d.name)
+def test_the_suite_flags_the_defect_under_its_requirement(defect: Defect) -> None:
+    _judge(defect)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("defect", PRECISION, ids=lambda d: d.name)
+def test_the_suite_flags_each_precision_defect_whatever_the_seed(defect: Defect, seed: int) -> None:
+    _judge(defect, seed, examples=4, programs=2, steps=12)  # small runs: each is caught by design, not by luck
+
+
+def test_a_smartpanel_shaped_panel_gets_action_not_supported_never_a_pass() -> None:
+    # Only services, add, status, balance; plain-string batch errors; string ids; judged as the standard dialect.
+    panel, app = SMARTPANEL_SHAPED.build()
+    open_keys(panel)
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "orders")
+    missing = {"refill", "refill_status", "cancel"}
+    needing = [r for r in CATALOGUE if any(n[7:] in missing for n in r.needs if n.startswith("action:"))]
+    assert len(needing) >= 12
+    for req in needing:
+        result = report.result(req.id)
+        assert result.outcome == "not exercised", (req.id, result.outcome)
+        assert result.reason.startswith("action not supported: the panel answers "), (req.id, result.reason)
+        assert SMARTPANEL_UNKNOWN in result.reason
+    for action in missing:
+        assert f"action not supported: the panel answers {action!r} with its unknown-action error " \
+               f"({SMARTPANEL_UNKNOWN!r})" in report.notes
+    flagged = report.flagged()
+    # What it really breaks of the standard dialect is flagged; what it does right is not misread.
+    assert {"V2-SVC-02", "V2-BAT-02", "V2-ADD-01"} <= set(flagged)
+    for rid in ("V2-ISO-01", "V2-AUTH-03", "V2-AUTH-01", "V2-ISO-04"):  # plain-string errors are no leak
+        assert report.result(rid).outcome == "passed", (rid, report.result(rid).finding)
+    assert "V2-BAT-03" not in flagged
+
+
+def test_a_read_only_defect_is_also_caught_by_the_orders_tier() -> None:
+    defect = next(d for d in DEFECTS if d.name == "unknown_ids_dropped")
+    panel, app = defect.build()
+    open_keys(panel)
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "orders")
+    assert "V2-BAT-02" in report.flagged()
+
+
+def test_not_a_panel_cannot_be_judged() -> None:
+    panel, app = NOT_A_PANEL.build()
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", None, "read-only")
+    assert report.exit_code == 2
+    assert "does not answer like a panel" in (report.error or "")
+    assert all(r.outcome == "not exercised" for r in report.results)
+
+
+def test_an_unreachable_panel_or_a_refused_key_cannot_be_judged() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    report = run_suite(f"http://127.0.0.1:{port}/api/v2", None, "read-only", timeout=2)
+    assert report.exit_code == 2 and "cannot reach" in (report.error or "")
+    panel, app = KEY_ECHO.build()  # no account opened: the key is refused
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "read-only", second=False)
+    assert report.exit_code == 2 and "refused --key" in (report.error or "")
+
+
+def test_services_at_rates_that_are_not_a_positive_price_are_flagged_and_never_ordered() -> None:
+    panel, app = BAD_RATE_LIST.build()
+    open_keys(panel)
+    listed = [str(s.id) for s in panel.services(panel.accounts()[0].key)][: len(BAD_RATES)]
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "orders")
+    result = report.result("V2-SVC-03")
+    assert result.outcome == "failed"
+    assert len(result.findings) == len(BAD_RATES)  # one per service: every distinct finding is kept
+    assert all("never ordered" in f.message for f in result.findings)
+    adds = [e.params for e in report.trace if e.params.get("action") == "add"]
+    assert adds and not [p for p in adds if p.get("service") in listed]
+    assert report.committed is not None and report.committed >= 0
+    assert not [o for o in panel.orders.values() if str(o.service.id) in listed]

@@ -1,0 +1,92 @@
+"""The reports list every requirement with its outcome, evidence for failures, reasons for the rest."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from mockpanel import ServerThread
+from conformance.catalogue import load_catalogue
+from conformance._report_html import to_html
+from conformance._reports import to_json, to_junit
+from tests.helpers.broken_panels import DEFECTS, open_keys, run_suite
+
+CATALOGUE = load_catalogue()
+
+
+@pytest.fixture(scope="module")
+def report():  # type: ignore[no-untyped-def]
+    defect = next(d for d in DEFECTS if d.name == "unknown_ids_dropped")  # one failure, read-only
+    panel, app = defect.build()
+    open_keys(panel)
+    with ServerThread(app) as server:
+        return run_suite(server.url + "/api/v2", panel, "read-only")
+
+
+def test_json_lists_every_requirement_with_counts_and_the_failing_exchange(report) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(to_json(report, with_trace=True))
+    assert [r["id"] for r in data["requirements"]] == [r.id for r in CATALOGUE]
+    assert sum(data["counts"].values()) == len(CATALOGUE)
+    assert data["counts"]["failed"] == 1 and data["exit_code"] == 1
+    failed = next(r for r in data["requirements"] if r["outcome"] == "failed")
+    assert failed["id"] == "V2-BAT-02" and failed["finding"]["shrunk"] is True
+    request = failed["finding"]["exchanges"][0]["request"]
+    assert request["params"]["action"] == "status" and "orders" in request["params"]
+    assert failed["finding"]["exchanges"][0]["response"]["status"] == 200
+    skipped = [r for r in data["requirements"] if r["outcome"] == "not exercised"]
+    assert skipped and all(r["reason"] for r in skipped)
+    assert len(data["trace"]) == data["requests"]
+
+
+def test_the_shrunk_example_is_minimal(report) -> None:  # type: ignore[no-untyped-def]
+    finding = report.result("V2-BAT-02").finding
+    ids = finding.exchanges[0].params["orders"].split(",")
+    assert len(ids) == 1  # hypothesis shrank the batch to one unknown id
+
+
+def test_junit_has_one_case_per_requirement(report) -> None:  # type: ignore[no-untyped-def]
+    suite = ET.fromstring(to_junit(report).split("\n", 1)[1])
+    cases = suite.findall("testcase")
+    assert len(cases) == len(CATALOGUE) == int(suite.get("tests"))
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name").split()[0] for c in failed] == ["V2-BAT-02"]
+    assert "request:" in failed[0].find("failure").text
+    assert int(suite.get("skipped")) == sum(c.find("skipped") is not None for c in cases) > 0
+
+
+def test_html_shows_the_verdict_every_requirement_and_the_evidence(report) -> None:  # type: ignore[no-untyped-def]
+    html = to_html(report)
+    assert ">FAILED<" in html and "Minimal reproducing request" in html
+    for r in CATALOGUE:
+        assert f">{r.id}<" in html
+    assert "needs --tier orders" in html
+
+
+def test_html_lists_the_not_exercised_by_reason_with_their_titles(report) -> None:  # type: ignore[no-untyped-def]
+    html = to_html(report)
+    section = html[html.index("<h2>Not exercised"):html.index("<h2>All requirements")]
+    skipped = [r for r in report.results if r.outcome == "not exercised"]
+    assert skipped
+    for r in skipped:
+        assert f"<b>{r.requirement.id}</b> {escape(r.requirement.title)}" in section
+        assert escape(r.reason) in section
+
+
+def test_html_shows_amounts_with_their_currency() -> None:
+    from decimal import Decimal
+
+    from conformance.report import Report
+    from conformance.verdicts import Verdicts
+
+    results = Verdicts(CATALOGUE).results(lambda r: "not reached")
+    r = Report(url="http://127.0.0.1:9/api/v2", dialect="standard", tier="orders", seed=0, started="2026-01-01T00:00:00",
+               duration=1.0, requests=3, results=results, exit_code=1, committed=Decimal("0.40"),
+               spent=Decimal("0.30"), taken=Decimal("0.35"), max_spend=Decimal("0.50"), currency="EUR",
+               overcharge="the panel took 0.05 EUR more than its price list said")
+    html = to_html(r)
+    for amount in ("taken 0.35 EUR", "spent 0.30 EUR", "committed 0.40 EUR", "cap 0.50 EUR"):
+        assert amount in html
+    assert "Overcharged:" in html and "0.05 EUR more" in html
