@@ -10,6 +10,9 @@ best of several repeats is kept, so it is steady even on a busy machine:
   answer      the action: domain, rendering and JSON bytes, from the cached answers where
               they apply (_endpoint/actions.py, ``Answers``)
   journal     recording the request (the control API's journal), when the app has one
+
+The ``add`` row places real orders (a distinct link every call, as ``python -m bench`` sends
+them, percent-encoded), so the store grows by ``number`` x ``repeat`` orders per column.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from mockpanel._endpoint.params import urlencoded_fields
 
 from . import workloads
 from .apps import BENCH_KEY, RUNNING_ORDERS, bare_app, mock_app
+from .load import UNIQUE
 
 
 def best_of(fn: Callable[[], Any], number: int, repeat: int) -> float:
@@ -34,6 +38,18 @@ def best_of(fn: Callable[[], Any], number: int, repeat: int) -> float:
         started = time.perf_counter()
         for _ in range(number):
             fn()
+        best = min(best, (time.perf_counter() - started) / number)
+    return best
+
+
+def best_of_each(fn: Callable[[bytes], Any], bodies: Distinct, number: int, repeat: int) -> float:
+    """``best_of`` for a call that needs a new body every time (made before each batch is timed)."""
+    best = float("inf")
+    for _ in range(repeat):
+        batch = bodies.batch(number)
+        started = time.perf_counter()
+        for body in batch:
+            fn(body)
         best = min(best, (time.perf_counter() - started) / number)
     return best
 
@@ -49,9 +65,23 @@ def request_scope(body: bytes) -> dict[str, Any]:
     }
 
 
-def asgi_cost(app: Any, body: bytes, number: int, repeat: int) -> float:
-    template = request_scope(body)
-    message = {"type": "http.request", "body": body, "more_body": False}
+class Distinct:
+    """Bodies made from one with ``UNIQUE`` in it, each with its own token (an add's distinct links)."""
+
+    def __init__(self, body: str, tag: str) -> None:
+        self.body, self.tag, self.n = body, tag, 0
+
+    def batch(self, number: int) -> list[bytes]:
+        start, self.n = self.n, self.n + number
+        return [self.body.replace(UNIQUE, f"{self.tag}{i:08d}").encode() for i in range(start, start + number)]
+
+
+def asgi_cost(app: Any, body: bytes | Distinct, number: int, repeat: int) -> float:
+    """Best mean seconds per request of ``app`` over ``repeat`` batches of ``number`` (a ``Distinct``
+    body: a new one every request, made before each batch is timed)."""
+    first = body.batch(1)[0] if isinstance(body, Distinct) else body
+    template = request_scope(first)
+    message = {"type": "http.request", "body": first, "more_body": False}
 
     async def receive() -> dict[str, Any]:
         return message
@@ -60,8 +90,10 @@ def asgi_cost(app: Any, body: bytes, number: int, repeat: int) -> float:
         pass
 
     async def batch() -> float:
+        bodies = body.batch(number) if isinstance(body, Distinct) else [first] * number
         started = time.perf_counter()
-        for _ in range(number):
+        for one in bodies:
+            message["body"] = one
             await app(dict(template), receive, send)
         return (time.perf_counter() - started) / number
 
@@ -113,6 +145,20 @@ def main(argv: list[str] | None = None) -> int:
         rest = total - t_fields - t_answer - t_journal
         print(f"{name:<9}{total:>8.1f}{bare_us / total:>9.0%}{t_fields:>9.1f}{t_answer:>10.1f}"
               f"{t_journal:>9.1f}{rest:>7.1f}")
+    # An add: a new order each call (a distinct link), its body as clients encode it.
+    add = workloads.add(BENCH_KEY).bodies[0]
+    total = asgi_cost(app, Distinct(add, "asgi"), n, r) * 1e6
+    t_fields = best_of_each(urlencoded_fields, Distinct(add, "fields"), n, r) * 1e6
+    t_answer = best_of_each(lambda b: answers.answer(dialect, urlencoded_fields(b)), Distinct(add, "answer"), n, r) * 1e6
+    t_answer -= t_fields
+    t_journal = 0.0
+    if journal is not None:
+        body = Distinct(add, "journal").batch(1)[0]
+        payload, encoded = answers.answer(dialect, urlencoded_fields(body))
+        scope = request_scope(body)
+        t_journal = best_of(lambda: journal.record_form(body, encoded, 200, 0.0, scope, BENCH_KEY), n, r) * 1e6
+    print(f"{'add':<9}{total:>8.1f}{bare_us / total:>9.0%}{t_fields:>9.1f}{t_answer:>10.1f}"
+          f"{t_journal:>9.1f}{total - t_fields - t_answer - t_journal:>7.1f}")
     print("rest = Starlette routing, middleware, ASGI messages (the bare app pays most of it too)")
     return 0
 

@@ -133,7 +133,8 @@ def read_order_request(
     rules: OrderRules = STANDARD_RULES,
 ) -> OrderRequest:
     """Check an ``add``'s fields for one service type; raise the documented error."""
-    stype = type_spec(stype, rules)
+    if rules.type_fields:
+        stype = type_spec(stype, rules)
     link = ""
     if "link" in stype.required:
         link = _text(params, "link", rules, rules.max_link)
@@ -162,7 +163,7 @@ def read_order_request(
             quantity = min_quantity  # a dialect where quantity is optional for this type
         else:
             quantity = _integer(params, "quantity", high=10**12)
-        if stype.dripfeed and given(params, "runs", rules):
+        if stype.dripfeed and "runs" in params and given(params, "runs", rules):
             if not dripfeed_allowed:
                 raise PanelError(ErrorCode.DRIPFEED_NOT_SUPPORTED)
             runs = _integer(params, "runs", low=1, high=rules.max_runs)
@@ -178,7 +179,8 @@ def read_order_request(
         quantity = 1
     else:
         quantity = len(details[stype.quantity_from])  # type: ignore[arg-type]
-    _check_range(quantity, min_quantity, max_quantity)
+    if not min_quantity <= quantity <= max_quantity:
+        _check_range(quantity, min_quantity, max_quantity)
     return OrderRequest(link, quantity, runs, interval, cast(OrderDetails, details))
 
 

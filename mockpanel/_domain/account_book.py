@@ -132,7 +132,8 @@ class AccountBook:
 
     def settle(self, account: Account, now: float) -> None:
         """Credit the refunds of orders that have ended by ``now`` (lazily, no background loop)."""
-        if not account.due:
+        due = account.due
+        if not due or due[0][0] > now:  # none due yet: the soonest comes first
             return
         for _done_at, order_id, version in account.pop_due(now):
             order = self.orders.get(order_id)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import random
 from array import array
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable
 
+from .draws import Draws
 from .money import ZERO
 
 
@@ -86,7 +86,7 @@ class Account:
         self.balance = ZERO
         self.entries: list[LedgerEntry] = []  # deposits, withdrawals, refunds
         self._order_ids = array("q")  # 8 bytes an order, not a pointer and an int object
-        self.rng = random.Random(f"{seed}:{self.id}")
+        self.rng = Draws(f"{seed}:{self.id}")  # random.Random's values, a change's draws taken back in O(1)
         # Refunds that fall due when orders end: (done_at, order id, order version).
         self.due: list[tuple[float, int, int]] = []
         # The newest order per (service, link), for the duplicate-link rule.

@@ -29,6 +29,7 @@ COLUMNS = (
 )
 V = TypeVar("V")  # the view of one row the book hands out (orders.Order)
 MAX_INT = 2**63 - 1  # an "q" column's largest value
+_NOTHING = object()  # no value asked for yet
 
 
 class _Interned:
@@ -37,12 +38,19 @@ class _Interned:
     def __init__(self) -> None:
         self.values: list[Any] = []
         self._index: dict[Any, int] = {}
+        # The value asked for last and its index: rows come with the same object again and again (the
+        # service, the key id, a shared price), and a service's hash is worked out from all its fields.
+        self._last: Any = _NOTHING
+        self._last_index = -1
 
     def index(self, value: Any) -> int:
+        if value is self._last:
+            return self._last_index
         i = self._index.get(value)
         if i is None:
             i = self._index[value] = len(self.values)
             self.values.append(value)
+        self._last, self._last_index = value, i
         return i
 
     def find(self, value: Any) -> int | None:
@@ -54,6 +62,8 @@ class _Interned:
         for value in self.values[n:]:
             del self._index[value]
         del self.values[n:]
+        if self._last_index >= n:
+            self._last, self._last_index = _NOTHING, -1
 
 
 class OrderBook(Mapping[int, V], Generic[V]):
@@ -95,19 +105,24 @@ class OrderBook(Mapping[int, V], Generic[V]):
     def append_row(
         self, *, key: str, service: "Service", link: str, quantity: int, charge: Decimal, created: float,
         start_count: int, start_at: float, per_second: float, outcome: Status, delivered_to: int,
+        done_at: float | None = None,
     ) -> int:
         """Add a row whole, or nothing (a value a column cannot hold raises ValueError first);
-        returns its index. ``done_at`` is set by the caller (it is derived)."""
-        for name, value in (("quantity", quantity), ("start_count", start_count), ("delivered_to", delivered_to)):
-            if not (value.__class__ is int and -MAX_INT <= value <= MAX_INT):
-                raise ValueError(f"an order's {name} must be an int that fits 64 bits, got {value!r}")
+        returns its index. ``done_at`` is derived (orders.finish_time_of): the caller gives it, or sets
+        it after (None: ``start_at`` until then)."""
+        if not (quantity.__class__ is int and start_count.__class__ is int and delivered_to.__class__ is int
+                and -MAX_INT <= quantity <= MAX_INT and -MAX_INT <= start_count <= MAX_INT
+                and -MAX_INT <= delivered_to <= MAX_INT):
+            for name, value in (("quantity", quantity), ("start_count", start_count), ("delivered_to", delivered_to)):
+                if not (value.__class__ is int and -MAX_INT <= value <= MAX_INT):
+                    raise ValueError(f"an order's {name} must be an int that fits 64 bits, got {value!r}")
         mark = self.mark()
         i = len(self.links)
         try:
             self.created.append(created)
             self.start_at.append(start_at)
             self.per_second.append(per_second)
-            self.done_at.append(start_at)
+            self.done_at.append(start_at if done_at is None else done_at)
             self.quantity.append(quantity)
             self.start_count.append(start_count)
             self.delivered_from.append(0)

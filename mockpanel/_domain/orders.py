@@ -27,6 +27,28 @@ from .orderbook import OUTCOME_INDEX, OUTCOMES, OrderBook
 INF = math.inf
 
 
+def finish_time_of(
+    start_at: float, per_second: float, quantity: int, delivered_from: int, delivered_to: int, outcome: Status,
+    runs: int | None, interval: int | None, expires_at: float | None,
+) -> float:
+    """When delivery reaches ``delivered_to``: the moment the outcome shows (an order's ``done_at``)."""
+    if start_at == INF:
+        return INF
+    need = delivered_to - delivered_from
+    if outcome is Status.CANCELED and delivered_from == 0:
+        return start_at
+    if quantity == 0:  # unlimited subscription: ends only at its expiry
+        return INF if expires_at is None else max(expires_at, start_at)
+    if need <= 0:
+        return start_at
+    if runs and interval and runs > 1:
+        per_run = quantity // runs
+        run = (delivered_to - 1) // per_run
+        within = delivered_to - per_run * run
+        return start_at + run * interval * 60.0 + within / per_second
+    return start_at + need / per_second
+
+
 class Order:
     """One order: a view of its row in the book."""
 
@@ -78,12 +100,16 @@ class Order:
         if book.next_id != id:
             raise ValueError(f"order ids are issued in sequence: the next id is {book.next_id}, not {id}")
         self._book = book
-        mark = book.mark()
+        rare = runs is not None or interval is not None or details  # fields kept beside the row
+        mark = book.mark() if rare else None
         self._row = book.append_row(
             key=key, service=service, link=link, quantity=quantity, charge=charge, created=created,
             start_count=start_count, start_at=start_at, per_second=per_second, outcome=outcome,
             delivered_to=delivered_to,
+            done_at=finish_time_of(start_at, per_second, quantity, 0, delivered_to, outcome, runs, interval, None),
         )
+        if mark is None:
+            return
         try:
             if runs is not None:
                 self.runs = runs
@@ -91,7 +117,6 @@ class Order:
                 self.interval = interval
             if details:
                 self.details = details
-            self.done_at = self.finish_time()
         except BaseException:  # the row goes whole or not at all
             book.rollback(mark)
             raise
@@ -200,22 +225,8 @@ class Order:
 
     def finish_time(self) -> float:
         """When delivery reaches ``delivered_to``: the moment the outcome shows."""
-        if self.start_at == INF:
-            return INF
-        need = self.delivered_to - self.delivered_from
-        if self.outcome is Status.CANCELED and self.delivered_from == 0:
-            return self.start_at
-        if self.quantity == 0:  # unlimited subscription: ends only at its expiry
-            expires_at = self.expires_at
-            return INF if expires_at is None else max(expires_at, self.start_at)
-        if need <= 0:
-            return self.start_at
-        if self.runs and self.interval and self.runs > 1:
-            per_run = self.quantity // self.runs
-            run = (self.delivered_to - 1) // per_run
-            within = self.delivered_to - per_run * run
-            return self.start_at + run * self.interval * 60.0 + within / self.per_second
-        return self.start_at + need / self.per_second
+        return finish_time_of(self.start_at, self.per_second, self.quantity, self.delivered_from, self.delivered_to,
+                              self.outcome, self.runs, self.interval, self.expires_at)
 
     def _touch(self) -> None:
         self.done_at = self.finish_time()

@@ -20,7 +20,7 @@ from .catalog import Service
 from .errors import ErrorCode, PanelError
 from .lifecycle import Status
 from .money import ZERO, price
-from .orders import Order
+from .orders import Order, finish_time_of
 from .plans import LifecycleSettings, Plan, draw_plan
 from .servicetypes import OrderRequest
 from .settings import PanelSettings
@@ -44,19 +44,25 @@ def place(
     book = accounts.orders
     link_key = _link_key(settings.duplicate_links, service, request)
     if link_key is not None:
-        _forget_finished_links(account, accounts, now)
-        previous = book.get(account.latest_by_link.get(link_key, 0))
-        if previous is not None and not previous.status_at(now).final:
-            raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
-    if service.type.quantity_from == "subscription":
+        due = account.link_due
+        if due and due[0][0] <= now:
+            _forget_finished_links(account, accounts, now)
+        previous = account.latest_by_link.get(link_key)
+        if previous is not None:
+            row = book.row(previous)
+            if row >= 0 and now < book.done_at[row]:  # not final yet (an outcome shows from done_at on)
+                raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
+    stype = service.type
+    if stype.quantity_from == "subscription":
         charge = ZERO  # subscriptions are charged nothing at creation
-    elif service.type.flat_price:
+    elif stype.flat_price:
         charge = service.rate
     else:
         charge = _price(service.rate, request.quantity)
     if request.expires_at is not None and request.expires_at <= now:
         raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
-    accounts.settle(account, now)
+    if account.due:
+        accounts.settle(account, now)
     if charge > account.balance:
         raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
     with Undo() as undo:  # from here on, a failure takes everything back
@@ -66,9 +72,11 @@ def place(
             plan = hook(service, request, plan)
         order = _new_order(accounts, account, service, request, charge, plan, settings.lifecycle, now)
         if link_key is not None:
-            account.latest_by_link[link_key] = order.id
-            if order.done_at < math.inf:
-                heapq.heappush(account.link_due, (order.done_at, order.id, link_key))
+            order_id = order.id
+            account.latest_by_link[link_key] = order_id
+            done_at = order.done_at
+            if done_at < math.inf:
+                heapq.heappush(account.link_due, (done_at, order_id, link_key))
     return order
 
 
@@ -81,6 +89,8 @@ def check_request(service: Service, request: OrderRequest) -> None:
         raise PanelError(ErrorCode.DRIPFEED_NOT_SUPPORTED)
     if service.type.quantity_from == "subscription":  # the range bounds each post's quantity (min, max)
         amounts = [v for v in (request.details.get("min"), request.details.get("max")) if v is not None]
+    elif service.min <= request.quantity <= service.max:
+        return  # the common order: its quantity in range
     else:
         amounts = [request.quantity]
     for amount in amounts:
@@ -96,15 +106,17 @@ def _forget_finished_links(account: Account, accounts: AccountBook, now: float) 
     (An index of every order ever placed was the biggest cost of a stored order.)
     """
     due, index = account.link_due, account.latest_by_link
+    book = accounts.orders
     while due and due[0][0] <= now:
         _, order_id, link_key = heapq.heappop(due)
         if index.get(link_key) != order_id:
             continue  # a newer order took the link
-        order = accounts.orders.get(order_id)
-        if order is None or order.status_at(now).final:
+        row = book.row(order_id)
+        done_at = book.done_at[row] if row >= 0 else now
+        if done_at <= now:  # gone, or final (an order's outcome shows from done_at on)
             del index[link_key]
-        elif order.done_at < math.inf:  # its end moved later (resumed): look again then
-            heapq.heappush(due, (order.done_at, order_id, link_key))
+        elif done_at < math.inf:  # its end moved later (resumed): look again then
+            heapq.heappush(due, (done_at, order_id, link_key))
 
 
 def _price(rate: Decimal, quantity: int) -> Decimal:
@@ -137,30 +149,29 @@ def _new_order(
             expires_at = request.expires_at
             served = int((expires_at - now - plan.pending) * plan.per_second)
             plan = Plan(plan.start_count, plan.pending, plan.per_second, Status.COMPLETED, -max(0, served))
-    order = Order(
-        book=book,
-        id=book.next_id,
-        key=account.id,
-        service=service,
-        link=request.link,
-        quantity=quantity,
-        charge=charge,
-        created=now,
-        start_count=plan.start_count,
-        start_at=now + plan.pending,
-        per_second=dripfeed_speed(request, plan.per_second),
-        outcome=plan.outcome,
-        delivered_to=quantity - plan.remains,
-        runs=request.runs,
-        interval=request.interval,
-        details=dict(request.details),
+    # The row is appended whole, its derived end worked out first; the rare fields are kept beside it.
+    # (The add's undo takes the row back if anything after it fails.)
+    start_at, per_second = now + plan.pending, dripfeed_speed(request, plan.per_second)
+    delivered_to, runs, interval = quantity - plan.remains, request.runs, request.interval
+    row = book.append_row(
+        key=account.id, service=service, link=request.link, quantity=quantity, charge=charge, created=now,
+        start_count=plan.start_count, start_at=start_at, per_second=per_second, outcome=plan.outcome,
+        delivered_to=delivered_to,
+        done_at=finish_time_of(start_at, per_second, quantity, 0, delivered_to, plan.outcome, runs, interval, expires_at),
     )
+    order = Order.of(book, row)
+    if runs is not None:
+        order.runs = runs
+    if interval is not None:
+        order.interval = interval
+    if request.details:
+        order.details = dict(request.details)
     if expires_at is not None:
         order.expires_at = expires_at
-        order.done_at = order.finish_time()
-    account.order_ids.append(order.id)
+    account.order_ids.append(book.first_id + row)
     account.balance -= charge  # the ledger's charge entry is the order itself
-    accounts.schedule(account, order, now)
+    if plan.outcome is not Status.COMPLETED:  # a Completed order refunds nothing: no refund to schedule
+        accounts.schedule(account, order, now)
     return order
 
 

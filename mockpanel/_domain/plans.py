@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from .draws import Source
 from .lifecycle import RefillStatus, Status
 
 
@@ -32,8 +33,9 @@ class LifecycleSettings:
             raise ValueError(f"outcome weights must be >= 0 and not all 0, got {weights}")
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
+    """A new order's seeded trajectory (a tuple: one is made for every order placed)."""
+
     start_count: int
     pending: float  # seconds in Pending
     per_second: float  # units delivered per second while In progress
@@ -48,7 +50,10 @@ class RefillPlan:
     outcome: RefillStatus
 
 
-def draw_plan(rng: random.Random, settings: LifecycleSettings, quantity: int) -> Plan:
+_plan = tuple.__new__  # builds a Plan without NamedTuple's argument parsing (one per order placed)
+
+
+def draw_plan(rng: Source, settings: LifecycleSettings, quantity: int) -> Plan:
     s = settings
     lo, hi = s.start_count
     # Log-uniform: most links are small, a few are large.
@@ -60,15 +65,15 @@ def draw_plan(rng: random.Random, settings: LifecycleSettings, quantity: int) ->
         per_second = min(per_second, quantity / s.min_delivery_seconds)
     roll = rng.uniform(0, s.completed_weight + s.partial_weight + s.canceled_weight)
     if roll < s.completed_weight or quantity < 2:
-        return Plan(start_count, pending, per_second, Status.COMPLETED, 0)
+        return _plan(Plan, (start_count, pending, per_second, Status.COMPLETED, 0))
     if roll < s.completed_weight + s.partial_weight:
         share = rng.uniform(*s.partial_remains)
         remains = min(quantity - 1, max(1, int(quantity * share)))
-        return Plan(start_count, pending, per_second, Status.PARTIAL, remains)
-    return Plan(start_count, pending, per_second, Status.CANCELED, quantity)
+        return _plan(Plan, (start_count, pending, per_second, Status.PARTIAL, remains))
+    return _plan(Plan, (start_count, pending, per_second, Status.CANCELED, quantity))
 
 
-def draw_refill_plan(rng: random.Random, settings: LifecycleSettings) -> RefillPlan:
+def draw_refill_plan(rng: Source, settings: LifecycleSettings) -> RefillPlan:
     s = settings
     rejected = rng.random() < s.refill_rejected_weight
     return RefillPlan(

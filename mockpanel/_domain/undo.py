@@ -23,20 +23,35 @@ if TYPE_CHECKING:
 
 
 class Undo:
-    """A context: if the body raises, the saved steps run, newest first, and the error goes on."""
+    """A context: if the body raises, the saved steps run, newest first, and the error goes on.
+
+    Steps given to ``on_exit`` run last, whether the body raised or not."""
+
+    __slots__ = ("_steps", "_exits")
 
     def __init__(self) -> None:
         self._steps: list[Callable[[], None]] = []
+        self._exits: list[Callable[[], None]] = []
 
     def on_failure(self, step: Callable[[], None]) -> None:
         self._steps.append(step)
+
+    def on_exit(self, step: Callable[[], None]) -> None:
+        self._exits.append(step)
 
     def __enter__(self) -> "Undo":
         return self
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:  # None: the error goes on
-        if kind is not None:
+        if kind is None:
+            for step in self._exits:
+                step()
+            return
+        try:
             for step in reversed(self._steps):
+                step()
+        finally:
+            for step in self._exits:
                 step()
 
 
@@ -50,12 +65,14 @@ def _drop_due(account: "Account", keep: Callable[[Any], bool], names: tuple[str,
 
 
 def save_account(undo: Undo, account: "Account") -> None:
-    """The account's balance, ledger, draws and order list."""
-    balance, rng, entries, orders = account.balance, account.rng.getstate(), len(account.entries), len(account.order_ids)
+    """The account's balance, ledger, draws and order list (the draws by their position: O(1))."""
+    draws = account.rng
+    balance, drawn, entries, orders = account.balance, draws.mark(), len(account.entries), len(account.order_ids)
+    undo.on_exit(draws.end)
 
     def restore() -> None:
         account.balance = balance
-        account.rng.setstate(rng)
+        draws.rewind(drawn)
         del account.entries[entries:]
         del account.order_ids[orders:]
 
@@ -64,7 +81,8 @@ def save_account(undo: Undo, account: "Account") -> None:
 
 def save_new_order(undo: Undo, book: "OrderBook[Any]", account: "Account", link_key: Any) -> None:
     """Before an add: the book's end, and the duplicate-link index entry it may replace."""
-    mark, first_new = book.mark(), book.next_id
+    mark = book.mark()
+    first_new = book.first_id + mark[0]  # the next id: the book's rows before the add
     index = account.latest_by_link
     had, previous = link_key in index, index.get(link_key)
     save_account(undo, account)

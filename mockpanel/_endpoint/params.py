@@ -67,6 +67,11 @@ def urlencoded_fields(body: bytes) -> dict[str, str]:
 
 # "%XX" for every ASCII character, either case: what clients escape in a link or a list of ids.
 _ASCII_ESCAPES = {f"{a}{b}": chr(int(a + b, 16)) for a in "01234567" for b in "0123456789ABCDEFabcdef"}
+# The escapes of a link and of a list of ids as clients write them (upper case: PHP's http_build_query,
+# requests, httpx, urllib), each replaced in one C-level call. Decoding one to a character other
+# than "%" can neither make nor hide another escape, so replacing each everywhere reads the text as
+# unquote does; what still holds a "%" after them is read escape by escape.
+_COMMON_ESCAPES = (("%2F", "/"), ("%3A", ":"), ("%2C", ","), ("%3F", "?"), ("%3D", "="), ("%26", "&"), ("%2c", ","))
 
 
 def _unquote_plus(text: str) -> str:
@@ -75,12 +80,13 @@ def _unquote_plus(text: str) -> str:
     no escape stays as it is."""
     if "+" in text:
         text = text.replace("+", " ")
-    # A list of ids ("1%2C2%2C3") is the common escaped value: one C-level replace each.
-    commas = text.replace("%2C", ",").replace("%2c", ",")
-    if "%" not in commas:
-        return commas
-    # A link escapes a few ASCII characters (":", "/", "?", "=", "&"): looked up, not decoded
-    # as bytes; anything else (a byte of a UTF-8 character, a stray "%") is unquote's.
+    decoded = text
+    for escape, char in _COMMON_ESCAPES:
+        decoded = decoded.replace(escape, char)
+    if "%" not in decoded:
+        return decoded
+    # Other ASCII escapes ("@", "#", "~" ...) are looked up, not decoded as bytes; anything else
+    # (a byte of a UTF-8 character, a stray "%") is unquote's.
     parts = text.split("%")
     try:
         return parts[0] + "".join([_ASCII_ESCAPES[part[:2]] + part[2:] for part in parts[1:]])

@@ -80,13 +80,16 @@ class HotPath:
             return None
         started = time.perf_counter()
         kept = self._parsed.get(body)
-        if kept is None:
-            kept = urlencoded_fields(body)
-            if len(body) <= PARSED_BODY:
+        if kept is not None:
+            fields = dict(kept)  # the request's own: nothing it does reaches the kept fields
+        else:
+            fields = urlencoded_fields(body)
+            # An add's body comes once (its link is new each time: the same one again is refused), a
+            # poll's again and again: only a body without a link is kept.
+            if len(body) <= PARSED_BODY and "link" not in fields:
                 if len(self._parsed) >= PARSED_MAX:
                     self._parsed.clear()
-                self._parsed[body] = kept
-        fields = dict(kept)  # the request's own: nothing it does reaches the kept fields
+                self._parsed[body] = dict(fields)
         link = fields.get("link")
         if link is not None and "mockpanel" in link.lower():  # a trigger word may be in it
             return None

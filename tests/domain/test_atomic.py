@@ -98,7 +98,7 @@ ADD_STEPS = [
     (AccountBook, "settle"),
     (orderbook.OrderBook, "append_row"),
     (orderbook._Interned, "index"),
-    (orders.Order, "finish_time"),
+    (placing, "finish_time_of"),
     (orders.Order, "runs"),
     (orders.Order, "interval"),
     (accounts.Account, "schedule_refund"),

@@ -248,3 +248,16 @@ def test_the_kept_fields_are_bounded() -> None:
     assert 0 < len(entry._parsed) <= hotpath.PARSED_MAX
     _call(app, f"key={KEY}&action=balance&note={'x' * hotpath.PARSED_BODY}".encode())  # too long to keep
     assert all(len(body) <= hotpath.PARSED_BODY for body in entry._parsed)
+
+
+def test_an_adds_body_is_read_but_not_kept() -> None:
+    # Its link is new every time (the same link again is refused): keeping it would only evict polls.
+    app = _app()
+    entry = app.api_paths["/api/v2"]
+    poll = f"key={KEY}&action=balance".encode()
+    _call(app, poll)
+    for i in range(3):
+        body = f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fx.test%2Fp%2F{i}&quantity=100".encode()
+        assert "order" in json.loads(_call(app, body)[1]["body"])
+    assert list(entry._parsed) == [poll]
+    assert [o.link for o in app.state.panel.orders.values()] == [f"https://x.test/p/{i}" for i in range(3)]

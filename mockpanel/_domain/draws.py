@@ -1,0 +1,99 @@
+"""An account's seeded draws: the values of ``random.Random(seed)``, taken back in O(1).
+
+A change is all or nothing, its draws included: an add that fails after drawing its plan must
+leave the account's stream where it was, so that a seed gives the same plans whether or not a
+failed change happened in between. Saving the generator's whole state before every change
+(``getstate``: a tuple of 625 ints) cost more than drawing the plan. So the stream keeps a
+second generator of the same seed, *behind*: at the position of the outermost change still
+open. Marking a change brings the one behind up to the stream (the values drawn since, drawn
+again in one ``getrandbits`` call: the Mersenne Twister moves by 32-bit words, two per
+``random()``); taking a change back copies the one behind into the stream. Only a take-back
+copies a state, and it happens only on a failure.
+
+The values are exactly ``random.Random``'s, and ``getstate``/``setstate`` are its state at the
+stream's position, as snapshots and state files keep it.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Protocol
+
+_CHUNK = 4096  # values redrawn per getrandbits call when the generator behind catches up: a bounded int
+
+
+class Source(Protocol):
+    """What a plan is drawn from: ``random.Random``, or an account's ``Draws``."""
+
+    def random(self) -> float: ...
+
+    def uniform(self, a: float, b: float) -> float: ...
+
+
+def _skip(generator: random.Random, values: int) -> None:
+    """Move ``generator`` on by ``values`` calls of ``random()`` (64 bits each), drawing them at once."""
+    while values > 0:
+        step = min(values, _CHUNK)
+        generator.getrandbits(64 * step)
+        values -= step
+
+
+class Draws:
+    """The account's stream of seeded values: ``random()`` and ``uniform()`` as ``random.Random``
+    gives them, with ``mark()`` and ``rewind()`` for a change that may be taken back."""
+
+    __slots__ = ("_stream", "_behind", "_drawn", "_behind_at", "_open")
+
+    def __init__(self, seed: str) -> None:
+        self._stream = random.Random(seed)
+        self._behind = random.Random(seed)
+        self._drawn = 0  # values drawn from the stream since its seed (or its last setstate)
+        self._behind_at = 0  # the position of the generator behind: never past an open change's mark
+        self._open = 0  # changes marked and not ended
+
+    def random(self) -> float:
+        """The next value in [0, 1)."""
+        self._drawn += 1
+        return self._stream.random()
+
+    def uniform(self, a: float, b: float) -> float:
+        """The next value between ``a`` and ``b``, as ``random.Random.uniform`` computes it."""
+        self._drawn += 1
+        return a + (b - a) * self._stream.random()
+
+    # --- a change that may be taken back ----------------------------------------------
+
+    def mark(self) -> int:
+        """Where the stream is, for ``rewind``; the change is open until ``end()``."""
+        if not self._open and self._drawn != self._behind_at:  # no open change can go back further than here
+            _skip(self._behind, self._drawn - self._behind_at)
+            self._behind_at = self._drawn
+        self._open += 1
+        return self._drawn
+
+    def end(self) -> None:
+        """The change marked last is over (kept or taken back)."""
+        self._open -= 1
+
+    def rewind(self, mark: int) -> None:
+        """Put the stream back where it was at ``mark`` (a change taken back)."""
+        if not self._behind_at <= mark <= self._drawn:
+            raise RuntimeError(
+                f"cannot rewind the draws to {mark}: the stream is at {self._drawn} and can go back to "
+                f"{self._behind_at}; rewind only to a mark of a change still open"
+            )
+        self._stream.setstate(self._behind.getstate())
+        _skip(self._stream, mark - self._behind_at)
+        self._drawn = mark
+
+    # --- the state, as random.Random's --------------------------------------------------
+
+    def getstate(self) -> tuple[Any, ...]:
+        """``random.Random.getstate()`` at the stream's position."""
+        return self._stream.getstate()
+
+    def setstate(self, state: tuple[Any, ...]) -> None:
+        """Continue from a state ``getstate`` gave (a restored snapshot)."""
+        self._stream.setstate(state)
+        self._behind.setstate(state)
+        self._drawn = self._behind_at = 0
