@@ -32,7 +32,8 @@ def to_junit(report: Report) -> str:
     )
     props = ET.SubElement(suite, "properties")
     for name, value in (("url", report.url), ("dialect", report.dialect), ("tier", report.tier),
-                        ("seed", str(report.seed)), ("warnings", str(c[WARNING])), ("requests", str(report.requests))):
+                        ("seed", str(report.seed)), ("warnings", str(c[WARNING])), ("requests", str(report.requests)),
+                        ("interrupted", report.interrupted or "no")):
         ET.SubElement(props, "property", name=name, value=value)
     for r in report.results:
         req = r.requirement

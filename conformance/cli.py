@@ -111,6 +111,14 @@ def conformance(
                    "read-only run spends nothing and places no order", err=True)
     if second_key is not None and second_key == key:
         raise click.UsageError("--second-key must differ from --key")
+    reports = [(flag, path) for flag, path in (("--json", json_path), ("--junit", junit_path), ("--html", html_path),
+                                               ("--trace", trace_path)) if path]
+    for flag, target in reports:  # before the first request: a report that cannot be written must not cost an order
+        problem = unwritable(target)
+        if problem:
+            click.echo(f"cannot write {flag} {target}: {problem}; choose a writable path (no request was sent)",
+                       err=True)
+            sys.exit(2)
     config = RunConfig(
         url=url, key=key, second_key=second_key, tier=tier, dialect=dialect, max_spend=max_spend or Decimal(0),
         link=link, seed=seed, rate=rate, max_requests=max_requests, timeout=timeout, examples=examples,
@@ -141,6 +149,19 @@ def conformance(
                 continue
             click.echo(f"wrote {path}")
     sys.exit(code)
+
+
+def unwritable(path: str) -> str | None:
+    """Why a report could not be written at ``path`` (checked without creating it), or None."""
+    target = Path(path)
+    if target.is_dir():
+        return "it is a directory"
+    if target.exists():
+        return None if os.access(target, os.W_OK) else "the file is not writable"
+    parent = target.parent
+    if not parent.is_dir():
+        return f"its directory {str(parent)!r} does not exist"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"its directory {str(parent)!r} is not writable"
 
 
 def cause(report: Report) -> str:

@@ -136,3 +136,17 @@ def test_dialect_auto_lists_the_deviations_of_a_hybrid_panel(tmp_path) -> None:
         report = run_suite(server.url + "/api/v2", panel, "read-only", dialect="auto")
     assert report.dialect == "smartpanel-v1"
     assert "--dialect auto: deviation endpoint: smartpanel-v1 expects '/api/v1', the panel answered '/api/v2'" in report.notes
+
+
+def test_orders_that_never_move_are_waited_for_no_longer_than_the_patience_and_the_report_says_so() -> None:
+    # A clock that stands still and cannot be driven: every order stays Pending.
+    panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
+    open_keys(panel)
+    with ServerThread(create_app(panel, control=False)) as server:
+        report = run_suite(server.url + "/api/v2", None, "orders", time_budget=120, poll_interval=0.1, patience=1.0,
+                           programs=1, steps=6, examples=3)
+    assert report.duration < 60  # far from --time-budget: it stopped waiting
+    stalled = [n for n in report.notes if n.startswith("stopped waiting: no tracked order moved for ")]
+    assert len(stalled) == 1, report.notes
+    assert "--time-budget left unused" in stalled[0]
+    assert report.result("V2-ORD-05").reason == stalled[0]  # the true cause, not "no order ended Completed"
