@@ -184,6 +184,12 @@ def dialects() -> None:
         click.echo(f"{name.ljust(width)}  {description}")
 
 
+def _gauntlet_command() -> click.Command:
+    from ._gauntlet.cli import gauntlet
+
+    return gauntlet
+
+
 def _state_command() -> click.Command:
     from ._state_cli import state
 
@@ -214,6 +220,7 @@ def _conformance() -> click.Command:
 
 main.add_command(_conformance())
 main.add_command(_state_command())
+main.add_command(_gauntlet_command())
 main.add_command(catalog_group)
 main.add_command(record)
 main.add_command(proxy)

@@ -8,6 +8,7 @@ its dialects and its storage; bench/ outside the shipped code; no import cycle i
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -66,3 +67,21 @@ def test_a_deliberate_violation_breaks_a_contract(tmp_path: Path, where: str, li
     target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
     done = _lint(tmp_path)
     assert done.returncode != 0 and contract in done.stdout, done.stdout
+
+
+def test_no_private_name_is_imported_anywhere() -> None:
+    # ruff's PLC2701 holds the shipped code to it; tests and bench may reach private *modules* (they test
+    # them), but never a private name inside one: what a module keeps to itself stays there.
+    bad = []
+    for folder in ("mockpanel", "conformance", "tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.ImportFrom) or node.level:
+                    continue
+                base = ROOT.joinpath(*(node.module or "").split("."))
+                for alias in node.names:
+                    private = alias.name.startswith("_") and not alias.name.startswith("__")
+                    module = (base / alias.name).with_suffix(".py").exists() or (base / alias.name).is_dir()
+                    if private and not module:
+                        bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{alias.name}")
+    assert bad == []
