@@ -131,10 +131,16 @@ class Watch:
         await self.app(scope, replaying(body), send)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signum, broken, code", [(signal.SIGINT, None, 2), (signal.SIGTERM, None, 2),
+                                                  (signal.SIGINT, "unknown_ids_dropped", 1)],
+                         ids=["SIGINT", "SIGTERM", "SIGINT-after-a-failure"])
 def test_a_signal_in_the_orders_tier_stops_the_run_and_writes_every_report_marked_interrupted(
-        signum: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
+        signum: int, broken: str | None, code: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    if broken is None:
+        panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
+        api = create_app(panel)
+    else:  # the read-only checks find its failure before the orders tier begins
+        panel, api = next(d for d in DEFECTS if d.name == broken).build()
     open_keys(panel)
     sent: list[float] = []
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
@@ -143,7 +149,7 @@ def test_a_signal_in_the_orders_tier_stops_the_run_and_writes_every_report_marke
         sent.append(time.monotonic())
         os.kill(os.getpid(), signum)
 
-    app = Watch(create_app(panel), interrupt)
+    app = Watch(api, interrupt)
     paths = {kind: tmp_path / f"report.{kind}" for kind in ("json", "xml", "html")}
     with ServerThread(app) as server:
         result = invoke(server.url + "/api/v2", "--key", MAIN_KEY, "--tier", "orders", "--link",
@@ -152,11 +158,11 @@ def test_a_signal_in_the_orders_tier_stops_the_run_and_writes_every_report_marke
     ended = time.monotonic()
     assert sent, "the run never sent an add"
     assert ended - sent[0] < 5
-    assert result.exit_code == 2, result.output  # nothing failed before the signal: it could not judge the rest
+    assert result.exit_code == code, result.output  # 1 if a failure was found before the signal, else 2
     name = signal.Signals(signum).name
     assert f"INTERRUPTED by {name}" in result.output
     data = json.loads(paths["json"].read_text())
-    assert data["interrupted"] is True and data["interrupted_by"] == name and data["exit_code"] == 2
+    assert data["interrupted"] is True and data["interrupted_by"] == name and data["exit_code"] == code
     assert data["counts"]["passed"] > 0  # what was found before the signal is kept
     assert f"the run stopped early: interrupted by {name}" in data["notes"]
     assert ET.parse(paths["xml"]).getroot().find("properties/property[@name='interrupted']").get("value") == name
