@@ -46,6 +46,7 @@ class ExpectBase:
         self.wild_words = {fold(w) for w in catalogue.statuses_in_the_wild}
         self.vocabulary = {fold(w) for w in dialect.statuses.values()}
         self.currency: str | None = None  # the balance's, once read: statuses must use it too
+        self.currencies: dict[str, str] = {}  # each key's (as shown, redacted) balance currency, first read
         self.unknown_action_words: set[str] = {dialect.message(ErrorCode.INCORRECT_REQUEST, {})}
         self.unknown_forms: set[AnswerForm] = set()  # how this panel answered an action no panel has
 
@@ -320,6 +321,10 @@ class ExpectBase:
                 if c.require("V2-BAL-01", isinstance(value, str), f"currency is {json_kind(value)}", ex):
                     currency = value
                     self.currency = self.currency or value
+                    account = str(ex.params.get("key", ""))  # as shown: redacted, one label per key
+                    before = self.currencies.setdefault(account, value)
+                    c.require("V2-BAL-01", value == before,  # every read, not the first one only
+                              f"the balance of {account} is in {value!r}; an earlier read said {before!r}", ex)
                     c.require("V2-BAL-03", CURRENCY.fullmatch(value) is not None,
                               f"currency {value!r} is not a three-letter code", ex)
             else:

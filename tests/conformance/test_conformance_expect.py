@@ -175,3 +175,31 @@ def test_a_requirement_keeps_every_distinct_finding_and_no_more_than_the_cap() -
     v.fail(Finding("V2-SVC-02", "shrunk"), replace=True)  # a shrunk example leads; the first is still kept
     result = next(r for r in v.results(lambda r: "") if r.requirement.id == "V2-SVC-02")
     assert [f.message for f in result.findings][:2] == ["shrunk", "a"]
+
+
+def test_a_balance_currency_is_checked_on_every_read_of_the_same_key() -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+
+    def read(key: str, currency: str) -> Checks:
+        c = Checks()
+        ex = exchange({"balance": "1.00000", "currency": currency}, "balance")
+        ex.params["key"] = key
+        e.balance(c, ex)
+        return c
+
+    assert read("key#1", "USD").findings == [] and read("key#2", "EUR").findings == []  # another key may differ
+    assert read("key#1", "USD").findings == []
+    changed = read("key#1", "EUR").findings
+    assert [f.rid for f in changed] == ["V2-BAL-01"] and "an earlier read said 'USD'" in changed[0].message
+
+
+def test_a_keyed_single_status_must_be_keyed_by_the_order_asked_for() -> None:
+    e = Expect(load_dialect("objectid"), CATALOGUE)  # {"<id>": {...}}, as its family answers a single status
+    status = {"charge": "0.10000000", "start_count": "0", "status": "Pending", "remains": "10", "currency": "USD"}
+    asked = "5f1d7a2b9c3e4d5f6a7b8c9d"
+    for key, ok in ((asked, True), ("5f1d7a2b9c3e4d5f6a7b8c9e", False)):
+        ex = exchange({key: status}, "status")
+        ex.params["order"] = asked
+        c = Checks()
+        e.single_status(c, ex)
+        assert (not [f for f in c.findings if "came keyed by" in f.message]) is ok
