@@ -17,7 +17,7 @@ import zlib
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, InvalidDefinition
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     precondition,
@@ -160,6 +160,11 @@ def run(ctx: Context) -> OrdersPhase:
             report_multiple_bugs=False,
             print_blob=False,
         ))
+    except InvalidDefinition:
+        # No step could run at all (nothing affordable to place or probe, no order to follow): nothing to program.
+        note = "the stateful programs had no step to run (nothing the cap allows to place or probe, no order to follow)"
+        ctx.notes.append(note)
+        ctx.progress.line(f"  {note}")
     except Flaky as exc:
         # What the panel answered (a stop, an add it would not take, an order that never moved) changed which
         # steps could run between programs, and hypothesis saw it: the programs are over, never a crash.

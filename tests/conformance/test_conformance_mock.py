@@ -150,3 +150,12 @@ def test_orders_that_never_move_are_waited_for_no_longer_than_the_patience_and_t
     assert len(stalled) == 1, report.notes
     assert "--time-budget left unused" in stalled[0]
     assert report.result("V2-ORD-05").reason == stalled[0]  # the true cause, not "no order ended Completed"
+
+
+def test_a_cap_too_small_for_any_order_ends_the_programs_with_a_note_not_an_internal_error(mock) -> None:  # type: ignore[no-untyped-def]
+    panel, url = mock
+    report = run_suite(url, panel, "orders", max_spend="0.00001")
+    assert not [n for n in report.notes if "internal error" in n], report.notes
+    assert "the stateful programs had no step to run" in " ".join(report.notes)
+    assert report.exit_code == 0 and report.requests > 0 and not panel.orders
+    assert "does not fit in what --max-spend leaves" in report.result("V2-TYP-01").reason
