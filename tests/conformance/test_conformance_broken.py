@@ -189,12 +189,13 @@ def test_an_add_answered_without_an_order_id_is_the_last_add_sent() -> None:
                for r in report.results), sorted({r.reason for r in report.results})
 
 
-def test_a_session_cookie_the_panel_sets_is_never_sent_back() -> None:
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_session_cookie_the_panel_sets_is_never_sent_back(seed: int) -> None:
     panel, app = SESSION_COOKIE.build()
     open_keys(panel)
     assert isinstance(app, SessionCookie)
     with ServerThread(app) as server:
-        report = run_suite(server.url + "/api/v2", panel, "read-only", examples=4)
+        report = run_suite(server.url + "/api/v2", panel, "read-only", examples=4, seed=seed)
     assert app.sessions  # the panel set its cookie on the first answer to a real key
     assert app.cookies_seen == 0  # and no request brought it back: no key rode on another's session
     assert report.exit_code == 0, report.flagged()
