@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from . import _strategies as S
 from .context import Context
 from .expect import decimal
-from .session import NOT_JSON, Exchange
+from .session import NOT_JSON, Exchange, StopRun
 from .verdicts import Checks
 
 
@@ -99,6 +99,22 @@ def near_keys(ctx: Context) -> None:
     ctx.progress.check("auth: the key in other letter case, with spaces around it", outcome)
 
 
+def every(ctx: Context, label: str, values: tuple[str, ...], probe: Any) -> None:
+    """Each value once, in order (not drawn): every malformed kind is tried, whatever the seed."""
+    if ctx.stopped or ctx.props.stopped:
+        return
+    violated: set[str] = set()
+    try:
+        for value in values:
+            c = probe(value)
+            ctx.verdicts.absorb(c)
+            violated |= c.failed_ids()
+    except StopRun as exc:
+        ctx.stop(str(exc))
+    outcome = "ok" if not violated else "FLAGGED " + ", ".join(sorted(violated))
+    ctx.progress.check(f"{label} ({len(values)})", outcome)
+
+
 def _report(ctx: Context, label: str, violated: set[str], examples: int) -> None:
     if ctx.props.stopped:
         ctx.stop(ctx.props.stopped)
@@ -166,6 +182,7 @@ def run(ctx: Context) -> None:
         return c
 
     _report(ctx, "status of malformed order ids", ctx.props.run("malformed-order", S.malformed_ids(), malformed_order), n)
+    every(ctx, "status of every malformed kind of order id", S.MALFORMED_IDS, malformed_order)
 
     def batch(ids: list[str]) -> Checks:
         c = Checks()
@@ -218,6 +235,17 @@ def run(ctx: Context) -> None:
 
         _report(ctx, "refill_status of unknown refill ids", ctx.props.run(
             "unknown-refill", S.UNKNOWN_IDS, unknown_refill, examples=max(5, n // 2)), max(5, n // 2))
+
+        def malformed_refill(refill_id: str) -> Checks:
+            c = Checks()
+            if not ctx.supports("refill_status"):
+                return c
+            ex = _send(ctx, {"action": "refill_status", "refill": refill_id})
+            if not expect.unsupported(c, ex):
+                expect.error(c, ex, "V2-REF-04", what="an error for a malformed refill id")
+            return c
+
+        every(ctx, "refill_status of every malformed kind of refill id", S.MALFORMED_IDS, malformed_refill)
 
         def refill_batch(ids: list[str]) -> Checks:
             c = Checks()

@@ -116,10 +116,15 @@ def unknown_actions() -> st.SearchStrategy[str | None]:
     )
 
 
+# Every malformed kind of id, each sent once (not drawn): empty, blank, zero, negative, a fraction, an exponent, a
+# word, JSON words, hexadecimal, digits of another script.
+MALFORMED_IDS = ("", " ", "0", "-1", "1.5", "1e3", "abc", "null", "[]", "{}", "0x10", "１２")
+
+
 def malformed_ids() -> st.SearchStrategy[str]:
     """Order or refill ids that cannot be an id: empty, zero, negative, words, decimals."""
     return st.one_of(
-        st.sampled_from(["", " ", "0", "-1", "1.5", "1e3", "abc", "null", "[]", "{}", "0x10", "１２"]),
+        st.sampled_from(MALFORMED_IDS),
         st.integers(max_value=-1).map(str),
         st.text(alphabet=string.ascii_letters + "-_.,;: ", min_size=1, max_size=20).filter(lambda s: not s.strip().isdigit()),
     )

@@ -188,6 +188,9 @@ _FINDINGS = """## What the suite now tells apart
 - **Rates.** A service whose rate is not a positive price (negative, zero, not a number, above
   1000000 per 1000) is flagged (V2-SVC-03) and never ordered.
 - **Every finding.** A report keeps every distinct finding of a requirement (up to 20), not only the first.
+- **Every malformed id.** Each malformed kind of id (empty, blank, zero, negative, `1.5`, `1e3`, a word,
+  `null`, `[]`, `{}`, `0x10`, other scripts' digits) is sent once to status (V2-STA-01) and refill_status
+  (V2-REF-04), whatever the seed; random ones are drawn besides.
 - **Every read.** A key's balance currency is checked on every read, not the first one only (V2-BAL-01); a
   single status keyed by its order id must be keyed by the id asked for (V2-STA-02).
 """

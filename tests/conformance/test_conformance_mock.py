@@ -25,6 +25,11 @@ def test_read_only_tier_passes_the_mock_and_exercises_every_read_only_requiremen
     assert {r.requirement.id: r.outcome for r in read_only if r.outcome != "passed"} == {}
     orders = [r for r in report.results if r.requirement.tier == "orders"]
     assert all(r.outcome == "not exercised" and "--tier orders" in r.reason for r in orders)
+    from conformance._strategies import MALFORMED_IDS
+
+    for action, field in (("status", "order"), ("refill_status", "refill")):  # every kind, whatever the seed
+        sent = {e.params.get(field) for e in report.trace if e.action == action}
+        assert set(MALFORMED_IDS) <= sent, (action, set(MALFORMED_IDS) - sent)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
