@@ -94,7 +94,7 @@ def conformance(
     """
     _hypothesis_home()
     from .context import Progress, RunConfig
-    from ._reports import to_json, to_junit, write
+    from ._reports import to_json, to_junit, unwritable, write
     from ._report_html import to_html
     from .runner import run
 
@@ -149,19 +149,6 @@ def conformance(
                 continue
             click.echo(f"wrote {path}")
     sys.exit(code)
-
-
-def unwritable(path: str) -> str | None:
-    """Why a report could not be written at ``path`` (checked without creating it), or None."""
-    target = Path(path)
-    if target.is_dir():
-        return "it is a directory"
-    if target.exists():
-        return None if os.access(target, os.W_OK) else "the file is not writable"
-    parent = target.parent
-    if not parent.is_dir():
-        return f"its directory {str(parent)!r} does not exist"
-    return None if os.access(parent, os.W_OK | os.X_OK) else f"its directory {str(parent)!r} is not writable"
 
 
 def cause(report: Report) -> str:
