@@ -60,7 +60,8 @@ class OrdersPhase:
         self.unknown_id = str(10**15 - 7) if ctx.dialect.id_format == "decimal" else format(10**15 - 7, "024x")
         self.programs = 0
         self.trespassed: set[tuple[str, bool]] = set()  # (order id, was final) the second key tried
-        self.batch_works: bool | None = None  # multi-status gives the run's orders (None: not seen yet)
+        # Multi-status gives the run's orders (None: not seen yet); a dialect that reads no batch: single status.
+        self.batch_works: bool | None = None if ctx.dialect.batch_read else False
         self.last_moved = time.monotonic()  # when a tracked order last showed a change
         self.stalled: str | None = None  # why the run stopped waiting for its orders, once it did
         self.moved_since_stall: bool | None = None
@@ -132,6 +133,8 @@ class OrdersPhase:
             probes.append(Probe("above_max", over, self.cost_of(over, (over.max or 0) + 1)))
             low = cheapest.min or 1
             for what, value in S.malformed_numbers(low):  # each in range but for its writing
+                if self.ctx.dialect.quantity_cast == "php" and what == "an exponent":
+                    continue  # numbers to PHP: such a panel takes it as the number (docs/dialects.md, add.quantity)
                 probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, low + 1), value=value,
                                     field="quantity", what=what))
             probes.append(Probe("wrong_key", cheapest, self.cost_of(cheapest)))
@@ -329,7 +332,7 @@ class OrdersPhase:
             if rank(prev.status) >= 1 and rank(info.status) >= 1 and prev.remains is not None and info.remains is not None:
                 c.require("V2-ORD-04", info.remains <= prev.remains,
                           f"{label}: remains grew from {prev.remains} to {info.remains}", ex)
-        if order.spec.dripfeed:
+        if order.spec.dripfeed and not self.ctx.dialect.dripfeed_fields:  # a dialect may show no charge for those
             worded = info.status in self.ctx.dialect.remains_words  # "Unknown" in that status, by the dialect
             c.require(DRIPFEED_RID, info.charge is not None and (info.remains is not None or worded),
                       f"{label}: a drip-feed order's status gives charge {info.charge} and remains {info.remains}; "

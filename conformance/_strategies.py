@@ -225,8 +225,10 @@ def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed:
         delays = dialect.subscription_delays or (0,)
         return st.sampled_from(delays[:4]).map(lambda d: spec(
             {"username": user, "min": str(n), "max": str(n), "posts": "1", "delay": str(d)}, n, 1))
+    # A dialect that asks a quantity of a type that takes none (the SmartPanel script's packages): sent, as the count.
+    asked = {"quantity": str(n)} if "quantity" in type_fields(dialect, name)[0] else {}
     if name == "Package":
-        return st.just(spec({"link": link}, 1, 1))
+        return st.just(spec({"link": link, **asked}, 1, 1))
     if stype.counted == COUNTED_BY_LINES and stype.lines_field:
         field_name = stype.lines_field
         pool = WORDS if field_name == "comments" else NAMES
@@ -234,7 +236,7 @@ def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed:
         if name == "Comment Replies":
             extra["username"] = st.sampled_from(NAMES)
         return st.fixed_dictionaries({field_name: _lines(n, pool), **extra}).map(
-            lambda fields: spec({"link": link, **fields}, 1 if stype.flat else n, n))
+            lambda fields: spec({"link": link, **fields, **asked}, 1 if stype.flat else n, n))
     extras: dict[str, st.SearchStrategy[str]] = {}
     if name == "SEO":
         extras["keywords"] = _lines(2, ("smm panel", "buy followers", "social growth"))

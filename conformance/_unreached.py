@@ -68,6 +68,9 @@ def explain_unreached(phase: OrdersPhase) -> None:
             v.not_exercised(rid, "no order of a refill service completed in this run")
     if "refill" in actions and not v.exercised("V2-REF-06"):
         v.not_exercised("V2-REF-06", "no order of a service listed \"refill\": false completed in this run")
+    if not phase.ctx.dialect.batch_read:
+        v.not_exercised("V2-BAT-06", f"the dialect {phase.ctx.dialect.name!r} reads no batch (orders= is not read): "
+                        "its orders were followed by single status")
     if "currency" not in phase.ctx.dialect.status_fields.values():
         v.not_exercised("V2-STA-05", f"the dialect {phase.ctx.dialect.name!r} gives no currency in a status")
     if "cancel" in actions and not any(not o.spec.service.cancel for o in phase.orders.values()):

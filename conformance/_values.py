@@ -34,6 +34,7 @@ def short(value: Any, limit: int = 160) -> str:
 def kind_name(kind: str) -> str:
     return {
         "int": "an integer", "str": "a string", "bool": "a boolean", "int01": "0 or 1", "str01": "\"0\" or \"1\"",
+        "str_or_null": "a string or null",
         "objectid": "a 24-hex id string",
         "type_name": "a type name string", "type_slug": "a type slug string", "rate": "a decimal string",
         "money": "a money string", "currency": "a currency string", "status": "a status string",
@@ -64,6 +65,8 @@ def is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and value in (0, 1)
     if kind == "str01":
         return value in ("0", "1")
+    if kind == "str_or_null":  # a column the panel may leave NULL
+        return value is None or isinstance(value, str)
     return isinstance(value, str)  # str, type_name, type_slug, rate, money, currency, status, id_str
 
 

@@ -226,7 +226,8 @@ class ExpectBase:
             if code not in own and self.matches(code, message, None):
                 return f"{message!r} are the dialect's words for {code}"
         named = self.field_named(message) if field is not None else None
-        if named is not None and field is not None and fold(named) != fold(field):
+        # A family may name a field in words ("Interval in minutes"): another field is one that does not name it.
+        if named is not None and field is not None and fold(field) not in fold(named) and fold(named) not in fold(field):
             return f"{message!r} names the field {named!r}, not {field!r}"
         return None
 

@@ -99,6 +99,8 @@ def _kind(value: Any) -> str:
         return "int"
     if isinstance(value, str):
         return "str"
+    if value is None:
+        return "null"
     return type(value).__name__
 
 
@@ -141,7 +143,8 @@ def observe(post: Post) -> Observation:
     bad_key = probe("bad_key", {"action": "balance", "key": "mockpanel-fingerprint-not-a-key"})
     f["error.invalid_key"] = _error_text(bad_key)
     f["http.invalid_key"] = seen.raw["bad_key"][0]
-    f["error.incorrect_request"] = _error_text(probe("unknown_action", {"action": "mockpanel_no_such_action"}))
+    unknown = probe("unknown_action", {"action": "mockpanel_no_such_action"})
+    f["error.incorrect_request"] = _error_text(unknown)
 
     balance = probe("balance", {"action": "balance"})
     if isinstance(balance, dict):
@@ -167,7 +170,8 @@ def observe(post: Post) -> Observation:
     # actions at all (SmartPanel answers it "This action is Invalid"). refill and cancel are
     # never sent: a read-only run sends no write action, not even for ids no panel has.
     body = probe("refill_status", {"action": "refill_status", "refill": UNKNOWN_IDS[0]})
-    f["action.refill_status"] = not (_error_text(body) is not None and _error_text(body) == f["error.incorrect_request"])
+    f["action.refill_status"] = not (body == unknown or (  # answered as an unknown action is (SmartPanel's words, MSM's null)
+        _error_text(body) is not None and _error_text(body) == f["error.incorrect_request"]))
     f["error.incorrect_refill_id"] = _error_text(body)
     return seen
 
@@ -180,27 +184,30 @@ def predict(dialect: Dialect) -> dict[str, Any]:
     bal_fields.update({name: None for name in d.balance_fields})
     first_service_kinds = []
     for kind in d.service_fields.values():
-        first_service_kinds.append({"int": "int", "int01": "int", "bool": "bool"}.get(kind, "str"))
+        first_service_kinds.append({"int": "int", "int01": "int", "bool": "bool", "str_or_null": "str_or_null"}.get(kind, "str"))
+    lacking = d.unknown_action[0] if d.unknown_action is not None else None  # what an action it lacks answers
+    unknown_words = _error_text(lacking) if d.unknown_action is not None else d.message(ErrorCode.INCORRECT_REQUEST, {})
     return {
         "content_type": d.content_type.split(";")[0].strip(),
         "pretty_json": d.json_indent is not None,
         "error.invalid_key": d.message(ErrorCode.INVALID_KEY, {}),
-        "error.incorrect_request": d.message(ErrorCode.INCORRECT_REQUEST, {}),
+        "error.incorrect_request": unknown_words,
         "balance.keys": tuple(sorted(bal_fields)),
         "balance.decimals": None if balance_kind == "number" else balance_places,
         "balance.kind": "float" if balance_kind == "number" else "str",
         "http.invalid_key": d.error_status.get(ErrorCode.INVALID_KEY, 200),
         "rate_limit_headers": d.rate_limited,
         "status.keyed": d.single_status == "keyed",
-        "error.incorrect_refill_id": d.message(
-            ErrorCode.INCORRECT_REFILL_ID if "refill_status" in d.actions else ErrorCode.INCORRECT_REQUEST, {}),
+        "error.incorrect_refill_id": d.message(ErrorCode.INCORRECT_REFILL_ID, {}) if "refill_status" in d.actions
+        else unknown_words,
         "envelope.balance": d.success_envelope.get("balance", {}).get("status"),
         "services.fields": tuple(d.service_fields),
         "services.kinds": tuple(first_service_kinds),
         "services.type_case": "slug" if "type_slug" in d.service_fields.values() else "name",
         "error.incorrect_order_id": d.message(ErrorCode.INCORRECT_ORDER_ID, {}),
-        "batch.item_error": d.batch_item_error,
-        "batch.keyed_by_id": True,
+        # A panel that reads no batch answers the probe with its one error object (its first member, the words).
+        "batch.item_error": d.batch_item_error if d.batch_read else "string",
+        "batch.keyed_by_id": d.batch_read,
         "action.refill_status": "refill_status" in d.actions,
         "services.types": frozenset(d.service_types) if d.service_types is not None else ALL_TYPES,
         "endpoint": d.endpoints[0],
@@ -212,6 +219,9 @@ def _matches(feature: str, expected: Any, seen: Any) -> bool:
         return bool(seen) and seen <= expected
     if feature == "endpoint":
         return str(seen).rstrip("/") == str(expected).rstrip("/")
+    if feature == "services.kinds":  # a field the profile lets be null is a string or null
+        return isinstance(seen, tuple) and len(seen) == len(expected) and all(
+            s == e or (e == "str_or_null" and s in ("str", "null")) for s, e in zip(seen, expected))
     return bool(expected == seen)
 
 

@@ -55,9 +55,19 @@ class Dialect:
     service_types: frozenset[str] | None
     type_fields: Mapping[str, Mapping[str, tuple[str, ...]]]
     errors: Mapping[ErrorCode, str]
-    error_bodies: Mapping[ErrorCode, Mapping[str, Any]]
+    error_bodies: Mapping[ErrorCode | str, Mapping[str, Any]]  # by code, or "code.field" for one field's
     json_indent: int | None
     content_type: str
+    json_prefix: str = ""  # written before every answer (a PHP script's stray newline)
+    status_no_id: str = "error"  # or "empty": a status with neither order nor orders answers nothing
+    service_cast: str = "strict"  # or "mysql": the add's service id read as MySQL casts a string
+    quantity_cast: str = "strict"  # or "php": the add's quantity read as a PHP numeric string ("1e2" is 100)
+    dripfeed_fields: Mapping[str, str] = field(default_factory=dict)  # a drip-feed order's status, shown apart
+    comment_separators: tuple[str, ...] = ()  # besides new lines, what splits comments (SmartPanel's " | ")
+    field_errors: Mapping[str, str] = field(default_factory=dict)  # "code.field" -> words for that field
+    unknown_action: tuple[Any] | None = None  # (the JSON answered for an action the panel lacks,); None: its error
+    empty_request: str | None = None  # the error code of a request without a key or an action, before the key
+    batch_read: bool = True  # False: "orders" is not read, only "order"
     # Family settings (docs/dialects.md, "Panel families"): each defaults to API v2's behaviour.
     id_format: str = "decimal"  # or "objectid": 24 hex digits
     money: Mapping[str, tuple[str, int]] = field(default_factory=dict)  # status/multi_status/balance -> (kind, places)
@@ -66,6 +76,7 @@ class Dialect:
     error_status: Mapping[ErrorCode, int] = field(default_factory=dict)  # HTTP status per error (else 200)
     key_from: tuple[str, ...] = ("field",)
     key_case: str = "exact"  # or "insensitive": the key in other letter case is accepted
+    key_trailing_spaces: str = "significant"  # or "ignored": the key with trailing spaces is accepted (MySQL PAD SPACE)
     idempotency_field: str | None = None
     rate_limited: bool = False
     cancel_shape: str = "list"
@@ -73,7 +84,10 @@ class Dialect:
     source: str = field(default="", compare=False)
 
     def message(self, code: ErrorCode | str, values: Mapping[str, Any]) -> str:
-        return self.errors[ErrorCode(code)].format(**values)
+        code = ErrorCode(code)
+        if "field" in values and f"{code.value}.{values['field']}" in self.field_errors:
+            return self.field_errors[f"{code.value}.{values['field']}"].format(**values)
+        return self.errors[code].format(**values)
 
     def read_status(self, word: str) -> Status | None:
         return next((s for s, spelled in self.statuses.items() if spelled == word), None)
@@ -189,7 +203,10 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     types = d.get("service_types")
     if types is not None and any(t not in TYPE_RULES for t in types):
         raise DialectError(f"{where}: 'service_types' names a type the documents do not have")
-    bodies = {ErrorCode(k): dict(v) for k, v in (d.get("error_bodies") or {}).items()}
+    # "code.field" keys stay text (the body of that code about that field only); the code must be one.
+    bodies: dict[ErrorCode | str, dict[str, Any]] = {
+        (k if ErrorCode(k.partition(".")[0]) and "." in k else ErrorCode(k)): dict(v)
+        for k, v in (d.get("error_bodies") or {}).items()}
     json_cfg = d.get("json", {})
     try:  # the actions it lists, each one the table knows; or, listing none, the table's defaults
         actions = dialect_actions(d.get("actions"))
@@ -225,6 +242,16 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         error_bodies=bodies,
         json_indent=json_cfg.get("indent"),
         content_type=str(json_cfg.get("content_type", "application/json")),
+        json_prefix=str(json_cfg.get("prefix", "")),
+        status_no_id=str(d["status"].get("no_id", "error")),
+        service_cast=str(d["add"].get("service", "strict")),
+        quantity_cast=str(d["add"].get("quantity", "strict")),
+        dripfeed_fields=dict(d["status"].get("dripfeed_fields") or {}),
+        comment_separators=tuple(d["add"].get("comment_separators") or ()),
+        field_errors={str(k): str(v) for k, v in (d.get("field_errors") or {}).items()},
+        unknown_action=(d["unknown_action"]["answer"],) if isinstance(d.get("unknown_action"), dict) else None,
+        empty_request=str(d["empty_request"]) if d.get("empty_request") is not None else None,
+        batch_read=bool(batch.get("read", True)),
         **_family(d, decimals, balance_decimals),
         source=where,
     )
@@ -245,6 +272,7 @@ def _family(d: dict[str, Any], decimals: int, balance_decimals: int) -> dict[str
         "error_status": {ErrorCode(k): int(v) for k, v in (d.get("error_status") or {}).items()},
         "key_from": tuple(d.get("key_from") or ("field",)),
         "key_case": str(d.get("key_case", "exact")),
+        "key_trailing_spaces": str(d.get("key_trailing_spaces", "significant")),
         "idempotency_field": (d.get("idempotency") or {}).get("field"),
         "rate_limited": d.get("rate_limit") is not None,
         "cancel_shape": str(cancel.get("shape", "list")),

@@ -36,6 +36,8 @@ def resolve_catalog(spec: str | None) -> str | Catalog | None:
     if spec in builtin_catalogs():
         return spec
     names = ", ".join(builtin_catalogs())
+    if Path(spec).exists() and not Path(spec).is_file():  # a FIFO would be read for ever
+        raise ValueError(f"--catalog {spec!r} is not a regular file: give the path of a .json catalogue")
     if not Path(spec).is_file():
         raise ValueError(
             f"--catalog {spec!r}: no such file and no built-in catalogue of that name; "

@@ -46,11 +46,15 @@ def main() -> None:
 @click.option("--journal-bytes", default=None, type=click.IntRange(min=1024), metavar="BYTES", help="Bound the request journal to about BYTES (default 32 MiB; the oldest entries go first).")
 @click.option("--from", "from_dir", default=None, metavar="DIR", help="Serve a recording made by 'mockpanel record': DIR/dialect.json and DIR/catalog.json (instead of --dialect and --catalog).")
 @click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", envvar="MOCKPANEL_ALLOW_HOSTS", help="Also answer requests whose Host header names NAME (repeatable; '*': any name; env: MOCKPANEL_ALLOW_HOSTS, space-separated). By default only localhost, loopback addresses and the address bound are answered: a web page reaching this server through a name of its own (DNS rebinding) is refused.")
+@click.option("--book-bytes", default=None, type=click.IntRange(min=1 << 20), metavar="BYTES", help="Bound the order book to about BYTES of orders (default 512 MiB); past it an add is answered 507 and changes nothing.")
+@click.option("--allow-unsafe-fault-content", "unsafe_faults", is_flag=True, help="Let a fault's content_type be any type (SVG, XML, JavaScript ...). By default it is application/json, text/plain or text/html, and every answer that is not JSON is sandboxed: a page the mock sends runs no script as its origin.")
 def serve(
     host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
     balance: str, currency: str, loop: str, log_level: str, admin_token: str | None, state_path: str | None,
     read_timeout: float = READ_TIMEOUT,
     access_log: bool = False, journal_bytes: int | None = None, from_dir: str | None = None,
+    allow_hosts: tuple[str, ...] = (), unsafe_faults: bool = False, book_bytes: int | None = None,
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""
     import uvicorn
@@ -67,10 +71,13 @@ def serve(
     keys = keys or env_keys()
     try:
         panel = build_panel(dialect, catalog=resolve_catalog(catalog), seed=seed, speed=speed, currency=currency)
+        if book_bytes is not None:
+            panel.max_book_bytes = book_bytes  # before a state file's orders are replayed
         app = create_app(panel, dialect, admin_token=admin_token or None)
         state = _open_state(state_path, panel, seed, dialect, catalog) if state_path else None
-        shown = open_accounts(panel, keys or (DEFAULT_KEY,), balance, currency)
+        shown = open_accounts(panel, keys or (DEFAULT_KEY,), balance, currency, app.state.dialect.balance_decimals)
         app.state.control.remember_opening()  # POST /_mock/reset brings these keys back
+        app.state.control.faults.unsafe_content = unsafe_faults
         _logs(log_level, access_log, app, journal_bytes, state)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -81,7 +88,8 @@ def serve(
         click.echo(
             f"Warning: {host} is reachable from other machines and no admin token is set: the API answers "
             "anyone who can reach it and the control API answers only this machine. Set MOCKPANEL_ADMIN_TOKEN "
-            "(or --admin-token) to reach the control API from elsewhere, or bind 127.0.0.1.",
+            "(or --admin-token) to reach the control API from elsewhere, or bind 127.0.0.1. Clients that reach it "
+            "by a name (a container's service name, a LAN host name) need --allow-host NAME.",
             err=True,
         )
     port = sock.getsockname()[1]
@@ -99,7 +107,7 @@ def serve(
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     config = uvicorn.Config(app, **server_options(
-        host=host, port=port, loop=loop, log_level=log_level, read_timeout=read_timeout,
+        host=host, port=port, loop=loop, log_level=log_level, read_timeout=read_timeout, allow_hosts=allow_hosts,
     ))
     if state is not None:  # uvicorn re-raises SIGTERM after its shutdown: end through `finally`, closing the file
         signal.signal(signal.SIGTERM, _interrupt)

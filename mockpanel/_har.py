@@ -10,8 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from http import HTTPStatus
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 from ._version import __version__
 
@@ -86,3 +90,24 @@ def har_log(exchanges: list[HarExchange], *, creator: str = "mockpanel", comment
     if comment:
         log["comment"] = comment
     return {"log": log}
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # a lone surrogate a client sent: JSON escapes it (\ud800), orjson refuses it
+        return json.dumps(value).encode()
+
+
+def har_stream(exchanges: Iterable[HarExchange], *, creator: str = "mockpanel", comment: str = "") -> Iterator[bytes]:
+    """The document ``har_log`` makes, as JSON bytes, one entry at a time: a journal of any size is
+    sent without the whole document in memory."""
+    head: dict[str, Any] = {"version": "1.2", "creator": {"name": creator, "version": __version__}}
+    if comment:
+        head["comment"] = comment
+    yield b'{"log":' + _dumps(head)[:-1] + b',"entries":['
+    first = True
+    for x in exchanges:
+        yield (b"" if first else b",") + _dumps(har_entry(x))
+        first = False
+    yield b"]}}"

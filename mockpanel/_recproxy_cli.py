@@ -8,6 +8,14 @@ from pathlib import Path
 import click
 
 
+def _hide(text: str, key: str) -> str:
+    from conformance.redaction import Redactor
+
+    redactor = Redactor()
+    redactor.add(key)
+    return redactor(text)
+
+
 def from_recording(folder: str) -> tuple[str, str]:
     """``serve --from DIR``: the recording's dialect and catalogue files, or a clear error."""
     root = Path(folder)
@@ -44,6 +52,11 @@ def record(url: str, key: str, out: str, rate: float | None, max_requests: int, 
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+    except Exception as exc:  # whatever the panel answered: a line, never a traceback (nor the key)
+        raise click.ClickException(
+            f"recording {url} stopped: {type(exc).__name__}: {_hide(str(exc), key)[:300]}; the panel's answers were "
+            "not what a panel sends (run 'mockpanel conformance' against it to see which)"
+        ) from None
     click.echo(recording.fingerprint.summary())
     click.echo(f"wrote {catalog} ({len(recording.catalog['services'])} services) and {dialect} "
                f"(extends {recording.profile['extends']}); {recording.requests} requests, none of them add, "
@@ -89,9 +102,15 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
         click.echo(f"judging as {dialect}; Ctrl+C stops it and writes the report")
         sys.stdout.flush()  # the URL line, at once, for whoever waits for it on a pipe
 
-    result = serve_proxy(url, sock, dialect=dialect, report=report_path, har=har_path, timeout=timeout,
-                         journal_limit=journal_limit, on_ready=ready)
-    deviations = result.deviations()
+    try:
+        result = serve_proxy(url, sock, dialect=dialect, report=report_path, har=har_path, timeout=timeout,
+                             journal_limit=journal_limit, on_ready=ready)
+        deviations = result.deviations()
+    except OSError as exc:
+        raise click.ClickException(f"mockpanel proxy: cannot write the report: {exc.strerror or exc}") from None
+    except Exception as exc:  # whatever the panel answered: a line, never a traceback
+        raise click.ClickException(f"mockpanel proxy: the report could not be made ({type(exc).__name__}: "
+                                   f"{str(exc)[:300]})") from None
     click.echo(f"{len(result.entries)} exchanges, {len(deviations)} deviation(s) (judged as {result.dialect.name})")
     for d in deviations[:20]:
         click.echo(f"  #{d['exchange']} {d['requirement']}: {d['message'][:160]}")

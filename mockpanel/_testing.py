@@ -28,6 +28,7 @@ from ._control.panel import Panel
 from ._server.app import build_panel, create_app
 from ._powers.control import Control
 from ._powers.faults import Fault
+from ._powers.scenarios import prepare, scenario
 from ._server.hub import INPROCESS_ORIGIN, HubServer
 from ._powers.journal import Journal, Request
 
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "speed": 0.0,  # frozen: nothing happens until the test moves the clock
     "dialect": "standard",
     "key": None,  # "mockpanel-key-1": fixed, so a seed gives the same plans in every run
+    "scenario": "none",  # a named bad day (_powers/scenarios.py, docs/gauntlet.md)
 }
 
 
@@ -104,12 +106,15 @@ class MockPanel:
         catalog = _catalog(o["catalog"])
         if catalog is None:
             catalog = _catalog(dialect.catalog)
+        chosen = scenario(str(o["scenario"]))
         self.panel: Panel = build_panel(
             dialect, catalog=catalog, seed=int(o["seed"]), clock=VirtualClock(speed=float(o["speed"])),
-            currency=o["currency"],
+            currency=o["currency"], lifecycle=chosen.lifecycle_settings(),
         )
         self.app = create_app(self.panel, dialect)
         self.control: Control = self.app.state.control
+        self.scenario = chosen.name
+        prepare(self.control, chosen)
         self.dialect = dialect
         # The key seeds the account's plans (with the seed): a fixed default keeps runs repeatable.
         self.key: str = o["key"] or "mockpanel-key-1"
@@ -176,8 +181,9 @@ class MockPanel:
         return self.panel.create_account(key, balance=balance, currency=currency).key
 
     def balance(self, key: str | None = None) -> Decimal:
-        """The balance of ``key`` (default: this panel's key), as a Decimal."""
-        return self.panel.balance(key or self.key)[0]
+        """The balance of ``key`` (default: this panel's key), as a Decimal with the dialect's decimals
+        (``Decimal('49.91000')``, never ``Decimal('49.9100000')``)."""
+        return Decimal(self.dialect.show_balance(self.panel.balance(key or self.key)[0]))
 
     def topup(self, amount: Any, key: str | None = None) -> Decimal:
         """Deposit ``amount`` on ``key`` (default: this panel's key); returns the new balance."""

@@ -35,7 +35,7 @@ OPTIONS = {
     "speed": ("virtual seconds per real second; 0 freezes the clock", "0"),
 }
 MARKER = (
-    "mockpanel(balance=, currency=, catalog=, seed=, speed=, dialect=, key=): "
+    "mockpanel(balance=, currency=, catalog=, seed=, speed=, dialect=, key=, scenario=): "
     "configure the mock panel of this test (the mockpanel fixture)"
 )
 
@@ -47,10 +47,26 @@ REPORT_LIMIT = 50  # requests shown per panel in a failed test's report
 def pytest_addoption(parser: pytest.Parser) -> None:
     for name, (help_text, default) in OPTIONS.items():
         parser.addini(f"mockpanel_{name}", f"mockpanel: {help_text} (default {default or 'none'})", default=default)
+    group = parser.getgroup("mockpanel", "mockpanel gauntlet: every test with the mockpanel fixture per cell")
+    group.addoption("--mockpanel-dialects", metavar="all|NAME,...", help="Run each mockpanel test once per dialect.")
+    group.addoption("--mockpanel-scenarios", metavar="all|NAME,...", help="...and per scenario (docs/gauntlet.md).")
+    group.addoption("--mockpanel-report", metavar="FILE", help="Write the matrix as HTML (.html) or JSON (.json).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+    dialects, scenarios = config.getoption("mockpanel_dialects"), config.getoption("mockpanel_scenarios")
+    if dialects or scenarios or config.getoption("mockpanel_report"):
+        from ._gauntlet.pytest_cells import GauntletCells  # only then: nothing changes without these options
+
+        config.pluginmanager.register(
+            GauntletCells(dialects, scenarios, config.getoption("mockpanel_report"), PANELS), "mockpanel-gauntlet")
+
+
+@pytest.fixture
+def mockpanel_cell(request: pytest.FixtureRequest) -> tuple[str, str] | None:
+    """The gauntlet's cell (dialect, scenario) this test runs in, or None outside the gauntlet."""
+    return getattr(request, "param", None)
 
 
 @pytest.fixture(scope="session")
@@ -107,13 +123,16 @@ def mockpanel_factory(
 
 
 @pytest.fixture
-def mockpanel(request: pytest.FixtureRequest, mockpanel_factory: Callable[..., "MockPanel"]) -> "MockPanel":
+def mockpanel(request: pytest.FixtureRequest, mockpanel_factory: Callable[..., "MockPanel"],
+              mockpanel_cell: tuple[str, str] | None) -> "MockPanel":
     """A fresh mock panel with a funded key for this test (see ``@pytest.mark.mockpanel``)."""
     options: dict[str, Any] = {}
     for marker in reversed(list(request.node.iter_markers("mockpanel"))):  # the closest marker wins
         if marker.args:
             pytest.fail("@pytest.mark.mockpanel takes keyword arguments only, e.g. balance=\"5\"", pytrace=False)
         options.update(marker.kwargs)
+    if mockpanel_cell is not None:  # --mockpanel-dialects / --mockpanel-scenarios: the cell decides
+        options["dialect"], options["scenario"] = mockpanel_cell
     try:
         return mockpanel_factory(**options)
     except (TypeError, ValueError) as exc:

@@ -16,6 +16,7 @@ panel's dialect reads them (_dialects/order_fields.py), then placed with the cor
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -40,8 +41,32 @@ from .forcing import Forcing
 from .recording import Recording
 
 
+BOOK_BYTES = 512 << 20  # the order book's default bound: ~2 million typical orders, ~2,500 of the largest kind
+ORDER_BYTES = 160  # an order's row in the book's columns beside its text (bench.order_memory: ~210 in all)
+
+
+class OrderBookFull(Exception):
+    """An add refused because the order book holds ``max_book_bytes`` already (answered 507; nothing changed)."""
+
+
+def order_bytes(link: str, details: Mapping[str, object] | None) -> int:
+    """About the memory one order takes: its row, its link and its type's fields, as CPython stores their
+    text (1, 2 or 4 bytes a character; a list as one string of lines, as the book packs it)."""
+    size = ORDER_BYTES + sys.getsizeof(link)
+    for value in (details or {}).values():
+        if isinstance(value, str):
+            size += sys.getsizeof(value)
+        elif isinstance(value, (list, tuple)):
+            size += sys.getsizeof("\n".join(item if isinstance(item, str) else str(item) for item in value))
+        else:
+            size += 32
+    return size
+
+
 class Panel:
     """One mock panel: the domain's core, with wire ``add``, forcing, snapshots and recording."""
+
+    max_book_bytes: int = BOOK_BYTES  # adds past it are refused (OrderBookFull); serve --book-bytes sets it
 
     def __init__(
         self,
@@ -54,6 +79,8 @@ class Panel:
         self.core = PanelCore(catalog=catalog, clock=clock, settings=settings, **overrides)
         self.forcing = Forcing(self.core)
         self.recording = Recording(self.core.lock, self.core.clock)
+        self._book_bytes = 0  # of the orders of ``_counted`` (a reset, a restore or a load replaces the book)
+        self._counted: OrderBook[Order] | None = self.core.orders
 
     # --- the core's, read through it (a reset or a restore replaces its parts) -------------------
 
@@ -152,8 +179,32 @@ class Panel:
             return self.place_order(key, service.id, request)
 
     def place_order(self, key: str, service_id: int, request: OrderRequest) -> int:
-        """Place a typed order; returns its id. Charges the price at once, or raises ``PanelError``."""
-        return self.recording.run("place_order", self.core.place_order, key, service_id, request)
+        """Place a typed order; returns its id. Charges the price at once, or raises ``PanelError``
+        (``OrderBookFull`` past ``max_book_bytes``, before anything changes)."""
+        size = order_bytes(request.link, request.details)
+        total = self.book_bytes + size
+        if total > self.max_book_bytes:
+            raise OrderBookFull(
+                f"the order book holds about {self.book_bytes} bytes of orders, and this one ({size} bytes) would "
+                f"pass its bound of {self.max_book_bytes}: start the server with a larger --book-bytes, or reset "
+                "the panel (POST /_mock/reset); nothing was changed"
+            )
+        order_id = self.recording.run("place_order", self.core.place_order, key, service_id, request)
+        self._book_bytes += size
+        return order_id
+
+    @property
+    def book_bytes(self) -> int:
+        """About the memory the order book's orders take (``order_bytes``, summed)."""
+        book = self.core.orders
+        if book is not self._counted:  # replaced since counted: counted once again, in full
+            with self.lock:
+                total = 0
+                for order_id in book:
+                    order = book[order_id]
+                    total += order_bytes(order.link, order.details)
+                self._book_bytes, self._counted = total, book
+        return self._book_bytes
 
     def cancel(self, key: str, order_id: int | None) -> None:
         """Ask to cancel; the order ends Canceled (or Partial if some was delivered)."""

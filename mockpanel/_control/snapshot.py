@@ -78,7 +78,7 @@ def dump(core: PanelCore, *, orders: bool = True) -> dict[str, Any]:
 
 def _out(name: str, value: Any) -> Any:
     if name in _MONEY:
-        return str(value)
+        return f"{value:f}"  # exact, never an exponent ("0.0000000", not "0E-7")
     if isinstance(value, float) and value == math.inf:
         return None
     if isinstance(value, (Status, RefillStatus)):
@@ -102,8 +102,8 @@ def _account_json(digest: bytes, a: Account, orders: bool = True) -> dict[str, A
         "digest": digest.hex(),
         "currency": a.currency,
         "created": a.created,
-        "balance": str(a.balance),
-        "entries": [[e.at, e.kind, str(e.amount), e.order, e.note] for e in a.entries],
+        "balance": f"{a.balance:f}",  # exact (a state round-trips), never an exponent
+        "entries": [[e.at, e.kind, f"{e.amount:f}", e.order, e.note] for e in a.entries],
         "order_ids": list(a.order_ids) if orders else None,
         "due": [list(d) for d in a.due],
         "latest_by_link": [[sid, link, oid] for (sid, link), oid in a.latest_by_link.items()],

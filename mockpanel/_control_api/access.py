@@ -1,6 +1,16 @@
-"""Who may use the control API and the UI: loopback clients, or anyone with the admin token.
+"""Who may use the control API and the UI: loopback clients, or anyone with the admin token; and
+which requests may change the mock: none that a web page of another site could have sent.
 
 The mock's one loopback test is here (the conformance suite keeps its own, by design).
+
+A browser lets any page send "simple" requests to any server, loopback ones included, without
+asking it first (a CORS preflight): a ``POST`` whose body is ``text/plain``, a form, or nothing.
+The page cannot read the answer, but the request is run. So a request that changes the mock
+(any method but ``GET``, ``HEAD`` and ``OPTIONS``) is refused when it says it comes from a page
+this server did not serve (its ``Origin``, or ``Sec-Fetch-Site`` when it has no ``Origin``), and,
+whatever its origin, when its body is not JSON: a page of another site can send JSON only after a
+preflight, which this server never grants. Clients that are not browsers (curl, httpx, tests)
+send no ``Origin`` and are not affected. docs/control-api.md says which attacks this stops.
 """
 
 from __future__ import annotations
@@ -9,12 +19,16 @@ import hmac
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 
-__all__ = ["client_host", "control_error", "is_loopback", "refusal", "token_of"]
+__all__ = ["client_host", "control_error", "forged", "is_loopback", "refusal", "token_of"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # RFC 9110 section 9.2.1: they change nothing here
+SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site of the mock's own page, or of the user's own typing
 
 
 def is_loopback(host: str | None) -> bool:
@@ -72,5 +86,66 @@ def refusal(request: HttpRequest) -> Response | None:
             403,
             "the control API answers only clients on this machine (loopback); start the server with "
             "--admin-token TOKEN (or MOCKPANEL_ADMIN_TOKEN) and send the token to reach it from elsewhere",
+        )
+    return None
+
+
+def served_origin(origin: str, host: str | None) -> bool:
+    """Whether ``origin`` (an ``Origin`` header) is the origin the request was sent to (its ``Host``)."""
+    if host is None:
+        return False
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        return False  # "null" (a sandboxed frame, a file), or not an origin at all
+    default = ":80" if parts.scheme == "http" else ":443"
+    return parts.netloc.lower().removesuffix(default) == host.strip().lower().removesuffix(default)
+
+
+def is_json(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, parameters aside."""
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def forged(request: HttpRequest, *, json_body: bool = True) -> Response | None:
+    """Why a request that changes the mock may come from a web page of another site (403, 415), or
+    None when it may not: see this module's docstring. ``json_body=False``: a form of the dashboard's
+    own (its sign-in), checked for its origin only."""
+    if request.method in SAFE_METHODS:
+        return None
+    headers = request.headers
+    origin = headers.get("origin")
+    if origin is not None:
+        if not served_origin(origin, headers.get("host")):
+            return control_error(
+                403,
+                f"this request comes from a web page of another site (Origin: {origin[:100]}), which may not "
+                "change the mock; send it from a client that is not a browser (curl, httpx, your tests send no "
+                "Origin), or from the dashboard this server serves",
+            )
+    elif headers.get("sec-fetch-site", "none") not in SAME_SITE:
+        return control_error(
+            403,
+            f"this request comes from a web page of another site (Sec-Fetch-Site: "
+            f"{headers.get('sec-fetch-site', '')[:40]}), which may not change the mock; send it from a client that "
+            "is not a browser, or from the dashboard this server serves",
+        )
+    if not json_body:
+        return None
+    content_type = headers.get("content-type")
+    if content_type is None:
+        if headers.get("content-length", "0").strip() in ("0", "") and "transfer-encoding" not in headers:
+            return None  # no body at all: nothing a form or a text/plain post could carry
+        return control_error(415, "a request that changes the mock sends its body as JSON: add "
+                                  "'Content-Type: application/json'")
+    if not is_json(content_type):
+        return control_error(
+            415,
+            f"a request that changes the mock sends its body as JSON, with 'Content-Type: application/json' (this "
+            f"one says {content_type[:80]!r}): a web page of another site can send forms and text/plain without "
+            "asking, and JSON only if this server agreed, which it never does",
         )
     return None

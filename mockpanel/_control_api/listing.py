@@ -26,7 +26,9 @@ from typing import Any, Callable, Iterator, Mapping, TYPE_CHECKING
 
 from starlette.requests import Request as HttpRequest
 
+from .._dialects.profile import Dialect
 from .._domain.accounts import key_id, redact, redact_id
+from .._domain.money import shown_text
 from .._domain.lifecycle import RefillStatus, Status
 from .._domain.numbers import parse_int
 from .._domain.orderbook import OUTCOMES, OUTCOME_INDEX, REMOVED
@@ -110,10 +112,10 @@ class ListEndpoint(Endpoint):
 
 
 def list_endpoint(path: str, summary: str, params: tuple[Param, ...], answer: Mapping[str, Any],
-                  handler: Callable[[Panel, dict[str, Any]], Any]) -> ListEndpoint:
-    """``GET /_mock{path}``: ``handler`` reads the panel with the parsed query."""
+                  handler: Callable[[Panel, dict[str, Any], Dialect], Any]) -> ListEndpoint:
+    """``GET /_mock{path}``: ``handler`` reads the panel with the parsed query (money shown as the dialect's)."""
     def read(c: Control, r: HttpRequest, query: dict[str, Any]) -> Any:
-        return handler(c.panel, query)
+        return handler(c.panel, query, c.dialect)
 
     return ListEndpoint("GET", path, read, summary, answer=answer, params=params)
 
@@ -131,7 +133,14 @@ def _norm(text: str) -> str:
 
 # --- orders ------------------------------------------------------------------------------
 
-def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
+def _money(dialect: Dialect | None, amount: Any, balance: bool = False) -> str:
+    """An amount with the dialect's decimals (API v2's 5 without one), never an exponent."""
+    if dialect is None:
+        return shown_text(amount, 5)
+    return dialect.show_balance(amount) if balance else dialect.show_money(amount)
+
+
+def order_json(panel: Panel, i: int, now: float, dialect: Dialect | None = None) -> dict[str, Any]:
     book = panel.orders
     state = state_of(book, i, now)
     service = book.services.values[book.service_ix[i]]
@@ -144,11 +153,11 @@ def order_json(panel: Panel, i: int, now: float) -> dict[str, Any]:
         "order": book.first_id + i, "key": redact_id(kid),
         "service": service.id, "service_name": service.name, "link": link, "quantity": book.quantity[i],
         "status": state.status.value, "remains": state.remains, "start_count": state.start_count,
-        "charge": str(state.charge), "created": book.created[i], "created_iso": iso(book.created[i]),
+        "charge": _money(dialect, state.charge), "created": book.created[i], "created_iso": iso(book.created[i]),
     }
 
 
-def list_orders(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
+def list_orders(panel: Panel, q: dict[str, Any], dialect: Dialect | None = None) -> dict[str, Any]:
     limit = q.get("limit") or 50
     with panel.lock:
         now = panel.clock.now()
@@ -162,7 +171,7 @@ def list_orders(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
         if q.get("after") is not None:
             rows.reverse()  # pages read newest first, whichever way they were reached
         first = panel.orders.first_id
-        page = [order_json(panel, i, now) for i in rows]
+        page = [order_json(panel, i, now, dialect) for i in rows]
     newer = older = None
     if rows:
         top, bottom = first + rows[0], first + rows[-1]
@@ -173,19 +182,19 @@ def list_orders(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
 
 # --- keys and refills -------------------------------------------------------------------
 
-def list_keys(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
+def list_keys(panel: Panel, q: dict[str, Any], dialect: Dialect | None = None) -> dict[str, Any]:
     with panel.lock:
         accounts = panel.accounts()
         page = accounts[q["offset"] or 0:][: q["limit"] or 100]
         out = []
         for a in page:
             balance, currency = panel.balance(a.key)
-            out.append({"key": redact_id(a.id), "key_id": a.id, "balance": str(balance), "currency": currency,
+            out.append({"key": redact_id(a.id), "key_id": a.id, "balance": _money(dialect, balance, True), "currency": currency,
                         "orders": len(a.order_ids), "created": a.created, "created_iso": iso(a.created)})
     return {"keys": out, "total": len(accounts)}
 
 
-def list_refills(panel: Panel, q: dict[str, Any]) -> dict[str, Any]:
+def list_refills(panel: Panel, q: dict[str, Any], dialect: Dialect | None = None) -> dict[str, Any]:
     limit = q.get("limit") or 50
     ids = {key_id(q["key"]), q["key"]} if q.get("key") else None
     prefix = q["key"][4:] if q.get("key", "") and q["key"].startswith("key#") else None

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from .._domain.errors import PanelError
 from . import schema as s
-from .access import control_error, refusal
+from .access import control_error, forged, refusal
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._powers.control import Control
@@ -90,12 +90,14 @@ def _json(value: Any) -> bytes:
 
 def _serve(entry: Endpoint) -> Callable[[HttpRequest], Awaitable[Response]]:
     async def endpoint(request: HttpRequest) -> Response:
-        refused = refusal(request)
+        refused = refusal(request) or forged(request)
         if refused is not None:
             return refused
         control: Control = request.app.state.control
         try:
             answer = entry.handler(control, request, await entry.read(request))
+            if isinstance(answer, Response):  # an answer sent as it is made (the journal's HAR)
+                return answer
             return Response(_json(answer), entry.status, media_type="application/json")
         except s.SchemaError as exc:
             return control_error(400, str(exc), exc.field)

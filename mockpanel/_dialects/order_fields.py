@@ -137,6 +137,10 @@ def read_order_request(
     link = ""
     if "link" in stype.required:
         link = _text(params, "link", rules, rules.max_link)
+    if "quantity" in stype.required and stype.quantity_from != "field" and not (params.get("quantity") or "").strip():
+        # A dialect that asks a quantity of a type priced flat or counted from its list (the SmartPanel
+        # script reads every type but Custom Comments through one branch that needs it): given, not used.
+        raise PanelError(ErrorCode.MISSING_FIELD, field="quantity")
 
     if stype.quantity_from == "subscription":
         return _read_subscription(stype, params, min_quantity, max_quantity, rules)

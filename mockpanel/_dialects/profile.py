@@ -9,12 +9,14 @@ the bad one; the mock (to speak) and the conformance suite (to judge) read the s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
 from .._domain import servicetypes
 from .._domain.errors import ErrorCode
 from .._domain.lifecycle import RefillStatus, Status
+from .._domain.money import shown_text
 from conformance.actions import ActionError, dialect_actions
 from conformance.actions import names as action_names
 from conformance.data import packaged, packaged_text
@@ -22,8 +24,13 @@ from conformance.data import packaged, packaged_text
 from .._packaged import parse_json, user_text
 from .settings import FAMILY_FIELDS, Family, SettingError, read_family
 
-SERVICE_FIELD_KINDS = {"int", "str", "bool", "int01", "str01", "type_name", "type_slug", "rate"}
-STATUS_FIELD_KINDS = {"money", "str", "int", "status", "currency", "id_str", "id_int"}
+SERVICE_FIELD_KINDS = {"int", "str", "str_or_null", "bool", "int01", "str01", "type_name", "type_slug", "rate"}
+STATUS_FIELD_KINDS = {"money", "str", "str_or_null", "int", "status", "currency", "id_str", "id_int"}
+SERVICE_ID_CASTS = ("strict", "mysql")
+QUANTITY_CASTS = ("strict", "php")
+DRIPFEED_FIELD_KINDS = {"status", "runs", "run_orders"}
+STATUS_NO_ID = ("error", "empty")
+MAX_PREFIX = 16  # characters written before every answer
 ID_KINDS = {"int", "str", "objectid"}
 
 
@@ -61,10 +68,26 @@ class Dialect:
     type_fields: Mapping[str, Mapping[str, tuple[str, ...]]]  # per-type field lists that differ from the standard
     catalog: str  # the catalogue a mock of this dialect sells by default
     errors: Mapping[ErrorCode, str]
-    error_bodies: Mapping[ErrorCode, Mapping[str, Any]]  # codes answered with another shape than {"error": ...}
+    # codes (or "code.field") answered with another shape than {"error": ...}
+    error_bodies: Mapping[ErrorCode | str, Mapping[str, Any]]
     json_indent: int | None
     json_php: bool  # PHP json_encode escapes: "\/" and \uXXXX
     content_type: str
+    json_prefix: str = ""  # written before every answer ("\n": a PHP script's stray newline before its JSON)
+    status_no_id: str = "error"  # "empty": a status with neither order nor orders answers an empty body
+    service_cast: str = "strict"  # "mysql": the add's service id read as MySQL casts a string ("1abc" is 1)
+    # A drip-feed order's status, where the panel shows it apart (SmartPanel: {"status", "runs", "orders"}): wire
+    # name -> "status", "runs" (its runs, a string) or "run_orders" (the orders its runs placed: the mock's place none)
+    dripfeed_fields: Mapping[str, str] = field(default_factory=dict)
+    comment_separators: tuple[str, ...] = ()  # besides new lines, what splits comments (SmartPanel's " | ")
+    quantity_cast: str = "strict"  # "php": the add's quantity read as a PHP numeric string ("1e2" and " 100 " are 100)
+    # "code.field" -> words for that code about that field only ("missing_field.link": "Bad Link")
+    field_errors: Mapping[str, str] = field(default_factory=dict)
+    # What an action the dialect lacks is answered: None, its incorrect_request error; else (the JSON value,),
+    # which may be null (a script that echoes an unset variable)
+    unknown_action: tuple[Any] | None = None
+    empty_request: ErrorCode | None = None  # the error of a request without a key or an action, before the key is read
+    batch_read: bool = True  # False: "orders"/"refills" are not read; only the single field is
     # OrderRules' limits and leniency (docs/limits.md): max_link, max_text, max_list_text, max_lines, lenient_optional.
     limits: Mapping[str, Any] = field(default_factory=dict)
     family: Family = field(default_factory=Family)  # settings beyond spelling (_dialects/settings.py)
@@ -72,13 +95,29 @@ class Dialect:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def message(self, code: ErrorCode, values: Mapping[str, Any]) -> str:
-        """The dialect's words for an error code, its template filled with ``values``."""
+        """The dialect's words for an error code, its template filled with ``values`` (the words for
+        that code about that field, where the profile has them: ``field_errors``)."""
+        if self.field_errors and "field" in values:
+            words = self.field_errors.get(f"{code.value}.{values['field']}")
+            if words is not None:
+                return words.format(**values)
         return self.errors[code].format(**values)
+
+    def show_money(self, amount: Decimal) -> str:
+        """An amount (a charge, a refund, a ledger entry) as people are shown it: this dialect's
+        decimals at least, exact, never an exponent ("0.04500", not "0.0450000" or "0E-7")."""
+        return shown_text(amount, self.money_decimals)
+
+    def show_balance(self, amount: Decimal) -> str:
+        """A balance as people are shown it: ``show_money`` with the balance's decimals."""
+        return shown_text(amount, self.balance_decimals)
 
     def error_body(self, code: ErrorCode, values: Mapping[str, Any]) -> dict[str, Any]:
         """The whole answer for an error: {"error": message} unless the profile gives a shape."""
         message = self.message(code, values)
         shape = self.error_bodies.get(code)
+        if "field" in values:
+            shape = self.error_bodies.get(f"{code.value}.{values['field']}", shape)
         if shape is None:
             return {"error": message}
         return {k: (v.format(message=message, **values) if isinstance(v, str) else v) for k, v in shape.items()}
@@ -158,7 +197,8 @@ _TOP = {
     "name", "description", "endpoints", "actions", "money_decimals", "statuses", "refill_statuses",
     "success_envelope", "services", "add", "status", "batch", "refill", "balance", "dripfeed_intervals",
     "subscription_delays", "duplicate_links", "refill_after_partial", "service_types", "errors", "json",
-    "type_fields", "catalog", "error_bodies", "notes", "limits", *FAMILY_FIELDS,
+    "type_fields", "catalog", "error_bodies", "field_errors", "notes", "limits", "unknown_action", "empty_request",
+    *FAMILY_FIELDS,
 }
 # The profile's "limits" object: its keys, and the OrderRules field each one sets.
 LIMITS = {
@@ -180,6 +220,20 @@ def _limits(d: dict[str, Any], where: str) -> dict[str, Any]:
             raise DialectError(f"{where}: field 'limits.{name}' must be a whole number from 1 to 10000000, got {value!r}")
         out[LIMITS[name]] = value
     return out
+
+
+def _field_code(where: str, path: str, name: str) -> ErrorCode | str:
+    """An error code ("missing_field"), or one about one field ("missing_field.link", kept as text)."""
+    code_name, dot, field_name = name.partition(".")
+    try:
+        code = ErrorCode(code_name)
+    except ValueError:
+        raise DialectError(f"{where}: {path!r} has unknown code {code_name!r}; known: {[c.value for c in ErrorCode]}") from None
+    if not dot:
+        return code
+    if not field_name:
+        raise DialectError(f"{where}: {path!r} key {name!r} names no field after the dot")
+    return name
 
 
 def _check_kinds(where: str, path: str, fields: dict[str, Any], allowed: set[str]) -> dict[str, str]:
@@ -244,15 +298,23 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     bodies_raw = d.get("error_bodies", {})
     if not isinstance(bodies_raw, dict):
         raise DialectError(f"{where}: field 'error_bodies' must be an object of error code -> JSON object")
-    error_bodies: dict[ErrorCode, dict[str, Any]] = {}
+    error_bodies: dict[ErrorCode | str, dict[str, Any]] = {}
     for code_name, shape in bodies_raw.items():
-        try:
-            code = ErrorCode(code_name)
-        except ValueError:
-            raise DialectError(f"{where}: 'error_bodies' has unknown code {code_name!r}") from None
+        code_of = _field_code(where, "error_bodies", code_name)
         if not isinstance(shape, dict) or not shape:
             raise DialectError(f"{where}: 'error_bodies.{code_name}' must be a non-empty JSON object")
-        error_bodies[code] = shape
+        error_bodies[code_of] = shape
+    field_errors_raw = d.get("field_errors", {})
+    if not isinstance(field_errors_raw, dict):
+        raise DialectError(f"{where}: field 'field_errors' maps \"code.field\" to words (\"missing_field.link\": \"Bad Link\")")
+    field_errors: dict[str, str] = {}
+    for name, words in field_errors_raw.items():
+        if "." not in name:
+            raise DialectError(f"{where}: 'field_errors' keys are \"code.field\" (\"missing_field.link\"), got {name!r}")
+        if not isinstance(words, str) or not words:
+            raise DialectError(f"{where}: 'field_errors.{name}' must be words, got {words!r}")
+        _field_code(where, "field_errors", name)  # its code is one of the table's
+        field_errors[name] = words
 
     type_fields_raw = d.get("type_fields", {})
     type_fields: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -275,6 +337,32 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     content_type = json_cfg.get("content_type", "application/json")
     if not isinstance(content_type, str) or not content_type:
         raise DialectError(f"{where}: field 'json.content_type' must be a non-empty string")
+    prefix = json_cfg.get("prefix", "")
+    if not isinstance(prefix, str) or len(prefix) > MAX_PREFIX or not prefix.isascii():
+        raise DialectError(f"{where}: field 'json.prefix' must be ASCII text of at most {MAX_PREFIX} characters, got {prefix!r}")
+    no_id = d.get("status", {}).get("no_id", "error")
+    if no_id not in STATUS_NO_ID:
+        raise DialectError(f"{where}: field 'status.no_id' must be one of {list(STATUS_NO_ID)}, got {no_id!r}")
+    unknown_answer = d.get("unknown_action")
+    if unknown_answer is not None and (not isinstance(unknown_answer, dict) or set(unknown_answer) != {"answer"}):
+        raise DialectError(f"{where}: field 'unknown_action' is {{\"answer\": JSON}} (null allowed), got {unknown_answer!r}")
+    empty = d.get("empty_request")
+    if empty is not None and empty not in {c.value for c in ErrorCode}:
+        raise DialectError(f"{where}: field 'empty_request' names an error code ({[c.value for c in ErrorCode]}), got {empty!r}")
+    batch_read = d.get("batch", {}).get("read", True)
+    if not isinstance(batch_read, bool):
+        raise DialectError(f"{where}: field 'batch.read' must be true or false, got {batch_read!r}")
+    drip_raw = d.get("status", {}).get("dripfeed_fields")
+    dripfeed_fields = _check_kinds(where, "status.dripfeed_fields", drip_raw, DRIPFEED_FIELD_KINDS) if drip_raw else {}
+    separators = d.get("add", {}).get("comment_separators", [])
+    if not isinstance(separators, list) or not all(isinstance(x, str) and 0 < len(x) <= 8 for x in separators):
+        raise DialectError(f"{where}: field 'add.comment_separators' lists short strings (\" | \"), got {separators!r}")
+    quantity_cast = d.get("add", {}).get("quantity", "strict")
+    if quantity_cast not in QUANTITY_CASTS:
+        raise DialectError(f"{where}: field 'add.quantity' must be one of {list(QUANTITY_CASTS)}, got {quantity_cast!r}")
+    service_cast = d.get("add", {}).get("service", "strict")
+    if service_cast not in SERVICE_ID_CASTS:
+        raise DialectError(f"{where}: field 'add.service' must be one of {list(SERVICE_ID_CASTS)}, got {service_cast!r}")
 
     pending_remains = d.get("status", {}).get("pending_remains", "quantity")
     if pending_remains not in ("quantity", "zero"):
@@ -355,6 +443,16 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         json_indent=indent,
         json_php=bool(json_cfg.get("php_escapes", False)),
         content_type=content_type,
+        json_prefix=prefix,
+        status_no_id=no_id,
+        service_cast=service_cast,
+        quantity_cast=quantity_cast,
+        comment_separators=tuple(separators),
+        dripfeed_fields=dripfeed_fields,
+        field_errors=field_errors,
+        unknown_action=(unknown_answer["answer"],) if unknown_answer is not None else None,
+        empty_request=ErrorCode(empty) if empty is not None else None,
+        batch_read=batch_read,
         limits=_limits(d, where),
         family=family,
         source=where,

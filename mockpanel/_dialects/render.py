@@ -36,10 +36,11 @@ class Statuses(NamedTuple):
     results: Sequence[OrderState | PanelError]
     currency: str
     shown: int | str | None = None
+    runs: Sequence[int | None] | None = None  # per order, its drip-feed runs (where the dialect shows those apart)
 
 
 def money(dialect: Dialect, amount: Decimal) -> str:
-    return str(quantize(amount, dialect.money_decimals))
+    return f"{quantize(amount, dialect.money_decimals):f}"  # "0.00000000", never "0E-8"
 
 
 def as_id(kind: str, value: int | str) -> int | str:
@@ -104,6 +105,10 @@ def service(dialect: Dialect, item: Service) -> dict[str, Any]:
             value = "1" if value else "0"
         elif kind == "bool":
             value = bool(value)
+        elif kind == "str_or_null":  # a column the panel leaves NULL when it has nothing (SmartPanel's desc)
+            value = str(value) if value not in (None, "") else None
+        elif value.__class__ is bool:  # a flag as a string: "true", as PHP and JavaScript panels write it, never "True"
+            value = "true" if value else "false"
         else:  # str, rate: as entered ("0.90", "8")
             value = str(value)
         out[name] = value
@@ -116,8 +121,28 @@ def services(dialect: Dialect, items: list[Service]) -> Any:
     return [service(dialect, s) for s in items]
 
 
+class Empty:
+    """An answer with no JSON at all: the script wrote nothing (the body is the profile's prefix alone)."""
+
+    def __repr__(self) -> str:
+        return "EMPTY"
+
+
+EMPTY = Empty()
+
+
 def encode(dialect: Dialect, payload: Any) -> bytes:
-    """JSON bytes as the panel writes them: compact, or PHP's JSON_PRETTY_PRINT with its escapes."""
+    """JSON bytes as the panel writes them: compact, or PHP's JSON_PRETTY_PRINT with its escapes,
+    after the profile's ``json.prefix`` (a stray newline some PHP scripts send first)."""
+    if dialect.json_prefix:
+        prefix = dialect.json_prefix.encode("ascii")
+        return prefix if payload is EMPTY else prefix + _json(dialect, payload)
+    if payload is EMPTY:
+        return b""
+    return _json(dialect, payload)
+
+
+def _json(dialect: Dialect, payload: Any) -> bytes:
     if dialect.json_indent is None and not dialect.json_php:
         return orjson.dumps(payload)
     text = json.dumps(payload, indent=dialect.json_indent, ensure_ascii=dialect.json_php,
@@ -135,17 +160,33 @@ def status(dialect: Dialect, state: OrderState, order_id: int | str, currency: s
     return status_renderer(dialect, "status")(state, order_id, currency)
 
 
-def statuses(dialect: Dialect, result: Statuses) -> Any:
+def statuses(dialect: Dialect, result: Statuses | Empty) -> Any:
     """status's answer: one order's object (keyed by its id in some families), or per id asked for."""
-    tokens, results, currency, shown = result
+    if isinstance(result, Empty):
+        return EMPTY
+    tokens, results, currency, shown, runs = result
     if shown is not None:
         state = results[0]
-        body = item_error(dialect, state) if isinstance(state, PanelError) else envelope(
-            dialect, "status", status(dialect, state, shown, currency))
+        if isinstance(state, PanelError):
+            body = item_error(dialect, state)
+        elif runs and runs[0]:
+            body = dripfeed_status(dialect, state, runs[0])
+        else:
+            body = envelope(dialect, "status", status(dialect, state, shown, currency))
         return {tokens[0]: body} if dialect.family.single_status == "keyed" else body  # keyed by the id asked for
     status_of = status_renderer(dialect)
+    if runs:
+        return {token: item_error(dialect, r) if isinstance(r, PanelError) else dripfeed_status(dialect, r, n) if n
+                else status_of(r, token, currency) for token, r, n in zip(tokens, results, runs)}
     return {token: item_error(dialect, r) if isinstance(r, PanelError) else status_of(r, token, currency)
             for token, r in zip(tokens, results)}
+
+
+def dripfeed_status(dialect: Dialect, state: OrderState, runs: int) -> dict[str, Any]:
+    """A drip-feed order's status where the dialect shows it apart (``status.dripfeed_fields``)."""
+    word = dialect.statuses[state[0]]
+    return {name: word if kind == "status" else str(runs) if kind == "runs" else []  # run_orders: the mock places none
+            for name, kind in dialect.dripfeed_fields.items()}
 
 
 def cancels(dialect: Dialect, result: Batch) -> Any:
@@ -221,6 +262,8 @@ def status_renderer(dialect: Dialect, context: str = "multi_status") -> StatusRe
         else:
             value = "state[2]" if name == "start_count" else remains
             expr = value if kind == "int" else f"str({value})"
+            if kind == "str_or_null":  # a column not yet set while the order waits (SmartPanel's start_counter)
+                expr = f"(None if state[0] is PENDING else {expr})"
             if name == "remains" and shown:  # a word instead of a number in some statuses
                 expr = f"shown.get(state[0], {expr})"
         items.append(f"{name!r}: {expr}")

@@ -20,7 +20,10 @@ MONEY_CONTEXTS = ("status", "multi_status", "balance")
 MONEY_JSON = ("str", "number")
 KEY_SOURCES = ("field", "bearer", "x-api-key")
 HTTP_CODES = frozenset({200, 400, 401, 402, 403, 404, 409, 422, 429})
-FAMILY_FIELDS = ("id_format", "money", "error_status", "key_from", "key_case", "idempotency", "rate_limit", "cancel")
+FAMILY_FIELDS = (
+    "id_format", "money", "error_status", "key_from", "key_case", "key_trailing_spaces", "idempotency", "rate_limit",
+    "cancel",
+)
 MAX_KEEP = 100_000
 
 
@@ -51,10 +54,22 @@ class Family:
     error_status: Mapping[ErrorCode, int] = field(default_factory=dict)
     key_from: tuple[str, ...] = ("field",)
     key_case: str = "exact"  # "insensitive": a key in other letter case is the same key (a MySQL collation)
+    key_trailing_spaces: str = "significant"  # "ignored": "abc  " is the key "abc" (MySQL's PAD SPACE collations)
     idempotency: Idempotency | None = None
     rate_limit: RateLimit | None = None
     cancel_shape: str = "list"  # "keyed": {"<order>": {"cancel": accepted} or an item error}
     cancel_accepted: Any = 1
+
+    @property
+    def key_collated(self) -> bool:
+        """Is a key compared as a collation compares it (letter case or trailing spaces ignored)?"""
+        return self.key_case != "exact" or self.key_trailing_spaces != "significant"
+
+    def key_folded(self, key: str) -> str:
+        """``key`` as this family compares it: two keys are the same key when their folds are equal."""
+        if self.key_trailing_spaces == "ignored":
+            key = key.rstrip(" ")
+        return key.casefold() if self.key_case == "insensitive" else key
 
     @property
     def gated(self) -> bool:
@@ -120,8 +135,11 @@ def read_family(d: Mapping[str, Any], money_decimals: int, balance_decimals: int
     key_case = d.get("key_case", "exact")
     if key_case not in ("exact", "insensitive"):
         raise SettingError(f"field 'key_case' must be 'exact' or 'insensitive', got {key_case!r}")
+    spaces = d.get("key_trailing_spaces", "significant")
+    if spaces not in ("significant", "ignored"):
+        raise SettingError(f"field 'key_trailing_spaces' must be 'significant' or 'ignored', got {spaces!r}")
     return Family(
-        id_format=id_format, key_case=key_case, money=money, remains_words=remains_words, single_status=single,
+        id_format=id_format, key_case=key_case, key_trailing_spaces=spaces, money=money, remains_words=remains_words, single_status=single,
         error_status=error_status, key_from=tuple(key_from), idempotency=_idempotency(d.get("idempotency")),
         rate_limit=_rate_limit(d.get("rate_limit")), **_cancel(d.get("cancel", {})),
     )

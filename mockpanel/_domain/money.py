@@ -51,3 +51,21 @@ def share(amount: Decimal, part: int, whole: int) -> Decimal:
 def quantize(amount: Decimal, places: int, rounding: str = ROUND_HALF_UP) -> Decimal:
     """``amount`` to ``places`` decimals: half up for a charge, down for a balance (never more than is there)."""
     return amount.quantize(Decimal(1).scaleb(-places), rounding=rounding, context=_WIDE)
+
+
+def shown(amount: Decimal, places: int) -> Decimal:
+    """``amount`` as people are shown it: exact, with at least ``places`` decimals and no exponent.
+
+    Stored amounts carry seven places ("49.9100000", and zero as "0E-7"); a panel of four
+    decimals shows "49.9100" and "0.0000". Digits past ``places`` stay when they are not zero
+    (a charge of 0.0000450 stays 0.000045): what is shown still adds up to the balance."""
+    exact = amount.normalize(context=_WIDE)
+    exponent = exact.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -places:
+        return exact.quantize(Decimal(1).scaleb(-places), context=_WIDE)
+    return exact
+
+
+def shown_text(amount: Decimal, places: int) -> str:
+    """``shown`` as text: "0.00000", never "0E-7"."""
+    return f"{shown(amount, places):f}"

@@ -9,15 +9,17 @@ else), then finds the action in the table and the dialect.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
 from conformance import actions as action_table
 
 from .._dialects import render
-from .._dialects.parse import parse_id, parse_ids, parse_object_id, parse_object_ids, split_ids
+from .._dialects.parse import MAX_ID, parse_id, parse_ids, parse_object_id, parse_object_ids, split_ids
 from .._dialects.profile import Dialect
+from .._dialects.settings import Family
 from .._domain.accounts import Account
 from .._domain.catalog import Service
 from .._domain.errors import ErrorCode, PanelError
@@ -54,12 +56,58 @@ def _balance(panel: Panel, dialect: Dialect, key: str, account: Account, params:
 def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> int:
     service = params.get("service")
     if service is None or not service.strip():
+        if "missing_field.service" in dialect.field_errors:  # a panel with words of its own for it
+            raise PanelError(ErrorCode.MISSING_FIELD, field="service")
         raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
+    if dialect.service_cast == "mysql":  # the id column compared with the string as MySQL casts it
+        service = _mysql_number(service)
+    if dialect.quantity_cast == "php" and params.get("quantity"):  # compared and charged as PHP reads the string
+        params = {**params, "quantity": _php_whole(params["quantity"])}
+    if dialect.comment_separators and params.get("comments"):  # split on more than new lines
+        comments = params["comments"]
+        for separator in dialect.comment_separators:
+            comments = comments.replace(separator, "\n")
+        params = {**params, "comments": comments}
     # The panel reads only what the type takes (_dialects/order_fields.py) and keeps the typed request:
     # the key, the action and junk reach neither the order nor a state file.
     if dialect.family.idempotency is not None:  # a retried add with the same request id: the first order
         return idempotent(panel, dialect.family.idempotency, key, params, lambda: panel.add(key, service, params))
     return panel.add(key, service, params)
+
+
+def _mysql_number(raw: str) -> str:
+    """The id a string names where MySQL compares it with an integer column: the longest number at
+    its start, after spaces ("1abc" and " 7 " are 1 and 7, "1e1" is 10; "1.5" and "abc" no id)."""
+    match = _MYSQL_NUMBER.match(raw)
+    if match is None:
+        return "0"
+    try:
+        value = Decimal(match.group(1))
+    except InvalidOperation:
+        return "0"
+    if not value.is_finite() or value != value.to_integral_value() or abs(value) > MAX_ID:
+        return "0"  # no id is a fraction, or that large
+    return str(int(value))
+
+
+_MYSQL_NUMBER = re.compile(r"[ \t\n\r]*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?)")
+
+
+def _php_whole(raw: str) -> str:
+    """A PHP numeric string ("1e2", " 100 ", "100.0") as the whole number it is; anything else as sent
+    (refused as the mock reads it: its quantities are whole numbers, where PHP would take "12.5")."""
+    if _PHP_NUMERIC.fullmatch(raw) is None:
+        return raw
+    try:
+        value = Decimal(raw.strip(" \t\n\r\v\f"))
+    except InvalidOperation:
+        return raw
+    if not value.is_finite() or value != value.to_integral_value() or abs(value) > 10**15:
+        return raw
+    return str(int(value))
+
+
+_PHP_NUMERIC = re.compile(r"[ \t\n\r\v\f]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?[ \t\n\r\v\f]*")
 
 
 def _batch(params: Params, name: str) -> list[str] | None:
@@ -73,10 +121,15 @@ def _batch(params: Params, name: str) -> list[str] | None:
     return tokens
 
 
-def _status(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> render.Statuses:
-    tokens = _batch(params, "orders")
+def _status(panel: Panel, dialect: Dialect, key: str, account: Account,
+            params: Params) -> render.Statuses | render.Empty:
+    if dialect.status_no_id == "empty" and not params.get("order") and not params.get("orders"):
+        return render.EMPTY  # the script answers neither branch: nothing at all
+    tokens = _batch(params, "orders") if dialect.batch_read else None
     if tokens is not None:
-        return render.Statuses(tokens, panel.statuses(key, _many(dialect, tokens)), account.currency)
+        ids = _many(dialect, tokens)
+        results = panel.statuses(key, ids)
+        return render.Statuses(tokens, results, account.currency, None, _runs(panel, dialect, ids, results))
     token = (params.get("order") or "").strip()
     order_id = _one(dialect, token)
     try:
@@ -88,11 +141,20 @@ def _status(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
             raise
         return render.Statuses((token,), (exc,), account.currency, token)
     return render.Statuses((token,), (state,), account.currency,
-                           order_id if dialect.family.id_format == "decimal" else token)
+                           order_id if dialect.family.id_format == "decimal" else token,
+                           _runs(panel, dialect, [order_id], [state]))
+
+
+def _runs(panel: Panel, dialect: Dialect, ids: list[int | None], results: list[Any]) -> list[int | None] | None:
+    """Each found order's drip-feed runs, where the dialect shows drip-feed orders apart; else None."""
+    if not dialect.dripfeed_fields:
+        return None
+    return [panel.find_order(i).runs if i is not None and not isinstance(r, PanelError) else None
+            for i, r in zip(ids, results)]
 
 
 def _refill(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> int | render.Batch:
-    tokens = _batch(params, "orders")
+    tokens = _batch(params, "orders") if dialect.batch_read else None
     if tokens is None:
         return panel.refill(key, _one(dialect, params.get("order")))
     return render.Batch(tokens, panel.refill_many(key, _many(dialect, tokens)))
@@ -100,14 +162,14 @@ def _refill(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
 
 def _refill_status(panel: Panel, dialect: Dialect, key: str, account: Account,
                    params: Params) -> RefillStatus | render.Batch:
-    tokens = _batch(params, "refills")
+    tokens = _batch(params, "refills") if dialect.batch_read else None
     if tokens is None:
         return panel.refill_status(key, _one(dialect, params.get("refill")))
     return render.Batch(tokens, panel.refill_statuses(key, _many(dialect, tokens)))
 
 
 def _cancel(panel: Panel, dialect: Dialect, key: str, account: Account, params: Params) -> render.Batch:
-    tokens = _batch(params, "orders")
+    tokens = _batch(params, "orders") if dialect.batch_read else None
     if tokens is None:  # a single ``order`` (some clones take it) gets the batch shape
         if params.get("order") is None:
             raise PanelError(ErrorCode.INCORRECT_ORDER_ID)
@@ -115,14 +177,24 @@ def _cancel(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
     return render.Batch(tokens, panel.cancel_many(key, _many(dialect, tokens)))
 
 
-def _any_case(panel: Panel, key: str | None) -> str | None:
-    """The key as an account has it, if it differs only in letter case (all lower or all upper)."""
-    for candidate in (key, key.lower(), key.upper()) if key else ():
-        try:
-            panel.account(candidate)
-            return candidate
-        except PanelError:
-            continue
+def _collated(panel: Panel, family: Family, key: str | None) -> str | None:
+    """The key as an account has it, where the family compares keys as a collation does (MySQL's
+    case-insensitive ``_ci`` collations; PAD SPACE ignoring trailing spaces): the first account
+    opened whose key folds as ``key`` does; ``key`` itself when none does."""
+    if not key:
+        return key
+    try:
+        panel.account(key)
+        return key  # the common case: the key as stored
+    except PanelError:
+        pass
+    wanted = family.key_folded(key)
+    for account in panel.accounts():
+        stored = account.key
+        # A key restored from a state file is known only by its digest (a KeyDigest): a client
+        # sending the digest's hex must not open it, so only keys known as text compare.
+        if stored.__class__ is str and family.key_folded(stored) == wanted:
+            return stored
     return key
 
 
@@ -142,12 +214,16 @@ def _route(panel: Panel, dialect: Dialect, params: Params) -> tuple[Params, Any,
     unless the table has it and the dialect has it)."""
     params = clean_fields(params)  # what a multipart charset or a JSON escape let through
     key = params.get("key")
-    if dialect.family.key_case == "insensitive":
-        key = _any_case(panel, key)
-    account = panel.account(key)
     action = (params.get("action") or "").strip()
+    if dialect.empty_request is not None and (not key or not params.get("action")):  # before the key is looked up
+        raise PanelError(dialect.empty_request)
+    if dialect.family.key_collated:
+        key = _collated(panel, dialect.family, key)
+    account = panel.account(key)
     served = SERVED.get(action) if action in dialect.actions else None
     if served is None:
+        if dialect.unknown_action is not None:
+            return params, key, account, UNKNOWN_ACTION
         raise PanelError(ErrorCode.INCORRECT_REQUEST)
     return params, key, account, served
 
@@ -210,9 +286,11 @@ class Answers:
 
     def final_status(self, dialect: Dialect, key: str, account: Account, params: Params) -> tuple[Any, bytes] | None:
         """Statuses with final orders' entries kept, where ids are numbers; None: answer it afresh."""
-        if dialect.family.id_format != "decimal":
+        if dialect.family.id_format != "decimal" or dialect.dripfeed_fields:  # kept entries know no runs
             return None
-        if "orders" in params:
+        if dialect.status_no_id == "empty" and not params.get("order") and not params.get("orders"):
+            return None
+        if "orders" in params and dialect.batch_read:
             return self._finals.answer(self.panel, dialect, key, account, params["orders"])
         if dialect.family.single_status == "keyed":
             return None
@@ -239,6 +317,11 @@ SERVED: dict[str, Served] = {
     "cancel": Served(_cancel, render.cancels),
     "balance": Served(_balance, render.balance, Answers.balance),
 }
+
+
+# An action the dialect lacks, where the profile gives its answer (``unknown_action``): that JSON value.
+UNKNOWN_ACTION = Served(lambda panel, dialect, key, account, params: None,
+                        lambda dialect, _: dialect.unknown_action[0] if dialect.unknown_action else None)
 
 
 class ActionTableError(RuntimeError):

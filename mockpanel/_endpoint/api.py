@@ -84,6 +84,22 @@ def json_bytes(payload: Any) -> bytes:
     return orjson.dumps(payload)
 
 
+# An answer that is not JSON (a dialect that answers text/html, a fault's page, a recorded panel's error
+# text) may hold markup a client or an upstream chose: opened in a browser, it must not run as the mock's
+# origin, where a script could read /_mock/state. A sandboxed document has an opaque origin and runs no
+# script; nosniff keeps a browser from reading it as another type (docs/http.md).
+SANDBOX = [(b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]
+JSON_TYPE = b"application/json"
+
+
+def is_json_type(content_type: bytes) -> bool:
+    """``application/json`` or a ``+json`` type, parameters aside."""
+    if content_type == JSON_TYPE:
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == JSON_TYPE or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
 async def send_json(
     send: Send,
     status: int,
@@ -98,6 +114,8 @@ async def send_json(
     ]
     if extra:
         headers.extend(extra)
+    if not is_json_type(content_type):
+        headers.extend(SANDBOX)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
 
@@ -111,6 +129,7 @@ class ApiEndpoint:
         self.max_body = max_body
         self.observers: list[Observer] = []
         self.content_type = dialect.content_type.encode("latin-1")  # the answers' Content-Type
+        self.json_answers = is_json_type(self.content_type)  # else each answer is sandboxed (SANDBOX)
         self.gate = Gate(dialect.family) if dialect.family.gated else None  # key headers, quota, HTTP codes
         self.answers = Answers(panel)
 

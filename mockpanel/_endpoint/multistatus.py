@@ -123,7 +123,7 @@ class FinalStatuses:
         status_of = render.status_renderer(dialect)
         # Compact JSON is written from each entry's own bytes, kept with the entry: an entry is
         # encoded once for as long as it holds. (PHP-style or indented JSON is encoded whole.)
-        compact = dialect.json_indent is None and not dialect.json_php
+        compact = dialect.json_indent is None and not dialect.json_php and not dialect.json_prefix
         out: dict[str, Any] = {}
         parts: list[bytes] = []
         if currency != self._currency:

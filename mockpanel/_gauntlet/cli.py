@@ -11,7 +11,7 @@ import click
 from .._dialects.profile import Dialect, DialectError, available_dialects, load_dialect
 from .matrix import SPEED, Cell, run_matrix
 from .report import table, to_html, to_json, to_junit
-from .scenarios import SCENARIOS, choose
+from .._powers.scenarios import SCENARIOS, choose
 
 EPILOG = ("The command finds its panel in MOCKPANEL_URL, MOCKPANEL_KEY, MOCKPANEL_CONTROL_URL, MOCKPANEL_DIALECT and "
           "MOCKPANEL_SCENARIO. Scenarios: " + ", ".join(SCENARIOS) + ". Exit 0 only if every cell passes: the "

@@ -18,9 +18,9 @@ from typing import Any, Callable, Sequence
 
 from .._dialects.profile import Dialect
 from .._powers.control import Control
+from .._powers.scenarios import Scenario, prepare
 from .._server.app import build_panel, create_app
 from .._server.thread import ServerThread
-from .scenarios import Scenario
 from .verdicts import Finding, judge
 
 KEY = "gauntlet-key-0123456789"
@@ -65,15 +65,6 @@ class Cell:
                 "findings": [f.to_json() for f in self.findings], "output": self.output}
 
 
-def _prepare(control: Control, scenario: Scenario) -> None:
-    for spec in scenario.faults:
-        control.add_fault(spec)
-    if scenario.reprice is not None:
-        for service in control.panel.catalog:
-            control.add_fault({"kind": "reprice", "service": service.id,
-                               "rate": str((service.rate * Decimal(str(scenario.reprice))).quantize(Decimal("0.0001")))})
-
-
 def run_cell(dialect: Dialect, scenario: Scenario, command: Sequence[str], *, timeout: float, seed: int = 0,
              speed: float = SPEED, env: dict[str, str] | None = None) -> Cell:
     """One run of ``command`` against a fresh panel speaking ``dialect`` under ``scenario``."""
@@ -82,7 +73,7 @@ def run_cell(dialect: Dialect, scenario: Scenario, command: Sequence[str], *, ti
     panel.create_account(KEY, balance=BALANCE)
     app = create_app(panel, dialect)
     control: Control = app.state.control
-    _prepare(control, scenario)
+    prepare(control, scenario)
     with ServerThread(app) as server:
         api = server.url + dialect.endpoints[0].rstrip("/")
         environment = {**os.environ, **(env or {}), "MOCKPANEL_URL": api, "MOCKPANEL_KEY": KEY,

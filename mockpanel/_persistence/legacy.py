@@ -12,6 +12,8 @@ The old file is only read, never changed; a torn last line (a kill in mid-write)
 from __future__ import annotations
 
 import json
+import os
+import stat
 import zlib
 from pathlib import Path
 from typing import Any, Callable
@@ -31,16 +33,24 @@ def _parse(line: str) -> dict[str, Any] | None:
         if len(crc) != 8 or int(crc, 16) != zlib.crc32(body.encode()):
             return None
         record = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a checksummed line may still be nested past any depth
         return None
     return record if isinstance(record, dict) else None
 
 
+MAX_FILE = 1 << 30  # an old log larger than this is not one the old server could have written in a day's tests
+
+
 def read_header(path: Path) -> tuple[Identity, float, list[str]]:
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would be read forever, a device without end
+            raise StateFileError(f"{path} is not a regular file: give the path of a state file of the old format")
+        if info.st_size > MAX_FILE:
+            raise StateFileError(f"{path} is {info.st_size} bytes, more than an old state file holds ({MAX_FILE})")
         text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
-        raise StateFileError(f"cannot read {path}: {exc.strerror}") from None
+        raise StateFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     lines = text.splitlines(keepends=True)
     magic, _, rest = (lines[0] if lines else "").partition(" ")
     version, _, meta = rest.partition(" ")
@@ -50,7 +60,7 @@ def read_header(path: Path) -> tuple[Identity, float, list[str]]:
         saved = json.loads(meta)
         identity = Identity(seed=int(saved["seed"]), dialect=str(saved["dialect"]), catalog=str(saved["catalog"]))
         return identity, float(saved["start"]), lines[1:]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, LookupError, TypeError, RecursionError):
         raise StateFileError(f"{path}: its header is damaged; the file cannot be trusted") from None
 
 
@@ -62,20 +72,23 @@ def replay(path: Path, panel: Panel, start: float, lines: list[str]) -> int:
         if record is None:
             if number == len(lines) + 1 and not line.endswith("\n"):
                 break  # the last line, torn by a kill in mid-write: never answered
-            raise StateFileError(f"{path} is corrupt at line {number}: it fails its checksum")
+            raise StateFileError(f"{path} is corrupt at line {number}: it fails its checksum, or is not a JSON object")
         records.append((number, record))
     clock = panel.clock
     clock.start_over_at(start)
     clock.freeze()
     count = 0
     for number, record in records:
-        at = float(record.get("at", clock.now()))
+        try:
+            at = float(record.get("at", clock.now()))
+        except (TypeError, ValueError, OverflowError):
+            raise StateFileError(f"{path}, line {number}: its time {record.get('at')!r} is not a number") from None
         if at > clock.now():
             clock.set_time(at)
         if record.get("tick"):
             continue
         op = record.get("op")
-        if op not in OPERATIONS:
+        if not isinstance(op, str) or op not in OPERATIONS:
             raise StateFileError(f"{path}, line {number}: unknown operation {op!r}")
         try:
             run(panel, op, list(decode(record.get("args", []))), decode(record.get("kwargs", {})))
@@ -91,7 +104,13 @@ def convert(old: Path, new: Path, build: Callable[[Identity], Panel]) -> tuple[i
     if new.exists() and (not new.is_file() or new.stat().st_size):
         raise StateFileError(f"{new} exists already; give the converted file a new path")
     identity, start, lines = read_header(old)
-    panel = build(identity)
+    try:
+        panel = build(identity)
+    except Exception as exc:  # a dialect or catalogue the header names that is not here, or not one
+        raise StateFileError(
+            f"{old}: its header names dialect {identity.dialect!r} and catalogue {identity.catalog!r}, which cannot "
+            f"be loaded here ({str(exc)[:300]}); convert it where they are"
+        ) from None
     count = replay(old, panel, start, lines)
     state = StateFile(new, identity)
     state.load(panel)  # a new file: its first checkpoint is this panel

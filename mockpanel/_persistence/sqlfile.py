@@ -28,6 +28,21 @@ CREATE TABLE ops (seq INTEGER PRIMARY KEY, at REAL NOT NULL, op TEXT NOT NULL, a
 """
 TABLES = {"meta", "clock", "checkpoint", "book", "ops"}
 
+
+def _schema() -> set[tuple[str, str, str, str | None]]:
+    """Every object a state file holds, as ``sqlite_master`` lists it (the tables and their keys' indexes)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for statement in SCHEMA.strip().split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        return set(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+    finally:
+        conn.close()
+
+
+OBJECTS = _schema()
+
 _KINDS = {
     stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket",
@@ -54,6 +69,9 @@ def open_database(path: Path) -> tuple[sqlite3.Connection, bool]:
     except sqlite3.Error as exc:
         raise StateFileError(f"cannot open the state file {path}: {exc}") from None
     try:
+        # A file may carry SQL of its author's (triggers, views, functions in its schema): none of it runs
+        # here. A file with anything beyond mockpanel's own tables is refused (_check) before any write.
+        conn.execute("PRAGMA trusted_schema=OFF")
         conn.execute("PRAGMA locking_mode=EXCLUSIVE")  # held from the first access until close
         if new:
             _create(conn)
@@ -138,9 +156,18 @@ def _check(conn: sqlite3.Connection, path: Path) -> None:
     problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
     if problems != ["ok"]:
         raise sqlite3.DatabaseError("; ".join(problems[:3]))
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if tables != TABLES:
-        raise sqlite3.DatabaseError(f"its tables are {sorted(tables)}, not {sorted(TABLES)}")
+    objects = set(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+    if objects != OBJECTS:
+        names = {(kind, name) for kind, name, _, _ in OBJECTS}
+        strangers = sorted(f"{kind} {name}" for kind, name, _, _ in objects if (kind, name) not in names)
+        if not strangers:  # its own tables, missing or not as this mockpanel makes them
+            changed = sorted({name for _, name, _, _ in objects ^ OBJECTS})
+            raise sqlite3.DatabaseError(f"its tables are not the ones this mockpanel writes ({', '.join(changed)})")
+        raise StateFileError(
+            f"{path} holds SQL objects a mockpanel state file never has ({', '.join(strangers)[:300]}): a trigger "
+            "or view in it could change or lose what the server writes. It is refused and left as it is; give "
+            "--state a new file"
+        )
 
 
 def _check_size(conn: sqlite3.Connection, path: Path) -> None:

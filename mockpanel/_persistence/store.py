@@ -82,10 +82,12 @@ class StateFile:
         except StateFileError:
             self._close_quietly()
             raise
-        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # whatever the file holds (nesting past the recursion limit, wrong types ...)
             self._close_quietly()
+            reason = str(exc)[:300] if isinstance(exc, (sqlite3.DatabaseError, ValueError, KeyError, TypeError)) \
+                else f"{type(exc).__name__}: {str(exc)[:300]}"
             raise StateFileError(
-                f"the state file {self.path} is damaged ({exc}). Restore a copy, or give --state a new file; "
+                f"the state file {self.path} is damaged ({reason}). Restore a copy, or give --state a new file; "
                 "this one is left as it is."
             ) from None
 

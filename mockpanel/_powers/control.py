@@ -80,7 +80,7 @@ class Control:
 
     def create_key(self, key: str | None = None, balance: Any = "0", currency: str | None = None) -> dict[str, Any]:
         account = self.panel.create_account(key, balance=balance, currency=currency)
-        return {"key": account.key, "balance": str(account.balance), "currency": account.currency}
+        return {"key": account.key, "balance": self.dialect.show_balance(account.balance), "currency": account.currency}
 
     def remove_key(self, key: str) -> dict[str, Any]:
         self._account(key)
@@ -89,25 +89,26 @@ class Control:
 
     def topup(self, key: str, amount: Any) -> dict[str, Any]:
         self._account(key)
-        return {"balance": str(self.panel.deposit(key, amount))}
+        return {"balance": self.dialect.show_balance(self.panel.deposit(key, amount))}
 
     def drain(self, key: str, amount: Any = None) -> dict[str, Any]:
         """Money spent by "another client": ``amount``, or all of it."""
         balance, _ = self.panel.balance(self._account(key))
         if amount is None:
             if balance <= 0:
-                return {"balance": str(balance)}
+                return {"balance": self.dialect.show_balance(balance)}
             amount = balance
-        return {"balance": str(self.panel.withdraw(key, amount, note="spent by another client"))}
+        return {"balance": self.dialect.show_balance(self.panel.withdraw(key, amount, note="spent by another client"))}
 
     def ledger(self, key: str) -> dict[str, Any]:
         entries = self.panel.ledger(self._account(key))
         balance, currency = self.panel.balance(key)
         return {
-            "balance": str(balance),
+            "balance": self.dialect.show_balance(balance),
             "currency": currency,
             "entries": [
-                {"at": e.at, "at_iso": iso(e.at), "kind": e.kind, "amount": str(e.amount), "order": e.order, "note": e.note}
+                {"at": e.at, "at_iso": iso(e.at), "kind": e.kind, "amount": self.dialect.show_money(e.amount),
+                 "order": e.order, "note": e.note}
                 for e in entries
             ],
         }
@@ -157,6 +158,10 @@ class Control:
         panel = self.panel
         with panel.lock:
             order = panel.find_order(order_id)
+            try:  # refunds now due credited first, as a balance read would: "refunded" is never behind
+                panel.settle(panel.account_by_id(order.key))
+            except KeyError:
+                pass  # its key was removed: nothing to credit
             now = panel.clock.now()
             state = order.state(now)
             refill = panel.refills.of_order.get(order_id)
@@ -170,9 +175,9 @@ class Control:
                 "remains": state.remains,
                 "start_count": state.start_count,
                 "delivered": state.delivered,
-                "charge": str(state.charge),
-                "price": str(order.charge),
-                "refunded": str(order.refunded),
+                "charge": self.dialect.show_money(state.charge),
+                "price": self.dialect.show_money(order.charge),
+                "refunded": self.dialect.show_money(order.refunded),
                 "created": order.created,
                 "created_iso": iso(order.created),
                 "runs": order.runs,

@@ -44,7 +44,7 @@ from .. import _connections as connections
 from .._domain.accounts import key_id, redact
 from .._domain.money import parse_amount
 from .._domain.numbers import parse_int
-from .._endpoint.api import json_bytes
+from .._endpoint.api import SANDBOX, is_json_type, json_bytes
 
 
 TRANSPORT = ("http", "html", "malformed", "truncated", "empty", "drop")
@@ -58,6 +58,11 @@ _SPEC_FIELDS = {
     "seconds", "processed", "service", "rate", "amount", "when",
 }
 MAX_LATENCY = 600.0
+# What a fault's answer may say it is, unless the server allows any (serve --allow-unsafe-fault-content):
+# types a browser never runs as script from a sandboxed answer (SVG, XHTML, XML and JavaScript can be
+# loaded as a script or a document elsewhere on the page).
+SAFE_CONTENT_TYPES = ("application/json", "text/plain", "text/html")
+UNSAFE_FLAG = "--allow-unsafe-fault-content"
 
 
 @dataclass
@@ -142,9 +147,25 @@ def _int(spec: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     return number
 
 
-def fault_from_spec(spec: Mapping[str, Any], fault_id: int, known: frozenset[str] | None = None) -> Fault:
+def _content_type(value: str, unsafe: bool) -> str:
+    if not value.isascii() or not value.isprintable() or len(value) > 200:
+        raise ValueError(f"fault field 'content_type' is one header value of printable ASCII, at most 200 "
+                         f"characters, got {value[:60]!r}")
+    media = value.split(";", 1)[0].strip().lower()
+    if not unsafe and media not in SAFE_CONTENT_TYPES:
+        raise ValueError(
+            f"fault field 'content_type' {media!r} is not one this server sends: use one of "
+            f"{', '.join(SAFE_CONTENT_TYPES)} (with parameters such as '; charset=utf-8'), or start the server "
+            f"with {UNSAFE_FLAG} to send any type (a page the mock sends could then run script as its origin)"
+        )
+    return value
+
+
+def fault_from_spec(spec: Mapping[str, Any], fault_id: int, known: frozenset[str] | None = None,
+                    unsafe_content: bool = False) -> Fault:
     """Check a fault spec (JSON or keyword arguments); the error names the bad field.
-    ``known``: the panel's action names; a fault for another action could never fire."""
+    ``known``: the panel's action names; a fault for another action could never fire.
+    ``unsafe_content``: any ``content_type``, not only SAFE_CONTENT_TYPES."""
     if not isinstance(spec, Mapping):
         raise ValueError("a fault spec is a JSON object such as {\"kind\": \"http\", \"status\": 502}")
     unknown = set(spec) - _SPEC_FIELDS
@@ -198,6 +219,8 @@ def fault_from_spec(spec: Mapping[str, Any], fault_id: int, known: frozenset[str
         value = spec.get(name)
         if value is not None and not isinstance(value, str):
             raise ValueError(f"fault field {name!r} must be a string")
+        if name == "content_type" and value is not None:
+            value = _content_type(value, unsafe_content)
         setattr(fault, name, value)
     processed = spec.get("processed", _PROCESSED.get(kind, False))
     if not isinstance(processed, bool):
@@ -235,6 +258,7 @@ class FaultSet:
 
     def __init__(self, seed: int = 0, actions: frozenset[str] | None = None) -> None:
         self.actions = actions  # the panel's action names, to refuse a fault that could never fire
+        self.unsafe_content = False  # any content_type (serve --allow-unsafe-fault-content)
         self._faults: list[Fault] = []
         self._ids = count(1)
         self._rng = random.Random(f"faults:{seed}")
@@ -244,7 +268,7 @@ class FaultSet:
         return bool(self._faults)
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
-        fault = fault_from_spec(spec, next(self._ids), self.actions)
+        fault = fault_from_spec(spec, next(self._ids), self.actions, self.unsafe_content)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -329,8 +353,11 @@ def _status_page(status: int) -> bytes:
 
 
 async def _send(send: Send, status: int, body: bytes, content_type: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
+    kind = content_type.encode("latin-1")
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
     headers += extra or []
+    if not is_json_type(kind):  # a page, a PHP notice, a body the test chose: it runs nothing as the mock's origin
+        headers += SANDBOX
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -53,7 +53,7 @@ def kept_fields(key: str, fields: Mapping[str, str]) -> tuple[dict[str, str], in
     # One C-level join and search for the common case: small fields, no key pasted anywhere.
     joined = "\0".join(params) + "\0" + "\0".join(params.values())
     if len(joined) <= FIELD_BYTES and not (key and key in joined):
-        return params, len(joined)
+        return params, len(joined) + FIELD_OBJECTS * len(params)
     shown = redact(key) if key else ""
     out: dict[str, str] = {}
     total = 0
@@ -69,7 +69,7 @@ def kept_fields(key: str, fields: Mapping[str, str]) -> tuple[dict[str, str], in
             out["..."] = f"{len(params) - len(out)} more field(s) not kept (journal limit {FIELDS_BYTES} bytes)"
             break
         out[name] = value
-    return out, total
+    return out, total + FIELD_OBJECTS * len(out)
 
 
 def _scrub_answer(key: str, value: Any) -> Any:
@@ -119,14 +119,21 @@ def shown_answer(key: str, body: bytes | None) -> Any:
     return value
 
 
-_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # characters JSON writes escaped: the key's bytes differ in an answer
+# Characters JSON may write escaped (PHP's json_encode writes / as \/ and non-ASCII as \uXXXX): the
+# key's bytes differ in an answer.
+_ESCAPED = re.compile(r'["\\/\x00-\x1f]|[^\x00-\x7f]')
 
 
 @lru_cache(maxsize=256)  # a client sends the same key again and again
 def _forms(key: str) -> tuple[bytes, ...]:
-    """How ``key`` looks inside a JSON answer: its UTF-8 bytes, and its escaped form if that differs."""
+    """How ``key`` looks inside a JSON answer: its UTF-8 bytes, and each escaped form that differs."""
     raw = key.encode("utf-8", "surrogatepass")
-    return (raw, orjson.dumps(key)[1:-1]) if _ESCAPED.search(key) else (raw,)
+    if not _ESCAPED.search(key):
+        return (raw,)
+    forms = {raw}
+    for text in (json.dumps(key, ensure_ascii=False)[1:-1], json.dumps(key)[1:-1]):  # as orjson writes it; \uXXXX
+        forms |= {text.encode("utf-8", "surrogatepass"), text.replace("/", "\\/").encode("utf-8", "surrogatepass")}
+    return tuple(forms)
 
 
 class CheckedRequest(Protocol):
@@ -464,12 +471,22 @@ WireFacts = tuple[str, str, str, str, bytes, Any, str]
 
 
 _WIRES_MAX = 1024  # distinct wire facts a journal keeps once (shared by their rows)
+_WIRE_SHARED = 8 << 10  # a head that holds more (_head_size) is its row's own, never kept for sharing: the
+# shared set would otherwise hold up to 1,024 of the largest heads after their rows left the journal
+
+
+# The memory behind one header of a kept head: its (name, value) tuple, two bytes objects and its slot,
+# beside their characters. A head of thousands of tiny headers (the HTTP layer bounds its bytes, not
+# their number) holds far more memory than bytes: the journal's bound counts the memory.
+HEADER_OBJECTS = 130
+FIELD_OBJECTS = 110  # the same for a kept field: two str objects and their slots
 
 
 def _head_size(facts: WireFacts) -> int:
-    """About the bytes of the request head the facts hold (what the HTTP layer bounds)."""
+    """About the memory the request head the facts hold takes."""
     try:
-        return len(facts[3]) + len(facts[4]) + sum(len(name) + len(value) + 4 for name, value in facts[5])
+        return 200 + len(facts[3]) + len(facts[4]) + sum(len(name) + len(value) + HEADER_OBJECTS
+                                                         for name, value in facts[5])
     except TypeError:
         return 0
 
@@ -509,10 +526,13 @@ class Journal(JournalChecks["Request"]):
         if kept is not None:
             self._last_wire = kept
             return kept, 0
+        size = _head_size(facts)
+        if size > _WIRE_SHARED:
+            return facts, size
         if len(wires) >= _WIRES_MAX:
             wires.clear()
         wires[facts] = self._last_wire = facts
-        return facts, _head_size(facts)
+        return facts, size
 
     def set_limits(self, limit: int | None = None, max_bytes: int | None = None) -> None:
         """Change the bounds (entries, bytes); the oldest entries go at once if over."""
@@ -623,6 +643,7 @@ class Journal(JournalChecks["Request"]):
             # Counted in full even when the bytes are a cached answer shared by many rows:
             # the cache may drop them, and then these rows alone hold them.
             size += len(body)
+        size += FIELD_OBJECTS * len(fields)
         wire, head = self._wire(scope, fields.get("key") or "")
         return self._append(tuple(fields), tuple(fields.values()), status, body, seconds, size + head, wire)
 

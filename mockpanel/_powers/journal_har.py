@@ -7,15 +7,17 @@ and every credential header are redacted when the HAR is read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from starlette.requests import Request as HttpRequest
+from starlette.responses import StreamingResponse
 
 from .._domain.accounts import redact
-from .._har import HarExchange, har_log
+from .._har import HarExchange, har_stream
 from .journal import WireFacts
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,13 +86,18 @@ def _body(params: dict[str, str], key: str, mime: str) -> str:
     return urlencode(list(fields.items()))
 
 
-def journal_har(c: Control, r: HttpRequest, b: Any) -> dict[str, Any]:
-    """The journal as a HAR 1.2 document."""
-    noted = c.journal.wire_facts()
-    host = r.headers.get("host", "127.0.0.1")  # for a request that sent no Host
-    base = str(r.base_url).rstrip("/")
-    out = []
-    for e in c.journal_entries():
+def journal_har(c: Control, r: HttpRequest, b: Any) -> StreamingResponse:
+    """The journal as a HAR 1.2 document, sent as it is made: one entry in memory at a time beside the
+    journal itself (whose bound counts what its rows hold)."""
+    exchanges = _exchanges(c, c.journal.wire_facts(), c.journal_entries(), r.headers.get("host", "127.0.0.1"),
+                           str(r.base_url).rstrip("/"))
+    chunks = har_stream(exchanges, comment="mockpanel journal; keys redacted; a request body is the fields the "
+                                           "panel read, an answer the JSON it sent with its content type and length")
+    return StreamingResponse(chunks, media_type="application/json")
+
+
+def _exchanges(c: Control, noted: dict[int, WireFacts], entries: list[Any], host: str, base: str) -> Iterator[HarExchange]:
+    for e in entries:
         facts = noted.get(e.seq)
         wire = shown_wire(facts) if facts is not None else None
         method = wire.method if wire else "POST"
@@ -99,7 +106,7 @@ def journal_har(c: Control, r: HttpRequest, b: Any) -> dict[str, Any]:
         answer_headers = [("content-type", c.dialect.content_type), ("content-length", str(len(answer.encode())))]
         mime = next((v for k, v in headers if k.lower() == "content-type"), "application/x-www-form-urlencoded")
         get = method in ("GET", "HEAD")
-        out.append(HarExchange(
+        yield HarExchange(
             started=e.wall, seconds=e.latency, method=method,
             url=wire.url(host) if wire else base + c.dialect.endpoints[0],
             request_headers=headers, request_body=None if get else _body(dict(e.params), e.key, mime),
@@ -108,6 +115,4 @@ def journal_har(c: Control, r: HttpRequest, b: Any) -> dict[str, Any]:
             response_mime=c.dialect.content_type,
             comment=("" if wire else "method and headers not noted")
             + (f"fault: {e.fault}" if e.fault else ""),
-        ))
-    return har_log(out, comment="mockpanel journal; keys redacted; a request body is the fields the "
-                                "panel read, an answer the JSON it sent with its content type and length")
+        )

@@ -5,12 +5,14 @@ It sends nothing of its own: one request in, the same request out. What it chang
 hop-by-hop headers (``Connection``, ``Keep-Alive``, ``Transfer-Encoding``...) belong to each
 connection, and ``Host`` names the panel. It answers by itself only when it cannot forward: a
 request body over ``max_body`` (413) or a panel that does not answer (502, journaled), both in
-plain text starting ``mockpanel proxy:``.
+plain text starting ``mockpanel proxy:``; a target that is not a path (``OPTIONS *``) gets a 400, and
+anything it did not foresee a 502 and one line in the log, never a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import zlib
 from typing import Any
@@ -18,13 +20,19 @@ from urllib.parse import parse_qsl
 
 import httpx
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from .._asgi_body import BodyTooLarge, ClientGone, read_body
 from .journal import ANSWER_BYTES, BODY_BYTES, ForwardedExchange, Headers, ProxyJournal
 
 HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"})
 MAX_BODY = 10 << 20  # a request body larger than this is refused (413); API requests are small
+LOG = logging.getLogger("mockpanel.proxy")
+
+
+def _target(scope: Scope) -> str:
+    raw = scope.get("raw_path") or str(scope.get("path", "")).encode()
+    return bytes(raw).decode("latin-1")
 
 
 async def fields_of(scope: Scope, body: bytes, content_type: str) -> dict[str, str]:
@@ -86,13 +94,31 @@ class Proxy:
                     return
         if scope["type"] != "http":
             return
-        await self.forward(scope, receive, send)
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.forward(scope, receive, watched)
+        except Exception as exc:  # whatever the client or the panel sent: one line in the log, never a traceback
+            red = self.journal.redactor  # an error may quote a URL or a body: keys hidden as everywhere
+            LOG.warning("mockpanel proxy: %s %s failed: %s: %s", scope.get("method"), red(_target(scope)[:200]),
+                        type(exc).__name__, red(str(exc)[:300]))
+            if not started:
+                await self._own(send, 502, f"mockpanel proxy: the request could not be forwarded ({type(exc).__name__})")
 
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         started, begun = time.time(), time.perf_counter()
         headers: Headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         query = scope.get("query_string", b"").decode("latin-1")
         path = scope.get("raw_path") or scope["path"].encode()
+        if not path.startswith(b"/"):  # OPTIONS *, or an absolute-form target: not a path of the panel's
+            await self._own(send, 400, f"mockpanel proxy: the request target {_target(scope)[:100]!r} is not a path; "
+                                       "only requests for the panel's own paths (/api/v2 ...) are forwarded")
+            return
         url = self.origin + path.decode("latin-1") + (f"?{query}" if query else "")
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         j = self.journal

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 
-from conformance.redaction import KEY_FIELDS, Redactor
+from conformance.redaction import KEY_FIELDS, Redactor, distinctive
 from .._har import HarExchange
 
 BODY_BYTES = 64 << 10
@@ -86,7 +86,9 @@ class ProxyJournal:
         if not key or key in self._keys or len(self._keys) >= MAX_KEYS:
             return
         self._keys.add(key)
-        for form in {key, quote_plus(key), quote(key, safe="")}:
+        # A distinctive key is found in any encoding (conformance/redaction.py); a plain one only as a
+        # key field's value, where a client may have percent-encoded it.
+        for form in {key} if distinctive(key) else {key, quote_plus(key), quote(key, safe="")}:
             self.redactor.add(form)
 
     def learn_from(self, fields: dict[str, str], headers: Headers) -> None:

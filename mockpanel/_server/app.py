@@ -14,7 +14,7 @@ from .._catalogs import load_catalog
 from .._dialects.profile import Dialect, load_dialect
 from .._domain.catalog import Catalog
 from .._domain.clock import VirtualClock
-from .._control.panel import Panel
+from .._control.panel import OrderBookFull, Panel
 from .._dialects.order_fields import OrderRules
 from .._domain.servicetypes import SERVICE_TYPES
 from .._domain.settings import PanelSettings
@@ -89,6 +89,10 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": str(exc)}, status_code=503)  # the state file refused a change: none was made
 
 
+async def _book_full(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, status_code=507)  # the order book is at its bound: nothing changed
+
+
 class MockApp(Starlette):
     """Starlette, with a fast path for the panel's own endpoint.
 
@@ -156,7 +160,8 @@ def create_app(
         routes += _CONTROL_ROUTES  # after the API's routes: the hot path matches first
     app = MockApp(
         routes=routes,
-        exception_handlers={404: _not_found, 405: _not_found, 500: _server_error, StateUnavailable: _unavailable},
+        exception_handlers={404: _not_found, 405: _not_found, 500: _server_error, StateUnavailable: _unavailable,
+                            OrderBookFull: _book_full},
     )
     # Both spellings of each endpoint are routed; a redirect ("/api/v2//" -> 307, empty
     # body) would be a non-JSON answer, so any other path gets the JSON 404.

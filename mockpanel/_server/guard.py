@@ -28,8 +28,10 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import _connections as connections
+from .hosts import LOOPBACK_ONLY, REFUSED, Hosts, local_address
 from .own_answers import (
-    CONNECT_REFUSED, HEADER_LIMIT, KEEP_ALIVE, READ_TIMEOUT, head_without_offer, refusal, too_large, too_slow, unparsable,
+    CONNECT_REFUSED, HEADER_LIMIT, KEEP_ALIVE, PIPELINE_LIMIT, READ_TIMEOUT, head_without_offer, refusal, too_large,
+    too_slow, unparsable,
 )
 
 
@@ -39,6 +41,7 @@ class GuardedProtocol(asyncio.Protocol):
     header_limit = HEADER_LIMIT
     read_timeout = READ_TIMEOUT
     keep_alive: float = KEEP_ALIVE  # as uvicorn's timeout_keep_alive (serving.server_options sets both)
+    hosts: Hosts = LOOPBACK_ONLY
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._served: asyncio.Protocol = HttpToolsProtocol(*args, **kwargs)  # whatever uvicorn gives its own
@@ -46,6 +49,7 @@ class GuardedProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._address: connections.Address | None = None
+        self._local: str | None = None  # the address this connection reached (hosts.py)
         self._timer: asyncio.TimerHandle | None = None
         self._made = 0.0  # loop time the connection was made
         self._heard = False  # the client has sent something
@@ -62,6 +66,10 @@ class GuardedProtocol(asyncio.Protocol):
         self._refusal: tuple[int, str] | None = None
         self._ended = False  # a request that closes the connection was handed over: nothing after it is
         self.writes = 0  # what uvicorn's protocol wrote (its transport is watched)
+        self.handed = 0  # requests handed over whole
+        self.answered = 0  # answers uvicorn began (status lines it wrote)
+        self.holding = False  # reading stopped here: PIPELINE_LIMIT requests wait for their answers
+        self.served_paused = False  # reading stopped by uvicorn's own flow control
         self._writes_at_head = 0  # ... when the request being read was handed over
 
     # --- the connection, passed on -------------------------------------------------------------
@@ -71,6 +79,7 @@ class GuardedProtocol(asyncio.Protocol):
         self._transport = transport
         self._loop = loop = asyncio.get_running_loop()
         self._address = connections.opened(transport)
+        self._local = local_address(transport.get_extra_info("sockname"))
         self._served.connection_made(_Watched(transport, self))
         self._made = loop.time()
         self._timer = loop.call_at(self._made + min(self.keep_alive, self.read_timeout), self._check_times)
@@ -121,6 +130,18 @@ class GuardedProtocol(asyncio.Protocol):
             out = b"".join(self._out)
             self._out.clear()
             self._served.data_received(out)
+        if self.handed - self.answered >= PIPELINE_LIMIT and not self.holding:  # a flood: wait for answers
+            self.holding = True
+            assert self._transport is not None
+            self._transport.pause_reading()
+
+    def began_answer(self) -> None:
+        """uvicorn wrote a status line: one more request answered; a held connection reads on once drained."""
+        self.answered += 1
+        if self.holding and self.handed - self.answered < PIPELINE_LIMIT // 2:
+            self.holding = False
+            if not self.served_paused and self._transport is not None and not self._transport.is_closing():
+                self._transport.resume_reading()
 
     # --- httptools' callbacks ----------------------------------------------------------------------
 
@@ -146,6 +167,11 @@ class GuardedProtocol(asyncio.Protocol):
             if len(url) + sum(len(n) + len(v) + 4 for n, v in headers) > self.header_limit:
                 self._refusal = (431, too_large(self.header_limit))
                 raise ValueError("request head too large")
+        hosts = self.hosts
+        for name, value in headers:
+            if name.lower() == b"host" and not hosts.allows(value, self._local):  # never handed over
+                self._refusal = (REFUSED, hosts.refusal(value))
+                raise ValueError("a Host this server does not answer")
         method = parser.get_method()
         offer = parser.should_upgrade()  # an upgrade offer, or CONNECT (httptools counts it as one)
         if offer and method == b"CONNECT":  # a proxy's verb: nothing here tunnels
@@ -179,6 +205,7 @@ class GuardedProtocol(asyncio.Protocol):
             return
         if self._chunked:
             self._out.append(b"0\r\n\r\n")
+        self.handed += 1
         self._begun = None
         self._in_head, self._head_bytes, self._counted = True, 0, False
         parser = self._parser
@@ -198,7 +225,7 @@ class GuardedProtocol(asyncio.Protocol):
             return
         now = loop.time()
         begun, later = self._begun, now + min(self.keep_alive, self.read_timeout)
-        if begun is not None:
+        if begun is not None and not self.holding:  # held: the server, not the client, is slow
             due = begun + self.read_timeout
             if now >= due:
                 self._too_slow()
@@ -247,7 +274,11 @@ class _Watched(asyncio.Transport):
         self._guard = guard
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._guard.writes += 1
+        guard = self._guard
+        guard.writes += 1
+        head = bytes(data[:13])
+        if head[:7] == b"HTTP/1." and head[9:13] != b"100 ":  # uvicorn writes each answer's head in one write
+            guard.began_answer()
         self._transport.write(data)
 
     def writelines(self, list_of_data: Any) -> None:
@@ -267,10 +298,13 @@ class _Watched(asyncio.Transport):
         return self._transport.get_extra_info(name, default)
 
     def pause_reading(self) -> None:
+        self._guard.served_paused = True
         self._transport.pause_reading()
 
     def resume_reading(self) -> None:
-        self._transport.resume_reading()
+        self._guard.served_paused = False
+        if not self._guard.holding:  # uvicorn resumes on every answer and receive: the guard's hold stays
+            self._transport.resume_reading()
 
     def is_reading(self) -> bool:
         return self._transport.is_reading()
@@ -298,9 +332,9 @@ class _Watched(asyncio.Transport):
 
 
 def guarded_class(*, header_limit: int = HEADER_LIMIT, read_timeout: float = READ_TIMEOUT,
-                  keep_alive: float = KEEP_ALIVE) -> type[GuardedProtocol]:
-    """``GuardedProtocol`` with other limits."""
-    if (header_limit, read_timeout, keep_alive) == (HEADER_LIMIT, READ_TIMEOUT, KEEP_ALIVE):
+                  keep_alive: float = KEEP_ALIVE, hosts: Hosts = LOOPBACK_ONLY) -> type[GuardedProtocol]:
+    """``GuardedProtocol`` with other limits, or other names to answer."""
+    if (header_limit, read_timeout, keep_alive) == (HEADER_LIMIT, READ_TIMEOUT, KEEP_ALIVE) and hosts is LOOPBACK_ONLY:
         return GuardedProtocol
-    limits = {"header_limit": header_limit, "read_timeout": read_timeout, "keep_alive": keep_alive}
+    limits = {"header_limit": header_limit, "read_timeout": read_timeout, "keep_alive": keep_alive, "hosts": hosts}
     return type("GuardedProtocol", (GuardedProtocol,), limits)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._control.panel import OrderBookFull
 from .._persistence.errors import StateUnavailable
 from .._endpoint import api as endpoint_module
 from .._endpoint.api import ApiEndpoint, json_bytes, send_json
@@ -26,16 +27,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from .._powers.control import Control
 
 INTERNAL_ERROR = b'{"error":"Internal error"}'
+BOOK_FULL = 507  # Insufficient Storage (RFC 4918): the mock's own bound, not the panel's answer
 JSON = b"application/json"
 PARSED_MAX = 4096  # bodies whose fields are kept (a client polls with the same few bodies); then starts over
 PARSED_BODY = 2048  # longest body kept
 
 
 def failure(exc: Exception) -> tuple[int, bytes]:
-    """What an unexpected exception answers: 503 when the state file refused the change (none was
-    made), else a JSON 500 (what Starlette's error middleware does)."""
+    """What an unexpected exception answers: 503 when the state file refused the change, 507 when the
+    order book is at its bound (none was made), else a JSON 500 (what Starlette's error middleware does)."""
     if isinstance(exc, StateUnavailable):
         return 503, json_bytes({"error": str(exc)})
+    if isinstance(exc, OrderBookFull):
+        return BOOK_FULL, json_bytes({"error": str(exc)})
     return 500, INTERNAL_ERROR
 
 
@@ -52,10 +56,11 @@ class HotPath:
 
     def takes(self, scope: Scope) -> bool:
         """Whether the request is one this path answers, by its head: a urlencoded POST of a
-        length within bounds, no query string, no fault set, no family gate, no other observer."""
+        length within bounds, no query string, no fault set, no family gate, no other observer,
+        to a dialect that answers JSON (other answers carry the sandbox's headers: send_json)."""
         api = self.api
         if (self.control.faults or api.gate is not None or scope["method"] != "POST"
-                or scope.get("query_string") or api.observers != self.observers):
+                or scope.get("query_string") or api.observers != self.observers or not api.json_answers):
             return False
         limit = api.max_body
         form = False

@@ -14,6 +14,10 @@ import orjson
 HEADER_LIMIT = 32 * 1024  # request line + headers; nginx's default buffers are 4 x 8 KiB
 READ_TIMEOUT = 15.0  # seconds from a request's first byte to its last
 KEEP_ALIVE = 5  # seconds an idle connection stays open (uvicorn's default)
+# Requests one connection may have waiting behind the one being answered (HTTP/1.1 pipelining): past it,
+# reading stops until answers drain, so a client that floods without reading holds the queue, one
+# read's bytes (at most 256 KiB) and its unread answers in the server's memory, no more.
+PIPELINE_LIMIT = 64
 OFFER = b"upgrade"  # the Connection token that makes an Upgrade header an offer
 
 CONNECT_REFUSED = (405, "CONNECT is not supported: this is an API server, not a proxy")

@@ -43,12 +43,15 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 import httptools
 import uvicorn
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import _connections as connections
+from .hosts import LOOPBACK_ONLY, REFUSED, Hosts, local_address
 from .listener import Listener
 from .own_answers import (
-    CONNECT_REFUSED, HEADER_LIMIT, READ_TIMEOUT, STATUS_LINES, head_without_offer, refusal, too_large, too_slow, unparsable,
+    CONNECT_REFUSED, HEADER_LIMIT, PIPELINE_LIMIT, READ_TIMEOUT, STATUS_LINES, head_without_offer, refusal, too_large,
+    too_slow, unparsable,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,9 +76,11 @@ class PanelProtocol(HttpToolsProtocol):
     direct_path = True  # serving.server gives it PanelServer's listeners
     header_limit = HEADER_LIMIT
     read_timeout = READ_TIMEOUT
+    hosts: Hosts = LOOPBACK_ONLY
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._local: str | None = None  # the address this connection reached (hosts.py)
         self._in_head = True  # reading a request's line and headers
         self._head_bytes = 0
         self._counted = True  # _head_bytes counts every byte of the request being read
@@ -97,7 +102,9 @@ class PanelProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.flow = _Flow(transport)
         self._address = connections.opened(transport)  # the "drop" fault finds it there
+        self._local = local_address(transport.get_extra_info("sockname"))
         # uvicorn logs and counts in its cycle. Its access log is asked for by the config: uvicorn's own
         # test (a handler on its logger) is also true under pytest 9, which hangs a capturing handler on it.
         if not self.config.access_log and self.limit_concurrency is None:
@@ -152,6 +159,9 @@ class PanelProtocol(HttpToolsProtocol):
             self._start_asgi_task(cycle, app)
         elif self._begun is None:  # nothing more asked: idle from now
             self._idle = self.loop.time()
+        flow = self.flow
+        if isinstance(flow, _Flow) and flow.held and len(self.pipeline) < PIPELINE_LIMIT // 2:  # drained: read on
+            flow.release()
 
     def _should_upgrade(self) -> bool:
         return False  # no WebSocket routes: every upgrade offer is ignored
@@ -180,6 +190,11 @@ class PanelProtocol(HttpToolsProtocol):
             if len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers) > self.header_limit:
                 self._refusal = (431, too_large(self.header_limit))
                 raise ValueError("request head too large")
+        hosts = self.hosts
+        for name, value in self.headers:
+            if name == b"host" and value not in hosts.served and not hosts.allows(value, self._local):  # before all
+                self._refusal = (REFUSED, hosts.refusal(value))
+                raise ValueError("a Host this server does not answer")
         if self.parser.should_upgrade():  # an upgrade offer, or CONNECT (httptools counts it as one)
             if self.parser.get_method() == b"CONNECT":  # a proxy's verb: nothing here tunnels
                 self._refusal = CONNECT_REFUSED
@@ -194,6 +209,8 @@ class PanelProtocol(HttpToolsProtocol):
         if entry is not None and self._take_directly(entry):
             return
         HttpToolsProtocol.on_headers_complete(self)  # not super(): once per request, it costs more
+        if len(self.pipeline) >= PIPELINE_LIMIT and isinstance(self.flow, _Flow):  # a flood: read no more until answers drain
+            self.flow.hold()
 
     def on_body(self, body: bytes) -> None:
         if self._direct is not None:
@@ -304,7 +321,7 @@ class PanelProtocol(HttpToolsProtocol):
             return
         now = self.loop.time()
         begun, idle, later = self._begun, self._idle, now + self.timeout_keep_alive
-        if begun is not None:
+        if begun is not None and not getattr(self.flow, "held", False):  # held: the server, not the client, is slow
             due = begun + self.read_timeout
             if now >= due:
                 self._too_slow()
@@ -341,6 +358,26 @@ class PanelProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
+class _Flow(FlowControl):
+    """uvicorn's flow control, with reading held while PIPELINE_LIMIT requests wait: uvicorn resumes reading
+    on every answer and every ``receive``, which let a client that pipelines without reading its answers
+    queue requests without end (docs/http.md)."""
+
+    held = False
+
+    def hold(self) -> None:
+        self.held = True
+        self.pause_reading()
+
+    def release(self) -> None:
+        self.held = False
+        self.resume_reading()
+
+    def resume_reading(self) -> None:
+        if not self.held:
+            super().resume_reading()
+
+
 def direct_entry(app: Any) -> DirectEntry | None:
     """The app's ``direct_entry`` (MockApp, Hub), under uvicorn's proxy-headers middleware; None
     for any other app (it is served the ASGI way only)."""
@@ -350,11 +387,13 @@ def direct_entry(app: Any) -> DirectEntry | None:
     return found
 
 
-def protocol_class(*, header_limit: int = HEADER_LIMIT, read_timeout: float = READ_TIMEOUT) -> type[PanelProtocol]:
-    """``PanelProtocol`` with other limits (tests use short ones)."""
-    if header_limit == HEADER_LIMIT and read_timeout == READ_TIMEOUT:
+def protocol_class(*, header_limit: int = HEADER_LIMIT, read_timeout: float = READ_TIMEOUT,
+                   hosts: Hosts = LOOPBACK_ONLY) -> type[PanelProtocol]:
+    """``PanelProtocol`` with other limits (tests use short ones) or other names to answer."""
+    if header_limit == HEADER_LIMIT and read_timeout == READ_TIMEOUT and hosts is LOOPBACK_ONLY:
         return PanelProtocol
-    return type("PanelProtocol", (PanelProtocol,), {"header_limit": header_limit, "read_timeout": read_timeout})
+    return type("PanelProtocol", (PanelProtocol,), {"header_limit": header_limit, "read_timeout": read_timeout,
+                                                    "hosts": hosts})
 
 
 class PanelServer(uvicorn.Server):
@@ -472,7 +511,7 @@ _OFFERED = b"connection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settin
 
 
 def _post(body: bytes, head: bytes = b"", version: bytes = b"1.1") -> bytes:
-    return b"POST /probe HTTP/%s\r\nhost: probe\r\n%s%scontent-length: %d\r\n\r\n%s" % (
+    return b"POST /probe HTTP/%s\r\nhost: 127.0.0.1\r\n%s%scontent-length: %d\r\n\r\n%s" % (
         version, _FORM, head, len(body), body)
 
 
@@ -481,7 +520,7 @@ def _post(body: bytes, head: bytes = b"", version: bytes = b"1.1") -> bytes:
 # with a body (compared with what it should be: uvicorn loses its body); HTTP/1.0, closed after it.
 _PROBE = [
     (_post(b"a=1"), 1),
-    (b"GET /probe HTTP/1.1\r\nhost: probe\r\n\r\n" + _post(b"b=2"), 2),
+    (b"GET /probe HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n" + _post(b"b=2"), 2),
     (_post(b"hand=over"), 1),
     (_post(b"c=3", _OFFERED), 1),
     (_post(b"d=4", version=b"1.0"), 1),

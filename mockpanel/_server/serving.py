@@ -16,10 +16,12 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import uvicorn
 
+from .hosts import LOOPBACK_ONLY, Hosts
 from .own_answers import HEADER_LIMIT, KEEP_ALIVE, READ_TIMEOUT
 
 LOG = logging.getLogger("mockpanel.server")
@@ -67,22 +69,24 @@ def _choose() -> HttpPath:
 
 
 def server_options(*, direct: bool | None = None, header_limit: int = HEADER_LIMIT, read_timeout: float = READ_TIMEOUT,
-                   **overrides: Any) -> dict[str, Any]:
+                   allow_hosts: Iterable[str] = (), **overrides: Any) -> dict[str, Any]:
     """uvicorn.Config options every mockpanel server uses (``mockpanel serve``, the pytest hub, the
     proxy): the HTTP protocol of ``http_path()``, or of the path ``direct`` says (tests), with these
-    limits; ``overrides`` are uvicorn's own options."""
+    limits, answering loopback names, its own address and ``allow_hosts`` (hosts.py); ``overrides``
+    are uvicorn's own options."""
     if direct is None:
         direct = http_path().direct
     keep_alive = overrides.get("timeout_keep_alive", KEEP_ALIVE)
+    hosts = Hosts(allow_hosts) if allow_hosts else LOOPBACK_ONLY
     http: type[Any]
     if direct:
         from .protocol import protocol_class
 
-        http = protocol_class(header_limit=header_limit, read_timeout=read_timeout)
+        http = protocol_class(header_limit=header_limit, read_timeout=read_timeout, hosts=hosts)
     else:
         from .guard import guarded_class
 
-        http = guarded_class(header_limit=header_limit, read_timeout=read_timeout, keep_alive=keep_alive)
+        http = guarded_class(header_limit=header_limit, read_timeout=read_timeout, keep_alive=keep_alive, hosts=hosts)
     options: dict[str, Any] = dict(
         http=http, access_log=False, server_header=False, date_header=False,
         timeout_keep_alive=KEEP_ALIVE, h11_max_incomplete_event_size=HEADER_LIMIT,

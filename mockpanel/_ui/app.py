@@ -22,13 +22,13 @@ from starlette.templating import Jinja2Templates
 from .._domain.accounts import redact
 from .._domain.errors import PanelError
 from .._domain.numbers import parse_int
-from .._control_api.access import refusal
+from .._control_api.access import forged, refusal
 from .._powers.control import Control
 from . import view
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
-TEMPLATES.env.filters["money"] = view.money
+TEMPLATES.env.filters["money"] = view.money_filter
 SECTIONS = ("clock", "keys", "orders", "refills", "faults", "journal")
 COOKIE = "mockpanel_token"
 STATIC = {"ui.js": "text/javascript", "ui.css": "text/css"}
@@ -43,8 +43,8 @@ def _refused(request: Request) -> Response | None:
     token = getattr(request.app.state, "admin_token", None)
     cookie = request.cookies.get(COOKIE)
     if token and cookie and hmac.compare_digest(cookie.encode(), token.encode()):
-        return None
-    return refusal(request)
+        return forged(request)
+    return refusal(request) or forged(request)
 
 
 def _control(request: Request) -> Control:
@@ -80,6 +80,9 @@ async def live(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    refused = forged(request, json_body=False)  # the sign-in is a form: its origin is checked, not its type
+    if refused is not None:
+        return refused
     form = await request.form(max_fields=5)
     token = getattr(request.app.state, "admin_token", None)
     given = str(form.get("token") or "")

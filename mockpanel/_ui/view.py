@@ -12,7 +12,10 @@ from urllib.parse import urlencode
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from jinja2 import pass_context
+
 from .._domain.lifecycle import Status
+from .._domain.money import shown_text
 from .._powers.control import Control
 from .._control_api.listing import ORDERS, list_keys, list_orders, list_refills
 from .._control_api.listing import count_statuses
@@ -23,15 +26,19 @@ REFILLS_SHOWN = 20
 _ORDER_QUERY = ("key", "status", "service", "link", "before", "after", "limit")
 
 
-def money(value: Any) -> str:
-    """An exact amount without trailing zeros (at least two decimals, never an exponent):
-    "0.4725000" -> "0.4725", "0E-7" -> "0.00"."""
+def money(value: Any, places: int = 2) -> str:
+    """An exact amount with at least ``places`` decimals (the dialect's), never an exponent:
+    "0.4725000" -> "0.47250" with 5, "0E-7" -> "0.00000"."""
     try:
-        text = format(Decimal(str(value)), "f")
+        return shown_text(Decimal(str(value)), places)
     except InvalidOperation:
         return str(value)
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
+
+
+@pass_context
+def money_filter(ctx: Any, value: Any) -> str:
+    """``money`` as the page's filter: with the decimals of the dialect the page shows (``money_places``)."""
+    return money(value, int(ctx.get("money_places", 2)))
 
 
 def clock_text(t: float) -> str:
@@ -101,11 +108,11 @@ def context(control: Control, query: Mapping[str, str], base: str) -> dict[str, 
         q["limit"] = PAGE
     clock = control.clock()
     now = clock["now"]
-    orders = list_orders(panel, q)
+    orders = list_orders(panel, q, control.dialect)
     for o in orders["orders"]:
         o["ago"] = ago(now, o["created"])
     counts = count_statuses(panel, q)
-    keys = list_keys(panel, {"limit": 100, "offset": 0})
+    keys = list_keys(panel, {"limit": 100, "offset": 0}, control.dialect)
     ledger_key = query.get("ledger", "")
     kept = {k: v for k, v in query.items() if k in (*_ORDER_QUERY, "ledger") and v}
 
@@ -121,6 +128,7 @@ def context(control: Control, query: Mapping[str, str], base: str) -> dict[str, 
         "link": link,
         "query": kept,
         "dialect": control.dialect.name,
+        "money_places": control.dialect.money_decimals,
         "clock": {**clock, "text": clock_text(now)},
         "keys": keys,
         "ledger": ledger_of(control, ledger_key) if ledger_key else None,

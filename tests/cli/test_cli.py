@@ -263,11 +263,11 @@ def test_keys_come_from_mockpanel_keys_unless_given_on_the_command_line(monkeypa
     result = _serve_as_if_on("127.0.0.1", monkeypatch, env=env)
     assert result.exit_code == 0, result.output
     shown = [line.strip() for line in result.output.splitlines() if line.strip().startswith("key ")]
-    assert shown == [f"key {redact('sk-env-one')}: balance 1000 USD", f"key {redact('sk-env-two')}: balance 1000 USD"]
+    assert shown == [f"key {redact('sk-env-one')}: balance 1000.00000 USD", f"key {redact('sk-env-two')}: balance 1000.00000 USD"]
     assert "sk-env" not in result.output
     given = _serve_as_if_on("127.0.0.1", monkeypatch, "--key", "sk-cli", env=env)
     assert [line.strip() for line in given.output.splitlines() if line.strip().startswith("key ")] == [
-        f"key {redact('sk-cli')}: balance 1000 USD"
+        f"key {redact('sk-cli')}: balance 1000.00000 USD"
     ]
 
 

@@ -59,7 +59,7 @@ def test_python_example_runs(pytester: pytest.Pytester, doc: str, index: int, co
         pytester.makepyfile(test_defaults="""
             def test_the_session_defaults_apply(mockpanel):
                 assert mockpanel.url.endswith("/api/v1")  # smartpanel-v1
-                assert str(mockpanel.balance()) == "10"
+                assert str(mockpanel.balance()) == "10.00"  # the balance with the dialect's decimals (smartpanel-v1: 2)
         """)
         expected = 1
     else:

@@ -139,3 +139,16 @@ def test_load_refuses_what_is_not_an_object():
     for data in (None, [], "state", 3):
         with pytest.raises(StateError, match="not a mockpanel state"):
             snapshot.load(data)
+
+
+def test_money_in_a_state_is_exact_and_never_an_exponent():
+    panel = build_panel(clock=VirtualClock(speed=0, start=1_700_000_000), seed=1)
+    panel.create_account("spent-key", balance="0.09")
+    panel.add("spent-key", "1", {"link": "https://x.test/all", "quantity": "100"})  # 0.0900000: the balance is 0E-7
+    data = snapshot.dump(panel.core)
+    (account,) = data["accounts"]
+    assert account["balance"] == "0.0000000"
+    assert "E-" not in json.dumps(data)
+    restored = build_panel(clock=VirtualClock(speed=0, start=1_700_000_000), seed=1)
+    restored.restore_snapshot(data)
+    assert restored.balance("spent-key")[0] == 0

@@ -45,17 +45,17 @@ def test_index(ctl):
 
 def test_keys_topup_drain_ledger_delete(ctl, mock):
     made = ctl("POST", "/keys", {"key": "k2", "balance": "10.5", "currency": "EUR"})
-    assert (made.status_code, made.json()) == (201, {"key": "k2", "balance": "10.5", "currency": "EUR"})
+    assert (made.status_code, made.json()) == (201, {"key": "k2", "balance": "10.50000", "currency": "EUR"})
     generated = ctl("POST", "/keys", {}).json()
-    assert len(generated["key"]) >= 16 and generated["balance"] == "0"
-    assert ctl("POST", "/keys/k2/topup", {"amount": "2.25"}).json() == {"balance": "12.75"}
-    assert ctl("POST", "/keys/k2/topup", {"amount": 0.1}).json() == {"balance": "12.85"}  # JSON numbers stay exact
-    assert ctl("POST", "/keys/k2/drain", {"amount": "2.85"}).json() == {"balance": "10.00"}
+    assert len(generated["key"]) >= 16 and generated["balance"] == "0.00000"
+    assert ctl("POST", "/keys/k2/topup", {"amount": "2.25"}).json() == {"balance": "12.75000"}
+    assert ctl("POST", "/keys/k2/topup", {"amount": 0.1}).json() == {"balance": "12.85000"}  # JSON numbers stay exact
+    assert ctl("POST", "/keys/k2/drain", {"amount": "2.85"}).json() == {"balance": "10.00000"}
     ledger = ctl("GET", "/keys/k2/ledger").json()
     assert [(e["kind"], e["amount"]) for e in ledger["entries"]] == [
-        ("deposit", "10.5"), ("deposit", "2.25"), ("deposit", "0.1"), ("withdrawal", "2.85"),
+        ("deposit", "10.50000"), ("deposit", "2.25000"), ("deposit", "0.10000"), ("withdrawal", "2.85000"),
     ]
-    assert ctl("POST", "/keys/k2/drain", {}).json() == {"balance": "0.00"}
+    assert ctl("POST", "/keys/k2/drain", {}).json() == {"balance": "0.00000"}  # never "0E-7"
     assert ctl("DELETE", "/keys/k2").json() == {"removed": True}
     assert HTTP.post(mock.url, data={"key": "k2", "action": "balance"}).json() == {"error": "Invalid API key"}
     assert ctl("DELETE", "/keys/k2").status_code == 404
@@ -77,7 +77,7 @@ def test_clock(ctl):
 def test_force_an_order_and_its_money_follows(ctl, mock):
     order = api(mock, action="add", service="1", link="https://x.test/a", quantity="1000")["order"]
     seen = ctl("GET", f"/orders/{order}").json()
-    assert (seen["status"], seen["service"], seen["link"], seen["charge"]) == ("Pending", 1, "https://x.test/a", "0.9000000")
+    assert (seen["status"], seen["service"], seen["link"], seen["charge"]) == ("Pending", 1, "https://x.test/a", "0.90000")
     assert KEY not in json.dumps(seen)
     forced = ctl("POST", f"/orders/{order}", {"status": "Partial", "remains": 157, "start_count": 42}).json()
     assert (forced["status"], forced["remains"], forced["start_count"]) == ("Partial", 157, 42)
@@ -95,6 +95,8 @@ def test_choose_an_outcome_for_later(ctl, mock):
     planned = ctl("POST", f"/orders/{order}", {"outcome": {"status": "Partial", "remains": 250}}).json()
     assert planned["status"] == "Pending" and planned["plan"]["outcome"] == "Partial"
     ctl("POST", "/clock", {"advance": "2d"})
+    # The refund of the undelivered 250 shows on the first read, before anything reads the balance.
+    assert ctl("GET", f"/orders/{order}").json()["refunded"] == "0.22500"
     assert api(mock, action="status", order=order)["remains"] == "250"
 
 

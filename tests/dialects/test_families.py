@@ -247,7 +247,7 @@ def test_smartpanel_script_lacks_refill_and_cancel_and_writes_every_field_as_a_s
         services = http.post(url, data={"key": KEY, "action": "services"}).json()
         lacking = [http.post(url, data={"key": KEY, "action": a, "order": "1"}).json()
                    for a in ("refill", "refill_status", "cancel")]
-    assert all(isinstance(v, str) for s in services for v in s.values())
+    assert all(isinstance(v, str) for s in services for k, v in s.items() if k != "desc")  # desc: a string or null
     assert {s["dripfeed"] for s in services} <= {"0", "1"}
     assert lacking == [{"error": "This action is Invalid"}] * 3
 
@@ -267,6 +267,7 @@ def test_smartpanel_script_lacks_refill_and_cancel_and_writes_every_field_as_a_s
     ({"rate_limit": {"requests": 0}}, "'rate_limit'"),
     ({"cancel": {"shape": "nested"}}, "'cancel.shape'"),
     ({"key_case": "lower"}, "'key_case'"),
+    ({"key_trailing_spaces": "stripped"}, "'key_trailing_spaces'"),
     ({"add": {"order": "uuid"}}, "'add.order'"),
 ])
 def test_each_family_setting_is_checked_on_load_naming_the_field_and_file(

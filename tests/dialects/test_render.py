@@ -94,6 +94,15 @@ def test_service_rendering_follows_the_field_kinds(php_like):
     }
 
 
+def test_a_flag_written_as_a_string_is_true_or_false_as_panels_write_it(tmp_path) -> None:
+    # A recorded panel sending "refill": "true" records the kind "str": served as "true", not Python's "True".
+    path = tmp_path / "flags.json"
+    path.write_text(json.dumps({"name": "flags", "extends": "standard", "description": "x",
+                                "services": {"fields": {"service": "int", "refill": "str", "cancel": "str"}}}))
+    assert render.service(load_dialect(str(path)), CATALOG.get(1)) == {"service": 1, "refill": "true", "cancel": "true"}
+    assert render.service(load_dialect(str(path)), CATALOG.get(3))["refill"] == "false"
+
+
 def test_services_empty_is_the_dialects_empty_answer(php_like):
     assert render.services(STANDARD, []) == []
     assert render.services(php_like, []) == {"status": "success", "data": "Empty Data"}

@@ -17,7 +17,7 @@ import pytest
 from mockpanel import ServerThread, build_panel, create_app
 from mockpanel._gauntlet.report import to_html
 from mockpanel._gauntlet.matrix import Cell
-from mockpanel._gauntlet.scenarios import SCENARIOS, choose
+from mockpanel._powers.scenarios import SCENARIOS, choose
 from mockpanel._gauntlet.verdicts import MAX_PER_MINUTE, judge
 
 CLIENTS = Path(__file__).resolve().parents[1] / "helpers" / "clients"

@@ -37,8 +37,8 @@ def find() -> tuple[str, str]:
 
 
 @contextmanager
-def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
-    """A selenium WebDriver on a fresh profile, closed afterwards."""
+def chromium(width: int = 1280, height: int = 900, flags: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A selenium WebDriver on a fresh profile, closed afterwards; ``flags``: more of Chromium's own."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -46,7 +46,7 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
     with tempfile.TemporaryDirectory(prefix="mockpanel-chromium-") as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = browser
-        for flag in FLAGS:
+        for flag in (*FLAGS, *flags):
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
         options.add_argument(f"--window-size={width},{height}")

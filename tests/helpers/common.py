@@ -33,9 +33,17 @@ HTTP = httpx.Client(timeout=5)
 @contextmanager
 def serving(*args: str) -> Iterator[str]:
     """``mockpanel serve --port 0 ARGS`` in a subprocess; yields its origin (http://host:port)."""
+    with serving_process(*args) as (origin, _):
+        yield origin
+
+
+@contextmanager
+def serving_process(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``serving``, yielding the process too (its memory, its output); ``env``: more environment."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockpanel", "serve", "--port", "0", "--speed", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     try:
         origin = None
@@ -53,7 +61,7 @@ def serving(*args: str) -> Iterator[str]:
                 break
             except httpx.ConnectError:
                 time.sleep(0.02)
-        yield origin
+        yield origin, proc
     finally:
         proc.terminate()
         try:

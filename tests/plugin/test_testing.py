@@ -76,7 +76,7 @@ def test_set_order_charges_and_refunds_as_a_natural_status(mp):
     canceled = add(mp, link="https://x.test/canceled")["order"]
     mp.set_order(canceled, status="Canceled")
     assert mp.balance() == Decimal("100") - Decimal("0.54")
-    assert mp.order(canceled)["refunded"] == "0.9000000"
+    assert mp.order(canceled)["refunded"] == "0.90000"
     with pytest.raises(ValueError, match="final status cannot change"):
         mp.set_order(canceled, status="Completed")
 
@@ -86,6 +86,14 @@ def test_set_order_outcome_and_start_count(mp):
     mp.set_order(order, start_count=1234, outcome={"status": "Partial", "remains": 10})
     mp.clock.advance(days=2)
     assert (status(mp, order)["start_count"], status(mp, order)["remains"]) == ("1234", "10")
+
+
+def test_money_is_shown_with_the_dialects_decimals_never_an_exponent(mp):
+    add(mp)  # service 1 at 0.90 per 1000: the stored balance is 99.1000000
+    assert str(mp.balance()) == "99.10000"
+    assert str(mp.drain()) == "0.00000"  # not Decimal('0E-7')
+    assert str(mp.drain()) == "0.00000"  # nothing left to drain
+    assert mp.ledger()["balance"] == "0.00000"
 
 
 def test_keys_and_money(mp):

@@ -221,7 +221,7 @@ def test_requests_uvicorn_rewrites_go_the_asgi_way(counted: list[str], head: byt
 def test_a_request_behind_one_still_being_answered_waits_its_turn(counted: list[str]) -> None:
     """A GET (the app's way) and then a form POST, pipelined: answered in the order asked."""
     with ServerThread(_app()) as live:
-        get = b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: x\r\n\r\n"
+        get = b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         posts = [_post(f"key={KEY}&action=status&order={n}") for n in (1, 2)]
         raw = _exchange(live.port, get + posts[0] + get + posts[1], 4)
     bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in raw.split(b"HTTP/1.1 ")[1:]]
@@ -344,7 +344,7 @@ def test_a_body_too_slow_after_an_answer_on_the_same_connection_gets_a_408() -> 
     app = _app()
     with ServerThread(app, read_timeout=0.5, timeout_keep_alive=1) as live:
         with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
-            sock.sendall(b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: x\r\n\r\n")  # the app's way
+            sock.sendall(b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # the app's way
             assert _read_answers(sock, 1).startswith(b"HTTP/1.1 200")
             sock.sendall(_post(f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fslow.test&quantity=100")[:-4])
             raw = _read_answers(sock, 1)
@@ -412,7 +412,7 @@ ADD = f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fdirect.test%2F{{}}&qua
 ], ids=["http-1.0", "connection-close"])
 def test_requests_behind_an_answer_that_closes_are_dropped_unrun(first: bytes) -> None:
     """What follows a closing answer in the same packet is never run, the ASGI way or not."""
-    behind = _post(ADD.format("b")) * 20 + b"POST /_mock/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    behind = _post(ADD.format("b")) * 20 + b"POST /_mock/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
     results = []
     for direct in (True, False):
         app = _app()

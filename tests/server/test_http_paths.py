@@ -72,7 +72,7 @@ SESSION = b"".join([
     _post(f"key={KEY}&action=balance"),
     _post(f"key={KEY}&action=add&service=1&link=https%3A%2F%2Fpaths.test%2Fa&quantity=100"),
     _post(f"key={KEY}&action=status&order=10001") * 2,
-    b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
     _post(f"key={KEY}&action=balance", H2C),
     _post("key=wrong-key-123456&action=balance"),
     _post(f"key={KEY}&action=balance", version=b"1.0"),

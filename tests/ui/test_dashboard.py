@@ -50,6 +50,13 @@ def test_the_page_shows_orders_keys_journal_and_clock_never_a_key(ui):
     assert f'id="order-{first}"' in live["orders"] and not any(KEY in part for part in live.values())
 
 
+def test_money_on_the_page_has_the_dialects_decimals(ui):
+    add(ui)  # 0.09 of the key's 100
+    html = ui.get("/_mock/ui").text
+    assert ">99.91000</td>" in html and ">0.09000</td>" in html  # the balance and the charge: 5 decimals, as answers show
+    assert "99.9100000" not in html and "E-7" not in html
+
+
 def test_filters_and_paging(ui, panel):
     ids = [add(ui, link=f"https://x.test/{i}") for i in range(30)]
     panel.set_order(ids[3], status="Canceled")
@@ -73,9 +80,9 @@ def test_the_controls_move_the_clock_force_orders_and_manage_keys_and_faults(ui,
     assert ui.post("/_mock/ui/act/clock", json={"advance": "1h"}, headers=UI).json()["now"] >= before + 3600
     assert ui.post(f"/_mock/ui/act/orders/{order}", json={"status": "Completed"}, headers=UI).status_code == 400
     made = ui.post("/_mock/ui/act/keys", json={"key": "ui-made-key", "balance": "5"}, headers=UI).json()
-    assert made == {"key": redact("ui-made-key"), "balance": "5"}
+    assert made == {"key": redact("ui-made-key"), "balance": "5.00000"}
     topped = ui.post(f"/_mock/ui/act/keys/{key_id('ui-made-key')}/topup", json={"amount": "2.5"}, headers=UI).json()
-    assert topped == {"balance": "7.5"}
+    assert topped == {"balance": "7.50000"}
     assert ui.post("/_mock/ui/act/keys/0000/topup", json={"amount": "1"}, headers=UI).status_code == 404
     fault = ui.post("/_mock/ui/act/faults", json={"kind": "http", "status": "503", "action": "add"}, headers=UI).json()
     assert fault["status"] == 503 and "503" in ui.get("/_mock/ui").text

@@ -1,17 +1,21 @@
-"""The gauntlet's scenarios: each a named plan of what a panel does to a client on a bad day, built
-from the mock's faults and lifecycle settings (docs/gauntlet.md says what each one means).
+"""Scenarios: each a named plan of what a panel does to a client on a bad day, built from the mock's
+faults and lifecycle odds (docs/gauntlet.md says what each one means). The gauntlet runs a client
+through them; ``@pytest.mark.mockpanel(scenario=...)`` puts one test's panel in one.
 
 A scenario is data: the faults to add to a fresh panel, and the lifecycle odds its orders are drawn
-from. ``none`` is the panel on a good day. The clock of every cell runs fast (``Cell.speed``), so a
-client that waits for an order to end waits seconds, not hours.
+from (given when the panel is built). ``none`` is the panel on a good day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .._domain.plans import LifecycleSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .control import Control
 
 # Above the timeout clients commonly set: httpx's default is 5 s, and the panels' example clients set none to 5.
 SLOW_SECONDS = 6.0
@@ -62,3 +66,22 @@ def choose(spec: str) -> list[Scenario]:
         raise ValueError(f"unknown scenario {', '.join(unknown) or repr(spec)}: choose from all, "
                          + ", ".join(SCENARIOS))
     return [SCENARIOS[n] for n in dict.fromkeys(names)]
+
+
+def scenario(name: str) -> Scenario:
+    """The scenario called ``name``; a clear error naming the others for an unknown one."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise ValueError(f"unknown scenario {name!r}: choose from {', '.join(SCENARIOS)}") from None
+
+
+def prepare(control: Control, chosen: Scenario) -> None:
+    """Give a fresh panel the scenario's faults (its lifecycle odds are given when the panel is built)."""
+    for spec in chosen.faults:
+        control.add_fault(spec)
+    if chosen.reprice is not None:
+        factor = Decimal(str(chosen.reprice))
+        for service in control.panel.catalog:
+            control.add_fault({"kind": "reprice", "service": service.id,
+                               "rate": str((service.rate * factor).quantize(Decimal("0.0001")))})
