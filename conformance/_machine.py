@@ -17,7 +17,7 @@ import zlib
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, InvalidDefinition
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     precondition,
@@ -81,7 +81,9 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: bool(phase.probe_candidates()))
         @rule(data=st.data())
         def invalid_add(self, data: st.DataObject) -> None:
-            phase.guarded(probe, phase, data)
+            # The plan lists the probes that matter most first (a small --max-spend may not reach the rest).
+            first = phase.probe_candidates()[:3]
+            phase.guarded(probe, phase, data, data.draw(st.sampled_from(first), label="probe"))
 
         @precondition(lambda self: phase.supports("cancel") and bool(cancellable(True)) and not phase.ctx.stopped)
         @rule(data=st.data())
@@ -158,9 +160,20 @@ def run(ctx: Context) -> OrdersPhase:
             report_multiple_bugs=False,
             print_blob=False,
         ))
-    except Flaky:  # a stop (budget, overcharge) changed what the rules may do: the programs are over anyway
+    except InvalidDefinition:
+        # No step could run at all (nothing affordable to place or probe, no order to follow): nothing to program.
+        note = "the stateful programs had no step to run (nothing the cap allows to place or probe, no order to follow)"
+        ctx.notes.append(note)
+        ctx.progress.line(f"  {note}")
+    except Flaky as exc:
+        # What the panel answered (a stop, an add it would not take, an order that never moved) changed which
+        # steps could run between programs, and hypothesis saw it: the programs are over, never a crash.
+        # The sweep and the end checks below still run.
         if not ctx.stopped:
-            raise
+            note = (f"the stateful programs ended early ({type(exc).__name__}): what the panel answered changed "
+                    "which steps could run; the sweep and the end checks still ran")
+            ctx.notes.append(note)
+            ctx.progress.line(f"  {note}")
     phase.guarded(sweep, phase)
     phase.guarded(finish, phase)
     readonly.note_unsupported(ctx)
@@ -185,13 +198,20 @@ def sweep(phase: OrdersPhase) -> None:
             phase.guarded(phase.settle_and_record)  # the link is busy on that service until its order ends
             if not phase.placeable():
                 break
-        for _ in range(len(phase.probes) + 1):
+        for _ in range(2 * len(phase.probes) + 1):
             probes = phase.probe_candidates()
-            if not probes:
+            if probes:
+                phase.guarded(probe, phase, data, probes[0])
+                continue
+            left = [p for p in phase.probes if not p.done and phase.ctx.session.can_spend(p.cost)]
+            if not left or phase.ctx.stopped:
                 break
-            phase.guarded(probe, phase, data, probes[0])
+            phase.guarded(phase.settle_and_record)  # the service is busy with an order of the run until it ends
+            if not phase.probe_candidates():
+                break
 
-    if not (phase.placeable() or phase.probe_candidates()):
+    pending = [p for p in phase.probes if not p.done and phase.ctx.session.can_spend(p.cost)]
+    if not (phase.placeable() or pending) or phase.ctx.stopped:
         return
     phase.step("-- sweep: what the programs did not reach")
     test = settings(max_examples=1, deadline=None, database=None, phases=(Phase.generate,),
@@ -201,7 +221,7 @@ def sweep(phase: OrdersPhase) -> None:
 
 def finish(phase: OrdersPhase) -> None:
     """After the programs: what the random interleaving missed, then every order to its end."""
-    v, d, cfg = phase.ctx.verdicts, phase.ctx.dialect, phase.ctx.config
+    v, cfg = phase.ctx.verdicts, phase.ctx.config
     completed = [o for o in phase.orders.values() if o.status is Status.COMPLETED]
     if phase.supports("refill") and not v.exercised("V2-REF-01"):
         candidates = [o for o in completed if o.spec.service.refill and o.refill_id is None]
@@ -216,7 +236,7 @@ def finish(phase: OrdersPhase) -> None:
     if phase.supports("cancel") and not (v.exercised("V2-ORD-07") and (v.exercised("V2-ISO-02") or not cfg.second_key)):
         ensure_outcome(phase, Status.CANCELED)
     for _ in range(3):  # the panel may finish (or cancel) the order before the cancel lands
-        if "cancel" not in d.actions or v.exercised("V2-ORD-06") or phase.ctx.stopped:
+        if not phase.supports("cancel") or v.exercised("V2-ORD-06") or phase.ctx.stopped:
             break
         ensure_outcome(phase, Status.PARTIAL)
         phase.settle_and_record()

@@ -46,17 +46,36 @@ class PlanItem:
 
 @dataclass
 class Probe:
-    kind: str  # below_min, above_max, malformed, unknown_service, wrong_key, no_funds, missing
+    """An add a correct panel refuses, differing from a valid one in exactly one thing."""
+
+    kind: str  # below_min, above_max, malformed, invalid, unknown_service, wrong_key, no_funds, missing
     service: ServiceInfo | None
-    cost: Decimal
+    cost: Decimal  # the worst case if the panel accepts it
     done: bool = False
-    value: str | None = None  # the malformed quantity sent
+    value: str | None = None  # the malformed or invalid value sent
+    field: str | None = None  # the field it changes (malformed, invalid) or leaves out (missing)
+    what: str = ""  # how the value is wrong: "a fraction", "zero runs"…
+    dripfeed: bool = False  # on a drip-feed order
 
     @property
     def label(self) -> str:
-        where = f" on service {self.service.id} ({self.service.type})" if self.service else ""
-        what = f" quantity {self.value!r}" if self.value is not None else ""
-        return f"{self.kind.replace('_', ' ')}{what}{where}"
+        where = f" on service {self.service.id} ({self.service.type}{', drip-feed' if self.dripfeed else ''})" \
+            if self.service else ""
+        if self.kind == "missing":
+            return f"without {self.field!r}{where}"
+        if self.value is not None:
+            return f"{self.kind} {self.field or 'quantity'} {self.value!r} ({self.what}){where}"
+        return f"{self.kind.replace('_', ' ')}{where}"
+
+    @property
+    def uses_service(self) -> bool:
+        """An add on the service with the main key (a wrong key, another service or key touch nothing of it)."""
+        return self.kind not in ("wrong_key", "unknown_service", "no_funds")
+
+    @property
+    def exact(self) -> bool:
+        """What the panel makes of it is known (its quantity): an accepted one is priced and checked as sent."""
+        return self.kind not in ("malformed", "invalid", "missing")
 
 
 @dataclass
@@ -105,8 +124,9 @@ def item_rids(item: PlanItem) -> list[str]:
 
 
 def probe_rid(p: Probe) -> str:
-    """The requirement id an invalid add exercises."""
+    """The requirement id an invalid add exercises: a malformed number, ADD-07; a documented value ruled out
+    or a required field left out, its type's (drip-feed's own for runs and interval)."""
     return {
         "below_min": "V2-ADD-02", "above_max": "V2-ADD-03", "malformed": "V2-ADD-07", "unknown_service": "V2-ADD-04",
         "wrong_key": "V2-ADD-05", "no_funds": "V2-ADD-06",
-    }.get(p.kind) or type_rid(p.service.type if p.service and p.service.type else "Default")
+    }.get(p.kind) or type_rid(p.service.type if p.service and p.service.type else "Default", p.dripfeed)

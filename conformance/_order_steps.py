@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from . import _strategies as S
-from .expect import json_kind, kind_name, short
+from .expect import StatusInfo, json_kind, kind_name, short
 from ._order_checks import agree, refused_valid, total, track, unknown_item
-from ._orders import OrdersPhase, PlanItem, Probe, Tracked, item_rids, type_rid
+from ._orders import OrdersPhase, PlanItem, Probe, Tracked, item_rids, probe_rid, type_rid
 from .rules import Status
 from .session import NOT_JSON
 from .verdicts import Checks
@@ -61,54 +61,62 @@ def place(phase: OrdersPhase, data: st.DataObject, item: PlanItem | None = None)
 
 def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> None:
     p = p or data.draw(st.sampled_from(phase.probe_candidates()), label="probe")
-    e, d, cfg = phase.ctx.expect, phase.ctx.dialect, phase.ctx.config
+    d, cfg = phase.ctx.dialect, phase.ctx.config
     s = p.service
     assert s is not None
-    base = data.draw(S.order_fields(s, phase.link, d), label="fields")
+    base = S.dripfeed_spec(s, phase.link, d) if p.dripfeed else data.draw(S.order_fields(s, phase.link, d),
+                                                                         label="fields")
     key = cfg.key
     codes: tuple[str, ...] = ()
     wording: str | None = None
     values: dict[str, Any] | None = None
+    rid = probe_rid(p)
     if p.kind == "below_min":
-        spec, rid = S.with_units(base, (s.min or 1) - 1, "below min"), "V2-ADD-02"
+        spec = S.with_units(base, (s.min or 1) - 1, "below min")
         codes, wording, values = ("quantity_below_min",), "V2-ERR-05", {"min": s.min}
     elif p.kind == "above_max":
-        spec, rid = S.with_units(base, (s.max or 0) + 1, "above max"), "V2-ADD-03"
+        spec = S.with_units(base, (s.max or 0) + 1, "above max")
         codes, wording, values = ("quantity_above_max",), "V2-ERR-05", {"max": s.max}
-    elif p.kind == "malformed":
-        bad = p.value or S.MALFORMED_QUANTITIES[0]
-        spec, rid = S.OrderSpec(s, {**base.params, "quantity": bad}, base.units, base.quantity, base.flat), "V2-ADD-07"
+    elif p.kind in ("malformed", "invalid"):  # one field, otherwise the valid order; what it makes unknown
+        field = p.field or "quantity"
+        if field == "quantity" and not p.dripfeed:
+            base = S.with_units(base, s.min or 1, "at the minimum")  # in range but for its writing
+        spec = S.OrderSpec(s, {**base.params, field: p.value or ""}, base.units, s.max or base.quantity, base.flat,
+                           base.dripfeed, note=p.label)
     elif p.kind == "unknown_service":
         listed = {x.id for x in phase.ctx.target.services}
         sid = data.draw(st.integers(10**9, 10**9 + 10**6).map(str).filter(lambda v: v not in listed), label="service")
-        spec, rid = S.OrderSpec(s, {**base.params, "service": sid}, base.units, base.quantity, base.flat), "V2-ADD-04"
+        spec = S.OrderSpec(s, {**base.params, "service": sid}, base.units, base.quantity, base.flat)
         codes, wording = ("incorrect_service_id", "service_disabled"), "V2-ERR-07"
     elif p.kind == "wrong_key":
         key = data.draw(st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
                         .filter(lambda k: k not in (cfg.key, cfg.second_key)), label="key")
-        spec, rid = base, "V2-ADD-05"
+        spec = base
         codes, wording = ("invalid_key",), "V2-ERR-03"
     elif p.kind == "no_funds":
         key = cfg.second_key or ""
-        spec, rid = base, "V2-ADD-06"
+        spec = base
         codes, wording = ("not_enough_funds",), "V2-ERR-06"
-    else:  # missing: one required field left out
-        spec = data.draw(st.sampled_from(S.without_field(base, d)), label="without")
-        rid = type_rid(s.type or "Default")
+    else:  # missing: this one required field left out
+        left_out = [x for x in S.without_field(base, d) if x.missing == p.field]
+        if not left_out:  # the type's valid order does not send it here: nothing to leave out
+            p.done = True
+            phase.step(f"invalid add ({p.label}): not sent, the valid order has no {p.field!r}")
+            return
+        spec = S.OrderSpec(s, left_out[0].params, base.units, s.max or base.quantity, base.flat, missing=p.field)
     c = Checks()
     pre = phase.snapshot(c)
     before = total(phase, pre)
     second_before = phase.read_balance(c, cfg.second_key)[0] if p.kind == "no_funds" else None
     ex = phase.send(spec.params, key=key, cost=p.cost)
     p.done = True
-    what = f"an error for an add {p.label}" + (f" without {spec.missing!r}" if spec.missing else "")
-    e.error(c, ex, rid, codes=codes, wording_rid=wording, values=values, what=what)
+    refused(phase, c, ex, p, rid, codes=codes, wording=wording, values=values)
     if isinstance(ex.data, dict) and "order" in ex.data:
-        if key == cfg.key:
-            track(phase, c, spec, None, ex, ex.data)
+        if key == cfg.key:  # tracked as what was sent: priced from it, or unpriced where its quantity is unknown
+            track(phase, c, spec, None, ex, ex.data, priced=p.exact)
         else:
             phase.second_spent = True
-    phase.step(f"invalid add ({p.label}{', without ' + spec.missing if spec.missing else ''}): {ex.response_line(120)}")
+    phase.step(f"invalid add ({p.label}): {ex.response_line(120)}")
     post = phase.snapshot(c)
     after = total(phase, post)
     if before is not None and after is not None and post is not None:
@@ -123,12 +131,34 @@ def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> No
     phase.absorb(c)
 
 
+def refused(phase: OrdersPhase, c: Checks, ex: Any, p: Probe, rid: str, *, codes: tuple[str, ...],
+            wording: str | None, values: dict[str, Any] | None) -> None:
+    """The probe was refused (rid), and for what it probed: a refusal in another error's words (too small, the
+    link busy, another field) proves nothing of it. The link busy with an order outside the run: not judged."""
+    e = phase.ctx.expect
+    own = Checks()
+    e.error(own, ex, rid, codes=codes, wording_rid=wording, values=values, what=f"an error for an add {p.label}")
+    found = e.error_message(ex.data) if ex.is_json else None
+    other = e.refuses_else(found[0], codes, p.field if p.kind in ("malformed", "invalid", "missing") else None) \
+        if found is not None else None
+    if other is not None and e.matches("active_order_with_link", str(found[0] if found else ""), None):
+        own.passed = [r for r in own.passed if r != rid]
+        phase.ctx.verdicts.not_exercised(rid, f"the add {p.label} was refused for its link being busy ({other}): "
+                                         "that proves nothing of what it probed")
+    elif other is not None:
+        own.passed = [r for r in own.passed if r != rid]
+        own.fail(rid, f"the add {p.label} was refused for something else: {other}", ex)
+    c.passed.extend(own.passed)
+    c.findings.extend(own.findings)
+
+
 def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
     """cancel orders=<ours>,<unknown>; ``allowed``: the service's cancel flag."""
     e = phase.ctx.expect
     c = Checks()
+    now = word(fresh(phase, c, order))
     ex = phase.send({"action": "cancel", "orders": f"{order.id},{phase.unknown_id}"})
-    phase.step(f"cancel {order.label()} ({order.status.value if order.status else '?'}): {ex.response_line(120)}")
+    phase.step(f"cancel {order.label()} ({now}): {ex.response_line(120)}")
     if e.unsupported(c, ex):
         phase.absorb(c)
         return
@@ -151,7 +181,8 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
                           f"cancel of order {order.id} answered {short(mine['cancel'])}: neither 1 nor {e.item_error_form()}", ex)
             if not allowed:
                 c.require("V2-CAN-03", not accepted,
-                          f"order {order.id} of a service whose cancel flag is false was canceled", ex)
+                          f"order {order.id} of a service whose cancel flag is false ({now} at that moment) was "
+                          "canceled", ex)
             order.cancel_requested = order.cancel_requested or accepted
         unknown_item(phase, c, items, "cancel", "V2-CAN-01", ex)
     phase.money_rule(c, phase.snapshot(c))
@@ -229,11 +260,32 @@ def refill_batch(phase: OrdersPhase, c: Checks, order: Tracked) -> None:
     unknown_item(phase, c, items, "refill", "V2-REF-03", ex)
 
 
+def fresh(phase: OrdersPhase, c: Checks, order: Tracked) -> StatusInfo | None:
+    """The order's state right now (one single status), so that what a refill or cancel should get is judged
+    against it, and a finding quotes it; the last state seen if the panel does not say. (Where multi-status
+    works, the order's history stays multi-status's: single status is held to agree with it in V2-BAT-06.)"""
+    ex = phase.send({"action": "status", "order": order.id})
+    info = phase.ctx.expect.single_status(c, ex)
+    if info is not None and phase.batch_works is False:
+        phase.observe(c, order, info, ex)
+    return info if info is not None and info.status is not None else order.last
+
+
+def word(info: StatusInfo | None) -> str:
+    return info.word if info is not None else "state unknown"
+
+
 def refill_ineligible(phase: OrdersPhase, order: Tracked) -> None:
     c = Checks()
+    now = fresh(phase, c, order)
+    status = now.status if now is not None else None
+    if status is Status.COMPLETED and order.spec.service.refill:  # it became eligible: not a probe any more
+        phase.absorb(c)
+        return
     ex = phase.send({"action": "refill", "order": order.id})
-    flag_off = order.status is Status.COMPLETED and not order.spec.service.refill
-    why = 'of a service listed "refill": false' if flag_off else "not completed"
+    flag_off = status is Status.COMPLETED and not order.spec.service.refill
+    why = f'of a service listed "refill": false ({word(now)})' if flag_off else \
+        f"not completed ({word(now)} at that moment)"
     phase.step(f"refill {order.label()} ({why}): {ex.response_line(120)}")
     if not phase.ctx.expect.unsupported(c, ex):
         phase.ctx.expect.error(c, ex, "V2-REF-06" if flag_off else "V2-REF-05",
@@ -261,9 +313,13 @@ def trespass(phase: OrdersPhase, order: Tracked) -> None:
         ex = phase.send({"action": "cancel", "orders": order.id}, key=key2)
         if not e.unsupported(c, ex):
             data = e.cancel_items(e.response(c, ex))
-            accepted = isinstance(data, list) and any(isinstance(i, dict) and i.get("cancel") == 1 for i in data)
-            c.require("V2-ISO-02", not accepted and not (isinstance(data, dict) and not e.is_error(data)),
-                      f"the second key's cancel of the first key's {order.label()} answered {short(data)}", ex)
+            # A refusal must be said: an error, or the order's item carrying one; null, {} or [] refuse nothing.
+            items = [i for i in data if isinstance(i, dict) and str(i.get("order")) == order.id] \
+                if isinstance(data, list) else []
+            refused = e.is_error(data) or (bool(items) and all(e.item_error(i.get("cancel")) is not None for i in items))
+            c.require("V2-ISO-02", refused,
+                      f"the second key's cancel of the first key's {order.label()} answered "
+                      f"{e.form(ex).describe() if not items and not e.is_error(data) else short(data)}, not a refusal", ex)
         phase.step(f"second key cancels {order.label()}: {ex.response_line(100)}")
     if phase.supports("refill") and order.status is Status.COMPLETED:
         ex = phase.send({"action": "refill", "order": order.id}, key=key2)
@@ -313,7 +369,7 @@ def ensure_outcome(phase: OrdersPhase, target: Status) -> None:
                 break
             if phase.ctx.clock is not None:
                 phase.ctx.clock(10.0)
-            elif phase.time_left() > phase.ctx.config.poll_interval:
+            elif phase.time_left() > phase.ctx.config.poll_interval and not phase.stalled_now():
                 phase.ctx.pause(phase.ctx.config.poll_interval, lambda: f"order {order.id} to start delivering, "
                                 f"{max(0.0, phase.time_left()):.0f} s left of --time-budget")
             else:

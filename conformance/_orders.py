@@ -60,6 +60,11 @@ class OrdersPhase:
         self.unknown_id = str(10**15 - 7) if ctx.dialect.id_format == "decimal" else format(10**15 - 7, "024x")
         self.programs = 0
         self.trespassed: set[tuple[str, bool]] = set()  # (order id, was final) the second key tried
+        # Multi-status gives the run's orders (None: not seen yet); a dialect that reads no batch: single status.
+        self.batch_works: bool | None = None if ctx.dialect.batch_read else False
+        self.last_moved = time.monotonic()  # when a tracked order last showed a change
+        self.stalled: str | None = None  # why the run stopped waiting for its orders, once it did
+        self.moved_since_stall: bool | None = None
 
     # --- the plan ----------------------------------------------------------------------
 
@@ -116,19 +121,22 @@ class OrdersPhase:
         self.items = sorted(items.values(), key=lambda i: ("refill" not in i.purposes, i.cost))
         # Invalid requests: refused by a correct panel; their cost counts in case it is not.
         probes: list[Probe] = []
-        field_kind = sorted(quantity_kind, key=lambda s: (self.cost_of(s), s.id))
+        planned = {i.service.id for i in self.items}
+        # A service with no valid order of the plan first: its probes need not wait for one to end.
+        field_kind = sorted(quantity_kind, key=lambda s: (s.id in planned, self.cost_of(s), s.id))
         if field_kind:
-            cheapest = field_kind[0]
+            cheapest = min(field_kind, key=lambda s: (s.id in planned, self.cost_of(s, (s.min or 1) + 1), s.id))
             with_min = [s for s in field_kind if (s.min or 0) > 1]
             if with_min:
                 probes.append(Probe("below_min", with_min[0], self.cost_of(with_min[0])))
-            over = min(field_kind, key=lambda s: (self.cost_of(s, (s.max or 0) + 1), s.id))
+            over = min(field_kind, key=lambda s: (self.cost_of(s, (s.max or 0) + 1), s.id in planned, s.id))
             probes.append(Probe("above_max", over, self.cost_of(over, (over.max or 0) + 1)))
-            worst = max(cheapest.min or 1, S.MALFORMED_WORST_UNITS)
-            for value in S.MALFORMED_QUANTITIES:
-                if self.ctx.dialect.quantity_cast == "php" and value in ("12.5", "1e2"):
-                    continue  # numbers to PHP: such a panel takes them (docs/dialects.md, add.quantity)
-                probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, worst), value=value))
+            low = cheapest.min or 1
+            for what, value in S.malformed_numbers(low):  # each in range but for its writing
+                if self.ctx.dialect.quantity_cast == "php" and what == "an exponent":
+                    continue  # numbers to PHP: such a panel takes it as the number (docs/dialects.md, add.quantity)
+                probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, low + 1), value=value,
+                                    field="quantity", what=what))
             probes.append(Probe("wrong_key", cheapest, self.cost_of(cheapest)))
             probes.append(Probe("unknown_service", cheapest, self.cost_of(cheapest)))
             if self.ctx.config.second_key and self.ctx.target.second_balance is not None:
@@ -139,8 +147,19 @@ class OrdersPhase:
                     self.ctx.verdicts.not_exercised(
                         "V2-ADD-06", f"the second key's balance ({self.ctx.target.second_balance}) covers every "
                         "minimum order; not-enough-funds needs a key with less")
-        for s in by_type.values():
-            probes.append(Probe("missing", s, self.cost_of(s)))
+        for s in by_type.values():  # each required field of each type left out in turn
+            required, _ = S.type_fields(self.ctx.dialect, s.type or "Default")
+            for name in required:
+                probes.append(Probe("missing", s, self.cost_of(s), field=name))
+        subscription = by_type.get("Subscriptions")
+        if subscription is not None:  # delay and expiry: a value the documents rule out
+            for kind, name, what, value in S.invalid_subscription(self.ctx.dialect):
+                probes.append(Probe(kind, subscription, self.cost_of(subscription), value=value, field=name, what=what))
+        if drip:  # runs and interval: each malformed writing, and the values the documents rule out
+            base = S.dripfeed_spec(drip[0], self.link, self.ctx.dialect)
+            worst = S.price(drip[0], base.units // 2 * 3, base.flat)  # "2.5" runs read as 3
+            for kind, name, what, value in S.invalid_dripfeed(self.ctx.dialect):
+                probes.append(Probe(kind, drip[0], worst, value=value, field=name, what=what, dripfeed=True))
         self.probes = probes
 
     def estimate(self) -> list[str]:
@@ -160,18 +179,34 @@ class OrdersPhase:
     def placeable(self) -> list[PlanItem]:
         if self.ctx.stopped or self.out_of_money:
             return []
-        busy = {o.spec.service.id for o in self.orders.values() if not o.final}
+        busy = self.busy()
         return [i for i in self.items if not i.placed and i.service.id not in busy
                 and self.ctx.session.can_spend(i.cost)]
 
     def probe_candidates(self) -> list[Probe]:
+        """The probes that may go now, most important first. One whose quantity would be unknown if accepted (a
+        malformed or ruled-out value, a field left out) comes after every valid order of the plan on its service
+        (so it never blocks them, and V2-TYP passes on both); none goes while an order of the run on its service
+        is open (a refusal for the link being busy would prove nothing)."""
         if self.ctx.stopped:
             return []
-        placed = {i.service.id for i in self.items if i.placed and "type" in i.purposes}
-        typed = {i.service.id for i in self.items if "type" in i.purposes}
-        # A missing-field probe comes after the valid order of its type (so V2-TYP passes on both).
-        return [p for p in self.probes if not p.done and self.ctx.session.can_spend(p.cost)
-                and (p.kind != "missing" or p.service is None or p.service.id in placed or p.service.id not in typed)]
+        unplaced = {i.service.id for i in self.items if not i.placed and self.ctx.session.can_spend(i.cost)}
+        busy = set(self.busy())
+        out: list[Probe] = []
+        reserved = Decimal(0)  # the plan lists probes by importance: one waiting keeps its cost from those after it
+        for p in self.probes:
+            if p.done or not self.ctx.session.can_spend(p.cost + reserved):
+                continue
+            held = busy | (unplaced if not p.exact else set())  # one whose quantity is unknown waits for the plan
+            if p.service is not None and p.uses_service and p.service.id in held:
+                reserved += p.cost
+                continue
+            out.append(p)
+        return out
+
+    def busy(self) -> dict[str, str]:
+        """Service id -> the open order of the run on it (an add with the same link waits until it ends)."""
+        return {o.spec.service.id: o.id for o in self.orders.values() if not o.final}
 
     def absorb(self, c: Checks) -> None:
         self.ctx.verdicts.absorb(c, steps=self.log[-25:])
@@ -188,30 +223,95 @@ class OrdersPhase:
 
     def snapshot(self, c: Checks) -> Snapshot | None:
         ids = list(self.orders)
-        limit = self.ctx.dialect.batch_limit
         for _ in range(3):
             before, ex1 = self.read_balance(c)
-            states: dict[str, StatusInfo] = {}
-            exchanges = [ex1]
-            for start in range(0, len(ids), limit):
-                chunk = ids[start:start + limit]
-                ex = self.send({"action": "status", "orders": ",".join(chunk)})
-                exchanges.append(ex)
-                data = self.ctx.expect.status_batch(c, ex, chunk, unknown=set())
-                if not isinstance(data, dict):
-                    continue
-                for token in chunk:
-                    if token in data:
-                        info = self.ctx.expect.status_item(c, data[token], f"order {token}", ex)
-                        if info is not None:
-                            states[token] = info
-                            self.observe(c, self.orders[token], info, ex)
+            states, read = self.read_states(c, ids)
+            exchanges = [ex1, *read]
             after, ex2 = self.read_balance(c) if ids else (before, ex1)
             if ids:
                 exchanges.append(ex2)
             if before is not None and before == after:
                 return Snapshot(before, states, exchanges)
         return None
+
+    def read_states(self, c: Checks, ids: list[str]) -> tuple[dict[str, StatusInfo], list[Exchange]]:
+        """The status of every order: by multi-status while it works, else one single status each.
+
+        The first time multi-status does not give an order (the panel ignores ``orders``, refuses the
+        batch, or answers it an error), one single status of that order decides: if it shows the order,
+        multi-status does not work (V2-BAT-06 fails, once) and the run follows its orders one by one."""
+        states: dict[str, StatusInfo] = {}
+        exchanges: list[Exchange] = []
+        unread = list(ids)
+        if self.batch_works is not False and ids:
+            unread = []
+            batch_ex: Exchange | None = None
+            limit = self.ctx.dialect.batch_limit
+            for start in range(0, len(ids), limit):
+                chunk = ids[start:start + limit]
+                ex = batch_ex = self.send({"action": "status", "orders": ",".join(chunk)})
+                exchanges.append(ex)
+                data = self.ctx.expect.status_batch(c, ex, chunk, unknown=set())
+                for token in chunk:
+                    item = data.get(token) if isinstance(data, dict) else None
+                    if item is None or (self.batch_works is None and self.ctx.expect.is_error(item)):
+                        unread.append(token)
+                        continue
+                    info = self.ctx.expect.status_item(c, item, f"order {token}", ex)
+                    if info is not None:
+                        states[token] = info
+                        self.observe(c, self.orders[token], info, ex)
+            if unread and self.batch_works is None and batch_ex is not None:
+                self._try_single(c, unread[0], batch_ex, states, exchanges)
+                if self.batch_works is None:  # single status does not show it either: judge the batch's item
+                    self._batch_items(c, batch_ex, unread, states)
+                    unread = []
+                else:
+                    unread = unread[1:]
+            elif not unread:
+                self.batch_works = True
+        if self.batch_works is False:  # one request per order: a final one keeps its last state (read once final)
+            for oid in [o for o in unread if not self.orders[o].final]:
+                ex = self.send({"action": "status", "order": oid})
+                exchanges.append(ex)
+                info = self.ctx.expect.single_status(c, ex)
+                if info is not None:
+                    states[oid] = info
+                    self.observe(c, self.orders[oid], info, ex)
+        return states, exchanges
+
+    def _try_single(self, c: Checks, oid: str, batch_ex: Exchange, states: dict[str, StatusInfo],
+                    exchanges: list[Exchange]) -> None:
+        ex = self.send({"action": "status", "order": oid})
+        exchanges.append(ex)
+        probe = Checks()  # kept only if it shows the order: else the batch's answer is judged as it was
+        info = self.ctx.expect.single_status(probe, ex)
+        if info is None or info.status is None:
+            return
+        self.batch_works = False
+        c.passed.extend(probe.passed)
+        c.findings.extend(probe.findings)
+        got = self.ctx.expect.form(batch_ex)
+        what = f"answered {got.describe()}" if got.kind != "json" else "gave no status for it"
+        c.fail("V2-BAT-06", f"multi-status {what} for order {oid} ({self.orders[oid].label()}), which single status "
+               f"shows {info.word}: multi-status does not work here, so the run follows its orders by single status",
+               batch_ex, ex)
+        note = "orders followed by single status: multi-status did not give the run's own orders (V2-BAT-06)"
+        if note not in self.ctx.notes:
+            self.ctx.notes.append(note)
+            self.ctx.progress.line(f"  {note}")
+        states[oid] = info
+        self.observe(c, self.orders[oid], info, ex)
+
+    def _batch_items(self, c: Checks, ex: Exchange, tokens: list[str], states: dict[str, StatusInfo]) -> None:
+        """Items multi-status gave as errors, for orders single status does not show either: judged as items."""
+        data = ex.data if isinstance(ex.data, dict) else {}
+        for token in tokens:
+            if token in data:
+                info = self.ctx.expect.status_item(c, data[token], f"order {token}", ex)
+                if info is not None:
+                    states[token] = info
+                    self.observe(c, self.orders[token], info, ex)
 
     def observe(self, c: Checks, order: Tracked, info: StatusInfo, ex: Exchange) -> None:
         """The invariants of one order's status, against what was seen before."""
@@ -244,6 +344,9 @@ class OrdersPhase:
             c.require("V2-ORD-05", info.remains == 0, f"{label} is Completed with remains {info.remains}", ex)
         if order.price is not None and info.charge is not None and info.status is not None:
             self._charge(c, order, info, ex)
+        if prev is None or not info.same_as(prev):  # it moved: waiting for it is not idle
+            self.last_moved = time.monotonic()
+            self.moved_since_stall = True
         if not order.history or order.history[-1] != info.word:
             order.history.append(info.word)
         order.last = info
@@ -310,10 +413,29 @@ class OrdersPhase:
                 step = min(step * 2, 86400.0)
             else:
                 wait = min(self.ctx.config.poll_interval, self.time_left())
-                if wait <= 0:
+                if wait <= 0 or self.stalled_now():
                     return
                 self.ctx.pause(wait, lambda: f"{sum(not o.final for o in self.orders.values())} order(s) still "
                                f"open, {max(0.0, self.time_left()):.0f} s left of --time-budget")
+
+    def stalled_now(self) -> bool:
+        """No tracked order has moved for ``patience`` seconds: stop waiting (and say so) instead of idling
+        out --time-budget. Once stalled, a later wait gives up at once unless an order moved since."""
+        still = time.monotonic() - self.last_moved
+        if self.stalled is not None and self.moved_since_stall is False:
+            return True
+        if still < self.ctx.config.patience:
+            return False
+        self.moved_since_stall = False
+        if self.stalled is None:  # said once: later waits give up the same way
+            open_ = [o for o in self.orders.values() if not o.final]
+            self.stalled = (f"stopped waiting: no tracked order moved for {still:.0f} s (patience "
+                            f"{self.ctx.config.patience:g} s), {len(open_)} still open "
+                            f"({', '.join(o.id for o in open_[:5])}), {max(0.0, self.time_left()):.0f} s of "
+                            "--time-budget left unused")
+            self.ctx.notes.append(self.stalled)
+            self.ctx.progress.line(f"  {self.stalled}")
+        return True
 
     def settle_and_record(self) -> None:
         c = Checks()
@@ -325,12 +447,12 @@ class OrdersPhase:
         self.absorb(c)
 
     def supports(self, action: str) -> bool:
-        """The dialect has the action and the panel has not answered it with its unknown-action error."""
-        return action in self.ctx.dialect.actions and action not in self.ctx.verdicts.unsupported
+        """The dialect has the action and the panel has not answered it as an unknown action."""
+        return self.ctx.supports(action)
 
     def poll_refills(self, c: Checks) -> None:
         for order in self.orders.values():
-            if order.refill_id and not order.refill_done:
+            if order.refill_id and not order.refill_done and self.supports("refill_status"):
                 ex = self.send({"action": "refill_status", "refill": order.refill_id})
                 self.refill_word(c, order, ex)
 

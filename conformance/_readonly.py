@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from . import _strategies as S
 from .context import Context
 from .expect import decimal
-from .session import NOT_JSON, Exchange
+from .session import NOT_JSON, Exchange, StopRun
 from .verdicts import Checks
 
 
@@ -55,10 +55,7 @@ def preflight(ctx: Context) -> None:
         ctx.target.balance, ctx.target.currency = got
     ctx.verdicts.absorb(c)
     # The panel's own unknown-action error: an action of the API answered with it is one the panel lacks.
-    unknown = _send(ctx, {"action": "mockpanel_no_such_action"})
-    found = ctx.expect.error_message(unknown.data) if unknown.is_json else None
-    if found is not None and isinstance(found[0], str) and found[0].strip():
-        ctx.expect.unknown_action_words.add(found[0])
+    ctx.expect.learn_unknown(_send(ctx, {"action": "mockpanel_no_such_action"}))
     if ctx.config.second_key:
         second = _send(ctx, {"action": "balance"}, key=ctx.config.second_key)
         refusal = ctx.expect.error_message(second.data)
@@ -75,8 +72,8 @@ def preflight(ctx: Context) -> None:
 
 def note_unsupported(ctx: Context) -> None:
     """Say once, in the notes, which actions the panel does not support."""
-    for action, message in ctx.verdicts.unsupported.items():
-        note = f"action not supported: the panel answers {action!r} with its unknown-action error ({message!r})"
+    for action in ctx.verdicts.unsupported:
+        note = ctx.verdicts.unsupported_line(action)
         if note not in ctx.notes:
             ctx.notes.append(note)
             ctx.progress.line(f"  {note}")
@@ -104,6 +101,22 @@ def near_keys(ctx: Context) -> None:
     ctx.progress.check("auth: the key in other letter case, with spaces around it", outcome)
 
 
+def every(ctx: Context, label: str, values: tuple[str, ...], probe: Any) -> None:
+    """Each value once, in order (not drawn): every malformed kind is tried, whatever the seed."""
+    if ctx.stopped or ctx.props.stopped:
+        return
+    violated: set[str] = set()
+    try:
+        for value in values:
+            c = probe(value)
+            ctx.verdicts.absorb(c)
+            violated |= c.failed_ids()
+    except StopRun as exc:
+        ctx.stop(str(exc))
+    outcome = "ok" if not violated else "FLAGGED " + ", ".join(sorted(violated))
+    ctx.progress.check(f"{label} ({len(values)})", outcome)
+
+
 def _report(ctx: Context, label: str, violated: set[str], examples: int) -> None:
     if ctx.props.stopped:
         ctx.stop(ctx.props.stopped)
@@ -119,6 +132,8 @@ def run(ctx: Context) -> None:
     def auth(example: Any) -> Checks:
         wrong, request = example
         c = Checks()
+        if not ctx.verdicts.supports(request.get("action", "")):  # answered as unknown already: not sent again
+            return c
         params = {"key": wrong.value} if wrong.value is not None else {}
         params.update(request)
         ex = ctx.session.send(params, keys=real)
@@ -175,6 +190,7 @@ def run(ctx: Context) -> None:
         return c
 
     _report(ctx, "status of malformed order ids", ctx.props.run("malformed-order", S.malformed_ids(), malformed_order), n)
+    every(ctx, "status of every malformed kind of order id", S.MALFORMED_IDS, malformed_order)
 
     def batch(ids: list[str]) -> Checks:
         c = Checks()
@@ -183,29 +199,47 @@ def run(ctx: Context) -> None:
         return c
 
     limit = d.batch_limit
+    refused_all = False  # every batch within the limit refused: nothing about batches is proven by a refusal
     if not d.batch_read:  # orders= is not read: nothing of a batch to judge
         for rid in ("V2-BAT-01", "V2-BAT-02", "V2-BAT-03", "V2-BAT-04"):
             ctx.verdicts.not_exercised(rid, f"the dialect {d.name!r} reads no batch (orders= is not read)")
     else:
         _report(ctx, f"multi-status of 1 to {limit} unknown ids", ctx.props.run(
             "batch", S.id_batches(limit), batch, examples=max(6, n // 2)), max(6, n // 2))
+        refused_all = "V2-BAT-03" in ctx.verdicts.findings and not ctx.verdicts.passed["V2-BAT-03"]
+        for rid in ("V2-BAT-01", "V2-BAT-02"):  # the true cause, if no batch was ever answered
+            if refused_all:
+                ctx.verdicts.not_exercised(rid, "every multi-status was refused (V2-BAT-03): no batch was answered "
+                                           "to judge")
 
     def over_limit(ids: list[str]) -> Checks:
         c = Checks()
         ex = _send(ctx, {"action": "status", "orders": ",".join(ids)})
-        expect.error(c, ex, "V2-BAT-04", what=f"an error for a batch of more than {limit} ids")
+        if expect.error(c, ex, "V2-BAT-04", what=f"an error for a batch of more than {limit} ids"):
+            # A refusal counts only if it refuses the batch's size: not an unknown order, not a missing field.
+            message = expect.error_message(ex.data)[0]  # type: ignore[index]
+            other = expect.other_error(message, "too_many_ids")
+            if other is not None:
+                c.fail("V2-BAT-04", f"a batch of {len(ids)} ids was answered {message!r}, the dialect's words for "
+                       f"{other}: that refuses something else than the batch's size", ex)
         return c
 
-    if d.batch_limit_documented and d.batch_read:
+    if d.batch_limit_documented and d.batch_read and refused_all:
+        # The panel refuses batches within the limit too: a refusal over it proves nothing.
+        ctx.verdicts.not_exercised("V2-BAT-04", "the panel refuses batches within the limit too (V2-BAT-03): a "
+                                   "refusal of one over the limit proves nothing")
+    elif d.batch_limit_documented and d.batch_read:
         _report(ctx, f"multi-status over the limit of {limit}", ctx.props.run(
             "over-limit", S.over_limit_batches(limit), over_limit, examples=3, shrink=False), 3)  # any size shows it
     else:  # a bound the profile sets only to keep the mock safe: a panel of this family has none
         ctx.verdicts.not_exercised("V2-BAT-04", f"the dialect {d.name!r} documents no batch limit (its {limit} "
                                    "only keeps the mock bounded)")
 
-    if "refill_status" in d.actions:
+    if ctx.supports("refill_status"):
         def unknown_refill(refill_id: str) -> Checks:
             c = Checks()
+            if not ctx.supports("refill_status"):  # answered as unknown: not sent again
+                return c
             ex = _send(ctx, {"action": "refill_status", "refill": refill_id})
             if expect.unsupported(c, ex):
                 return c
@@ -216,8 +250,21 @@ def run(ctx: Context) -> None:
         _report(ctx, "refill_status of unknown refill ids", ctx.props.run(
             "unknown-refill", S.UNKNOWN_IDS, unknown_refill, examples=max(5, n // 2)), max(5, n // 2))
 
+        def malformed_refill(refill_id: str) -> Checks:
+            c = Checks()
+            if not ctx.supports("refill_status"):
+                return c
+            ex = _send(ctx, {"action": "refill_status", "refill": refill_id})
+            if not expect.unsupported(c, ex):
+                expect.error(c, ex, "V2-REF-04", what="an error for a malformed refill id")
+            return c
+
+        every(ctx, "refill_status of every malformed kind of refill id", S.MALFORMED_IDS, malformed_refill)
+
         def refill_batch(ids: list[str]) -> Checks:
             c = Checks()
+            if not ctx.supports("refill_status"):
+                return c
             ex = _send(ctx, {"action": "refill_status", "refills": ",".join(ids)})
             if not expect.unsupported(c, ex):
                 expect.refill_batch_status(c, ex, ids, unknown=set(ids))
@@ -228,7 +275,11 @@ def run(ctx: Context) -> None:
 
     def fuzz(params: dict[str, str]) -> Checks:
         c = Checks()
+        action = str(params.get("action") or "").strip().lower()
+        if not ctx.verdicts.supports(action):  # answered as unknown already: not sent again
+            return c
         ex = ctx.session.send({"key": cfg.key, **params})
+        expect.unsupported(c, ex)  # an optional action answered as unknown: recorded, never sent again
         data = expect.response(c, ex)
         if data is not NOT_JSON and expect.is_error(data) and ex.status and ex.status < 500:
             c.require("V2-GEN-03", ex.status in d.http_statuses(), f"the error came with HTTP {ex.status}", ex)

@@ -151,6 +151,9 @@ def to_html(report: Report) -> str:
         f'<div class="verdict v{report.exit_code}">{VERDICT[report.exit_code]}</div></div>',
         '<div class="meta">' + "".join(f"<div><b>{_e(k)}</b><span>{_e(v)}</span></div>" for k, v in meta) + "</div>",
     ]
+    if report.interrupted:
+        html.append(f'<div class="error"><b>Interrupted</b> by {_e(report.interrupted)}: what was found until then; '
+                    "the rest was not reached.</div>")
     if report.error:
         html.append(f'<div class="error"><b>Could not run:</b> {_e(report.error)}</div>')
     if report.overcharge:

@@ -6,6 +6,7 @@ redactor once more before it is written: a key never reaches a file.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Callable
 from xml.etree import ElementTree as ET
@@ -32,7 +33,8 @@ def to_junit(report: Report) -> str:
     )
     props = ET.SubElement(suite, "properties")
     for name, value in (("url", report.url), ("dialect", report.dialect), ("tier", report.tier),
-                        ("seed", str(report.seed)), ("warnings", str(c[WARNING])), ("requests", str(report.requests))):
+                        ("seed", str(report.seed)), ("warnings", str(c[WARNING])), ("requests", str(report.requests)),
+                        ("interrupted", report.interrupted or "no")):
         ET.SubElement(props, "property", name=name, value=value)
     for r in report.results:
         req = r.requirement
@@ -67,3 +69,16 @@ def _evidence_text(r) -> str:  # type: ignore[no-untyped-def]
 
 def write(report: Report, path: str, render: Callable[[Report], str], redact: Callable[[str], str]) -> None:
     Path(path).write_text(redact(render(report)), encoding="utf-8")
+
+
+def unwritable(path: str) -> str | None:
+    """Why a report could not be written at ``path`` (checked without creating it), or None."""
+    target = Path(path)
+    if target.is_dir():
+        return "it is a directory"
+    if target.exists():
+        return None if os.access(target, os.W_OK) else "the file is not writable"
+    parent = target.parent
+    if not parent.is_dir():
+        return f"its directory {str(parent)!r} does not exist"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"its directory {str(parent)!r} is not writable"

@@ -22,7 +22,7 @@ from . import actions
 from .expect import ServiceInfo
 from .profile import Dialect
 from .rules import COUNTED_BY_FIELD, COUNTED_BY_LINES, SUBSCRIPTION, TYPE_RULES, cost
-from .session import normalize_action
+from .session import is_action_field, normalize_action
 
 # Ids this large are never a real order or refill: "unknown" without guessing.
 UNKNOWN_IDS = st.integers(min_value=10**12, max_value=10**15 - 1).map(str)
@@ -116,10 +116,15 @@ def unknown_actions() -> st.SearchStrategy[str | None]:
     )
 
 
+# Every malformed kind of id, each sent once (not drawn): empty, blank, zero, negative, a fraction, an exponent, a
+# word, JSON words, hexadecimal, digits of another script.
+MALFORMED_IDS = ("", " ", "0", "-1", "1.5", "1e3", "abc", "null", "[]", "{}", "0x10", "１２")
+
+
 def malformed_ids() -> st.SearchStrategy[str]:
     """Order or refill ids that cannot be an id: empty, zero, negative, words, decimals."""
     return st.one_of(
-        st.sampled_from(["", " ", "0", "-1", "1.5", "1e3", "abc", "null", "[]", "{}", "0x10", "１２"]),
+        st.sampled_from(MALFORMED_IDS),
         st.integers(max_value=-1).map(str),
         st.text(alphabet=string.ascii_letters + "-_.,;: ", min_size=1, max_size=20).filter(lambda s: not s.strip().isdigit()),
     )
@@ -153,11 +158,14 @@ def fuzz_requests() -> st.SearchStrategy[dict[str, str]]:
                          "null", "NaN", "\u00a0", "\ufeff1", "1\x002", "%00", "../../etc/passwd", "<script>"]),
     )
     action = st.one_of(st.sampled_from(actions.read_actions()), unknown_actions())
-    return st.builds(
-        lambda fields, act: {**fields, **({"action": act} if act is not None else {})},
-        st.dictionaries(names, values, max_size=5),
-        action,
-    ).filter(lambda p: actions.read_only_may_send(normalize_action(p.get("action"))))
+
+    def build(fields: dict[str, str], act: str | None) -> dict[str, str]:
+        # PHP reads action[]=x as the action: its value is one of the suite's probe names, never a word a panel may have.
+        fields = {k: (actions.PROBE_PREFIX + v if is_action_field(k) else v) for k, v in fields.items()}
+        return {**fields, **({"action": act} if act is not None else {})}
+
+    return st.builds(build, st.dictionaries(names, values, max_size=5), action).filter(
+        lambda p: actions.read_only_may_send(normalize_action(p.get("action"))))
 
 
 # --- orders -----------------------------------------------------------------------------
@@ -317,7 +325,58 @@ def with_units(spec: OrderSpec, units: int, note: str) -> OrderSpec:
     return OrderSpec(spec.service, params, charged, units, spec.flat, note=note)
 
 
-# Every one is tried (not one drawn): a word, a fraction, an exponent, a negative number.
-# Whatever a lenient panel makes of them (12, 13, 100, 5, 0), it is at most max(min, 100) units.
-MALFORMED_QUANTITIES = ("abc", "12.5", "1e2", "-5", "ten")
-MALFORMED_WORST_UNITS = 100
+def malformed_numbers(valid: int) -> list[tuple[str, str]]:
+    """(what, value): every malformed way of writing the whole number ``valid``, each tried (none drawn).
+
+    Each is otherwise in range, so a refusal can only be of the writing: a panel that reads ``12.5`` as 12
+    but refuses it below the minimum must not pass. Whatever a lenient panel makes of them (``valid``,
+    ``valid + 1``, 0), it is at most ``valid + 1`` units."""
+    return [("a word", "abc"), ("a fraction", f"{valid}.5"), ("an exponent", f"{valid}e0"),
+            ("a negative number", f"-{valid}")]
+
+
+def invalid_dripfeed(dialect: Dialect) -> list[tuple[str, str, str, str]]:
+    """(kind, field, what, value): every invalid runs and interval of a drip-feed order, one at a time: each
+    malformed writing ("malformed"), and a value the documents rule out ("invalid": no runs; an interval the
+    dialect does not list, or none)."""
+    runs, interval = dripfeed_defaults(dialect)
+    out = [("malformed", "runs", what, value) for what, value in malformed_numbers(runs)]
+    out.append(("invalid", "runs", "zero runs", "0"))
+    out += [("malformed", "interval", what, value) for what, value in malformed_numbers(interval)]
+    listed = dialect.dripfeed_intervals
+    if listed:
+        unlisted = next(v for v in range(max(listed) + 1, max(listed) + 100) if v not in listed)
+        out.append(("invalid", "interval", "an interval the dialect does not list", str(unlisted)))
+    else:
+        out.append(("invalid", "interval", "an interval of zero minutes", "0"))
+    return out
+
+
+def invalid_subscription(dialect: Dialect) -> list[tuple[str, str, str, str]]:
+    """(kind, field, what, value): a subscription's documented values ruled out, one at a time: a delay the
+    dialect does not list, and an expiry that is no date (d/m/Y) where the type takes one."""
+    required, optional = type_fields(dialect, "Subscriptions")
+    out = []
+    delays = dialect.subscription_delays
+    if "delay" in required + optional and delays:
+        unlisted = next(v for v in range(1, max(delays) + 100) if v not in delays)
+        out.append(("invalid", "delay", "a delay the dialect does not list", str(unlisted)))
+    if "expiry" in required + optional:
+        out.append(("invalid", "expiry", "no date", "31/02/2030"))
+    return out
+
+
+def dripfeed_defaults(dialect: Dialect) -> tuple[int, int]:
+    """The runs and interval of the drip-feed probes' valid base (two runs; the dialect's first interval)."""
+    intervals = [i for i in (dialect.dripfeed_intervals or (5,)) if i > 0] or [5]
+    return 2, intervals[0]
+
+
+def dripfeed_spec(service: ServiceInfo, link: str, dialect: Dialect) -> OrderSpec:
+    """The drip-feed probes' valid base: two runs of half the minimum, the dialect's first interval."""
+    runs, interval = dripfeed_defaults(dialect)
+    per_run = max(1, math.ceil((service.min or 1) / runs))
+    params = {"action": "add", "service": service.id, "link": link, "quantity": str(per_run), "runs": str(runs),
+              "interval": str(interval)}
+    return OrderSpec(service, params, per_run * runs, per_run * runs, TYPE_RULES[service.type or "Default"].flat,
+                     dripfeed=True)

@@ -11,23 +11,46 @@ from .rules import Status
 def explain_unreached(phase: OrdersPhase) -> None:
     """Why a requirement of the orders tier was not reached: budget, plan, time."""
     v = phase.ctx.verdicts
+    session = phase.ctx.session
     why = phase.ctx.stopped or "the run ended before it was reached (raise --programs or --steps)"
+    blocked = f"no add was sent after this: {session.cannot_follow}" if session.cannot_follow else None
+    busy = phase.busy()
     for item in phase.items:
         if not item.placed:
-            reason = why if phase.ctx.session.can_spend(item.cost) else (
-                f"its cheapest order ({item.cost}) does not fit in what --max-spend leaves")
+            held = busy.get(item.service.id)
+            if blocked:
+                reason = blocked
+            elif not session.can_spend(item.cost):
+                reason = f"its cheapest order ({item.cost}) does not fit in what --max-spend leaves"
+            elif held is not None:
+                reason = (f"order {held} of the run on service {item.service.id} was still open: an add with the same "
+                          "link waits until it ends")
+            else:
+                reason = why
             for rid in item_rids(item):
                 v.not_exercised(rid, reason)
     for p in phase.probes:
         if not p.done:
-            reason = why if phase.ctx.session.can_spend(p.cost) else (
-                f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves")
+            held = busy.get(p.service.id) if p.service is not None and p.uses_service else None
+            if blocked:
+                reason = blocked
+            elif not session.can_spend(p.cost):
+                reason = f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves"
+            elif held is not None:
+                reason = (f"order {held} of the run on service {p.service.id if p.service else '?'} was still open: "
+                          "an add with the same link waits until it ends")
+            else:
+                reason = why
             v.not_exercised(probe_rid(p), reason)
     running = [o for o in phase.orders.values() if not o.final]
+    note = ""
     if running:
-        note = (f"{len(running)} order(s) still running when the time budget "
-                f"({phase.ctx.config.time_budget:g} s) ran out: {', '.join(o.id for o in running[:5])}")
-        phase.ctx.notes.append(note)
+        note = phase.stalled or (f"{len(running)} order(s) still running when the time budget "
+                                 f"({phase.ctx.config.time_budget:g} s) ran out: {', '.join(o.id for o in running[:5])}")
+        if note not in phase.ctx.notes:
+            phase.ctx.notes.append(note)
+        for rid in ("V2-ORD-05", "V2-ORD-06", "V2-ORD-07", "V2-CAN-02", "V2-REF-01"):  # the true cause first
+            v.not_exercised(rid, note)
     ended = {o.status for o in phase.orders.values()}
     no_cancel = " (the panel does not support cancel)" if "cancel" in v.unsupported else ""
     if Status.PARTIAL not in ended:
@@ -45,12 +68,12 @@ def explain_unreached(phase: OrdersPhase) -> None:
             v.not_exercised(rid, "no order of a refill service completed in this run")
     if "refill" in actions and not v.exercised("V2-REF-06"):
         v.not_exercised("V2-REF-06", "no order of a service listed \"refill\": false completed in this run")
+    if not phase.ctx.dialect.batch_read:
+        v.not_exercised("V2-BAT-06", f"the dialect {phase.ctx.dialect.name!r} reads no batch (orders= is not read): "
+                        "its orders were followed by single status")
     if "currency" not in phase.ctx.dialect.status_fields.values():
         v.not_exercised("V2-STA-05", f"the dialect {phase.ctx.dialect.name!r} gives no currency in a status")
     if "cancel" in actions and not any(not o.spec.service.cancel for o in phase.orders.values()):
         v.not_exercised("V2-CAN-03", "no order of a service without cancel was placed")
     if "cancel" in actions and not v.exercised("V2-ISO-02"):
         v.not_exercised("V2-ISO-02", "every order had ended before the second key tried to cancel it")
-    if running:
-        for rid in ("V2-ORD-05", "V2-ORD-06", "V2-ORD-07", "V2-CAN-02", "V2-REF-01"):
-            v.not_exercised(rid, phase.ctx.notes[-1])

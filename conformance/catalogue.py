@@ -142,17 +142,37 @@ def public_sources(req: Requirement) -> list[str]:
 
 _FINDINGS = """## What the suite now tells apart
 
-- **Action not supported.** An action of the API that the panel answers with its own unknown-action
-  error (the words it gives for an action no panel has) is reported as "action not supported", and
-  every requirement that needs the action is *not exercised* with that reason, never passed.
-  Key probes are sent only on actions every panel has (balance, services).
+- **Action not supported.** An action of the API that the panel answers as it answers an action no
+  panel has (the suite asks one first) is reported as "action not supported", and every requirement
+  that needs the action is *not exercised* with that reason, never passed; the action is not sent
+  again. The answer is recognised in every form panels use: an error in any envelope (`{"error": …}`,
+  `{"status": "error", "message": …}`), `null`, an empty body, `{}`, `[]`, an HTML page (with its HTTP
+  status), other text. Key probes are sent only on actions every panel has (balance, services).
+- **Refusals are asked.** A second key's cancel passes V2-ISO-02 only if the panel refuses it (an
+  error, or the order's item carrying one): `null`, `{}` or an empty list refuse nothing. A batch over
+  the limit passes V2-BAT-04 only if the refusal is not another error's words ("Incorrect order ID"
+  refuses an order, not a size), and only on a panel that accepts batches within the limit.
+- **Orders followed the way the panel lets you.** Orders are read by multi-status while it gives them;
+  the first time it does not, one single status of the order decides: if single status shows it,
+  V2-BAT-06 fails once, the note says so, and every order is followed by single status from then on,
+  judged on everything else. Waiting for orders on a panel whose clock cannot be driven stops early
+  when no tracked order has moved for `patience` seconds (300 by default), and the notes say so.
 - **Flags are booleans.** `true`, `1`, `"1"`, `"true"` are true; `false`, `0`, `"0"`, `"false"` are
   false. A service listing `"dripfeed": "0"` is not planned for drip-feed.
 - **Type spelling.** `services.type` must be spelled as the dialect spells it: names (`Custom Comments`)
   for the standard dialect, slugs (`custom_comments`) for SmartPanel (V2-SVC-04).
 - **Keys compared exactly.** The real key in other letter case, or with a space or tab around it, is
   tried on balance and services, each one (V2-AUTH-03).
-- **Every malformed quantity.** `abc`, `12.5`, `1e2`, `-5` and `ten` are each tried once (V2-ADD-07).
+- **Probes that prove what they claim.** An invalid add differs from a valid one in exactly one thing.
+  Every malformed writing of a number is tried, each otherwise in range (at the service's minimum
+  `m`: `abc`, `m.5`, `me0`, `-m`), for the quantity (V2-ADD-07) and a drip-feed's runs and interval
+  (V2-ADD-07); every value the documents rule out is tried (no runs, an interval the dialect does not
+  list; a subscription's unlisted delay, an expiry that is no date: the type's requirement); each
+  required field of each type is left out in turn (the type's requirement). A refusal counts only if
+  it refuses what was probed: words of another error ("Quantity less than minimal …", another field's
+  "Incorrect link") fail it; the link busy with an order outside the run proves nothing. An accepted
+  probe is followed as what was sent (unpriced where its quantity is unknown) and waits until the
+  valid orders on its service are placed and ended, so it never blocks them.
 - **Error envelopes.** An error in another envelope than the dialect's (`{"status": "error",
   "message": …}`, `{"success": false, …}`) is a finding on any action, drip-feed included (V2-GEN-05).
 - **Exact money.** A charge is checked to half a unit of the dialect's last decimal (one rounding):
@@ -168,6 +188,11 @@ _FINDINGS = """## What the suite now tells apart
 - **Rates.** A service whose rate is not a positive price (negative, zero, not a number, above
   1000000 per 1000) is flagged (V2-SVC-03) and never ordered.
 - **Every finding.** A report keeps every distinct finding of a requirement (up to 20), not only the first.
+- **Every malformed id.** Each malformed kind of id (empty, blank, zero, negative, `1.5`, `1e3`, a word,
+  `null`, `[]`, `{}`, `0x10`, other scripts' digits) is sent once to status (V2-STA-01) and refill_status
+  (V2-REF-04), whatever the seed; random ones are drawn besides.
+- **Every read.** A key's balance currency is checked on every read, not the first one only (V2-BAL-01); a
+  single status keyed by its order id must be keyed by the id asked for (V2-STA-02).
 """
 
 

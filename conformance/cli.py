@@ -94,7 +94,7 @@ def conformance(
     """
     _hypothesis_home()
     from .context import Progress, RunConfig
-    from ._reports import to_json, to_junit, write
+    from ._reports import to_json, to_junit, unwritable, write
     from ._report_html import to_html
     from .runner import run
 
@@ -111,6 +111,14 @@ def conformance(
                    "read-only run spends nothing and places no order", err=True)
     if second_key is not None and second_key == key:
         raise click.UsageError("--second-key must differ from --key")
+    reports = [(flag, path) for flag, path in (("--json", json_path), ("--junit", junit_path), ("--html", html_path),
+                                               ("--trace", trace_path)) if path]
+    for flag, target in reports:  # before the first request: a report that cannot be written must not cost an order
+        problem = unwritable(target)
+        if problem:
+            click.echo(f"cannot write {flag} {target}: {problem}; choose a writable path (no request was sent)",
+                       err=True)
+            sys.exit(2)
     config = RunConfig(
         url=url, key=key, second_key=second_key, tier=tier, dialect=dialect, max_spend=max_spend or Decimal(0),
         link=link, seed=seed, rate=rate, max_requests=max_requests, timeout=timeout, examples=examples,

@@ -38,6 +38,7 @@ class RunConfig:
     steps: int | None = None  # steps per program (None: 30 on a mock, 15 live)
     time_budget: float = 600.0  # seconds to wait for placed orders to end (live panels)
     poll_interval: float = 10.0  # seconds between polls when the clock cannot be driven
+    patience: float = 300.0  # seconds with no tracked order moving before the run stops waiting for them
     use_control_api: bool = True  # drive the mock's clock through /_mock/ when reachable
     max_answer_bytes: int = 10 * 1024 * 1024  # an answer past this is cut and reported
 
@@ -110,6 +111,11 @@ class Context:
             if left <= 0:
                 return
             time.sleep(min(left, HEARTBEAT))
+
+    def supports(self, action: str) -> bool:
+        """The dialect has the action and the panel has not answered it as an unknown action: once it
+        has, the action is never sent again (what needs it is "not supported")."""
+        return action in self.dialect.actions and self.verdicts.supports(action)
 
     def stop(self, reason: str) -> None:
         if self.stopped is None:

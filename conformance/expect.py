@@ -248,6 +248,9 @@ class Expect(ExpectBase):
             if not c.require("V2-STA-02", len(data) == 1 and isinstance(next(iter(data.values())), dict),
                              f"expected the status keyed by its order id, got {short(data)}", ex):
                 return None
+            asked = str(ex.params.get("order", "")).strip()
+            c.require("V2-STA-02", next(iter(data)) == asked,  # the id echoed back must be the one asked for
+                      f"the status of order {asked} came keyed by {short(next(iter(data)))}", ex)
             data = next(iter(data.values()))
         if isinstance(data, dict) and not self.is_error(data):
             self.envelope(c, "V2-STA-02", data, ex, "status")

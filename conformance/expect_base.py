@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from .actions import ACTIONS
+from ._answer_form import UNKNOWN_KINDS, AnswerForm, form_of
 from .catalogue import Catalogue
 from .profile import Dialect
 from .rules import ErrorCode
@@ -29,6 +30,13 @@ def fold(word: str) -> str:
     return word.strip().lower().replace("_", "").replace(" ", "")
 
 
+def unknown_answer(found: AnswerForm) -> str:
+    """How a report says the panel answered as it answers an unknown action."""
+    if found.kind == "error":
+        return f"its unknown-action error ({found.detail!r})"
+    return f"{found.describe()}, as it answers an unknown action"
+
+
 class ExpectBase:
     """Reads any answer against the dialect: envelope, errors, ids, money."""
 
@@ -38,7 +46,9 @@ class ExpectBase:
         self.wild_words = {fold(w) for w in catalogue.statuses_in_the_wild}
         self.vocabulary = {fold(w) for w in dialect.statuses.values()}
         self.currency: str | None = None  # the balance's, once read: statuses must use it too
+        self.currencies: dict[str, str] = {}  # each key's (as shown, redacted) balance currency, first read
         self.unknown_action_words: set[str] = {dialect.message(ErrorCode.INCORRECT_REQUEST, {})}
+        self.unknown_forms: set[AnswerForm] = set()  # how this panel answered an action no panel has
 
     # --- every response ----------------------------------------------------------------
 
@@ -86,15 +96,34 @@ class ExpectBase:
         message = data.get("message", data.get("msg", status))
         return message if message is not None else status
 
+    def form(self, ex: Exchange) -> AnswerForm:
+        """What kind of answer ``ex`` is: an error in any envelope, null, an empty body, HTML… (_answer_form.py)."""
+        return form_of(ex, self.error_message)
+
+    def learn_unknown(self, ex: Exchange) -> AnswerForm | None:
+        """``ex`` answered an action no panel has: its form is how this panel says "unknown action"."""
+        found = self.form(ex)
+        if found.kind not in UNKNOWN_KINDS:
+            return None  # data, or no answer: nothing to tell an unknown action by
+        if found.kind == "error":
+            if not found.detail.strip():
+                return None
+            self.unknown_action_words.add(found.detail)
+        self.unknown_forms.add(found)
+        return found
+
     def unsupported(self, c: Checks, ex: Exchange) -> bool:
-        """Is this the panel's unknown-action error for an action of the API? Then the panel does not
+        """Is this how the panel answers an unknown action, for an action of the API? Then the panel does not
         support the action: recorded on ``c``, and the requirements that need it are not exercised."""
-        found = self.error_message(ex.data) if ex.is_json else None
-        if found is None or not isinstance(found[0], str) or found[0] not in self.unknown_action_words:
+        found = self.form(ex)
+        if found.kind == "error":
+            if found.detail not in self.unknown_action_words:
+                return False
+        elif found not in self.unknown_forms:
             return False
         known = ACTIONS.get(ex.action)
         if known is not None and known.optional:  # one a panel may lack (SmartPanel 4.0 has no refill, cancel)
-            c.unsupported.setdefault(ex.action, found[0])
+            c.unsupported.setdefault(ex.action, unknown_answer(found))
         return True
 
     # --- errors ------------------------------------------------------------------------
@@ -183,6 +212,41 @@ class ExpectBase:
                 return other.value
         return None
 
+    # The errors of an add that refuse one thing in particular: a probe refused with another one's words was
+    # refused for something else than what it probed.
+    ADD_REFUSALS = ("quantity_below_min", "quantity_above_max", "incorrect_service_id", "service_disabled",
+                    "not_enough_funds", "active_order_with_link", "invalid_key", "dripfeed_not_supported")
+
+    def refuses_else(self, message: Any, own: tuple[str, ...], field: str | None = None) -> str | None:
+        """Why the words ``message`` refuse something else than what a probe changed (its ``own`` error codes,
+        its ``field``), or None: another add error's words, or a field error naming another field."""
+        if not isinstance(message, str):
+            return None
+        for code in self.ADD_REFUSALS:
+            if code not in own and self.matches(code, message, None):
+                return f"{message!r} are the dialect's words for {code}"
+        named = self.field_named(message) if field is not None else None
+        # A family may name a field in words ("Interval in minutes"): another field is one that does not name it.
+        if named is not None and field is not None and fold(field) not in fold(named) and fold(named) not in fold(field):
+            return f"{message!r} names the field {named!r}, not {field!r}"
+        return None
+
+    def field_named(self, message: str) -> str | None:
+        """The field a missing- or invalid-field error names (``Incorrect {field}``), if the words are one."""
+        if any(text == message for code, text in self.dialect.errors.items()
+               if code not in (ErrorCode.MISSING_FIELD, ErrorCode.INVALID_FIELD) and "{" not in text):
+            return None  # the exact words of another error ("Incorrect request"): not a field's
+        for code in (ErrorCode.MISSING_FIELD, ErrorCode.INVALID_FIELD):
+            template = self.dialect.errors[code]
+            if "{field}" not in template:
+                continue
+            escaped = re.escape(template).replace(re.escape("{field}"), "(?P<field>.+)")
+            pattern = re.sub(r"\\\{\w+\\\}", r".+", escaped)
+            found = re.fullmatch(pattern, message)
+            if found is not None:
+                return found.group("field")
+        return None
+
     def item_error(self, item: Any) -> str | None:
         """The message of a per-item error in a batch, in the dialect's form, or None."""
         if self.dialect.batch_item_error == "nested":
@@ -258,6 +322,10 @@ class ExpectBase:
                 if c.require("V2-BAL-01", isinstance(value, str), f"currency is {json_kind(value)}", ex):
                     currency = value
                     self.currency = self.currency or value
+                    account = str(ex.params.get("key", ""))  # as shown: redacted, one label per key
+                    before = self.currencies.setdefault(account, value)
+                    c.require("V2-BAL-01", value == before,  # every read, not the first one only
+                              f"the balance of {account} is in {value!r}; an earlier read said {before!r}", ex)
                     c.require("V2-BAL-03", CURRENCY.fullmatch(value) is not None,
                               f"currency {value!r} is not a three-letter code", ex)
             else:

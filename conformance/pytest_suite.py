@@ -70,9 +70,16 @@ def conformance_report(request: pytest.FixtureRequest) -> Report:
         seed=_option(config, "--panel-seed") or 0, rate=_option(config, "--panel-rate"),
         examples=_option(config, "--panel-examples") or 20,
     )
+    path = _option(config, "--panel-report")
+    if path:  # before the first request: a report that cannot be written must not cost an order
+        from conformance._reports import unwritable
+
+        problem = unwritable(path)
+        if problem:
+            pytest.fail(f"cannot write --panel-report {path}: {problem}; choose a writable path (no request was sent)",
+                        pytrace=False)
     out = io.StringIO()
     report = run(run_config, progress=Progress(out))
-    path = _option(config, "--panel-report")
     if path:
         from conformance._report_html import to_html
         from conformance._reports import write

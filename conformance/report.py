@@ -25,7 +25,7 @@ class Report:
     exit_code: int
     error: str | None = None
     committed: Decimal = Decimal(0)  # the larger of the worst cases of the adds sent and the money taken
-    spent: Decimal | None = None  # what the balance actually lost
+    spent: Decimal | None = None  # what the run's own orders were charged, net of refunds (the balance cross-checks)
     taken: Decimal = Decimal(0)  # what the panel took, as the spend check read it
     overcharge: str | None = None  # the panel took more than its price list said
     max_spend: Decimal = Decimal(0)
@@ -33,6 +33,7 @@ class Report:
     key: str = ""  # redacted
     second_key: str | None = None  # redacted
     notes: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM): what was found so far
     trace: list[Exchange] = field(default_factory=list)
     version: str = __version__
     redactor: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
@@ -72,6 +73,8 @@ class Report:
                 "currency": self.currency,
             },
             "exit_code": self.exit_code,
+            "interrupted": self.interrupted is not None,
+            "interrupted_by": self.interrupted,
             "error": self.error,
             "counts": self.counts,
             "notes": self.notes,

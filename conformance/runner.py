@@ -14,9 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Callable, Mapping, TextIO
+from types import FrameType
+from typing import Any, Callable, Iterator, Mapping, TextIO
 from urllib.parse import urlparse
 
 import httpx
@@ -31,6 +35,7 @@ from .catalogue import Requirement, load_catalogue
 from .context import ClockDriver, Context, Progress, RunConfig, Target
 from .control import control_clock, control_key, control_root, discover_control
 from .expect import Expect
+from ._orders import OrdersPhase
 from ._properties import PropertyRunner
 from ._readonly import CannotRun
 from .report import Report
@@ -51,6 +56,35 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM: the run stops at once (no further request, no add) and ends with its report."""
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While the run goes, SIGINT and SIGTERM raise ``Interrupted`` where the run is (a wait, an answer
+    being read): it stops at once and ends with what it found. Only the main thread can have handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if fired:  # the first one is already stopping the run; its report must still be written
+            return
+        fired.append(signum)
+        raise Interrupted(signal.Signals(signum).name)
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for sig in saved:
+            signal.signal(sig, handler)
+        yield
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
 
 
 def _default_reason(ctx: Context) -> Any:
@@ -105,18 +139,23 @@ def run(
             trace=list(session.trace) if session else [], redactor=session.redactor if session else None,
         )
 
-    try:
-        return _start(config, catalogue, transport, clock, progress, started, started_wall, cannot, opened)
-    except Exception as exc:  # noqa: BLE001 - a suite bug must still end in a report, never a traceback
-        session = opened[0] if opened else None
-        detail = session.redactor(str(exc)[:300]) if session else type(exc).__name__
+    with stop_on_signals():
         try:
-            return cannot(f"internal error in the suite ({type(exc).__name__}: {detail})", session)
-        except Exception:  # noqa: BLE001
-            return cannot(f"internal error in the suite ({type(exc).__name__})")
-    finally:
-        for session in opened:
-            session.close()
+            return _start(config, catalogue, transport, clock, progress, started, started_wall, cannot, opened)
+        except Interrupted as exc:  # before the checks began: nothing judged
+            report = cannot(f"interrupted by {exc} before the checks began", opened[0] if opened else None)
+            report.interrupted = str(exc)
+            return report
+        except Exception as exc:  # noqa: BLE001 - a suite bug must still end in a report, never a traceback
+            session = opened[0] if opened else None
+            detail = session.redactor(str(exc)[:300]) if session else type(exc).__name__
+            try:
+                return cannot(f"internal error in the suite ({type(exc).__name__}: {detail})", session)
+            except Exception:  # noqa: BLE001
+                return cannot(f"internal error in the suite ({type(exc).__name__})")
+        finally:
+            for session in opened:
+                session.close()
 
 
 def _start(config: RunConfig, catalogue: Any, transport: httpx.BaseTransport | None, clock: ClockDriver | None,
@@ -166,12 +205,15 @@ def _start(config: RunConfig, catalogue: Any, transport: httpx.BaseTransport | N
         progress=progress, target=Target(), clock=clock,
     )
     session.balance_of = lambda ex: (ctx.expect.balance(Checks(), ex) or (None, ""))[0]
+    session.refused = lambda ex: ctx.expect.is_error(ex.data)
     session.on_overcharge = lambda over: ctx.stop(over.message(ctx.target.currency))  # the run stops at once
     ctx.notes.extend(fingerprint_notes)
     if config.tier != "orders" and (config.link or config.max_spend):
         ctx.notes.append("--max-spend and --link apply to --tier orders only; this read-only run spent nothing")
     try:
         return _run(ctx, started, started_wall, rate)
+    except Interrupted as exc:
+        return _interrupted(ctx, str(exc), started, started_wall)
     except Exception as exc:  # noqa: BLE001 - keep what was found; exit 2 says it could not finish
         import traceback
 
@@ -261,6 +303,7 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
     except StopRun as exc:
         ctx.stop(str(exc))
     opening = closing = None
+    phase = None
     if cfg.tier == "orders" and not ctx.stopped:
         progress.line("orders checks")
         opening = t.balance
@@ -273,9 +316,42 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
             closing = readonly_balance(ctx)
         except StopRun:
             closing = None
-    spent = (opening - closing) if (opening is not None and closing is not None) else None
+    spent = _spent(ctx, phase, opening, closing) if phase is not None else None
+    if session.cannot_follow and session.cannot_follow not in ctx.notes:
+        ctx.notes.append(session.cannot_follow)
     _changes(ctx)
     report = _report(ctx, started, started_wall, spent=spent)
+    _summary(ctx, report)
+    return report
+
+
+def _spent(ctx: Context, phase: OrdersPhase, opening: Decimal | None, closing: Decimal | None) -> Decimal | None:
+    """The money the run's own orders took, net of refunds: the sum of their charges as last read. The balance
+    is the cross-check (it also moves with what happens outside the run): a difference is noted, not counted."""
+    drop = (opening - closing) if (opening is not None and closing is not None) else None
+    charges = [o.last.charge if o.last is not None else None for o in phase.orders.values()]
+    if any(c is None for c in charges):
+        if drop is not None:
+            ctx.notes.append(f"spent is read from the balance ({drop}): not every order's charge could be read")
+        return drop
+    spent = sum((c for c in charges if c is not None), Decimal(0))
+    if drop is not None and abs(drop - spent) > phase.balance_unit * (len(charges) + 2) / 2:
+        ctx.notes.append(f"the balance moved by {drop} over the run while its own orders were charged {spent} net of "
+                         "refunds: money moved that the run did not cause (another client, a refund of an older "
+                         "order), or the panel's balance disagrees with its charges (V2-ORD-08)")
+    return spent
+
+
+def _interrupted(ctx: Context, signame: str, started: float, started_wall: str) -> Report:
+    """The report of a run a signal stopped: what was found so far; exit 1 if it found a failure, else 2."""
+    ctx.stop(f"interrupted by {signame}")
+    _overcharge(ctx)
+    if ctx.session.cannot_follow and ctx.session.cannot_follow not in ctx.notes:
+        ctx.notes.append(ctx.session.cannot_follow)
+    _changes(ctx)
+    report = _report(ctx, started, started_wall)
+    report.interrupted = signame
+    report.exit_code = 1 if report.counts[FAILED] else 2
     _summary(ctx, report)
     return report
 
@@ -317,10 +393,10 @@ def _report(ctx: Context, started: float, started_wall: str, *, error: str | Non
                                    else repr(_words(ctx.dialect, c)) for c in r.requirement.error_codes)
                 r.detail = r.detail or f"dialect {ctx.dialect.name}: {words}"
         c = counts(results)
-        if ctx.internal_errors:
-            code = 2
-        elif c[FAILED]:
+        if c[FAILED]:  # a failure found is a failure, even if the run then stopped (a suite bug included)
             code = 1
+        elif ctx.internal_errors:
+            code = 2
         elif c[PASSED] == 0:
             code = 2  # a green run that proved nothing is not a pass
         else:
@@ -370,4 +446,6 @@ def _summary(ctx: Context, report: Report) -> None:
         f"of {len(report.results)} requirements; {report.requests} requests in {report.duration:.1f} s{spend}"
     )
     verdict = {0: "PASSED", 1: "FAILED", 2: "COULD NOT JUDGE"}[report.exit_code]
+    if report.interrupted:
+        verdict += f", INTERRUPTED by {report.interrupted}"
     p.line(f"result: {verdict} (exit {report.exit_code})")

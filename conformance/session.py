@@ -14,13 +14,15 @@ rules hold, whatever a check asks for:
 - requests are spaced by the rate limit; a 429 is waited out (Retry-After);
 - the request budget stops the run cleanly (``BudgetExhausted``);
 - ``--timeout`` covers a whole answer and ``--max-answer-bytes`` its size (_wire.py);
-- what is recorded (the trace, the reports) never holds a key (redaction.py).
+- what is recorded (the trace, the reports) never holds a key (redaction.py);
+- no cookie is kept: a panel's session cookie never rides along with another key's request.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -78,6 +80,30 @@ def _balance_field(exchange: Exchange) -> Decimal | None:
     return amount(exchange.data.get("balance")) if isinstance(exchange.data, dict) else None
 
 
+def _error_field(exchange: Exchange) -> bool:
+    return isinstance(exchange.data, dict) and "error" in exchange.data
+
+
+def order_id(data: Any) -> str | None:
+    """The order id an add's answer hands out, if it is one the run can follow (a number or a word)."""
+    value = data.get("order") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip():
+        return None
+    return str(value).strip()
+
+
+def is_action_field(name: str) -> bool:
+    """``action[]``, ``action[0]``…: a field a PHP panel reads as the action itself."""
+    return name.replace(" ", "").lower().startswith("action[")
+
+
+def no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing. The API is keyed by ``key`` alone, as a server-to-server client
+    calls it: a session cookie a panel sets is never sent back, so it cannot carry one key's session into
+    another key's requests (or a wrong key's). (httpx uses a CookieJar it is given as it is.)"""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 class Session:
     def __init__(
         self,
@@ -94,6 +120,8 @@ class Session:
         self.accounts: list[str] = []  # the real keys whose balances the spend check follows
         self.balance_of: Callable[[Exchange], Decimal | None] = _balance_field  # the dialect's reading
         self.cannot_follow: str | None = None  # why the money taken can no longer be read
+        self.refused: Callable[[Exchange], bool] = _error_field  # an answer is a refusal (the dialect's reading)
+        self.untracked = 0  # adds answered with neither an order id nor a refusal: at most one is sent
         self.on_overcharge: Callable[[Overcharge], None] | None = None  # told once, as soon as it shows
         self._told = False
         self._sleep = sleep
@@ -104,6 +132,7 @@ class Session:
             timeout=config.timeout,
             follow_redirects=False,
             headers={"user-agent": USER_AGENT},
+            cookies=no_cookies(),
         )
 
     def close(self) -> None:
@@ -138,9 +167,12 @@ class Session:
 
     def _guard(self, params: dict[str, str], cost: Decimal | None, accounting: bool = False) -> None:
         action = normalize_action(params.get("action"))
-        if self.config.tier != "orders" and not read_only_may_send(action):
+        # action[]=… is the action to a PHP panel: every field that may be read as the action is held to the rule.
+        read_as_action = [action] + [normalize_action(v) for k, v in params.items() if is_action_field(k)]
+        refused = next((a for a in read_as_action if not read_only_may_send(a)), None)
+        if self.config.tier != "orders" and refused is not None:
             raise SafetyError(
-                f"the {self.config.tier} tier never sends action={action!r}: it sends only the read actions "
+                f"the {self.config.tier} tier never sends action={refused!r}: it sends only the read actions "
                 f"({', '.join(read_actions())}), no action, or the suite's own probes ({PROBE_PREFIX}…); "
                 "an action the table does not know to read may be a write (conformance/actions.py)")
         if action == "add":
@@ -192,8 +224,16 @@ class Session:
                 self.spend.open(account, value)
 
     def _after_add(self, exchange: Exchange, cost: Decimal) -> None:
-        if isinstance(exchange.data, dict):
-            self.spend.placed(exchange.data.get("order"), cost)
+        placed = order_id(exchange.data)
+        if placed is not None:
+            self.spend.placed(placed, cost)
+        elif exchange.error or not self.refused(exchange):
+            # The panel may have placed an order the run cannot follow (no id, no answer): one such add, no more.
+            self.untracked += 1
+            what = f"no answer ({exchange.error})" if exchange.error else f"{exchange.body[:80]!r}"
+            self.cannot_follow = self.cannot_follow or (
+                f"an add was answered {what}: neither an order id nor a refusal, so what it placed cannot be "
+                "followed; no further add is sent")
         for account in list(self.spend.opening):
             value = self._read_balance(account)
             if value is None:

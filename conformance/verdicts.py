@@ -45,7 +45,7 @@ class Checks:
     def __init__(self) -> None:
         self.passed: list[str] = []
         self.findings: list[Finding] = []
-        self.unsupported: dict[str, str] = {}  # action -> the unknown-action error it was answered with
+        self.unsupported: dict[str, str] = {}  # action -> how it was answered as unknown (expect_base.unknown_answer)
 
     def require(self, rid: str, ok: bool, message: str, *exchanges: Exchange) -> bool:
         if ok:
@@ -102,7 +102,7 @@ class Verdicts:
         self.more: dict[str, list[Finding]] = {}  # the other distinct findings of each requirement
         self.reasons: dict[str, str] = {}
         self.details: dict[str, str] = {}
-        self.unsupported: dict[str, str] = {}  # action -> the unknown-action error the panel answered
+        self.unsupported: dict[str, str] = {}  # action -> how the panel answered it as unknown
 
     def _known(self, rid: str) -> None:
         if rid not in self.catalogue.by_id:
@@ -139,12 +139,18 @@ class Verdicts:
         """The panel answers ``action`` with its unknown-action error: what needs it is not exercised."""
         self.unsupported.setdefault(action, message)
 
+    def supports(self, action: str) -> bool:
+        """Not yet answered as an unknown action: the suite sends an unsupported action no more."""
+        return action not in self.unsupported
+
+    def unsupported_line(self, action: str) -> str:
+        return f"action not supported: the panel answers {action!r} with {self.unsupported[action]}"
+
     def unsupported_reason(self, req: Requirement) -> str | None:
         for need in req.needs:
             action = need[7:] if need.startswith("action:") else None
-            if action in self.unsupported:
-                return (f"action not supported: the panel answers {action!r} with its unknown-action error "
-                        f"({self.unsupported[action]!r})")
+            if action is not None and action in self.unsupported:
+                return self.unsupported_line(action)
         return None
 
     def absorb(self, checks: Checks, steps: Iterable[str] = ()) -> None:

@@ -12,12 +12,13 @@ import pytest
 from mockpanel import ServerThread
 from conformance.catalogue import load_catalogue
 from tests.helpers.broken_panels import (
-    BAD_RATE_LIST, BAD_RATES, DEFECTS, KEY_ECHO, NOT_A_PANEL, PRECISION, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, open_keys,
-    run_suite,
+    BAD_RATE_LIST, BAD_RATES, DEFECTS, KEY_ECHO, NOT_A_PANEL, NULL_ANSWERED, PRECISION, REAL_SCRIPTS, SESSION_COOKIE,
+    SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, SessionCookie, open_keys, run_suite,
 )
 
 CATALOGUE = load_catalogue()
-FIRST = [d for d in DEFECTS if d not in PRECISION]
+OVER_SEEDS = PRECISION + REAL_SCRIPTS  # each caught whatever hypothesis draws
+FIRST = [d for d in DEFECTS if d not in OVER_SEEDS]
 SEEDS = (0, 1, 2)  # the precision variants must be caught whatever hypothesis draws
 
 
@@ -53,7 +54,7 @@ def test_the_suite_flags_the_defect_under_its_requirement(defect: Defect) -> Non
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("defect", PRECISION, ids=lambda d: d.name)
+@pytest.mark.parametrize("defect", OVER_SEEDS, ids=lambda d: d.name)
 def test_the_suite_flags_each_precision_defect_whatever_the_seed(defect: Defect, seed: int) -> None:
     _judge(defect, seed, examples=4, programs=2, steps=12)  # small runs: each is caught by design, not by luck
 
@@ -129,3 +130,72 @@ def test_services_at_rates_that_are_not_a_positive_price_are_flagged_and_never_o
     assert adds and not [p for p in adds if p.get("service") in listed]
     assert report.committed is not None and report.committed >= 0
     assert not [o for o in panel.orders.values() if str(o.service.id) in listed]
+
+
+def _defect(name: str) -> Defect:
+    return next(d for d in DEFECTS if d.name == name)
+
+
+def test_a_panel_whose_multi_status_ignores_orders_is_followed_by_single_status_and_judged_on_the_rest() -> None:
+    panel, app = _defect("multi_status_ignores_orders").build()
+    open_keys(panel)
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "orders")
+    assert set(report.flagged()) == {"V2-BAT-03", "V2-BAT-06"}
+    assert "orders followed by single status: multi-status did not give the run's own orders (V2-BAT-06)" in report.notes
+    bat06 = report.result("V2-BAT-06").finding
+    assert bat06 is not None and "which single status shows" in bat06.message
+    # A flat error to every batch refuses nothing over the limit in particular.
+    assert report.result("V2-BAT-04").outcome == "not exercised"
+    assert "V2-BAT-03" in report.result("V2-BAT-04").reason
+    # Everything that does not need a working multi-status is judged, and passes.
+    batch = {"V2-BAT-01", "V2-BAT-02", "V2-BAT-03", "V2-BAT-04", "V2-BAT-06"}
+    missed = {r.requirement.id: r.reason for r in report.results if r.outcome != "passed" and r.requirement.id not in batch}
+    assert missed == {}
+    assert report.exit_code == 1
+
+
+def test_a_panel_answering_null_to_unknown_actions_has_them_not_supported_and_never_sends_them_again() -> None:
+    panel, app = _defect("unknown_action_null").build()
+    open_keys(panel)
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "orders")
+    assert report.result("V2-GEN-04").outcome == "failed"
+    needing = [r for r in CATALOGUE if any(n[7:] in NULL_ANSWERED for n in r.needs if n.startswith("action:"))]
+    assert len(needing) >= 12
+    for req in needing:
+        result = report.result(req.id)
+        assert result.outcome == "not exercised", (req.id, result.outcome)
+        assert result.reason.startswith("action not supported: the panel answers '"), (req.id, result.reason)
+        assert result.reason.endswith("with null, as it answers an unknown action"), result.reason
+    for action in NULL_ANSWERED:  # once answered as unknown, never sent again (with a wrong key, it was refused)
+        sent = [e for e in report.trace if e.action == action]
+        answered = [i for i, e in enumerate(sent) if e.body == "null"]
+        assert answered == [len(sent) - 1], (action, [e.response_line(60) for e in sent])
+
+
+def test_an_add_answered_without_an_order_id_is_the_last_add_sent() -> None:
+    panel, app = _defect("add_without_order_id").build()
+    open_keys(panel)
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "orders")
+    adds = [e for e in report.trace if e.action == "add"]
+    untracked = [i for i, e in enumerate(adds) if isinstance(e.data, dict) and "order" not in e.data
+                 and "error" not in e.data]
+    assert untracked == [len(adds) - 1], [e.response_line(80) for e in adds]  # one, and nothing after it
+    assert report.exit_code == 1 and report.result("V2-ADD-01").outcome == "failed"
+    assert not [n for n in report.notes if "internal error" in n]
+    assert any(r.reason.startswith("no add was sent after this: an add was answered '{\"status\":\"success\"}'")
+               for r in report.results), sorted({r.reason for r in report.results})
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_session_cookie_the_panel_sets_is_never_sent_back(seed: int) -> None:
+    panel, app = SESSION_COOKIE.build()
+    open_keys(panel)
+    assert isinstance(app, SessionCookie)
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "read-only", examples=4, seed=seed)
+    assert app.sessions  # the panel set its cookie on the first answer to a real key
+    assert app.cookies_seen == 0  # and no request brought it back: no key rode on another's session
+    assert report.exit_code == 0, report.flagged()

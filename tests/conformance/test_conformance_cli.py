@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -10,6 +14,8 @@ from click.testing import CliRunner
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
 from mockpanel._cli import main
+from mockpanel._endpoint.api import replaying
+from mockpanel._endpoint.params import urlencoded_fields
 from tests.helpers.broken_panels import DEFECTS, MAIN_KEY, START, open_keys
 
 
@@ -99,3 +105,85 @@ def test_quiet_still_says_why_a_run_could_not_judge(url: str) -> None:
     assert result.exit_code == 2
     assert "could not judge: the panel refused --key" in result.output
     assert "preflight" not in result.output  # quiet: only the summary and the cause
+
+
+class Watch:
+    """ASGI middleware: the API requests a panel receives (their actions, when), and a hook on the first add."""
+
+    def __init__(self, app: Any, on_add: Any = None) -> None:
+        self.app, self.on_add = app, on_add
+        self.actions: list[tuple[str, float]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        action = (urlencoded_fields(body).get("action") or "").strip().lower()
+        self.actions.append((action, time.monotonic()))
+        if action == "add" and self.on_add is not None and [a for a, _ in self.actions].count("add") == 1:
+            self.on_add()
+        await self.app(scope, replaying(body), send)
+
+
+@pytest.mark.parametrize("signum, broken, code", [(signal.SIGINT, None, 2), (signal.SIGTERM, None, 2),
+                                                  (signal.SIGINT, "unknown_ids_dropped", 1)],
+                         ids=["SIGINT", "SIGTERM", "SIGINT-after-a-failure"])
+def test_a_signal_in_the_orders_tier_stops_the_run_and_writes_every_report_marked_interrupted(
+        signum: int, broken: str | None, code: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    if broken is None:
+        panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
+        api = create_app(panel)
+    else:  # the read-only checks find its failure before the orders tier begins
+        panel, api = next(d for d in DEFECTS if d.name == broken).build()
+    open_keys(panel)
+    sent: list[float] = []
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+    def interrupt() -> None:  # on the first add the panel receives, before it answers
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signum)
+
+    app = Watch(api, interrupt)
+    paths = {kind: tmp_path / f"report.{kind}" for kind in ("json", "xml", "html")}
+    with ServerThread(app) as server:
+        result = invoke(server.url + "/api/v2", "--key", MAIN_KEY, "--tier", "orders", "--link",
+                        "https://instagram.com/x", "--max-spend", "5", "--examples", "3", "--no-control-api",
+                        "--json", str(paths["json"]), "--junit", str(paths["xml"]), "--html", str(paths["html"]))
+    ended = time.monotonic()
+    assert sent, "the run never sent an add"
+    assert ended - sent[0] < 5
+    assert result.exit_code == code, result.output  # 1 if a failure was found before the signal, else 2
+    name = signal.Signals(signum).name
+    assert f"INTERRUPTED by {name}" in result.output
+    data = json.loads(paths["json"].read_text())
+    assert data["interrupted"] is True and data["interrupted_by"] == name and data["exit_code"] == code
+    assert data["counts"]["passed"] > 0  # what was found before the signal is kept
+    assert f"the run stopped early: interrupted by {name}" in data["notes"]
+    assert ET.parse(paths["xml"]).getroot().find("properties/property[@name='interrupted']").get("value") == name
+    assert f"Interrupted</b> by {name}" in paths["html"].read_text()
+    adds = [when for action, when in app.actions if action == "add"]
+    assert len(adds) == 1  # the one the signal came in: no add after it
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # given back
+
+
+def test_a_report_path_that_cannot_be_written_exits_2_before_any_request(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
+    open_keys(panel)
+    app = Watch(create_app(panel))
+    with ServerThread(app) as server:
+        for flag in ("--json", "--junit", "--html", "--trace"):
+            result = CliRunner().invoke(main, ["conformance", server.url + "/api/v2", "--key", MAIN_KEY, "--tier",
+                                               "orders", "--link", "https://instagram.com/x", "--max-spend", "5",
+                                               flag, str(tmp_path / "no-such-dir" / "report")])
+            assert result.exit_code == 2, result.output
+            assert f"cannot write {flag} " in result.output and "no request was sent" in result.output
+        result = CliRunner().invoke(main, ["conformance", server.url + "/api/v2", "--key", MAIN_KEY,
+                                           "--html", str(tmp_path)])  # a directory
+        assert result.exit_code == 2 and "it is a directory" in result.output
+    assert app.actions == []

@@ -11,7 +11,7 @@ import pytest
 from conformance.catalogue import load_catalogue
 from conformance.expect import Expect, flag
 from conformance.profile import load_dialect
-from conformance.session import Exchange
+from conformance.session import NOT_JSON, Exchange
 from conformance.verdicts import MAX_FINDINGS, Checks, Finding, Verdicts
 
 CATALOGUE = load_catalogue()
@@ -104,7 +104,8 @@ def test_the_unknown_action_error_on_an_action_of_the_api_means_not_supported() 
     e.unknown_action_words.add("This action is Invalid")  # what this panel said to an unknown action
     assert e.unsupported(c, exchange({"error": "This action is Invalid"}, "refill"))
     assert not e.unsupported(c, exchange({"error": "Incorrect order ID"}, "refill_status"))
-    assert c.unsupported == {"cancel": "Incorrect request", "refill": "This action is Invalid"}
+    assert c.unsupported == {"cancel": "its unknown-action error ('Incorrect request')",
+                             "refill": "its unknown-action error ('This action is Invalid')"}
     v = Verdicts(CATALOGUE)
     v.ok("V2-CAN-03", "V2-GEN-01")
     v.absorb(c)
@@ -113,6 +114,53 @@ def test_the_unknown_action_error_on_an_action_of_the_api_means_not_supported() 
     assert results["V2-CAN-03"].reason.startswith("action not supported: the panel answers 'cancel'")
     assert results["V2-ISO-03"].reason.startswith("action not supported: the panel answers 'refill'")
     assert results["V2-GEN-01"].outcome == "passed"
+
+
+def raw(body: str, action: str, status: int = 200, content_type: str = "text/html") -> Exchange:
+    """An answer that is not JSON (or is JSON the panel sent as text)."""
+    try:
+        data: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        data = NOT_JSON
+    return Exchange(n=1, method="POST", url="http://127.0.0.1/api/v2", params={"action": action}, status=status,
+                    content_type=content_type, body=body, elapsed=0.0, data=data)
+
+
+PAGE = "<!DOCTYPE html><html><body>Not found</body></html>"
+
+
+@pytest.mark.parametrize("unknown, described", [
+    (raw("null", "x", content_type="application/json"), "null"),
+    (raw("", "x"), "an empty body (HTTP 200)"),
+    (raw("{}", "x", content_type="application/json"), "an empty object ({})"),
+    (raw(PAGE, "x", 404), "an HTML page (HTTP 404)"),
+    (raw('{"status": "error", "message": "Invalid action"}', "x", content_type="application/json"),
+     "the error 'Invalid action'"),
+])
+def test_every_form_an_unknown_action_is_answered_in_makes_an_action_of_the_api_not_supported(
+        unknown: Exchange, described: str) -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+    learned = e.learn_unknown(unknown)
+    assert learned is not None and learned.describe() == described
+    c = Checks()
+    answered_so = raw(unknown.body, "cancel", unknown.status or 200, unknown.content_type)
+    assert e.unsupported(c, answered_so)
+    # Each form is told apart from the others, and from real data: those say nothing of support.
+    others = [raw("null", "refill", content_type="application/json"), raw("", "refill"),
+              raw("{}", "refill", content_type="application/json"), raw(PAGE, "refill", 404),
+              raw(PAGE, "refill", 500), raw('[{"order": 1, "refill": 2}]', "refill", content_type="application/json")]
+    assert [o for o in others if e.unsupported(Checks(), o)] == [o for o in others if e.form(o) == learned]
+    assert list(c.unsupported) == ["cancel"]
+    assert c.unsupported["cancel"].endswith(("as it answers an unknown action", "('Invalid action')"))
+
+
+def test_data_or_no_answer_to_an_unknown_action_teaches_nothing() -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+    assert e.learn_unknown(raw('[{"service": 1}]', "x", content_type="application/json")) is None
+    gone = Exchange(n=1, method="POST", url="u", params={"action": "x"}, status=None, content_type="", body="",
+                    elapsed=0.0, error="connection refused")
+    assert e.learn_unknown(gone) is None
+    assert not e.unsupported(Checks(), raw('[{"service": 1}]', "cancel", content_type="application/json"))
 
 
 def test_a_requirement_keeps_every_distinct_finding_and_no_more_than_the_cap() -> None:
@@ -127,3 +175,31 @@ def test_a_requirement_keeps_every_distinct_finding_and_no_more_than_the_cap() -
     v.fail(Finding("V2-SVC-02", "shrunk"), replace=True)  # a shrunk example leads; the first is still kept
     result = next(r for r in v.results(lambda r: "") if r.requirement.id == "V2-SVC-02")
     assert [f.message for f in result.findings][:2] == ["shrunk", "a"]
+
+
+def test_a_balance_currency_is_checked_on_every_read_of_the_same_key() -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+
+    def read(key: str, currency: str) -> Checks:
+        c = Checks()
+        ex = exchange({"balance": "1.00000", "currency": currency}, "balance")
+        ex.params["key"] = key
+        e.balance(c, ex)
+        return c
+
+    assert read("key#1", "USD").findings == [] and read("key#2", "EUR").findings == []  # another key may differ
+    assert read("key#1", "USD").findings == []
+    changed = read("key#1", "EUR").findings
+    assert [f.rid for f in changed] == ["V2-BAL-01"] and "an earlier read said 'USD'" in changed[0].message
+
+
+def test_a_keyed_single_status_must_be_keyed_by_the_order_asked_for() -> None:
+    e = Expect(load_dialect("objectid"), CATALOGUE)  # {"<id>": {...}}, as its family answers a single status
+    status = {"charge": "0.10000000", "start_count": "0", "status": "Pending", "remains": "10", "currency": "USD"}
+    asked = "5f1d7a2b9c3e4d5f6a7b8c9d"
+    for key, ok in ((asked, True), ("5f1d7a2b9c3e4d5f6a7b8c9e", False)):
+        ex = exchange({key: status}, "status")
+        ex.params["order"] = asked
+        c = Checks()
+        e.single_status(c, ex)
+        assert (not [f for f in c.findings if "came keyed by" in f.message]) is ok

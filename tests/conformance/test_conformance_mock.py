@@ -25,6 +25,11 @@ def test_read_only_tier_passes_the_mock_and_exercises_every_read_only_requiremen
     assert {r.requirement.id: r.outcome for r in read_only if r.outcome != "passed"} == {}
     orders = [r for r in report.results if r.requirement.tier == "orders"]
     assert all(r.outcome == "not exercised" and "--tier orders" in r.reason for r in orders)
+    from conformance._strategies import MALFORMED_IDS
+
+    for action, field in (("status", "order"), ("refill_status", "refill")):  # every kind, whatever the seed
+        sent = {e.params.get(field) for e in report.trace if e.action == action}
+        assert set(MALFORMED_IDS) <= sent, (action, set(MALFORMED_IDS) - sent)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -136,3 +141,26 @@ def test_dialect_auto_lists_the_deviations_of_a_hybrid_panel(tmp_path) -> None:
         report = run_suite(server.url + "/api/v2", panel, "read-only", dialect="auto")
     assert report.dialect == "smartpanel-v1"
     assert "--dialect auto: deviation endpoint: smartpanel-v1 expects '/api/v1', the panel answered '/api/v2'" in report.notes
+
+
+def test_orders_that_never_move_are_waited_for_no_longer_than_the_patience_and_the_report_says_so() -> None:
+    # A clock that stands still and cannot be driven: every order stays Pending.
+    panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
+    open_keys(panel)
+    with ServerThread(create_app(panel, control=False)) as server:
+        report = run_suite(server.url + "/api/v2", None, "orders", time_budget=120, poll_interval=0.1, patience=1.0,
+                           programs=1, steps=6, examples=3)
+    assert report.duration < 60  # far from --time-budget: it stopped waiting
+    stalled = [n for n in report.notes if n.startswith("stopped waiting: no tracked order moved for ")]
+    assert len(stalled) == 1, report.notes
+    assert "--time-budget left unused" in stalled[0]
+    assert report.result("V2-ORD-05").reason == stalled[0]  # the true cause, not "no order ended Completed"
+
+
+def test_a_cap_too_small_for_any_order_ends_the_programs_with_a_note_not_an_internal_error(mock) -> None:  # type: ignore[no-untyped-def]
+    panel, url = mock
+    report = run_suite(url, panel, "orders", max_spend="0.00001")
+    assert not [n for n in report.notes if "internal error" in n], report.notes
+    assert "the stateful programs had no step to run" in " ".join(report.notes)
+    assert report.exit_code == 0 and report.requests > 0 and not panel.orders
+    assert "does not fit in what --max-spend leaves" in report.result("V2-TYP-01").reason

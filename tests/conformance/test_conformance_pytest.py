@@ -60,3 +60,16 @@ def test_the_options_are_inert_and_namespaced_in_other_test_runs(pytester: pytes
 def test_the_short_names_exist_when_the_suite_is_run(pytester: pytest.Pytester) -> None:
     helped = run(pytester, "--help").stdout.str()
     assert "--panel-url" in helped and "--panel-max-spend" in helped and "--mockpanel-conformance-key" in helped
+
+
+def test_a_report_path_that_cannot_be_written_fails_before_any_request(pytester: pytest.Pytester, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
+    open_keys(panel)
+    seen: list[object] = []
+    app = create_app(panel)
+    app.state.api.observers.append(lambda *answered: seen.append(answered))
+    with ServerThread(app) as server:
+        result = run(pytester, "--panel-url", server.url + "/api/v2", "--panel-key", MAIN_KEY,
+                     "--panel-report", str(tmp_path / "no-such-dir" / "report.html"))
+    result.stdout.fnmatch_lines(["*cannot write --panel-report *: its directory * does not exist*no request was sent*"])
+    assert seen == []

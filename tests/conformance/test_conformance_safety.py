@@ -128,3 +128,31 @@ def test_a_panel_that_charges_more_than_its_list_is_stopped_after_one_add(tmp_pa
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["spend"]["overcharge"] and Decimal(report["spend"]["taken"]) == sum(charges)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "r.json"]  # nothing else left behind
+
+
+def test_a_proxied_read_only_run_sends_only_read_actions_and_probe_names_no_panel_has() -> None:
+    from conformance.actions import PROBE_PREFIX, read_actions
+    from tests.helpers.broken_panels import Rewrite
+
+    panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=1)
+    open_keys(panel)
+    seen: list[dict[str, str]] = []
+
+    def proxy(panel: Any, fields: dict[str, str]) -> dict[str, str]:
+        seen.append(dict(fields))  # as the panel receives them, every field
+        return fields
+
+    app = Rewrite(create_app(panel), panel, request=proxy)
+    with ServerThread(app) as server:  # --dialect auto: the fingerprint's probes go through the proxy too
+        report = run_suite(server.url + "/api/v2", panel, "read-only", examples=10, dialect="auto")
+    assert report.exit_code == 0, report.flagged()
+    assert len(seen) == report.requests
+    # A PHP panel reads action[]=… as the action too: every field it may read as the action is checked.
+    sent = [value.strip().lower() for fields in seen for name, value in fields.items()
+            if name == "action" or name.replace(" ", "").lower().startswith("action[")]
+    assert sent
+    odd = {a for a in sent if a not in read_actions() and a != "" and not a.startswith(PROBE_PREFIX)}
+    assert odd == set()
+    probes = {a for a in sent if a.startswith(PROBE_PREFIX)}
+    assert probes and all(a[len(PROBE_PREFIX):] not in ("add", "refill", "cancel") for a in probes)
+    assert len(panel.orders) == 0 and not panel.refills

@@ -56,6 +56,46 @@ def test_read_only_sends_read_actions_no_action_and_its_own_probes() -> None:
     assert [p.get("action", "") for p in panel.seen] == [f.get("action", "") for f in sent]
 
 
+@pytest.mark.parametrize("name", ["action[]", "action[0]", "ACTION[ ]"])
+def test_read_only_holds_every_field_a_php_panel_reads_as_the_action_to_the_rule(name: str) -> None:
+    panel = Panel()
+    s = session(panel)
+    with pytest.raises(SafetyError, match="action='add'"):
+        s.send({"key": KEY, "action": "balance", name: "add"})
+    s.send({"key": KEY, "action": "balance", name: "mockpanel_add"})  # the suite's own probe name: sent
+    assert [p.get(name) for p in panel.seen] == ["mockpanel_add"]
+
+
+def test_no_cookie_a_panel_sets_is_ever_sent_back() -> None:
+    cookies: list[str | None] = []
+
+    def panel(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"balance": "1.00000", "currency": "USD"},
+                              headers={"set-cookie": "PHPSESSID=abc123; Path=/"})
+
+    s = Session(SessionConfig(url="https://panel.example/api/v2", rate=0), transport=httpx.MockTransport(panel),
+                sleep=lambda _: None)
+    for key in (KEY, "another-key-of-the-panel", "a-wrong-key"):
+        s.send({"key": key, "action": "balance"})
+    assert cookies == [None, None, None]
+
+
+@pytest.mark.parametrize("answer", [httpx.Response(200, json={"status": "success"}), httpx.Response(200, json=None),
+                                    httpx.Response(200, text=""), httpx.Response(200, json={"order": None})])
+def test_after_an_add_it_cannot_follow_no_further_add_is_sent(answer: httpx.Response) -> None:
+    panel = Panel(httpx.Response(200, json={"error": "Incorrect service ID"}), answer)
+    s = session(panel, tier="orders", max_spend=Decimal("1"))
+    s.send({"key": KEY, "action": "add", "service": "1"}, cost=Decimal("0.01"))  # a refusal: followed, nothing placed
+    assert s.cannot_follow is None
+    s.send({"key": KEY, "action": "add", "service": "2"}, cost=Decimal("0.01"))
+    assert s.untracked == 1 and s.cannot_follow is not None and "neither an order id nor a refusal" in s.cannot_follow
+    with pytest.raises(SpendCapReached, match="no add is sent"):
+        s.send({"key": KEY, "action": "add", "service": "3"}, cost=Decimal("0.01"))
+    assert not s.can_spend(Decimal("0.01"))
+    assert [p.get("service") for p in panel.seen] == ["1", "2"]
+
+
 def test_every_add_declares_its_cost_and_is_refused_before_sending_past_the_cap() -> None:
     panel = Panel(*(httpx.Response(200, json={"order": n}) for n in range(1, 5)))
     s = session(panel, tier="orders", max_spend=Decimal("0.10"))

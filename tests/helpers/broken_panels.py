@@ -105,6 +105,7 @@ class Defect:
     request: RequestHook | None = None
     response: ResponseHook | None = None
     panel_class: type[Panel] | None = None
+    wrap: Callable[[ASGIApp, Panel], ASGIApp] | None = None  # an ASGI middleware of its own
     settings: dict[str, Any] = field(default_factory=dict)
     raw_app: Callable[[], ASGIApp] | None = None  # not a panel at all
 
@@ -117,6 +118,8 @@ class Defect:
             return panel, self.raw_app()
         if self.request or self.response:
             app = Rewrite(app, panel, request=self.request, response=self.response)
+        if self.wrap is not None:
+            app = self.wrap(app, panel)
         return panel, app
 
 
@@ -523,6 +526,115 @@ def _smartpanel_response(panel: Panel, fields: Fields, payload: Any) -> Any:
     return None
 
 
+def _batch_ignored(panel: Panel, fields: Fields) -> Fields:
+    """status reads only ``order``: a batch (``orders``) is a status with no order, one flat error."""
+    if _is_batch_status(fields) and "order" not in fields:
+        fields.pop("orders")
+    return fields
+
+
+NULL_ANSWERED = ("refill", "refill_status", "cancel")
+
+
+def _no_such_actions(panel: Panel, fields: Fields) -> Fields:
+    if _action(fields) in NULL_ANSWERED:
+        fields["action"] = "panel-has-no-such-action"
+    return fields
+
+
+def _null_for_unknown(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """A PHP switch with no default: an unknown action (and a missing one) is answered ``null``."""
+    if isinstance(payload, dict) and payload.get("error") == "Incorrect request":
+        return Raw(200, "application/json", b"null")
+    return None
+
+
+def _floor_fractions(panel: Panel, fields: Fields) -> Fields:
+    """A PHP panel's (int) cast: '100.5' is read as 100 (accepted at a minimum of 100); '12.5' as 12, below it."""
+    q = (fields.get("quantity") or "").strip()
+    if _action(fields) == "add" and "." in q:
+        try:
+            fields["quantity"] = str(int(float(q)))
+        except ValueError:
+            pass
+    return fields
+
+
+def _service_type(panel: Panel, fields: Fields) -> str | None:
+    key = fields.get("key")
+    if not _valid(panel, key):
+        return None
+    for service in panel.services(str(key)):
+        if str(service.id) == (fields.get("service") or "").strip():
+            return service.type.name
+    return None
+
+
+def _seo_keywords_optional(panel: Panel, fields: Fields) -> Fields:
+    """SEO's second required field, keywords, is never enforced: an SEO order without it is placed all the same."""
+    if _action(fields) == "add" and "keywords" not in fields and _service_type(panel, fields) == "SEO":
+        fields["keywords"] = "seo"
+    return fields
+
+
+def _interval_error_foreign(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """A drip-feed order with an invalid interval is refused in SmartPanel's other envelope."""
+    if _action(fields) == "add" and isinstance(payload, dict) and payload.get("error") == "Incorrect interval":
+        return {"status": "error", "message": "Invalid Interval in minutes"}
+    return None
+
+
+def _add_without_id(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """An accepted add answers success, but no order id: the order is placed and charged all the same."""
+    if _action(fields) == "add" and isinstance(payload, dict) and "order" in payload:
+        return {"status": "success"}
+    return None
+
+
+class SessionCookie:
+    """ASGI middleware: a panel that sets a session cookie on every answer to a valid key, and then serves
+    the session's account to a request that brings the cookie back, whatever key it sends."""
+
+    def __init__(self, app: ASGIApp, panel: Panel) -> None:
+        self.app, self.panel = app, panel
+        self.sessions: dict[str, str] = {}  # cookie -> the key it was set for
+        self.cookies_seen = 0  # requests that brought a cookie back
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        fields = urlencoded_fields(body)
+        cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
+        token = cookie.partition("panel_session=")[2].split(";")[0]
+        if cookie:
+            self.cookies_seen += 1
+        if token in self.sessions:  # the session wins over the key
+            fields["key"] = self.sessions[token]
+            body = urlencode(fields).encode()
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+            scope = {**scope, "headers": headers + [(b"content-length", str(len(body)).encode())]}
+        key = fields.get("key")
+        set_cookie: list[tuple[bytes, bytes]] = []
+        if not token and _valid(self.panel, key):
+            token = f"s{len(self.sessions) + 1}"
+            self.sessions[token] = str(key)
+            set_cookie = [(b"set-cookie", f"panel_session={token}; Path=/".encode())]
+
+        async def add_cookie(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": list(message.get("headers", [])) + set_cookie}
+            await send(message)
+
+        await self.app(scope, replaying(body), add_cookie)
+
+
 def not_a_panel() -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -622,6 +734,24 @@ PRECISION: list[Defect] = [
 ]
 DEFECTS += PRECISION
 
+# Seen on real panel scripts (issue 22): each run over several seeds, in small runs.
+REAL_SCRIPTS: list[Defect] = [
+    Defect("multi_status_ignores_orders", "status reads only 'order': every batch gets one flat error", "orders",
+           {"V2-BAT-03", "V2-BAT-06"}, request=_batch_ignored),
+    Defect("unknown_action_null", "refill, refill_status and cancel are unknown actions, answered null", "read-only",
+           {"V2-GEN-04"}, request=_no_such_actions, response=_null_for_unknown),
+    Defect("add_without_order_id", 'an accepted add answers {"status": "success"}, no order id', "orders",
+           {"V2-ADD-01"}, also={"V2-ORD-08"},  # the order it placed is charged, and no charge of the run explains it
+           response=_add_without_id),
+    Defect("fraction_above_minimum", "a fractional quantity is read as its whole part: accepted at or above the "
+           "minimum, refused below it", "orders", {"V2-ADD-07"}, request=_floor_fractions),
+    Defect("second_required_field_optional", "SEO orders are placed without keywords", "orders", {"V2-TYP-04"},
+           request=_seo_keywords_optional),
+    Defect("interval_error_foreign_envelope", 'an invalid drip-feed interval is refused as {"status": "error", '
+           '"message": ...}', "orders", {"V2-GEN-05"}, response=_interval_error_foreign),
+]
+DEFECTS += REAL_SCRIPTS
+
 BAD_RATES = ("-1.50", "0", "abc", "99999999")
 
 
@@ -640,6 +770,9 @@ SMARTPANEL_SHAPED = Defect("smartpanel_shaped", "only services, add, status, bal
                            "string ids", "orders", set(), request=_smartpanel_request, response=_smartpanel_response)
 
 NOT_A_PANEL = Defect("not_a_panel", "an nginx welcome page for everything", "read-only", set(), raw_app=not_a_panel)
+# A session cookie that would carry the first key's account into any later request that brings it back.
+SESSION_COOKIE = Defect("session_cookie", "sets a session cookie, and serves the session's account to whoever "
+                        "brings it back", "read-only", set(), wrap=SessionCookie)
 KEY_ECHO = Defect("key_echo", "balance echoes the API key in an extra field", "read-only", set(), response=_echo_key)
 
 
