@@ -26,6 +26,16 @@ START = 1_700_000_000
 Fields = dict[str, str]
 
 
+async def read_all(receive: Receive) -> bytes:
+    """A request's whole body (the broken panels read it before the mock does)."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 @dataclass
 class Raw:
     """An answer that is not the panel's JSON: any status, content type and body."""
@@ -50,12 +60,7 @@ class Rewrite:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_all(receive)
         fields = {**query_fields(scope.get("query_string", b"")), **urlencoded_fields(body)}
         if self.on_request is not None:
             fields = self.on_request(self.panel, dict(fields))
@@ -604,12 +609,7 @@ class SessionCookie:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_all(receive)
         fields = urlencoded_fields(body)
         cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
         token = cookie.partition("panel_session=")[2].split(";")[0]
