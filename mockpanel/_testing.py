@@ -129,17 +129,17 @@ class MockPanel:
 
     @property
     def url(self) -> str:
-        """The API endpoint over a real socket, e.g. http://127.0.0.1:PORT/p/7/api/v2."""
+        """The API endpoint over a real socket, e.g. http://127.0.0.1:PORT/p/3f9c…/api/v2 (the id a random token)."""
         return self._server.url + self._path
 
     @property
     def control_url(self) -> str:
-        """The control API over a real socket (…/p/7/_mock)."""
+        """The control API over a real socket (…/p/<id>/_mock)."""
         return self._server.url + self.prefix + "/_mock"
 
     @property
     def ui_url(self) -> str:
-        """The dashboard over a real socket (…/p/7/_mock/ui): open it in a browser while a test pauses."""
+        """The dashboard over a real socket (…/p/<id>/_mock/ui): open it in a browser while a test pauses."""
         return self.control_url + "/ui"
 
     @property

@@ -18,6 +18,7 @@ use them pays nothing for this plugin.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
@@ -87,6 +88,27 @@ def mockpanel_defaults(pytestconfig: pytest.Config) -> dict[str, Any]:
         "seed": seed,
         "speed": speed,
     }
+
+
+@pytest.fixture(autouse=True)
+def _mockpanel_defaults_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test gets the session's defaults as they were: what one test writes into the
+    ``mockpanel_defaults`` dict is undone when it ends, so the next test never sees it.
+    (The fixture stays session-scoped: a conftest's session-scoped override still works.)"""
+    if "mockpanel_defaults" not in request.fixturenames:  # a test that does not use them pays nothing
+        yield
+        return
+    defaults = request.getfixturevalue("mockpanel_defaults")
+    if not isinstance(defaults, dict):  # an override's own Mapping: nothing to write into
+        yield
+        return
+    try:
+        kept = copy.deepcopy(defaults)
+    except (TypeError, copy.Error):  # a value that cannot be copied (a lock, ...): keep the keys at least
+        kept = dict(defaults)
+    yield
+    defaults.clear()
+    defaults.update(kept)
 
 
 @pytest.fixture(scope="session")

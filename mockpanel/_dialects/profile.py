@@ -8,7 +8,7 @@ the bad one; the mock (to speak) and the conformance suite (to judge) read the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,6 +22,7 @@ from conformance.actions import names as action_names
 from conformance.data import packaged, packaged_text
 
 from .._packaged import parse_json, user_text
+from .frozen import frozen, thawed
 from .settings import FAMILY_FIELDS, Family, SettingError, read_family
 
 SERVICE_FIELD_KINDS = {"int", "str", "str_or_null", "bool", "int01", "str01", "type_name", "type_slug", "rate"}
@@ -94,6 +95,18 @@ class Dialect:
     source: str = field(default="", compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # One Dialect is shared by every panel that names it (a cache): read-only all the way
+        # down, so no test can change the profile the next test gets.
+        for f in fields(self):
+            object.__setattr__(self, f.name, frozen(getattr(self, f.name)))
+
+    def __copy__(self) -> Dialect:
+        return self  # immutable: a copy is the same value
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dialect:
+        return self
+
     def message(self, code: ErrorCode, values: Mapping[str, Any]) -> str:
         """The dialect's words for an error code, its template filled with ``values`` (the words for
         that code about that field, where the profile has them: ``field_errors``)."""
@@ -120,7 +133,7 @@ class Dialect:
             shape = self.error_bodies.get(f"{code.value}.{values['field']}", shape)
         if shape is None:
             return {"error": message}
-        return {k: (v.format(message=message, **values) if isinstance(v, str) else v) for k, v in shape.items()}
+        return {k: (v.format(message=message, **values) if isinstance(v, str) else thawed(v)) for k, v in shape.items()}
 
     def read_status(self, word: str) -> Status | None:
         """The canonical status for a word this dialect uses, or None."""

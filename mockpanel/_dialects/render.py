@@ -14,6 +14,7 @@ from .._domain.errors import PanelError
 from .._domain.lifecycle import RefillStatus, Status
 from .._domain.money import quantize
 from .._domain.orders import OrderState
+from .frozen import thawed
 from .parse import is_digits, object_id
 from .profile import Dialect
 
@@ -86,7 +87,7 @@ def item_error(dialect: Dialect, exc: PanelError) -> Any:
 def envelope(dialect: Dialect, action: str, body: dict[str, Any]) -> dict[str, Any]:
     """A single-object success answer with the fields the dialect adds (e.g. "status": "success")."""
     extra = dialect.success_envelope.get(action)
-    return {**extra, **body} if extra else body
+    return {**thawed(extra), **body} if extra else body
 
 
 def service(dialect: Dialect, item: Service) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def service(dialect: Dialect, item: Service) -> dict[str, Any]:
 
 def services(dialect: Dialect, items: list[Service]) -> Any:
     if not items:
-        return dialect.services_empty
+        return thawed(dialect.services_empty)  # a fresh value: the profile's is read-only
     return [service(dialect, s) for s in items]
 
 
@@ -191,7 +192,7 @@ def dripfeed_status(dialect: Dialect, state: OrderState, runs: int) -> dict[str,
 
 def cancels(dialect: Dialect, result: Batch) -> Any:
     """cancel's answer (None: accepted): a list of {"order", "cancel"}, or an object keyed by order."""
-    accepted = dialect.family.cancel_accepted
+    accepted = thawed(dialect.family.cancel_accepted)
     pairs = zip(result.tokens, result.results)
     if dialect.family.cancel_shape == "keyed":
         return {t: ({"cancel": accepted} if r is None else {"error": dialect.message(r.code, r.values)}) for t, r in pairs}

@@ -14,6 +14,7 @@ from typing import Any
 
 from .._domain.errors import ErrorCode
 from .._domain.lifecycle import Status
+from .frozen import frozen
 
 ID_FORMATS = ("decimal", "objectid")
 MONEY_CONTEXTS = ("status", "multi_status", "balance")
@@ -59,6 +60,10 @@ class Family:
     rate_limit: RateLimit | None = None
     cancel_shape: str = "list"  # "keyed": {"<order>": {"cancel": accepted} or an item error}
     cancel_accepted: Any = 1
+
+    def __post_init__(self) -> None:
+        for name in ("money", "remains_words", "error_status", "key_from", "cancel_accepted"):  # read-only (frozen.py)
+            object.__setattr__(self, name, frozen(getattr(self, name)))
 
     @property
     def key_collated(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 from conformance import actions as action_table
 
 from .._dialects import render
+from .._dialects.frozen import thawed
 from .._dialects.parse import MAX_ID, parse_id, parse_ids, parse_object_id, parse_object_ids, split_ids
 from .._dialects.profile import Dialect
 from .._dialects.settings import Family
@@ -321,7 +322,7 @@ SERVED: dict[str, Served] = {
 
 # An action the dialect lacks, where the profile gives its answer (``unknown_action``): that JSON value.
 UNKNOWN_ACTION = Served(lambda panel, dialect, key, account, params: None,
-                        lambda dialect, _: dialect.unknown_action[0] if dialect.unknown_action else None)
+                        lambda dialect, _: thawed(dialect.unknown_action[0]) if dialect.unknown_action else None)
 
 
 class ActionTableError(RuntimeError):

@@ -1,7 +1,8 @@
 """A hub: one ASGI app (and, lazily, one server) hosting many mock panels at once.
 
 Each panel is an app from ``create_app`` mounted under ``/p/<id>``: its API at
-``/p/<id>/api/v2`` and its control API at ``/p/<id>/_mock/``. Mounting and unmounting is a
+``/p/<id>/api/v2`` and its control API at ``/p/<id>/_mock/``. The id is a random token,
+not a counter: a test cannot reach another test's panel by counting. Mounting and unmounting is a
 dict operation, so a pytest session can give every test its own panel (own clock,
 seed, catalogue, dialect, faults and journal) on one server, and a test can have
 several panels at once (a reseller's failover between providers).
@@ -9,8 +10,8 @@ several panels at once (a reseller's failover between providers).
 
 from __future__ import annotations
 
+import secrets
 import threading
-from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PREFIX = "/p/"
 _PREFIX = PREFIX.encode()
 INPROCESS_ORIGIN = "http://mockpanel.local"
+ID_BYTES = 12  # of randomness in a panel's id
 
 
 class Hub:
@@ -33,11 +35,14 @@ class Hub:
 
     def __init__(self) -> None:
         self._apps: dict[str, ASGIApp] = {}
-        self._ids = count(1)  # never reused: a stale client gets a 404, not another test's panel
 
     def mount(self, app: ASGIApp) -> str:
-        """Serve ``app`` under a new prefix; returns the prefix (``/p/<id>``)."""
-        name = str(next(self._ids))
+        """Serve ``app`` under a new prefix; returns the prefix (``/p/<id>``, the id 24 random hex digits)."""
+        # 96 random bits: a panel cannot be found from another's id, and a stale client gets a
+        # 404, not a later test's panel (as good as never reused).
+        name = secrets.token_hex(ID_BYTES)
+        while name in self._apps:  # pragma: no cover - 2**-96
+            name = secrets.token_hex(ID_BYTES)
         self._apps[name] = app
         return PREFIX + name
 
