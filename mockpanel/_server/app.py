@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -172,4 +173,5 @@ def create_app(
     app.state.api = api
     app.state.control = controller
     app.state.admin_token = admin_token
+    app.state.started = time.monotonic()  # GET /_mock/health's uptime
     return app
