@@ -56,4 +56,8 @@ def test_health_is_listed_in_the_index_and_the_openapi_document(guarded):
     index = httpx.get(guarded + "/_mock/", headers={"X-Mock-Token": TOKEN}, timeout=10).json()
     assert "GET /_mock/health" in index["endpoints"]
     document = httpx.get(guarded + "/_mock/openapi.json", headers={"X-Mock-Token": TOKEN}, timeout=10).json()
-    assert "get" in document["paths"]["/_mock/health"]
+    health = document["paths"]["/_mock/health"]["get"]
+    assert set(health["responses"]) == {"200"}  # no 401/403: it answers anyone
+    assert set(health["responses"]["200"]["content"]["application/json"]["schema"]["properties"]) == {
+        "status", "version", "uptime"}
+    assert "401" in document["paths"]["/_mock/clock"]["get"]["responses"]
