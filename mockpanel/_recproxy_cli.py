@@ -140,9 +140,9 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
     click.echo(f"{len(result.entries)} exchanges, {len(deviations)} deviation(s) (judged as {result.dialect.name})")
     for d in deviations[:20]:
         click.echo(f"  #{d['exchange']} {d['requirement']}: {d['message'][:160]}")
-    for what, path in (("report", report_path), ("HAR", har_path)):
-        if path is not None:
-            click.echo(f"{what} written to {Path(path).resolve()}")
+    for what, written in (("report", report_path), ("HAR", har_path)):
+        if written is not None:
+            click.echo(f"{what} written to {Path(written).resolve()}")
     if deviations:  # so that a CI step running a client through the proxy fails on a deviation
         sys.exit(1)
 
