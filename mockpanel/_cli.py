@@ -29,32 +29,35 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to bind (0: any free port).")
-@click.option("--dialect", default="standard", show_default=True, help="Dialect name or profile .json path.")
-@click.option("--catalog", default=None, help="Catalogue name, .json path, or generate:N[:SEED] (N realistic services; default: the dialect's own).")
-@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(0, 1e9), help="Virtual seconds per real second (60: an hour a minute; 0: frozen).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed for ids, plans and outcomes.")
+@click.option("--host", envvar="MOCKPANEL_HOST", show_envvar=True, default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", envvar="MOCKPANEL_PORT", show_envvar=True, default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to bind (0: any free port).")
+@click.option("--dialect", envvar="MOCKPANEL_DIALECT", show_envvar=True, default="standard", show_default=True, help="Dialect name or profile .json path.")
+@click.option("--catalog", envvar="MOCKPANEL_CATALOG", show_envvar=True, default=None, help="Catalogue name, .json path, or generate:N[:SEED] (N realistic services; default: the dialect's own).")
+@click.option("--speed", envvar="MOCKPANEL_SPEED", show_envvar=True, default=1.0, show_default=True, type=click.FloatRange(0, 1e9), help="Virtual seconds per real second (60: an hour a minute; 0: frozen).")
+@click.option("--seed", envvar="MOCKPANEL_SEED", show_envvar=True, default=0, show_default=True, type=int, help="Seed for ids, plans and outcomes.")
 @click.option("--key", "keys", multiple=True, help=f"API key to create (repeatable). Default: MOCKPANEL_KEYS (comma-separated), else {DEFAULT_KEY!r}.")
-@click.option("--balance", default=DEFAULT_BALANCE, show_default=True, help="Opening balance of each --key.")
-@click.option("--currency", default="USD", show_default=True, help="Currency of each --key.")
-@click.option("--loop", default="auto", show_default=True, type=click.Choice(["auto", "asyncio", "uvloop"]), help="Event loop (uvloop is faster; asyncio has shorter tails under overload).")
-@click.option("--log-level", default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-@click.option("--state", "state_path", default=None, metavar="FILE", help="Keep the panel's state in FILE (SQLite): load it at start, commit every change before answering (a kill -9 loses nothing answered). One server per file.")
-@click.option("--read-timeout", default=READ_TIMEOUT, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a client has to send a whole request, from its first byte (slower ones get a 408).")
-@click.option("--access-log", is_flag=True, help="Log each API request (action, key redacted, status, time), faults fired and state replayed to stderr (logger 'mockpanel'; with --log-level debug, the fields too).")
-@click.option("--journal-bytes", default=None, type=click.IntRange(min=1024), metavar="BYTES", help="Bound the request journal to about BYTES (default 32 MiB; the oldest entries go first).")
-@click.option("--from", "from_dir", default=None, metavar="DIR", help="Serve a recording made by 'mockpanel record': DIR/dialect.json and DIR/catalog.json (instead of --dialect and --catalog).")
-@click.option("--admin-token", default=None, envvar="MOCKPANEL_ADMIN_TOKEN", metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients. Env: MOCKPANEL_ADMIN_TOKEN.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", envvar="MOCKPANEL_ALLOW_HOSTS", help="Also answer requests whose Host header names NAME (repeatable; '*': any name; env: MOCKPANEL_ALLOW_HOSTS, space-separated). By default only localhost, loopback addresses and the address bound are answered: a web page reaching this server through a name of its own (DNS rebinding) is refused.")
-@click.option("--book-bytes", default=None, type=click.IntRange(min=1 << 20), metavar="BYTES", help="Bound the order book to about BYTES of orders (default 512 MiB); past it an add is answered 507 and changes nothing.")
-@click.option("--allow-unsafe-fault-content", "unsafe_faults", is_flag=True, help="Let a fault's content_type be any type (SVG, XML, JavaScript ...). By default it is application/json, text/plain or text/html, and every answer that is not JSON is sandboxed: a page the mock sends runs no script as its origin.")
+@click.option("--balance", envvar="MOCKPANEL_BALANCE", show_envvar=True, default=DEFAULT_BALANCE, show_default=True, help="Opening balance of each --key.")
+@click.option("--currency", envvar="MOCKPANEL_CURRENCY", show_envvar=True, default="USD", show_default=True, help="Currency of each --key.")
+@click.option("--loop", envvar="MOCKPANEL_LOOP", show_envvar=True, default="auto", show_default=True, type=click.Choice(["auto", "asyncio", "uvloop"]), help="Event loop (uvloop is faster; asyncio has shorter tails under overload).")
+@click.option("--log-level", envvar="MOCKPANEL_LOG_LEVEL", show_envvar=True, default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--state", "state_path", envvar="MOCKPANEL_STATE", show_envvar=True, default=None, metavar="FILE", help="Keep the panel's state in FILE (SQLite): load it at start, commit every change before answering (a kill -9 loses nothing answered). One server per file.")
+@click.option("--read-timeout", envvar="MOCKPANEL_READ_TIMEOUT", show_envvar=True, default=READ_TIMEOUT, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a client has to send a whole request, from its first byte (slower ones get a 408).")
+@click.option("--access-log", envvar="MOCKPANEL_ACCESS_LOG", show_envvar=True, is_flag=True, help="Log each API request (action, key redacted, status, time), faults fired and state replayed to stderr (logger 'mockpanel'; with --log-level debug, the fields too).")
+@click.option("--journal-bytes", envvar="MOCKPANEL_JOURNAL_BYTES", show_envvar=True, default=None, type=click.IntRange(min=1024), metavar="BYTES", help="Bound the request journal to about BYTES (default 32 MiB; the oldest entries go first).")
+@click.option("--from", "from_dir", envvar="MOCKPANEL_FROM", show_envvar=True, default=None, metavar="DIR", help="Serve a recording made by 'mockpanel record': DIR/dialect.json and DIR/catalog.json (instead of --dialect and --catalog).")
+@click.option("--admin-token", envvar="MOCKPANEL_ADMIN_TOKEN", show_envvar=True, default=None, metavar="TOKEN", help="Let the control API (/_mock/) answer any client that sends this token (Authorization: Bearer TOKEN or X-Mock-Token), and only those. Without it, only loopback clients.")
+@click.option("--allow-host", "allow_hosts", envvar="MOCKPANEL_ALLOW_HOSTS", show_envvar=True, multiple=True, metavar="NAME", help="Also answer requests whose Host header names NAME (repeatable; '*': any name; the environment variable: space-separated). By default only localhost, loopback addresses and the address bound are answered: a web page reaching this server through a name of its own (DNS rebinding) is refused.")
+@click.option("--book-bytes", envvar="MOCKPANEL_BOOK_BYTES", show_envvar=True, default=None, type=click.IntRange(min=1 << 20), metavar="BYTES", help="Bound the order book to about BYTES of orders (default 512 MiB); past it an add is answered 507 and changes nothing.")
+@click.option("--cors", "cors", envvar="MOCKPANEL_CORS", show_envvar=True, multiple=True, metavar="ORIGIN", help="Let web pages of ORIGIN (scheme://host[:port]; repeatable; '*': any) call the API from a browser: CORS headers and preflights on the API only, never on the control API (/_mock/). Origins not listed get no CORS headers. The environment variable: space-separated.")
+@click.option("--log-format", envvar="MOCKPANEL_LOG_FORMAT", show_envvar=True, default="text", show_default=True, type=click.Choice(["text", "json"]), help="How the 'mockpanel' logger's lines are written to stderr: text, or one JSON object a line (time, level, logger, message; keys redacted).")
+@click.option("--allow-unsafe-fault-content", "unsafe_faults", envvar="MOCKPANEL_ALLOW_UNSAFE_FAULT_CONTENT", show_envvar=True, is_flag=True, help="Let a fault's content_type be any type (SVG, XML, JavaScript ...). By default it is application/json, text/plain or text/html, and every answer that is not JSON is sandboxed: a page the mock sends runs no script as its origin.")
 def serve(
     host: str, port: int, dialect: str, catalog: str | None, speed: float, seed: int, keys: tuple[str, ...],
     balance: str, currency: str, loop: str, log_level: str, admin_token: str | None, state_path: str | None,
     read_timeout: float = READ_TIMEOUT,
     access_log: bool = False, journal_bytes: int | None = None, from_dir: str | None = None,
     allow_hosts: tuple[str, ...] = (), unsafe_faults: bool = False, book_bytes: int | None = None,
+    cors: tuple[str, ...] = (), log_format: str = "text",
 ) -> None:
     """Run a mock panel on HOST:PORT until interrupted."""
     import uvicorn
@@ -73,12 +76,12 @@ def serve(
         panel = build_panel(dialect, catalog=resolve_catalog(catalog), seed=seed, speed=speed, currency=currency)
         if book_bytes is not None:
             panel.max_book_bytes = book_bytes  # before a state file's orders are replayed
-        app = create_app(panel, dialect, admin_token=admin_token or None)
+        app = create_app(panel, dialect, admin_token=admin_token or None, cors=cors)
         state = _open_state(state_path, panel, seed, dialect, catalog) if state_path else None
         shown = open_accounts(panel, keys or (DEFAULT_KEY,), balance, currency, app.state.dialect.balance_decimals)
         app.state.control.remember_opening()  # POST /_mock/reset brings these keys back
         app.state.control.faults.unsafe_content = unsafe_faults
-        _logs(log_level, access_log, app, journal_bytes, state)
+        _logs(log_level, access_log, app, journal_bytes, state, log_format)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except StateUnavailable as exc:  # the --key accounts could not be recorded
@@ -125,10 +128,10 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _logs(level: str, access_log: bool, app: Any, journal_bytes: int | None, state: Any) -> None:
+def _logs(level: str, access_log: bool, app: Any, journal_bytes: int | None, state: Any, fmt: str = "text") -> None:
     from ._powers import logs
 
-    logs.configure(level, access_log)
+    logs.configure(level, access_log, fmt)
     if journal_bytes is not None:
         app.state.control.journal.set_limits(max_bytes=journal_bytes)
     if state is not None:

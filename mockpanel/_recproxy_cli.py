@@ -4,8 +4,28 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
+
+
+class _CannotStart(click.ClickException):
+    exit_code = 2  # the proxy did not start (1: it ran and saw a deviation); one line, no usage banner
+
+
+def upstream_error(url: str) -> str | None:
+    """Why ``url`` cannot be the panel ``mockpanel proxy`` forwards to, or None when it can."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # read for its check: a ValueError for a port that is not a number, or out of range
+    except ValueError as exc:
+        return f"the panel URL {url[:200]!r} is not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        shown = f"its scheme is {parts.scheme!r}" if parts.scheme else "it has no scheme"
+        return f"the panel URL {url[:200]!r} is not an http(s) URL ({shown}); give the panel's API URL, e.g. https://panel.example/api/v2"
+    if not parts.hostname:
+        return f"the panel URL {url[:200]!r} names no host; give the panel's API URL, e.g. https://panel.example/api/v2"
+    return None
 
 
 def _hide(text: str, key: str) -> str:
@@ -78,9 +98,14 @@ def record(url: str, key: str, out: str, rate: float | None, max_requests: int, 
 def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None, har_path: str | None,
           timeout: float, journal_limit: int) -> None:
     """A spy between a client and the panel at URL: forwards each request unchanged, returns each
-    answer unchanged, sends nothing of its own, and judges every answer (the report at exit)."""
+    answer unchanged, sends nothing of its own, and judges every answer (the report at exit).
+    Exits 1 if it saw a deviation, 0 if not (2: it could not start)."""
     from conformance.profile import DialectError, load_dialect
     from ._proxy.run import listen, serve_proxy
+
+    problem = upstream_error(url)
+    if problem is not None:
+        raise _CannotStart(f"mockpanel proxy: {problem}")
 
     if dialect != "auto":
         try:
@@ -93,13 +118,14 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
     try:
         sock = listen(host, port)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+        raise _CannotStart(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
     shown = f"[{host}]" if ":" in host else host
     path = url.split("://", 1)[-1].partition("/")[2]
 
     def ready() -> None:
         click.echo(f"mockpanel proxy: http://{shown}:{sock.getsockname()[1]}/{path} -> {url}")
         click.echo(f"judging as {dialect}; Ctrl+C stops it and writes the report")
+        click.echo(f"report: {_where(report_path, '--report FILE.html or FILE.json')}; HAR: {_where(har_path, '--har FILE')}")
         sys.stdout.flush()  # the URL line, at once, for whoever waits for it on a pipe
 
     try:
@@ -114,3 +140,12 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
     click.echo(f"{len(result.entries)} exchanges, {len(deviations)} deviation(s) (judged as {result.dialect.name})")
     for d in deviations[:20]:
         click.echo(f"  #{d['exchange']} {d['requirement']}: {d['message'][:160]}")
+    for what, written in (("report", report_path), ("HAR", har_path)):
+        if written is not None:
+            click.echo(f"{what} written to {Path(written).resolve()}")
+    if deviations:  # so that a CI step running a client through the proxy fails on a deviation
+        sys.exit(1)
+
+
+def _where(path: str | None, option: str) -> str:
+    return f"{Path(path).resolve()} (written at exit)" if path is not None else f"none ({option} keeps one)"

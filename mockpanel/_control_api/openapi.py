@@ -46,7 +46,7 @@ def _build(endpoints: tuple[Any, ...], title: str, public_path: Callable[[str], 
                     "description": "Done",
                     "content": {"application/json": {"schema": dict(e.answer) if e.answer else {"type": e.returns}}},
                 },
-                **{code: _problem(text) for code, text in _ERRORS.items()},
+                **({} if e.open_to_all else {code: _problem(text) for code, text in _ERRORS.items()}),
             },
         }
         parameters = [

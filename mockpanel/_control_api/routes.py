@@ -9,6 +9,7 @@ from anywhere. Errors are 4xx JSON ``{"error": ..., "field": ...}``.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request as HttpRequest
@@ -17,6 +18,7 @@ from starlette.routing import BaseRoute, Mount
 from . import schema as s
 from .registry import RAW_JSON, Endpoint, Handler, public_path
 from .._powers.control import iso
+from .._version import __version__
 from .._powers.journal_har import journal_har
 from .listing import LIST_ENDPOINTS
 from .openapi import build_openapi
@@ -41,6 +43,12 @@ def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
     document = build_openapi(ENDPOINTS, title=f"mockpanel control API ({c.dialect.name})", public_path=public_path)
     root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/N
     return {**document, "servers": [{"url": root or "/"}]}
+
+
+def _health(c: Control, r: HttpRequest, b: Any) -> Any:
+    # For a container's or a load balancer's health check: no key, no token, nothing about the panel's state.
+    started: float = getattr(r.app.state, "started", time.monotonic())
+    return {"status": "ok", "version": __version__, "uptime": round(time.monotonic() - started, 3)}
 
 
 def _journal(c: Control, r: HttpRequest, q: s.JournalQuery) -> Any:
@@ -75,6 +83,8 @@ E = Endpoint
 ENDPOINTS: list[Endpoint] = [
     E("GET", "/", _index, "This index: the dialect, its API paths and every control endpoint"),
     E("GET", "/openapi.json", _openapi, "This API as an OpenAPI 3.1 document"),
+    E("GET", "/health", _health, "Whether the server answers: status, version, uptime in seconds (no token needed)",
+      answer=s.HEALTH, open_to_all=True),
     E("POST", "/reset", lambda c, r, b: c.reset(), "Back to the opening keys, balances and catalogue"),
     E("POST", "/keys", lambda c, r, b: c.create_key(**b.given()), "Create an API key (a random one if none is given)",
       s.NewKey, status=201),

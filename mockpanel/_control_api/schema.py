@@ -257,6 +257,12 @@ ORDER = _object({
     "runs": _MAYBE_INT, "interval": _MAYBE_INT, "refill": _MAYBE_INT, "plan": PLAN,
 })
 
+HEALTH = _object({
+    "status": {"type": "string", "enum": ["ok"]},
+    "version": {"type": "string", "description": "mockpanel's version"},
+    "uptime": {"type": "number", "description": "seconds since the server started"},
+})
+
 LEDGER = _object({
     "balance": _MONEY, "currency": _STR,
     "entries": {"type": "array", "items": _object({

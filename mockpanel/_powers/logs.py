@@ -8,6 +8,8 @@ logged comes from the journal, which has redacted it already, or from redacted f
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import sys
 from typing import Any, Iterable, Mapping
@@ -61,16 +63,49 @@ def replayed(path: str, changes: int) -> None:
     LOG.info("state %s replayed: %d change(s)", path, changes)
 
 
-def configure(level: str = "warning", access_log: bool = False) -> None:
+FORMATS = ("text", "json")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record, for log collectors: time (ISO 8601, UTC), level, logger, message
+    (as the text format words it: keys already redacted), and the exception when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        at = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
+        return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _formatter(fmt: str) -> logging.Formatter:
+    if fmt == "json":
+        return JsonLines()
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure(level: str = "warning", access_log: bool = False, fmt: str = "text") -> None:
     """For ``mockpanel serve``: the ``mockpanel`` logger to stderr, at info with
-    ``access_log`` (or ``level`` info), at debug with ``level`` debug."""
+    ``access_log`` (or ``level`` info), at debug with ``level`` debug; ``fmt`` "json": one
+    JSON object a line (``--log-format json``)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"log format {fmt!r}: give one of {', '.join(FORMATS)}")
     wanted = getattr(logging, level.upper(), logging.WARNING)
     if access_log:
         wanted = min(wanted, INFO)
     LOG.setLevel(wanted)
-    if not any(h.get_name() == _HANDLER for h in LOG.handlers):
+    handler = next((h for h in LOG.handlers if h.get_name() == _HANDLER), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.set_name(_HANDLER)  # configured once, however often serve is started in one process
         LOG.addHandler(handler)
+    handler.setFormatter(_formatter(fmt))
     LOG.propagate = False  # uvicorn may configure the root logger too: one line, not two

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,6 +25,7 @@ from .._ui import UI_ROUTES
 from .._endpoint.api import MAX_BODY, ApiEndpoint
 from .._powers.control import Control
 from .._control_api.routes import control_routes
+from .cors import Cors, cors_origins
 from .hotpath import HotPath, entry_point, guarded
 from .._powers.middleware import FaultMiddleware
 from .._powers.triggers import install as install_triggers
@@ -136,9 +139,11 @@ def create_app(
     extra_routes: list[BaseRoute] | None = None,
     control: bool = True,
     admin_token: str | None = None,
+    cors: Iterable[str] = (),
 ) -> Starlette:
     """The app: the dialect's endpoint(s) and, with ``control``, the control API under
-    /_mock/, the request journal, faults and in-band triggers (_powers/control.py)."""
+    /_mock/, the request journal, faults and in-band triggers (_powers/control.py). ``cors``: the
+    origins whose web pages may call the API (cors.py; never the control API)."""
     dialect = load_dialect(dialect)
     panel = panel if panel is not None else build_panel(dialect)
     api = ApiEndpoint(panel, dialect, max_body=max_body)
@@ -151,6 +156,8 @@ def create_app(
         entry = FaultMiddleware(api, controller)
         install_triggers(panel)
     entry = entry_point(api, controller, entry)
+    if cors:
+        entry = Cors(entry, cors_origins(cors))  # off the hot path: MockApp.direct_entry serves HotPath only
     api_paths: dict[str, Any] = {}
     for path in dialect.endpoints:
         path = path.rstrip("/")
@@ -172,4 +179,5 @@ def create_app(
     app.state.api = api
     app.state.control = controller
     app.state.admin_token = admin_token
+    app.state.started = time.monotonic()  # GET /_mock/health's uptime
     return app

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import requests
 
 from mockpanel import ServerThread, build_panel, create_app
@@ -46,10 +47,14 @@ def proxying(url: str, *args: str, stop: int = signal.SIGINT) -> Iterator[tuple[
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     done: dict[str, Any] = {}
+    banner = [""]
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         match = re.search(r"mockpanel proxy: (http://\S+) -> ", line)
         assert match, f"the proxy did not print its URL: {line!r}"
+        banner = [line]  # read to its end here: communicate() below reads the pipe, not what readline buffered
+        while proc.stdout and banner[-1] and not banner[-1].startswith("report:"):  # 3 lines, or the end
+            banner.append(proc.stdout.readline())
         port = int(re.search(r":(\d+)/", match.group(1)).group(1))  # type: ignore[union-attr]
         for _ in range(200):  # ready when it accepts a connection (no HTTP request: that would be journaled)
             try:
@@ -65,7 +70,7 @@ def proxying(url: str, *args: str, stop: int = signal.SIGINT) -> Iterator[tuple[
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate(timeout=5)
-        done["output"] = out
+        done["output"] = "".join(banner[1:]) + out
         done["code"] = proc.returncode
 
 
@@ -102,7 +107,9 @@ def test_a_client_through_the_proxy_sees_the_panel_and_the_report_names_each_dev
             assert (answer.status_code, answer.headers["content-type"], answer.content) == (
                 again.status_code, again.headers["content-type"], again.content)
         assert status.json()["charge"] == "1.80000" and balance.json()["balance"] == "98.20"
-    assert done["code"] == 0, done["output"]
+    assert done["code"] == 1, done["output"]  # it saw deviations: a CI step running the client fails
+    assert f"report: {report} (written at exit); HAR: {har} (written at exit)" in done["output"]
+    assert f"report written to {report}" in done["output"] and f"HAR written to {har}" in done["output"]
     assert KEY not in done["output"] + report.read_text() + har.read_text()
     deviations = json.loads(report.read_text())["deviations"]
     by_rid = {d["requirement"]: d for d in deviations}
@@ -143,6 +150,7 @@ def test_a_fault_reaches_the_client_unchanged_and_the_report_names_it(tmp_path: 
     assert headers["authorization"].startswith("key#") and headers["x-api-key"].startswith("key#")
     assert document["log"]["entries"][0]["response"]["status"] == 502
     assert "1 deviation" in done["output"] or "deviation(s)" in done["output"]
+    assert done["code"] == 1, done["output"]
 
 
 def test_dialect_auto_names_the_dialect_from_the_clients_own_traffic(tmp_path: Path) -> None:
@@ -150,10 +158,11 @@ def test_dialect_auto_names_the_dialect_from_the_clients_own_traffic(tmp_path: P
     report = tmp_path / "report.json"
     with _upstream("smartpanel-v1") as upstream:
         with proxying(upstream.url + "/api/v1", "--dialect", "auto", "--report", str(report),
-                      stop=signal.SIGTERM) as (via, _):
+                      stop=signal.SIGTERM) as (via, done):
             for action in ("balance", "services"):
                 httpx.post(via, data={"key": KEY, "action": action}, timeout=10)
         assert [e["action"] for e in _journal(upstream)] == ["balance", "services"]  # no probe of its own
+    assert done["code"] == 0, done["output"]  # no deviation: exit 0
     data = json.loads(report.read_text())
     assert data["dialect"] == "smartpanel-v1" and "from the client's own traffic" in data["dialect_chosen"]
     assert data["deviations"] == []
@@ -194,3 +203,34 @@ def test_a_body_over_the_limit_is_refused_with_413_and_not_forwarded() -> None:
 
 def test_a_client_that_leaves_mid_body_gets_nothing() -> None:
     assert _through_proxy({"type": "http.request", "body": b"key=k", "more_body": True}, max_body=10) == []
+
+
+@pytest.mark.parametrize("url, words", [
+    ("notaurl", "'notaurl' is not an http(s) URL (it has no scheme)"),
+    ("ftp://panel.test/api/v2", "is not an http(s) URL (its scheme is 'ftp')"),
+    ("http:///api/v2", "names no host"),
+    ("http://panel.test:99999/api/v2", "is not a URL (Port out of range"),
+])
+def test_an_upstream_that_is_not_an_http_url_is_refused_at_start(url: str, words: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "mockpanel", "proxy", url, "--port", "0"], capture_output=True,
+                            text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2, result
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr  # one line, no usage banner
+    assert result.stderr.startswith("Error: mockpanel proxy: the panel URL") and words in result.stderr
+
+
+def test_without_report_files_the_proxy_says_none_is_written() -> None:
+    with _upstream("standard") as upstream, proxying(upstream.url + "/api/v2") as (via, done):
+        assert httpx.post(via, data={"key": KEY, "action": "balance"}, timeout=10).json()["balance"] == "100.00000"
+    assert "report: none (--report FILE.html or FILE.json keeps one); HAR: none (--har FILE keeps one)" in done["output"]
+    assert "written to" not in done["output"] and done["code"] == 0, done["output"]
+
+
+def test_a_port_it_cannot_listen_on_is_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = subprocess.run([sys.executable, "-m", "mockpanel", "proxy", "http://127.0.0.1:9/api/v2", "--port", port],
+                                capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr, result

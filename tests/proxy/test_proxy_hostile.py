@@ -62,7 +62,7 @@ def test_a_key_echoed_in_any_encoding_is_in_nothing_the_proxy_shows_or_writes(tm
         answer = httpx.post(url, data={"key": KEY, "action": "balance"}, timeout=10)
         assert answer.json()["echo"] == KEY  # the client sees the panel's answer unchanged
         httpx.get(url, params={"key": KEY, "action": "balance"}, headers={"Authorization": f"Bearer {KEY}".encode()}, timeout=10)
-    assert done["code"] == 0, done["output"]
+    assert done["code"] == 1, done["output"]  # an echo is no balance: deviations, judged and reported without a key
     for text in (done["output"], report_html.read_text(), har.read_text()):
         assert leaks(text) == [], leaks(text)
     assert "key#" in har.read_text()
@@ -134,5 +134,6 @@ def test_a_target_that_is_not_a_path_and_a_broken_panel_never_give_a_traceback(t
                 httpx.post(url, data={"key": KEY, "action": "balance"}, timeout=10)
             except httpx.HTTPError:
                 pass  # a broken answer, passed on as it came: the client may see it break
-        assert done["code"] == 0 and "Traceback" not in done["output"], done["output"]
+        assert done["code"] == 1 and "Traceback" not in done["output"], done["output"]  # judged: deviations
+        assert "deviation(s)" in done["output"], done["output"]
         assert leaks(done["output"]) == []
