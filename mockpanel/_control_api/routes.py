@@ -41,7 +41,7 @@ def _index(c: Control, r: HttpRequest, b: Any) -> Any:
 
 def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
     document = build_openapi(ENDPOINTS, title=f"mockpanel control API ({c.dialect.name})", public_path=public_path)
-    root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/N
+    root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/<id>
     return {**document, "servers": [{"url": root or "/"}]}
 
 
