@@ -1,4 +1,4 @@
-"""Money stays exact under concurrent requests (issue 2 "Done when", issue 6 hardening).
+"""Money stays exact under concurrent requests (docs/api-v2.md: money is exact).
 
 Each test fires many requests at once at real servers: two uvicorn servers, each with
 its own event loop in its own thread, share one panel, so requests really do race in

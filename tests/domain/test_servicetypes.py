@@ -1,4 +1,4 @@
-"""Service types: each type's fields (field notes 1.3), quantities and the documented errors."""
+"""Service types: each type's fields (docs/api-v2.md's type table), quantities and the documented errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mockpanel._dialects.order_fields import OrderRules, lines, read_order_reque
 from mockpanel._domain.errors import ErrorCode, PanelError
 from mockpanel._domain.servicetypes import OLD_POSTS_FOUND, SERVICE_TYPES, OrderRequest, service_type
 
-# The field notes' table 1.3: required fields and optional fields per type.
+# docs/api-v2.md's type table: required fields and optional fields per type.
 FIELD_NOTES: dict[str, tuple[set[str], set[str]]] = {
     "Default": ({"link", "quantity"}, {"runs", "interval"}),
     "Package": ({"link"}, set()),

@@ -1,8 +1,8 @@
 """Every service type of the default catalogue, ordered over HTTP.
 
-For each service: a valid ``add`` succeeds and charges what field notes 2.5 say
+For each service: a valid ``add`` succeeds and charges what docs/api-v2.md says
 (rate x quantity / 1000; packages flat; comments and lists by line count; drip-feed on
-quantity x runs; subscriptions nothing); each required field (field notes 1.3), absent
+quantity x runs; subscriptions nothing); each required field (docs/api-v2.md's type table), absent
 or blank, gives the standard dialect's error for it; a quantity out of the service's
 range gives "Quantity less than minimal N" / "Quantity more than maximum N". A refused
 order changes nothing: no order, no charge.
@@ -26,7 +26,7 @@ CATALOGUE = json.loads((FIXTURES / "catalogs" / "default.json").read_text("utf-8
 ERRORS = json.loads((FIXTURES / "dialects" / "standard.json").read_text("utf-8"))["errors"]
 OPENING = Decimal(100)  # conftest funds KEY with 100 USD
 
-# Field notes 1.3: the fields each type requires (besides key, action, service).
+# docs/api-v2.md's type table: the fields each type requires (besides key, action, service).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "Default": ("link", "quantity"),
     "Package": ("link",),

@@ -734,7 +734,7 @@ PRECISION: list[Defect] = [
 ]
 DEFECTS += PRECISION
 
-# Seen on real panel scripts (issue 22): each run over several seeds, in small runs.
+# Seen on real panel scripts (docs/conformance.md): each run over several seeds, in small runs.
 REAL_SCRIPTS: list[Defect] = [
     Defect("multi_status_ignores_orders", "status reads only 'order': every batch gets one flat error", "orders",
            {"V2-BAT-03", "V2-BAT-06"}, request=_batch_ignored),

@@ -1,4 +1,4 @@
-"""Tests are isolated from each other: defaults, dialect profiles and panel URLs (issue 24, item 6)."""
+"""Tests are isolated from each other: defaults, dialect profiles and panel URLs (docs/pytest.md)."""
 
 from __future__ import annotations
 
