@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
-from .._dialects.parse import parse_object_id
 from .._dialects.profile import Dialect
 from .._domain.numbers import parse_int
 from .._powers.control import Control
@@ -37,6 +36,10 @@ class Finding:
     requests: tuple[int, ...]  # journal numbers (seq), in order
     at_stake: Decimal  # money the client spent, or may have, that it did not mean to
 
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}: one of {', '.join(VERDICTS)}")
+
     def to_json(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "message": self.message, "requests": list(self.requests),
                 "at_stake": str(self.at_stake)}
@@ -45,33 +48,10 @@ class Finding:
 def judge(control: Control) -> list[Finding]:
     """Every money-safety finding of what the panel behind ``control`` received, in journal order."""
     entries = sorted(control.journal_entries(), key=lambda e: e.seq)
-    ids = _Ids(control.dialect)
-    findings = [*_duplicates(control, entries, ids), *_repeated(entries, "refill", ids),
-                *_repeated(entries, "cancel", ids), *_polling(control.dialect, entries),
+    findings = [*_duplicates(control, entries), *_repeated(entries, "refill"),
+                *_repeated(entries, "cancel"), *_polling(control.dialect, entries),
                 *_out_of_range(control, entries), *_refused_keys(control, entries)]
     return sorted(findings, key=lambda f: f.requests[0] if f.requests else 0)
-
-
-class _Ids:
-    """Order ids as the dialect writes them (a 24-hex ObjectId is not a decimal number)."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.objectid = dialect.family.id_format == "objectid"
-
-    def placed(self, e: Request) -> int | None:
-        """The order an ``add`` placed, from the panel's answer."""
-        if not self.objectid:
-            return e.order
-        if e.action != "add" or not isinstance(e.response, dict):
-            return None
-        return parse_object_id(str(e.response.get("order", "")))
-
-    def asked(self, e: Request) -> list[int]:
-        """The order ids a request names."""
-        if not self.objectid:
-            return e.ids
-        tokens = [t for name in ("order", "orders") for t in str(e.params.get(name, "")).split(",")]
-        return [i for i in (parse_object_id(t) for t in tokens) if i is not None]
 
 
 def _answered_cleanly(e: Request) -> bool:
@@ -93,7 +73,7 @@ def _money(control: Control, order_id: int) -> tuple[Decimal, str]:
     return order.charge.quantize(step), control.panel.account_by_id(order.key).currency
 
 
-def _duplicates(control: Control, entries: list[Request], ids: _Ids) -> Iterable[Finding]:
+def _duplicates(control: Control, entries: list[Request]) -> Iterable[Finding]:
     groups: dict[tuple[str, str, str, str], list[Request]] = {}
     for e in entries:
         if e.action == "add":
@@ -102,19 +82,19 @@ def _duplicates(control: Control, entries: list[Request], ids: _Ids) -> Iterable
     for (_, service, link, quantity), adds in groups.items():
         # The first add the panel placed whose answer the client did not get as sent: anything sent again
         # after it is a second order wherever the panel takes it (this one may refuse an active link).
-        blind = next((i for i, e in enumerate(adds) if ids.placed(e) is not None and (not _answered_cleanly(e) or _late(e))),
+        blind = next((i for i, e in enumerate(adds) if e.order is not None and (not _answered_cleanly(e) or _late(e))),
                      None)
         if blind is None or blind == len(adds) - 1:
             continue
         first, again = adds[blind], adds[blind + 1:]
-        first_order = ids.placed(first)
+        first_order = first.order
         price, currency = _money(control, first_order) if first_order is not None else (Decimal(0), "")
-        placed = [o for o in (ids.placed(e) for e in again) if o is not None]
+        placed = [o for o in (e.order for e in again) if o is not None]
         charged = sum((_money(control, o)[0] for o in placed), Decimal(0))
         at_stake = charged + price * (len(again) - len(placed))
         why = f"its answer was lost ({first.fault})" if first.fault not in (None, "latency") else \
             "its answer came late" if _late(first) else f"it was answered with HTTP {first.status}"
-        sent = ", ".join(f"#{e.seq} " + (f"placed order {ids.placed(e)}" if ids.placed(e) is not None else
+        sent = ", ".join(f"#{e.seq} " + (f"placed order {e.order}" if e.order is not None else
                                         "refused by this panel (a panel that takes a link twice charges it)")
                          for e in again)
         yield Finding(
@@ -125,12 +105,12 @@ def _duplicates(control: Control, entries: list[Request], ids: _Ids) -> Iterable
             (first.seq, *(e.seq for e in again)), at_stake)
 
 
-def _repeated(entries: list[Request], action: str, ids: _Ids) -> Iterable[Finding]:
+def _repeated(entries: list[Request], action: str) -> Iterable[Finding]:
     seen: dict[tuple[str, int], Request] = {}
     for e in entries:
         if e.action != action:
             continue
-        for order_id in ids.asked(e):
+        for order_id in e.ids:
             first = seen.setdefault((e.key_id, order_id), e)
             if first is not e:
                 yield Finding(f"repeated-{action}", f"{action} of order {order_id} sent again: #{first.seq} then "

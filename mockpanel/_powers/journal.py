@@ -28,7 +28,7 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import count
 from typing import Any, Callable, Generic, Mapping, MutableMapping, Protocol, TypeVar
@@ -358,6 +358,15 @@ _ROW_OVERHEAD = 400  # a row's tuple, floats, dict and strings, roughly
 ARRIVED, DELAYED, ABANDONED, ANSWERED = "arrived", "delayed", "abandoned", "answered"
 
 
+def decimal_id(text: str) -> int | None:
+    """An id written in decimal digits (ASCII only: "²" and "٣" are digits to str.isdigit), or None."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+IdReader = Callable[[str], "int | None"]  # how the panel's dialect writes an order or refill id
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One API request as the panel saw it, with the key redacted."""
@@ -374,6 +383,7 @@ class Request:
     latency: float  # seconds inside the server
     fault: str | None = None  # the injected fault's kind
     state: str = ANSWERED  # arrived (being handled), delayed (latency fault), abandoned, answered
+    read_id: IdReader = field(default=decimal_id, repr=False, compare=False)  # the dialect's id format
 
     def __getitem__(self, name: str) -> str:
         return self.params[name]
@@ -393,10 +403,7 @@ class Request:
         if self.action != "add" or not isinstance(self.response, dict):
             return None
         value = self.response.get("order")
-        try:
-            return int(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
+        return None if value is None or isinstance(value, bool) else self.read_id(str(value))
 
     @property
     def ids(self) -> list[int]:
@@ -404,9 +411,9 @@ class Request:
         out: list[int] = []
         for name in _ID_FIELDS:
             for token in self.params.get(name, "").split(","):
-                token = token.strip()
-                if token.isascii() and token.isdigit():  # "²" and "٣" are digits to str.isdigit
-                    out.append(int(token))
+                found = self.read_id(token)
+                if found is not None:
+                    out.append(found)
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -495,8 +502,10 @@ class Journal(JournalChecks["Request"]):
     """The requests one panel received, oldest first: at most ``limit`` of them and about
     ``max_bytes`` bytes."""
 
-    def __init__(self, now: Now, limit: int = JOURNAL_LIMIT, max_bytes: int = JOURNAL_BYTES) -> None:
+    def __init__(self, now: Now, limit: int = JOURNAL_LIMIT, max_bytes: int = JOURNAL_BYTES,
+                 read_id: IdReader = decimal_id) -> None:
         self._now = now
+        self._read_id = read_id  # ids as the panel's dialect writes them (ObjectIds are no decimals)
         self._entries: deque[Any] = deque()
         self._seq = count(1)
         self._lock = threading.Lock()
@@ -697,7 +706,8 @@ class Journal(JournalChecks["Request"]):
                     kid = ids[sent] = key_id(sent) if sent else ""
             out.append(Request(seq, at, wall, params.get("action", "").strip(), params,
                                f"key#{kid[:8]}" if kid else "", kid, status,
-                               payload.decode() if type(payload) is Encoded else payload, latency, fault, state))
+                               payload.decode() if type(payload) is Encoded else payload, latency, fault, state,
+                               self._read_id))
         if action is not None:
             out = [e for e in out if e.action == action]
         if key is not None:

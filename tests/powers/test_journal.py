@@ -379,3 +379,20 @@ def test_a_request_head_unlike_any_other_counts_against_the_byte_bound(tick):
         journal.record_form(body, answer, 200, 0.0, _scope([(b"x-junk", b"%05d" % i + b"j" * 30_000)]), KEY)
     assert journal.nbytes <= 1_000_000 and len(journal) < 50  # the big rows pushed the small ones out
     assert shared < 50 * 600 and journal.nbytes > 30_000 * (len(journal) - 1)
+
+
+def test_ids_are_read_as_the_dialect_writes_them() -> None:
+    # An ObjectId dialect writes order 10001 as 24 hex digits ("...2711"): read as a decimal it is another id.
+    from mockpanel import build_panel, create_app, inprocess_client
+
+    panel = build_panel("objectid", speed=0)
+    panel.create_account("objectid-key-0123", balance="100")
+    app = create_app(panel, "objectid")
+    with inprocess_client(app) as http:
+        placed = http.post("/api/v2", data={"key": "objectid-key-0123", "action": "add", "service": "1",
+                                     "link": "https://x.test/o", "quantity": "1000"}).json()["order"]
+        http.post("/api/v2", data={"key": "objectid-key-0123", "action": "status", "order": placed})
+    add, status = app.state.control.journal_entries()
+    assert len(placed) == 24 and int(placed, 16) == 10001
+    assert add.order == 10001 and status.ids == [10001]
+    assert app.state.control.journal.polls(10001) == [status]
