@@ -8,24 +8,13 @@ from pathlib import Path
 
 import click
 
-from .._dialects.profile import Dialect, DialectError, available_dialects, load_dialect
-from .matrix import SPEED, Cell, run_matrix
+from .matrix import SPEED, Cell, choose_dialects, run_matrix
 from .report import table, to_html, to_json, to_junit
 from .._powers.scenarios import SCENARIOS, choose
 
 EPILOG = ("The command finds its panel in MOCKPANEL_URL, MOCKPANEL_KEY, MOCKPANEL_CONTROL_URL, MOCKPANEL_DIALECT and "
           "MOCKPANEL_SCENARIO. Scenarios: " + ", ".join(SCENARIOS) + ". Exit 0 only if every cell passes: the "
           "command exited 0 and no money-safety verdict failed.")
-
-
-def _dialects(spec: str) -> list[Dialect]:
-    names = list(available_dialects()) if spec.strip() == "all" else [n.strip() for n in spec.split(",") if n.strip()]
-    if not names:
-        raise click.BadParameter("name at least one dialect, or all", param_hint="--dialects")
-    try:
-        return [load_dialect(n) for n in dict.fromkeys(names)]
-    except DialectError as exc:
-        raise click.BadParameter(str(exc), param_hint="--dialects") from None
 
 
 def _writable(path: str | None, option: str, suffixes: tuple[str, ...]) -> Path | None:
@@ -54,7 +43,10 @@ def gauntlet(dialects_spec: str, scenarios_spec: str, report_path: str | None, j
              jobs: int, seed: int, speed: float, command: tuple[str, ...]) -> None:
     """Run COMMAND (your tests, a script) once per dialect and scenario, each time against a fresh mock
     panel, and judge each run by its exit code and by what it did with the money."""
-    dialects = _dialects(dialects_spec)
+    try:
+        dialects = choose_dialects(dialects_spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--dialects") from None
     try:
         scenarios = choose(scenarios_spec)
     except ValueError as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Sequence
 
-from .._dialects.profile import Dialect
+from .._dialects.profile import Dialect, available_dialects, load_dialect
 from .._powers.control import Control
 from .._powers.scenarios import Scenario, prepare
 from .._server.app import build_panel, create_app
@@ -63,6 +63,19 @@ class Cell:
         return {"dialect": self.dialect, "scenario": self.scenario, "passed": self.passed, "reason": self.reason,
                 "exit_code": self.exit_code, "seconds": round(self.seconds, 3), "at_stake": str(self.at_stake),
                 "findings": [f.to_json() for f in self.findings], "output": self.output}
+
+
+def dialect_names(spec: str) -> list[str]:
+    """``all`` or ``NAME,NAME`` (names or profile paths), each once, as given; ValueError for none."""
+    names = list(available_dialects()) if spec.strip() == "all" else [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise ValueError("name at least one dialect, or all")
+    return list(dict.fromkeys(names))
+
+
+def choose_dialects(spec: str) -> list[Dialect]:
+    """The dialects of ``spec`` loaded; a DialectError (a ValueError) names a wrong one."""
+    return [load_dialect(n) for n in dialect_names(spec)]
 
 
 def run_cell(dialect: Dialect, scenario: Scenario, command: Sequence[str], *, timeout: float, seed: int = 0,

@@ -16,9 +16,8 @@ from typing import Any, Generator
 
 import pytest
 
-from .._dialects.profile import available_dialects, load_dialect
 from .._powers.scenarios import choose
-from .matrix import Cell
+from .matrix import Cell, choose_dialects, dialect_names
 from .report import table, to_html, to_json
 from .verdicts import judge
 
@@ -26,24 +25,16 @@ CELL = "mockpanel_cell"  # the fixture the cells parametrize (the plugin defines
 PROPERTY = "mockpanel_gauntlet"
 
 
-def dialect_names(spec: str) -> list[str]:
-    names = list(available_dialects()) if spec.strip() == "all" else [n.strip() for n in spec.split(",") if n.strip()]
-    if not names:
-        raise pytest.UsageError("--mockpanel-dialects: name at least one dialect, or all")
-    for name in names:
-        try:
-            load_dialect(name)
-        except ValueError as exc:
-            raise pytest.UsageError(f"--mockpanel-dialects: {exc}") from None
-    return list(dict.fromkeys(names))
-
-
 class GauntletCells:
     """The pytest plugin object of one session's matrix."""
 
     def __init__(self, dialects: str | None, scenarios: str | None, report: str | None,
                  panels: pytest.StashKey[Any]) -> None:  # a test's MockPanels (the fixture sits above this layer)
-        self.dialects = dialect_names(dialects or "standard")
+        try:
+            choose_dialects(dialects or "standard")  # every one loads, or a usage error now
+            self.dialects = dialect_names(dialects or "standard")  # as given: a path stays a path
+        except ValueError as exc:
+            raise pytest.UsageError(f"--mockpanel-dialects: {exc}") from None
         try:
             self.scenarios = [s.name for s in choose(scenarios or "none")]
         except ValueError as exc:
