@@ -47,6 +47,13 @@ def from_recording(folder: str) -> tuple[str, str]:
     return str(dialect), str(catalog)
 
 
+def serves(dialect: Path, catalog: Path) -> None:
+    """Load a recording as ``serve --from`` does (a ValueError saying why it would refuse it)."""
+    from ._server.app import build_panel, create_app
+
+    create_app(build_panel(str(dialect), catalog=str(catalog), speed=0), str(dialect))
+
+
 @click.command()
 @click.argument("url")
 @click.option("--key", required=True, envvar="MOCKPANEL_KEY", help="The panel API key (env: MOCKPANEL_KEY). Never written.")
@@ -55,19 +62,21 @@ def from_recording(folder: str) -> tuple[str, str]:
               help="Requests per second (default 2; no limit on a loopback address).")
 @click.option("--max-requests", type=click.IntRange(min=10), default=100, show_default=True, help="Request budget.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True, help="Seconds per answer.")
-def record(url: str, key: str, out: str, rate: float | None, max_requests: int, timeout: float) -> None:
+@click.option("--max-answer-bytes", type=click.IntRange(min=1024), default=10 * 1024 * 1024, show_default=True,
+              help="Bytes of an answer read whole; a longer services list is read again one service at a time.")
+def record(url: str, key: str, out: str, rate: float | None, max_requests: int, timeout: float,
+           max_answer_bytes: int) -> None:
     """Record a live panel, read-only (no add, refill or cancel): its catalogue, and its dialect
     as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it."""
     from conformance.record import RecordError, write
     from conformance.record import record as run
     from conformance.runner import is_loopback
-    from ._dialects import load_dialect
 
     pace = rate if rate is not None else (0.0 if is_loopback(url) else 2.0)
     try:
-        recording = run(url, key, rate=pace, max_requests=max_requests, timeout=timeout)
-        catalog, dialect = write(recording, out)
-        load_dialect(str(dialect))  # the mock can speak it
+        recording = run(url, key, rate=pace, max_requests=max_requests, timeout=timeout,
+                        max_answer_bytes=max_answer_bytes)
+        catalog, dialect = write(recording, out, check=serves)
     except RecordError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
