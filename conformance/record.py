@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,11 +24,16 @@ from .fingerprint import Fingerprint, fingerprint_with
 from .profile import Dialect, load_dialect, merge
 from .rules import type_in_any_spelling
 from .session import Exchange, Session, SessionConfig, StopRun
+from ._fidelity import Fidelity, Side, order_steps, play, read_steps, run_fidelity, services_info
+from ._record_learn import Learned, learn_orders, learn_reads
 from ._record_stream import StreamError, stream_items
 from ._values import decimal, flag, whole
 from ._wire import DEFAULT_MAX_ANSWER_BYTES
 
 MAX_SERVICES = 100_000  # a catalogue larger than this is refused: no panel lists more
+# The client session's read-only requests the fingerprint's probes do not already send.
+EXTRA_READS = ("no key", "no action", "key upper", "key lower", "key swapped", "key trailing", "status without id")
+__all__ = ["Fidelity", "RecordError", "Recording", "record", "run_fidelity", "write"]
 MAX_TEXT = 10_000  # characters of a name, category or description a catalogue holds (docs/catalogue.md)
 
 
@@ -82,7 +88,11 @@ def _service_kind(name: str, value: Any) -> str:
         return "bool"
     if isinstance(value, int):
         return "int01" if name in ("refill", "cancel", "dripfeed") and value in (0, 1) else "int"
-    return "str"
+    if value is None:
+        return "str_or_null"
+    if name in ("refill", "cancel", "dripfeed") and value in ("0", "1"):
+        return "str01"
+    return "str"  # "true"/"false" flags too: a string flag is served so
 
 
 def _services(value: Any, seen: Seen, base: Dialect) -> dict[str, Any] | None:
@@ -140,7 +150,8 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def profile_for(found: Fingerprint, seen: Seen, url: str, rules: tuple[Rule, ...] = RULES) -> dict[str, Any]:
+def profile_for(found: Fingerprint, seen: Seen, url: str, rules: tuple[Rule, ...] = RULES,
+                learned: Learned | None = None) -> dict[str, Any]:
     """The recording's profile: ``extends`` the closest profile, one setting per deviation."""
     base = load_dialect(found.best)
     matched, total = found.scores[found.best]
@@ -167,6 +178,12 @@ def profile_for(found: Fingerprint, seen: Seen, url: str, rules: tuple[Rule, ...
         else:
             profile = merge(profile, setting)
         comments[where] = f"{comments[where]} | {note}" if where in comments else note
+    if learned is not None:
+        profile = merge(profile, learned.settings)
+        for where, how in learned.notes.items():
+            comments[where] = f"{comments[where]} | learned: {how}" if where in comments else f"learned: {how}"
+        if learned.report:
+            comments["learned"] = " | ".join(line for line in learned.report if not line.startswith("learned "))
     profile["_comments"] = comments
     return profile
 
@@ -244,13 +261,20 @@ class Recording:
     catalog: dict[str, Any]
     profile: dict[str, Any]
     requests: int
+    learned: list[str] = field(default_factory=list)  # what the requests beyond the probes showed, or did not
+    adds: int = 0
+    committed: Decimal = Decimal(0)  # the spend cap's count: what the panel took, or the plan's worst cases
 
 
 def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 100, timeout: float = 20.0,
-           dialects: list[str] | None = None, max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES) -> Recording:
-    """Probe the panel (read-only) and return its catalogue and profile; RecordError if it cannot."""
-    session = Session(SessionConfig(url=url, tier="read-only", rate=rate, max_requests=max_requests, timeout=timeout,
-                                    max_answer_bytes=max_answer_bytes))
+           dialects: list[str] | None = None, max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+           tier: str = "read-only", max_spend: Decimal = Decimal(0), link: str = "") -> Recording:
+    """Probe the panel and return its catalogue and profile; RecordError if it cannot.
+
+    Read-only unless ``tier`` is ``orders``: then the cheapest order of each type sold, and the refused
+    adds, are sent within ``max_spend`` (the conformance session's spend cap) to ``link``."""
+    session = Session(SessionConfig(url=url, tier=tier, rate=rate, max_requests=max_requests, timeout=timeout,
+                                    max_answer_bytes=max_answer_bytes, max_spend=max_spend))
     session.redactor.add(key)
     seen = Seen()
     names = iter(("bad_key", "unknown_action", "balance", "services", "status", "multi_status", "refill_status"))
@@ -278,8 +302,21 @@ def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 100, ti
             raise RecordError(f"the {name} answer could not be read ({exchange.error}); the panel was not recorded")
         return _Answer(exchange, whole)
 
+    side = Side(url)
+    learned = Learned()
     try:
         found = fingerprint_with(post, url, dialects)
+        base = load_dialect(found.best)
+        side.answers["services"] = seen.answers.get("services")
+        side.answers["unknown action"] = seen.answers.get("unknown_action")
+        side.answers["bad key"] = seen.answers.get("bad_key")
+        side.answers["status of an unknown id"] = seen.answers.get("status")
+        play(session, key, [s for s in read_steps() if s.name in EXTRA_READS], side)
+        learn_reads(side, base, key, learned)
+        if tier == "orders":
+            steps = order_steps(services_info(seen.data("services")), base, link)
+            play(session, key, steps, side)
+            learn_orders(side, steps, base, learned)
     except StopRun as exc:
         raise RecordError(f"recording stopped: {exc}") from None
     except (ValueError, KeyError, TypeError) as exc:
@@ -290,8 +327,9 @@ def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 100, ti
     if not isinstance(seen.data("balance"), dict) or "balance" not in seen.data("balance"):
         raise RecordError(f"the panel did not answer balance with a balance ({seen.shown('balance')}); "
                           "is the URL the API endpoint and the key right?")
-    return Recording(found, catalog_for(seen), profile_for(found, seen, session.redactor(url)),
-                     session.sent + streamed)
+    return Recording(found, catalog_for(seen), profile_for(found, seen, session.redactor(url), learned=learned),
+                     session.sent + streamed, [session.redactor(line) for line in learned.report],
+                     session.adds_sent, session.committed)
 
 
 class _Answer:
