@@ -16,10 +16,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .actions import names as action_names
 from .profile import Dialect, merge
 from .rules import ErrorCode, Status, guess_status
 from ._fidelity import Side, Step
-from ._values import is_kind
+from ._values import flag, is_kind
 from .session import NOT_JSON, Exchange
 
 _DIGITS = re.compile(r"-?\d+(?:\.(\d+))?")
@@ -204,11 +205,8 @@ def learn_orders(side: Side, steps: list[Step], base: Dialect, learned: Learned)
             else:
                 learned.set(f"errors.{code.value}", {"errors": {code.value: words}}, _shown(ex))
         _error_body(ex, code, base, learned, field_name)
-    for step_name, action in (("refill of an order", "refill"), ("cancel of an order", "cancel")):
-        ex = a.get(step_name)
-        if ex is not None:
-            learned.report.append(f"seen {step_name}: {_shown(ex)}"
-                                  + ("" if action in base.actions else f" (the extended profile has no {action})"))
+    learn_words(side, base, learned)
+    learn_refill_cancel(side, steps, base, learned)
 
 
 def _limit(step: Step, side: Side, which: str) -> int | None:
@@ -223,23 +221,27 @@ def _limit(step: Step, side: Side, which: str) -> int | None:
     return None
 
 
-def _learn_status(ex: Exchange | None, base: Dialect, learned: Learned) -> None:
-    if ex is None or not isinstance(ex.data, dict) or _words(ex.data) is not None and "status" not in ex.data:
-        learned.cannot("status.fields", "the status of a placed order was not answered with a status")
-        return
+def _status_data(ex: Exchange | None, base: Dialect) -> dict[str, Any] | None:
+    """A single status answer's object (unwrapped where the profile keys it by the id); None if not one."""
+    if ex is None or not isinstance(ex.data, dict) or "status" not in ex.data and _words(ex.data) is not None:
+        return None
     data = ex.data
     if base.single_status == "keyed" and len(data) == 1 and isinstance(next(iter(data.values())), dict):
         data = next(iter(data.values()))
+    return data if isinstance(data.get("status"), str) else None
+
+
+def _learn_status(ex: Exchange | None, base: Dialect, learned: Learned) -> None:
+    data = _status_data(ex, base)
+    if ex is None or data is None:
+        learned.cannot("status.fields", "the status of a placed order was not answered with a status")
+        return
     fits = list(data) == list(base.status_fields) and all(
         is_kind(data[n], kind) or kind == "money" for n, kind in base.status_fields.items())
     if not fits:
         fields = {n: _status_kind(n, v) for n, v in data.items()}
         learned.set("status.fields", {"status": {"fields": fields}}, f"{fields}; {_shown(ex)}")
-    word = data.get("status")
-    if isinstance(word, str) and base.read_status(word) is None:
-        canonical = guess_status(word) or Status.PENDING  # a fresh order: Pending, unless its word says otherwise
-        learned.set(f"statuses.{canonical.value}", {"statuses": {canonical.value: word}},
-                    f"a new order's word {word!r} read as {canonical.value}; {_shown(ex)}")
+    word = str(data.get("status"))
     charge = data.get("charge")
     match = _DIGITS.fullmatch(charge) if isinstance(charge, str) else None
     kind, places = base.money_format("status")
@@ -250,6 +252,108 @@ def _learn_status(ex: Exchange | None, base: Dialect, learned: Learned) -> None:
         learned.set("money.status", {"money": {"status": spelled, **({} if apart else {"multi_status": spelled})}},
                     f"charge {charge!r}; {_shown(ex)}")
     remains = data.get("remains")
-    if base.read_status(str(word)) == Status.PENDING and str(remains) == "0" and base.pending_remains != "zero":
+    fresh = base.read_status(word) or guess_status(word) or Status.PENDING
+    if fresh == Status.PENDING and str(remains) == "0" and base.pending_remains != "zero":
         learned.set("status.pending_remains", {"status": {"pending_remains": "zero"}},
                     f"remains {remains!r} while Pending; {_shown(ex)}")
+
+
+def learn_words(side: Side, base: Dialect, learned: Learned) -> None:
+    """Every status word the placed orders showed (first reading, after cancel, while watched): a word the
+    extended profile does not have, placed by its spelling (``In_Progress`` is In progress), or, the first
+    reading of a new order, as Pending; a word that cannot be placed is said, not guessed."""
+    done: set[str] = set()
+    for name, ex in side.answers.items():
+        if not (name.startswith(("status of ", "status after ", "watch "))) or name == "status of an unknown id":
+            continue
+        data = _status_data(ex, base)
+        word = data.get("status") if data is not None else None
+        if ex is None or not isinstance(word, str) or word in done or base.read_status(word) is not None:
+            continue
+        done.add(word)
+        canonical = guess_status(word) or (Status.PENDING if name.startswith("status of ") else None)
+        if canonical is None:
+            learned.cannot(f"the status word {word!r}", f"no status is spelled so; {_shown(ex)}")
+        elif canonical.value in learned.settings.get("statuses", {}):
+            learned.cannot(f"the status word {word!r}", f"{canonical.value} is already spelled "
+                           f"{learned.settings['statuses'][canonical.value]!r}; {_shown(ex)}")
+        else:
+            how = "its spelling" if guess_status(word) else "the first reading of a new order"
+            learned.set(f"statuses.{canonical.value}", {"statuses": {canonical.value: word}},
+                        f"{word!r} read as {canonical.value} by {how}; {_shown(ex)}")
+
+
+def _error_words(data: Any) -> str | None:
+    """The first error words anywhere in an answer (a batch item's too), looked for breadth first."""
+    queue = [data]
+    while queue:
+        value = queue.pop(0)
+        words = _words(value)
+        if words is not None and isinstance(value, dict) and ("error" in value or "message" in value):
+            return words
+        if isinstance(value, dict):
+            queue += list(value.values())
+        elif isinstance(value, list):
+            queue += value
+    return None
+
+
+_AFTER_ORDER = (("refill of an order", "refill", ErrorCode.REFILL_DISABLED, ErrorCode.REFILL_NOT_ALLOWED),
+                ("cancel of an order", "cancel", ErrorCode.CANCEL_DISABLED, ErrorCode.CANCEL_NOT_ALLOWED))
+
+
+def learn_refill_cancel(side: Side, steps: list[Step], base: Dialect, learned: Learned) -> None:
+    """Whether the panel has refill and cancel, how cancel answers, and the words of a refusal."""
+    a = side.answers
+    unknown = a.get("unknown action")
+    for step_name, action, disabled, not_allowed in _AFTER_ORDER:
+        ex = a.get(step_name)
+        step = next((s for s in steps if s.name == step_name), None)
+        if ex is None or step is None or ex.status is None:
+            learned.cannot(f"the {action} answer", side.skipped.get(step_name, "no order was placed to ask it of"))
+            continue
+        words = _error_words(ex.data) if ex.is_json else None
+        lacks = (unknown is not None and unknown.is_json and ex.is_json and ex.data == unknown.data) or \
+            words == base.message(ErrorCode.INCORRECT_REQUEST, {})
+        if lacks == (action in base.actions):
+            kept = [n for n in action_names() if (n in base.actions and n != action) or (n == action and not lacks)]
+            learned.set("actions", {"actions": kept}, f"{'no' if lacks else 'a'} {action} action; {_shown(ex)}")
+        if lacks:
+            continue
+        if words is None:
+            if action == "cancel":
+                _learn_cancel(ex, base, learned)
+            continue
+        ordered = a.get(step.fields.get("order", step.fields.get("orders", ""))[1:])
+        offered = _listed_flag(side, ordered, action)
+        if offered is None:
+            learned.cannot(f"errors of {action}", f"the service's listing has no {action} flag, so {words!r} cannot "
+                           f"be placed as '{action} disabled' or 'not allowed'; {_shown(ex)}")
+            continue
+        code = not_allowed if offered else disabled
+        if words != base.message(code, {}):
+            learned.set(f"errors.{code.value}", {"errors": {code.value: words}}, _shown(ex))
+
+
+def _listed_flag(side: Side, add: Exchange | None, action: str) -> bool | None:
+    """The listed refill or cancel flag of the service an add ordered."""
+    listed = side.answers.get("services")
+    sid = add.params.get("service") if add is not None else None
+    for item in listed.data if listed is not None and isinstance(listed.data, list) else []:
+        if isinstance(item, dict) and str(item.get("service")) == sid:
+            return flag(item.get(action))
+    return None
+
+
+def _learn_cancel(ex: Exchange, base: Dialect, learned: Learned) -> None:
+    data = ex.data
+    if isinstance(data, list) and data and isinstance(data[0], dict) and "cancel" in data[0]:
+        shape, accepted = "list", data[0]["cancel"]
+    elif isinstance(data, dict) and data and all(_DIGITS.fullmatch(str(k)) for k in data):
+        item = next(iter(data.values()))
+        shape, accepted = "keyed", item.get("cancel") if isinstance(item, dict) else item
+    else:
+        learned.cannot("cancel.shape", f"the cancel answer is neither a list nor keyed by the order; {_shown(ex)}")
+        return
+    if (shape, accepted) != (base.cancel_shape, base.cancel_accepted):
+        learned.set("cancel", {"cancel": {"shape": shape, "accepted": accepted}}, _shown(ex))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,7 +24,7 @@ from .actions import names as action_names
 from .fingerprint import Fingerprint, fingerprint_with
 from .profile import Dialect, load_dialect, merge
 from .rules import type_in_any_spelling
-from .session import Exchange, Session, SessionConfig, StopRun
+from .session import Exchange, Session, SessionConfig, StopRun, order_id
 from ._fidelity import Fidelity, Side, order_steps, play, read_steps, run_fidelity, services_info
 from ._record_learn import Learned, learn_orders, learn_reads
 from ._record_stream import StreamError, stream_items
@@ -266,13 +267,14 @@ class Recording:
     committed: Decimal = Decimal(0)  # the spend cap's count: what the panel took, or the plan's worst cases
 
 
-def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 100, timeout: float = 20.0,
+def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 200, timeout: float = 20.0,
            dialects: list[str] | None = None, max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
-           tier: str = "read-only", max_spend: Decimal = Decimal(0), link: str = "") -> Recording:
+           tier: str = "read-only", max_spend: Decimal = Decimal(0), link: str = "", watch: float = 0.0) -> Recording:
     """Probe the panel and return its catalogue and profile; RecordError if it cannot.
 
     Read-only unless ``tier`` is ``orders``: then the cheapest order of each type sold, and the refused
-    adds, are sent within ``max_spend`` (the conformance session's spend cap) to ``link``."""
+    adds, are sent within ``max_spend`` (the conformance session's spend cap) to ``link``; their statuses are
+    read again for ``watch`` seconds, for the words of their lifecycle."""
     session = Session(SessionConfig(url=url, tier=tier, rate=rate, max_requests=max_requests, timeout=timeout,
                                     max_answer_bytes=max_answer_bytes, max_spend=max_spend))
     session.redactor.add(key)
@@ -316,6 +318,7 @@ def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 100, ti
         if tier == "orders":
             steps = order_steps(services_info(seen.data("services")), base, link)
             play(session, key, steps, side)
+            _watch(session, key, side, watch)
             learn_orders(side, steps, base, learned)
     except StopRun as exc:
         raise RecordError(f"recording stopped: {exc}") from None
@@ -330,6 +333,25 @@ def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 100, ti
     return Recording(found, catalog_for(seen), profile_for(found, seen, session.redactor(url), learned=learned),
                      session.sent + streamed, [session.redactor(line) for line in learned.report],
                      session.adds_sent, session.committed)
+
+
+WATCH_READS = 10  # readings of the placed orders' statuses while watched, at most
+
+
+def _watch(session: Session, key: str, side: Side, seconds: float) -> None:
+    """Read the placed orders' statuses again, evenly over ``seconds``: the words of their lifecycle."""
+    placed = [oid for name, ex in list(side.answers.items()) if name.startswith("add ") and ex is not None
+              for oid in [order_id(ex.data)] if oid is not None][:5]
+    if seconds <= 0 or not placed:
+        return
+    ends = time.monotonic() + seconds
+    for reading in range(WATCH_READS):
+        time.sleep(max(0.0, min(seconds / WATCH_READS, ends - time.monotonic())))
+        for oid in placed:
+            try:
+                side.answers[f"watch {reading} {oid}"] = session.send({"key": key, "action": "status", "order": oid})
+            except StopRun:
+                return
 
 
 class _Answer:

@@ -77,6 +77,8 @@ def _spend(ctx: click.Context, param: click.Parameter, value: str | None) -> Dec
 @click.option("--max-spend", callback=_spend, default=None, metavar="AMOUNT",
               help="Hard cap for --tier orders, in the panel's currency: no add is sent that could pass it.")
 @click.option("--link", default=None, help="Where --tier orders' orders go (a page you own).")
+@click.option("--watch", type=click.FloatRange(min=0, max=3600), default=0.0, show_default=True, metavar="SECONDS",
+              help="With --tier orders: read the placed orders' statuses again over SECONDS, for their lifecycle's words.")
 @click.option("--compare", nargs=2, default=None, metavar="ORIGINAL_URL COPY_URL",
               help="Instead of recording: replay one client session against both panels and print how many answers "
                    "agree, and each difference (exit 1 if any differs).")
@@ -89,7 +91,7 @@ def _spend(ctx: click.Context, param: click.Parameter, value: str | None) -> Dec
               help="Bytes of an answer read whole; a longer services list is read again one service at a time.")
 def record(url: str | None, key: str, out: str | None, tier: str, max_spend: Decimal | None, link: str | None,
            compare: tuple[str, str] | None, copy_key: str | None, rate: float | None, max_requests: int,
-           timeout: float, max_answer_bytes: int) -> None:
+           timeout: float, max_answer_bytes: int, watch: float = 0.0) -> None:
     """Record a live panel, read-only (no add, refill or cancel): its catalogue, and its dialect
     as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it.
     With --tier orders, also the cheapest orders, within --max-spend, and what they show."""
@@ -113,7 +115,7 @@ def record(url: str | None, key: str, out: str | None, tier: str, max_spend: Dec
     try:
         recording = run(url, key, rate=pace, max_requests=max_requests, timeout=timeout,
                         max_answer_bytes=max_answer_bytes, tier=tier, max_spend=max_spend or Decimal(0),
-                        link=link or "")
+                        link=link or "", watch=watch)
         catalog, dialect = write(recording, out, check=serves)
     except RecordError as exc:
         raise click.ClickException(str(exc)) from None

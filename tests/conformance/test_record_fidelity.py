@@ -126,3 +126,19 @@ def test_record_tier_orders_never_passes_the_cap(tmp_path: Path) -> None:
     assert "balance" in actions and "add" not in actions
     comments = json.loads((tmp_path / "rec" / "dialect.json").read_text())["_comments"]
     assert "not learned the add answer" in comments["learned"]
+
+
+def test_watched_orders_show_the_words_of_their_lifecycle(tmp_path: Path) -> None:
+    """--watch reads the placed orders' statuses again; a word the extended profile lacks is placed by its
+    spelling (COMPLETED is Completed) and written into the profile."""
+    profile = tmp_path / "words.json"
+    profile.write_text(json.dumps({"name": "words", "extends": "standard", "description": "other status words",
+                                   "statuses": {"In progress": "IN_PROGRESS", "Completed": "COMPLETED"}}))
+    panel = build_panel(str(profile), seed=1, speed=3000)  # minutes of the panel's time in a second
+    panel.create_account(KEY, balance="1000")
+    with ServerThread(create_app(panel, str(profile))) as original:
+        recording = record(original.url + "/api/v2", KEY, rate=0, tier="orders", max_spend=SPEND, link=LINK,
+                           watch=1.0)
+    assert recording.profile["statuses"]["Completed"] == "COMPLETED", recording.learned
+    assert any(line.startswith("learned statuses.Completed: 'COMPLETED' read as Completed by its spelling")
+               for line in recording.learned)
