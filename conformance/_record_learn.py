@@ -99,6 +99,10 @@ def learn_reads(side: Side, base: Dialect, key: str, learned: Learned) -> None:
         if data is not NOT_JSON and _words(data) is None and base.unknown_action != (data,):
             learned.set("unknown_action", {"unknown_action": {"answer": data}},
                         f"an unknown action is answered {data!r}, not an error; {_shown(unknown)}")
+    batch = a.get("multi-status of unknown ids")
+    if batch is not None and isinstance(batch.data, dict) and _words(batch.data) is not None and base.batch_read:
+        learned.set("batch.read", {"batch": {"read": False}},
+                    f"a multi-status is answered with one error, not per id: only 'order' is read; {_shown(batch)}")
     for step, code in (("bad key", ErrorCode.INVALID_KEY), ("status of an unknown id", ErrorCode.INCORRECT_ORDER_ID),
                        ("unknown action", ErrorCode.INCORRECT_REQUEST)):
         _error_body(a.get(step), code, base, learned)
@@ -323,6 +327,10 @@ def learn_refill_cancel(side: Side, steps: list[Step], base: Dialect, learned: L
         if words is None:
             if action == "cancel":
                 _learn_cancel(ex, base, learned)
+            continue
+        if words == base.message(ErrorCode.INCORRECT_ORDER_ID, {}):
+            learned.cannot(f"errors of {action}", f"the panel did not find the order it had placed (it may read "
+                           f"no batch, or no such field); {_shown(ex)}")
             continue
         ordered = a.get(step.fields.get("order", step.fields.get("orders", ""))[1:])
         offered = _listed_flag(side, ordered, action)

@@ -313,6 +313,7 @@ def record(url: str, key: str, *, rate: float = 2.0, max_requests: int = 200, ti
         side.answers["unknown action"] = seen.answers.get("unknown_action")
         side.answers["bad key"] = seen.answers.get("bad_key")
         side.answers["status of an unknown id"] = seen.answers.get("status")
+        side.answers["multi-status of unknown ids"] = seen.answers.get("multi_status")
         play(session, key, [s for s in read_steps() if s.name in EXTRA_READS], side)
         learn_reads(side, base, key, learned)
         if tier == "orders":
@@ -364,9 +365,19 @@ class _Answer:
         self.headers = {"content-type": exchange.content_type}
 
 
+def report_lines(recording: Recording) -> list[str]:
+    """What the recording found, as people read it: the closest profile and each deviation, then each
+    thing learned (from which request and answer) and each thing that could not be learned, with why."""
+    lines = [recording.profile["description"], recording.fingerprint.summary()]
+    lines += recording.learned or ["nothing learned beyond the fingerprint's probes"]
+    lines.append(f"{recording.requests} requests; {recording.adds} adds, committing at most {recording.committed}"
+                 if recording.adds else f"{recording.requests} requests, none of them add")
+    return lines
+
+
 def write(recording: Recording, out: str | Path,
           check: Callable[[Path, Path], None] | None = None) -> tuple[Path, Path]:
-    """DIR/catalog.json and DIR/dialect.json; the folder is made if missing.
+    """DIR/catalog.json, DIR/dialect.json and DIR/report.txt (``report_lines``); the folder is made if missing.
 
     Both are written under temporary names first and read back: by the judge's profile reader, and by
     ``check`` (given the dialect and catalogue paths; the CLI's loads them as ``serve --from`` does). Only
@@ -375,7 +386,7 @@ def write(recording: Recording, out: str | Path,
     folder = Path(out)
     made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    catalog, dialect = folder / "catalog.json", folder / "dialect.json"
+    catalog, dialect, report = folder / "catalog.json", folder / "dialect.json", folder / "report.txt"
     parts = folder / ".recording-catalog.part.json", folder / ".recording-dialect.part.json"
     try:
         parts[0].write_text(json.dumps(recording.catalog, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -389,6 +400,7 @@ def write(recording: Recording, out: str | Path,
                               f"{str(exc)[:300]}); nothing was written") from None
         parts[0].replace(catalog)
         parts[1].replace(dialect)
+        report.write_text("\n".join(report_lines(recording)) + "\n", encoding="utf-8")
     finally:
         for part in parts:
             part.unlink(missing_ok=True)

@@ -45,7 +45,7 @@ def test_a_recording_of_each_profile_speaks_it(name: str, tmp_path: Path) -> Non
     assert not {"add", "refill", "cancel"} & set(actions)  # read-only
     assert len(actions) == recording.requests <= 16
     catalog, dialect = write(recording, tmp_path)
-    assert KEY not in catalog.read_text() + dialect.read_text()
+    assert KEY not in catalog.read_text() + dialect.read_text() + (tmp_path / "report.txt").read_text()
     profile = json.loads(dialect.read_text())
     assert profile["extends"] in recording.fingerprint.closest and name in recording.fingerprint.closest
     assert "_comments" in profile
