@@ -178,7 +178,7 @@ def test_links_that_share_their_start_stay_apart_in_the_orders_table(ui):
     cells = re.findall(r'<td class="link c-link mono" title="([^"]+)">([^<]+)</td>', ui.get("/_mock/ui").text)
     assert sorted(title for title, _ in cells) == sorted(links)  # the whole link, in the title
     shown = [text for _, text in cells]
-    assert len(set(shown)) == 3 and all(len(t) <= 34 for t in shown), shown  # each one tells itself apart
+    assert len(set(shown)) == 3 and all(len(t) <= 30 for t in shown), shown  # each one tells itself apart
 
 
 def test_an_orders_page_has_its_plan_eta_money_and_refills_never_a_key(ui, panel):
