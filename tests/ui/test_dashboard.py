@@ -116,15 +116,18 @@ def test_with_an_admin_token_the_page_asks_for_it_and_a_cookie_keeps_it(panel):
 
 def test_without_a_token_only_loopback_clients_see_it(app):
     with httpx.Client(transport=SyncASGITransport(app, client=("192.0.2.7", 4000)), base_url="http://x") as far:
-        for path in ("/_mock/ui", "/_mock/ui/live"):
-            assert far.get(path).status_code == 403
+        for path in ("/_mock/ui", "/_mock/ui/live", "/_mock/ui/orders/10001", "/_mock/ui/services",
+                     "/_mock/ui/download/journal.har", "/_mock/ui/download/state.json"):
+            assert far.get(path).status_code == 403, path
         assert far.post("/_mock/ui/act/clock", json={"advance": "1d"}, headers=UI).status_code == 403
+        assert far.post("/_mock/ui/act/reset", headers=UI).status_code == 403
 
 
 def test_the_fixture_panel_has_a_ui_url(mock):
     assert mock.ui_url == mock.control_url + "/ui"
     page = HTTP.get(mock.ui_url)
     assert page.status_code == 200 and "<title>mockpanel" in page.text
+    assert f'value="{mock.url}" readonly' in page.text  # the panel's own API, under the hub's /p/<id>
     assert HTTP.get(mock.ui_url + "/static/ui.js").headers["content-type"].startswith("text/javascript")
     assert HTTP.get(mock.ui_url + "/live").json()["sections"]["keys"].count(redact(KEY)) >= 1
 
