@@ -161,6 +161,8 @@ def test_a_first_visit_is_asked_for_the_token_without_an_error_a_wrong_one_is_to
         assert 'class="problem"' in wrong.text and "not this server&#39;s admin token" in wrong.text
         told = client.get("/_mock/ui", headers={"Authorization": "Bearer guess"})
         assert 'class="problem"' in told.text  # a token was sent, and it is wrong: said
+        client.cookies.set("mockpanel_token", "an-old-token")
+        assert "no longer this server&#39;s" in client.get("/_mock/ui").text  # a kept token that changed: said
 
 
 def test_the_add_key_form_creates_the_balance_its_field_shows(ui):

@@ -171,6 +171,7 @@ def test_a_first_hour_on_the_page(tmp_path):
         fault_form = driver.find_element("id", "add-fault")
         Select(fault_form.find_element("name", "kind")).select_by_visible_text("drop")
         Select(fault_form.find_element("name", "action")).select_by_visible_text("add")
+        wait(driver, lambda d: redact("browser-key-2") in text(d, "#add-fault select[name=key]"), "the new key listed")
         Select(fault_form.find_element("name", "key")).select_by_visible_text(redact(KEY))
         Select(fault_form.find_element("name", "processed")).select_by_value("yes")
         fault_form.find_element("name", "count").send_keys("1")

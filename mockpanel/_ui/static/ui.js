@@ -69,6 +69,7 @@
           });
         });
         showErrors();
+        syncKeys();
         dot.className = "dot on";
         dot.title = "live: updated " + new Date().toLocaleTimeString();
       })
@@ -91,6 +92,21 @@
     }
     var raw = el.getAttribute("data-body");
     return raw ? JSON.parse(raw) : {};
+  }
+
+  function syncKeys() {  // a key added since the page loaded joins the fault form's list
+    var list = document.querySelector("#add-fault select[name=key]");
+    if (!list) { return; }
+    var have = {};
+    list.querySelectorAll("option").forEach(function (o) { have[o.value] = true; });
+    document.querySelectorAll(".keys-table tr[id^='key-']").forEach(function (row) {
+      var id = row.id.slice(4);
+      if (have[id]) { return; }
+      var option = document.createElement("option");
+      option.value = id;
+      option.textContent = row.querySelector("td").textContent.trim();
+      list.appendChild(option);
+    });
   }
 
   function act(el) {
