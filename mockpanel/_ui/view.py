@@ -28,7 +28,7 @@ JOURNAL_SHOWN = 40
 REFILLS_SHOWN = 20
 SERVICES_INLINE = 100  # a catalogue up to this size is a list on the page; a bigger one is searched (/services)
 SERVICES_FOUND = 50  # services one search answers at most
-LINK_SHOWN = 30  # characters of a link in the orders table
+LINK_SHOWN = 26  # characters of a link in the orders table
 FAULT_KINDS = ("http", "latency", "drop", "html", "malformed", "truncated", "empty", "stuck", "cancel", "drain")
 _ORDER_QUERY = ("key", "status", "service", "link", "before", "after", "limit")
 
