@@ -96,6 +96,9 @@ def learn_reads(side: Side, base: Dialect, key: str, learned: Learned) -> None:
     unknown = a.get("unknown action")
     if unknown is not None and unknown.status is not None:
         data = unknown.data if unknown.is_json else NOT_JSON
+        if data is NOT_JSON and base.unknown_action is None:
+            learned.cannot("unknown_action", f"an unknown action is answered with a body that is not JSON; the "
+                           f"profile language has no setting for it; {_shown(unknown)}")
         if data is not NOT_JSON and _words(data) is None and base.unknown_action != (data,):
             learned.set("unknown_action", {"unknown_action": {"answer": data}},
                         f"an unknown action is answered {data!r}, not an error; {_shown(unknown)}")

@@ -70,7 +70,7 @@ def _spend(ctx: click.Context, param: click.Parameter, value: str | None) -> Dec
 @click.command()
 @click.argument("url", required=False)
 @click.option("--key", required=True, envvar="MOCKPANEL_KEY", help="The panel API key (env: MOCKPANEL_KEY). Never written.")
-@click.option("--out", "out", default=None, metavar="DIR", help="Write DIR/catalog.json and DIR/dialect.json.")
+@click.option("--out", "out", default=None, metavar="DIR", help="Write DIR/catalog.json, DIR/dialect.json and DIR/report.txt.")
 @click.option("--tier", type=click.Choice(["read-only", "orders"]), default="read-only", show_default=True,
               help="read-only spends nothing; orders also places the cheapest orders to --link, capped by --max-spend, "
                    "to learn what orders show.")
@@ -94,7 +94,8 @@ def record(url: str | None, key: str, out: str | None, tier: str, max_spend: Dec
            timeout: float, max_answer_bytes: int, watch: float = 0.0) -> None:
     """Record a live panel, read-only (no add, refill or cancel): its catalogue, and its dialect
     as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it.
-    With --tier orders, also the cheapest orders, within --max-spend, and what they show."""
+    With --tier orders, also the cheapest orders, within --max-spend, and what they show.
+    With --compare ORIGINAL_URL COPY_URL, how closely a copy answers a client session as the original does."""
     from conformance.runner import is_loopback
 
     if tier == "orders" and (max_spend is None or link is None):
