@@ -281,13 +281,13 @@ class Fidelity:
 
 def compare(original: Side, copy: Side, steps: list[Step]) -> Fidelity:
     results = []
+    reads = {s.name for s in read_steps()}
     for step in steps:
         a, b = original.answers.get(step.name), copy.answers.get(step.name)
         if a is None or b is None:
             continue
         found = differences(form(a), form(b))
-        results.append(Agreement(step.name, not step.write and step.name in {s.name for s in read_steps()},
-                                 not found, found))
+        results.append(Agreement(step.name, step.name in reads, not found, found))
     return Fidelity(original, copy, results)
 
 

@@ -157,7 +157,7 @@ def learn_orders(side: Side, steps: list[Step], base: Dialect, learned: Learned)
     adds = [s for s in steps if s.name.startswith("add ") and s.fields.get("action") == "add"
             and s.name not in {r[0] for r in _REFUSED} and s.key == "real"]
     placed: list[tuple[Step, Exchange]] = []
-    for s in adds:
+    for s in sorted(adds, key=lambda s: s.name != "add Default"):  # a Default order's status first: the plainest
         ex = a.get(s.name)
         if ex is not None and isinstance(ex.data, dict) and "order" in ex.data:
             placed.append((s, ex))
@@ -271,7 +271,8 @@ def learn_words(side: Side, base: Dialect, learned: Learned) -> None:
     reading of a new order, as Pending; a word that cannot be placed is said, not guessed."""
     done: set[str] = set()
     for name, ex in side.answers.items():
-        if not (name.startswith(("status of ", "status after ", "watch "))) or name == "status of an unknown id":
+        if not name.startswith(("status of ", "status after ", "watch ")) or name in (
+                "status of an unknown id", "status of a malformed id"):
             continue
         data = _status_data(ex, base)
         word = data.get("status") if data is not None else None

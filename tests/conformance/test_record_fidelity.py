@@ -28,7 +28,8 @@ SPEND = Decimal("50")
 
 DRIFT = {
     "name": "drift", "extends": "standard", "description": "standard, drifted where only deeper requests look",
-    "key_case": "insensitive", "key_trailing_spaces": "ignored", "status": {"no_id": "empty"},
+    "key_case": "insensitive", "key_trailing_spaces": "ignored",
+    "status": {"no_id": "empty", "dripfeed_fields": {"status": "status", "runs": "runs", "orders": "run_orders"}},
     "add": {"order": "str"}, "success_envelope": {"add": {"status": "ok"}}, "statuses": {"Pending": "Awaiting"},
     "money_decimals": 3, "balance": {"decimals": 5},
     "errors": {"quantity_below_min": "Min is {min}", "incorrect_service_id": "No such service"},
@@ -72,7 +73,7 @@ def test_a_copy_answers_the_client_session_as_its_original(name: str, tmp_path: 
     assert all_total >= 30 and all_agree >= 0.95 * all_total, lines
     if name.endswith("drift.json"):  # learned from the deeper requests, not inherited from the base
         for path in ("key_case", "key_trailing_spaces", "status.no_id", "add.order", "success_envelope.add",
-                     "statuses.Pending", "money.status", "field_errors.missing_field.link",
+                     "statuses.Pending", "money.status", "field_errors.missing_field.link", "status.dripfeed_fields",
                      "errors.quantity_below_min", "errors.incorrect_service_id"):
             assert any(line.startswith(f"learned {path}:") for line in learned), (path, learned)
 
