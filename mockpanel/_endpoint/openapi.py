@@ -107,7 +107,7 @@ def _document(dialect: Dialect) -> dict[str, Any]:
 
 
 def _paths(dialect: Dialect) -> list[str]:
-    # The mock answers each endpoint with and without its trailing slash; the document names the profile's spelling.
+    # The mock answers each endpoint with and without its trailing slash; the document names it without.
     return sorted({path.rstrip("/") or "/" for path in dialect.endpoints})
 
 
@@ -155,8 +155,9 @@ def _add_fields(dialect: Dialect) -> dict[str, Schema]:
 def _request(dialect: Dialect, action: str) -> Schema:
     entry = action_table.ACTIONS[action]
     fields = {name: _field(dialect, kind) for name, kind in entry.fields.items()}
-    if action == "add":
-        fields = {"service": fields.pop("service"), **_add_fields(dialect), **fields}
+    if action == "add":  # a service id is a number in every dialect (ObjectId panels keep them so too)
+        fields = {"service": {"type": "string", "pattern": _DIGITS}, **_add_fields(dialect),
+                  **{name: schema for name, schema in fields.items() if name != "service"}}
     if not dialect.batch_read:  # the batch fields are not read: a single id only
         fields = {name: schema for name, schema in fields.items() if entry.fields.get(name) != "ids"}
     required = ["action"] if _security(dialect) else ["key", "action"]
@@ -209,7 +210,8 @@ def _id(kind: str, *, echo: bool = False) -> Schema:
 def _object(properties: dict[str, Schema], envelope: Any = None) -> Schema:
     extra = {name: {"const": value} for name, value in (envelope or {}).items()}
     props = {**extra, **properties}
-    return {"type": "object", "required": list(props), "properties": props}
+    # Exactly these fields: an answer with one more (or a typo) is not the dialect's.
+    return {"type": "object", "required": list(props), "properties": props, "additionalProperties": False}
 
 
 def _item_error(dialect: Dialect) -> Schema:
@@ -346,7 +348,7 @@ def _error_shape(shape: Any) -> Schema:
     props: dict[str, Schema] = {}
     for name, value in shape.items():
         props[name] = {"type": "string"} if isinstance(value, str) and "{" in value else {"const": value}
-    return {"type": "object", "required": list(props), "properties": props}
+    return {"type": "object", "required": list(props), "properties": props, "additionalProperties": False}
 
 
 def _errors(dialect: Dialect, actions: list[str]) -> dict[str, tuple[int, Schema]]:
@@ -356,7 +358,7 @@ def _errors(dialect: Dialect, actions: list[str]) -> dict[str, tuple[int, Schema
         codes.update(dict.fromkeys(action_table.ACTIONS[name].errors))
     if dialect.empty_request is not None:
         codes[dialect.empty_request.value] = None
-    plain = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+    plain = _object({"error": {"type": "string"}})
     out: dict[str, tuple[int, Schema]] = {}
     for code in codes:
         error = ErrorCode(code)
@@ -385,7 +387,7 @@ def _responses(dialect: Dialect, actions: list[str], errors: dict[str, tuple[int
         description = "The action's answer, or its error" if status == 200 else "An error"
         out[str(status)] = {"description": description,
                             "content": {media: {"schema": {"anyOf": by_status[status]}}}}
-    too_large = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+    too_large = _object({"error": {"type": "string"}})
     out["413"] = {"description": f"The body is larger than {MAX_BODY} bytes (the mock's limit, docs/limits.md)",
                   "content": {"application/json": {"schema": too_large}}}
     if dialect.family.rate_limit is not None:

@@ -57,7 +57,8 @@ def test_msm_lacks_refill_and_cancel_and_answers_null_to_an_unknown_action():
     ok = document["paths"]["/api/v2"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]
     assert {"const": None, "description": "The answer to an unknown action"} in ok
     assert {"type": "object", "required": ["error", "status"],
-            "properties": {"error": {"type": "string"}, "status": {"const": "102"}}} in ok  # invalid_key's body
+            "properties": {"error": {"type": "string"}, "status": {"const": "102"}},
+            "additionalProperties": False} in ok  # invalid_key's body
 
 
 def test_money_is_a_string_with_the_dialects_decimals():
@@ -123,3 +124,14 @@ def test_a_client_on_another_machine_gets_it():
     with httpx.Client(transport=SyncASGITransport(app, client=("192.0.2.7", 4000)), base_url="http://x") as far:
         assert far.get("/_mock/openapi/api.json").json()["servers"] == [{"url": "/"}]
         assert far.get("/_mock/clock").status_code == 403
+
+
+def test_ids_are_written_as_the_dialect_writes_them():
+    objectid = panel_openapi(load_dialect("objectid"))
+    assert _schema(objectid, "StatusRequest")["properties"]["order"]["pattern"] == r"^[0-9a-fA-F]{24}$"
+    assert _schema(objectid, "AddRequest")["properties"]["service"]["pattern"] == r"^[0-9]+$"  # services keep numbers
+    assert _schema(objectid, "AddAnswer")["properties"]["order"]["pattern"] == r"^[0-9a-fA-F]{24}$"
+    standard = panel_openapi(load_dialect("standard"))
+    assert _schema(standard, "AddAnswer")["properties"]["order"] == {"type": "integer", "minimum": 1}
+    assert "orders" in _schema(standard, "StatusRequest")["properties"]
+    assert "orders" not in _schema(panel_openapi(load_dialect("msm")), "StatusRequest")["properties"]  # not read
