@@ -135,3 +135,12 @@ def test_ids_are_written_as_the_dialect_writes_them():
     assert _schema(standard, "AddAnswer")["properties"]["order"] == {"type": "integer", "minimum": 1}
     assert "orders" in _schema(standard, "StatusRequest")["properties"]
     assert "orders" not in _schema(panel_openapi(load_dialect("msm")), "StatusRequest")["properties"]  # not read
+
+
+def test_a_panel_on_the_pytest_hub_names_its_own_prefix(mock):
+    document = httpx.get(mock.control_url + "/openapi/api.json", timeout=10).json()
+    assert document["servers"] == [{"url": mock.prefix}]
+    (path,) = document["paths"]
+    origin = mock.control_url.removesuffix(mock.prefix + "/_mock")
+    answer = httpx.post(origin + mock.prefix + path, data={"key": "nobody", "action": "balance"}, timeout=10)
+    assert answer.json() == {"error": "Invalid API key"}  # the document's server and path reach the panel's API
