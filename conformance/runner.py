@@ -431,7 +431,7 @@ def _summary(ctx: Context, report: Report) -> None:
         if r.outcome in (FAILED, WARNING):
             tag = "FAILED " if r.outcome == FAILED else "WARNING"
             message = r.finding.message if r.finding else ""
-            p.line(f"  {tag} {r.requirement.id}  {r.requirement.title}")
+            p.line(f"  {p.paint(tag, 'fail' if r.outcome == FAILED else 'warn')} {r.requirement.id}  {r.requirement.title}")
             p.line(f"          {message[:200]}")
     for note in report.notes:
         p.line(f"  note: {note}")
@@ -448,4 +448,4 @@ def _summary(ctx: Context, report: Report) -> None:
     verdict = {0: "PASSED", 1: "FAILED", 2: "COULD NOT JUDGE"}[report.exit_code]
     if report.interrupted:
         verdict += f", INTERRUPTED by {report.interrupted}"
-    p.line(f"result: {verdict} (exit {report.exit_code})")
+    p.line(f"result: {p.paint(verdict, 'pass' if report.exit_code == 0 else 'fail')} (exit {report.exit_code})")

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from conformance.terminal import InputError
+
 
 class _CannotStart(click.ClickException):
     exit_code = 2  # the proxy did not start (1: it ran and saw a deviation); one line, no usage banner
@@ -42,14 +44,14 @@ def from_recording(folder: str) -> tuple[str, str]:
     dialect, catalog = root / "dialect.json", root / "catalog.json"
     missing = [p.name for p in (dialect, catalog) if not p.is_file()]
     if missing:
-        raise click.UsageError(f"--from {folder}: {' and '.join(missing)} not found there; "
+        raise InputError(f"--from {folder}: {' and '.join(missing)} not found there; "
                                "give a folder written by 'mockpanel record URL --key KEY --out DIR'")
     return str(dialect), str(catalog)
 
 
 @click.command()
 @click.argument("url")
-@click.option("--key", required=True, envvar="MOCKPANEL_KEY", help="The panel API key (env: MOCKPANEL_KEY). Never written.")
+@click.option("--key", required=True, envvar="MOCKPANEL_KEY", show_envvar=True, help="The panel API key. Never written.")
 @click.option("--out", "out", required=True, metavar="DIR", help="Write DIR/catalog.json and DIR/dialect.json.")
 @click.option("--rate", type=click.FloatRange(min=0), default=None, metavar="PER_SECOND",
               help="Requests per second (default 2; no limit on a loopback address).")
@@ -111,7 +113,7 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
         try:
             load_dialect(dialect)
         except DialectError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise InputError(str(exc)) from None
     for path in (report_path, har_path):
         if path is not None and not Path(path).resolve().parent.is_dir():
             raise click.UsageError(f"cannot write {path}: its folder does not exist")
