@@ -73,6 +73,8 @@ def catalog() -> None:
 def generate(count: int, seed: int, output: str | None, no_color: bool = False) -> None:
     """A realistic catalogue of N services (for --catalog FILE): the platforms people buy for,
     every service type, providers' names, categories, rates, limits and flags."""
+    if output is not None and not Path(output).resolve().parent.is_dir():  # said before a minute of work, not after
+        raise InputError(f"cannot write {output}: the folder {Path(output).resolve().parent} does not exist")
     err = Terminal(sys.stderr, colour=wants_colour(sys.stderr, no_color))
     meter = Meter("generating services", count)
 

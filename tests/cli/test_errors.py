@@ -104,3 +104,9 @@ def test_a_state_file_in_a_folder_that_does_not_exist(tmp_path: Path) -> None:
     code, out = run("serve", "--state", str(path))
     line = one_line_error(out)
     assert code == 1 and f"the folder {path.parent} does not exist" in line and "not a directory" not in line
+
+
+def test_catalog_generate_checks_its_output_folder_first(tmp_path: Path) -> None:
+    target = tmp_path / "nowhere" / "catalog.json"
+    code, out = run("catalog", "generate", "--services", "5", "-o", str(target))
+    assert code == 2 and f"the folder {target.parent} does not exist" in one_line_error(out)
