@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Callable, TextIO
 
 from .profile import Dialect
-from .terminal import Terminal
+from .terminal import Terminal, Ticker, duration
 
 from .catalogue import Catalogue
 from .expect import Expect, ServiceInfo
@@ -66,10 +66,24 @@ class Progress:
         self.terminal = Terminal(self.stream, colour=colour, heartbeat=HEARTBEAT)
         # How often a wait redraws its line: every second on a terminal, a heartbeat's interval elsewhere.
         self.tick = 1.0 if self.terminal.live else HEARTBEAT
+        self.section = "starting"
+        self._waiting, self._waited = "", float("-inf")
 
     def line(self, text: str = "") -> None:
+        if text and not text.startswith(" "):
+            self.section = text  # "read-only checks", "orders checks": what the live line says the run is at
         if not self.quiet:
             self.terminal.line(text)
+
+    def running(self, sent: Callable[[], int], budget: int) -> Ticker:
+        """While the run goes, on a terminal: a live line with the section, the requests sent of the budget and
+        the time (a wait's own line while it waits). Off a terminal, or with -q, nothing."""
+        def render() -> str:
+            if time.monotonic() - self._waited < 2 * self.tick:
+                return self._waiting
+            return (f"  {self.section}: {sent():,} requests sent (budget {budget:,}), "
+                    f"{duration(time.monotonic() - self.started)} into the run")
+        return Ticker(self.terminal if not self.quiet else Terminal(self.stream, colour=False, live=False), render)
 
     def paint(self, text: str, style: str) -> str:
         """``text`` coloured (``pass``, ``fail``, ``warn``) when the terminal takes colour."""
@@ -81,11 +95,9 @@ class Progress:
     def heartbeat(self, text: str) -> None:
         """What the run waits for: the live line on a terminal, else a line at most every HEARTBEAT seconds."""
         if not self.quiet:
-            self.terminal.status(f"  waiting: {text} ({time.monotonic() - self.started:.0f} s into the run)")
-
-    def done(self) -> None:
-        """A wait is over: its live line goes."""
-        self.terminal.done()
+            self._waiting = f"  waiting: {text} ({time.monotonic() - self.started:.0f} s into the run)"
+            self._waited = time.monotonic()
+            self.terminal.status(self._waiting)
 
 
 @dataclass

@@ -211,7 +211,8 @@ def _start(config: RunConfig, catalogue: Any, transport: httpx.BaseTransport | N
     if config.tier != "orders" and (config.link or config.max_spend):
         ctx.notes.append("--max-spend and --link apply to --tier orders only; this read-only run spent nothing")
     try:
-        return _run(ctx, started, started_wall, rate)
+        with progress.running(lambda: session.sent, config.max_requests):  # a live line, on a terminal only
+            return _run(ctx, started, started_wall, rate)
     except Interrupted as exc:
         return _interrupted(ctx, str(exc), started, started_wall)
     except Exception as exc:  # noqa: BLE001 - keep what was found; exit 2 says it could not finish

@@ -77,6 +77,7 @@ class Terminal:
         self.live = is_terminal(stream) if live is None else live
         self.heartbeat = heartbeat
         self._shown = 0  # width of the live line on screen (0: none)
+        self._text = ""  # the live line on screen
         self._last_beat = float("-inf")
         self._lock = threading.Lock()
 
@@ -106,6 +107,9 @@ class Terminal:
             if self.live:
                 width = max(10, shutil.get_terminal_size((80, 24)).columns - 1)  # never wrap: \r returns one row only
                 shown = text if len(text) <= width else text[: width - 1] + "…"
+                if shown == self._text and self._shown:
+                    return  # already on screen: a redraw would only add bytes
+                self._text = shown
                 pad = " " * max(0, self._shown - len(shown))
                 self.stream.write("\r" + shown + pad)
                 self.stream.flush()

@@ -121,9 +121,21 @@ def test_the_meter_counts_and_estimates() -> None:
 def test_the_ticker_redraws_only_on_a_terminal() -> None:
     live, plain = Tty(), io.StringIO()
     for stream, is_live in ((live, True), (plain, False)):
-        with Ticker(Terminal(stream, colour=False, live=is_live), lambda: "tick", every=0.01):
-            time.sleep(0.1)
-    assert live.getvalue().count("\rtick") >= 2 and live.getvalue().endswith("\r    \r")
+        calls: list[int] = []
+
+        def render() -> str:
+            calls.append(1)
+            return f"tick {min(len(calls), 6) // 3}"  # tick 0, 0, 1, 1, 1, 2, 2 ...
+
+        with Ticker(Terminal(stream, colour=False, live=is_live), render, every=0.01):
+            deadline = time.monotonic() + 10
+            while is_live and len(calls) < 8 and time.monotonic() < deadline:  # a busy machine: wait for the thread
+                time.sleep(0.01)
+            if not is_live:
+                time.sleep(0.05)
+    shown = live.getvalue()
+    assert shown.startswith("\rtick 0\rtick 1\rtick 2") and shown.endswith("\r" + " " * len("tick 2") + "\r")
+    assert shown.count("\rtick") == 3  # the same text is not drawn again
     assert plain.getvalue() == ""
 
 
@@ -154,10 +166,12 @@ def test_conformance_colours_and_shows_its_wait_live_on_a_terminal_only() -> Non
     assert code == 0, tty
     assert GREEN_OK in tty and b"\x1b[32mPASSED\x1b[0m" in tty
     assert b"\r  waiting: " in tty and b"left of --time-budget" in tty  # the live line, redrawn in place
+    assert b"\r  starting: 0 requests sent (budget 2,000)" in tty  # the run's own live line, from its start
     for out in (no_color_env, no_color_flag):
         assert b"result: PASSED" in out and ESC not in out, out
     assert b"result: PASSED" in pipe and ESC not in pipe and b"\r" not in pipe
     assert b"\n  waiting: " in pipe  # off a terminal: the heartbeat lines, as before
+    assert b"requests sent" not in pipe
 
 
 def test_gauntlet_shows_cells_live_and_colours_pass_on_a_terminal_only() -> None:
