@@ -130,7 +130,7 @@ def run(
 
     def cannot(message: str, session: Session | None = None) -> Report:
         red = session.redactor if session else (lambda text: text)
-        progress.line(f"could not run: {red(message)}")
+        progress.line(f"{progress.paint('could not run:', 'error')} {red(message)}")
         return Report(
             url=red(config.url), dialect=str(config.dialect),
             tier=config.tier, seed=config.seed, started=started_wall, duration=time.monotonic() - started,
@@ -292,7 +292,7 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
     except (CannotRun, StopRun) as exc:
         _changes(ctx)
         report = _report(ctx, started, started_wall, error=red(str(exc)))
-        progress.line(f"could not run: {red(str(exc))}")
+        progress.line(f"{progress.paint('could not run:', 'error')} {red(str(exc))}")
         for note in report.notes:
             progress.line(f"  note: {note}")
         return report

@@ -192,3 +192,11 @@ def test_errors_are_coloured_on_a_terminal_only() -> None:
     assert code == 2 and b"Error: --catalog" in out and ESC not in out, out
     code, out = piped(["serve", "--catalog", "no-such-catalogue"])
     assert code == 2 and out.startswith(b"Error: --catalog") and ESC not in out, out
+
+
+def test_could_not_run_is_red_on_a_terminal_only() -> None:
+    args = ["conformance", "http://127.0.0.1:9/api/v2", "--key", "k", "--timeout", "2"]  # nothing listens on port 9
+    code, out = on_tty(args)
+    assert code == 2 and b"\x1b[1;31mcould not run:\x1b[0m " in out, out
+    code, out = piped(args)
+    assert code == 2 and b"could not run: " in out and ESC not in out, out
