@@ -106,7 +106,7 @@ class Terminal:
         with self._lock:
             if self.live:
                 width = max(10, shutil.get_terminal_size((80, 24)).columns - 1)  # never wrap: \r returns one row only
-                shown = text if len(text) <= width else text[: width - 1] + "…"
+                shown = text if len(text) <= width else text[: width - 3] + "..."
                 if shown == self._text and self._shown:
                     return  # already on screen: a redraw would only add bytes
                 self._text = shown

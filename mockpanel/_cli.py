@@ -43,7 +43,7 @@ class _Commands(click.Group):
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
-        sys.exit(result if isinstance(result, int) else 0)  # as click's standalone mode: an Exit's code, else 0
+        sys.exit(result if type(result) is int else 0)  # as click's standalone mode: an Exit's code, else 0
 
 
 def _show(exc: click.ClickException, no_color: bool) -> None:
