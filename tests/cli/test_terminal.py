@@ -93,6 +93,13 @@ def test_the_live_line_is_redrawn_in_place_and_cleared_before_a_line() -> None:
     assert out.getvalue() == "\rgenerating 10/100\rgenerating 9/100 " + "\r" + " " * 16 + "\r" + "done\n"
 
 
+def test_the_live_line_never_wraps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "21")  # a \r returns to the start of one row only: a wrapped line would pile up
+    out = Tty()
+    Terminal(out, colour=False, live=True).status("x" * 50)
+    assert out.getvalue() == "\r" + "x" * 17 + "..."
+
+
 def test_off_a_terminal_status_is_a_heartbeat_line_now_and_then() -> None:
     out = io.StringIO()
     term = Terminal(out, colour=False, live=False, heartbeat=60)
