@@ -218,3 +218,20 @@ def test_the_failing_check_example_is_what_pytest_prints(pytester: pytest.Pytest
     printed = result.stdout.str()
     for line in lines:
         assert line in printed, f"docs/pytest.md shows {line!r}; pytest printed:\n{printed}"
+
+
+def test_every_order_in_the_docs_fits_its_service() -> None:
+    # An example order the default catalogue would refuse (quantity under the service's minimum) misleads
+    # whoever copies it; the ones run as code are checked by running them, this catches the rest (outputs,
+    # tables, prose) wherever a service and a quantity are written together.
+    limits = {s["service"]: (s["min"], s["max"]) for s in
+              json.loads((ROOT / "fixtures/catalogs/default.json").read_text(encoding="utf-8"))["services"]}
+    found = 0
+    for doc in ("README.md", *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "docs").glob("*.md")))):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        for match in re.finditer(r"service\W{1,4}(\d+)\W.{0,120}?quantity\W{1,4}(\d+)", text):
+            service, quantity = int(match[1]), int(match[2])
+            low, high = limits[service]
+            assert low <= quantity <= high, f"{doc}: {match[0]!r}: service {service} takes {low} to {high}"
+            found += 1
+    assert found >= 5
