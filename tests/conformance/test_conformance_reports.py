@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from html import escape
+from html import escape as html_escape
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -15,6 +15,11 @@ from conformance._reports import to_json, to_junit
 from tests.helpers.broken_panels import DEFECTS, open_keys, run_suite
 
 CATALOGUE = load_catalogue()
+
+
+def escape(text: str) -> str:
+    """As the templates escape text (Jinja2 writes an apostrophe &#39;, a quote &#34;)."""
+    return html_escape(text, quote=True).replace("&#x27;", "&#39;").replace("&quot;", "&#34;")
 
 
 @pytest.fixture(scope="module")
