@@ -8,7 +8,7 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
+from html import unescape
 
 import httpx
 import pytest
@@ -94,8 +94,6 @@ def test_copy_as_curl_of_a_deviating_exchange_sends_it_to_the_panel_again(run) -
     html = page.read_text()
     commands = re.findall(r'<div class="curl"><pre>(.*?)</pre>', html, re.S)
     assert len(commands) == 2  # one per deviating exchange
-    from html import unescape
-
     command = unescape(commands[1])  # exchange 4: status of the order
     assert command.startswith(f"curl -sS -i {upstream}/api/v2") and '"$MOCKPANEL_KEY"' in command
     done = subprocess.run(["bash", "-c", command], env={"PATH": os.environ["PATH"], "MOCKPANEL_KEY": KEY},

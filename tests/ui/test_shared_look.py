@@ -1,0 +1,31 @@
+"""One look: the dashboard serves the stylesheet the reports inline (conformance/pages.py), before its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import pages
+from mockpanel import ServerThread, create_app
+from tests.helpers.common import HTTP
+
+
+@pytest.fixture
+def origin(panel):  # type: ignore[no-untyped-def]
+    with ServerThread(create_app(panel)) as server:
+        yield server.url
+
+
+def test_the_dashboard_links_and_serves_the_shared_stylesheet_first(origin: str) -> None:
+    page = HTTP.get(origin + "/_mock/ui").text
+    shared, own = page.find('href="/_mock/ui/static/look.css"'), page.find('href="/_mock/ui/static/ui.css"')
+    assert 0 < shared < own  # the dashboard's own sheet comes after: it adds its layout to the shared look
+    sheet = HTTP.get(origin + "/_mock/ui/static/look.css")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css")
+    assert sheet.text == pages.stylesheet() and "--bg:" in sheet.text
+    assert pages.stylesheet() in pages.render("base.html")  # a report inlines the same sheet
+
+
+def test_the_sign_in_page_has_the_shared_look_too(origin: str) -> None:
+    # Refused from loopback only with a token: a page for a non-local client shows the sign-in form.
+    page = HTTP.get(origin + "/_mock/ui", headers={"Host": "localhost"}).text
+    assert page.find("/static/look.css") < page.find("/static/ui.css")
