@@ -4,12 +4,15 @@ report and the dashboard.
 One template engine (Jinja2, autoescaped: whatever a panel sent is text, never markup) over
 the judge's templates (``conformance/templates/``): ``base.html``, the layout each report
 extends, and ``look.css``, the stylesheet a report inlines (one file, no external asset) and
-the dashboard serves. The judge keeps them because everything may read the judge and the
-judge reads nothing of the mock.
+the dashboard serves; ``copy.js``, the one script of a report (copy-as-curl), the only one its
+Content-Security-Policy lets run. The judge keeps them because everything may read the judge and
+the judge reads nothing of the mock.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ import jinja2
 
 TEMPLATES = Path(__file__).parent / "templates"
 STYLESHEET = "look.css"
+SCRIPT = "copy.js"
 
 
 @cache
@@ -35,7 +39,10 @@ def environment(*folders: Path) -> jinja2.Environment:
     loader = jinja2.FileSystemLoader([*map(str, folders), str(TEMPLATES)])
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.globals["stylesheet"] = stylesheet()
+    script = (TEMPLATES / SCRIPT).read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    env.globals.update(stylesheet=stylesheet(), copy_script=script,
+                       policy=f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'")
     return env
 
 

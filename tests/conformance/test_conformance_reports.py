@@ -13,6 +13,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from mockpanel import ServerThread, build_panel, create_app
+from conformance import pages
 from conformance.catalogue import load_catalogue
 from conformance.curl import form_command
 from conformance.redaction import redact
@@ -167,3 +168,16 @@ def test_the_html_report_in_a_browser(scripted, tmp_path: Path) -> None:  # type
     assert SCRIPT in seen.text and not seen.ran  # shown as text, never run
     assert 'key="$MOCKPANEL_KEY"' in seen.text and seen.copied == "Copied"
     assert seen.screenshot.stat().st_size > 20_000
+
+
+@pytest.mark.skipif(BROWSER is not None, reason=f"no browser for the report's screenshot: {BROWSER}")
+def test_a_report_runs_only_its_own_script_even_where_escaping_was_bypassed(tmp_path: Path) -> None:
+    # Defence in depth: markup put in unescaped (as a template bug would) is still not run: the page's
+    # Content-Security-Policy lets only its copy-as-curl script run, by its hash.
+    injected = ('{% extends "base.html" %}{% block content %}' + SCRIPT +
+                '{% with command = "curl x" %}{% include "_curl.html" %}{% endwith %}{% endblock %}')
+    path = tmp_path / "injected.html"
+    path.write_text(pages.environment().from_string(injected).render(), encoding="utf-8")
+    assert SCRIPT in path.read_text()
+    seen = open_report(path, "injected")
+    assert not seen.ran and seen.copied == "Copied"
