@@ -16,6 +16,8 @@ import requests
 
 from conformance.redaction import redact
 from mockpanel import ServerThread, build_panel, create_app
+from mockpanel._proxy.journal import ProxyJournal
+from mockpanel._proxy.report import build, to_html
 from tests.helpers.browser import BrowserMissing, find
 from tests.helpers.common import HTTP
 from tests.helpers.report_page import open_report
@@ -113,3 +115,12 @@ def test_the_page_in_a_browser(run) -> None:  # type: ignore[no-untyped-def]
     assert SCRIPT in seen.text and not seen.ran
     assert 'key="$MOCKPANEL_KEY"' in seen.text and seen.copied == "Copied"
     assert seen.screenshot.stat().st_size > 20_000
+
+
+def test_a_run_with_no_traffic_still_makes_a_page_and_a_json_report() -> None:
+    report = build("http://127.0.0.1:9/api/v2", ProxyJournal(), "auto")
+    html = to_html(report)
+    assert "NO DEVIATION" in html and "No client sent anything through the proxy." in html
+    assert "Exchanges (0)" in html and "none seen" in html
+    summary = report.to_dict()["summary"]
+    assert summary["exchanges"] == 0 and summary["by_requirement"] == [] and summary["timings"]["count"] == 0
