@@ -46,6 +46,6 @@ def environment(*folders: Path) -> jinja2.Environment:
     return env
 
 
-def render(name: str, *folders: Path, **context: Any) -> str:
+def render(name: str, /, *folders: Path, **context: Any) -> str:
     """The page ``name`` (from ``folders``, then the judge's templates) rendered with ``context``."""
     return environment(*folders).get_template(name).render(**context)

@@ -25,7 +25,8 @@ def test_the_dashboard_links_and_serves_the_shared_stylesheet_first(origin: str)
     assert pages.stylesheet() in pages.render("base.html")  # a report inlines the same sheet
 
 
-def test_the_sign_in_page_has_the_shared_look_too(origin: str) -> None:
-    # Refused from loopback only with a token: a page for a non-local client shows the sign-in form.
-    page = HTTP.get(origin + "/_mock/ui", headers={"Host": "localhost"}).text
-    assert page.find("/static/look.css") < page.find("/static/ui.css")
+def test_the_sign_in_page_has_the_shared_look_too(panel) -> None:  # type: ignore[no-untyped-def]
+    with ServerThread(create_app(panel, admin_token="t0ken")) as server:
+        page = HTTP.get(server.url + "/_mock/ui")  # a server with a token asks for it, loopback or not
+    assert page.status_code == 401 and 'name="token"' in page.text
+    assert 0 < page.text.find("/static/look.css") < page.text.find("/static/ui.css")
