@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import mockpanel
 from conformance import pages
 from mockpanel import ServerThread, create_app
 from tests.helpers.common import HTTP
@@ -30,3 +33,12 @@ def test_the_sign_in_page_has_the_shared_look_too(panel) -> None:  # type: ignor
         page = HTTP.get(server.url + "/_mock/ui")  # a server with a token asks for it, loopback or not
     assert page.status_code == 401 and 'name="token"' in page.text
     assert 0 < page.text.find("/static/look.css") < page.text.find("/static/ui.css")
+
+
+def test_every_page_of_the_dashboard_links_the_shared_look_first() -> None:
+    folder = Path(mockpanel.__file__).parent / "_ui" / "templates"
+    pages_ = sorted(p for p in folder.glob("*.html") if "<html" in p.read_text())
+    assert {p.name for p in pages_} >= {"page.html", "login.html"}
+    for path in pages_:
+        text = path.read_text()
+        assert 0 < text.find("/static/look.css") < text.find("/static/ui.css"), path.name
