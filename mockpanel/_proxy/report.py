@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from conformance import pages
 from conformance.catalogue import load_catalogue
@@ -43,6 +43,7 @@ class ProxyReport:
     dropped: int
     fingerprint: Fingerprint | None
     keys: list[str] = field(default_factory=list)  # the keys seen, as shown (redacted), first seen first
+    redact: Callable[[str], str] = field(default=lambda text: text, repr=False, compare=False)  # the journal's
     _deviations: list[dict[str, Any]] | None = None  # judged once, on first use
 
     def deviations(self) -> list[dict[str, Any]]:
@@ -158,14 +159,14 @@ def build(upstream: str, journal: ProxyJournal, dialect: str) -> ProxyReport:
     else:
         chosen = "--dialect auto: the traffic showed no balance or services answer to tell; judged as standard"
         name = "standard"
-    return ProxyReport(upstream, load_dialect(name), chosen, entries, journal.dropped, found, journal.shown_keys())
+    return ProxyReport(upstream, load_dialect(name), chosen, entries, journal.dropped, found, journal.shown_keys(),
+                       journal.redactor)
 
 
 def write_report(report: ProxyReport, path: str) -> None:
-    if path.endswith(".html"):
-        Path(path).write_text(to_html(report), encoding="utf-8")
-    else:
-        Path(path).write_text(json.dumps(report.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    """The page or the JSON, through the journal's redactor once more (as the suite's reports are)."""
+    text = to_html(report) if path.endswith(".html") else json.dumps(report.to_dict(), indent=1, ensure_ascii=False) + "\n"
+    Path(path).write_text(report.redact(text), encoding="utf-8")
 
 
 def write_har(journal: ProxyJournal, path: str, upstream: str) -> None:
@@ -211,7 +212,7 @@ def context(report: ProxyReport) -> dict[str, Any]:
     severities = Counter(d["severity"] for d in deviations)
     return {
         "report": report, "s": summary, "variables": report.variables(),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(first)) if entries else "",
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(first)) if entries else "",
         "failures": sum(n for s, n in severities.items() if s != "warning"), "warnings": severities.get("warning", 0),
         "exchanges": [_exchange(report, e, by_n.get(e.n, []), first) for e in entries if e.n in shown_ns],
         "hidden": len(entries) - len(shown_ns),
