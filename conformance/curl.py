@@ -3,8 +3,8 @@
 What was recorded is redacted (``key#`` and 8 hex digits, conformance/redaction.py); a
 command carries no key either. Each redacted key the caller can name becomes a shell variable
 (``"$MOCKPANEL_KEY"``), set by whoever runs the command; any other redacted value (a key the
-suite derived from yours, for the authentication checks) stays as it was shown, and the
-command says so. Every other character is single-quoted for POSIX shells: nothing in a
+suite derived from yours for the authentication checks, a cookie the proxy hid) stays as it
+was shown, and a comment line above the command says so. Every other character is single-quoted for POSIX shells: nothing in a
 recorded value is ever expanded or run.
 """
 
@@ -80,6 +80,6 @@ def _command(url: str, args: list[str], texts: list[str], variables: Mapping[str
     command = " \\\n  ".join(lines)
     unnamed = _unnamed(texts, variables)
     if unnamed:  # a comment line: pasted with the command, the shell skips it
-        command = (f"# {', '.join(unnamed)}: a key the run derived from yours, shown redacted; "
-                   "put that key in its place to send it again\n" + command)
+        command = (f"# {', '.join(unnamed)}: a secret shown redacted, not a key named by a variable (a key the "
+                   "suite derived from yours, a cookie); put its real value in its place to send this again\n" + command)
     return command

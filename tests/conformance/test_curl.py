@@ -66,7 +66,7 @@ def test_a_raw_body_and_a_bearer_header_are_sent_again(url: str) -> None:
 def test_a_key_the_report_cannot_name_stays_redacted_and_the_command_says_so() -> None:
     other = redact("near-copy-of-the-key")
     command = form_command("http://127.0.0.1:9/api/v2", {"key": other, "action": "balance"}, {redact(KEY): "MOCKPANEL_KEY"})
-    assert command.startswith(f"# {other}: a key the run derived from yours") and "$MOCKPANEL_KEY" not in command
+    assert command.startswith(f"# {other}: a secret shown redacted") and "$MOCKPANEL_KEY" not in command
     assert form_command("http://127.0.0.1:9/api/v2", {"key": "(empty)"}, {}).endswith("--data-urlencode key=")
 
 
