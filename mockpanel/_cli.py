@@ -1,4 +1,4 @@
-"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel catalog``, ``mockpanel conformance``,
+"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel openapi``, ``mockpanel catalog``, ``mockpanel conformance``,
 ``mockpanel record``, ``mockpanel proxy``."""
 
 from __future__ import annotations
@@ -193,6 +193,22 @@ def dialects() -> None:
     width = max(len(n) for n in entries)
     for name, description in entries.items():
         click.echo(f"{name.ljust(width)}  {description}")
+
+
+@main.command()
+@click.option("--dialect", envvar="MOCKPANEL_DIALECT", show_envvar=True, default="standard", show_default=True, help="Dialect name or profile .json path.")
+def openapi(dialect: str) -> None:
+    """Print the panel API (API v2) as DIALECT speaks it, as an OpenAPI 3.1 document (JSON)."""
+    import json
+
+    from ._dialects.profile import DialectError, load_dialect
+    from ._endpoint.openapi import panel_openapi
+
+    try:
+        document = panel_openapi(load_dialect(dialect))
+    except DialectError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(document, indent=2))
 
 
 def _gauntlet_command() -> click.Command:
