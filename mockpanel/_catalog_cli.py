@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 import click
 
 from conformance.data import packaged
+from ._extras import MissingExtra
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._domain.catalog import Catalog
-
-_NEEDS_FAKER = "catalogue generation needs faker: pip install 'mockpanel[catalog]'"
 
 
 def builtin_catalogs() -> list[str]:
@@ -56,7 +55,7 @@ def _generate(services: int, seed: int) -> dict[str, object]:
     except ModuleNotFoundError as exc:
         if exc.name != "faker":
             raise
-        raise ValueError(_NEEDS_FAKER) from None
+        raise MissingExtra("catalogue generation", "catalog", "faker") from None
 
 
 @click.group()

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from ._extras import require
+
 
 class _CannotStart(click.ClickException):
     exit_code = 2  # the proxy did not start (1: it ran and saw a deviation); one line, no usage banner
@@ -58,6 +60,7 @@ def from_recording(folder: str) -> tuple[str, str]:
 def record(url: str, key: str, out: str, rate: float | None, max_requests: int, timeout: float) -> None:
     """Record a live panel, read-only (no add, refill or cancel): its catalogue, and its dialect
     as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it."""
+    require("hypothesis", "mockpanel record", "conformance")  # it reads answers with the suite's judge
     from conformance.record import RecordError, write
     from conformance.record import record as run
     from conformance.runner import is_loopback
