@@ -22,6 +22,7 @@ USED_INDIRECTLY = {
     "python-multipart": ("mockpanel/_endpoint/api.py", ".form("),  # Starlette's multipart parser
     "uvloop": ("mockpanel/_cli.py", '"uvloop"'),  # uvicorn's event loop (--loop)
     "pytest-xdist": (".ci/run", "pytest -n "),
+    "build": ("tests/helpers/install.py", '"-m", "build"'),  # the sdist and wheel of tests/install
     "jinja2": ("mockpanel/_ui/app.py", "Jinja2Templates"),  # Starlette's templates render with it  # the project's own test command
 }
 
