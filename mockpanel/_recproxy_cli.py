@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from conformance.terminal import InputError
 from ._extras import require
 
 
@@ -45,7 +46,7 @@ def from_recording(folder: str) -> tuple[str, str]:
     dialect, catalog = root / "dialect.json", root / "catalog.json"
     missing = [p.name for p in (dialect, catalog) if not p.is_file()]
     if missing:
-        raise click.UsageError(f"--from {folder}: {' and '.join(missing)} not found there; "
+        raise InputError(f"--from {folder}: {' and '.join(missing)} not found there; "
                                "give a folder written by 'mockpanel record URL --key KEY --out DIR'")
     return str(dialect), str(catalog)
 
@@ -71,7 +72,7 @@ def _spend(ctx: click.Context, param: click.Parameter, value: str | None) -> Dec
 
 @click.command()
 @click.argument("url", required=False)
-@click.option("--key", required=True, envvar="MOCKPANEL_KEY", help="The panel API key (env: MOCKPANEL_KEY). Never written.")
+@click.option("--key", required=True, envvar="MOCKPANEL_KEY", show_envvar=True, help="The panel API key. Never written.")
 @click.option("--out", "out", default=None, metavar="DIR", help="Write DIR/catalog.json, DIR/dialect.json and DIR/report.txt.")
 @click.option("--tier", type=click.Choice(["read-only", "orders"]), default="read-only", show_default=True,
               help="read-only spends nothing; orders also places the cheapest orders to --link, capped by --max-spend, "
@@ -191,7 +192,7 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
         try:
             load_dialect(dialect)
         except DialectError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise InputError(str(exc)) from None
     for path in (report_path, har_path):
         if path is not None and not Path(path).resolve().parent.is_dir():
             raise click.UsageError(f"cannot write {path}: its folder does not exist")

@@ -149,7 +149,7 @@ def test_text_that_is_not_valid_unicode_never_breaks_the_page(ui):
     assert live.status_code == 200 and "journal" in live.json()["sections"]
 
 
-# --- issue 26: what a first hour with the dashboard found -------------------------------------
+# --- what a first hour with the dashboard found -------------------------------------
 
 
 def test_a_first_visit_is_asked_for_the_token_without_an_error_a_wrong_one_is_told(panel):

@@ -109,7 +109,7 @@ SHOTS = "MOCKPANEL_UI_SHOTS"  # a folder: the test saves its screenshots there (
 
 
 def test_a_first_hour_on_the_page(tmp_path):
-    """Issue 26's dashboard items, in one browser session on a server with an admin token: the sign-in,
+    """The dashboard's first-hour items, in one browser session on a server with an admin token: the sign-in,
     the API's URL, adding a key, links told apart, a fault form's error beside it, a processed fault,
     an order's page, the downloads, a reset with its confirmation and a big catalogue searched."""
     import os
