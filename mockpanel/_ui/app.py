@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route, Router
 from starlette.templating import Jinja2Templates
 
+from conformance import pages
 from .._domain.accounts import KeyDigest, redact
 from .._domain.errors import PanelError
 from .._domain.numbers import parse_int
@@ -34,6 +35,7 @@ TEMPLATES.env.filters["short_link"] = view.short_link
 SECTIONS = ("clock", "keys", "orders", "refills", "faults", "journal")
 COOKIE = "mockpanel_token"
 STATIC = {"ui.js": "text/javascript", "ui.css": "text/css"}
+SHARED = {pages.STYLESHEET: pages.TEMPLATES / pages.STYLESHEET}  # the look every page shares (the reports too)
 
 
 def _base(request: Request) -> str:
@@ -209,6 +211,8 @@ def _state_without_keys(control: Control) -> str:
 
 async def static(request: Request) -> Response:
     name = request.path_params["name"]
+    if name in SHARED:
+        return FileResponse(SHARED[name], media_type="text/css", headers={"cache-control": "no-cache"})
     if name not in STATIC:
         return JSONResponse({"error": "Not found"}, 404)
     return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"cache-control": "no-cache"})
