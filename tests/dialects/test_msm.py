@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from tests.helpers.broken_panels import START
+from tests.helpers.broken_panels import START, open_keys, run_suite
 
 KEY = "Msm-Key-0001"
 POOR = "Msm-Poor-0002"
@@ -137,3 +137,13 @@ def test_later_copies_words_and_an_action_they_lack(later) -> None:
     assert later_call(http, url, action="add", service="1", link=LINK, quantity="1") == {
         "error": "Enter a value above the minimum number.", "status": 108}
     assert later_call(http, url, action="cancel", order="1") is None
+
+
+def test_the_suites_orders_tier_passes_the_mock_speaking_msm_refill() -> None:
+    """The judge holds a panel to the profile: {"refill": "0"} is the refusal the profile says (V2-ISO-03: another
+    key's order), and a refill batch is not sent to a dialect that reads no batch (V2-REF-03)."""
+    panel = build_panel("msm-refill", clock=VirtualClock(speed=0, start=START), seed=1)
+    open_keys(panel)
+    with ServerThread(create_app(panel, "msm-refill")) as server:
+        report = run_suite(server.url + "/api/v2", panel, "orders", dialect="msm-refill")
+    assert report.exit_code == 0, report.flagged()
