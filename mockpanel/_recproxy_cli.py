@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import click
 
 from conformance.terminal import InputError
+from ._extras import require
 
 
 class _CannotStart(click.ClickException):
@@ -98,6 +99,7 @@ def record(url: str | None, key: str, out: str | None, tier: str, max_spend: Dec
     as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it.
     With --tier orders, also the cheapest orders, within --max-spend, and what they show.
     With --compare ORIGINAL_URL COPY_URL, how closely a copy answers a client session as the original does."""
+    require("hypothesis", "mockpanel record", "conformance")  # it reads answers with the suite's judge
     from conformance.runner import is_loopback
 
     if tier == "orders" and (max_spend is None or link is None):
