@@ -14,13 +14,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,37 +115,3 @@ def fresh_venv(extras: str = "") -> Path:
     return venv / "bin"
 
 
-@contextmanager
-def serving_with(command: list[str], env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``command`` (``mockpanel serve`` or ``proxy``) in a subprocess with exactly ``env``; yields the loopback origin it
-    answers on (a server bound to 0.0.0.0 is reached through 127.0.0.1) and the process."""
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    assert proc.stdout is not None
-    try:
-        origin, seen = None, []
-        deadline = time.monotonic() + 30
-        while origin is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            seen.append(line)
-            match = re.search(r"(?:^API|^mockpanel proxy): http://([^/\s]+):(\d+)/", line)
-            if match:
-                host = "127.0.0.1" if match.group(1) in ("0.0.0.0", "127.0.0.1") else match.group(1)
-                origin = f"http://{host}:{match.group(2)}"
-            if not line and proc.poll() is not None:
-                break
-        assert origin, f"{shlex.join(command)} did not print its API URL:\n{''.join(seen)}"
-        for _ in range(250):  # the banner comes just before uvicorn serves
-            try:
-                httpx.get(origin + "/_mock/health", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.02)
-        yield origin, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        proc.stdout.close()

@@ -13,7 +13,8 @@ import sys
 import httpx
 import pytest
 
-from tests.helpers.install import ROOT, serving_with
+from tests.helpers.common import serving_command
+from tests.helpers.install import ROOT
 
 EXAMPLE = ROOT / "examples" / "compose"
 
@@ -35,7 +36,7 @@ def test_the_php_app_runs_against_the_mock_as_compose_configures_it() -> None:
     mock, app = compose_environment("mockpanel"), compose_environment("app")
     assert app["PANEL_URL"] == "http://mockpanel:8080/api/v2" and mock["MOCKPANEL_ALLOW_HOSTS"] == "mockpanel"
     env = {**os.environ, **mock, "PYTHONUNBUFFERED": "1"}
-    with serving_with([sys.executable, "-m", "mockpanel", "serve", "--port", "0"], env) as (origin, _):
+    with serving_command([sys.executable, "-m", "mockpanel", "serve", "--port", "0"], env) as (origin, _):
         port = origin.rsplit(":", 1)[1]
         # The app's requests carry Host: mockpanel:8080, the service's name: answered, another name is not (DNS rebinding).
         named = httpx.post(origin + "/api/v2", data={"key": app["PANEL_KEY"], "action": "balance"},

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.install import dockerfile_env, fresh_venv, serving_with
+from tests.helpers.common import serving_command
+from tests.helpers.install import dockerfile_env, fresh_venv
 from tests.install.test_dockerfile import healthcheck_command
 
 pytestmark = pytest.mark.slow
@@ -87,13 +88,13 @@ def test_the_image_s_install_serves_from_its_environment_and_answers_its_healthc
     env = {**_env(bin_dir, tmp_path), **dockerfile_env(), "MOCKPANEL_PORT": "0"}  # the image's, on a free port
     env["PATH"] = _env(bin_dir, tmp_path)["PATH"]
     health = [str(bin_dir / "python"), *healthcheck_command()[1:]]
-    with serving_with([str(bin_dir / "mockpanel"), "serve"], env) as (origin, proc):
+    with serving_command([str(bin_dir / "mockpanel"), "serve"], env) as (origin, proc):
         assert httpx.get(origin + "/_mock/health", timeout=5).json()["status"] == "ok"
         balance = httpx.post(origin + "/api/v2", data={"key": "test-key", "action": "balance"}, timeout=5).json()
         assert balance == {"balance": "1000.00000", "currency": "USD"}
         port = origin.rsplit(":", 1)[1]
         assert _run(health, {**env, "MOCKPANEL_PORT": port}, tmp_path).returncode == 0
-        with serving_with([str(bin_dir / "mockpanel"), "proxy", origin + "/api/v2", "--port", "0"],
+        with serving_command([str(bin_dir / "mockpanel"), "proxy", origin + "/api/v2", "--port", "0"],
                           _env(bin_dir, tmp_path)) as (spied, _):  # the proxy judges answers without hypothesis
             through = httpx.post(spied + "/api/v2", data={"key": "test-key", "action": "balance"}, timeout=10)
             assert through.json() == balance

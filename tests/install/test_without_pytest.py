@@ -9,7 +9,7 @@ import sys
 
 import httpx
 
-from tests.helpers.install import serving_with
+from tests.helpers.common import serving_command
 
 BLOCKED = ("pytest", "_pytest", "hypothesis", "faker", "pluggy")
 BLOCKER = f"""
@@ -27,7 +27,7 @@ def test_import_mockpanel_and_serve_without_pytest_or_the_extras() -> None:
     code = BLOCKER + "import mockpanel; [getattr(mockpanel, n) for n in mockpanel.__all__]; import runpy\n" \
         "sys.argv = ['mockpanel', 'serve', '--port', '0', '--host', '127.0.0.1']; runpy.run_module('mockpanel', run_name='__main__')"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
-    with serving_with([sys.executable, "-c", code], env) as (origin, proc):
+    with serving_command([sys.executable, "-c", code], env) as (origin, proc):
         assert httpx.get(origin + "/_mock/health", timeout=5).json()["status"] == "ok"
         answer = httpx.post(origin + "/api/v2", data={"key": "test-key", "action": "add", "service": 1,
                                                       "link": "https://instagram.com/p/x", "quantity": 100}, timeout=5)
