@@ -6,6 +6,8 @@ Skips, saying why, where selenium or Debian's chromium + chromium-driver are mis
 
 from __future__ import annotations
 
+import time
+
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -47,7 +49,16 @@ def wait(driver: Any, check: Callable[[Any], Any], what: str) -> Any:
 
 
 def text(driver: Any, css: str) -> str:
-    return driver.find_element("css selector", css).text  # type: ignore[no-any-return]
+    """The element's text; the live update replaces sections every second, so an element found may be gone
+    before it is read: find it again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(20):
+        try:
+            return driver.find_element("css selector", css).text  # type: ignore[no-any-return]
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    raise AssertionError(f"{css} kept being replaced while it was read")
 
 
 def add(origin: str, link: str) -> int:
