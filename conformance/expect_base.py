@@ -60,12 +60,15 @@ class ExpectBase:
         c.ok("V2-GEN-06")
         assert ex.status is not None
         c.require("V2-GEN-02", ex.status < 500, f"the panel answered HTTP {ex.status}", ex)
+        why = f" ({ex.json_defect})" if ex.json_defect else ""
         if not c.require(
             "V2-GEN-01", ex.is_json,
-            f"the answer is not JSON (HTTP {ex.status}, {ex.content_type or 'no content type'}): "
+            f"the answer is not JSON{why} (HTTP {ex.status}, {ex.content_type or 'no content type'}): "
             f"{ex.body[:120]!r}", ex,
         ):
             return NOT_JSON
+        if ex.json_defect:  # read all the same (a lenient client would), and judged on the rest
+            c.fail("V2-GEN-01", f"the answer is not valid JSON: {ex.json_defect}: {ex.body[:160]!r}", ex)
         self._content_type(c, ex)
         data = ex.data
         if isinstance(data, dict) and self._foreign_error(data) is not None and self._shaped(data) is None:

@@ -12,12 +12,12 @@ import pytest
 from mockpanel import ServerThread
 from conformance.catalogue import load_catalogue
 from tests.helpers.broken_panels import (
-    BAD_RATE_LIST, BAD_RATES, DEFECTS, KEY_ECHO, NOT_A_PANEL, NULL_ANSWERED, PRECISION, REAL_SCRIPTS, SESSION_COOKIE,
+    BAD_RATE_LIST, BAD_RATES, DEFECTS, EVERY_VALUE, KEY_ECHO, NOT_A_PANEL, NULL_ANSWERED, PRECISION, REAL_SCRIPTS, SESSION_COOKIE,
     SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, SessionCookie, open_keys, run_suite,
 )
 
 CATALOGUE = load_catalogue()
-OVER_SEEDS = PRECISION + REAL_SCRIPTS  # each caught whatever hypothesis draws
+OVER_SEEDS = PRECISION + REAL_SCRIPTS + EVERY_VALUE  # each caught whatever hypothesis draws
 FIRST = [d for d in DEFECTS if d not in OVER_SEEDS]
 SEEDS = (0, 1, 2)  # the precision variants must be caught whatever hypothesis draws
 

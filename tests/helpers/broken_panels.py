@@ -596,6 +596,14 @@ def _add_without_id(panel: Panel, fields: Fields, payload: Any) -> Any:
     return None
 
 
+def _duplicate_names(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """balance answers an object with "currency" twice (the same value): RFC 8259 wants names unique."""
+    if _action(fields) == "balance" and isinstance(payload, dict) and "balance" in payload:
+        body = orjson.dumps(payload)[:-1] + b',"currency":' + orjson.dumps(payload.get("currency")) + b"}"
+        return Raw(200, "application/json", body)
+    return None
+
+
 class SessionCookie:
     """ASGI middleware: a panel that sets a session cookie on every answer to a valid key, and then serves
     the session's account to a request that brings the cookie back, whatever key it sends."""
@@ -751,6 +759,14 @@ REAL_SCRIPTS: list[Defect] = [
            '"message": ...}', "orders", {"V2-GEN-05"}, response=_interval_error_foreign),
 ]
 DEFECTS += REAL_SCRIPTS
+
+# Every value checked everywhere, against what it must be; refill and cancel judged against the order
+# (docs/conformance.md): each run over several seeds, in small runs.
+EVERY_VALUE: list[Defect] = [
+    Defect("duplicate_json_names", 'balance answers "currency" twice in one object', "read-only", {"V2-GEN-01"},
+           response=_duplicate_names),
+]
+DEFECTS += EVERY_VALUE
 
 BAD_RATES = ("-1.50", "0", "abc", "99999999")
 
