@@ -211,6 +211,9 @@ def run(ctx: Context) -> None:
             if refused_all:
                 ctx.verdicts.not_exercised(rid, "every multi-status was refused (V2-BAT-03): no batch was answered "
                                            "to judge")
+        if "V2-BAT-01" in ctx.verdicts.findings and not ctx.verdicts.exercised("V2-BAT-02"):
+            ctx.verdicts.not_exercised("V2-BAT-02", "the multi-status answers were not keyed by the ids asked "
+                                       "(V2-BAT-01): which asked id an item answers could not be told")
 
     def over_limit(ids: list[str]) -> Checks:
         c = Checks()
