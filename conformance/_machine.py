@@ -140,6 +140,8 @@ def run(ctx: Context) -> OrdersPhase:
     if snap is None:
         ctx.stop("the balance kept moving while nothing was placed; is the key in use elsewhere?")
         return phase
+    snap = phase.quiet_period(c, snap)
+    phase.absorb(c)
     phase.opening = snap.balance
     machine = machine_for(phase)
 

@@ -51,10 +51,12 @@ def place(phase: OrdersPhase, data: st.DataObject, item: PlanItem | None = None)
         phase.ctx.verdicts.not_exercised("V2-ORD-01", f"the orders were too cheap to see on a balance shown "
                                          f"to {phase.balance_unit} (it would need orders above "
                                          f"{phase.balance_unit * (len(phase.orders) + 2)})")
-    if oid is not None and visible and before is not None and after is not None and post is not None:
-        c.require("V2-ORD-01", phase.close(before, after, len(phase.orders) + 2, balance=True),
-                  f"balance + charges was {before} before order {oid} and {after} after it: the balance did "
-                  f"not drop by the order's charge", ex, *post.exchanges)
+    if oid is not None and visible and before is not None and after is not None and post is not None \
+            and phase.money_unjudged is None:
+        if not c.require("V2-ORD-01", phase.close(before, after, len(phase.orders) + 2, balance=True),
+                         f"balance + charges was {before} before order {oid} and {after} after it: the balance did "
+                         f"not drop by the order's charge", ex, *post.exchanges):
+            phase.rebase(after, post)  # counted once, under ORD-01: the money rule goes on from here
     phase.money_rule(c, post)
     phase.absorb(c)
 
@@ -119,10 +121,11 @@ def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> No
     phase.step(f"invalid add ({p.label}): {ex.response_line(120)}")
     post = phase.snapshot(c)
     after = total(phase, post)
-    if before is not None and after is not None and post is not None:
-        c.require(rid, phase.close(before, after, len(phase.orders) + 2, balance=True),
-                  f"balance + charges was {before} before the refused add ({p.label}) and {after} after it", ex,
-                  *post.exchanges)
+    if before is not None and after is not None and post is not None and phase.money_unjudged is None:
+        if not c.require(rid, phase.close(before, after, len(phase.orders) + 2, balance=True),
+                         f"balance + charges was {before} before the refused add ({p.label}) and {after} after it",
+                         ex, *post.exchanges):
+            phase.rebase(after, post)  # counted once, under the probe's requirement
     if second_before is not None:
         second_after, second_ex = phase.read_balance(c, cfg.second_key)
         if second_after is not None:

@@ -39,6 +39,9 @@ __all__ = [
     "DRIPFEED_RID", "OrdersPhase", "PlanItem", "Probe", "Snapshot", "Tracked", "item_rids", "probe_rid", "rank", "type_rid",
 ]
 
+QUIET_SECONDS = 3600.0  # the quiet period before the first order, where the clock can be driven
+
+
 class OrdersPhase:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -50,6 +53,11 @@ class OrdersPhase:
         self.probes: list[Probe] = []
         self.log: list[str] = []
         self.opening: Decimal | None = None  # balance before the first order
+        # balance + the run's charges as the money rule holds it: the opening, then the level after a shift it
+        # reported (one shift, one finding); and the readings it was last seen at
+        self.level: Decimal | None = None
+        self.level_seen: list[Exchange] = []
+        self.money_unjudged: str | None = None  # why the balance cannot be held to the run's charges
         self.second_opening: Decimal | None = ctx.target.second_balance
         self.second_spent = False
         self.started = time.monotonic()
@@ -382,8 +390,10 @@ class OrdersPhase:
                       f"{order.spec.units} {'(flat)' if order.spec.flat else 'units'} gives {price}", ex)
 
     def money_rule(self, c: Checks, snap: Snapshot | None, rid: str = "V2-ORD-08") -> Decimal | None:
-        """balance + sum of current charges; checked against the opening balance."""
-        if snap is None or self.opening is None:
+        """balance + sum of current charges; held to the opening balance. A shift no charge or refund of the run
+        explains is reported once, with the reading before and after it; later readings are held to the new level
+        (so one shift is one finding, and a second one is seen as such)."""
+        if snap is None or self.opening is None or self.money_unjudged is not None:
             return None
         charges: list[Decimal] = []
         for oid, order in self.orders.items():
@@ -392,11 +402,50 @@ class OrdersPhase:
                 return None
             charges.append(info.charge)
         total = snap.balance + sum(charges, Decimal(0))
-        c.require(rid, self.close(total, self.opening, len(charges) + 2, balance=True),
-                  f"balance {snap.balance} + charges of the {len(charges)} orders placed "
-                  f"({sum(charges, Decimal(0))}) = {total}; the balance before the first order was {self.opening}",
-                  *snap.exchanges)
+        level = self.opening if self.level is None else self.level
+        if c.require(rid, self.close(total, level, len(charges) + 2, balance=True),
+                     f"the balance moved by {total - level} that no charge or refund of the run explains: balance "
+                     f"{snap.balance} + charges of the {len(charges)} orders placed ({sum(charges, Decimal(0))}) = "
+                     f"{total}; it was {level}" + (" (the balance before the first order)" if self.level is None
+                                                   else " at the reading before"),
+                     *[e for e in self.level_seen if e not in snap.exchanges], *snap.exchanges):
+            self.level_seen = list(snap.exchanges)
+        else:
+            self.level, self.level_seen = total, list(snap.exchanges)
         return total
+
+    def rebase(self, total: Decimal, snap: Snapshot) -> None:
+        """A shift already reported under another requirement (an add's): the money rule goes on from here."""
+        self.level, self.level_seen = total, list(snap.exchanges)
+
+    def quiet_period(self, c: Checks, snap: Snapshot) -> Snapshot:
+        """Before the first order: does the balance move while the run has nothing on the panel? It is read at
+        the preflight and again now (and, where the clock can be driven, after an hour more of it). If it moved,
+        something outside the run moves it (orders placed before the run, another client using the key), and
+        those moves would leak into the money rule: the balance is then not held to the run's charges
+        (V2-ORD-01, V2-ORD-08 not exercised, with that cause); the charges are still judged."""
+        first = self.ctx.target.balance
+        latest = snap
+        if first is not None and first == snap.balance and self.ctx.clock is not None:
+            self.ctx.clock(QUIET_SECONDS)
+            later = self.snapshot(c)
+            if later is None:
+                self.money_unjudged = "the balance kept moving while the run had placed nothing"
+            else:
+                latest = later
+        moved = first is not None and latest.balance != first
+        if moved:
+            self.money_unjudged = (f"the balance moved from {first} to {latest.balance} while the run had placed "
+                                   "nothing: something outside the run moves it (orders placed before the run, "
+                                   "another client using the key), so it cannot be held to the run's charges")
+        if self.money_unjudged is not None:
+            for rid in ("V2-ORD-01", "V2-ORD-08"):
+                self.ctx.verdicts.not_exercised(rid, self.money_unjudged)
+            if self.money_unjudged not in self.ctx.notes:
+                self.ctx.notes.append(self.money_unjudged)
+                self.ctx.progress.line(f"  {self.money_unjudged}")
+        self.level_seen = list(latest.exchanges)
+        return latest
 
     # --- following orders to their end -------------------------------------------------
 

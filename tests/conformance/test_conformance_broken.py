@@ -12,8 +12,8 @@ import pytest
 from mockpanel import ServerThread
 from conformance.catalogue import load_catalogue
 from tests.helpers.broken_panels import (
-    BAD_RATE_LIST, BAD_RATES, DEFECTS, EVERY_VALUE, KEY_ECHO, NOT_A_PANEL, NULL_ANSWERED, PRECISION, REAL_SCRIPTS, SESSION_COOKIE,
-    SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, SessionCookie, open_keys, run_suite,
+    BAD_RATE_LIST, BAD_RATES, DEFECTS, EVERY_VALUE, KEY_ECHO, NOT_A_PANEL, NULL_ANSWERED, OUTSIDE_REFUND, PRECISION,
+    REAL_SCRIPTS, SESSION_COOKIE, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, SessionCookie, open_keys, run_suite,
 )
 
 CATALOGUE = load_catalogue()
@@ -199,3 +199,18 @@ def test_a_session_cookie_the_panel_sets_is_never_sent_back(seed: int) -> None:
     assert app.sessions  # the panel set its cookie on the first answer to a real key
     assert app.cookies_seen == 0  # and no request brought it back: no key rode on another's session
     assert report.exit_code == 0, report.flagged()
+
+
+def test_money_moved_by_something_outside_the_run_is_not_held_against_the_panel() -> None:
+    # The balance moves before the first order (a refund of an order placed before the run): the quiet period
+    # sees it, and the balance is not held to the run's charges (no false failure); the charges still are.
+    panel, app = OUTSIDE_REFUND.build()
+    open_keys(panel)
+    with ServerThread(app) as server:
+        report = run_suite(server.url + "/api/v2", panel, "orders", examples=4, programs=2, steps=12)
+    assert report.exit_code == 0, report.flagged()
+    for rid in ("V2-ORD-01", "V2-ORD-08"):
+        result = report.result(rid)
+        assert result.outcome == "not exercised", rid
+        assert "while the run had placed nothing" in result.reason and "outside the run" in result.reason
+    assert report.result("V2-ORD-02").outcome == "passed"

@@ -611,6 +611,23 @@ def _batch_by_position(panel: Panel, fields: Fields, payload: Any) -> Any:
     return None
 
 
+class _FeeOnCompletion:
+    """The first status that shows an order Completed takes a hidden fee of 0.01 from its owner's balance: the
+    balance moves with no charge or refund to explain it (the order's charge stays as it was)."""
+
+    def __init__(self) -> None:
+        self.taken: set[tuple[int, str]] = set()  # (panel, order id): a variant is built once per run
+
+    def __call__(self, panel: Panel, fields: Fields, payload: Any) -> Any:
+        for oid, item in _status_items(fields, payload):
+            if item.get("status") == "Completed" and (id(panel), oid) not in self.taken:
+                owner = _owner_key(panel, oid)
+                if owner is not None:
+                    self.taken.add((id(panel), oid))
+                    panel.withdraw(owner, "0.01", note="broken: a fee no order charges")
+        return None
+
+
 class SessionCookie:
     """ASGI middleware: a panel that sets a session cookie on every answer to a valid key, and then serves
     the session's account to a request that brings the cookie back, whatever key it sends."""
@@ -648,6 +665,15 @@ class SessionCookie:
             await send(message)
 
         await self.app(scope, replaying(body), add_cookie)
+
+
+def _refund_outside_the_run(panel: Panel, fields: Fields) -> Fields:
+    """Once the panel's clock has moved on, an order placed before the run is refunded: 1.50 comes back."""
+    key = fields.get("key")
+    if panel.clock.now() > START + 60 and _valid(panel, key) and key == panel.accounts()[0].key \
+            and not any(e.note == "refund of an order outside the run" for e in panel.ledger(str(key))):
+        panel.deposit(str(key), "1.50", note="refund of an order outside the run")
+    return fields
 
 
 def not_a_panel() -> ASGIApp:
@@ -774,6 +800,8 @@ EVERY_VALUE: list[Defect] = [
            response=_duplicate_names),
     Defect("multi_status_other_ids", "multi-status keys each status by its position, not by the id asked",
            "read-only", {"V2-BAT-01"}, response=_batch_by_position),
+    Defect("balance_moves_without_charge", "a hidden fee of 0.01 leaves the balance when an order completes",
+           "orders", {"V2-ORD-08"}, response=_FeeOnCompletion()),
 ]
 DEFECTS += EVERY_VALUE
 
@@ -798,6 +826,9 @@ NOT_A_PANEL = Defect("not_a_panel", "an nginx welcome page for everything", "rea
 # A session cookie that would carry the first key's account into any later request that brings it back.
 SESSION_COOKIE = Defect("session_cookie", "sets a session cookie, and serves the session's account to whoever "
                         "brings it back", "read-only", set(), wrap=SessionCookie)
+# A correct panel whose key is also used outside the run: money comes back before the first order.
+OUTSIDE_REFUND = Defect("outside_refund", "an order placed before the run is refunded once the clock moves",
+                        "orders", set(), request=_refund_outside_the_run)
 KEY_ECHO = Defect("key_echo", "balance echoes the API key in an extra field", "read-only", set(), response=_echo_key)
 
 
