@@ -265,7 +265,7 @@ class OrdersPhase:
                     if item is None or (self.batch_works is None and self.ctx.expect.is_error(item)):
                         unread.append(token)
                         continue
-                    info = self.ctx.expect.status_item(c, item, f"order {token}", ex)
+                    info = self.ctx.expect.status_item(c, item, f"order {token}", ex, order_id=token)
                     if info is not None:
                         states[token] = info
                         self.observe(c, self.orders[token], info, ex)
@@ -322,7 +322,7 @@ class OrdersPhase:
         data = ex.data if isinstance(ex.data, dict) else {}
         for token in tokens:
             if token in data:
-                info = self.ctx.expect.status_item(c, data[token], f"order {token}", ex)
+                info = self.ctx.expect.status_item(c, data[token], f"order {token}", ex, order_id=token)
                 if info is not None:
                     states[token] = info
                     self.observe(c, self.orders[token], info, ex)

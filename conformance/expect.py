@@ -189,7 +189,8 @@ class Expect(ExpectBase):
         return None
 
     def status_item(self, c: Checks, item: Any, label: str, ex: Exchange, rid: str = "V2-STA-02",
-                    context: str = "multi_status") -> StatusInfo | None:
+                    context: str = "multi_status", order_id: str | None = None) -> StatusInfo | None:
+        """One order's status (``order_id``: the id asked, which an id the status echoes must be)."""
         if not c.require(rid, isinstance(item, dict) and not self.is_error(item),
                          f"{label}: expected an order status object, got {short(item)}", ex):
             return None
@@ -232,9 +233,13 @@ class Expect(ExpectBase):
                     remains = number
                 elif name == "start_count":
                     start_count = number
-            else:  # id_str / id_int: the order id echoed
-                c.require(rid, is_kind(value, kind), f"{label} {name!r} is {json_kind(value)}; "
-                          f"the dialect wants {kind_name(kind)}", ex)
+            else:  # str_or_null; id_str / id_int: the order id echoed, which must be the one asked for
+                if c.require(rid, is_kind(value, kind), f"{label} {name!r} is {json_kind(value)}; "
+                             f"the dialect wants {kind_name(kind)}", ex) and order_id is not None \
+                        and kind in ("id_str", "id_int"):
+                    c.require(rid, str(value) == order_id,
+                              f"{label} {name!r} is {short(value)}: the status asked for order {order_id} is "
+                              "about another order", ex)
         if word is None:
             return None
         return StatusInfo(str(word), status, charge, remains, start_count)
@@ -256,7 +261,8 @@ class Expect(ExpectBase):
             self.envelope(c, "V2-STA-02", data, ex, "status")
             fields = self.dialect.status_fields
             data = {k: v for k, v in data.items() if k in fields or k not in self.envelope_for("status")}
-        return self.status_item(c, data, "status", ex, context="status")
+        asked = str(ex.params.get("order", "")).strip()
+        return self.status_item(c, data, "status", ex, context="status", order_id=asked or None)
 
     def status_batch(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str]) -> dict[str, Any] | None:
         """A multi-status answer: keyed by token (BAT-01), every token present (BAT-02),

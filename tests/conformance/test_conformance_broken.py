@@ -11,6 +11,7 @@ import pytest
 
 from mockpanel import ServerThread
 from conformance.catalogue import load_catalogue
+from conformance.profile import load_dialect
 from tests.helpers.broken_panels import (
     BAD_RATE_LIST, BAD_RATES, DEFECTS, EVERY_VALUE, KEY_ECHO, NOT_A_PANEL, NULL_ANSWERED, OUTSIDE_REFUND, PRECISION,
     REAL_SCRIPTS, SESSION_COOKIE, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, SessionCookie, open_keys, run_suite,
@@ -35,7 +36,8 @@ def _judge(defect: Defect, seed: int = 0, **small: int) -> None:
     panel, app = defect.build()
     open_keys(panel)
     with ServerThread(app) as server:
-        report = run_suite(server.url + "/api/v2", panel, defect.tier, seed=seed, **small)
+        path = load_dialect(defect.dialect).endpoints[0]  # where the dialect serves its API
+        report = run_suite(server.url + path, panel, defect.tier, seed=seed, dialect=defect.dialect, **small)
     flagged = report.flagged()
     assert defect.flags <= set(flagged), f"{defect.name}: expected {sorted(defect.flags)}, flagged {flagged}"
     unexpected = set(flagged) - defect.flags - defect.also

@@ -113,12 +113,13 @@ class Defect:
     wrap: Callable[[ASGIApp, Panel], ASGIApp] | None = None  # an ASGI middleware of its own
     settings: dict[str, Any] = field(default_factory=dict)
     raw_app: Callable[[], ASGIApp] | None = None  # not a panel at all
+    dialect: str = "standard"  # the dialect it speaks, and is judged by
 
     def build(self, seed: int = 1) -> tuple[Panel, ASGIApp]:
-        panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=seed, **self.settings)
+        panel = build_panel(self.dialect, clock=VirtualClock(speed=0, start=START), seed=seed, **self.settings)
         if self.panel_class is not None:
             panel.__class__ = self.panel_class  # the same state, one method broken
-        app: ASGIApp = create_app(panel)
+        app: ASGIApp = create_app(panel, self.dialect)
         if self.raw_app is not None:
             return panel, self.raw_app()
         if self.request or self.response:
@@ -628,6 +629,15 @@ class _FeeOnCompletion:
         return None
 
 
+def _status_echoes_another_id(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """A status's "order" field is the order placed before it (the id asked, minus one)."""
+    items = _status_items(fields, payload)
+    for _, item in items:
+        if "order" in item:
+            item["order"] = str(int(item["order"]) - 1)
+    return payload if items else None
+
+
 class SessionCookie:
     """ASGI middleware: a panel that sets a session cookie on every answer to a valid key, and then serves
     the session's account to a request that brings the cookie back, whatever key it sends."""
@@ -800,6 +810,8 @@ EVERY_VALUE: list[Defect] = [
            response=_duplicate_names),
     Defect("multi_status_other_ids", "multi-status keys each status by its position, not by the id asked",
            "read-only", {"V2-BAT-01"}, response=_batch_by_position),
+    Defect("status_echoes_another_id", "a status's \"order\" field names another order than the one asked",
+           "orders", {"V2-STA-02"}, response=_status_echoes_another_id, dialect="smartpanel-script"),
     Defect("balance_moves_without_charge", "a hidden fee of 0.01 leaves the balance when an order completes",
            "orders", {"V2-ORD-08"}, response=_FeeOnCompletion()),
 ]
