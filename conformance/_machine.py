@@ -56,7 +56,7 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
                 and not o.cancel_requested and (not allowed or o.item is None or "refill" not in o.item.purposes)]
 
     def trespassable() -> list[Tracked]:
-        fresh = [o for o in phase.orders.values() if (o.id, o.final) not in phase.trespassed]
+        fresh = [o for o in phase.orders.values() if (o.id, o.final) not in phase.trespassed and not o.lost]
         running = [o for o in fresh if not o.final]
         return sorted(running or fresh, key=lambda o: o.id)
 
@@ -65,7 +65,7 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
                 and o.refill_id is None and not o.refill_done]
 
     def ineligible() -> list[Tracked]:
-        return [o for o in phase.orders.values() if not o.spec.service.refill or not o.final]
+        return [o for o in phase.orders.values() if (not o.spec.service.refill or not o.final) and not o.lost]
 
     class OrdersMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -233,8 +233,9 @@ def finish(phase: OrdersPhase) -> None:
         candidates = [o for o in phase.orders.values() if not o.final]
         if candidates:
             refill_ineligible(phase, candidates[0])
-    if cfg.second_key and phase.orders and not (v.exercised("V2-ISO-01") and (v.exercised("V2-ISO-03") or not completed)):
-        trespass(phase, (completed or list(phase.orders.values()))[0])
+    known = [o for o in phase.orders.values() if not o.lost]
+    if cfg.second_key and known and not (v.exercised("V2-ISO-01") and (v.exercised("V2-ISO-03") or not completed)):
+        trespass(phase, (completed or known)[0])
     if phase.supports("cancel") and not (v.exercised("V2-ORD-07") and (v.exercised("V2-ISO-02") or not cfg.second_key)):
         ensure_outcome(phase, Status.CANCELED)
     for _ in range(3):  # the panel may finish (or cancel) the order before the cancel lands

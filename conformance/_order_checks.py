@@ -39,7 +39,7 @@ def track(phase: OrdersPhase, c: Checks, spec: S.OrderSpec, item: Any, ex: Any, 
                      f"add answered order id {oid}, which an earlier add answered too", ex):
         return None
     price = None if spec.type == "Subscriptions" or not priced else S.price(spec.service, spec.units, spec.flat)
-    phase.orders[oid] = Tracked(oid, spec, price, item)
+    phase.orders[oid] = Tracked(oid, spec, price, item, placed_ex=ex)
     return oid
 
 

@@ -91,10 +91,12 @@ class Tracked:
     refill_last: Any = None  # RefillStatus
     refill_done: bool = False
     last_ex: Exchange | None = None  # the answer ``last`` came from
+    placed_ex: Exchange | None = None  # the add that answered its id
+    lost: bool = False  # status does not know the id add answered: nothing more to follow
 
     @property
     def final(self) -> bool:
-        return self.last is not None and self.last.status is not None and self.last.status.final
+        return self.lost or (self.last is not None and self.last.status is not None and self.last.status.final)
 
     @property
     def status(self) -> Status | None:

@@ -265,6 +265,9 @@ class OrdersPhase:
                     if item is None or (self.batch_works is None and self.ctx.expect.is_error(item)):
                         unread.append(token)
                         continue
+                    if self.ctx.expect.is_error(item) and self.orders[token].last is None:
+                        self.lose(c, self.orders[token], item, ex)
+                        continue
                     info = self.ctx.expect.status_item(c, item, f"order {token}", ex, order_id=token)
                     if info is not None:
                         states[token] = info
@@ -282,6 +285,10 @@ class OrdersPhase:
             for oid in [o for o in unread if not self.orders[o].final]:
                 ex = self.send({"action": "status", "order": oid})
                 exchanges.append(ex)
+                refusal = self.ctx.expect.error_message(ex.data) if ex.is_json else None
+                if refusal is not None and self.orders[oid].last is None:
+                    self.lose(c, self.orders[oid], refusal[0], ex)
+                    continue
                 info = self.ctx.expect.single_status(c, ex)
                 if info is not None:
                     states[oid] = info
@@ -321,11 +328,30 @@ class OrdersPhase:
         """Items multi-status gave as errors, for orders single status does not show either: judged as items."""
         data = ex.data if isinstance(ex.data, dict) else {}
         for token in tokens:
-            if token in data:
+            if token in data and self.ctx.expect.is_error(data[token]) and self.orders[token].last is None:
+                self.lose(c, self.orders[token], data[token], ex)
+            elif token in data:
                 info = self.ctx.expect.status_item(c, data[token], f"order {token}", ex, order_id=token)
                 if info is not None:
                     states[token] = info
                     self.observe(c, self.orders[token], info, ex)
+
+    def lose(self, c: Checks, order: Tracked, answer: Any, *exchanges: Exchange) -> None:
+        """Status does not know an id add handed out (it never showed it): add's answer is wrong (ADD-01), once.
+        The order is not followed any more, and since its charge cannot be read, neither is the balance's
+        arithmetic (ORD-08 would count the same defect again)."""
+        if order.lost:
+            return
+        order.lost = True
+        placed = [order.placed_ex] if order.placed_ex is not None else []
+        c.fail("V2-ADD-01", f"add answered order id {order.id} ({order.label()}), which status does not know: "
+               f"{short(answer)}", *placed, *exchanges)
+        if self.money_unjudged is None:
+            self.money_unjudged = (f"status does not know order {order.id}, which add answered (V2-ADD-01): its "
+                                   "charge cannot be read, so the balance cannot be held to the run's charges")
+            for rid in ("V2-ORD-01", "V2-ORD-08"):
+                self.ctx.verdicts.not_exercised(rid, self.money_unjudged)
+        self.step(f"status does not know order {order.id}: no longer followed")
 
     def observe(self, c: Checks, order: Tracked, info: StatusInfo, ex: Exchange) -> None:
         """The invariants of one order's status, against what was seen before."""

@@ -638,6 +638,13 @@ def _status_echoes_another_id(panel: Panel, fields: Fields, payload: Any) -> Any
     return payload if items else None
 
 
+def _add_answers_unknown_id(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """add places and charges the order, but answers an id no order has (the real one plus 500000)."""
+    if _action(fields) == "add" and isinstance(payload, dict) and isinstance(payload.get("order"), int):
+        return {**payload, "order": payload["order"] + 500_000}
+    return None
+
+
 class SessionCookie:
     """ASGI middleware: a panel that sets a session cookie on every answer to a valid key, and then serves
     the session's account to a request that brings the cookie back, whatever key it sends."""
@@ -812,6 +819,8 @@ EVERY_VALUE: list[Defect] = [
            "read-only", {"V2-BAT-01"}, response=_batch_by_position),
     Defect("status_echoes_another_id", "a status's \"order\" field names another order than the one asked",
            "orders", {"V2-STA-02"}, response=_status_echoes_another_id, dialect="smartpanel-script"),
+    Defect("add_answers_unknown_id", "add answers an order id that status does not know", "orders", {"V2-ADD-01"},
+           response=_add_answers_unknown_id),
     Defect("balance_moves_without_charge", "a hidden fee of 0.01 leaves the balance when an order completes",
            "orders", {"V2-ORD-08"}, response=_FeeOnCompletion()),
 ]
