@@ -88,13 +88,13 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: phase.supports("cancel") and bool(cancellable(True)) and not phase.ctx.stopped)
         @rule(data=st.data())
         def cancel(self, data: st.DataObject) -> None:
-            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(True)), label="order"), True)
+            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(True)), label="order"))
 
         @precondition(lambda self: phase.supports("cancel") and bool(cancellable(False)) and not phase.ctx.stopped
                       and not phase.ctx.verdicts.exercised("V2-CAN-03"))
         @rule(data=st.data())
         def cancel_not_allowed(self, data: st.DataObject) -> None:
-            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(False)), label="order"), False)
+            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(False)), label="order"))
 
         @precondition(lambda self: bool(phase.orders) and not phase.ctx.stopped)
         @rule(data=st.data())
@@ -255,6 +255,10 @@ def finish(phase: OrdersPhase) -> None:
         flagged = [o for o in phase.orders.values() if o.status is Status.COMPLETED and not o.spec.service.refill]
         if flagged:
             refill_ineligible(phase, flagged[0])
+    if phase.supports("cancel") and not v.exercised("V2-CAN-04"):  # an order that has ended cannot be canceled
+        ended = [o for o in phase.orders.values() if o.final and not o.lost and o.spec.service.cancel]
+        if ended:
+            cancel(phase, sorted(ended, key=lambda o: o.status is not Status.COMPLETED)[0])
     if phase.supports("refill") and not v.exercised("V2-REF-05"):  # a canceled order was never delivered
         unfinished = [o for o in phase.orders.values() if o.status is Status.CANCELED]
         if unfinished:

@@ -75,5 +75,7 @@ def explain_unreached(phase: OrdersPhase) -> None:
         v.not_exercised("V2-STA-05", f"the dialect {phase.ctx.dialect.name!r} gives no currency in a status")
     if "cancel" in actions and not any(not o.spec.service.cancel for o in phase.orders.values()):
         v.not_exercised("V2-CAN-03", "no order of a service without cancel was placed")
+    if "cancel" in actions and not any(o.final and not o.lost and o.spec.service.cancel for o in phase.orders.values()):
+        v.not_exercised("V2-CAN-04", "no order of a cancel service had ended in this run")
     if "cancel" in actions and not v.exercised("V2-ISO-02"):
         v.not_exercised("V2-ISO-02", "every order had ended before the second key tried to cancel it")

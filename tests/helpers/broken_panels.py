@@ -645,6 +645,13 @@ def _add_answers_unknown_id(panel: Panel, fields: Fields, payload: Any) -> Any:
     return None
 
 
+def _cancel_ended_accepted(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """A cancel of an order that has ended is answered 1 (accepted), and nothing happens to the order."""
+    if _action(fields) == "cancel" and isinstance(payload, list):
+        return [{**i, "cancel": 1} if i.get("cancel") == {"error": "Order cannot be canceled"} else i for i in payload]
+    return None
+
+
 class SessionCookie:
     """ASGI middleware: a panel that sets a session cookie on every answer to a valid key, and then serves
     the session's account to a request that brings the cookie back, whatever key it sends."""
@@ -821,6 +828,8 @@ EVERY_VALUE: list[Defect] = [
            "orders", {"V2-STA-02"}, response=_status_echoes_another_id, dialect="smartpanel-script"),
     Defect("add_answers_unknown_id", "add answers an order id that status does not know", "orders", {"V2-ADD-01"},
            response=_add_answers_unknown_id),
+    Defect("cancel_of_ended_order_accepted", "a cancel of a Completed (or Partial, Canceled) order answers 1",
+           "orders", {"V2-CAN-04"}, response=_cancel_ended_accepted),
     Defect("balance_moves_without_charge", "a hidden fee of 0.01 leaves the balance when an order completes",
            "orders", {"V2-ORD-08"}, response=_FeeOnCompletion()),
 ]
