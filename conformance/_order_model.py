@@ -126,8 +126,11 @@ def item_rids(item: PlanItem) -> list[str]:
 
 
 def probe_rid(p: Probe) -> str:
-    """The requirement id an invalid add exercises: a malformed number, ADD-07; a documented value ruled out
-    or a required field left out, its type's (drip-feed's own for runs and interval)."""
+    """The requirement id an invalid add exercises: a malformed number, ADD-07 (a malformed service id, ADD-04);
+    a documented value ruled out or a required field left out, its type's (drip-feed's own for runs and
+    interval)."""
+    if p.kind == "malformed" and p.field == "service":  # an id no service has, however a panel might read it
+        return "V2-ADD-04"
     return {
         "below_min": "V2-ADD-02", "above_max": "V2-ADD-03", "malformed": "V2-ADD-07", "unknown_service": "V2-ADD-04",
         "wrong_key": "V2-ADD-05", "no_funds": "V2-ADD-06",

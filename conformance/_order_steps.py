@@ -86,6 +86,8 @@ def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> No
             base = S.with_units(base, s.min or 1, "at the minimum")  # in range but for its writing
         spec = S.OrderSpec(s, {**base.params, field: p.value or ""}, base.units, s.max or base.quantity, base.flat,
                            base.dripfeed, note=p.label)
+        if field == "service":  # refused only if refused as no service (its words, or an error naming the field)
+            codes = ("incorrect_service_id", "service_disabled")
     elif p.kind == "unknown_service":
         listed = {x.id for x in phase.ctx.target.services}
         sid = data.draw(st.integers(10**9, 10**9 + 10**6).map(str).filter(lambda v: v not in listed), label="service")

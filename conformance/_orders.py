@@ -147,6 +147,10 @@ class OrdersPhase:
                                     field="quantity", what=what))
             probes.append(Probe("wrong_key", cheapest, self.cost_of(cheapest)))
             probes.append(Probe("unknown_service", cheapest, self.cost_of(cheapest)))
+            if cheapest.id.isdigit():  # each malformed writing of its id, the order otherwise valid
+                for what, value in S.malformed_service_ids(cheapest.id, self.ctx.dialect):
+                    probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, low + 1), value=value,
+                                        field="service", what=what))
             if self.ctx.config.second_key and self.ctx.target.second_balance is not None:
                 poor = [s for s in field_kind if self.cost_of(s) > self.ctx.target.second_balance]
                 if poor:

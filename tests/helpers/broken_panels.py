@@ -652,6 +652,15 @@ def _cancel_ended_accepted(panel: Panel, fields: Fields, payload: Any) -> Any:
     return None
 
 
+def _service_id_leading_digits(panel: Panel, fields: Fields) -> Fields:
+    """The service id is read as PHP's (int) reads it: "20abc" is the service 20."""
+    sid = (fields.get("service") or "").strip()
+    digits = sid[: len(sid) - len(sid.lstrip("0123456789"))]
+    if _action(fields) == "add" and digits and digits != sid and sid[len(digits)].isalpha():
+        fields["service"] = digits
+    return fields
+
+
 class SessionCookie:
     """ASGI middleware: a panel that sets a session cookie on every answer to a valid key, and then serves
     the session's account to a request that brings the cookie back, whatever key it sends."""
@@ -830,6 +839,8 @@ EVERY_VALUE: list[Defect] = [
            response=_add_answers_unknown_id),
     Defect("cancel_of_ended_order_accepted", "a cancel of a Completed (or Partial, Canceled) order answers 1",
            "orders", {"V2-CAN-04"}, response=_cancel_ended_accepted),
+    Defect("service_id_trailing_letters", 'add takes the service id "20abc" as the service 20', "orders",
+           {"V2-ADD-04"}, request=_service_id_leading_digits),
     Defect("balance_moves_without_charge", "a hidden fee of 0.01 leaves the balance when an order completes",
            "orders", {"V2-ORD-08"}, response=_FeeOnCompletion()),
 ]
