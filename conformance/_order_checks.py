@@ -52,6 +52,7 @@ def refused_valid(phase: OrdersPhase, c: Checks, item: Any, spec: S.OrderSpec, e
         phase.step(f"refused for lack of funds: {message!r}; no more orders")
     elif e.matches("active_order_with_link", message, None):
         item.placed = False  # the same link is busy on this service: try again later
+        item.busy = message
         phase.step(f"refused, link busy: {message!r}; will retry")
     elif any(e.matches(code, message, {"field": "link"}) for code in ("missing_field", "invalid_field")):
         phase.ctx.verdicts.not_exercised(rid, f"the panel refused --link for this service: {message!r}")

@@ -37,6 +37,7 @@ class PlanItem:
     dripfeed: bool = False
     placed: bool = False
     cost: Decimal = Decimal(0)
+    busy: str | None = None  # the panel's words, when it last refused the add for its link being busy
 
     @property
     def label(self) -> str:
