@@ -75,6 +75,11 @@ class ExpectBase:
             c.fail("V2-GEN-05", f"an error in another envelope than the dialect's {self._error_form()}: {short(data)}", ex)
         return data
 
+    @staticmethod
+    def not_json(ex: Exchange) -> str:
+        """Why ``ex`` gave nothing to judge, naming the requirement that counted it."""
+        return "no answer: V2-GEN-06" if ex.error and ex.status is None else "V2-GEN-01"
+
     def _content_type(self, c: Checks, ex: Exchange) -> None:
         """GEN-07: JSON says it is JSON (or is sent as the profile says this panel family sends it)."""
         main = ex.content_type.split(";")[0].strip().lower()
@@ -156,8 +161,8 @@ class ExpectBase:
     ) -> bool:
         """The answer is an error object (rid); its words are the dialect's (wording_rid)."""
         data = self.response(c, ex)
-        if data is NOT_JSON:
-            c.fail(rid, f"expected {what}; the answer is not JSON", ex)
+        if data is NOT_JSON:  # counted once, under V2-GEN-01 (or GEN-06, no answer): not a second time under rid
+            c.unjudged.setdefault(rid, f"the answers it was judged by were not JSON ({self.not_json(ex)})")
             return False
         found = self.error_message(data)
         if not c.require(rid, found is not None, f"expected {what}, got {short(data)}", ex) or found is None:
