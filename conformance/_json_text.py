@@ -43,7 +43,7 @@ def duplicate_names(raw: bytes) -> str | None:
         json.loads(raw, object_pairs_hook=_unique)
     except _Duplicate as exc:
         return str(exc)
-    except ValueError:  # what orjson took and the standard library does not: not a duplicate
+    except (ValueError, RecursionError):  # what orjson took and the standard library does not: not a duplicate
         return None
     return None
 

@@ -129,7 +129,12 @@ def _read(name: str) -> tuple[dict[str, Any], str]:
             raise DialectError(f"dialect file {name!r} does not exist; give a profile .json path or a built-in name")
         if path.stat().st_size > MAX_PROFILE_BYTES:
             raise DialectError(f"dialect file {name!r} is over {MAX_PROFILE_BYTES} bytes; a profile is small")
-        text, where = path.read_text(encoding="utf-8"), str(path)
+        try:
+            text, where = path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError as exc:
+            raise DialectError(f"{name}: not UTF-8 text (byte {exc.start}); save the profile as UTF-8") from None
+        except OSError as exc:
+            raise DialectError(f"{name}: cannot read it ({exc.strerror or exc})") from None
     else:
         entry = next((e for e in _builtin().iterdir() if e.name == f"{name}.json"), None)
         if entry is None:
@@ -141,6 +146,8 @@ def _read(name: str) -> tuple[dict[str, Any], str]:
         raise DialectError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise DialectError(f"{where}: a profile is a JSON object")
+    if where == str(path):  # a user's file with no name of its own is named by the file, not by what it extends
+        data.setdefault("name", path.stem)
     return data, where
 
 

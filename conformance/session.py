@@ -30,7 +30,7 @@ import httpx
 
 from .actions import PROBE_PREFIX, read_actions, read_only_may_send
 from ._json_text import read_json
-from ._exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, Exchange, normalize_action, retry_after
+from ._exchange import BODY_LIMIT, MAX_DEPTH, NOT_JSON, USER_AGENT, Exchange, depth, normalize_action, retry_after
 from .redaction import Redactor, redact
 from ._spend import Overcharge, SpendLedger, amount, valid_cost
 from ._wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, DeadlineTransport, fetch
@@ -343,6 +343,9 @@ class Session:
             raw = answer.content
             if answer.error is None:
                 data, defect = read_json(raw)
+                if data is not NOT_JSON and depth(data) > MAX_DEPTH:  # read no further: nothing recurses into it
+                    data, defect = NOT_JSON, None
+                    error = f"the answer is JSON nested deeper than {MAX_DEPTH} levels; not read"
             text = raw[: BODY_LIMIT * 4].decode("utf-8", errors="replace")
             cut = len(text) > BODY_LIMIT or len(raw) > BODY_LIMIT * 4
             body = red(text[:BODY_LIMIT] + ("…" if cut else ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from fnmatch import fnmatch
 import os
 import re
 import subprocess
@@ -22,7 +23,6 @@ USED_INDIRECTLY = {
     "python-multipart": ("mockpanel/_endpoint/api.py", ".form("),  # Starlette's multipart parser
     "uvloop": ("mockpanel/_cli.py", '"uvloop"'),  # uvicorn's event loop (--loop)
     "pytest-xdist": (".ci/run", "pytest -n "),
-    "jinja2": ("mockpanel/_ui/app.py", "Jinja2Templates"),  # Starlette's templates render with it  # the project's own test command
 }
 
 
@@ -189,6 +189,12 @@ def test_every_package_of_the_checkout_ships() -> None:
     found = {".".join(p.parent.relative_to(ROOT).parts) for name in ("mockpanel", "conformance")
              for p in (ROOT / name).rglob("__init__.py")}
     assert found - listed == set()
-    data = {f"mockpanel.{'.'.join(p.relative_to(ROOT / 'mockpanel').parts)}" for p in (ROOT / "mockpanel").rglob("*")
+    data = {".".join(p.relative_to(ROOT).parts) for name in ("mockpanel", "conformance") for p in (ROOT / name).rglob("*")
             if p.is_dir() and p.name != "__pycache__" and not (p / "__init__.py").exists()}
     assert data <= listed  # data folders (templates, static) are listed too
+    # ... and their package-data patterns take every file in them (the wheel ships what a pattern takes)
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]
+    for folder in sorted(data):
+        files = [p.name for p in (ROOT / folder.replace(".", "/")).iterdir() if p.is_file()]
+        left = [f for f in files if not any(fnmatch(f, pattern) for pattern in patterns.get(folder, []))]
+        assert files and not left, f"{folder}: files no package-data pattern ships: {left}"

@@ -171,6 +171,8 @@ def _read(name_or_path: str) -> tuple[dict[str, Any], str]:
     data = parse_json(text, where, DialectError)
     if not isinstance(data, dict):
         raise DialectError(f"{where}: a profile is a JSON object")
+    if where == str(path):  # a user's file with no name of its own is named by the file, not by what it extends
+        data.setdefault("name", path.stem)
     return data, where
 
 
