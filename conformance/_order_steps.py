@@ -246,6 +246,9 @@ def refill(phase: OrdersPhase, order: Tracked) -> None:
 
 def refill_batch(phase: OrdersPhase, c: Checks, order: Tracked) -> None:
     e, d = phase.ctx.expect, phase.ctx.dialect
+    if not d.batch_read:  # orders= is not read: a refill batch is one refill of no order
+        phase.ctx.verdicts.not_exercised("V2-REF-03", f"the dialect {d.name!r} reads no batch (orders= is not read)")
+        return
     ex = phase.send({"action": "refill", "orders": f"{order.id},{phase.unknown_id}"})
     if e.unsupported(c, ex):
         return

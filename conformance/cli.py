@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from .report import Report
 
 
-def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+def amount_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+    """A ``--max-spend``-style option: a positive, finite amount in the panel's currency (None when not given)."""
     if value is None:
         return None
     try:
@@ -59,7 +60,7 @@ def _hypothesis_home() -> None:
               help="A second key on the same panel, for the isolation checks.")
 @click.option("--tier", type=click.Choice(["read-only", "orders"]), default="read-only", show_default=True,
               help="read-only spends nothing; orders places the cheapest orders to --link, capped by --max-spend.")
-@click.option("--max-spend", callback=_amount, default=None, metavar="AMOUNT",
+@click.option("--max-spend", callback=amount_option, default=None, metavar="AMOUNT",
               help="Hard cap for the orders tier, in the panel's currency: no add is sent that could pass it.")
 @click.option("--link", default=None, help="Where the orders tier's orders go (a page you own).")
 @click.option("--dialect", default="standard", show_default=True, help="Dialect profile to judge against (name or .json path), or 'auto': fingerprint the panel (read-only) and judge it against the closest profile, listing each deviation.")

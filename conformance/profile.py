@@ -55,7 +55,7 @@ class Dialect:
     service_types: frozenset[str] | None
     type_fields: Mapping[str, Mapping[str, tuple[str, ...]]]
     errors: Mapping[ErrorCode, str]
-    error_bodies: Mapping[ErrorCode | str, Mapping[str, Any]]  # by code, or "code.field" for one field's
+    error_bodies: Mapping[ErrorCode | str, Mapping[str, Any]]  # by code, "code.field" for one field's, "action:code"
     json_indent: int | None
     content_type: str
     json_prefix: str = ""  # written before every answer (a PHP script's stray newline)
@@ -210,9 +210,10 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     types = d.get("service_types")
     if types is not None and any(t not in TYPE_RULES for t in types):
         raise DialectError(f"{where}: 'service_types' names a type the documents do not have")
-    # "code.field" keys stay text (the body of that code about that field only); the code must be one.
+    # "code.field" and "action:code" keys stay text (the body of that code about that field only, or in that
+    # action only); the code must be one.
     bodies: dict[ErrorCode | str, dict[str, Any]] = {
-        (k if ErrorCode(k.partition(".")[0]) and "." in k else ErrorCode(k)): dict(v)
+        (k if ErrorCode(k.rpartition(":")[2].partition(".")[0]) and ("." in k or ":" in k) else ErrorCode(k)): dict(v)
         for k, v in (d.get("error_bodies") or {}).items()}
     json_cfg = d.get("json", {})
     try:  # the actions it lists, each one the table knows; or, listing none, the table's defaults

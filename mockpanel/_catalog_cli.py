@@ -11,11 +11,10 @@ import click
 
 from conformance.data import packaged
 from conformance.terminal import NO_COLOR_HELP, InputError, Meter, Terminal, Ticker, wants_colour
+from ._extras import MissingExtra
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._domain.catalog import Catalog
-
-_NEEDS_FAKER = "catalogue generation needs faker: pip install 'mockpanel[catalog]'"
 
 
 def builtin_catalogs() -> list[str]:
@@ -57,7 +56,7 @@ def _generate(services: int, seed: int, progress: Callable[[int], None] | None =
     except ModuleNotFoundError as exc:
         if exc.name != "faker":
             raise
-        raise ValueError(_NEEDS_FAKER) from None
+        raise MissingExtra("catalogue generation", "catalog", "faker") from None
 
 
 @click.group()

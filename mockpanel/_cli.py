@@ -10,7 +10,6 @@ import re
 import signal
 import socket
 import sys
-from importlib.util import find_spec
 from typing import Any
 
 import click
@@ -21,6 +20,7 @@ from ._version import __version__
 from ._accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
 from ._catalog_cli import catalog as catalog_group
 from ._catalog_cli import resolve_catalog
+from ._extras import require
 from ._recproxy_cli import from_recording, proxy, record
 
 READ_TIMEOUT = 15.0  # _server/protocol.py's default; not imported here, so --help stays quick
@@ -279,10 +279,6 @@ def _state_command() -> click.Command:
     return state
 
 
-class _CannotJudge(click.ClickException):
-    exit_code = 2  # the suite's "could not judge the panel", not 1 ("a requirement failed")
-
-
 def _conformance() -> click.Command:
     import functools
 
@@ -293,8 +289,7 @@ def _conformance() -> click.Command:
 
     @functools.wraps(run)
     def checked(**options: Any) -> Any:  # hypothesis is the conformance extra, not a base dependency
-        if find_spec("hypothesis") is None:
-            raise _CannotJudge("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'")
+        require("hypothesis", "mockpanel conformance", "conformance")
         return run(**options)
 
     conformance.callback = checked

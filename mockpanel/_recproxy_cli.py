@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 
+from conformance.cli import amount_option
 from conformance.terminal import InputError
+from ._extras import require
 
 
 class _CannotStart(click.ClickException):
@@ -57,18 +59,6 @@ def serves(dialect: Path, catalog: Path) -> None:
     create_app(build_panel(str(dialect), catalog=str(catalog), speed=0), str(dialect))
 
 
-def _spend(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not an amount; write it like 0.50") from None
-    if not amount.is_finite() or amount <= 0:
-        raise click.BadParameter("must be a positive amount, in the panel's currency")
-    return amount
-
-
 @click.command()
 @click.argument("url", required=False)
 @click.option("--key", required=True, envvar="MOCKPANEL_KEY", show_envvar=True, help="The panel API key. Never written.")
@@ -76,7 +66,7 @@ def _spend(ctx: click.Context, param: click.Parameter, value: str | None) -> Dec
 @click.option("--tier", type=click.Choice(["read-only", "orders"]), default="read-only", show_default=True,
               help="read-only spends nothing; orders also places the cheapest orders to --link, capped by --max-spend, "
                    "to learn what orders show.")
-@click.option("--max-spend", callback=_spend, default=None, metavar="AMOUNT",
+@click.option("--max-spend", callback=amount_option, default=None, metavar="AMOUNT",
               help="Hard cap for --tier orders, in the panel's currency: no add is sent that could pass it.")
 @click.option("--link", default=None, help="Where --tier orders' orders go (a page you own).")
 @click.option("--watch", type=click.FloatRange(min=0, max=3600), default=0.0, show_default=True, metavar="SECONDS",
@@ -98,6 +88,7 @@ def record(url: str | None, key: str, out: str | None, tier: str, max_spend: Dec
     as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it.
     With --tier orders, also the cheapest orders, within --max-spend, and what they show.
     With --compare ORIGINAL_URL COPY_URL, how closely a copy answers a client session as the original does."""
+    require("hypothesis", "mockpanel record", "conformance")  # it reads answers with the suite's judge
     from conformance.runner import is_loopback
 
     if tier == "orders" and (max_spend is None or link is None):

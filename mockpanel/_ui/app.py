@@ -4,6 +4,10 @@ Access is the control API's: loopback clients, or, when the server has an admin 
 requests that carry it (a header, or the HttpOnly cookie the page's sign-in form sets).
 The controls answer only requests with the ``X-Mockpanel-UI`` header, which a page of
 another site cannot send without a CORS preflight that this server never grants.
+
+The pages are rendered as the reports are (conformance/pages.py: one Jinja2 environment, the
+same base.html and look), with the dashboard's templates first; each page is sent with a
+Content-Security-Policy that lets only this server's own files load, run and be framed by nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from typing import Any, Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
-from starlette.templating import Jinja2Templates
 
 from conformance import pages
 from .._domain.accounts import KeyDigest, redact
@@ -29,13 +32,19 @@ from .._powers.journal_har import journal_har
 from . import view
 
 HERE = Path(__file__).parent
-TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
-TEMPLATES.env.filters["money"] = view.money_filter
-TEMPLATES.env.filters["short_link"] = view.short_link
+TEMPLATES = pages.environment(HERE / "templates", money=view.money_filter, short_link=view.short_link)
 SECTIONS = ("clock", "keys", "orders", "refills", "faults", "journal")
 COOKIE = "mockpanel_token"
 STATIC = {"ui.js": "text/javascript", "ui.css": "text/css"}
 SHARED = {pages.STYLESHEET: pages.TEMPLATES / pages.STYLESHEET}  # the look every page shares (the reports too)
+# A page runs only this server's script and style, fetches only from it, posts its forms only to it, and no
+# other site may frame it (a framed dashboard could be clicked by a page on top: clickjacking).
+POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+FILE_HEADERS = {"cache-control": "no-cache", "x-content-type-options": "nosniff"}
+# No Referrer-Policy "no-referrer": under it a browser sends "Origin: null" with the page's own posts (the
+# sign-in), which the origin check (forged) must refuse.
+PAGE_HEADERS = {"cache-control": "no-store", "content-security-policy": POLICY, "x-content-type-options": "nosniff"}
 
 
 def _base(request: Request) -> str:
@@ -68,9 +77,7 @@ def _sign_in(request: Request, refused: Response) -> Response:
     message = None if asked else json.loads(bytes(refused.body))["error"]
     if status == 401 and COOKIE in request.cookies and token_of(request) is None:
         message = "the admin token this browser kept is no longer this server's: enter the new one"
-    return TEMPLATES.TemplateResponse(
-        request, "login.html", {"base": _base(request), "status": status, "message": message}, status_code=status,
-    )
+    return _html(TEMPLATES.get_template("login.html").render(base=_base(request), status=status, message=message), status)
 
 
 async def page(request: Request) -> Response:
@@ -115,7 +122,7 @@ def _missing(request: Request) -> dict[str, Any]:
 
 def _html(text: str, status: int = 200) -> Response:
     # "replace": text a client sent that is not valid Unicode (a lone surrogate) shows as "?", never a 500
-    return Response(text.encode("utf-8", "replace"), status, media_type="text/html", headers={"cache-control": "no-store"})
+    return Response(text.encode("utf-8", "replace"), status, media_type="text/html", headers=PAGE_HEADERS)
 
 
 async def live(request: Request) -> Response:
@@ -145,10 +152,8 @@ async def login(request: Request) -> Response:
     given = str(form.get("token") or "")
     base = _base(request)
     if not token or not hmac.compare_digest(given.encode(), token.encode()):
-        return TEMPLATES.TemplateResponse(
-            request, "login.html", {"base": base, "status": 401, "message": "that is not this server's admin token"},
-            status_code=401,
-        )
+        text = TEMPLATES.get_template("login.html").render(base=base, status=401, message="that is not this server's admin token")
+        return _html(text, 401)
     response = RedirectResponse(base, status_code=303)
     response.set_cookie(COOKIE, given, path=base, httponly=True, samesite="strict")
     return response
@@ -212,10 +217,10 @@ def _state_without_keys(control: Control) -> str:
 async def static(request: Request) -> Response:
     name = request.path_params["name"]
     if name in SHARED:
-        return FileResponse(SHARED[name], media_type="text/css", headers={"cache-control": "no-cache"})
+        return FileResponse(SHARED[name], media_type="text/css", headers=FILE_HEADERS)
     if name not in STATIC:
         return JSONResponse({"error": "Not found"}, 404)
-    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"cache-control": "no-cache"})
+    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers=FILE_HEADERS)
 
 
 # --- the controls -------------------------------------------------------------------------

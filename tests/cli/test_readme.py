@@ -21,7 +21,7 @@ from tests.helpers.common import serving
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_DOCS = ("README.md", "docs/pytest.md", "docs/faults-and-triggers.md")
+PYTHON_DOCS = ("README.md", "docs/pytest.md", "docs/faults-and-triggers.md", "docs/pypi.md")
 CURL_DOCS = ("README.md", "docs/api-v2.md")
 QUIET = ("-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:benchmark")
 DOC_ORIGIN = "http://127.0.0.1:8080"

@@ -4,9 +4,8 @@ Each case runs ``mockpanel conformance`` as a subprocess against tests/helpers/h
 (served on loopback: overcharging, a negative rate, a trickle, 300 MB and gzip bodies, garbage fields, a
 garbage control API, redirects, endless 429, a numeric key) and checks that the run ended with exit 1 or 2,
 wrote every report, printed no traceback, left nothing in its working directory, and stayed under 400 MB
-of peak memory (the child's own high-water mark since its exec, VmHWM, which it writes as it exits: the
-rusage wait4 gives also counts the pages the child shared with this process before its exec, so a test
-process grown large by earlier tests would look like the child's).
+of peak memory (the child's own rusage, from wait4 in a small launcher: Linux counts the forking
+process's resident memory in its child's peak, and a test worker may be large by then).
 """
 
 from __future__ import annotations
@@ -31,22 +30,15 @@ from tests.helpers.hostile_panel import HostilePanel
 
 KEY = "hostile-key-0123456789"
 PEAK_LIMIT_MB = 400
-# Runs ``python -m mockpanel ARGS`` and, as it exits, writes its peak resident memory since exec (kB) to a file.
-PEAK_WRAPPER = """
-import atexit, runpy, sys
-from pathlib import Path
-
-out = Path(sys.argv.pop(1))
-
-def peak() -> None:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                out.write_text(line.split()[1])
-
-atexit.register(peak)
-sys.argv[0] = "mockpanel"
-runpy.run_module("mockpanel", run_name="__main__")
+# Forks the command from a process of a few MB and waits for it; wait4's peak is then the command's own.
+LAUNCHER = """
+import os, resource, signal, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+signal.signal(signal.SIGTERM, lambda *_: proc.kill())
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
 """
 REPORTS = ("report.json", "report.html", "report.xml", "trace.json")
 ORDERS = ("--tier", "orders", "--max-spend", "1", "--link", "https://instagram.com/x", "--time-budget", "5")
@@ -70,27 +62,27 @@ def judge(url: str, tmp_path: Path, *args: str, key: str = KEY, limit: float = 1
     cwd.mkdir()
     reports.mkdir()
     out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    peak_path = tmp_path / "peak-kb.txt"
-    cmd = [sys.executable, "-c", PEAK_WRAPPER, str(peak_path), "conformance", url, "--key", key,
+    cmd = [sys.executable, "-m", "mockpanel", "conformance", url, "--key", key,
            "--json", str(reports / "report.json"), "--html", str(reports / "report.html"),
            "--junit", str(reports / "report.xml"), "--trace", str(reports / "trace.json"), *args]
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONUNBUFFERED": "1"}
     env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
     started = time.monotonic()
+    peak_path = tmp_path / "peak_kb.txt"
     with out_path.open("w") as out, err_path.open("w") as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-        killer = threading.Timer(limit, lambda: os.kill(proc.pid, signal.SIGKILL))
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(peak_path), *cmd], cwd=cwd, stdout=out,
+                                stderr=err, env=env, start_new_session=True)
+        killer = threading.Timer(limit, lambda: os.killpg(proc.pid, signal.SIGKILL))
         killer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             killer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    assert peak_path.is_file(), f"the run did not end within {limit} s"
     seconds = time.monotonic() - started
     for name in REPORTS:
         assert (reports / name).is_file(), f"{name} was not written"
-    peak_kb = int(peak_path.read_text()) if peak_path.is_file() else usage.ru_maxrss  # killed: the upper bound
-    return Outcome(proc.returncode, out_path.read_text(), err_path.read_text(), peak_kb / 1024, seconds,
+    return Outcome(proc.returncode, out_path.read_text(), err_path.read_text(), int(peak_path.read_text()) / 1024, seconds,
                    json.loads((reports / "report.json").read_text()), json.loads((reports / "trace.json").read_text()),
                    cwd)
 

@@ -121,7 +121,7 @@ def test_a_panel_speaking_another_dialect_fails(served: str, judged: str) -> Non
 
 # Profiles that read the same to every read-only probe (see tests/conformance/test_fingerprint.py).
 SAME_ON_THE_WIRE = [{"standard", "smmprime", "smmprovider"}, {"smm.plus"}, {"smmpro.in"}, {"smartpanel-v1", "smmpanel.ru"},
-                    {"package-id"}, {"hardened"}, {"smartpanel-derived"}, {"objectid"}, {"smartpanel-script"}, {"msm"}]
+                    {"package-id"}, {"hardened"}, {"smartpanel-derived"}, {"objectid"}, {"smartpanel-script"}, {"msm"}, {"msm-refill"}]
 
 
 @pytest.mark.parametrize("name", _dialects())

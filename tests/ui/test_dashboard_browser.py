@@ -226,3 +226,6 @@ def test_a_first_hour_on_the_page(tmp_path):
         shot("5-narrow")
         driver.get(f"{origin}/_mock/ui/orders/{orders[0]}")  # gone with the reset
         assert "No order" in text(driver, "main")
+        # Everything above ran under the pages' Content-Security-Policy: nothing it blocked (Chromium logs each).
+        blocked = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+        assert blocked == []
