@@ -50,6 +50,7 @@ class Exchange:
     retries: int = 0
     location: str = ""  # a redirect's target, redacted
     data: Any = field(default=NOT_JSON, repr=False)  # parsed JSON, or NOT_JSON
+    json_defect: str | None = None  # what makes the body invalid JSON (RFC 8259), though ``data`` may be read
 
     @property
     def is_json(self) -> bool:
