@@ -140,14 +140,19 @@ def run(ctx: Context) -> None:
         rid = {"wrong": "V2-AUTH-01", "case": "V2-AUTH-03"}.get(wrong.kind, "V2-AUTH-02")
         what = {"missing": "a missing key", "empty": "an empty key", "case": "a key in other letter case"}.get(
             wrong.kind, "a wrong key")
-        if expect.unsupported(c, ex):  # the action is missing, whatever the key: it says nothing of the key
+        # A dialect that answers a request without a key before reading its action (empty_request) refuses it
+        # with that error: the answer says nothing of the action, and is the refusal AUTH-02 asks for.
+        keyless = d.empty_request if wrong.kind in ("missing", "empty") else None
+        code = keyless or "invalid_key"
+        wording = {"invalid_key": "V2-ERR-03", "incorrect_request": "V2-ERR-04"}.get(code)
+        if keyless is None and expect.unsupported(c, ex):  # the action is missing, whatever the key
             return c
         if wrong.kind == "case" and d.key_case == "insensitive":  # the same key to this dialect
             return c
-        if expect.error(c, ex, rid, codes=("invalid_key",), wording_rid="V2-ERR-03", what=f"an error for {what}"):
+        if expect.error(c, ex, rid, codes=(code,), wording_rid=wording, what=f"an error for {what}"):
             # Another error of the dialect (say "Incorrect order ID") means the key got past authentication.
             message = expect.error_message(ex.data)[0]  # type: ignore[index]
-            other = expect.other_error(message, "invalid_key")
+            other = expect.other_error(message, code)
             if other is not None:
                 c.fail(rid, f"the panel answered {message!r} ({other}): it accepted the key and went on", ex)
         return c
@@ -273,8 +278,11 @@ def run(ctx: Context) -> None:
                 expect.refill_batch_status(c, ex, ids, unknown=set(ids))
             return c
 
-        _report(ctx, f"multi refill status of 1 to {limit} unknown ids", ctx.props.run(
-            "refill-batch", S.id_batches(limit), refill_batch, examples=max(4, n // 4)), max(4, n // 4))
+        if d.batch_read:
+            _report(ctx, f"multi refill status of 1 to {limit} unknown ids", ctx.props.run(
+                "refill-batch", S.id_batches(limit), refill_batch, examples=max(4, n // 4)), max(4, n // 4))
+        else:  # refills= is a batch like orders=: a family that reads neither answers it as one refill of no id
+            ctx.verdicts.not_exercised("V2-BAT-05", f"the dialect {d.name!r} reads no batch (refills= is not read)")
 
     def fuzz(params: dict[str, str]) -> Checks:
         c = Checks()

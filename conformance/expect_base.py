@@ -47,7 +47,11 @@ class ExpectBase:
         self.vocabulary = {fold(w) for w in dialect.statuses.values()}
         self.currency: str | None = None  # the balance's, once read: statuses must use it too
         self.currencies: dict[str, str] = {}  # each key's (as shown, redacted) balance currency, first read
-        self.unknown_action_words: set[str] = {dialect.message(ErrorCode.INCORRECT_REQUEST, {})}
+        # How the panel words an unknown action: the incorrect_request error, unless the profile declares another
+        # answer for it (MSM's null). There those words answer something else (msm-refill's "Missing data" is a
+        # request without a key or an action, docs/dialects.md empty_request): they say nothing of an action.
+        self.unknown_action_words: set[str] = (
+            {dialect.message(ErrorCode.INCORRECT_REQUEST, {})} if dialect.unknown_action is None else set())
         self.unknown_forms: set[AnswerForm] = set()  # how this panel answered an action no panel has
 
     # --- every response ----------------------------------------------------------------

@@ -169,3 +169,23 @@ def test_a_cap_too_small_for_any_order_ends_the_programs_with_a_note_not_an_inte
     assert "the stateful programs had no step to run" in " ".join(report.notes)
     assert report.exit_code == 0 and report.requests > 0 and not panel.orders
     assert "does not fit in what --max-spend leaves" in report.result("V2-TYP-01").reason
+
+
+@pytest.mark.parametrize("name", ["msm", "msm-refill"])
+def test_a_request_without_a_key_tells_nothing_of_its_action_and_is_judged_as_a_refused_key(name: str) -> None:
+    # The MSM family answers a request without a key (msm's "Incorrect request", msm-refill's "Missing data")
+    # before reading its action, and an unknown action with null: those words refuse the key, not the action.
+    panel, server, path = _dialect_mock(name)
+    with server:
+        report = run_suite(server.url + path, panel, "orders", dialect=name, examples=4, programs=2, steps=12)
+    assert report.exit_code == 0, report.flagged()
+    assert report.result("V2-AUTH-02").outcome == "passed", report.result("V2-AUTH-02").reason
+    unsupported = [n for n in report.notes if n.startswith("action not supported: the panel answers 'refill_status'")]
+    if name == "msm":  # it has no refill_status: known by its null, the answer to an action no panel has
+        assert unsupported == ["action not supported: the panel answers 'refill_status' with null, as it answers an "
+                               "unknown action"]
+    else:
+        assert unsupported == [], unsupported
+        for rid in ("V2-REF-01", "V2-REF-02", "V2-REF-04"):
+            assert report.result(rid).outcome == "passed", (rid, report.result(rid).reason)
+        assert "refills= is not read" in report.result("V2-BAT-05").reason
