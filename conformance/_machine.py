@@ -5,6 +5,12 @@ wait, a second key trespassing) and the fields of each request; the plan in
 _orders.py chooses which cheap orders exist at all. Every step checks the
 invariants; each program ends by following its orders to a final state.
 
+Hypothesis draws only plain numbers (``_strategies.picks``), the same every step
+whatever the panel answered: which steps can run and what they act on are read
+from the run's state inside the step (``moves``), never as a precondition or a
+strategy built from an answer. Replaying the same choices gives the same draws,
+so hypothesis never sees a panel's whims as its own inconsistency.
+
 No shrinking here: shrinking replays steps, and steps spend money. The machine
 runs only hypothesis's generate phase, never raises into hypothesis (a failure
 would be replayed once more for its report), and records each violation with the
@@ -13,19 +19,17 @@ request and response that show it and the steps that led there.
 
 from __future__ import annotations
 
+import random
 import zlib
+from typing import Callable
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
-from hypothesis import strategies as st
-from hypothesis.errors import Flaky, InvalidDefinition
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
+from hypothesis.errors import Flaky, HypothesisException, InvalidDefinition
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from . import _readonly as readonly
+from . import _strategies as S
+from ._strategies import MOVE, WHICH, Picks
 from .context import Context
 from ._order_checks import agree
 from ._order_steps import (
@@ -47,8 +51,16 @@ from .verdicts import Checks
 # --- the machine ------------------------------------------------------------------------------
 
 
-def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
-    cfg = phase.ctx.config
+WAITS = (30, 90, 300, 900, 3600, 4 * 3600)  # how far a wait step moves the clock, in seconds
+
+
+def moves(phase: OrdersPhase) -> list[tuple[str, Callable[[Picks], None]]]:
+    """Every kind of step that can run now, in a fixed order; ``picks`` chooses one of them, then which order
+    it acts on. What can run depends on what the panel answered, so it is read here, in the step, never as a
+    rule's precondition or a strategy: hypothesis draws the same plain picks whatever the panel says."""
+    cfg, ctx = phase.ctx.config, phase.ctx
+    if ctx.stopped:
+        return []
 
     def cancellable(allowed: bool) -> list[Tracked]:
         # A refill-purpose order must complete: only a cancel that should be refused may touch it.
@@ -60,70 +72,64 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
         running = [o for o in fresh if not o.final]
         return sorted(running or fresh, key=lambda o: o.id)
 
-    def refillable() -> list[Tracked]:
-        return [o for o in phase.orders.values() if o.status is Status.COMPLETED and o.spec.service.refill
-                and o.refill_id is None and not o.refill_done]
+    refillable = [o for o in phase.orders.values() if o.status is Status.COMPLETED and o.spec.service.refill
+                  and o.refill_id is None and not o.refill_done]
+    ineligible = [o for o in phase.orders.values() if (not o.spec.service.refill or not o.final) and not o.lost]
+    out: list[tuple[str, Callable[[Picks], None]]] = []
+    placeable = phase.placeable()
+    if placeable:
+        out.append(("place", lambda p: place(phase, p, p.choose(WHICH, placeable))))
+    first = phase.probe_candidates()[:3]  # the plan lists the probes that matter most first (a small cap)
+    if first:
+        out.append(("invalid add", lambda p: probe(phase, p, p.choose(WHICH, first))))
+    open_, closed = cancellable(True), cancellable(False)
+    if phase.supports("cancel") and open_:
+        out.append(("cancel", lambda p: cancel(phase, p.choose(WHICH, open_))))
+    if phase.supports("cancel") and closed and not ctx.verdicts.exercised("V2-CAN-03"):
+        out.append(("cancel not allowed", lambda p: cancel(phase, p.choose(WHICH, closed))))
+    if phase.orders:
+        out.append(("poll", lambda p: poll(phase, p)))
+    if ctx.clock is not None and phase.orders:
+        out.append(("wait", lambda p: wait(phase, p.choose(WHICH, WAITS))))
+    if phase.supports("refill") and refillable:
+        out.append(("refill", lambda p: refill(phase, p.choose(WHICH, refillable))))
+    if phase.supports("refill") and ineligible and not ctx.verdicts.exercised("V2-REF-05"):
+        out.append(("refill not allowed", lambda p: refill_ineligible(phase, p.choose(WHICH, ineligible))))
+    others = trespassable()
+    if cfg.second_key and others:
+        out.append(("second key", lambda p: trespass(phase, p.choose(WHICH, others))))
+    return out
 
-    def ineligible() -> list[Tracked]:
-        return [o for o in phase.orders.values() if (not o.spec.service.refill or not o.final) and not o.lost]
 
+def act(phase: OrdersPhase, picks: Picks) -> None:
+    """One step: a kind of step that can run now, chosen by ``picks``; none can: nothing sent, and the log says why."""
+    can = moves(phase)
+    if not can:
+        phase.idle_steps += 1
+        phase.step("no step can run: " + ("the run has stopped" if phase.ctx.stopped else
+                                          "nothing the cap allows to place or probe, no order to follow"))
+        return
+    phase.steps_run += 1
+    picks.choose(MOVE, can)[1](picks)
+
+
+def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
     class OrdersMachine(RuleBasedStateMachine):
+        """One rule, no precondition: each step draws the same plain picks (``_strategies.picks``), whatever the
+        panel answered, and ``act`` reads what they choose among from the run's state."""
+
         def __init__(self) -> None:
             super().__init__()
             phase.programs += 1
             phase.step(f"-- program {phase.programs}")
 
-        @precondition(lambda self: bool(phase.placeable()))
-        @rule(data=st.data())
-        def place(self, data: st.DataObject) -> None:
-            phase.guarded(place, phase, data)
-
-        @precondition(lambda self: bool(phase.probe_candidates()))
-        @rule(data=st.data())
-        def invalid_add(self, data: st.DataObject) -> None:
-            # The plan lists the probes that matter most first (a small --max-spend may not reach the rest).
-            first = phase.probe_candidates()[:3]
-            phase.guarded(probe, phase, data, data.draw(st.sampled_from(first), label="probe"))
-
-        @precondition(lambda self: phase.supports("cancel") and bool(cancellable(True)) and not phase.ctx.stopped)
-        @rule(data=st.data())
-        def cancel(self, data: st.DataObject) -> None:
-            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(True)), label="order"))
-
-        @precondition(lambda self: phase.supports("cancel") and bool(cancellable(False)) and not phase.ctx.stopped
-                      and not phase.ctx.verdicts.exercised("V2-CAN-03"))
-        @rule(data=st.data())
-        def cancel_not_allowed(self, data: st.DataObject) -> None:
-            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(False)), label="order"))
-
-        @precondition(lambda self: bool(phase.orders) and not phase.ctx.stopped)
-        @rule(data=st.data())
-        def poll(self, data: st.DataObject) -> None:
-            phase.guarded(poll, phase, data)
-
-        @precondition(lambda self: phase.ctx.clock is not None and bool(phase.orders) and not phase.ctx.stopped)
-        @rule(seconds=st.sampled_from([30, 90, 300, 900, 3600, 4 * 3600]))
-        def wait(self, seconds: int) -> None:
-            phase.guarded(wait, phase, seconds)
-
-        @precondition(lambda self: phase.supports("refill") and bool(refillable()) and not phase.ctx.stopped)
-        @rule(data=st.data())
-        def refill(self, data: st.DataObject) -> None:
-            phase.guarded(refill, phase, data.draw(st.sampled_from(refillable()), label="order"))
-
-        @precondition(lambda self: phase.supports("refill") and bool(ineligible()) and not phase.ctx.stopped
-                      and not phase.ctx.verdicts.exercised("V2-REF-05"))
-        @rule(data=st.data())
-        def refill_not_allowed(self, data: st.DataObject) -> None:
-            phase.guarded(refill_ineligible, phase, data.draw(st.sampled_from(ineligible()), label="order"))
-
-        @precondition(lambda self: bool(cfg.second_key) and bool(trespassable()) and not phase.ctx.stopped)
-        @rule(data=st.data())
-        def second_key(self, data: st.DataObject) -> None:
-            phase.guarded(trespass, phase, data.draw(st.sampled_from(trespassable()), label="order"))
+        @rule(picks=S.picks())
+        def step(self, picks: Picks) -> None:
+            phase.guarded(act, phase, picks)
 
         def teardown(self) -> None:
-            phase.guarded(phase.settle_and_record)
+            if phase.orders:
+                phase.guarded(phase.settle_and_record)
 
     return OrdersMachine
 
@@ -162,20 +168,19 @@ def run(ctx: Context) -> OrdersPhase:
             report_multiple_bugs=False,
             print_blob=False,
         ))
-    except InvalidDefinition:
-        # No step could run at all (nothing affordable to place or probe, no order to follow): nothing to program.
+    except (Flaky, InvalidDefinition, HypothesisException) as exc:
+        # The last safety net, unreachable by design: every step draws the same plain picks whatever the panel
+        # answered (no precondition, no strategy built from an answer), so hypothesis cannot see two programs
+        # differ. Should it ever, the programs are over, never a crash: the sweep and the end checks still run.
+        if not ctx.stopped:
+            note = (f"the stateful programs ended early ({type(exc).__name__}): hypothesis stopped them; the sweep "
+                    "and the end checks still ran")
+            ctx.notes.append(note)
+            ctx.progress.line(f"  {note}")
+    if phase.steps_run == 0 and phase.idle_steps and not ctx.stopped:
         note = "the stateful programs had no step to run (nothing the cap allows to place or probe, no order to follow)"
         ctx.notes.append(note)
         ctx.progress.line(f"  {note}")
-    except Flaky as exc:
-        # What the panel answered (a stop, an add it would not take, an order that never moved) changed which
-        # steps could run between programs, and hypothesis saw it: the programs are over, never a crash.
-        # The sweep and the end checks below still run.
-        if not ctx.stopped:
-            note = (f"the stateful programs ended early ({type(exc).__name__}): what the panel answered changed "
-                    "which steps could run; the sweep and the end checks still ran")
-            ctx.notes.append(note)
-            ctx.progress.line(f"  {note}")
     phase.guarded(sweep, phase)
     phase.guarded(finish, phase)
     readonly.note_unsupported(ctx)
@@ -185,40 +190,36 @@ def run(ctx: Context) -> OrdersPhase:
 def sweep(phase: OrdersPhase) -> None:
     """Place what the programs did not reach (plan items, then invalid adds), in order.
 
-    Coverage does not hang on how many steps the programs had; hypothesis still draws
-    each request's fields (one example, generate phase only: nothing is replayed).
+    Coverage does not hang on how many steps the programs had. Outside hypothesis: each request's
+    fields are chosen by picks from a generator seeded by --seed (the same run, the same requests).
     """
-    def body(data: st.DataObject) -> None:
-        for _ in range(2 * len(phase.items) + 1):
-            ready = phase.placeable()
-            if ready:
-                phase.guarded(place, phase, data, ready[0])
-                continue
-            waiting = [i for i in phase.items if not i.placed and phase.ctx.session.can_spend(i.cost)]
-            if not waiting or phase.out_of_money or phase.ctx.stopped:
-                break
-            phase.guarded(phase.settle_and_record)  # the link is busy on that service until its order ends
-            if not phase.placeable():
-                break
-        for _ in range(2 * len(phase.probes) + 1):
-            probes = phase.probe_candidates()
-            if probes:
-                phase.guarded(probe, phase, data, probes[0])
-                continue
-            left = [p for p in phase.probes if not p.done and phase.ctx.session.can_spend(p.cost)]
-            if not left or phase.ctx.stopped:
-                break
-            phase.guarded(phase.settle_and_record)  # the service is busy with an order of the run until it ends
-            if not phase.probe_candidates():
-                break
-
     pending = [p for p in phase.probes if not p.done and phase.ctx.session.can_spend(p.cost)]
     if not (phase.placeable() or pending) or phase.ctx.stopped:
         return
     phase.step("-- sweep: what the programs did not reach")
-    test = settings(max_examples=1, deadline=None, database=None, phases=(Phase.generate,),
-                    suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)(given(st.data())(body))
-    seed(phase.ctx.config.seed ^ zlib.crc32(b"sweep"))(test)()
+    rng = random.Random(phase.ctx.config.seed ^ zlib.crc32(b"sweep"))
+    for _ in range(2 * len(phase.items) + 1):
+        ready = phase.placeable()
+        if ready:
+            phase.guarded(place, phase, Picks.seeded(rng), ready[0])
+            continue
+        waiting = [i for i in phase.items if not i.placed and phase.ctx.session.can_spend(i.cost)]
+        if not waiting or phase.out_of_money or phase.ctx.stopped:
+            break
+        phase.guarded(phase.settle_and_record)  # the link is busy on that service until its order ends
+        if not phase.placeable():
+            break
+    for _ in range(2 * len(phase.probes) + 1):
+        probes = phase.probe_candidates()
+        if probes:
+            phase.guarded(probe, phase, Picks.seeded(rng), probes[0])
+            continue
+        left = [p for p in phase.probes if not p.done and phase.ctx.session.can_spend(p.cost)]
+        if not left or phase.ctx.stopped:
+            break
+        phase.guarded(phase.settle_and_record)  # the service is busy with an order of the run until it ends
+        if not phase.probe_candidates():
+            break
 
 
 def finish(phase: OrdersPhase) -> None:
@@ -255,6 +256,10 @@ def finish(phase: OrdersPhase) -> None:
         flagged = [o for o in phase.orders.values() if o.status is Status.COMPLETED and not o.spec.service.refill]
         if flagged:
             refill_ineligible(phase, flagged[0])
+    if phase.supports("cancel") and not v.exercised("V2-CAN-03"):  # the flag alone refuses it, in any state
+        unflagged = [o for o in phase.orders.values() if not o.spec.service.cancel and not o.lost]
+        if unflagged:
+            cancel(phase, unflagged[0])
     if phase.supports("cancel") and not v.exercised("V2-CAN-04"):  # an order that has ended cannot be canceled
         ended = [o for o in phase.orders.values() if o.final and not o.lost and o.spec.service.cancel]
         if ended:

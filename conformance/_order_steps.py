@@ -3,11 +3,11 @@ request or a few, judged against the profile."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from hypothesis import strategies as st
-
 from . import _strategies as S
+from ._strategies import FIELDS, WHICH, Picks
 from .expect import StatusInfo, json_kind, kind_name, short
 from ._eligibility import ACCEPT, REFUSE, eligibility
 from ._order_checks import agree, refused_valid, total, track, unknown_item
@@ -19,9 +19,9 @@ from .verdicts import Checks
 # --- the rules' bodies --------------------------------------------------------------------------
 
 
-def place(phase: OrdersPhase, data: st.DataObject, item: PlanItem | None = None) -> None:
-    item = item or data.draw(st.sampled_from(phase.placeable()), label="plan item")
-    spec = data.draw(S.order_fields(item.service, phase.link, phase.ctx.dialect, dripfeed=item.dripfeed), label="fields")
+def place(phase: OrdersPhase, picks: Picks, item: PlanItem | None = None) -> None:
+    item = item or picks.choose(WHICH, phase.placeable())
+    spec = S.order_spec(item.service, phase.link, phase.ctx.dialect, picks, dripfeed=item.dripfeed)
     cost = S.price(spec.service, spec.units, spec.flat)
     if not phase.ctx.session.can_spend(cost):
         item.placed = True
@@ -62,13 +62,12 @@ def place(phase: OrdersPhase, data: st.DataObject, item: PlanItem | None = None)
     phase.absorb(c)
 
 
-def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> None:
-    p = p or data.draw(st.sampled_from(phase.probe_candidates()), label="probe")
+def probe(phase: OrdersPhase, picks: Picks, p: Probe | None = None) -> None:
+    p = p or picks.choose(WHICH, phase.probe_candidates())
     d, cfg = phase.ctx.dialect, phase.ctx.config
     s = p.service
     assert s is not None
-    base = S.dripfeed_spec(s, phase.link, d) if p.dripfeed else data.draw(S.order_fields(s, phase.link, d),
-                                                                         label="fields")
+    base = S.dripfeed_spec(s, phase.link, d) if p.dripfeed else S.order_spec(s, phase.link, d, picks)
     key = cfg.key
     codes: tuple[str, ...] = ()
     wording: str | None = None
@@ -90,12 +89,12 @@ def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> No
             codes = ("incorrect_service_id", "service_disabled")
     elif p.kind == "unknown_service":
         listed = {x.id for x in phase.ctx.target.services}
-        sid = data.draw(st.integers(10**9, 10**9 + 10**6).map(str).filter(lambda v: v not in listed), label="service")
+        first = 10**9 + picks.index(FIELDS, 10**6)  # the next id no listed service has (not a draw filtered by it)
+        sid = next(str(v) for v in range(first, first + len(listed) + 1) if str(v) not in listed)
         spec = S.OrderSpec(s, {**base.params, "service": sid}, base.units, base.quantity, base.flat)
         codes, wording = ("incorrect_service_id", "service_disabled"), "V2-ERR-07"
     elif p.kind == "wrong_key":
-        key = data.draw(st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
-                        .filter(lambda k: k not in (cfg.key, cfg.second_key)), label="key")
+        key = next(k for k in (_hex_key(picks, i) for i in range(3)) if k not in (cfg.key, cfg.second_key))
         spec = base
         codes, wording = ("invalid_key",), "V2-ERR-03"
     elif p.kind == "no_funds":
@@ -198,12 +197,17 @@ def cancel(phase: OrdersPhase, order: Tracked) -> None:
     phase.absorb(c)
 
 
-def poll(phase: OrdersPhase, data: st.DataObject) -> None:
+def _hex_key(picks: Picks, salt: int) -> str:
+    """32 hex digits made from the picks: a key no account has, the same for the same picks."""
+    return hashlib.sha256(f"{picks.numbers}/{salt}".encode()).hexdigest()[:32]
+
+
+def poll(phase: OrdersPhase, picks: Picks) -> None:
     c = Checks()
     snap = phase.snapshot(c)
     phase.money_rule(c, snap)
     if snap is not None and snap.states:
-        agree(phase, c, snap, data.draw(st.sampled_from(sorted(snap.states)), label="order"))
+        agree(phase, c, snap, picks.choose(WHICH, sorted(snap.states)))
     phase.absorb(c)
 
 

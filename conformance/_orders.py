@@ -67,6 +67,8 @@ class OrdersPhase:
         self.balance_unit = Decimal(1).scaleb(-places)  # sums with the balance: its rounding counts
         self.unknown_id = str(10**15 - 7) if ctx.dialect.id_format == "decimal" else format(10**15 - 7, "024x")
         self.programs = 0
+        self.steps_run = 0  # the programs' steps that sent something, and those that found nothing to do
+        self.idle_steps = 0
         self.trespassed: set[tuple[str, bool]] = set()  # (order id, was final) the second key tried
         # Multi-status gives the run's orders (None: not seen yet); a dialect that reads no batch: single status.
         self.batch_works: bool | None = None if ctx.dialect.batch_read else False

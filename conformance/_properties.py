@@ -5,9 +5,13 @@ raised as an exception whose *type* names the requirement, so hypothesis shrinks
 each violated requirement to its own minimal example (``report_multiple_bugs``).
 
 Read-only requests are free, so read-only properties shrink against the panel
-itself, within a request cap: past it, new candidates are treated as passing and
-examples already seen are answered from memory, so the shrinker stops instead of
-spending the budget. Paid phases never come here (see _orders.py).
+itself, within a request cap: past it (or once the run has stopped), new
+candidates are treated as passing. Each example is sent once: one seen before is
+answered from memory, so a panel that answers the same request differently
+twice cannot make hypothesis see a failure flake, and the shrinker stops instead
+of spending the budget. The strategies are built from the dialect and the
+configuration only, never from an answer. Paid phases never come here (see
+_machine.py).
 """
 
 from __future__ import annotations
@@ -75,12 +79,10 @@ class PropertyRunner:
 
         def test(example: Any) -> None:
             nonlocal fresh
-            if self.stopped:
-                return
             label = repr(example)
-            checks = memo.get(label)
+            checks = memo.get(label)  # an example seen before gets the same outcome: hypothesis never sees it flake
             if checks is None:
-                if fresh >= budget:
+                if fresh >= budget or self.stopped:
                     return  # over the cap: a new candidate "passes", the shrinker gives up
                 fresh += 1
                 try:

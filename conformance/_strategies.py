@@ -2,18 +2,21 @@
 
 Read-only strategies produce only what the read-only tier may send (the session refuses
 anything else): the action table's read actions, no action, or the suite's own unknown-action
-probes (``actions.PROBE_PREFIX``). Order strategies take a listed service and build the
-fields its type documents (the "Add order" tables), or break them one way at a
-time (below min, above max, a required field missing, a malformed quantity).
+probes (``actions.PROBE_PREFIX``). The orders tier draws only plain numbers (``picks``), never a
+strategy built from what the panel answered; ``order_spec`` builds from them the fields a listed
+service's type documents (the "Add order" tables), and the probes break them one way at a time
+(below min, above max, a required field missing, a malformed quantity).
 """
 
 from __future__ import annotations
 
 import math
+import random
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from hypothesis import strategies as st
@@ -168,6 +171,47 @@ def fuzz_requests() -> st.SearchStrategy[dict[str, str]]:
         lambda p: actions.read_only_may_send(normalize_action(p.get("action"))))
 
 
+# --- plain picks: all the orders tier draws -------------------------------------------------
+
+PICK_MAX = 2**32 - 1
+PICK_COUNT = 8  # the numbers one step draws
+MOVE, WHICH, FIELDS = 0, 1, 2  # the slots: which kind of step, which one of its kind, then the request's fields
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Picks:
+    """The plain numbers hypothesis draws for one step of the orders tier (``picks()``).
+
+    What a step chooses among (the plan's orders, the open orders, a service's fields) depends on what the
+    panel answered; the draws must not: hypothesis replays a choice sequence expecting the same draws, and
+    would see the same choices lead elsewhere (``FlakyStrategyDefinition``). So every step draws the same
+    fixed count of plain numbers, whatever the panel says, and each choice is one of them taken modulo the
+    length of what it chooses among."""
+
+    numbers: tuple[int, ...]
+
+    def index(self, slot: int, n: int) -> int:
+        """A number in [0, n), from the pick in ``slot`` (slots past the last wrap around)."""
+        if n <= 0:
+            raise ValueError(f"nothing to choose among (slot {slot}); choose only from a non-empty list")
+        return self.numbers[slot % len(self.numbers)] % n
+
+    def choose(self, slot: int, options: Sequence[T]) -> T:
+        return options[self.index(slot, len(options))]
+
+    @classmethod
+    def seeded(cls, rng: random.Random) -> Picks:
+        """Picks from a seeded generator, for what runs outside hypothesis (the sweep)."""
+        return cls(tuple(rng.randint(0, PICK_MAX) for _ in range(PICK_COUNT)))
+
+
+def picks() -> st.SearchStrategy[Picks]:
+    """The one strategy the orders tier draws from: ``PICK_COUNT`` plain numbers, the same shape every step."""
+    return st.tuples(*[st.integers(0, PICK_MAX)] * PICK_COUNT).map(Picks)
+
+
 # --- orders -----------------------------------------------------------------------------
 
 
@@ -202,14 +246,21 @@ def username_from(link: str) -> str | None:
     return name.lstrip("@") or None
 
 
-def _lines(n: int, pool: tuple[str, ...]) -> st.SearchStrategy[str]:
-    return st.lists(st.sampled_from(pool), min_size=n, max_size=n).map(
-        lambda items: "\n".join(f"{w} {i + 1}" for i, w in enumerate(items)))
+def _lines(n: int, pool: tuple[str, ...], picks: Picks, slot: int) -> str:
+    return "\n".join(f"{picks.choose(slot + i, pool)} {i + 1}" for i in range(n))
 
 
 def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed: bool = False,
                  units: int | None = None) -> st.SearchStrategy[OrderSpec]:
-    """The documented fields of an add for the service's type, at ``units`` (default: the minimum)."""
+    """The documented fields of an add for the service's type, at ``units`` (default: the minimum): ``order_spec``
+    of drawn ``picks`` (the same draws whatever the service)."""
+    return picks().map(lambda chosen: order_spec(service, link, dialect, chosen, dripfeed=dripfeed, units=units))
+
+
+def order_spec(service: ServiceInfo, link: str, dialect: Dialect, picks: Picks, *, dripfeed: bool = False,
+               units: int | None = None) -> OrderSpec:
+    """The documented fields of an add for the service's type, at ``units`` (default: the minimum), each
+    choice (words, names, a delay, an interval) made by ``picks`` from ``FIELDS`` on."""
     stype = TYPE_RULES[service.type or "Default"]
     low = service.min or 1
     n = units if units is not None else low
@@ -222,60 +273,55 @@ def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed:
     name = stype.name
     if name == "Subscriptions":
         user = username_from(link) or "example_user"
-        delays = dialect.subscription_delays or (0,)
-        return st.sampled_from(delays[:4]).map(lambda d: spec(
-            {"username": user, "min": str(n), "max": str(n), "posts": "1", "delay": str(d)}, n, 1))
+        delay = picks.choose(FIELDS, (dialect.subscription_delays or (0,))[:4])
+        return spec({"username": user, "min": str(n), "max": str(n), "posts": "1", "delay": str(delay)}, n, 1)
     # A dialect that asks a quantity of a type that takes none (the SmartPanel script's packages): sent, as the count.
     asked = {"quantity": str(n)} if "quantity" in type_fields(dialect, name)[0] else {}
     if name == "Package":
-        return st.just(spec({"link": link, **asked}, 1, 1))
+        return spec({"link": link, **asked}, 1, 1)
     if stype.counted == COUNTED_BY_LINES and stype.lines_field:
-        field_name = stype.lines_field
-        pool = WORDS if field_name == "comments" else NAMES
-        extra: dict[str, st.SearchStrategy[str]] = {}
+        pool = WORDS if stype.lines_field == "comments" else NAMES
+        fields = {stype.lines_field: _lines(n, pool, picks, FIELDS + 1)}
         if name == "Comment Replies":
-            extra["username"] = st.sampled_from(NAMES)
-        return st.fixed_dictionaries({field_name: _lines(n, pool), **extra}).map(
-            lambda fields: spec({"link": link, **fields, **asked}, 1 if stype.flat else n, n))
-    extras: dict[str, st.SearchStrategy[str]] = {}
+            fields["username"] = picks.choose(FIELDS, NAMES)
+        return spec({"link": link, **fields, **asked}, 1 if stype.flat else n, n)
+    extras: dict[str, str] = {}
     if name == "SEO":
-        extras["keywords"] = _lines(2, ("smm panel", "buy followers", "social growth"))
+        extras["keywords"] = _lines(2, ("smm panel", "buy followers", "social growth"), picks, FIELDS)
     elif name == "Mentions":
-        extras["usernames"] = _lines(2, NAMES)
+        extras["usernames"] = _lines(2, NAMES, picks, FIELDS)
     elif name == "Mentions with Hashtags":
-        extras["usernames"] = _lines(2, NAMES)
-        extras["hashtags"] = _lines(2, ("#goodphoto", "#nice", "#travel"))
+        extras["usernames"] = _lines(2, NAMES, picks, FIELDS)
+        extras["hashtags"] = _lines(2, ("#goodphoto", "#nice", "#travel"), picks, FIELDS + 2)
     elif name == "Mentions Hashtag":
-        extras["hashtag"] = st.sampled_from(["#goodphoto", "#travel"])
+        extras["hashtag"] = picks.choose(FIELDS, ("#goodphoto", "#travel"))
     elif name in ("Mentions User Followers", "Comment Likes"):
-        extras["username"] = st.sampled_from(NAMES)
+        extras["username"] = picks.choose(FIELDS, NAMES)
     elif name == "Mentions Media Likers":
-        extras["media"] = st.just(link)
+        extras["media"] = link
     elif name == "Poll":
-        extras["answer_number"] = st.integers(1, 5).map(str)
+        extras["answer_number"] = str(1 + picks.index(FIELDS, 5))
     elif name == "Invites from Groups":
-        extras["groups"] = _lines(2, ("group_one", "group_two", "group_three"))
+        extras["groups"] = _lines(2, ("group_one", "group_two", "group_three"), picks, FIELDS)
     if name == "Web Traffic":
-        traffic = st.sampled_from([("1", {"google_keyword": "smm panel"}), ("2", {"referring_url": link}), ("3", {})])
-        return st.tuples(st.sampled_from(["US", "United States", "GB", "DE"]), st.integers(1, 5), traffic).map(
-            lambda t: spec({"link": link, "quantity": str(n), "country": t[0], "device": str(t[1]),
-                            "type_of_traffic": t[2][0], **t[2][1]}, n, n))
+        kind, more = picks.choose(FIELDS + 2, (("1", {"google_keyword": "smm panel"}), ("2", {"referring_url": link}),
+                                               ("3", {})))
+        return spec({"link": link, "quantity": str(n), "country": picks.choose(FIELDS, ("US", "United States", "GB", "DE")),
+                     "device": str(1 + picks.index(FIELDS + 1, 5)), "type_of_traffic": kind, **more}, n, n)
     if dripfeed:
-        return _dripfeed(service, link, dialect, base, stype.flat)
-    return st.fixed_dictionaries(extras).map(lambda fields: spec({"link": link, "quantity": str(n), **fields}, n, n))
+        return _dripfeed(service, link, dialect, base, stype.flat, picks)
+    return spec({"link": link, "quantity": str(n), **extras}, n, n)
 
 
-def _dripfeed(service: ServiceInfo, link: str, dialect: Dialect, base: dict[str, str], flat: bool) -> st.SearchStrategy[OrderSpec]:
+def _dripfeed(service: ServiceInfo, link: str, dialect: Dialect, base: dict[str, str], flat: bool,
+              picks: Picks) -> OrderSpec:
     low = service.min or 1
     intervals = [i for i in (dialect.dripfeed_intervals or (5, 10, 15, 30, 60)) if i > 0] or [5]
-
-    def build(runs: int, interval: int) -> OrderSpec:
-        per_run = max(1, math.ceil(low / runs))
-        total = per_run * runs
-        params = {**base, "link": link, "quantity": str(per_run), "runs": str(runs), "interval": str(interval)}
-        return OrderSpec(service, params, total, total, flat, dripfeed=True)
-
-    return st.tuples(st.integers(2, 3), st.sampled_from(intervals[:4])).map(lambda t: build(*t))
+    runs, interval = 2 + picks.index(FIELDS, 2), picks.choose(FIELDS + 1, intervals[:4])
+    per_run = max(1, math.ceil(low / runs))
+    total = per_run * runs
+    params = {**base, "link": link, "quantity": str(per_run), "runs": str(runs), "interval": str(interval)}
+    return OrderSpec(service, params, total, total, flat, dripfeed=True)
 
 
 def type_fields(dialect: Dialect | None, type_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

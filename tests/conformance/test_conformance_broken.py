@@ -7,6 +7,8 @@ nothing it does not really break (``flags`` <= flagged <= ``flags`` | ``also``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mockpanel import ServerThread
@@ -14,7 +16,8 @@ from conformance.catalogue import load_catalogue
 from conformance.profile import load_dialect
 from tests.helpers.broken_panels import (
     BAD_RATE_LIST, BAD_RATES, DEFECTS, EVERY_VALUE, KEY_ECHO, NOT_A_PANEL, NULL_ANSWERED, OUTSIDE_REFUND, PRECISION,
-    REAL_SCRIPTS, SESSION_COOKIE, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, SessionCookie, open_keys, run_suite,
+    REAL_SCRIPTS, SESSION_COOKIE, SMARTPANEL_SHAPED, SMARTPANEL_UNKNOWN, Defect, SessionCookie, fickle, open_keys,
+    run_suite,
 )
 
 CATALOGUE = load_catalogue()
@@ -216,3 +219,26 @@ def test_money_moved_by_something_outside_the_run_is_not_held_against_the_panel(
         assert result.outcome == "not exercised", rid
         assert "while the run had placed nothing" in result.reason and "outside the run" in result.reason
     assert report.result("V2-ORD-02").outcome == "passed"
+
+
+# What hypothesis says when it sees two programs differ, or stops them: never in a run (the catch is a last net).
+HYPOTHESIS_WORDS = ("ended early", "no step to run", "Flaky", "HealthCheck", "hypothesis", "internal error")
+
+
+@pytest.mark.parametrize("defect", [fickle, lambda: _defect("add_without_order_id")], ids=["fickle", "add_without_id"])
+def test_what_a_panel_answers_never_steers_hypothesis(defect: Any) -> None:
+    # A panel whose answers differ each run (its dice are not seeded: services, refused adds, ignored batches,
+    # refused cancels), and one that stops every add after the first: over seeds, in programs long enough for
+    # hypothesis to replay choices it made before, no run ends in hypothesis's words, and each ends the same way.
+    codes = set()
+    for seed in range(8):
+        broken = defect()
+        panel, app = broken.build()
+        open_keys(panel)
+        with ServerThread(app) as server:
+            report = run_suite(server.url + "/api/v2", panel, "orders", seed=seed, examples=2, programs=5, steps=20)
+        said = [n for n in report.notes if any(w in n for w in HYPOTHESIS_WORDS)]
+        assert said == [], (seed, said)
+        assert broken.flags <= set(report.flagged()), (seed, report.flagged())
+        codes.add(report.exit_code)
+    assert codes == {1}

@@ -11,6 +11,8 @@ refund arithmetic). ``tier`` is the cheapest tier that must catch it.
 
 from __future__ import annotations
 
+import os
+import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -709,6 +711,49 @@ def _refund_outside_the_run(panel: Panel, fields: Fields) -> Fields:
     return fields
 
 
+class Fickle:
+    """A panel whose answers change from one run to the next, whatever the seed (its dice are not seeded): each
+    ``services`` lists another part of the catalogue, each ``add`` is at random refused for its link being busy,
+    each multi-status at random ignores ``orders`` (one flat error), each cancel is at random refused. What the
+    suite sees, and so which steps it can take, differs every run. One defect holds every time (a wrong key is
+    refused as "Wrong API key"), so every run must end the same way: exit 1, V2-ERR-03 flagged."""
+
+    BUSY = "You have active order with this link. Please wait until order being completed."
+
+    def __init__(self) -> None:
+        self.dice = random.Random(os.urandom(16))
+
+    def request(self, panel: Panel, fields: Fields) -> Fields:
+        if _is_batch_status(fields) and self.dice.random() < 0.3:
+            fields.pop("orders")
+        if _action(fields) in ("add", "cancel") and self.dice.random() < 0.3:
+            fields["fickle-refused"] = _action(fields)
+            fields["action"] = "balance"  # nothing placed or canceled: the answer is rewritten below
+        return fields
+
+    def response(self, panel: Panel, fields: Fields, payload: Any) -> Any:
+        refused = fields.get("fickle-refused")
+        if refused == "add":
+            return {"error": self.dice.choice((self.BUSY, "Not enough funds on balance"))}
+        if _action(fields) == "add" and isinstance(payload, dict) and "order" in payload and self.dice.random() < 0.1:
+            return {"status": "success"}  # placed and charged, but no id to follow it by
+        if refused == "cancel":
+            ids = (fields.get("orders") or fields.get("order") or "").split(",")
+            return [{"order": int(i) if i.strip().isdigit() else i, "cancel": {"error": "Order cannot be canceled"}}
+                    for i in ids]
+        if _action(fields) == "services" and isinstance(payload, list) and payload:
+            kept = [s for s in payload if self.dice.random() < 0.7]
+            return kept or payload[:1]
+        return _wrong_key_words(panel, fields, payload)
+
+
+def fickle() -> Defect:
+    """A new fickle panel (its dice are its own): see ``Fickle``."""
+    dice = Fickle()
+    return Defect("fickle", "answers that change between runs of the same seed", "orders", {"V2-ERR-03"},
+                  request=dice.request, response=dice.response)
+
+
 def not_a_panel() -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -842,7 +887,10 @@ EVERY_VALUE: list[Defect] = [
     Defect("service_id_trailing_letters", 'add takes the service id "20abc" as the service 20', "orders",
            {"V2-ADD-04"}, request=_service_id_leading_digits),
     Defect("balance_moves_without_charge", "a hidden fee of 0.01 leaves the balance when an order completes",
-           "orders", {"V2-ORD-08"}, response=_FeeOnCompletion()),
+           "orders", {"V2-ORD-08"}, response=_FeeOnCompletion(),
+           # the fees may also take more than the worst cases of the adds sent: the spend guard then stops the
+           # adds, and says so under ORD-02 (docs/conformance.md, "An overcharge stops the adds")
+           also={"V2-ORD-02"}),
 ]
 DEFECTS += EVERY_VALUE
 
