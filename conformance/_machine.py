@@ -75,29 +75,31 @@ def moves(phase: OrdersPhase) -> list[tuple[str, Callable[[Picks], None]]]:
     refillable = [o for o in phase.orders.values() if o.status is Status.COMPLETED and o.spec.service.refill
                   and o.refill_id is None and not o.refill_done]
     ineligible = [o for o in phase.orders.values() if (not o.spec.service.refill or not o.final) and not o.lost]
-    out: list[tuple[str, Callable[[Picks], None]]] = []
-    placeable = phase.placeable()
-    if placeable:
-        out.append(("place", lambda p: place(phase, p, p.choose(WHICH, placeable))))
-    first = phase.probe_candidates()[:3]  # the plan lists the probes that matter most first (a small cap)
-    if first:
-        out.append(("invalid add", lambda p: probe(phase, p, p.choose(WHICH, first))))
     open_, closed = cancellable(True), cancellable(False)
+    placeable = phase.placeable()
+    first = phase.probe_candidates()[:3]  # the plan lists the probes that matter most first (a small cap)
+    others = trespassable()
+    # In this order: the first program, hypothesis's simplest (all picks zero), probes first, most important
+    # first, then places; a small --max-spend reaches the probes that matter most.
+    out: list[tuple[str, Callable[[Picks], None]]] = []
     if phase.supports("cancel") and open_:
         out.append(("cancel", lambda p: cancel(phase, p.choose(WHICH, open_))))
     if phase.supports("cancel") and closed and not ctx.verdicts.exercised("V2-CAN-03"):
         out.append(("cancel not allowed", lambda p: cancel(phase, p.choose(WHICH, closed))))
+    if first:
+        out.append(("invalid add", lambda p: probe(phase, p, p.choose(WHICH, first))))
+    if placeable:
+        out.append(("place", lambda p: place(phase, p, p.choose(WHICH, placeable))))
     if phase.orders:
         out.append(("poll", lambda p: poll(phase, p)))
-    if ctx.clock is not None and phase.orders:
-        out.append(("wait", lambda p: wait(phase, p.choose(WHICH, WAITS))))
     if phase.supports("refill") and refillable:
         out.append(("refill", lambda p: refill(phase, p.choose(WHICH, refillable))))
     if phase.supports("refill") and ineligible and not ctx.verdicts.exercised("V2-REF-05"):
         out.append(("refill not allowed", lambda p: refill_ineligible(phase, p.choose(WHICH, ineligible))))
-    others = trespassable()
     if cfg.second_key and others:
         out.append(("second key", lambda p: trespass(phase, p.choose(WHICH, others))))
+    if ctx.clock is not None and phase.orders:
+        out.append(("wait", lambda p: wait(phase, p.choose(WHICH, WAITS))))
     return out
 
 
@@ -225,15 +227,20 @@ def sweep(phase: OrdersPhase) -> None:
 def finish(phase: OrdersPhase) -> None:
     """After the programs: what the random interleaving missed, then every order to its end."""
     v, cfg = phase.ctx.verdicts, phase.ctx.config
-    completed = [o for o in phase.orders.values() if o.status is Status.COMPLETED]
-    if phase.supports("refill") and not v.exercised("V2-REF-01"):
-        candidates = [o for o in completed if o.spec.service.refill and o.refill_id is None]
-        if candidates:
-            refill(phase, candidates[0])
-    if phase.supports("refill") and not v.exercised("V2-REF-05"):
+    if phase.supports("refill") and not v.exercised("V2-REF-05"):  # first: it needs an order still open
         candidates = [o for o in phase.orders.values() if not o.final]
         if candidates:
             refill_ineligible(phase, candidates[0])
+    if phase.supports("refill") and not v.exercised("V2-REF-01"):
+        def refillable() -> list[Tracked]:
+            return [o for o in phase.orders.values() if o.status is Status.COMPLETED and o.spec.service.refill
+                    and o.refill_id is None]
+
+        if not refillable() and any(o.spec.service.refill and not o.final for o in phase.orders.values()):
+            phase.settle_and_record()  # the sweep placed it: it completes first
+        if refillable():
+            refill(phase, refillable()[0])
+    completed = [o for o in phase.orders.values() if o.status is Status.COMPLETED]
     known = [o for o in phase.orders.values() if not o.lost]
     if cfg.second_key and known and not (v.exercised("V2-ISO-01") and (v.exercised("V2-ISO-03") or not completed)):
         trespass(phase, (completed or known)[0])

@@ -177,7 +177,7 @@ def test_a_request_without_a_key_tells_nothing_of_its_action_and_is_judged_as_a_
     # before reading its action, and an unknown action with null: those words refuse the key, not the action.
     panel, server, path = _dialect_mock(name)
     with server:
-        report = run_suite(server.url + path, panel, "orders", dialect=name, examples=4, programs=2, steps=12)
+        report = run_suite(server.url + path, panel, "orders", dialect=name, examples=4)
     assert report.exit_code == 0, report.flagged()
     assert report.result("V2-AUTH-02").outcome == "passed", report.result("V2-AUTH-02").reason
     unsupported = [n for n in report.notes if n.startswith("action not supported: the panel answers 'refill_status'")]
