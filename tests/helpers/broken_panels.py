@@ -713,10 +713,11 @@ def _refund_outside_the_run(panel: Panel, fields: Fields) -> Fields:
 
 class Fickle:
     """A panel whose answers change from one run to the next, whatever the seed (its dice are not seeded): each
-    ``services`` lists another part of the catalogue, each ``add`` is at random refused for its link being busy,
-    each multi-status at random ignores ``orders`` (one flat error), each cancel is at random refused. What the
-    suite sees, and so which steps it can take, differs every run. One defect holds every time (a wrong key is
-    refused as "Wrong API key"), so every run must end the same way: exit 1, V2-ERR-03 flagged."""
+    ``services`` lists another part of the catalogue; each ``add`` is at random refused (its link busy, or no
+    funds) or placed without an id to follow it by; each multi-status at random ignores ``orders`` (one flat
+    error); each cancel is at random refused. What the suite sees, and so which steps it can take, differs every
+    run. One defect holds every time (service ids listed as strings), so every run must end the same way: exit 1,
+    V2-SVC-02 flagged."""
 
     BUSY = "You have active order with this link. Please wait until order being completed."
 
@@ -743,14 +744,14 @@ class Fickle:
                     for i in ids]
         if _action(fields) == "services" and isinstance(payload, list) and payload:
             kept = [s for s in payload if self.dice.random() < 0.7]
-            return kept or payload[:1]
-        return _wrong_key_words(panel, fields, payload)
+            return _id_as_string(panel, fields, kept or payload[:1])
+        return None
 
 
 def fickle() -> Defect:
     """A new fickle panel (its dice are its own): see ``Fickle``."""
     dice = Fickle()
-    return Defect("fickle", "answers that change between runs of the same seed", "orders", {"V2-ERR-03"},
+    return Defect("fickle", "answers that change between runs of the same seed", "orders", {"V2-SVC-02"},
                   request=dice.request, response=dice.response)
 
 
