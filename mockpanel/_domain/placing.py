@@ -24,13 +24,13 @@ from .orders import Order, finish_time_of
 from .plans import LifecycleSettings, Plan, draw_plan
 from .servicetypes import OrderRequest
 from .settings import PanelSettings
-from .undo import Undo
 
 # A hook may change the plan of a new order (in-band triggers use this).
 PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
 
 _PRICES: dict[tuple[Decimal, int], Decimal] = {}  # one shared Decimal per (rate, quantity): a stored order's biggest field
 _PRICES_MAX = 100_000
+_COMPLETED = Status.COMPLETED  # read once: an Enum member read from its class costs a lookup of its own (Python 3.11)
 
 
 def place(
@@ -65,8 +65,8 @@ def place(
         accounts.settle(account, now)
     if charge > account.balance:
         raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
-    with Undo() as undo:  # from here on, a failure takes everything back
-        undo_steps.save_new_order(undo, book, account, link_key)
+    saved = undo_steps.NewOrder(book, account, link_key)  # from here on, a failure takes everything back
+    try:
         plan = draw_plan(account.rng, settings.lifecycle, request.quantity)
         for hook in plan_hooks:
             plan = hook(service, request, plan)
@@ -77,6 +77,11 @@ def place(
             done_at = order.done_at
             if done_at < math.inf:
                 heapq.heappush(account.link_due, (done_at, order_id, link_key))
+    except BaseException:
+        saved.restore()
+        raise
+    finally:
+        saved.end()
     return order
 
 
@@ -170,7 +175,7 @@ def _new_order(
         order.expires_at = expires_at
     account.order_ids.append(book.first_id + row)
     account.balance -= charge  # the ledger's charge entry is the order itself
-    if plan.outcome is not Status.COMPLETED:  # a Completed order refunds nothing: no refund to schedule
+    if plan.outcome is not _COMPLETED:  # a Completed order refunds nothing: no refund to schedule
         accounts.schedule(account, order, now)
     return order
 
