@@ -189,7 +189,7 @@ class PanelCore:
             return placing.place(
                 self.account_book, account, service, request,
                 settings=self.settings, plan_hooks=self.plan_hooks, now=self.clock.now(),
-            ).id
+            )
 
     def find_service(self, service_id: object) -> Service:
         """The service with this id, on sale; PanelError if the id is not one or the service is disabled."""

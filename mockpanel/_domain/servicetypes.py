@@ -8,6 +8,7 @@ panel places (``PanelCore.place_order``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, TypedDict
 
 # How the quantity of an order is found.
@@ -24,6 +25,12 @@ class ServiceType:
     quantity_from: QuantityFrom = "field"
     flat_price: bool = False  # packages: the rate is the price of the whole order
     dripfeed: bool = False  # takes runs/interval
+
+    @cached_property
+    def detail_fields(self) -> tuple[str, ...]:
+        """The fields kept in an order's details: the required then the optional ones, but the link,
+        the quantity and drip-feed's runs and interval (worked out once: an add reads them)."""
+        return tuple(name for name in self.required + self.optional if name not in ("link", "quantity", "runs", "interval"))
 
 
 def _t(name: str, type_id: int | None, required: str, optional: str = "", **kw: object) -> ServiceType:
