@@ -114,7 +114,7 @@ class OrderDetails(TypedDict, total=False):
     expiry: str  # the date as given, kept with the order; the panel uses ``OrderRequest.expires_at``
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class OrderRequest:
     """A checked ``add``: what to deliver, and how much of it to charge for."""
 
@@ -124,6 +124,15 @@ class OrderRequest:
     interval: int | None = None  # minutes between runs
     details: OrderDetails = field(default_factory=OrderDetails)
     expires_at: float | None = None  # a subscription's expiry (Unix time); the panel refuses a past one
+
+    def __init__(self, link: str, quantity: int, runs: int | None = None, interval: int | None = None,
+                 details: OrderDetails | None = None, expires_at: float | None = None) -> None:
+        # The fields written straight into the instance: a frozen dataclass's own __init__ sets each
+        # through object.__setattr__, which cost twice what the rest of this does (one request per add).
+        values = self.__dict__
+        values["link"], values["quantity"], values["runs"], values["interval"] = link, quantity, runs, interval
+        values["details"] = OrderDetails() if details is None else details
+        values["expires_at"] = expires_at
 
 
 # How many existing posts an "old posts only" subscription (posts=0, no old_posts) serves.
