@@ -44,6 +44,7 @@ def place(
     check_request(service, request)
     book = accounts.orders
     link_key = _link_key(settings.duplicate_links, service, request)
+    previous = None
     if link_key is not None:
         due = account.link_due
         if due and due[0][0] <= now:
@@ -66,7 +67,7 @@ def place(
         accounts.settle(account, now)
     if charge > account.balance:
         raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
-    saved = undo_steps.NewOrder(book, account, link_key)  # from here on, a failure takes everything back
+    saved = undo_steps.NewOrder(book, account, link_key, previous)  # from here on, a failure takes everything back
     try:
         plan = draw_plan(account.rng, settings.lifecycle, request.quantity)
         for hook in plan_hooks:

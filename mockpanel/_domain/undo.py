@@ -87,12 +87,13 @@ class NewOrder:
     __slots__ = ("book", "account", "link_key", "mark", "first_new", "had", "previous", "balance", "drawn",
                  "entries", "orders")
 
-    def __init__(self, book: "OrderBook[Any]", account: "Account", link_key: Any) -> None:
+    def __init__(self, book: "OrderBook[Any]", account: "Account", link_key: Any, previous: int | None) -> None:
+        """``previous``: the order the duplicate-link index holds for ``link_key`` now (None: none), as the
+        add has just read it."""
         self.book, self.account, self.link_key = book, account, link_key
         self.mark = mark = book.mark()
         self.first_new = book.first_id + mark[0]  # the next id: the book's rows before the add
-        index = account.latest_by_link
-        self.had, self.previous = link_key in index, index.get(link_key)
+        self.had, self.previous = previous is not None, previous  # the index holds order ids: never None
         # The account, as save_account saves it.
         self.balance, self.drawn = account.balance, account.rng.mark()
         self.entries, self.orders = len(account.entries), len(account.order_ids)
