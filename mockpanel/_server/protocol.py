@@ -153,7 +153,8 @@ class PanelProtocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        self.flow.resume_reading()
+        if self.flow.read_paused:  # else resuming does nothing (and costs two calls, on every answer)
+            self.flow.resume_reading()
         if self.pipeline:  # a pipelined request waits: start it
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
