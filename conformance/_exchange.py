@@ -17,6 +17,22 @@ def normalize_action(value: object) -> str:
 
 NOT_JSON: Any = object()
 
+MAX_DEPTH = 64  # no panel's answer nests deeper; past it an answer is not read as JSON (nor recursed into)
+
+
+def depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep ``value`` nests (a scalar is 0), counted without recursion and only up to ``limit + 1``."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            level += 1
+            deepest = max(deepest, level)
+            if level > limit:
+                return level
+            stack.extend((v, level) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
 
 @dataclass
 class Exchange:
@@ -34,6 +50,7 @@ class Exchange:
     retries: int = 0
     location: str = ""  # a redirect's target, redacted
     data: Any = field(default=NOT_JSON, repr=False)  # parsed JSON, or NOT_JSON
+    json_defect: str | None = None  # what makes the body invalid JSON (RFC 8259), though ``data`` may be read
 
     @property
     def is_json(self) -> bool:

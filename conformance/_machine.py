@@ -56,7 +56,7 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
                 and not o.cancel_requested and (not allowed or o.item is None or "refill" not in o.item.purposes)]
 
     def trespassable() -> list[Tracked]:
-        fresh = [o for o in phase.orders.values() if (o.id, o.final) not in phase.trespassed]
+        fresh = [o for o in phase.orders.values() if (o.id, o.final) not in phase.trespassed and not o.lost]
         running = [o for o in fresh if not o.final]
         return sorted(running or fresh, key=lambda o: o.id)
 
@@ -65,7 +65,7 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
                 and o.refill_id is None and not o.refill_done]
 
     def ineligible() -> list[Tracked]:
-        return [o for o in phase.orders.values() if not o.spec.service.refill or not o.final]
+        return [o for o in phase.orders.values() if (not o.spec.service.refill or not o.final) and not o.lost]
 
     class OrdersMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -88,13 +88,13 @@ def machine_for(phase: OrdersPhase) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: phase.supports("cancel") and bool(cancellable(True)) and not phase.ctx.stopped)
         @rule(data=st.data())
         def cancel(self, data: st.DataObject) -> None:
-            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(True)), label="order"), True)
+            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(True)), label="order"))
 
         @precondition(lambda self: phase.supports("cancel") and bool(cancellable(False)) and not phase.ctx.stopped
                       and not phase.ctx.verdicts.exercised("V2-CAN-03"))
         @rule(data=st.data())
         def cancel_not_allowed(self, data: st.DataObject) -> None:
-            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(False)), label="order"), False)
+            phase.guarded(cancel, phase, data.draw(st.sampled_from(cancellable(False)), label="order"))
 
         @precondition(lambda self: bool(phase.orders) and not phase.ctx.stopped)
         @rule(data=st.data())
@@ -140,6 +140,8 @@ def run(ctx: Context) -> OrdersPhase:
     if snap is None:
         ctx.stop("the balance kept moving while nothing was placed; is the key in use elsewhere?")
         return phase
+    snap = phase.quiet_period(c, snap)
+    phase.absorb(c)
     phase.opening = snap.balance
     machine = machine_for(phase)
 
@@ -231,8 +233,9 @@ def finish(phase: OrdersPhase) -> None:
         candidates = [o for o in phase.orders.values() if not o.final]
         if candidates:
             refill_ineligible(phase, candidates[0])
-    if cfg.second_key and phase.orders and not (v.exercised("V2-ISO-01") and (v.exercised("V2-ISO-03") or not completed)):
-        trespass(phase, (completed or list(phase.orders.values()))[0])
+    known = [o for o in phase.orders.values() if not o.lost]
+    if cfg.second_key and known and not (v.exercised("V2-ISO-01") and (v.exercised("V2-ISO-03") or not completed)):
+        trespass(phase, (completed or known)[0])
     if phase.supports("cancel") and not (v.exercised("V2-ORD-07") and (v.exercised("V2-ISO-02") or not cfg.second_key)):
         ensure_outcome(phase, Status.CANCELED)
     for _ in range(3):  # the panel may finish (or cancel) the order before the cancel lands
@@ -252,6 +255,10 @@ def finish(phase: OrdersPhase) -> None:
         flagged = [o for o in phase.orders.values() if o.status is Status.COMPLETED and not o.spec.service.refill]
         if flagged:
             refill_ineligible(phase, flagged[0])
+    if phase.supports("cancel") and not v.exercised("V2-CAN-04"):  # an order that has ended cannot be canceled
+        ended = [o for o in phase.orders.values() if o.final and not o.lost and o.spec.service.cancel]
+        if ended:
+            cancel(phase, sorted(ended, key=lambda o: o.status is not Status.COMPLETED)[0])
     if phase.supports("refill") and not v.exercised("V2-REF-05"):  # a canceled order was never delivered
         unfinished = [o for o in phase.orders.values() if o.status is Status.CANCELED]
         if unfinished:

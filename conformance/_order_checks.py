@@ -39,7 +39,7 @@ def track(phase: OrdersPhase, c: Checks, spec: S.OrderSpec, item: Any, ex: Any, 
                      f"add answered order id {oid}, which an earlier add answered too", ex):
         return None
     price = None if spec.type == "Subscriptions" or not priced else S.price(spec.service, spec.units, spec.flat)
-    phase.orders[oid] = Tracked(oid, spec, price, item)
+    phase.orders[oid] = Tracked(oid, spec, price, item, placed_ex=ex)
     return oid
 
 
@@ -52,6 +52,7 @@ def refused_valid(phase: OrdersPhase, c: Checks, item: Any, spec: S.OrderSpec, e
         phase.step(f"refused for lack of funds: {message!r}; no more orders")
     elif e.matches("active_order_with_link", message, None):
         item.placed = False  # the same link is busy on this service: try again later
+        item.busy = message
         phase.step(f"refused, link busy: {message!r}; will retry")
     elif any(e.matches(code, message, {"field": "link"}) for code in ("missing_field", "invalid_field")):
         phase.ctx.verdicts.not_exercised(rid, f"the panel refused --link for this service: {message!r}")

@@ -37,6 +37,7 @@ class PlanItem:
     dripfeed: bool = False
     placed: bool = False
     cost: Decimal = Decimal(0)
+    busy: str | None = None  # the panel's words, when it last refused the add for its link being busy
 
     @property
     def label(self) -> str:
@@ -91,10 +92,12 @@ class Tracked:
     refill_last: Any = None  # RefillStatus
     refill_done: bool = False
     last_ex: Exchange | None = None  # the answer ``last`` came from
+    placed_ex: Exchange | None = None  # the add that answered its id
+    lost: bool = False  # status does not know the id add answered: nothing more to follow
 
     @property
     def final(self) -> bool:
-        return self.last is not None and self.last.status is not None and self.last.status.final
+        return self.lost or (self.last is not None and self.last.status is not None and self.last.status.final)
 
     @property
     def status(self) -> Status | None:
@@ -124,8 +127,11 @@ def item_rids(item: PlanItem) -> list[str]:
 
 
 def probe_rid(p: Probe) -> str:
-    """The requirement id an invalid add exercises: a malformed number, ADD-07; a documented value ruled out
-    or a required field left out, its type's (drip-feed's own for runs and interval)."""
+    """The requirement id an invalid add exercises: a malformed number, ADD-07 (a malformed service id, ADD-04);
+    a documented value ruled out or a required field left out, its type's (drip-feed's own for runs and
+    interval)."""
+    if p.kind == "malformed" and p.field == "service":  # an id no service has, however a panel might read it
+        return "V2-ADD-04"
     return {
         "below_min": "V2-ADD-02", "above_max": "V2-ADD-03", "malformed": "V2-ADD-07", "unknown_service": "V2-ADD-04",
         "wrong_key": "V2-ADD-05", "no_funds": "V2-ADD-06",

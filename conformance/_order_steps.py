@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from . import _strategies as S
 from .expect import StatusInfo, json_kind, kind_name, short
+from ._eligibility import ACCEPT, REFUSE, eligibility
 from ._order_checks import agree, refused_valid, total, track, unknown_item
 from ._orders import OrdersPhase, PlanItem, Probe, Tracked, item_rids, probe_rid, type_rid
 from .rules import Status
@@ -51,10 +52,12 @@ def place(phase: OrdersPhase, data: st.DataObject, item: PlanItem | None = None)
         phase.ctx.verdicts.not_exercised("V2-ORD-01", f"the orders were too cheap to see on a balance shown "
                                          f"to {phase.balance_unit} (it would need orders above "
                                          f"{phase.balance_unit * (len(phase.orders) + 2)})")
-    if oid is not None and visible and before is not None and after is not None and post is not None:
-        c.require("V2-ORD-01", phase.close(before, after, len(phase.orders) + 2, balance=True),
-                  f"balance + charges was {before} before order {oid} and {after} after it: the balance did "
-                  f"not drop by the order's charge", ex, *post.exchanges)
+    if oid is not None and visible and before is not None and after is not None and post is not None \
+            and phase.money_unjudged is None:
+        if not c.require("V2-ORD-01", phase.close(before, after, len(phase.orders) + 2, balance=True),
+                         f"balance + charges was {before} before order {oid} and {after} after it: the balance did "
+                         f"not drop by the order's charge", ex, *post.exchanges):
+            phase.rebase(after, post)  # counted once, under ORD-01: the money rule goes on from here
     phase.money_rule(c, post)
     phase.absorb(c)
 
@@ -83,6 +86,8 @@ def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> No
             base = S.with_units(base, s.min or 1, "at the minimum")  # in range but for its writing
         spec = S.OrderSpec(s, {**base.params, field: p.value or ""}, base.units, s.max or base.quantity, base.flat,
                            base.dripfeed, note=p.label)
+        if field == "service":  # refused only if refused as no service (its words, or an error naming the field)
+            codes = ("incorrect_service_id", "service_disabled")
     elif p.kind == "unknown_service":
         listed = {x.id for x in phase.ctx.target.services}
         sid = data.draw(st.integers(10**9, 10**9 + 10**6).map(str).filter(lambda v: v not in listed), label="service")
@@ -119,10 +124,11 @@ def probe(phase: OrdersPhase, data: st.DataObject, p: Probe | None = None) -> No
     phase.step(f"invalid add ({p.label}): {ex.response_line(120)}")
     post = phase.snapshot(c)
     after = total(phase, post)
-    if before is not None and after is not None and post is not None:
-        c.require(rid, phase.close(before, after, len(phase.orders) + 2, balance=True),
-                  f"balance + charges was {before} before the refused add ({p.label}) and {after} after it", ex,
-                  *post.exchanges)
+    if before is not None and after is not None and post is not None and phase.money_unjudged is None:
+        if not c.require(rid, phase.close(before, after, len(phase.orders) + 2, balance=True),
+                         f"balance + charges was {before} before the refused add ({p.label}) and {after} after it",
+                         ex, *post.exchanges):
+            phase.rebase(after, post)  # counted once, under the probe's requirement
     if second_before is not None:
         second_after, second_ex = phase.read_balance(c, cfg.second_key)
         if second_after is not None:
@@ -152,11 +158,13 @@ def refused(phase: OrdersPhase, c: Checks, ex: Any, p: Probe, rid: str, *, codes
     c.findings.extend(own.findings)
 
 
-def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
-    """cancel orders=<ours>,<unknown>; ``allowed``: the service's cancel flag."""
+def cancel(phase: OrdersPhase, order: Tracked) -> None:
+    """cancel orders=<ours>,<unknown>, judged against the order as it is right before (_eligibility.MATRIX)."""
     e = phase.ctx.expect
     c = Checks()
-    now = word(fresh(phase, c, order))
+    state = fresh(phase, c, order)
+    now = word(state)
+    row = eligibility("cancel", order.spec.service.cancel, state.status if state is not None else None)
     ex = phase.send({"action": "cancel", "orders": f"{order.id},{phase.unknown_id}"})
     phase.step(f"cancel {order.label()} ({now}): {ex.response_line(120)}")
     if e.unsupported(c, ex):
@@ -179,10 +187,11 @@ def cancel(phase: OrdersPhase, order: Tracked, allowed: bool) -> None:
             if not accepted:
                 c.require("V2-CAN-01", e.item_error(mine["cancel"]) is not None,
                           f"cancel of order {order.id} answered {short(mine['cancel'])}: neither 1 nor {e.item_error_form()}", ex)
-            if not allowed:
-                c.require("V2-CAN-03", not accepted,
-                          f"order {order.id} of a service whose cancel flag is false ({now} at that moment) was "
-                          "canceled", ex)
+            if row is not None and row.expect == REFUSE:
+                c.require(row.rid, not accepted, f"{order.label()} {row.describe(now)}: its cancel was accepted "
+                          f"({short(mine['cancel'])})", ex)
+            elif row is not None and row.expect == ACCEPT:
+                c.require(row.rid, accepted, f"{order.label()} {row.describe(now)}: its cancel was refused", ex)
             order.cancel_requested = order.cancel_requested or accepted
         unknown_item(phase, c, items, "cancel", "V2-CAN-01", ex)
     phase.money_rule(c, phase.snapshot(c))
@@ -237,6 +246,9 @@ def refill(phase: OrdersPhase, order: Tracked) -> None:
 
 def refill_batch(phase: OrdersPhase, c: Checks, order: Tracked) -> None:
     e, d = phase.ctx.expect, phase.ctx.dialect
+    if not d.batch_read:  # orders= is not read: a refill batch is one refill of no order
+        phase.ctx.verdicts.not_exercised("V2-REF-03", f"the dialect {d.name!r} reads no batch (orders= is not read)")
+        return
     ex = phase.send({"action": "refill", "orders": f"{order.id},{phase.unknown_id}"})
     if e.unsupported(c, ex):
         return
@@ -276,20 +288,18 @@ def word(info: StatusInfo | None) -> str:
 
 
 def refill_ineligible(phase: OrdersPhase, order: Tracked) -> None:
+    """A refill the order's state or its service's flag rules out (_eligibility.MATRIX), judged as refused."""
     c = Checks()
     now = fresh(phase, c, order)
-    status = now.status if now is not None else None
-    if status is Status.COMPLETED and order.spec.service.refill:  # it became eligible: not a probe any more
+    row = eligibility("refill", order.spec.service.refill, now.status if now is not None else None)
+    if row is None or row.expect != REFUSE:  # it became eligible (or its state is unknown): not a probe
         phase.absorb(c)
         return
+    why = row.describe(word(now))
     ex = phase.send({"action": "refill", "order": order.id})
-    flag_off = status is Status.COMPLETED and not order.spec.service.refill
-    why = f'of a service listed "refill": false ({word(now)})' if flag_off else \
-        f"not completed ({word(now)} at that moment)"
     phase.step(f"refill {order.label()} ({why}): {ex.response_line(120)}")
     if not phase.ctx.expect.unsupported(c, ex):
-        phase.ctx.expect.error(c, ex, "V2-REF-06" if flag_off else "V2-REF-05",
-                               what=f"an error for a refill of an order {why}")
+        phase.ctx.expect.error(c, ex, row.rid, what=f"an error for a refill of an order {why}")
     phase.absorb(c)
 
 
@@ -379,4 +389,4 @@ def ensure_outcome(phase: OrdersPhase, target: Status) -> None:
     if phase.ctx.config.second_key and not order.final:
         trespass(phase, order)
     if not order.final:
-        cancel(phase, order, True)
+        cancel(phase, order)

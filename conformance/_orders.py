@@ -39,6 +39,9 @@ __all__ = [
     "DRIPFEED_RID", "OrdersPhase", "PlanItem", "Probe", "Snapshot", "Tracked", "item_rids", "probe_rid", "rank", "type_rid",
 ]
 
+QUIET_SECONDS = 3600.0  # the quiet period before the first order, where the clock can be driven
+
+
 class OrdersPhase:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -50,6 +53,11 @@ class OrdersPhase:
         self.probes: list[Probe] = []
         self.log: list[str] = []
         self.opening: Decimal | None = None  # balance before the first order
+        # balance + the run's charges as the money rule holds it: the opening, then the level after a shift it
+        # reported (one shift, one finding); and the readings it was last seen at
+        self.level: Decimal | None = None
+        self.level_seen: list[Exchange] = []
+        self.money_unjudged: str | None = None  # why the balance cannot be held to the run's charges
         self.second_opening: Decimal | None = ctx.target.second_balance
         self.second_spent = False
         self.started = time.monotonic()
@@ -139,6 +147,10 @@ class OrdersPhase:
                                     field="quantity", what=what))
             probes.append(Probe("wrong_key", cheapest, self.cost_of(cheapest)))
             probes.append(Probe("unknown_service", cheapest, self.cost_of(cheapest)))
+            if cheapest.id.isdigit():  # each malformed writing of its id, the order otherwise valid
+                for what, value in S.malformed_service_ids(cheapest.id, self.ctx.dialect):
+                    probes.append(Probe("malformed", cheapest, self.cost_of(cheapest, low + 1), value=value,
+                                        field="service", what=what))
             if self.ctx.config.second_key and self.ctx.target.second_balance is not None:
                 poor = [s for s in field_kind if self.cost_of(s) > self.ctx.target.second_balance]
                 if poor:
@@ -257,7 +269,10 @@ class OrdersPhase:
                     if item is None or (self.batch_works is None and self.ctx.expect.is_error(item)):
                         unread.append(token)
                         continue
-                    info = self.ctx.expect.status_item(c, item, f"order {token}", ex)
+                    if self.ctx.expect.is_error(item) and self.orders[token].last is None:
+                        self.lose(c, self.orders[token], item, ex)
+                        continue
+                    info = self.ctx.expect.status_item(c, item, f"order {token}", ex, order_id=token)
                     if info is not None:
                         states[token] = info
                         self.observe(c, self.orders[token], info, ex)
@@ -274,6 +289,10 @@ class OrdersPhase:
             for oid in [o for o in unread if not self.orders[o].final]:
                 ex = self.send({"action": "status", "order": oid})
                 exchanges.append(ex)
+                refusal = self.ctx.expect.error_message(ex.data) if ex.is_json else None
+                if refusal is not None and self.orders[oid].last is None:
+                    self.lose(c, self.orders[oid], refusal[0], ex)
+                    continue
                 info = self.ctx.expect.single_status(c, ex)
                 if info is not None:
                     states[oid] = info
@@ -293,9 +312,15 @@ class OrdersPhase:
         c.findings.extend(probe.findings)
         got = self.ctx.expect.form(batch_ex)
         what = f"answered {got.describe()}" if got.kind != "json" else "gave no status for it"
-        c.fail("V2-BAT-06", f"multi-status {what} for order {oid} ({self.orders[oid].label()}), which single status "
-               f"shows {info.word}: multi-status does not work here, so the run follows its orders by single status",
-               batch_ex, ex)
+        said = [f.rid for f in c.findings if batch_ex in f.exchanges and f.rid.startswith("V2-BAT-")]
+        if said:  # the batch's answer failed already, under the requirement it breaks: not counted twice
+            self.ctx.verdicts.not_exercised(
+                "V2-BAT-06", f"multi-status did not give the run's orders ({', '.join(sorted(set(said)))}): there was "
+                "no batch status to compare single status with")
+        else:
+            c.fail("V2-BAT-06", f"multi-status {what} for order {oid} ({self.orders[oid].label()}), which single "
+                   f"status shows {info.word}: multi-status does not work here, so the run follows its orders by "
+                   "single status", batch_ex, ex)
         note = "orders followed by single status: multi-status did not give the run's own orders (V2-BAT-06)"
         if note not in self.ctx.notes:
             self.ctx.notes.append(note)
@@ -307,11 +332,30 @@ class OrdersPhase:
         """Items multi-status gave as errors, for orders single status does not show either: judged as items."""
         data = ex.data if isinstance(ex.data, dict) else {}
         for token in tokens:
-            if token in data:
-                info = self.ctx.expect.status_item(c, data[token], f"order {token}", ex)
+            if token in data and self.ctx.expect.is_error(data[token]) and self.orders[token].last is None:
+                self.lose(c, self.orders[token], data[token], ex)
+            elif token in data:
+                info = self.ctx.expect.status_item(c, data[token], f"order {token}", ex, order_id=token)
                 if info is not None:
                     states[token] = info
                     self.observe(c, self.orders[token], info, ex)
+
+    def lose(self, c: Checks, order: Tracked, answer: Any, *exchanges: Exchange) -> None:
+        """Status does not know an id add handed out (it never showed it): add's answer is wrong (ADD-01), once.
+        The order is not followed any more, and since its charge cannot be read, neither is the balance's
+        arithmetic (ORD-08 would count the same defect again)."""
+        if order.lost:
+            return
+        order.lost = True
+        placed = [order.placed_ex] if order.placed_ex is not None else []
+        c.fail("V2-ADD-01", f"add answered order id {order.id} ({order.label()}), which status does not know: "
+               f"{short(answer)}", *placed, *exchanges)
+        if self.money_unjudged is None:
+            self.money_unjudged = (f"status does not know order {order.id}, which add answered (V2-ADD-01): its "
+                                   "charge cannot be read, so the balance cannot be held to the run's charges")
+            for rid in ("V2-ORD-01", "V2-ORD-08"):
+                self.ctx.verdicts.not_exercised(rid, self.money_unjudged)
+        self.step(f"status does not know order {order.id}: no longer followed")
 
     def observe(self, c: Checks, order: Tracked, info: StatusInfo, ex: Exchange) -> None:
         """The invariants of one order's status, against what was seen before."""
@@ -376,8 +420,10 @@ class OrdersPhase:
                       f"{order.spec.units} {'(flat)' if order.spec.flat else 'units'} gives {price}", ex)
 
     def money_rule(self, c: Checks, snap: Snapshot | None, rid: str = "V2-ORD-08") -> Decimal | None:
-        """balance + sum of current charges; checked against the opening balance."""
-        if snap is None or self.opening is None:
+        """balance + sum of current charges; held to the opening balance. A shift no charge or refund of the run
+        explains is reported once, with the reading before and after it; later readings are held to the new level
+        (so one shift is one finding, and a second one is seen as such)."""
+        if snap is None or self.opening is None or self.money_unjudged is not None:
             return None
         charges: list[Decimal] = []
         for oid, order in self.orders.items():
@@ -386,11 +432,50 @@ class OrdersPhase:
                 return None
             charges.append(info.charge)
         total = snap.balance + sum(charges, Decimal(0))
-        c.require(rid, self.close(total, self.opening, len(charges) + 2, balance=True),
-                  f"balance {snap.balance} + charges of the {len(charges)} orders placed "
-                  f"({sum(charges, Decimal(0))}) = {total}; the balance before the first order was {self.opening}",
-                  *snap.exchanges)
+        level = self.opening if self.level is None else self.level
+        if c.require(rid, self.close(total, level, len(charges) + 2, balance=True),
+                     f"the balance moved by {total - level} that no charge or refund of the run explains: balance "
+                     f"{snap.balance} + charges of the {len(charges)} orders placed ({sum(charges, Decimal(0))}) = "
+                     f"{total}; it was {level}" + (" (the balance before the first order)" if self.level is None
+                                                   else " at the reading before"),
+                     *[e for e in self.level_seen if e not in snap.exchanges], *snap.exchanges):
+            self.level_seen = list(snap.exchanges)
+        else:
+            self.level, self.level_seen = total, list(snap.exchanges)
         return total
+
+    def rebase(self, total: Decimal, snap: Snapshot) -> None:
+        """A shift already reported under another requirement (an add's): the money rule goes on from here."""
+        self.level, self.level_seen = total, list(snap.exchanges)
+
+    def quiet_period(self, c: Checks, snap: Snapshot) -> Snapshot:
+        """Before the first order: does the balance move while the run has nothing on the panel? It is read at
+        the preflight and again now (and, where the clock can be driven, after an hour more of it). If it moved,
+        something outside the run moves it (orders placed before the run, another client using the key), and
+        those moves would leak into the money rule: the balance is then not held to the run's charges
+        (V2-ORD-01, V2-ORD-08 not exercised, with that cause); the charges are still judged."""
+        first = self.ctx.target.balance
+        latest = snap
+        if first is not None and first == snap.balance and self.ctx.clock is not None:
+            self.ctx.clock(QUIET_SECONDS)
+            later = self.snapshot(c)
+            if later is None:
+                self.money_unjudged = "the balance kept moving while the run had placed nothing"
+            else:
+                latest = later
+        moved = first is not None and latest.balance != first
+        if moved:
+            self.money_unjudged = (f"the balance moved from {first} to {latest.balance} while the run had placed "
+                                   "nothing: something outside the run moves it (orders placed before the run, "
+                                   "another client using the key), so it cannot be held to the run's charges")
+        if self.money_unjudged is not None:
+            for rid in ("V2-ORD-01", "V2-ORD-08"):
+                self.ctx.verdicts.not_exercised(rid, self.money_unjudged)
+            if self.money_unjudged not in self.ctx.notes:
+                self.ctx.notes.append(self.money_unjudged)
+                self.ctx.progress.line(f"  {self.money_unjudged}")
+        self.level_seen = list(latest.exchanges)
+        return latest
 
     # --- following orders to their end -------------------------------------------------
 

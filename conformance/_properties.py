@@ -92,6 +92,8 @@ class PropertyRunner:
                 self.verdicts.ok(*checks.passed)
                 for action, message in checks.unsupported.items():
                     self.verdicts.action_not_supported(action, message)
+                for rid, reason in checks.unjudged.items():
+                    self.verdicts.not_exercised(rid, reason)
                 for finding in checks.findings:
                     first_seen.setdefault(finding.rid, finding)
             if checks.findings:

@@ -183,7 +183,7 @@ def run(ctx: Context) -> None:
 
     def malformed_order(order_id: str) -> Checks:
         c = Checks()
-        if order_id == "" and d.status_no_id == "empty":  # the dialect answers nothing to a status without an id
+        if not order_id.strip() and d.status_no_id == "empty":  # the dialect answers nothing to a status without an id
             return c
         ex = _send(ctx, {"action": "status", "order": order_id})
         expect.error(c, ex, "V2-STA-01", what="an error for a malformed order id")
@@ -211,6 +211,9 @@ def run(ctx: Context) -> None:
             if refused_all:
                 ctx.verdicts.not_exercised(rid, "every multi-status was refused (V2-BAT-03): no batch was answered "
                                            "to judge")
+        if "V2-BAT-01" in ctx.verdicts.findings and not ctx.verdicts.exercised("V2-BAT-02"):
+            ctx.verdicts.not_exercised("V2-BAT-02", "the multi-status answers were not keyed by the ids asked "
+                                       "(V2-BAT-01): which asked id an item answers could not be told")
 
     def over_limit(ids: list[str]) -> Checks:
         c = Checks()
@@ -278,6 +281,9 @@ def run(ctx: Context) -> None:
         action = str(params.get("action") or "").strip().lower()
         if not ctx.verdicts.supports(action):  # answered as unknown already: not sent again
             return c
+        if action == "status" and d.status_no_id == "empty" and not any(
+                str(params.get(f) or "").strip() for f in ("order", "orders")):
+            return c  # the dialect answers nothing to a status without an id (docs/dialects.md, status.no_id)
         ex = ctx.session.send({"key": cfg.key, **params})
         expect.unsupported(c, ex)  # an optional action answered as unknown: recorded, never sent again
         data = expect.response(c, ex)

@@ -335,6 +335,18 @@ def malformed_numbers(valid: int) -> list[tuple[str, str]]:
             ("a negative number", f"-{valid}")]
 
 
+def malformed_service_ids(service_id: str, dialect: Dialect) -> list[tuple[str, str]]:
+    """(what, value): every malformed way of writing the service id ``service_id`` (a whole number), each tried.
+
+    A dialect whose panel looks the id up as MySQL casts a string for an integer column (``add.service:
+    "mysql"``) documents ``1abc`` and ``1e0`` as the service 1: those two are not probed there."""
+    out = [("trailing letters", f"{service_id}abc"), ("a fraction", f"{service_id}.5"),
+           ("an exponent", f"{service_id}e0"), ("a negative number", f"-{service_id}"), ("a word", "abc")]
+    if dialect.service_cast == "mysql":
+        out = [(what, value) for what, value in out if what not in ("trailing letters", "an exponent")]
+    return out
+
+
 def invalid_dripfeed(dialect: Dialect) -> list[tuple[str, str, str, str]]:
     """(kind, field, what, value): every invalid runs and interval of a drip-feed order, one at a time: each
     malformed writing ("malformed"), and a value the documents rule out ("invalid": no runs; an interval the

@@ -8,6 +8,27 @@ from ._orders import OrdersPhase
 from .rules import Status
 
 
+# What needs an order of the run shown by status: its fields, words, charge and lifecycle, and what is asked of
+# an order in a known state (refill, cancel, the second key).
+SHOWN_BY_STATUS = ("V2-STA-02", "V2-STA-03", "V2-STA-04", "V2-STA-05", "V2-BAT-06", "V2-ORD-02", "V2-ORD-03",
+                   "V2-ORD-04", "V2-ORD-05", "V2-ORD-06", "V2-ORD-07", "V2-REF-01", "V2-REF-02", "V2-REF-03",
+                   "V2-REF-05", "V2-REF-06", "V2-CAN-01", "V2-CAN-02", "V2-CAN-03", "V2-CAN-04", "V2-ISO-01",
+                   "V2-ISO-02", "V2-ISO-03")
+
+
+def _never_shown(phase: OrdersPhase, lost: list[str]) -> None:
+    """No order of the run was ever shown by status: say why, for what needed one (not "not reached")."""
+    if not phase.orders or any(o.last is not None for o in phase.orders.values()):
+        return  # none placed: each item of the plan says why (the cap, a stop, the link)
+    if lost:
+        cause = (f"status never showed an order of the run: it did not know the id(s) add answered "
+                 f"({', '.join(lost[:5])}; V2-ADD-01)")
+    else:
+        cause = "status never showed an order of the run (each answer is judged under its own requirement)"
+    for rid in SHOWN_BY_STATUS:
+        phase.ctx.verdicts.not_exercised(rid, cause)
+
+
 def explain_unreached(phase: OrdersPhase) -> None:
     """Why a requirement of the orders tier was not reached: budget, plan, time."""
     v = phase.ctx.verdicts
@@ -15,6 +36,10 @@ def explain_unreached(phase: OrdersPhase) -> None:
     why = phase.ctx.stopped or "the run ended before it was reached (raise --programs or --steps)"
     blocked = f"no add was sent after this: {session.cannot_follow}" if session.cannot_follow else None
     busy = phase.busy()
+    lost = [o.id for o in phase.orders.values() if o.lost]
+    unfollowed = (f"; orders the panel placed but status does not know ({', '.join(lost[:5])}, V2-ADD-01) may "
+                  "hold the link") if lost else ""
+    _never_shown(phase, lost)
     for item in phase.items:
         if not item.placed:
             held = busy.get(item.service.id)
@@ -25,6 +50,8 @@ def explain_unreached(phase: OrdersPhase) -> None:
             elif held is not None:
                 reason = (f"order {held} of the run on service {item.service.id} was still open: an add with the same "
                           "link waits until it ends")
+            elif item.busy is not None:
+                reason = f"the panel refused it for its link being busy ({item.busy!r}) until the run ended{unfollowed}"
             else:
                 reason = why
             for rid in item_rids(item):
@@ -75,5 +102,7 @@ def explain_unreached(phase: OrdersPhase) -> None:
         v.not_exercised("V2-STA-05", f"the dialect {phase.ctx.dialect.name!r} gives no currency in a status")
     if "cancel" in actions and not any(not o.spec.service.cancel for o in phase.orders.values()):
         v.not_exercised("V2-CAN-03", "no order of a service without cancel was placed")
+    if "cancel" in actions and not any(o.final and not o.lost and o.spec.service.cancel for o in phase.orders.values()):
+        v.not_exercised("V2-CAN-04", "no order of a cancel service had ended in this run")
     if "cancel" in actions and not v.exercised("V2-ISO-02"):
         v.not_exercised("V2-ISO-02", "every order had ended before the second key tried to cancel it")

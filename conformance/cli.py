@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .terminal import NO_COLOR_HELP, wants_colour
+
 if TYPE_CHECKING:
     from .report import Report
 
 
-def _amount(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+def amount_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+    """A ``--max-spend``-style option: a positive, finite amount in the panel's currency (None when not given)."""
     if value is None:
         return None
     try:
@@ -52,12 +55,12 @@ def _hypothesis_home() -> None:
 
 @click.command("conformance")
 @click.argument("url")
-@click.option("--key", required=True, envvar="MOCKPANEL_KEY", help="The panel API key (env: MOCKPANEL_KEY). Shown only redacted.")
-@click.option("--second-key", envvar="MOCKPANEL_SECOND_KEY", default=None,
-              help="A second key on the same panel, for the isolation checks (env: MOCKPANEL_SECOND_KEY).")
+@click.option("--key", required=True, envvar="MOCKPANEL_KEY", show_envvar=True, help="The panel API key. Shown only redacted.")
+@click.option("--second-key", envvar="MOCKPANEL_SECOND_KEY", show_envvar=True, default=None,
+              help="A second key on the same panel, for the isolation checks.")
 @click.option("--tier", type=click.Choice(["read-only", "orders"]), default="read-only", show_default=True,
               help="read-only spends nothing; orders places the cheapest orders to --link, capped by --max-spend.")
-@click.option("--max-spend", callback=_amount, default=None, metavar="AMOUNT",
+@click.option("--max-spend", callback=amount_option, default=None, metavar="AMOUNT",
               help="Hard cap for the orders tier, in the panel's currency: no add is sent that could pass it.")
 @click.option("--link", default=None, help="Where the orders tier's orders go (a page you own).")
 @click.option("--dialect", default="standard", show_default=True, help="Dialect profile to judge against (name or .json path), or 'auto': fingerprint the panel (read-only) and judge it against the closest profile, listing each deviation.")
@@ -80,12 +83,13 @@ def _hypothesis_home() -> None:
               help="Seconds to wait for placed orders to end when the panel's clock cannot be driven.")
 @click.option("--no-control-api", is_flag=True, help="Do not use a mock's /_mock/ control API even if it answers.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary.")
+@click.option("--no-color", "no_color", is_flag=True, help=NO_COLOR_HELP)
 def conformance(
     url: str, key: str, second_key: str | None, tier: str, max_spend: Decimal | None, link: str | None, dialect: str,
     seed: int, json_path: str | None, junit_path: str | None, html_path: str | None, trace_path: str | None,
     rate: float | None, max_requests: int, timeout: float, max_answer_bytes: int, examples: int,
     programs: int | None, steps: int | None,
-    time_budget: float, no_control_api: bool, quiet: bool,
+    time_budget: float, no_control_api: bool, quiet: bool, no_color: bool = False,
 ) -> None:
     """Check the panel API at URL (…/api/v2) requirement by requirement.
 
@@ -125,7 +129,7 @@ def conformance(
         max_answer_bytes=max_answer_bytes,
         programs=programs, steps=steps, time_budget=time_budget, use_control_api=not no_control_api,
     )
-    progress = Progress(sys.stdout, quiet=quiet)
+    progress = Progress(sys.stdout, quiet=quiet, colour=wants_colour(sys.stdout, no_color))
     report = run(config, progress=progress)
     redact = report.redactor or (lambda text: text)
     if quiet:

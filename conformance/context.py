@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Callable, TextIO
 
 from .profile import Dialect
+from .terminal import Terminal, Ticker, duration
 
 from .catalogue import Catalogue
 from .expect import Expect, ServiceInfo
@@ -55,28 +56,48 @@ class Target:
 
 
 class Progress:
-    """Progress lines on the terminal while the run goes."""
+    """Progress on the terminal while the run goes: lines, coloured outcomes, and while the run waits a
+    live status line (a heartbeat line off a terminal; ``terminal.py``)."""
 
-    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False, colour: bool | None = None) -> None:
         self.stream = stream or sys.stdout
         self.quiet = quiet
         self.started = time.monotonic()
-        self._beat = float("-inf")
+        self.terminal = Terminal(self.stream, colour=colour, heartbeat=HEARTBEAT)
+        # How often a wait redraws its line: every second on a terminal, a heartbeat's interval elsewhere.
+        self.tick = 1.0 if self.terminal.live else HEARTBEAT
+        self.section = "starting"
+        self._waiting, self._waited = "", float("-inf")
 
     def line(self, text: str = "") -> None:
+        if text and not text.startswith(" "):
+            self.section = text  # "read-only checks", "orders checks": what the live line says the run is at
         if not self.quiet:
-            self.stream.write(text + "\n")
-            self.stream.flush()
+            self.terminal.line(text)
+
+    def running(self, sent: Callable[[], int], budget: int) -> Ticker:
+        """While the run goes, on a terminal: a live line with the section, the requests sent of the budget and
+        the time (a wait's own line while it waits). Off a terminal, or with -q, nothing."""
+        def render() -> str:
+            if time.monotonic() - self._waited < 2 * self.tick:
+                return self._waiting
+            return (f"  {self.section}: {sent():,} requests sent (budget {budget:,}), "
+                    f"{duration(time.monotonic() - self.started)} into the run")
+        return Ticker(self.terminal if not self.quiet else Terminal(self.stream, colour=False, live=False), render)
+
+    def paint(self, text: str, style: str) -> str:
+        """``text`` coloured (``pass``, ``fail``, ``warn``) when the terminal takes colour."""
+        return self.terminal.paint(text, style)
 
     def check(self, label: str, outcome: str) -> None:
-        self.line(f"  {label:<58} {outcome}")
+        self.line(f"  {label:<58} {self.terminal.outcome(outcome)}")
 
     def heartbeat(self, text: str) -> None:
-        """A line saying what the run waits for, at most every HEARTBEAT seconds."""
-        now = time.monotonic()
-        if now - self._beat >= HEARTBEAT:
-            self._beat = now
-            self.line(f"  waiting: {text} ({now - self.started:.0f} s into the run)")
+        """What the run waits for: the live line on a terminal, else a line at most every HEARTBEAT seconds."""
+        if not self.quiet:
+            self._waiting = f"  waiting: {text} ({time.monotonic() - self.started:.0f} s into the run)"
+            self._waited = time.monotonic()
+            self.terminal.status(self._waiting)
 
 
 @dataclass
@@ -110,7 +131,7 @@ class Context:
             left = end - time.monotonic()
             if left <= 0:
                 return
-            time.sleep(min(left, HEARTBEAT))
+            time.sleep(min(left, self.progress.tick))
 
     def supports(self, action: str) -> bool:
         """The dialect has the action and the panel has not answered it as an unknown action: once it

@@ -103,7 +103,8 @@ class Expect(ExpectBase):
     def services(self, c: Checks, ex: Exchange) -> list[ServiceInfo] | None:
         data = self.response(c, ex)
         if data is NOT_JSON:
-            c.fail("V2-SVC-01", "services did not answer JSON", ex)
+            # counted once, under V2-GEN-01 (or GEN-06, no answer): nothing of this answer to judge here
+            c.unjudged.setdefault("V2-SVC-01", f"the answers it was judged by were not JSON ({self.not_json(ex)})")
             return None
         if data == self.dialect.services_empty and data != []:
             c.ok("V2-SVC-01")
@@ -189,7 +190,8 @@ class Expect(ExpectBase):
         return None
 
     def status_item(self, c: Checks, item: Any, label: str, ex: Exchange, rid: str = "V2-STA-02",
-                    context: str = "multi_status") -> StatusInfo | None:
+                    context: str = "multi_status", order_id: str | None = None) -> StatusInfo | None:
+        """One order's status (``order_id``: the id asked, which an id the status echoes must be)."""
         if not c.require(rid, isinstance(item, dict) and not self.is_error(item),
                          f"{label}: expected an order status object, got {short(item)}", ex):
             return None
@@ -232,9 +234,13 @@ class Expect(ExpectBase):
                     remains = number
                 elif name == "start_count":
                     start_count = number
-            else:  # id_str / id_int: the order id echoed
-                c.require(rid, is_kind(value, kind), f"{label} {name!r} is {json_kind(value)}; "
-                          f"the dialect wants {kind_name(kind)}", ex)
+            else:  # str_or_null; id_str / id_int: the order id echoed, which must be the one asked for
+                if c.require(rid, is_kind(value, kind), f"{label} {name!r} is {json_kind(value)}; "
+                             f"the dialect wants {kind_name(kind)}", ex) and order_id is not None \
+                        and kind in ("id_str", "id_int"):
+                    c.require(rid, str(value) == order_id,
+                              f"{label} {name!r} is {short(value)}: the status asked for order {order_id} is "
+                              "about another order", ex)
         if word is None:
             return None
         return StatusInfo(str(word), status, charge, remains, start_count)
@@ -242,7 +248,8 @@ class Expect(ExpectBase):
     def single_status(self, c: Checks, ex: Exchange) -> StatusInfo | None:
         data = self.response(c, ex)
         if data is NOT_JSON:
-            c.fail("V2-STA-02", "status did not answer JSON", ex)
+            # counted once, under V2-GEN-01 (or GEN-06, no answer): nothing of this answer to judge here
+            c.unjudged.setdefault("V2-STA-02", f"the answers it was judged by were not JSON ({self.not_json(ex)})")
             return None
         if self.dialect.single_status == "keyed" and isinstance(data, dict) and not self.is_error(data):
             if not c.require("V2-STA-02", len(data) == 1 and isinstance(next(iter(data.values())), dict),
@@ -256,14 +263,16 @@ class Expect(ExpectBase):
             self.envelope(c, "V2-STA-02", data, ex, "status")
             fields = self.dialect.status_fields
             data = {k: v for k, v in data.items() if k in fields or k not in self.envelope_for("status")}
-        return self.status_item(c, data, "status", ex, context="status")
+        asked = str(ex.params.get("order", "")).strip()
+        return self.status_item(c, data, "status", ex, context="status", order_id=asked or None)
 
     def status_batch(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str]) -> dict[str, Any] | None:
         """A multi-status answer: keyed by token (BAT-01), every token present (BAT-02),
         unknown ones with the item error (BAT-02, ERR-01). Returns the items by token."""
         data = self.response(c, ex)
         if data is NOT_JSON:
-            c.fail("V2-BAT-01", "multi-status did not answer JSON", ex)
+            # counted once, under V2-GEN-01 (or GEN-06, no answer): nothing of this answer to judge here
+            c.unjudged.setdefault("V2-BAT-01", f"the answers it was judged by were not JSON ({self.not_json(ex)})")
             return None
         if self.error_message(data, keyed=False) is not None:
             c.fail("V2-BAT-03", f"a batch of {len(tokens)} ids was refused: {short(data)}", ex)
@@ -274,10 +283,15 @@ class Expect(ExpectBase):
             return None
         items: dict[str, Any] = data
         missing = [t for t in tokens if t not in data]
-        c.require("V2-BAT-02", not missing,
-                  f"{len(missing)} of {len(tokens)} requested ids are missing from the answer (first: {missing[:3]})", ex)
         extra = [k for k in data if k not in tokens]
-        c.require("V2-BAT-01", not extra, f"the answer has keys that were not asked for: {extra[:3]}", ex)
+        # Keys other than the ids asked break BAT-01 (keyed by each requested id); the ids they stand in for are
+        # the same defect, not a second one under BAT-02, which is for ids dropped with nothing in their place.
+        c.require("V2-BAT-01", not extra, f"the answer's keys are not exactly the ids asked: keys {extra[:3]} "
+                  f"were not asked for{f', and asked ids {missing[:3]} are missing' if missing else ''}", ex)
+        if not extra:
+            c.require("V2-BAT-02", not missing,
+                      f"{len(missing)} of {len(tokens)} requested ids are missing from the answer (first: "
+                      f"{missing[:3]})", ex)
         for token in tokens:
             if token in unknown and token in data:
                 message = self.item_error(data[token])
@@ -302,7 +316,8 @@ class Expect(ExpectBase):
     def refill_batch_status(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str]) -> None:
         data = self.response(c, ex)
         if data is NOT_JSON:
-            c.fail("V2-BAT-05", "multi refill status did not answer JSON", ex)
+            # counted once, under V2-GEN-01 (or GEN-06, no answer): nothing of this answer to judge here
+            c.unjudged.setdefault("V2-BAT-05", f"the answers it was judged by were not JSON ({self.not_json(ex)})")
             return
         if self.is_error(data):
             c.fail("V2-BAT-03", f"a batch of {len(tokens)} refill ids was refused: {short(data)}", ex)

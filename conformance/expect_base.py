@@ -60,17 +60,25 @@ class ExpectBase:
         c.ok("V2-GEN-06")
         assert ex.status is not None
         c.require("V2-GEN-02", ex.status < 500, f"the panel answered HTTP {ex.status}", ex)
+        why = f" ({ex.json_defect})" if ex.json_defect else ""
         if not c.require(
             "V2-GEN-01", ex.is_json,
-            f"the answer is not JSON (HTTP {ex.status}, {ex.content_type or 'no content type'}): "
+            f"the answer is not JSON{why} (HTTP {ex.status}, {ex.content_type or 'no content type'}): "
             f"{ex.body[:120]!r}", ex,
         ):
             return NOT_JSON
+        if ex.json_defect:  # read all the same (a lenient client would), and judged on the rest
+            c.fail("V2-GEN-01", f"the answer is not valid JSON: {ex.json_defect}: {ex.body[:160]!r}", ex)
         self._content_type(c, ex)
         data = ex.data
         if isinstance(data, dict) and self._foreign_error(data) is not None and self._shaped(data) is None:
             c.fail("V2-GEN-05", f"an error in another envelope than the dialect's {self._error_form()}: {short(data)}", ex)
         return data
+
+    @staticmethod
+    def not_json(ex: Exchange) -> str:
+        """Why ``ex`` gave nothing to judge, naming the requirement that counted it."""
+        return "no answer: V2-GEN-06" if ex.error and ex.status is None else "V2-GEN-01"
 
     def _content_type(self, c: Checks, ex: Exchange) -> None:
         """GEN-07: JSON says it is JSON (or is sent as the profile says this panel family sends it)."""
@@ -153,8 +161,8 @@ class ExpectBase:
     ) -> bool:
         """The answer is an error object (rid); its words are the dialect's (wording_rid)."""
         data = self.response(c, ex)
-        if data is NOT_JSON:
-            c.fail(rid, f"expected {what}; the answer is not JSON", ex)
+        if data is NOT_JSON:  # counted once, under V2-GEN-01 (or GEN-06, no answer): not a second time under rid
+            c.unjudged.setdefault(rid, f"the answers it was judged by were not JSON ({self.not_json(ex)})")
             return False
         found = self.error_message(data)
         if not c.require(rid, found is not None, f"expected {what}, got {short(data)}", ex) or found is None:
@@ -195,8 +203,10 @@ class ExpectBase:
         for shape in self.dialect.error_bodies.values():
             fixed = {k: v for k, v in shape.items() if not (isinstance(v, str) and "{message}" in v)}
             slots = [k for k in shape if k not in fixed]
-            if set(data) == set(shape) and all(data[k] == v for k, v in fixed.items()) and slots:
-                return data[slots[0]], slots[0]
+            if set(data) == set(shape) and all(data[k] == v for k, v in fixed.items()):
+                if slots:
+                    return data[slots[0]], slots[0]
+                return short(data), "error body"  # a body with no words ({"refill": "0"}): the whole of it
         return None
 
     def is_error(self, data: Any) -> bool:

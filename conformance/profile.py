@@ -55,7 +55,7 @@ class Dialect:
     service_types: frozenset[str] | None
     type_fields: Mapping[str, Mapping[str, tuple[str, ...]]]
     errors: Mapping[ErrorCode, str]
-    error_bodies: Mapping[ErrorCode | str, Mapping[str, Any]]  # by code, or "code.field" for one field's
+    error_bodies: Mapping[ErrorCode | str, Mapping[str, Any]]  # by code, "code.field" for one field's, "action:code"
     json_indent: int | None
     content_type: str
     json_prefix: str = ""  # written before every answer (a PHP script's stray newline)
@@ -129,7 +129,12 @@ def _read(name: str) -> tuple[dict[str, Any], str]:
             raise DialectError(f"dialect file {name!r} does not exist; give a profile .json path or a built-in name")
         if path.stat().st_size > MAX_PROFILE_BYTES:
             raise DialectError(f"dialect file {name!r} is over {MAX_PROFILE_BYTES} bytes; a profile is small")
-        text, where = path.read_text(encoding="utf-8"), str(path)
+        try:
+            text, where = path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError as exc:
+            raise DialectError(f"{name}: not UTF-8 text (byte {exc.start}); save the profile as UTF-8") from None
+        except OSError as exc:
+            raise DialectError(f"{name}: cannot read it ({exc.strerror or exc})") from None
     else:
         entry = next((e for e in _builtin().iterdir() if e.name == f"{name}.json"), None)
         if entry is None:
@@ -141,6 +146,8 @@ def _read(name: str) -> tuple[dict[str, Any], str]:
         raise DialectError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise DialectError(f"{where}: a profile is a JSON object")
+    if where == str(path):  # a user's file with no name of its own is named by the file, not by what it extends
+        data.setdefault("name", path.stem)
     return data, where
 
 
@@ -203,9 +210,10 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
     types = d.get("service_types")
     if types is not None and any(t not in TYPE_RULES for t in types):
         raise DialectError(f"{where}: 'service_types' names a type the documents do not have")
-    # "code.field" keys stay text (the body of that code about that field only); the code must be one.
+    # "code.field" and "action:code" keys stay text (the body of that code about that field only, or in that
+    # action only); the code must be one.
     bodies: dict[ErrorCode | str, dict[str, Any]] = {
-        (k if ErrorCode(k.partition(".")[0]) and "." in k else ErrorCode(k)): dict(v)
+        (k if ErrorCode(k.rpartition(":")[2].partition(".")[0]) and ("." in k or ":" in k) else ErrorCode(k)): dict(v)
         for k, v in (d.get("error_bodies") or {}).items()}
     json_cfg = d.get("json", {})
     try:  # the actions it lists, each one the table knows; or, listing none, the table's defaults

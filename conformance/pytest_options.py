@@ -9,6 +9,7 @@ Only that suite reads them. Keys can come from the environment, so CI logs never
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any, Sequence
 
 import pytest
@@ -43,6 +44,9 @@ def runs_the_suite(args: Sequence[str]) -> bool:
 @pytest.hookimpl
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     short = runs_the_suite(args)
+    if short and find_spec("hypothesis") is None:  # one line, before collection would end in a traceback
+        raise pytest.UsageError("the conformance suite needs the 'conformance' extra (hypothesis): "
+                                "pip install 'mockpanel[conformance]'")
     group = parser.getgroup("mockpanel-conformance",
                             "mockpanel conformance suite (pytest --pyargs mockpanel.conformance.pytest_suite)")
     for name, extra, text in OPTIONS:

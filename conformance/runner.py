@@ -130,7 +130,7 @@ def run(
 
     def cannot(message: str, session: Session | None = None) -> Report:
         red = session.redactor if session else (lambda text: text)
-        progress.line(f"could not run: {red(message)}")
+        progress.line(f"{progress.paint('could not run:', 'error')} {red(message)}")
         return Report(
             url=red(config.url), dialect=str(config.dialect),
             tier=config.tier, seed=config.seed, started=started_wall, duration=time.monotonic() - started,
@@ -211,7 +211,8 @@ def _start(config: RunConfig, catalogue: Any, transport: httpx.BaseTransport | N
     if config.tier != "orders" and (config.link or config.max_spend):
         ctx.notes.append("--max-spend and --link apply to --tier orders only; this read-only run spent nothing")
     try:
-        return _run(ctx, started, started_wall, rate)
+        with progress.running(lambda: session.sent, config.max_requests):  # a live line, on a terminal only
+            return _run(ctx, started, started_wall, rate)
     except Interrupted as exc:
         return _interrupted(ctx, str(exc), started, started_wall)
     except Exception as exc:  # noqa: BLE001 - keep what was found; exit 2 says it could not finish
@@ -291,7 +292,7 @@ def _run(ctx: Context, started: float, started_wall: str, rate: float) -> Report
     except (CannotRun, StopRun) as exc:
         _changes(ctx)
         report = _report(ctx, started, started_wall, error=red(str(exc)))
-        progress.line(f"could not run: {red(str(exc))}")
+        progress.line(f"{progress.paint('could not run:', 'error')} {red(str(exc))}")
         for note in report.notes:
             progress.line(f"  note: {note}")
         return report
@@ -431,7 +432,7 @@ def _summary(ctx: Context, report: Report) -> None:
         if r.outcome in (FAILED, WARNING):
             tag = "FAILED " if r.outcome == FAILED else "WARNING"
             message = r.finding.message if r.finding else ""
-            p.line(f"  {tag} {r.requirement.id}  {r.requirement.title}")
+            p.line(f"  {p.paint(tag, 'fail' if r.outcome == FAILED else 'warn')} {r.requirement.id}  {r.requirement.title}")
             p.line(f"          {message[:200]}")
     for note in report.notes:
         p.line(f"  note: {note}")
@@ -448,4 +449,4 @@ def _summary(ctx: Context, report: Report) -> None:
     verdict = {0: "PASSED", 1: "FAILED", 2: "COULD NOT JUDGE"}[report.exit_code]
     if report.interrupted:
         verdict += f", INTERRUPTED by {report.interrupted}"
-    p.line(f"result: {verdict} (exit {report.exit_code})")
+    p.line(f"result: {p.paint(verdict, 'pass' if report.exit_code == 0 else 'fail')} (exit {report.exit_code})")

@@ -27,10 +27,10 @@ from decimal import Decimal
 from typing import Any, Callable
 
 import httpx
-import orjson
 
 from .actions import PROBE_PREFIX, read_actions, read_only_may_send
-from ._exchange import BODY_LIMIT, NOT_JSON, USER_AGENT, Exchange, normalize_action, retry_after
+from ._json_text import read_json
+from ._exchange import BODY_LIMIT, MAX_DEPTH, NOT_JSON, USER_AGENT, Exchange, depth, normalize_action, retry_after
 from .redaction import Redactor, redact
 from ._spend import Overcharge, SpendLedger, amount, valid_cost
 from ._wire import DEFAULT_MAX_ANSWER_BYTES, Answer, AnswerError, Deadline, DeadlineTransport, fetch
@@ -336,15 +336,16 @@ class Session:
         status = content_type = None
         body = ""
         data: Any = NOT_JSON
+        defect: str | None = None
         if answer is not None:
             status = answer.status_code
             content_type = answer.headers.get("content-type", "")
             raw = answer.content
             if answer.error is None:
-                try:
-                    data = orjson.loads(raw) if raw.strip() else NOT_JSON
-                except orjson.JSONDecodeError:
-                    data = NOT_JSON
+                data, defect = read_json(raw)
+                if data is not NOT_JSON and depth(data) > MAX_DEPTH:  # read no further: nothing recurses into it
+                    data, defect = NOT_JSON, None
+                    error = f"the answer is JSON nested deeper than {MAX_DEPTH} levels; not read"
             text = raw[: BODY_LIMIT * 4].decode("utf-8", errors="replace")
             cut = len(text) > BODY_LIMIT or len(raw) > BODY_LIMIT * 4
             body = red(text[:BODY_LIMIT] + ("…" if cut else ""))
@@ -364,6 +365,7 @@ class Session:
             error=error,
             retries=retries,
             data=data,
+            json_defect=red(defect) if defect else None,
         )
         self.trace.append(exchange)
         return exchange

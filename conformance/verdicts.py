@@ -46,6 +46,7 @@ class Checks:
         self.passed: list[str] = []
         self.findings: list[Finding] = []
         self.unsupported: dict[str, str] = {}  # action -> how it was answered as unknown (expect_base.unknown_answer)
+        self.unjudged: dict[str, str] = {}  # requirement -> why an answer could not be judged by it
 
     def require(self, rid: str, ok: bool, message: str, *exchanges: Exchange) -> bool:
         if ok:
@@ -156,6 +157,8 @@ class Verdicts:
     def absorb(self, checks: Checks, steps: Iterable[str] = ()) -> None:
         for action, message in checks.unsupported.items():
             self.action_not_supported(action, message)
+        for rid, reason in checks.unjudged.items():
+            self.not_exercised(rid, reason)
         self.ok(*checks.passed)
         for finding in checks.findings:
             if steps and not finding.steps:

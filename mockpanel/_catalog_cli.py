@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import click
 
 from conformance.data import packaged
+from conformance.terminal import NO_COLOR_HELP, InputError, Meter, Terminal, Ticker, wants_colour
+from ._extras import MissingExtra
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._domain.catalog import Catalog
-
-_NEEDS_FAKER = "catalogue generation needs faker: pip install 'mockpanel[catalog]'"
 
 
 def builtin_catalogs() -> list[str]:
@@ -48,15 +48,15 @@ def resolve_catalog(spec: str | None) -> str | Catalog | None:
     return spec
 
 
-def _generate(services: int, seed: int) -> dict[str, object]:
+def _generate(services: int, seed: int, progress: Callable[[int], None] | None = None) -> dict[str, object]:
     from ._catalog_generate import generate_catalog
 
     try:
-        return generate_catalog(services, seed=seed)
+        return generate_catalog(services, seed=seed, progress=progress)
     except ModuleNotFoundError as exc:
         if exc.name != "faker":
             raise
-        raise ValueError(_NEEDS_FAKER) from None
+        raise MissingExtra("catalogue generation", "catalog", "faker") from None
 
 
 @click.group()
@@ -68,14 +68,25 @@ def catalog() -> None:
 @click.option("--services", "count", required=True, type=int, metavar="N", help="How many services (1 to 100000).")
 @click.option("--seed", default=0, show_default=True, type=int, help="The same seed gives the same catalogue.")
 @click.option("-o", "--output", default=None, metavar="FILE", help="Write it here (default: standard output).")
-def generate(count: int, seed: int, output: str | None) -> None:
+@click.option("--no-color", "no_color", is_flag=True, help=NO_COLOR_HELP)
+def generate(count: int, seed: int, output: str | None, no_color: bool = False) -> None:
     """A realistic catalogue of N services (for --catalog FILE): the platforms people buy for,
     every service type, providers' names, categories, rates, limits and flags."""
+    if output is not None and not Path(output).resolve().parent.is_dir():  # said before a minute of work, not after
+        raise InputError(f"cannot write {output}: the folder {Path(output).resolve().parent} does not exist")
+    err = Terminal(sys.stderr, colour=wants_colour(sys.stderr, no_color))
+    meter = Meter("generating services", count)
+
+    def made(n: int) -> None:
+        meter.done = n
+
     try:
-        data = _generate(count, seed)
+        with Ticker(err, meter.text, every=0.25):  # on a terminal: the count and an ETA; elsewhere silent
+            data = _generate(count, seed, made)
+            meter.label = "writing services"  # json.dumps of 100,000 services takes a second
+            text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
     except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+        raise InputError(str(exc)) from None
     if output is None:
         sys.stdout.write(text)
         return

@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 MAX_SERVICES = 100_000  # about 30 MB of JSON; a real provider lists a few thousand
+PROGRESS_EVERY = 1000  # services between two progress calls: ~50 ms apart
 PREFIX = "generate:"  # --catalog generate:N[:SEED]
 
 
@@ -120,8 +121,9 @@ MARKETS: dict[str, tuple[str, str]] = {
 _MARKS = ("", "", "", "", " ⚡", " 🔥", " ⭐", " [Recommended]", " [NEW]")
 
 
-def generate_catalog(services: int, *, seed: int = 0) -> dict[str, Any]:
-    """A catalogue file's JSON with ``services`` services, the same for the same seed."""
+def generate_catalog(services: int, *, seed: int = 0, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """A catalogue file's JSON with ``services`` services, the same for the same seed. ``progress`` (if given)
+    is told how many services are made, every ``PROGRESS_EVERY`` and at the end."""
     if isinstance(services, bool) or not isinstance(services, int) or not 1 <= services <= MAX_SERVICES:
         raise ValueError(f"the number of services must be an integer from 1 to {MAX_SERVICES}, got {services!r}")
     from faker import Faker  # the catalog extra: pip install 'mockpanel[catalog]'
@@ -139,7 +141,13 @@ def generate_catalog(services: int, *, seed: int = 0) -> dict[str, Any]:
     # Every type at least once when there is room, then the mix real price lists show.
     products = [_first_of(t) for t in SERVICE_TYPES][:services]
     products += rng.choices(PRODUCTS, weights=[p.weight for p in PRODUCTS], k=services - len(products))
-    made = [(_PLATFORMS.index(p.platform), PRODUCTS.index(p), _service(p, rng, words)) for p in products]
+    made = []
+    for p in products:
+        made.append((_PLATFORMS.index(p.platform), PRODUCTS.index(p), _service(p, rng, words)))
+        if progress is not None and len(made) % PROGRESS_EVERY == 0:
+            progress(len(made))
+    if progress is not None:
+        progress(len(made))
     made.sort(key=lambda row: (row[0], row[1], row[2]["category"]))  # by platform, product, category
     listing, next_id = [], rng.randint(1, 50)
     for _, _, entry in made:

@@ -1,28 +1,65 @@
-"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel catalog``, ``mockpanel conformance``,
+"""The command line: ``mockpanel serve``, ``mockpanel dialects``, ``mockpanel openapi``, ``mockpanel catalog``, ``mockpanel conformance``,
 ``mockpanel record``, ``mockpanel proxy``."""
 
 from __future__ import annotations
 
 import errno
+import io
 import os
+import re
 import signal
 import socket
 import sys
-from importlib.util import find_spec
 from typing import Any
 
 import click
+
+from conformance.terminal import InputError
 
 from ._version import __version__
 from ._accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
 from ._catalog_cli import catalog as catalog_group
 from ._catalog_cli import resolve_catalog
+from ._extras import require
 from ._recproxy_cli import from_recording, proxy, record
 
 READ_TIMEOUT = 15.0  # _server/protocol.py's default; not imported here, so --help stays quick
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, its errors shown as click shows them but with ``Error:`` coloured on a terminal
+    (not with NO_COLOR, nor when ``--no-color`` is among the arguments)."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        given = list(args) if args is not None else sys.argv[1:]
+        try:
+            result = super().main(given, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            _show(exc, no_color="--no-color" in given)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(result if type(result) is int else 0)  # as click's standalone mode: an Exit's code, else 0
+
+
+def _show(exc: click.ClickException, no_color: bool) -> None:
+    from conformance.terminal import Terminal, wants_colour
+
+    shown = io.StringIO()
+    exc.show(file=shown)
+    text = shown.getvalue()
+    terminal = Terminal(sys.stderr, colour=wants_colour(sys.stderr, no_color))
+    if terminal.colour:
+        text = re.sub(r"^Error:", terminal.paint("Error:", "error"), text, count=1, flags=re.MULTILINE)
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mockpanel")
 def main() -> None:
     """mockpanel: a stateful mock SMM panel (API v2), its pytest plugin and conformance suite."""
@@ -37,7 +74,7 @@ def main() -> None:
 @click.option("--seed", envvar="MOCKPANEL_SEED", show_envvar=True, default=0, show_default=True, type=int, help="Seed for ids, plans and outcomes.")
 @click.option("--key", "keys", multiple=True, help=f"API key to create (repeatable). Default: MOCKPANEL_KEYS (comma-separated), else {DEFAULT_KEY!r}.")
 @click.option("--balance", envvar="MOCKPANEL_BALANCE", show_envvar=True, default=DEFAULT_BALANCE, show_default=True, help="Opening balance of each --key.")
-@click.option("--currency", envvar="MOCKPANEL_CURRENCY", show_envvar=True, default="USD", show_default=True, help="Currency of each --key.")
+@click.option("--currency", envvar="MOCKPANEL_CURRENCY", show_envvar=True, default="USD", show_default=True, callback=lambda ctx, param, value: currency_code(value), help="Currency of each --key: an ISO 4217 code, three letters (usd is read as USD).")
 @click.option("--loop", envvar="MOCKPANEL_LOOP", show_envvar=True, default="auto", show_default=True, type=click.Choice(["auto", "asyncio", "uvloop"]), help="Event loop (uvloop is faster; asyncio has shorter tails under overload).")
 @click.option("--log-level", envvar="MOCKPANEL_LOG_LEVEL", show_envvar=True, default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @click.option("--state", "state_path", envvar="MOCKPANEL_STATE", show_envvar=True, default=None, metavar="FILE", help="Keep the panel's state in FILE (SQLite): load it at start, commit every change before answering (a kill -9 loses nothing answered). One server per file.")
@@ -70,6 +107,7 @@ def serve(
     from ._server.serving import server, server_options
 
     if from_dir is not None:
+        _alone_with_from(click.get_current_context())
         dialect, catalog = from_recording(from_dir)
     keys = keys or env_keys()
     try:
@@ -82,8 +120,8 @@ def serve(
         app.state.control.remember_opening()  # POST /_mock/reset brings these keys back
         app.state.control.faults.unsafe_content = unsafe_faults
         _logs(log_level, access_log, app, journal_bytes, state, log_format)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+    except ValueError as exc:  # a file's content or a value the panel refuses: one line, no usage banner
+        raise InputError(str(exc)) from None
     except StateUnavailable as exc:  # the --key accounts could not be recorded
         raise click.ClickException(str(exc)) from None
     sock = _listen(host, port)  # bound before the banner, so --port 0 shows the port it got
@@ -122,6 +160,24 @@ def serve(
     finally:
         if state is not None:
             state.close()
+
+
+def currency_code(value: str) -> str:
+    """``--currency``: three letters, as ISO 4217 codes are (``usd`` read as ``USD``); else a usage error."""
+    code = value.strip().upper()
+    if len(code) != 3 or not (code.isascii() and code.isalpha()):
+        raise click.BadParameter(f"{value[:40]!r} is not a currency code; give three letters as ISO 4217 writes "
+                                 "them, e.g. USD, EUR, RUB")
+    return code
+
+
+def _alone_with_from(ctx: click.Context) -> None:
+    """``--from DIR`` brings its own dialect and catalogue: --dialect or --catalog beside it is a mistake."""
+    given = [f"--{name}" for name in ("dialect", "catalog")
+             if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)]
+    if given:
+        raise click.UsageError(f"--from DIR serves the recording's own dialect.json and catalog.json: drop "
+                               f"{' and '.join(given)} (or drop --from)")
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -195,6 +251,22 @@ def dialects() -> None:
         click.echo(f"{name.ljust(width)}  {description}")
 
 
+@main.command()
+@click.option("--dialect", envvar="MOCKPANEL_DIALECT", show_envvar=True, default="standard", show_default=True, help="Dialect name or profile .json path.")
+def openapi(dialect: str) -> None:
+    """Print the panel API (API v2) as DIALECT speaks it, as an OpenAPI 3.1 document (JSON)."""
+    import json
+
+    from ._dialects.profile import DialectError, load_dialect
+    from ._endpoint.openapi import panel_openapi
+
+    try:
+        document = panel_openapi(load_dialect(dialect))
+    except DialectError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(document, indent=2))
+
+
 def _gauntlet_command() -> click.Command:
     from ._gauntlet.cli import gauntlet
 
@@ -207,10 +279,6 @@ def _state_command() -> click.Command:
     return state
 
 
-class _CannotJudge(click.ClickException):
-    exit_code = 2  # the suite's "could not judge the panel", not 1 ("a requirement failed")
-
-
 def _conformance() -> click.Command:
     import functools
 
@@ -221,8 +289,7 @@ def _conformance() -> click.Command:
 
     @functools.wraps(run)
     def checked(**options: Any) -> Any:  # hypothesis is the conformance extra, not a base dependency
-        if find_spec("hypothesis") is None:
-            raise _CannotJudge("the conformance suite needs hypothesis: pip install 'mockpanel[conformance]'")
+        require("hypothesis", "mockpanel conformance", "conformance")
         return run(**options)
 
     conformance.callback = checked

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+
+from conformance.cli import amount_option
+from conformance.terminal import InputError
+from ._extras import require
 
 
 class _CannotStart(click.ClickException):
@@ -42,32 +47,70 @@ def from_recording(folder: str) -> tuple[str, str]:
     dialect, catalog = root / "dialect.json", root / "catalog.json"
     missing = [p.name for p in (dialect, catalog) if not p.is_file()]
     if missing:
-        raise click.UsageError(f"--from {folder}: {' and '.join(missing)} not found there; "
+        raise InputError(f"--from {folder}: {' and '.join(missing)} not found there; "
                                "give a folder written by 'mockpanel record URL --key KEY --out DIR'")
     return str(dialect), str(catalog)
 
 
+def serves(dialect: Path, catalog: Path) -> None:
+    """Load a recording as ``serve --from`` does (a ValueError saying why it would refuse it)."""
+    from ._server.app import build_panel, create_app
+
+    create_app(build_panel(str(dialect), catalog=str(catalog), speed=0), str(dialect))
+
+
 @click.command()
-@click.argument("url")
-@click.option("--key", required=True, envvar="MOCKPANEL_KEY", help="The panel API key (env: MOCKPANEL_KEY). Never written.")
-@click.option("--out", "out", required=True, metavar="DIR", help="Write DIR/catalog.json and DIR/dialect.json.")
+@click.argument("url", required=False)
+@click.option("--key", required=True, envvar="MOCKPANEL_KEY", show_envvar=True, help="The panel API key. Never written.")
+@click.option("--out", "out", default=None, metavar="DIR", help="Write DIR/catalog.json, DIR/dialect.json and DIR/report.txt.")
+@click.option("--tier", type=click.Choice(["read-only", "orders"]), default="read-only", show_default=True,
+              help="read-only spends nothing; orders also places the cheapest orders to --link, capped by --max-spend, "
+                   "to learn what orders show.")
+@click.option("--max-spend", callback=amount_option, default=None, metavar="AMOUNT",
+              help="Hard cap for --tier orders, in the panel's currency: no add is sent that could pass it.")
+@click.option("--link", default=None, help="Where --tier orders' orders go (a page you own).")
+@click.option("--watch", type=click.FloatRange(min=0, max=3600), default=0.0, show_default=True, metavar="SECONDS",
+              help="With --tier orders: read the placed orders' statuses again over SECONDS, for their lifecycle's words.")
+@click.option("--compare", nargs=2, default=None, metavar="ORIGINAL_URL COPY_URL",
+              help="Instead of recording: replay one client session against both panels and print how many answers "
+                   "agree, and each difference (exit 1 if any differs).")
+@click.option("--copy-key", default=None, help="With --compare: the copy's key (default: --key).")
 @click.option("--rate", type=click.FloatRange(min=0), default=None, metavar="PER_SECOND",
               help="Requests per second (default 2; no limit on a loopback address).")
-@click.option("--max-requests", type=click.IntRange(min=10), default=100, show_default=True, help="Request budget.")
+@click.option("--max-requests", type=click.IntRange(min=10), default=200, show_default=True, help="Request budget.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True, help="Seconds per answer.")
-def record(url: str, key: str, out: str, rate: float | None, max_requests: int, timeout: float) -> None:
+@click.option("--max-answer-bytes", type=click.IntRange(min=1024), default=10 * 1024 * 1024, show_default=True,
+              help="Bytes of an answer read whole; a longer services list is read again one service at a time.")
+def record(url: str | None, key: str, out: str | None, tier: str, max_spend: Decimal | None, link: str | None,
+           compare: tuple[str, str] | None, copy_key: str | None, rate: float | None, max_requests: int,
+           timeout: float, max_answer_bytes: int, watch: float = 0.0) -> None:
     """Record a live panel, read-only (no add, refill or cancel): its catalogue, and its dialect
-    as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it."""
+    as a profile that extends the closest built-in one. `mockpanel serve --from DIR` serves it.
+    With --tier orders, also the cheapest orders, within --max-spend, and what they show.
+    With --compare ORIGINAL_URL COPY_URL, how closely a copy answers a client session as the original does."""
+    require("hypothesis", "mockpanel record", "conformance")  # it reads answers with the suite's judge
+    from conformance.runner import is_loopback
+
+    if tier == "orders" and (max_spend is None or link is None):
+        missing = " and ".join(n for n, v in (("--link", link), ("--max-spend", max_spend)) if v is None)
+        raise click.UsageError(f"--tier orders needs {missing}: where the orders go, and the most it may spend")
+    if compare is not None:
+        if url is not None or out is not None:
+            raise click.UsageError("--compare ORIGINAL_URL COPY_URL takes no URL argument and no --out")
+        pace = rate if rate is not None else (0.0 if all(is_loopback(u) for u in compare) else 2.0)
+        _compare(compare, key, copy_key, tier, max_spend, link, pace, timeout, max_requests)
+        return
+    if url is None or out is None:
+        raise click.UsageError("give the panel's URL and --out DIR (or --compare ORIGINAL_URL COPY_URL)")
     from conformance.record import RecordError, write
     from conformance.record import record as run
-    from conformance.runner import is_loopback
-    from ._dialects import load_dialect
 
     pace = rate if rate is not None else (0.0 if is_loopback(url) else 2.0)
     try:
-        recording = run(url, key, rate=pace, max_requests=max_requests, timeout=timeout)
-        catalog, dialect = write(recording, out)
-        load_dialect(str(dialect))  # the mock can speak it
+        recording = run(url, key, rate=pace, max_requests=max_requests, timeout=timeout,
+                        max_answer_bytes=max_answer_bytes, tier=tier, max_spend=max_spend or Decimal(0),
+                        link=link or "", watch=watch)
+        catalog, dialect = write(recording, out, check=serves)
     except RecordError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -78,10 +121,37 @@ def record(url: str, key: str, out: str, rate: float | None, max_requests: int, 
             "not what a panel sends (run 'mockpanel conformance' against it to see which)"
         ) from None
     click.echo(recording.fingerprint.summary())
+    for line in recording.learned:
+        click.echo(f"  {line}")
+    writes = (f"{recording.adds} adds, spending at most {recording.committed} (--max-spend {max_spend})"
+              if tier == "orders" else "none of them add, refill or cancel")
     click.echo(f"wrote {catalog} ({len(recording.catalog['services'])} services) and {dialect} "
-               f"(extends {recording.profile['extends']}); {recording.requests} requests, none of them add, "
-               "refill or cancel")
+               f"(extends {recording.profile['extends']}); {recording.requests} requests, {writes}")
     click.echo(f"serve it: mockpanel serve --from {out}")
+
+
+def _compare(urls: tuple[str, str], key: str, copy_key: str | None, tier: str, max_spend: Decimal | None,
+             link: str | None, rate: float, timeout: float, max_requests: int) -> None:
+    from conformance.fingerprint import fingerprint
+    from conformance.profile import load_dialect
+    from conformance.record import run_fidelity
+
+    for url in urls:
+        problem = upstream_error(url)
+        if problem is not None:
+            raise click.UsageError(problem)
+    try:
+        dialect = load_dialect(fingerprint(urls[0], key).best) if tier == "orders" else load_dialect("standard")
+        result = run_fidelity(urls[0], urls[1], key, copy_key=copy_key, tier=tier, max_spend=max_spend or Decimal(0),
+                              link=link or "", dialect=dialect, rate=rate, timeout=timeout, max_requests=max_requests)
+    except Exception as exc:  # whatever the panels answered: a line, never a traceback (nor the key)
+        raise click.ClickException(f"the comparison stopped: {type(exc).__name__}: {_hide(str(exc), key)[:300]}") \
+            from None
+    for line in result.lines():
+        click.echo(_hide(line, key))
+    agree, total = result.figure()
+    if agree < total:
+        sys.exit(1)
 
 
 @click.command()
@@ -111,7 +181,7 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
         try:
             load_dialect(dialect)
         except DialectError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise InputError(str(exc)) from None
     for path in (report_path, har_path):
         if path is not None and not Path(path).resolve().parent.is_dir():
             raise click.UsageError(f"cannot write {path}: its folder does not exist")

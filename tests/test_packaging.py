@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from fnmatch import fnmatch
 import os
 import re
 import subprocess
@@ -22,7 +23,7 @@ USED_INDIRECTLY = {
     "python-multipart": ("mockpanel/_endpoint/api.py", ".form("),  # Starlette's multipart parser
     "uvloop": ("mockpanel/_cli.py", '"uvloop"'),  # uvicorn's event loop (--loop)
     "pytest-xdist": (".ci/run", "pytest -n "),
-    "jinja2": ("mockpanel/_ui/app.py", "Jinja2Templates"),  # Starlette's templates render with it  # the project's own test command
+    "build": ("tests/helpers/install.py", '"-m", "build"'),  # the sdist and wheel of tests/install
 }
 
 
@@ -72,14 +73,14 @@ def _distributions(imports: dict[str, set[str]]) -> dict[str, set[str]]:
 
 def test_shipped_code_imports_only_declared_dependencies() -> None:
     used = _distributions(_imports(*SHIPPED))
-    allowed = _declared(None) | _declared("conformance") | _declared("catalog")
+    allowed = _declared(None) | _declared("conformance") | _declared("catalog") | _declared("pytest")
     undeclared = {dist: sorted(files) for dist, files in used.items() if dist not in allowed}
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
 
 
 def test_every_declared_dependency_is_used() -> None:
     used = set(_distributions(_imports(*SHIPPED)))
-    for dist in sorted(_declared(None) | _declared("conformance") | _declared("catalog")):
+    for dist in sorted(_declared(None) | _declared("conformance") | _declared("catalog") | _declared("pytest")):
         if dist in USED_INDIRECTLY:
             where, text = USED_INDIRECTLY[dist]
             assert text in (ROOT / where).read_text(encoding="utf-8"), f"{dist} is declared for {where}, which no longer uses it"
@@ -96,9 +97,23 @@ def test_the_extras_hold_what_only_their_feature_imports() -> None:
     assert _declared("conformance") == {"hypothesis"} and _declared("catalog") == {"faker"}
 
 
+# The modules pytest loads (the entry points) and those only they import: nothing else may import pytest,
+# so that the server, the command line and `import mockpanel` work without the pytest extra.
+PYTEST_ONLY = {"mockpanel/pytest_plugin.py", "mockpanel/_gauntlet/pytest_cells.py", "conformance/pytest_options.py",
+               "conformance/pytest_suite.py"}
+
+
+def test_pytest_is_an_extra_imported_only_by_what_pytest_loads() -> None:
+    assert "pytest" not in _declared(None) and _declared("pytest") == {"pytest"}
+    assert _distributions(_imports(*SHIPPED))["pytest"] == PYTEST_ONLY
+    entry_points = PYPROJECT["project"]["entry-points"]["pytest11"]
+    assert set(entry_points.values()) == {"mockpanel.pytest_plugin", "conformance.pytest_options"}
+    assert "mockpanel[conformance,catalog,pytest]" in PROJECT["optional-dependencies"]["test"]
+
+
 def test_tests_and_bench_import_only_what_the_test_extra_installs() -> None:
     used = _distributions(_imports("tests", "bench"))
-    allowed = _declared(None) | _declared("conformance") | _declared("catalog") | _declared("test")
+    allowed = _declared(None) | _declared("conformance") | _declared("catalog") | _declared("pytest") | _declared("test")
     undeclared = {dist: sorted(files) for dist, files in used.items() if dist not in allowed}
     assert not undeclared, f"tests/bench import packages the test extra does not install: {undeclared}"
     for dist in _declared("test"):
@@ -107,7 +122,7 @@ def test_tests_and_bench_import_only_what_the_test_extra_installs() -> None:
             assert text in (ROOT / where).read_text(encoding="utf-8")
         else:
             assert dist in used, f"the test extra installs {dist}, which no test imports"
-    assert set(PROJECT["optional-dependencies"]["test"]) >= {"mockpanel[conformance,catalog]"}
+    assert set(PROJECT["optional-dependencies"]["test"]) >= {"mockpanel[conformance,catalog,pytest]"}
 
 
 def test_uvicorn_without_the_standard_extras() -> None:
@@ -133,11 +148,15 @@ def test_without_the_conformance_extra_the_command_says_what_to_install(monkeypa
     from click.testing import CliRunner
 
     from mockpanel import _cli as cli
+    from mockpanel import _extras
 
-    monkeypatch.setattr(cli, "find_spec", lambda name: None if name == "hypothesis" else object())
-    result = CliRunner().invoke(cli.main, ["conformance", "http://127.0.0.1:9/api/v2", "--key", "k"])
-    assert result.exit_code == 2  # could not judge
-    assert "pip install 'mockpanel[conformance]'" in result.output
+    monkeypatch.setattr(_extras, "find_spec", lambda name: None if name == "hypothesis" else object())
+    for args in (["conformance", "http://127.0.0.1:9/api/v2", "--key", "k"], ["record", "http://127.0.0.1:9/api/v2",
+                                                                                "--key", "k", "--out", "never"]):
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == 2, result.output  # could not run
+        assert result.output == (f"Error: mockpanel {args[0]} needs the 'conformance' extra (hypothesis): "
+                                 "pip install 'mockpanel[conformance]'\n")
 
 
 def test_without_the_catalog_extra_generation_says_what_to_install(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -146,9 +165,10 @@ def test_without_the_catalog_extra_generation_says_what_to_install(monkeypatch) 
     from mockpanel import _cli as cli
 
     monkeypatch.setitem(sys.modules, "faker", None)  # what an install without faker raises
-    result = CliRunner().invoke(cli.main, ["catalog", "generate", "--services", "5"])
-    assert result.exit_code == 2
-    assert "pip install 'mockpanel[catalog]'" in result.output
+    for args in (["catalog", "generate", "--services", "5"], ["serve", "--catalog", "generate:5", "--port", "0"]):
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == 2, result.output
+        assert result.output == "Error: catalogue generation needs the 'catalog' extra (faker): pip install 'mockpanel[catalog]'\n"
 
 
 def test_one_version_for_the_mock_the_judge_and_the_distribution() -> None:
@@ -189,6 +209,12 @@ def test_every_package_of_the_checkout_ships() -> None:
     found = {".".join(p.parent.relative_to(ROOT).parts) for name in ("mockpanel", "conformance")
              for p in (ROOT / name).rglob("__init__.py")}
     assert found - listed == set()
-    data = {f"mockpanel.{'.'.join(p.relative_to(ROOT / 'mockpanel').parts)}" for p in (ROOT / "mockpanel").rglob("*")
+    data = {".".join(p.relative_to(ROOT).parts) for name in ("mockpanel", "conformance") for p in (ROOT / name).rglob("*")
             if p.is_dir() and p.name != "__pycache__" and not (p / "__init__.py").exists()}
     assert data <= listed  # data folders (templates, static) are listed too
+    # ... and their package-data patterns take every file in them (the wheel ships what a pattern takes)
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]
+    for folder in sorted(data):
+        files = [p.name for p in (ROOT / folder.replace(".", "/")).iterdir() if p.is_file()]
+        left = [f for f in files if not any(fnmatch(f, pattern) for pattern in patterns.get(folder, []))]
+        assert files and not left, f"{folder}: files no package-data pattern ships: {left}"

@@ -77,6 +77,8 @@ def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
             seen.append(c.get(base + "/_mock/journal").text)
             seen.append(c.get(base + "/_mock/state").text)
             seen.append(c.get(base + "/_mock/orders/10001").text)
+            for page in ("", "/orders/10001", "/live?order=10001", "/download/journal.har", "/download/state.json"):
+                seen.append(c.get(base + "/_mock/ui" + page).text)  # the dashboard's pages and files
             journal = c.get(base + "/_mock/journal").json()
     finally:
         proc.terminate()

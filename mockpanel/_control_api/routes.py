@@ -20,6 +20,7 @@ from .registry import RAW_JSON, Endpoint, Handler, public_path
 from .._powers.control import iso
 from .._version import __version__
 from .._powers.journal_har import journal_har
+from .._endpoint.openapi import panel_openapi
 from .listing import LIST_ENDPOINTS
 from .openapi import build_openapi
 
@@ -34,6 +35,7 @@ def _index(c: Control, r: HttpRequest, b: Any) -> Any:
         "dialect": c.dialect.name,
         "api": list(c.dialect.endpoints),
         "openapi": "/_mock/openapi.json",
+        "api_openapi": "/_mock/openapi/api.json",
         "endpoints": ["GET /_mock/"] + [f"{e.method} {public_path(e.path)}" for e in ENDPOINTS if e.path != "/"],
         "ui": "/_mock/ui",
     }
@@ -43,6 +45,12 @@ def _openapi(c: Control, r: HttpRequest, b: Any) -> Any:
     document = build_openapi(ENDPOINTS, title=f"mockpanel control API ({c.dialect.name})", public_path=public_path)
     root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/<id>
     return {**document, "servers": [{"url": root or "/"}]}
+
+
+def _api_openapi(c: Control, r: HttpRequest, b: Any) -> Any:
+    # The panel API as this panel's dialect speaks it: no key, no token (it holds the profile's words only).
+    root = str(r.scope.get("root_path", "")).removesuffix("/_mock")  # the pytest hub mounts panels under /p/<id>
+    return panel_openapi(c.dialect, server=root or "/")
 
 
 def _health(c: Control, r: HttpRequest, b: Any) -> Any:
@@ -85,6 +93,8 @@ ENDPOINTS: list[Endpoint] = [
     E("GET", "/openapi.json", _openapi, "This API as an OpenAPI 3.1 document"),
     E("GET", "/health", _health, "Whether the server answers: status, version, uptime in seconds (no token needed)",
       answer=s.HEALTH, open_to_all=True),
+    E("GET", "/openapi/api.json", _api_openapi, "The panel API (API v2) as this panel's dialect speaks it, as an "
+      "OpenAPI 3.1 document (no token needed)", open_to_all=True),
     E("POST", "/reset", lambda c, r, b: c.reset(), "Back to the opening keys, balances and catalogue"),
     E("POST", "/keys", lambda c, r, b: c.create_key(**b.given()), "Create an API key (a random one if none is given)",
       s.NewKey, status=201),

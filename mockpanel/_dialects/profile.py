@@ -125,12 +125,15 @@ class Dialect:
         """A balance as people are shown it: ``show_money`` with the balance's decimals."""
         return shown_text(amount, self.balance_decimals)
 
-    def error_body(self, code: ErrorCode, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The whole answer for an error: {"error": message} unless the profile gives a shape."""
+    def error_body(self, code: ErrorCode, values: Mapping[str, Any], action: str = "") -> dict[str, Any]:
+        """The whole answer for an error: {"error": message} unless the profile gives a shape (for the code,
+        for the code about one field, or for the code in one action: "refill:incorrect_order_id")."""
         message = self.message(code, values)
         shape = self.error_bodies.get(code)
         if "field" in values:
             shape = self.error_bodies.get(f"{code.value}.{values['field']}", shape)
+        if action:
+            shape = self.error_bodies.get(f"{action}:{code.value}", shape)
         if shape is None:
             return {"error": message}
         return {k: (v.format(message=message, **values) if isinstance(v, str) else thawed(v)) for k, v in shape.items()}
@@ -171,6 +174,8 @@ def _read(name_or_path: str) -> tuple[dict[str, Any], str]:
     data = parse_json(text, where, DialectError)
     if not isinstance(data, dict):
         raise DialectError(f"{where}: a profile is a JSON object")
+    if where == str(path):  # a user's file with no name of its own is named by the file, not by what it extends
+        data.setdefault("name", path.stem)
     return data, where
 
 
@@ -236,7 +241,17 @@ def _limits(d: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def _field_code(where: str, path: str, name: str) -> ErrorCode | str:
-    """An error code ("missing_field"), or one about one field ("missing_field.link", kept as text)."""
+    """An error code ("missing_field"), one about one field ("missing_field.link", kept as text), or, in
+    ``error_bodies``, one in one action ("refill:incorrect_order_id", kept as text)."""
+    action, colon, rest = name.partition(":")
+    if colon and path == "error_bodies":
+        if action not in action_names():
+            raise DialectError(f"{where}: {path!r} key {name!r} names no action before the colon; "
+                               f"known: {list(action_names())}")
+        if "." in rest:
+            raise DialectError(f"{where}: {path!r} key {name!r}: an action's key names a code only (\"refill:{rest.partition('.')[0]}\")")
+        _field_code(where, path, rest)
+        return name
     code_name, dot, field_name = name.partition(".")
     try:
         code = ErrorCode(code_name)

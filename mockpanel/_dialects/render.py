@@ -62,8 +62,8 @@ class ErrorAnswer(dict):  # type: ignore[type-arg]
     http_status = 200
 
 
-def error(dialect: Dialect, exc: PanelError) -> dict[str, Any]:
-    body = dialect.error_body(exc.code, exc.values)
+def error(dialect: Dialect, exc: PanelError, action: str = "") -> dict[str, Any]:
+    body = dialect.error_body(exc.code, exc.values, action)
     code = dialect.family.error_status.get(exc.code)
     if code is None:
         return body

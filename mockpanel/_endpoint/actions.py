@@ -206,7 +206,14 @@ def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:
         params, key, account, served = _route(panel, dialect, params)
         return served.render(dialect, served.handle(panel, dialect, key, account, params))
     except PanelError as exc:
-        return render.error(dialect, exc)
+        return render.error(dialect, exc, _action_of(dialect, params))
+
+
+def _action_of(dialect: Dialect, params: Params) -> str:
+    """The action a request names, if the dialect has it (an error body may be that action's own)."""
+    action = params.get("action")
+    action = action.strip() if isinstance(action, str) else ""
+    return action if action in dialect.actions else ""
 
 
 def _route(panel: Panel, dialect: Dialect, params: Params) -> tuple[Params, Any, Account, Served]:
@@ -256,7 +263,7 @@ class Answers:
                     return hit
             payload = served.render(dialect, served.handle(panel, dialect, key, account, params))
         except PanelError as exc:
-            payload = render.error(dialect, exc)
+            payload = render.error(dialect, exc, _action_of(dialect, params))
         return payload, render.encode(dialect, payload)
 
     def balance(self, dialect: Dialect, key: str, account: Account, params: Params) -> tuple[Any, bytes]:

@@ -1,5 +1,6 @@
 """The gauntlet's matrix as a person and as CI read it: a terminal table (rows dialects, columns
-scenarios, each cell pass or fail with its first reason), JSON, JUnit XML (one case per cell) and HTML.
+scenarios, each cell pass or fail with its first reason), JSON, JUnit XML (one case per cell) and HTML
+(templates/gauntlet.html, in the look every report shares).
 
 Every text that came from the command or the panel is escaped in HTML and XML; keys never appear
 (the journal holds them redacted, and the gauntlet's key is its own).
@@ -7,12 +8,15 @@ Every text that came from the command or the panel is escaped in HTML and XML; k
 
 from __future__ import annotations
 
-import html
 import json
+from pathlib import Path
 from typing import Sequence
 from xml.etree import ElementTree as ET
 
+from conformance import pages
 from .matrix import Cell
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def _grid(cells: Sequence[Cell]) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
@@ -64,42 +68,7 @@ def to_junit(cells: Sequence[Cell]) -> str:
 
 
 def to_html(cells: Sequence[Cell], command: Sequence[str]) -> str:
+    """One self-contained page in the look of every report (conformance/pages.py)."""
     dialects, scenarios, at = _grid(cells)
-    e = html.escape
-    rows = []
-    for d in dialects:
-        tds = []
-        for s in scenarios:
-            cell = at.get((d, s))
-            if cell is None:
-                tds.append("<td>-</td>")
-            elif cell.passed:
-                tds.append('<td class="pass">pass</td>')
-            else:
-                tds.append(f'<td class="fail" title="{e(cell.reason)}">FAIL<br><small>{e(cell.reason[:160])}</small></td>')
-        rows.append(f"<tr><th>{e(d)}</th>{''.join(tds)}</tr>")
-    details = []
-    for c in cells:
-        if c.passed:
-            continue
-        findings = "".join(f"<li><b>{e(f.verdict)}</b> (at stake {e(str(f.at_stake))}): {e(f.message)}</li>"
-                           for f in c.findings)
-        details.append(f"<section><h3>{e(c.dialect)} &times; {e(c.scenario)}</h3><p>{e(c.reason)}</p>"
-                       f"<ul>{findings}</ul><pre>{e(c.output[-2000:])}</pre></section>")
-    passed = sum(c.passed for c in cells)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mockpanel gauntlet</title>
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #1f2328; }}
-table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #d0d7de; padding: .4rem .6rem; text-align: left; }}
-td.pass {{ background: #dafbe1; }} td.fail {{ background: #ffebe9; }} pre {{ background: #f6f8fa; padding: .6rem;
-overflow-x: auto; }} small {{ color: #57606a; }}
-</style></head><body>
-<h1>mockpanel gauntlet</h1>
-<p><code>{e(" ".join(command))}</code>: {passed} of {len(cells)} cells passed.</p>
-<table><tr><th>dialect</th>{"".join(f"<th>{e(s)}</th>" for s in scenarios)}</tr>
-{"".join(rows)}</table>
-{"".join(details)}
-</body></html>
-"""
+    return pages.render("gauntlet.html", TEMPLATES, cells=list(cells), command=" ".join(command), dialects=dialects,
+                        scenarios=scenarios, at=at, passed=sum(c.passed for c in cells))

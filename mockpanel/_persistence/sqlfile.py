@@ -106,8 +106,11 @@ def _check_file(path: Path) -> bytes:
     try:
         info = os.stat(path)
     except FileNotFoundError:
+        if not path.parent.exists():
+            raise StateFileError(f"cannot create the state file {path}: the folder {path.parent} does not exist; "
+                                 "create it first, or give --state a file in a folder that exists") from None
         if not path.parent.is_dir():
-            raise StateFileError(f"cannot create the state file {path}: {path.parent} is not a directory") from None
+            raise StateFileError(f"cannot create the state file {path}: {path.parent} is not a folder") from None
         return b""
     except OSError as exc:
         raise StateFileError(f"cannot use the state file {path}: {exc.strerror}") from None

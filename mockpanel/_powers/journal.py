@@ -111,8 +111,8 @@ def kept_answer(key: str, payload: Any, body: bytes | None) -> tuple[Any, int]:
 
 def shown_answer(key: str, body: bytes | None) -> Any:
     """The answer a row of references shows: its bytes decoded, the key redacted where it is echoed."""
-    if body is None:
-        return None
+    if body is None or not body.strip():
+        return None  # an empty answer (a dialect's status.no_id "empty"): no JSON to show
     value = json.loads(body)
     if key and any(form in body for form in _forms(key)):
         return _scrub_answer(key, value)

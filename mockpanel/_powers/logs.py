@@ -18,6 +18,7 @@ LOG = logging.getLogger("mockpanel")
 INFO, DEBUG = logging.INFO, logging.DEBUG
 _HANDLER = "mockpanel-stderr"
 _SHOWN = 2000  # characters of fields or answer at debug
+_WORDS = 200  # characters of an error answer's words on its request's line
 
 
 def _who(kid: str) -> str:
@@ -29,19 +30,48 @@ def _short(value: Any) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
+def error_words(answer: Any) -> str | None:
+    """The words of an API answer that is an error, or None: ``{"error": "..."}``, or a
+    ``{"status": "error", "message": "..."}`` envelope (dialects write both). Panels answer most
+    errors with HTTP 200, so the status alone does not tell a log reader that a request failed."""
+    if not isinstance(answer, dict):
+        return None
+    words = answer.get("error")
+    if words is None and str(answer.get("status", "")).lower() == "error":
+        words = answer.get("message", "error")
+    if words is None or words is False:
+        return None
+    text = words if isinstance(words, str) else json.dumps(words, ensure_ascii=False, default=str)
+    return text if len(text) <= _WORDS else text[: _WORDS - 3] + "..."
+
+
 def request(seq: int, params: Mapping[str, str], kid: str, status: int | None, seconds: float,
             fault: str | None, state: str, answer: Any) -> None:
-    """One answered request (``params`` and ``answer`` are the journal's, key redacted)."""
+    """One answered request (``params`` and ``answer`` are the journal's, key redacted); an
+    error answer's words follow, quoted as JSON (a newline in them cannot start a false line)."""
     action = (params.get("action") or "").strip() or "(no action)"
     shown = "dropped" if status is None else str(status)
-    extra = f" [fault {fault}]" if fault else ""
+    words = error_words(_decoded(answer)) if _may_be_error(answer) else None
+    extra = f" error {json.dumps(words, ensure_ascii=False)}" if words is not None else ""
+    if fault:
+        extra += f" [fault {fault}]"
     if state == "abandoned":
         extra += " [abandoned by the client]"
     LOG.info("#%d %s %s -> %s in %.1f ms%s", seq, action, _who(kid), shown, seconds * 1000, extra)
     if LOG.isEnabledFor(DEBUG):
         fields = {k: v for k, v in params.items() if k != "action"}
-        decoded = answer.decode() if isinstance(answer, bytes) and hasattr(answer, "decode") else answer
-        LOG.debug("#%d fields %s answer %s", seq, _short(fields), _short(decoded))
+        LOG.debug("#%d fields %s answer %s", seq, _short(fields), _short(_decoded(answer)))
+
+
+def _decoded(answer: Any) -> Any:
+    return answer.decode() if isinstance(answer, bytes) and hasattr(answer, "decode") else answer
+
+
+def _may_be_error(answer: Any) -> bool:
+    """Cheap: an answer kept as bytes (a 1 MB services list) is decoded only if it may be an error object."""
+    if isinstance(answer, bytes):
+        return answer[:1] == b"{" and (b'"error"' in answer or b'"message"' in answer)
+    return isinstance(answer, dict)
 
 
 def faults_fired(action: str, kid: str, faults: Iterable[Any]) -> None:

@@ -78,14 +78,14 @@ class ProxyJournal:
         self._n = 0
         self.dropped = 0  # entries that left for the bounds
         self._lock = threading.Lock()
-        self._keys: set[str] = set()
+        self._keys: dict[str, None] = {}  # in the order first seen (a report names them in that order)
 
     # --- keys -----------------------------------------------------------------------
 
     def learn(self, key: str) -> None:
         if not key or key in self._keys or len(self._keys) >= MAX_KEYS:
             return
-        self._keys.add(key)
+        self._keys[key] = None
         # A distinctive key is found in any encoding (conformance/redaction.py); a plain one only as a
         # key field's value, where a client may have percent-encoded it.
         for form in {key} if distinctive(key) else {key, quote_plus(key), quote(key, safe="")}:
@@ -114,7 +114,17 @@ class ProxyJournal:
         return urlencode(list(self.fields(dict(parse_qsl(query, keep_blank_values=True))).items()))
 
     def headers(self, headers: Headers) -> Headers:
-        return [(k, self.redactor.value(v) if k.lower() in SECRET_HEADERS else self.redactor(v)) for k, v in headers]
+        return [(k, self._secret(k, v) if k.lower() in SECRET_HEADERS else self.redactor(v)) for k, v in headers]
+
+    def _secret(self, name: str, value: str) -> str:
+        # A bearer token keeps its scheme, so a report can say how the key was sent (and send it again).
+        if name.lower() in ("authorization", "proxy-authorization") and value[:7].lower() == "bearer ":
+            return value[:7] + self.redactor.value(value[7:].strip())
+        return self.redactor.value(value)
+
+    def shown_keys(self) -> list[str]:
+        """The keys learned, as every entry shows them (redacted), in the order first seen."""
+        return [self.redactor.value(key) for key in list(self._keys)]
 
     def text(self, raw: bytes, limit: int) -> tuple[str, bool]:
         text = raw[:limit].decode("utf-8", errors="replace")

@@ -72,6 +72,16 @@ class TrafficJudge:
         }
 
     def judge(self, entry: ForwardedExchange) -> Checks:
+        """What ``entry`` shows, each deviation once: the checks of services and balance read the whole
+        answer again (its content type too), and one exchange is one observation of each."""
+        c = self._judge(entry)
+        once: dict[tuple[str, str], Finding] = {}
+        for finding in c.findings:
+            once.setdefault((finding.rid, finding.message), finding)
+        c.findings = list(once.values())
+        return c
+
+    def _judge(self, entry: ForwardedExchange) -> Checks:
         c = Checks()
         ex = exchange_of(entry)
         if entry.error is not None:

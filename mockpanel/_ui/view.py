@@ -14,6 +14,9 @@ from typing import Any, Mapping
 
 from jinja2 import pass_context
 
+from conformance.actions import names as action_names
+
+from .._domain.accounts import redact
 from .._domain.lifecycle import Status
 from .._domain.money import shown_text
 from .._powers.control import Control
@@ -23,6 +26,10 @@ from .._control_api.listing import count_statuses
 PAGE = 25  # orders a page shows unless the query says otherwise
 JOURNAL_SHOWN = 40
 REFILLS_SHOWN = 20
+SERVICES_INLINE = 100  # a catalogue up to this size is a list on the page; a bigger one is searched (/services)
+SERVICES_FOUND = 50  # services one search answers at most
+LINK_SHOWN = 26  # characters of a link in the orders table
+FAULT_KINDS = ("http", "latency", "drop", "html", "malformed", "truncated", "empty", "stuck", "cancel", "drain")
 _ORDER_QUERY = ("key", "status", "service", "link", "before", "after", "limit")
 
 
@@ -52,6 +59,23 @@ def ago(now: float, t: float) -> str:
         if s >= size:
             return f"{int(s // size)}{unit}"
     return f"{int(s)}s"
+
+
+def short_link(link: str, width: int = LINK_SHOWN) -> str:
+    """A link in ``width`` characters that keeps what tells links apart: without its scheme and
+    ``www.``, its middle cut ("instagram.com/p/…/Cx8812") when too long. Most links of one panel share
+    their start, so cutting the end would make every row look the same."""
+    text = link
+    for prefix in ("https://", "http://"):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix):]
+            break
+    if text.lower().startswith("www."):
+        text = text[4:]
+    if len(text) <= width:
+        return text
+    head = max(8, width * 2 // 5)
+    return text[:head] + "…" + text[-(width - head - 1):]
 
 
 def order_query(query: Mapping[str, str]) -> dict[str, Any]:
@@ -96,8 +120,75 @@ def ledger_of(control: Control, kid: str) -> dict[str, Any] | None:
             "entries": entries[:100], "more": max(0, len(entries) - 100)}
 
 
-def context(control: Control, query: Mapping[str, str], base: str) -> dict[str, Any]:
-    """Everything the page shows, for these filters (``query``: the page's query string)."""
+def services_found(control: Control, text: str, limit: int = SERVICES_FOUND) -> dict[str, Any]:
+    """The services whose id or name holds ``text`` (case aside), at most ``limit``, in catalogue order:
+    a catalogue of 5,000 services is searched, never sent whole to the page."""
+    wanted = text.strip().lower()
+    catalog = control.panel.catalog
+    exact = catalog.get(int(wanted)) if wanted.isascii() and wanted.isdigit() and len(wanted) < 19 else None
+    found: list[dict[str, Any]] = [] if exact is None else [{"id": exact.id, "name": exact.name}]  # its id first
+    total = len(found)
+    for s in catalog:
+        if s is exact or (wanted and wanted not in str(s.id) and wanted not in s.name.lower()):
+            continue
+        total += 1
+        if len(found) < limit:
+            found.append({"id": s.id, "name": s.name})
+    return {"services": found, "total": total}
+
+
+def api_urls(control: Control, origin: str, base: str) -> list[str]:
+    """The panel API's address(es) as a client reaches this server (a hub's panel under /p/<id> included)."""
+    root = base.removesuffix("/_mock/ui")
+    return [origin + root + path for path in control.dialect.endpoints]
+
+
+def _when(now: float, t: float | None) -> str:
+    if t is None:
+        return "never"
+    return f"in {ago(t, now)}" if t > now else f"{ago(now, t)} ago"
+
+
+def order_detail(control: Control, order_id: int) -> dict[str, Any]:
+    """One order for its page: what the control API says of it (GET /_mock/orders/ID), its plan as a
+    timeline of statuses with when each comes, its money (charge, refunds) and its refills."""
+    order = control.order(order_id)  # KeyError: no such order
+    panel = control.panel
+    now = control.clock()["now"]
+    plan = order["plan"]
+    with panel.lock:
+        kid = panel.find_order(order_id).key
+        account = panel.account_book.by_id.get(kid)
+    link = order["link"]
+    if account is not None and account.key and account.key in link:  # a key pasted into the link
+        link = link.replace(account.key, redact(account.key))
+    steps = [{"what": "placed", "status": "Pending", "at": order["created"]}]
+    if plan["stuck"]:
+        steps.append({"what": "never starts (stuck)", "status": "Pending", "at": None})
+    else:
+        if plan["starts_at"] is not None and order["quantity"]:
+            steps.append({"what": "starts", "status": "In progress", "at": plan["starts_at"]})
+        steps.append({"what": "ends", "status": plan["outcome"], "at": plan["ends_at"]})
+    for step in steps:
+        at = step["at"]
+        step["text"] = "never" if at is None else clock_text(at)
+        step["when"] = _when(now, at)
+        step["past"] = at is not None and at <= now
+    entries = []
+    if account is not None:
+        entries = [{**e, "at": clock_text(e["at"]), "time": clock_text(e["at"])[5:],
+                    "sign": "+" if e["kind"] in ("deposit", "refund") else "-"}
+                   for e in control.ledger(account.key)["entries"] if e["order"] == order_id]
+    refills = list_refills(panel, {"limit": REFILLS_SHOWN, "key": None, "status": None, "order": order_id, "before": None})
+    per_hour = plan["per_hour"]
+    return {**order, "link": link, "steps": steps, "ledger": entries, "refills": refills["refills"],
+            "per_hour": None if per_hour is None else f"{per_hour:,.0f}",
+            "eta": _when(now, plan["ends_at"]) if order["status"] in ("Pending", "In progress") else None}
+
+
+def context(control: Control, query: Mapping[str, str], base: str, origin: str = "") -> dict[str, Any]:
+    """Everything the page shows, for these filters (``query``: the page's query string; ``origin``:
+    this server's scheme and host as the browser reached it, for the API's address)."""
     panel = control.panel
     problem = None
     try:
@@ -136,7 +227,11 @@ def context(control: Control, query: Mapping[str, str], base: str) -> dict[str, 
         "counts": counts,
         "total": sum(counts.values()),
         "statuses": [s.value for s in Status],
-        "services": [{"id": s["service"], "name": s["name"]} for s in control.services()],
+        "services": _services(control),
+        "services_total": len(panel.catalog),
+        "actions": [a for a in action_names() if a in control.dialect.actions],
+        "fault_kinds": FAULT_KINDS,
+        "api_urls": api_urls(control, origin, base),
         "filters": filters,
         "problem": problem,
         "refills": list_refills(panel, {"limit": REFILLS_SHOWN, "key": None, "status": None, "order": None, "before": None}),
@@ -144,3 +239,11 @@ def context(control: Control, query: Mapping[str, str], base: str) -> dict[str, 
         "journal": journal_rows(control, now),
         "journal_size": len(control.journal),
     }
+
+
+def _services(control: Control) -> list[dict[str, Any]] | None:
+    """The catalogue for the service filter's list, or None when it is too big to send (the page searches)."""
+    catalog = control.panel.catalog
+    if len(catalog) > SERVICES_INLINE:
+        return None
+    return [{"id": s.id, "name": s.name} for s in catalog]

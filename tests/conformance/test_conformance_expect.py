@@ -203,3 +203,21 @@ def test_a_keyed_single_status_must_be_keyed_by_the_order_asked_for() -> None:
         c = Checks()
         e.single_status(c, ex)
         assert (not [f for f in c.findings if "came keyed by" in f.message]) is ok
+
+
+def test_an_answer_that_is_not_json_is_counted_once_under_gen_01_and_says_so_where_it_is_not_judged() -> None:
+    e = Expect(load_dialect("standard"), CATALOGUE)
+    page = raw(PAGE, "status", 200)
+    for judge in (lambda c: e.error(c, page, "V2-STA-01", what="an error"), lambda c: e.single_status(c, page),
+                  lambda c: e.status_batch(c, raw(PAGE, "status"), ["1"], unknown={"1"})):
+        c = Checks()
+        judge(c)
+        assert [f.rid for f in c.findings] == ["V2-GEN-01"]
+        assert list(c.unjudged.values()) == ["the answers it was judged by were not JSON (V2-GEN-01)"]
+    v = Verdicts(CATALOGUE)
+    c = Checks()
+    e.error(c, page, "V2-STA-01")
+    v.absorb(c)
+    results = {r.requirement.id: r for r in v.results(lambda r: "not reached")}
+    assert results["V2-STA-01"].outcome == "not exercised"
+    assert results["V2-STA-01"].reason == "the answers it was judged by were not JSON (V2-GEN-01)"

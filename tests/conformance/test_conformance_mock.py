@@ -41,6 +41,11 @@ def test_orders_tier_passes_the_mock_and_exercises_every_requirement(mock, seed:
     assert missed == {}
     assert len(report.results) == len(load_catalogue())
     assert report.spent is not None and 0 < report.spent <= report.max_spend
+    services = {e.params.get("service", "") for e in report.trace if e.action == "add"}
+    malformed = {v for v in services if not v.isdigit()}  # every malformed kind of one listed id, each refused
+    probed = {v[: len(v) - len(v.lstrip("0123456789"))] for v in malformed if v[:1].isdigit()}
+    assert len(probed) == 1 and {f"{next(iter(probed))}{t}" for t in ("abc", ".5", "e0")} <= malformed, malformed
+    assert {"abc", "-" + next(iter(probed))} <= malformed
 
 
 def test_orders_tier_drives_the_clock_through_the_control_api(mock) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +121,7 @@ def test_a_panel_speaking_another_dialect_fails(served: str, judged: str) -> Non
 
 # Profiles that read the same to every read-only probe (see tests/conformance/test_fingerprint.py).
 SAME_ON_THE_WIRE = [{"standard", "smmprime", "smmprovider"}, {"smm.plus"}, {"smmpro.in"}, {"smartpanel-v1", "smmpanel.ru"},
-                    {"package-id"}, {"hardened"}, {"smartpanel-derived"}, {"objectid"}, {"smartpanel-script"}, {"msm"}]
+                    {"package-id"}, {"hardened"}, {"smartpanel-derived"}, {"objectid"}, {"smartpanel-script"}, {"msm"}, {"msm-refill"}]
 
 
 @pytest.mark.parametrize("name", _dialects())

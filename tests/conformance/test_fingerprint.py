@@ -13,7 +13,7 @@ KEY = "fingerprint-key"
 # Profiles that answer every read-only probe alike: the seeds 000 and 001 document the
 # standard API unchanged, and smmpanel.ru is SmartPanel v1 with its own catalogue.
 SAME_ON_THE_WIRE = [{"standard", "smmprime", "smmprovider"}, {"smm.plus"}, {"smmpro.in"}, {"smartpanel-v1", "smmpanel.ru"},
-                    {"package-id"}, {"hardened"}, {"smartpanel-derived"}, {"objectid"}, {"smartpanel-script"}, {"msm"}]
+                    {"package-id"}, {"hardened"}, {"smartpanel-derived"}, {"objectid"}, {"smartpanel-script"}, {"msm"}, {"msm-refill"}]
 
 
 def mock_of(name: str) -> tuple[httpx.Client, str]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conformance.profile import load_dialect as judge_dialect
 
 from mockpanel import DialectError, Status, available_dialects, load_dialect
 from mockpanel._domain.errors import ErrorCode
@@ -119,6 +120,17 @@ def test_error_bodies_give_another_shape(tmp_path):
     dialect = load_dialect(path)
     assert dialect.error_body(ErrorCode.INVALID_FIELD, {"field": "interval"}) == {"status": "error", "message": "Invalid interval!"}
     assert dialect.error_body(ErrorCode.NOT_ENOUGH_FUNDS, {}) == {"error": "Not enough funds on balance"}
+
+
+def test_an_error_body_may_be_one_actions_only(tmp_path):
+    path = _write(tmp_path, {"name": "m", "extends": "standard", "description": "x",
+                             "error_bodies": {"refill:incorrect_order_id": {"refill": "0"}}})
+    dialect = load_dialect(path)
+    assert dialect.error_body(ErrorCode.INCORRECT_ORDER_ID, {}, "refill") == {"refill": "0"}
+    assert dialect.error_body(ErrorCode.INCORRECT_ORDER_ID, {}, "status") == {"error": "Incorrect order ID"}
+    assert dialect.error_body(ErrorCode.INCORRECT_ORDER_ID, {}) == {"error": "Incorrect order ID"}
+    judged = judge_dialect(path)  # the judge reads the same key
+    assert judged.error_bodies["refill:incorrect_order_id"] == {"refill": "0"}
 
 
 DIALECTS_DOC = Path(__file__).resolve().parents[2] / "docs" / "dialects.md"

@@ -40,6 +40,7 @@ def test_answers_are_text_html_and_services_have_a_null_desc_where_they_have_non
     _panel, http, url = script
     answer = post(http, url, action="services")
     assert answer.headers["content-type"].startswith("text/html")
+    assert answer.content[:1] == b"["  # no newline first: no public line of the copy shows one (docs/dialects.md)
     services = answer.json()
     assert all(s["desc"] is None for s in services)  # the default catalogue's services have no description
     assert all(isinstance(v, str) for s in services for k, v in s.items() if k != "desc")

@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 import httpx
 import pytest
 
+from conformance import pages
 from mockpanel import ServerThread, build_panel, create_app
 from mockpanel._gauntlet.report import to_html
 from mockpanel._gauntlet.matrix import Cell
@@ -105,6 +106,8 @@ def test_what_the_command_printed_is_escaped_in_the_html_report() -> None:
     page = to_html([cell], ["php", "<b>client</b>.php"])
     assert "<script>alert" not in page and "<img" not in page and "&lt;script&gt;" in page
     assert "&lt;b&gt;client" in page and "Content-Security-Policy" in page
+    assert pages.stylesheet() in page  # the look every report shares
+    assert "0 of 1 cells passed" in page
 
 
 def test_choose_reads_all_and_names_in_order() -> None:

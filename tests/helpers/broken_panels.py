@@ -113,12 +113,13 @@ class Defect:
     wrap: Callable[[ASGIApp, Panel], ASGIApp] | None = None  # an ASGI middleware of its own
     settings: dict[str, Any] = field(default_factory=dict)
     raw_app: Callable[[], ASGIApp] | None = None  # not a panel at all
+    dialect: str = "standard"  # the dialect it speaks, and is judged by
 
     def build(self, seed: int = 1) -> tuple[Panel, ASGIApp]:
-        panel = build_panel(clock=VirtualClock(speed=0, start=START), seed=seed, **self.settings)
+        panel = build_panel(self.dialect, clock=VirtualClock(speed=0, start=START), seed=seed, **self.settings)
         if self.panel_class is not None:
             panel.__class__ = self.panel_class  # the same state, one method broken
-        app: ASGIApp = create_app(panel)
+        app: ASGIApp = create_app(panel, self.dialect)
         if self.raw_app is not None:
             return panel, self.raw_app()
         if self.request or self.response:
@@ -596,6 +597,70 @@ def _add_without_id(panel: Panel, fields: Fields, payload: Any) -> Any:
     return None
 
 
+def _duplicate_names(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """balance answers an object with "currency" twice (the same value): RFC 8259 wants names unique."""
+    if _action(fields) == "balance" and isinstance(payload, dict) and "balance" in payload:
+        body = orjson.dumps(payload)[:-1] + b',"currency":' + orjson.dumps(payload.get("currency")) + b"}"
+        return Raw(200, "application/json", body)
+    return None
+
+
+def _batch_by_position(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """multi-status keys each status by its position in the answer ("0", "1"…), not by the id asked."""
+    if _is_batch_status(fields) and isinstance(payload, dict) and "error" not in payload:
+        return {str(i): item for i, item in enumerate(payload.values())}
+    return None
+
+
+class _FeeOnCompletion:
+    """The first status that shows an order Completed takes a hidden fee of 0.01 from its owner's balance: the
+    balance moves with no charge or refund to explain it (the order's charge stays as it was)."""
+
+    def __init__(self) -> None:
+        self.taken: set[tuple[int, str]] = set()  # (panel, order id): a variant is built once per run
+
+    def __call__(self, panel: Panel, fields: Fields, payload: Any) -> Any:
+        for oid, item in _status_items(fields, payload):
+            if item.get("status") == "Completed" and (id(panel), oid) not in self.taken:
+                owner = _owner_key(panel, oid)
+                if owner is not None:
+                    self.taken.add((id(panel), oid))
+                    panel.withdraw(owner, "0.01", note="broken: a fee no order charges")
+        return None
+
+
+def _status_echoes_another_id(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """A status's "order" field is the order placed before it (the id asked, minus one)."""
+    items = _status_items(fields, payload)
+    for _, item in items:
+        if "order" in item:
+            item["order"] = str(int(item["order"]) - 1)
+    return payload if items else None
+
+
+def _add_answers_unknown_id(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """add places and charges the order, but answers an id no order has (the real one plus 500000)."""
+    if _action(fields) == "add" and isinstance(payload, dict) and isinstance(payload.get("order"), int):
+        return {**payload, "order": payload["order"] + 500_000}
+    return None
+
+
+def _cancel_ended_accepted(panel: Panel, fields: Fields, payload: Any) -> Any:
+    """A cancel of an order that has ended is answered 1 (accepted), and nothing happens to the order."""
+    if _action(fields) == "cancel" and isinstance(payload, list):
+        return [{**i, "cancel": 1} if i.get("cancel") == {"error": "Order cannot be canceled"} else i for i in payload]
+    return None
+
+
+def _service_id_leading_digits(panel: Panel, fields: Fields) -> Fields:
+    """The service id is read as PHP's (int) reads it: "20abc" is the service 20."""
+    sid = (fields.get("service") or "").strip()
+    digits = sid[: len(sid) - len(sid.lstrip("0123456789"))]
+    if _action(fields) == "add" and digits and digits != sid and sid[len(digits)].isalpha():
+        fields["service"] = digits
+    return fields
+
+
 class SessionCookie:
     """ASGI middleware: a panel that sets a session cookie on every answer to a valid key, and then serves
     the session's account to a request that brings the cookie back, whatever key it sends."""
@@ -633,6 +698,15 @@ class SessionCookie:
             await send(message)
 
         await self.app(scope, replaying(body), add_cookie)
+
+
+def _refund_outside_the_run(panel: Panel, fields: Fields) -> Fields:
+    """Once the panel's clock has moved on, an order placed before the run is refunded: 1.50 comes back."""
+    key = fields.get("key")
+    if panel.clock.now() > START + 60 and _valid(panel, key) and key == panel.accounts()[0].key \
+            and not any(e.note == "refund of an order outside the run" for e in panel.ledger(str(key))):
+        panel.deposit(str(key), "1.50", note="refund of an order outside the run")
+    return fields
 
 
 def not_a_panel() -> ASGIApp:
@@ -737,7 +811,7 @@ DEFECTS += PRECISION
 # Seen on real panel scripts (docs/conformance.md): each run over several seeds, in small runs.
 REAL_SCRIPTS: list[Defect] = [
     Defect("multi_status_ignores_orders", "status reads only 'order': every batch gets one flat error", "orders",
-           {"V2-BAT-03", "V2-BAT-06"}, request=_batch_ignored),
+           {"V2-BAT-03"}, request=_batch_ignored),  # once, under the requirement it breaks (not BAT-06 too)
     Defect("unknown_action_null", "refill, refill_status and cancel are unknown actions, answered null", "read-only",
            {"V2-GEN-04"}, request=_no_such_actions, response=_null_for_unknown),
     Defect("add_without_order_id", 'an accepted add answers {"status": "success"}, no order id', "orders",
@@ -751,6 +825,26 @@ REAL_SCRIPTS: list[Defect] = [
            '"message": ...}', "orders", {"V2-GEN-05"}, response=_interval_error_foreign),
 ]
 DEFECTS += REAL_SCRIPTS
+
+# Every value checked everywhere, against what it must be; refill and cancel judged against the order
+# (docs/conformance.md): each run over several seeds, in small runs.
+EVERY_VALUE: list[Defect] = [
+    Defect("duplicate_json_names", 'balance answers "currency" twice in one object', "read-only", {"V2-GEN-01"},
+           response=_duplicate_names),
+    Defect("multi_status_other_ids", "multi-status keys each status by its position, not by the id asked",
+           "read-only", {"V2-BAT-01"}, response=_batch_by_position),
+    Defect("status_echoes_another_id", "a status's \"order\" field names another order than the one asked",
+           "orders", {"V2-STA-02"}, response=_status_echoes_another_id, dialect="smartpanel-script"),
+    Defect("add_answers_unknown_id", "add answers an order id that status does not know", "orders", {"V2-ADD-01"},
+           response=_add_answers_unknown_id),
+    Defect("cancel_of_ended_order_accepted", "a cancel of a Completed (or Partial, Canceled) order answers 1",
+           "orders", {"V2-CAN-04"}, response=_cancel_ended_accepted),
+    Defect("service_id_trailing_letters", 'add takes the service id "20abc" as the service 20', "orders",
+           {"V2-ADD-04"}, request=_service_id_leading_digits),
+    Defect("balance_moves_without_charge", "a hidden fee of 0.01 leaves the balance when an order completes",
+           "orders", {"V2-ORD-08"}, response=_FeeOnCompletion()),
+]
+DEFECTS += EVERY_VALUE
 
 BAD_RATES = ("-1.50", "0", "abc", "99999999")
 
@@ -773,6 +867,9 @@ NOT_A_PANEL = Defect("not_a_panel", "an nginx welcome page for everything", "rea
 # A session cookie that would carry the first key's account into any later request that brings it back.
 SESSION_COOKIE = Defect("session_cookie", "sets a session cookie, and serves the session's account to whoever "
                         "brings it back", "read-only", set(), wrap=SessionCookie)
+# A correct panel whose key is also used outside the run: money comes back before the first order.
+OUTSIDE_REFUND = Defect("outside_refund", "an order placed before the run is refunded once the clock moves",
+                        "orders", set(), request=_refund_outside_the_run)
 KEY_ECHO = Defect("key_echo", "balance echoes the API key in an extra field", "read-only", set(), response=_echo_key)
 
 

@@ -4,6 +4,7 @@ httpx client, and ``mockpanel serve`` in a subprocess. Fixtures are in tests/con
 from __future__ import annotations
 
 import os
+import shlex
 import re
 import subprocess
 import sys
@@ -40,26 +41,35 @@ def serving(*args: str) -> Iterator[str]:
 @contextmanager
 def serving_process(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``serving``, yielding the process too (its memory, its output); ``env``: more environment."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockpanel", "serve", "--port", "0", "--speed", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
+    command = [sys.executable, "-m", "mockpanel", "serve", "--port", "0", "--speed", "0", *args]
+    with serving_command(command, {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}) as served:
+        yield served
+
+
+@contextmanager
+def serving_command(command: list[str], env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``command`` (``mockpanel serve`` or ``proxy``) in a subprocess with exactly ``env``; yields the loopback origin it
+    answers on (a server bound to 0.0.0.0 is reached through 127.0.0.1) and the process."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    assert proc.stdout is not None
     try:
-        origin = None
-        deadline = time.monotonic() + 20
+        origin, seen = None, []
+        deadline = time.monotonic() + 30
         while origin is None and time.monotonic() < deadline:
             line = proc.stdout.readline()
-            match = re.search(r"API: (http://[^/\s]+)", line)
-            origin = match.group(1) if match else None
+            seen.append(line)
+            match = re.search(r"(?:^API|^mockpanel proxy): http://([^/\s]+):(\d+)/", line)
+            if match:
+                host = "127.0.0.1" if match.group(1) in ("0.0.0.0", "127.0.0.1") else match.group(1)
+                origin = f"http://{host}:{match.group(2)}"
             if not line and proc.poll() is not None:
                 break
-        assert origin, "mockpanel serve did not print its API URL"
-        for _ in range(200):  # the banner comes just before uvicorn serves
+        assert origin, f"{shlex.join(command)} did not print its API URL:\n{''.join(seen)}"
+        for _ in range(250):  # the banner comes just before uvicorn serves
             try:
-                HTTP.get(origin + "/")
+                httpx.get(origin + "/_mock/health", timeout=2)
                 break
-            except httpx.ConnectError:
+            except httpx.TransportError:
                 time.sleep(0.02)
         yield origin, proc
     finally:

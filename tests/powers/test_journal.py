@@ -396,3 +396,16 @@ def test_ids_are_read_as_the_dialect_writes_them() -> None:
     assert len(placed) == 24 and int(placed, 16) == 10001
     assert add.order == 10001 and status.ids == [10001]
     assert app.state.control.journal.polls(10001) == [status]
+
+
+def test_an_empty_answer_is_shown_as_none_and_the_journal_still_reads():
+    """smartpanel-script answers a status without an id with an empty body (status.no_id "empty")."""
+    from mockpanel import build_panel
+
+    panel = build_panel("smartpanel-script", speed=0)
+    panel.create_account(KEY, balance="1")
+    with ServerThread(create_app(panel, "smartpanel-script")) as server:
+        assert httpx.post(server.url + "/api/v1", data={"key": KEY, "action": "status"}).text.strip() == ""
+        answer = httpx.get(server.url + "/_mock/journal")
+    assert answer.status_code == 200, answer.text
+    assert [(e["action"], e["response"]) for e in answer.json()] == [("status", None)]

@@ -34,10 +34,23 @@ def test_one_line_per_request_at_info_and_no_key(panel, caplog):
     requests = [line for line in lines if line.startswith("#")]
     assert len(requests) == 3, lines
     assert re.match(rf"#1 add {redact(KEY)} -> 200 in \d+\.\d ms$", requests[0])
-    assert requests[1].startswith(f"#2 balance {redact(WRONG)} -> 200")
+    assert re.match(rf'#2 balance {redact(WRONG)} -> 200 in \d+\.\d ms error "Invalid API key"$', requests[1])
     assert requests[2].startswith(f"#3 balance {redact(KEY)} -> 502") and "[fault http]" in requests[2]
     assert any(line == f"fault http 502 fired on balance {redact(KEY)}" for line in lines)
     assert KEY not in caplog.text and WRONG not in caplog.text
+
+
+def test_an_error_answer_has_its_words_on_its_line_quoted_and_without_the_key(panel, caplog):
+    app = create_app(panel)
+    with caplog.at_level(logging.INFO, logger="mockpanel"), inprocess_client(app) as client:
+        client.post("/api/v2", data={"key": KEY, "action": "status", "order": "999"})
+        client.post("/api/v2", data={"key": KEY, "action": "add", "service": "1", "link": "x", "quantity": "1"})
+        client.post("/api/v2", data={"key": KEY, "action": "services"})  # a big answer: no words
+    lines = [r.getMessage() for r in caplog.records if r.name == "mockpanel" and r.getMessage().startswith("#")]
+    assert lines[0].endswith('error "Incorrect order ID"'), lines
+    assert " error " in lines[1] and lines[1].count("\n") == 0, lines
+    assert " error " not in lines[2], lines
+    assert KEY not in caplog.text
 
 
 def test_at_debug_the_fields_and_answer_too_still_without_the_key(panel, caplog):

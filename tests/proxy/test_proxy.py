@@ -24,6 +24,7 @@ import httpx
 import pytest
 import requests
 
+from conformance.redaction import redact
 from mockpanel import ServerThread, build_panel, create_app
 from tests.helpers.har_schema import check_post_data, problems
 
@@ -147,7 +148,8 @@ def test_a_fault_reaches_the_client_unchanged_and_the_report_names_it(tmp_path: 
     document = json.loads(har.read_text())
     assert problems(document) == [] and KEY not in har.read_text()
     headers = {h["name"].lower(): h["value"] for h in document["log"]["entries"][0]["request"]["headers"]}
-    assert headers["authorization"].startswith("key#") and headers["x-api-key"].startswith("key#")
+    # a bearer token keeps its scheme (a report can send it again as "Bearer $MOCKPANEL_KEY"), never the key
+    assert headers["authorization"] == f"Bearer {redact(KEY)}" and headers["x-api-key"] == redact(KEY)
     assert document["log"]["entries"][0]["response"]["status"] == 502
     assert "1 deviation" in done["output"] or "deviation(s)" in done["output"]
     assert done["code"] == 1, done["output"]

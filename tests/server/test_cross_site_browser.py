@@ -44,6 +44,7 @@ def _fetches(mock: str) -> str:
         ("/_mock/faults", "application/x-www-form-urlencoded", {"kind": "drop"}),
         ("/_mock/reset", None, None),
         ("/_mock/ui/act/clock", "text/plain", {"advance": "30d"}),
+        ("/_mock/ui/act/reset", None, None),
     ]
     sends = []
     for path, content_type, body in calls:
@@ -69,6 +70,7 @@ def _forms(mock: str) -> str:
         ("/_mock/clock", "text/plain", '{"advance":"30d","pad":"', '"}'),
         ("/_mock/reset", "application/x-www-form-urlencoded", "a", "b"),
         ("/_mock/ui/act/keys", "text/plain", '{"key":"uikey","balance":"999999","pad":"', '"}'),
+        ("/_mock/ui/act/reset", "application/x-www-form-urlencoded", "a", "b"),
         ("/_mock/ui/login", "application/x-www-form-urlencoded", "token", "guess"),
     ]
     html = []

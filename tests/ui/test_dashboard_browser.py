@@ -6,6 +6,8 @@ Skips, saying why, where selenium or Debian's chromium + chromium-driver are mis
 
 from __future__ import annotations
 
+import time
+
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -47,7 +49,16 @@ def wait(driver: Any, check: Callable[[Any], Any], what: str) -> Any:
 
 
 def text(driver: Any, css: str) -> str:
-    return driver.find_element("css selector", css).text  # type: ignore[no-any-return]
+    """The element's text; the live update replaces sections every second, so an element found may be gone
+    before it is read: find it again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(20):
+        try:
+            return driver.find_element("css selector", css).text  # type: ignore[no-any-return]
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    raise AssertionError(f"{css} kept being replaced while it was read")
 
 
 def add(origin: str, link: str) -> int:
@@ -102,3 +113,130 @@ def test_orders_move_on_the_page_as_the_clock_and_the_controls_say():
         wait(driver, lambda d: balance(d, kid) == before + refund, "the balance with the refund")
         wait(driver, lambda d: "refund" in text(d, "#ledger") and f"+{money(refund)}" in text(d, "#ledger"), "the refund in the ledger")
         assert KEY not in driver.page_source
+
+
+TOKEN = "browser-admin-token"
+SHOTS = "MOCKPANEL_UI_SHOTS"  # a folder: the test saves its screenshots there (for people to look at)
+
+
+def test_a_first_hour_on_the_page(tmp_path):
+    """The dashboard's first-hour items, in one browser session on a server with an admin token: the sign-in,
+    the API's URL, adding a key, links told apart, a fault form's error beside it, a processed fault,
+    an order's page, the downloads, a reset with its confirmation and a big catalogue searched."""
+    import os
+    import time
+    from pathlib import Path
+
+    import httpx
+    from selenium.webdriver.support.ui import Select
+
+    from mockpanel._domain.accounts import key_id
+
+    shots = Path(os.environ.get(SHOTS) or tmp_path)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with serving("--key", KEY, "--balance", "100", "--admin-token", TOKEN) as origin, chromium(1280, 1000) as driver:
+        def shot(name: str) -> None:
+            driver.save_screenshot(str(shots / f"dashboard-{name}.png"))
+
+        # A first visit is asked for the token, not told off; a wrong token is.
+        driver.get(origin + "/_mock/ui")
+        assert driver.find_elements("css selector", ".problem") == [] and "enter it" in text(driver, "main")
+        shot("1-sign-in")
+        driver.find_element("name", "token").send_keys("wrong-token")
+        driver.find_element("css selector", "form button").click()
+        wait(driver, lambda d: "not this server's admin token" in text(d, ".problem"), "the wrong token refused")
+        driver.find_element("name", "token").send_keys(TOKEN)
+        driver.find_element("css selector", "form button").click()
+        wait(driver, lambda d: redact(KEY) in text(d, f"#key-{key_id(KEY)}"), "the dashboard")
+
+        # The API's URL, to copy.
+        assert driver.find_element("id", "api-url").get_attribute("value") == origin + "/api/v2"
+        driver.find_element("css selector", "button[data-copy='api-url']").click()
+        wait(driver, lambda d: "copied" in text(d, "#toast"), "the URL copied")
+
+        # "Add key" creates the balance its field shows.
+        form = driver.find_element("id", "add-key")
+        shown = form.find_element("name", "balance").get_attribute("value")
+        form.find_element("name", "key").send_keys("browser-key-2")
+        form.find_element("css selector", "button").click()
+        wait(driver, lambda d: balance(d, key_id("browser-key-2")) == Decimal(shown), f"the new key with {shown}")
+
+        # Links that share their start are told apart, the whole link in the title.
+        links = [f"https://www.instagram.com/p/CxSameStartLongerThanACell{n}/" for n in range(3)]
+        orders = [add(origin, link) for link in links]
+        wait(driver, lambda d: all(d.find_elements("id", f"order-{o}") for o in orders), "the orders")
+        cells = [driver.find_element("css selector", f"#order-{o} .c-link") for o in orders]
+        assert len({c.text for c in cells}) == 3 and [c.get_attribute("title") for c in cells] == links
+
+        # A refused fault: its error beside its form, still there after the page's live updates.
+        fault_form = driver.find_element("id", "add-fault")
+        Select(fault_form.find_element("name", "kind")).select_by_visible_text("http")
+        fault_form.find_element("css selector", "button").click()
+        beside = "#add-fault + .form-error"
+        wait(driver, lambda d: "needs a 'status'" in text(d, beside), "the error beside the fault form")
+        time.sleep(1.5)  # a live update or more
+        assert "needs a 'status'" in text(driver, beside)
+        shot("2-fault-error")
+
+        # The money-losing fault: add, this key only, processed: the order is placed, the client sees none.
+        fault_form = driver.find_element("id", "add-fault")
+        Select(fault_form.find_element("name", "kind")).select_by_visible_text("drop")
+        Select(fault_form.find_element("name", "action")).select_by_visible_text("add")
+        wait(driver, lambda d: redact("browser-key-2") in text(d, "#add-fault select[name=key]"), "the new key listed")
+        Select(fault_form.find_element("name", "key")).select_by_visible_text(redact(KEY))
+        Select(fault_form.find_element("name", "processed")).select_by_value("yes")
+        fault_form.find_element("name", "count").send_keys("1")
+        fault_form.find_element("css selector", "button").click()
+        wait(driver, lambda d: "processed" in text(d, ".faults") and redact(KEY) in text(d, ".faults"), "the fault")
+        assert driver.find_elements("css selector", beside) == []  # the error went with its success
+        before = len(HTTP.get(origin + "/_mock/orders", headers=auth).json()["orders"])
+        with pytest.raises(httpx.HTTPError):
+            add(origin, "https://x.test/lost-answer")
+        assert len(HTTP.get(origin + "/_mock/orders", headers=auth).json()["orders"]) == before + 1
+
+        # An order's page: its plan and ETA, moved by the clock.
+        driver.find_element("css selector", f"#order-{orders[0]} a.order-link").click()
+        wait(driver, lambda d: "ends in" in text(d, "#order-eta"), "the order's ETA")
+        assert "Status over time" in text(driver, "main") and "In progress" in text(driver, "#order-timeline")
+        shot("3-order")
+        driver.find_element("id", "advance-1d").click()
+        wait(driver, lambda d: text(d, "#order-status") in ("Completed", "Partial"), "the order ended")
+        driver.find_element("id", "back").click()
+        wait(driver, lambda d: d.find_elements("id", "reset"), "the dashboard again")
+
+        # The downloads, with the page's own sign-in (its cookie).
+        fetched = driver.execute_async_script(
+            "var done = arguments[0]; Promise.all(['download-har', 'download-state'].map(function (id) {"
+            " return fetch(document.getElementById(id).href).then(function (r) { return r.text().then(function (t) {"
+            " return [r.status, r.headers.get('content-disposition'), t]; }); }); })).then(done);")
+        (har_status, har_file, har), (state_status, state_file, state) = fetched
+        assert (har_status, state_status) == (200, 200) and "journal.har" in har_file and "state.json" in state_file
+        assert '"log"' in har and '"mockpanel-state"' in state and KEY not in har + state
+        shot("4-dashboard")
+
+        # Reset asks first: dismissed, nothing happens; accepted, the orders are gone and the keys stay.
+        driver.find_element("id", "reset").click()
+        wait(driver, lambda d: d.switch_to.alert, "the confirmation").dismiss()
+        time.sleep(0.5)
+        assert driver.find_elements("id", f"order-{orders[0]}")
+        driver.find_element("id", "reset").click()
+        wait(driver, lambda d: d.switch_to.alert, "the confirmation").accept()
+        wait(driver, lambda d: not d.find_elements("id", f"order-{orders[0]}"), "the orders gone")
+        assert balance(driver, key_id(KEY)) == Decimal("100")
+
+        # A big catalogue: the service filter searches as one types.
+        for n in range(120):
+            HTTP.post(origin + "/_mock/services", headers=auth, json={
+                "service": 1000 + n, "name": f"Telegram members {n}", "type": "Default", "rate": "1", "min": 10, "max": 100})
+        driver.refresh()
+        wait(driver, lambda d: d.find_elements("id", "service-filter"), "the service search")
+        driver.find_element("id", "service-filter").send_keys("members 11")
+        wait(driver, lambda d: len(d.find_elements("css selector", "#services-found option")) == 11, "11 services found")
+        assert KEY not in driver.page_source
+        driver.set_window_size(400, 860)
+        shot("5-narrow")
+        driver.get(f"{origin}/_mock/ui/orders/{orders[0]}")  # gone with the reset
+        assert "No order" in text(driver, "main")
+        # Everything above ran under the pages' Content-Security-Policy: nothing it blocked (Chromium logs each).
+        blocked = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+        assert blocked == []
