@@ -7,7 +7,7 @@ thread driving the control API) never see half a change, and never overspend.
 The core owns its parts and hands each its share of the work: the ``AccountBook`` (keys,
 balances, the ledger, refunds), the ``OrderBook`` (orders as columns), ``Refills``, the
 ``Catalog``; ``placing.place`` places an order. It reads no wire field, records nothing and
-forces nothing: the panel users and the server get is ``mockpanel._control.panel.Panel``,
+forces nothing: the panel users and the server get is ``mockpanel._panel.panel.Panel``,
 which owns a core and adds reading an ``add``'s fields, forcing states, snapshots and
 recording every change.
 """

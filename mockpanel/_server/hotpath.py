@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._control.panel import OrderBookFull
+from .._panel.panel import OrderBookFull
 from .._persistence.errors import StateUnavailable
 from .._endpoint import api as endpoint_module
 from .._endpoint.api import ApiEndpoint, json_bytes, send_json

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mockpanel._catalogs import load_catalog
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from mockpanel._domain.accounts import Account, key_id
 from mockpanel._domain.clock import VirtualClock
 from mockpanel._domain.draws import Draws

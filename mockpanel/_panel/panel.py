@@ -4,13 +4,13 @@ It owns three parts and answers for them:
 
 - ``core``: the domain's panel (_domain/panel.py, ``PanelCore``): the API's actions over
   typed values, and the accounts, orders, refills, catalogue, clock and settings it owns;
-- ``forcing``: the test's hand on orders and refills (_control/forcing.py);
+- ``forcing``: the test's hand on orders and refills (_panel/forcing.py);
 - ``recording``: the wrapper every operation the domain lists in ``MUTATIONS`` runs through,
-  so that a state file misses no change (_control/recording.py).
+  so that a state file misses no change (_panel/recording.py).
 
 What it adds itself: ``add(key, service, fields)``, an ``add``'s wire fields read as the
 panel's dialect reads them (_dialects/order_fields.py), then placed with the core's
-``place_order``; and whole-state snapshots (_control/snapshot.py).
+``place_order``; and whole-state snapshots (_panel/snapshot.py).
 """
 
 from __future__ import annotations
