@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from mockpanel import VirtualClock, build_panel, create_app
 from mockpanel._domain.catalog import Catalog
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from mockpanel._server.collector import freeze_startup
 
 from .catalogue import generate

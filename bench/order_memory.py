@@ -20,7 +20,7 @@ import tracemalloc
 from typing import Callable
 
 from mockpanel import build_panel
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 
 KEY = "bench-memory-key"
 

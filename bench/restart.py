@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from mockpanel import VirtualClock, build_panel, create_app
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from mockpanel._persistence import Identity, StateFile
 
 IDENTITY = Identity(seed=0, dialect="standard", catalog="default")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover  (for type checkers: the names of _EXPORTS, below, with their types)
     from ._catalog_generate import generate_catalog as generate_catalog
     from ._catalogs import load_catalog as load_catalog
-    from ._control.panel import Panel as Panel
+    from ._panel.panel import Panel as Panel
     from ._dialects.profile import Dialect as Dialect
     from ._dialects.profile import DialectError as DialectError
     from ._dialects.profile import available_dialects as available_dialects
@@ -50,7 +50,7 @@ _EXPORTS = {
     "PanelError": "_domain.errors",
     "RefillStatus": "_domain.lifecycle",
     "Status": "_domain.lifecycle",
-    "Panel": "_control.panel",
+    "Panel": "_panel.panel",
     "PanelSettings": "_domain.settings",
     "LifecycleSettings": "_domain.plans",
     "build_panel": "_server.app",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._domain.accounts import redact
 from ._domain.errors import PanelError
 from ._domain.money import shown_text
-from ._control.panel import Panel
+from ._panel.panel import Panel
 
 # The built-in demo key: documented in the README, so showing it leaks nothing.
 DEFAULT_KEY = "test-key"

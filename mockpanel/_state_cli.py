@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._control.panel import Panel
+    from ._panel.panel import Panel
     from ._persistence.records import Identity
 
 

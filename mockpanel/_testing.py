@@ -24,7 +24,7 @@ from ._catalogs import load_catalog
 from ._dialects.profile import Dialect, load_dialect
 from ._domain.catalog import Catalog, Service, service_from_json
 from ._domain.clock import VirtualClock
-from ._control.panel import Panel
+from ._panel.panel import Panel
 from ._server.app import build_panel, create_app
 from ._powers.control import Control
 from ._powers.faults import Fault

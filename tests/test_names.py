@@ -53,7 +53,7 @@ def test_no_two_classes_of_a_package_share_a_name() -> None:
 
 def test_the_domain_holds_no_recorder_hook() -> None:
     # The domain declares which operations change state (MUTATIONS); recording them is the control
-    # side's (_control/recording.py), a wrapper around the domain, never a hook inside it.
+    # side's (_panel/recording.py), a wrapper around the domain, never a hook inside it.
     hooks = {"recorder", "replaying", "Recorder", "Recording", "recording"}
     found = []
     for path in sorted((ROOT / "mockpanel" / "domain").rglob("*.py")):

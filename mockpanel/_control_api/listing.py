@@ -33,7 +33,7 @@ from .._domain.lifecycle import RefillStatus, Status
 from .._domain.numbers import parse_int
 from .._domain.orderbook import OUTCOMES, OUTCOME_INDEX, REMOVED
 from .._domain.orders import state_of
-from .._control.panel import Panel
+from .._panel.panel import Panel
 from .registry import Endpoint
 from .schema import SchemaError, iso, time_schema
 

@@ -147,8 +147,8 @@ def read_order_request(
         return _read_subscription(stype, params, min_quantity, max_quantity, rules)
 
     details: dict[str, object] = {}
-    for name in stype.required + stype.optional:
-        if name in ("link", "quantity", "runs", "interval") or name not in _DETAIL_READERS:
+    for name in stype.detail_fields:
+        if name not in _DETAIL_READERS:
             continue
         if name in stype.required or (given(params, name, rules) if name in _NUMBERS else (params.get(name) or "").strip()):
             details[name] = _DETAIL_READERS[name](params, name, rules)

@@ -2,8 +2,8 @@
 (of the domain's ``PanelCore``, or of the control side's forcing and snapshots).
 
 ``MUTATIONS`` (name -> whether its first argument is an API key) is filled as the methods are
-defined. The domain only declares the list; the panel users get (_control/panel.py) runs every
-listed operation through its recording (_control/recording.py), and state files record and
+defined. The domain only declares the list; the panel users get (_panel/panel.py) runs every
+listed operation through its recording (_panel/recording.py), and state files record and
 replay exactly these (persistence reads the list), so an action cannot change the panel
 without reaching the disk.
 """

@@ -22,6 +22,8 @@ def parse_int(raw: object, *, low: int = 0, high: int = MAX_ID, plus: bool = Fal
     if ``plus``) or an int; None for anything else (bools, floats, other digits, too long)."""
     if raw.__class__ is int:
         value: int = raw
+    elif raw.__class__ is str and 0 < len(raw) <= MAX_DIGITS and raw.isdigit() and raw.isascii():
+        value = int(raw)  # the common case, digits alone: nothing to strip
     elif isinstance(raw, str):
         text = raw.strip()
         if plus and text[:1] == "+":

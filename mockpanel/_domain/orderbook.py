@@ -127,7 +127,7 @@ class OrderBook(Mapping[int, V], Generic[V]):
             self.start_count.append(start_count)
             self.delivered_from.append(0)
             self.delivered_to.append(delivered_to)
-            self.outcome.append(OUTCOME_INDEX[outcome])
+            self.outcome.append(OUTCOMES.index(outcome))  # not OUTCOME_INDEX: an Enum hashes in Python
             self.refunded.append(0)
             self.version.append(0)
             self.service_ix.append(self.services.index(service))

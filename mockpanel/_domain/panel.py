@@ -7,7 +7,7 @@ thread driving the control API) never see half a change, and never overspend.
 The core owns its parts and hands each its share of the work: the ``AccountBook`` (keys,
 balances, the ledger, refunds), the ``OrderBook`` (orders as columns), ``Refills``, the
 ``Catalog``; ``placing.place`` places an order. It reads no wire field, records nothing and
-forces nothing: the panel users and the server get is ``mockpanel._control.panel.Panel``,
+forces nothing: the panel users and the server get is ``mockpanel._panel.panel.Panel``,
 which owns a core and adds reading an ``add``'s fields, forcing states, snapshots and
 recording every change.
 """
@@ -180,13 +180,16 @@ class PanelCore:
     def place_order(self, key: str, service_id: int, request: OrderRequest) -> int:
         """Place an order; returns its id. Charges the price at once, or raises ``PanelError``."""
         with self.lock:
-            account = self.account_book.account(key)
-            service = self.find_service(service_id)
-            order = placing.place(
+            return self.place_found(self.account_book.account(key), self.find_service(service_id), request)
+
+    def place_found(self, account: Account, service: Service, request: OrderRequest) -> int:
+        """``place_order`` for the key's account and the service on sale, as the caller found them
+        under the lock (``Panel.add`` finds both before it reads the fields: not three times)."""
+        with self.lock:
+            return placing.place(
                 self.account_book, account, service, request,
                 settings=self.settings, plan_hooks=self.plan_hooks, now=self.clock.now(),
             )
-            return order.id
 
     def find_service(self, service_id: object) -> Service:
         """The service with this id, on sale; PanelError if the id is not one or the service is disabled."""

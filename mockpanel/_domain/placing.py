@@ -24,25 +24,27 @@ from .orders import Order, finish_time_of
 from .plans import LifecycleSettings, Plan, draw_plan
 from .servicetypes import OrderRequest
 from .settings import PanelSettings
-from .undo import Undo
 
 # A hook may change the plan of a new order (in-band triggers use this).
 PlanHook = Callable[[Service, OrderRequest, Plan], Plan]
 
 _PRICES: dict[tuple[Decimal, int], Decimal] = {}  # one shared Decimal per (rate, quantity): a stored order's biggest field
 _PRICES_MAX = 100_000
+_COMPLETED = Status.COMPLETED  # read once: an Enum member read from its class costs a lookup of its own (Python 3.11)
 
 
 def place(
     accounts: AccountBook, account: Account, service: Service, request: OrderRequest, *,
     settings: PanelSettings, plan_hooks: Sequence[PlanHook], now: float,
-) -> Order:
-    """Place the account's order for ``service`` (on sale: the caller found it) in ``accounts``' order book.
+) -> int:
+    """Place the account's order for ``service`` (on sale: the caller found it) in ``accounts``' order book;
+    returns its id.
 
     Charges the price at once, or raises ``PanelError`` having changed nothing."""
     check_request(service, request)
     book = accounts.orders
     link_key = _link_key(settings.duplicate_links, service, request)
+    previous = None
     if link_key is not None:
         due = account.link_due
         if due and due[0][0] <= now:
@@ -65,19 +67,22 @@ def place(
         accounts.settle(account, now)
     if charge > account.balance:
         raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
-    with Undo() as undo:  # from here on, a failure takes everything back
-        undo_steps.save_new_order(undo, book, account, link_key)
+    saved = undo_steps.NewOrder(book, account, link_key, previous)  # from here on, a failure takes everything back
+    try:
         plan = draw_plan(account.rng, settings.lifecycle, request.quantity)
         for hook in plan_hooks:
             plan = hook(service, request, plan)
-        order = _new_order(accounts, account, service, request, charge, plan, settings.lifecycle, now)
+        order_id, done_at = _new_order(accounts, account, service, request, charge, plan, settings.lifecycle, now)
         if link_key is not None:
-            order_id = order.id
             account.latest_by_link[link_key] = order_id
-            done_at = order.done_at
             if done_at < math.inf:
                 heapq.heappush(account.link_due, (done_at, order_id, link_key))
-    return order
+    except BaseException:
+        saved.restore()
+        raise
+    finally:
+        saved.end()
+    return order_id
 
 
 def check_request(service: Service, request: OrderRequest) -> None:
@@ -139,7 +144,8 @@ def _link_key(scope: str, service: Service, request: OrderRequest) -> tuple[int,
 def _new_order(
     accounts: AccountBook, account: Account, service: Service, request: OrderRequest, charge: Decimal,
     plan: Plan, lifecycle: LifecycleSettings, now: float,
-) -> Order:
+) -> tuple[int, float]:
+    """The order's row appended, charged and its refund scheduled; its id and when its outcome shows."""
     book = accounts.orders
     quantity = request.quantity
     expires_at = None
@@ -153,26 +159,29 @@ def _new_order(
     # (The add's undo takes the row back if anything after it fails.)
     start_at, per_second = now + plan.pending, dripfeed_speed(request, plan.per_second)
     delivered_to, runs, interval = quantity - plan.remains, request.runs, request.interval
+    done_at = finish_time_of(start_at, per_second, quantity, 0, delivered_to, plan.outcome, runs, interval, expires_at)
     row = book.append_row(
         key=account.id, service=service, link=request.link, quantity=quantity, charge=charge, created=now,
         start_count=plan.start_count, start_at=start_at, per_second=per_second, outcome=plan.outcome,
-        delivered_to=delivered_to,
-        done_at=finish_time_of(start_at, per_second, quantity, 0, delivered_to, plan.outcome, runs, interval, expires_at),
+        delivered_to=delivered_to, done_at=done_at,
     )
-    order = Order.of(book, row)
-    if runs is not None:
-        order.runs = runs
-    if interval is not None:
-        order.interval = interval
-    if request.details:
-        order.details = dict(request.details)
-    if expires_at is not None:
-        order.expires_at = expires_at
-    account.order_ids.append(book.first_id + row)
+    # The order's view is made only where it is needed: the rare fields, a refund to schedule.
+    if runs is not None or interval is not None or request.details or expires_at is not None:
+        order = Order.of(book, row)
+        if runs is not None:
+            order.runs = runs
+        if interval is not None:
+            order.interval = interval
+        if request.details:
+            order.details = dict(request.details)
+        if expires_at is not None:
+            order.expires_at = expires_at
+    order_id = book.first_id + row
+    account.order_ids.append(order_id)
     account.balance -= charge  # the ledger's charge entry is the order itself
-    if plan.outcome is not Status.COMPLETED:  # a Completed order refunds nothing: no refund to schedule
-        accounts.schedule(account, order, now)
-    return order
+    if plan.outcome is not _COMPLETED:  # a Completed order refunds nothing: no refund to schedule
+        accounts.schedule(account, Order.of(book, row), now)
+    return order_id, done_at
 
 
 def _subscription_plan(account: Account, plan: Plan, lifecycle: LifecycleSettings) -> Plan:

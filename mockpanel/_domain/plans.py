@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
-from .draws import Source
+from .draws import Source, four
 from .lifecycle import RefillStatus, Status
 
 
@@ -32,6 +33,12 @@ class LifecycleSettings:
         if any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"outcome weights must be >= 0 and not all 0, got {weights}")
 
+    @cached_property
+    def log_start_count(self) -> tuple[float, float]:
+        """``start_count``'s bounds as a plan draws between them (log(n + 1)), worked out once."""
+        lo, hi = self.start_count
+        return math.log(lo + 1), math.log(hi + 1)
+
 
 class Plan(NamedTuple):
     """A new order's seeded trajectory (a tuple: one is made for every order placed)."""
@@ -51,26 +58,32 @@ class RefillPlan:
 
 
 _plan = tuple.__new__  # builds a Plan without NamedTuple's argument parsing (one per order placed)
+# Read once: an Enum member read from its class costs a lookup of its own (Python 3.11), and a plan is drawn per order.
+_COMPLETED, _PARTIAL, _CANCELED = Status.COMPLETED, Status.PARTIAL, Status.CANCELED
 
 
 def draw_plan(rng: Source, settings: LifecycleSettings, quantity: int) -> Plan:
     s = settings
-    lo, hi = s.start_count
+    # Four values, drawn at once, each used as ``uniform(a, b)`` uses it (a + (b - a) * value): the
+    # plans a seed gives are the ones it gave when each was drawn with ``uniform``.
+    r_start, r_pending, r_speed, r_roll = four(rng)
     # Log-uniform: most links are small, a few are large.
-    start_count = int(math.exp(rng.uniform(math.log(lo + 1), math.log(hi + 1)))) - 1
-    pending = rng.uniform(*s.pending_seconds)
-    per_hour = rng.uniform(*s.units_per_hour)
-    per_second = per_hour / 3600.0
+    a, b = s.log_start_count
+    start_count = int(math.exp(a + (b - a) * r_start)) - 1
+    a, b = s.pending_seconds
+    pending = a + (b - a) * r_pending
+    a, b = s.units_per_hour
+    per_second = (a + (b - a) * r_speed) / 3600.0
     if quantity > 0:  # no order is delivered faster than min_delivery_seconds
         per_second = min(per_second, quantity / s.min_delivery_seconds)
-    roll = rng.uniform(0, s.completed_weight + s.partial_weight + s.canceled_weight)
+    roll = 0 + (s.completed_weight + s.partial_weight + s.canceled_weight - 0) * r_roll
     if roll < s.completed_weight or quantity < 2:
-        return _plan(Plan, (start_count, pending, per_second, Status.COMPLETED, 0))
+        return _plan(Plan, (start_count, pending, per_second, _COMPLETED, 0))
     if roll < s.completed_weight + s.partial_weight:
         share = rng.uniform(*s.partial_remains)
         remains = min(quantity - 1, max(1, int(quantity * share)))
-        return _plan(Plan, (start_count, pending, per_second, Status.PARTIAL, remains))
-    return _plan(Plan, (start_count, pending, per_second, Status.CANCELED, quantity))
+        return _plan(Plan, (start_count, pending, per_second, _PARTIAL, remains))
+    return _plan(Plan, (start_count, pending, per_second, _CANCELED, quantity))
 
 
 def draw_refill_plan(rng: Source, settings: LifecycleSettings) -> RefillPlan:

@@ -8,6 +8,7 @@ panel places (``PanelCore.place_order``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, TypedDict
 
 # How the quantity of an order is found.
@@ -24,6 +25,12 @@ class ServiceType:
     quantity_from: QuantityFrom = "field"
     flat_price: bool = False  # packages: the rate is the price of the whole order
     dripfeed: bool = False  # takes runs/interval
+
+    @cached_property
+    def detail_fields(self) -> tuple[str, ...]:
+        """The fields kept in an order's details: the required then the optional ones, but the link,
+        the quantity and drip-feed's runs and interval (worked out once: an add reads them)."""
+        return tuple(name for name in self.required + self.optional if name not in ("link", "quantity", "runs", "interval"))
 
 
 def _t(name: str, type_id: int | None, required: str, optional: str = "", **kw: object) -> ServiceType:
@@ -107,7 +114,7 @@ class OrderDetails(TypedDict, total=False):
     expiry: str  # the date as given, kept with the order; the panel uses ``OrderRequest.expires_at``
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class OrderRequest:
     """A checked ``add``: what to deliver, and how much of it to charge for."""
 
@@ -117,6 +124,15 @@ class OrderRequest:
     interval: int | None = None  # minutes between runs
     details: OrderDetails = field(default_factory=OrderDetails)
     expires_at: float | None = None  # a subscription's expiry (Unix time); the panel refuses a past one
+
+    def __init__(self, link: str, quantity: int, runs: int | None = None, interval: int | None = None,
+                 details: OrderDetails | None = None, expires_at: float | None = None) -> None:
+        # The fields written straight into the instance: a frozen dataclass's own __init__ sets each
+        # through object.__setattr__, which cost twice what the rest of this does (one request per add).
+        values = self.__dict__
+        values["link"], values["quantity"], values["runs"], values["interval"] = link, quantity, runs, interval
+        values["details"] = OrderDetails() if details is None else details
+        values["expires_at"] = expires_at
 
 
 # How many existing posts an "old posts only" subscription (posts=0, no old_posts) serves.

@@ -79,23 +79,43 @@ def save_account(undo: Undo, account: "Account") -> None:
     undo.on_failure(restore)
 
 
-def save_new_order(undo: Undo, book: "OrderBook[Any]", account: "Account", link_key: Any) -> None:
-    """Before an add: the book's end, and the duplicate-link index entry it may replace."""
-    mark = book.mark()
-    first_new = book.first_id + mark[0]  # the next id: the book's rows before the add
-    index = account.latest_by_link
-    had, previous = link_key in index, index.get(link_key)
-    save_account(undo, account)
+class NewOrder:
+    """Before an add: the book's end, the duplicate-link index entry it may replace and the account
+    (as ``save_account`` saves it), in one object: an add is the request path, and this costs less
+    than an ``Undo`` with its closures. Call ``restore`` if the add fails, then ``end`` whatever happened."""
 
-    def restore() -> None:
-        book.rollback(mark)
+    __slots__ = ("book", "account", "link_key", "mark", "first_new", "had", "previous", "balance", "drawn",
+                 "entries", "orders")
+
+    def __init__(self, book: "OrderBook[Any]", account: "Account", link_key: Any, previous: int | None) -> None:
+        """``previous``: the order the duplicate-link index holds for ``link_key`` now (None: none), as the
+        add has just read it."""
+        self.book, self.account, self.link_key = book, account, link_key
+        self.mark = mark = book.mark()
+        self.first_new = book.first_id + mark[0]  # the next id: the book's rows before the add
+        self.had, self.previous = previous is not None, previous  # the index holds order ids: never None
+        # The account, as save_account saves it.
+        self.balance, self.drawn = account.balance, account.rng.mark()
+        self.entries, self.orders = len(account.entries), len(account.order_ids)
+
+    def restore(self) -> None:
+        """Take the add back: the book, the refund and link heaps, the index, then the account."""
+        book, account, link_key, first_new = self.book, self.account, self.link_key, self.first_new
+        book.rollback(self.mark)
         _drop_due(account, lambda entry: entry[1] < first_new)
-        if had:
-            index[link_key] = previous  # type: ignore[assignment]
+        index = account.latest_by_link
+        if self.had:
+            index[link_key] = self.previous  # type: ignore[assignment]
         else:
             index.pop(link_key, None)
+        account.balance = self.balance
+        account.rng.rewind(self.drawn)
+        del account.entries[self.entries:]
+        del account.order_ids[self.orders:]
 
-    undo.on_failure(restore)
+    def end(self) -> None:
+        """The add is over (kept or taken back): the account's draws close the change."""
+        self.account.rng.end()
 
 
 def save_order(undo: Undo, book: "OrderBook[Any]", account: "Account", order_id: int) -> None:

@@ -26,7 +26,7 @@ from .._domain.catalog import Service
 from .._domain.errors import ErrorCode, PanelError
 from .._domain.lifecycle import RefillStatus
 from .._domain.orders import OrderState
-from .._control.panel import Panel
+from .._panel.panel import Panel
 from .family import idempotent
 from .multistatus import FinalStatuses
 from .params import clean_fields

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from .._asgi_body import BodyTooLarge as BodyTooLarge, ClientGone as ClientGone, read_body as read_body
 from .._dialects.profile import Dialect
-from .._control.panel import Panel
+from .._panel.panel import Panel
 from .._dialects.render import encode
 from .actions import Answers
 from .context import SCOPE_KEY, Call

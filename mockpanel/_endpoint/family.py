@@ -16,7 +16,7 @@ from typing import Any
 
 from .._dialects.settings import Family, Idempotency, RateLimit
 from .._domain.errors import PanelError
-from .._control.panel import Panel
+from .._panel.panel import Panel
 
 Headers = list[tuple[bytes, bytes]]
 MAX_KEYS = 10_000  # keys a quota or an idempotency store follows at once (the oldest leaves first)

@@ -26,7 +26,7 @@ from .._domain.accounts import Account
 from .._domain.errors import ErrorCode, PanelError
 from .._domain.order_rows import state_until
 from .._domain.orders import state_of
-from .._control.panel import Panel
+from .._panel.panel import Panel
 
 KEPT_ENTRIES = 50_000  # rendered entries kept (about 0.5 KB each); the cache starts over when full
 INF = float("inf")

@@ -53,13 +53,14 @@ def urlencoded_fields(body: bytes) -> dict[str, str]:
     # parse_qsl's rules (keep_blank_values=True, errors="replace"), without its per-field
     # calls: a name or value with no "%" or "+" is taken as it is; repeated names keep the last.
     out: dict[str, str] = {}
+    plus = "+" in text  # looked for once: most bodies have none
     for part in text.split("&"):
         if not part:
             continue
         name, _, value = part.partition("=")
-        if "%" in name or "+" in name:
+        if "%" in name or (plus and "+" in name):
             name = _unquote_plus(name)
-        if "%" in value or "+" in value:
+        if "%" in value or (plus and "+" in value):
             value = _unquote_plus(value)
         out[name] = value
     return out

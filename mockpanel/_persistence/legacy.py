@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable
 
-from .._control.panel import Panel
+from .._panel.panel import Panel
 from .codec import decode
 from .errors import StateFileError
 from .records import OPERATIONS, Identity, run

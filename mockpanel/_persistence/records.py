@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._control import snapshot
-from .._control.panel import Panel
+from .._panel import snapshot
+from .._panel.panel import Panel
 from .._domain.accounts import KeyDigest
 from .._domain.catalog import Catalog
 from .._domain.mutations import MUTATIONS

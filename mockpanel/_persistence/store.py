@@ -24,8 +24,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from .._control import snapshot
-from .._control.panel import Panel
+from .._panel import snapshot
+from .._panel.panel import Panel
 from .book import book_from, book_parts
 from .chunks import Sums, read_parts, write_parts
 from .clock import Horizon

@@ -11,12 +11,12 @@ from typing import Any, Mapping
 
 from .._dialects.parse import parse_object_id
 from .._dialects.profile import Dialect
-from .._control import snapshot
+from .._panel import snapshot
 from .._domain.accounts import redact_id
 from .._domain.catalog import Catalog, Service, service_from_json
 from .._domain.clock import VirtualClock
 from .._domain.errors import PanelError
-from .._control.panel import Panel
+from .._panel.panel import Panel
 from .faults import Fault, FaultSet
 from .journal import Journal, Request, decimal_id
 from .triggers import parse_duration

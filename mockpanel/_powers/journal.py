@@ -676,8 +676,10 @@ class Journal(JournalChecks["Request"]):
             entries.append((seq, self._now(), time.time(), params, values, status, body, seconds, None, ANSWERED,
                             size, wire))
             self._bytes += size
-            if len(entries) > self.limit or self._bytes > self.max_bytes:
-                self._trim()
+            if len(entries) > self.limit or self._bytes > self.max_bytes:  # a full journal: the oldest goes
+                self._bytes -= entries.popleft()[_SIZE]
+                if len(entries) > self.limit or self._bytes > self.max_bytes:  # a large row: more go
+                    self._trim()
         finally:
             lock.release()
         return seq

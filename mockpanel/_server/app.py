@@ -16,7 +16,7 @@ from .._catalogs import load_catalog
 from .._dialects.profile import Dialect, load_dialect
 from .._domain.catalog import Catalog
 from .._domain.clock import VirtualClock
-from .._control.panel import OrderBookFull, Panel
+from .._panel.panel import OrderBookFull, Panel
 from .._dialects.order_fields import OrderRules
 from .._domain.servicetypes import SERVICE_TYPES
 from .._domain.settings import PanelSettings

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._control.panel import OrderBookFull
+from .._panel.panel import OrderBookFull
 from .._persistence.errors import StateUnavailable
 from .._endpoint import api as endpoint_module
 from .._endpoint.api import ApiEndpoint, json_bytes, send_json
@@ -58,11 +58,9 @@ class HotPath:
         """Whether the request is one this path answers, by its head: a urlencoded POST of a
         length within bounds, no query string, no fault set, no family gate, no other observer,
         to a dialect that answers JSON (other answers carry the sandbox's headers: send_json)."""
-        api = self.api
-        if (self.control.faults or api.gate is not None or scope["method"] != "POST"
-                or scope.get("query_string") or api.observers != self.observers or not api.json_answers):
+        if scope["method"] != "POST" or scope.get("query_string") or not self.serving():
             return False
-        limit = api.max_body
+        limit = self.api.max_body
         form = False
         for name, value in scope["headers"]:
             if name == b"content-type":
@@ -70,6 +68,17 @@ class HotPath:
             elif name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 return False
         return form
+
+    def takes_head(self, content_type: bytes | None, length: int) -> bool:
+        """``takes`` for a POST without a query string whose head the HTTP layer has read
+        (_server/protocol.py): its Content-Type and Content-Length, found in its one pass over the headers."""
+        return content_type is not None and length <= self.api.max_body and self.serving() and is_form(content_type)
+
+    def serving(self) -> bool:
+        """No fault set, no family gate, no other observer, a dialect that answers JSON."""
+        api = self.api
+        return not (self.control.faults or api.gate is not None or api.observers != self.observers
+                    or not api.json_answers)
 
     def answer(self, scope: Scope, body: bytes) -> tuple[int, bytes, bytes] | None:
         """The answer to a request ``takes`` took, with its whole body: its status, Content-Type

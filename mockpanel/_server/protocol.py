@@ -153,7 +153,8 @@ class PanelProtocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        self.flow.resume_reading()
+        if self.flow.read_paused:  # else resuming does nothing (and costs two calls, on every answer)
+            self.flow.resume_reading()
         if self.pipeline:  # a pipelined request waits: start it
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
@@ -190,11 +191,22 @@ class PanelProtocol(HttpToolsProtocol):
             if len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers) > self.header_limit:
                 self._refusal = (431, too_large(self.header_limit))
                 raise ValueError("request head too large")
+        # One pass over the headers: the Host is checked (before all), and what the direct path asks is noted.
         hosts = self.hosts
+        length: bytes = b""
+        content_type: bytes | None = None
+        plain = True  # no Transfer-Encoding, no proxy's X-Forwarded-*
         for name, value in self.headers:
-            if name == b"host" and value not in hosts.served and not hosts.allows(value, self._local):  # before all
-                self._refusal = (REFUSED, hosts.refusal(value))
-                raise ValueError("a Host this server does not answer")
+            if name == b"host":
+                if value not in hosts.served and not hosts.allows(value, self._local):
+                    self._refusal = (REFUSED, hosts.refusal(value))
+                    raise ValueError("a Host this server does not answer")
+            elif name == b"content-length":
+                length = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"transfer-encoding" or name[:12] == b"x-forwarded-":
+                plain = False
         if self.parser.should_upgrade():  # an upgrade offer, or CONNECT (httptools counts it as one)
             if self.parser.get_method() == b"CONNECT":  # a proxy's verb: nothing here tunnels
                 self._refusal = CONNECT_REFUSED
@@ -206,7 +218,7 @@ class PanelProtocol(HttpToolsProtocol):
             return  # parsed again, without the offer, once httptools stops at the upgrade
         self._replaying = False
         entry = self._entry
-        if entry is not None and self._take_directly(entry):
+        if entry is not None and plain and self._take_directly(entry, length, content_type):
             return
         HttpToolsProtocol.on_headers_complete(self)  # not super(): once per request, it costs more
         if len(self.pipeline) >= PIPELINE_LIMIT and isinstance(self.flow, _Flow):  # a flood: read no more until answers drain
@@ -233,14 +245,14 @@ class PanelProtocol(HttpToolsProtocol):
 
     # --- the common request, answered in the connection --------------------------------------
 
-    def _take_directly(self, entry: DirectEntry) -> bool:
+    def _take_directly(self, entry: DirectEntry, length: bytes, content_type: bytes | None) -> bool:
         """Whether the request whose head was just parsed is read here and answered in the
         connection: a POST to a hot path's URL (no query string: the raw URL is matched), a
         Content-Length within DIRECT_BODY, nothing before it still being answered, no
-        ``Expect``, no proxy's ``X-Forwarded-*`` (uvicorn's proxy middleware would rewrite the
-        scope), and at most DIRECT_PER_READ of one read, so a client pipelining hundreds of
-        requests in one packet does not hold the loop from the others. It sets the scope as
-        uvicorn's ``on_headers_complete`` does."""
+        ``Expect``, no Transfer-Encoding nor proxy's ``X-Forwarded-*`` (uvicorn's proxy middleware
+        would rewrite the scope: the caller saw the headers), and at most DIRECT_PER_READ of one
+        read, so a client pipelining hundreds of requests in one packet does not hold the loop from
+        the others. It sets the scope as uvicorn's ``on_headers_complete`` does."""
         if self._direct_left <= 0:  # a pipelined flood: the rest go the app's way, one per turn of the loop
             return False
         found = entry(self.url)
@@ -249,12 +261,6 @@ class PanelProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if (cycle is not None and not cycle.response_complete) or self.flow.write_paused:
             return False
-        length = b""
-        for name, value in self.headers:
-            if name == b"content-length":
-                length = value
-            elif name == b"transfer-encoding" or name[:12] == b"x-forwarded-":
-                return False
         if not length.isdigit() or int(length) > DIRECT_BODY:
             return False
         version = self.parser.get_http_version()
@@ -266,7 +272,7 @@ class PanelProtocol(HttpToolsProtocol):
         scope["raw_path"] = self.root_path.encode("ascii") + self.url
         scope["query_string"] = b""
         hot, root = found
-        if not hot.takes(cast("MutableMapping[str, Any]", scope)):  # checked on the head, as its ASGI way does
+        if not hot.takes_head(content_type, int(length)):  # checked on the head, as its ASGI way does
             return False
         scope["root_path"] = self.root_path + root  # what a hub's child scope has
         self._direct = hot
@@ -448,6 +454,9 @@ class _ProbeHot:
     """``HotPath``'s interface: every form POST taken, answered with the body it read, but ``hand=over``."""
 
     def takes(self, scope: Any) -> bool:
+        return True
+
+    def takes_head(self, content_type: bytes | None, length: int) -> bool:
         return True
 
     def answer(self, scope: Any, body: bytes) -> tuple[int, bytes, bytes] | None:

@@ -18,7 +18,7 @@ from conformance.fingerprint import fingerprint
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app, load_dialect
 from mockpanel._dialects.profile import DialectError
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from tests.helpers.broken_panels import START, open_keys, run_suite
 
 FAMILIES = ["package-id", "hardened", "smartpanel-derived", "objectid", "smartpanel-script"]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from tests.helpers.broken_panels import START
 
 KEY = "Script-Key-0001"  # mixed case: stored so, sent in any case

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from mockpanel._catalogs import load_catalog
-from mockpanel._control import snapshot
+from mockpanel._panel import snapshot
 from mockpanel._domain import accounts
 from mockpanel._domain import orderbook
 from mockpanel._domain import orders
@@ -23,7 +23,7 @@ from mockpanel._domain.errors import PanelError
 from mockpanel._domain.lifecycle import Status
 from mockpanel._domain.money import price
 from mockpanel._domain.orderbook import COLUMNS
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from mockpanel._domain.plans import LifecycleSettings
 from mockpanel._powers import triggers
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
 import pytest
 
 from mockpanel._catalogs import load_catalog
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from mockpanel._domain.accounts import Account, key_id
 from mockpanel._domain.clock import VirtualClock
 from mockpanel._domain.draws import Draws
+from mockpanel._domain.plans import LifecycleSettings, draw_plan
 from mockpanel._domain.undo import Undo, save_account
 
 SEED = "7:0123456789abcdef"
@@ -127,3 +129,17 @@ def test_a_seed_gives_the_same_plans_whether_or_not_a_failed_add_came_between() 
                 for o in map(made.find_order, ids)]
 
     assert plans(failed) == plans(plain)
+
+
+def test_a_plan_drawn_from_the_draws_is_the_plan_random_random_gives() -> None:
+    # draw_plan takes an account's four values in one call (Draws.four): the plans, and the state
+    # after them, must be those of random.Random's own draws, and the first value is used as
+    # uniform(log(lo + 1), log(hi + 1)) uses it, as plans always were.
+    settings = LifecycleSettings(completed_weight=0.4, partial_weight=0.4, canceled_weight=0.2)  # every branch
+    draws, plain = Draws(SEED), random.Random(SEED)
+    for quantity in [0, 1, 2, 50, 1000, 10**6] * 50:
+        assert draw_plan(draws, settings, quantity) == draw_plan(plain, settings, quantity)
+    assert draws.getstate() == plain.getstate()
+    lo, hi = settings.start_count
+    first = int(math.exp(random.Random(SEED).uniform(math.log(lo + 1), math.log(hi + 1)))) - 1
+    assert draw_plan(Draws(SEED), settings, 50).start_count == first

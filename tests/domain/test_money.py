@@ -118,7 +118,7 @@ def test_quantize_rounds_down_when_asked() -> None:
 
 
 def test_amounts_past_the_bound_are_refused_and_big_ones_stay_exact() -> None:
-    from mockpanel._control.panel import Panel
+    from mockpanel._panel.panel import Panel
 
     for value in ("1e16", "-1e16", "1e30"):
         with pytest.raises(ValueError, match="at most 10\\^15"):

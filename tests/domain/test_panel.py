@@ -15,7 +15,7 @@ from mockpanel._domain.errors import ErrorCode, PanelError
 from mockpanel._domain.lifecycle import RefillStatus, Status
 from mockpanel._domain.money import share
 from mockpanel._domain.orders import OrderState
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from mockpanel._domain.plans import LifecycleSettings
 
 KEY, OTHER = "key-A-secret", "key-B-secret"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mockpanel._catalogs import load_catalog
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from mockpanel._domain.clock import VirtualClock
 from mockpanel._domain.errors import ErrorCode, PanelError
 from mockpanel._domain.panel import PanelCore

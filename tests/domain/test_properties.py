@@ -23,7 +23,7 @@ from mockpanel._domain.clock import VirtualClock
 from mockpanel._domain.errors import ErrorCode, PanelError
 from mockpanel._domain.lifecycle import RefillStatus, Status
 from mockpanel._domain.orders import OrderState
-from mockpanel._control.panel import Panel
+from mockpanel._panel.panel import Panel
 from mockpanel._domain.servicetypes import OLD_POSTS_FOUND
 
 # Expected money, computed here and not with the mock's price functions: the documents' rule

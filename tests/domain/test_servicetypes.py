@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -384,3 +385,13 @@ def test_lenient_optional_numbers_are_absent_unless_the_dialect_says_otherwise(a
         assert error("Default", params, rules=strict).values == {"field": "runs"}
     assert error("Default", {**VALID["Default"], "runs": "3", "interval": absent}).values == {"field": "interval"}
     assert error("Default", {**VALID["Default"], "runs": "x"}).values == {"field": "runs"}
+
+
+def test_an_order_request_is_a_frozen_value() -> None:
+    # Built by its own __init__ (not the dataclass's): still frozen, compared and replaced by its fields.
+    request = OrderRequest("https://x.test/1", 50)
+    assert request == OrderRequest(link="https://x.test/1", quantity=50, runs=None, interval=None, details={})
+    assert request.details == {} and request.details is not OrderRequest("y", 1).details
+    assert dataclasses.replace(request, quantity=60).quantity == 60
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.link = "https://x.test/2"  # type: ignore[misc]

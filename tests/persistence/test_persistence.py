@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mockpanel import PanelError, VirtualClock, build_panel, create_app
-from mockpanel._control import snapshot
+from mockpanel._panel import snapshot
 from mockpanel._domain.accounts import KeyDigest
 from mockpanel._persistence import Identity, StateFile, StateFileError, StateUnavailable
 from mockpanel._persistence import chunks

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mockpanel import MockPanel, ServerThread, build_panel, create_app
-from mockpanel._control.panel import OrderBookFull
+from mockpanel._panel.panel import OrderBookFull
 from tests.helpers.common import DIRECT, HTTP, KEY, serving, serving_process
 
 FLOOD = 12 << 20  # bytes of pipelined requests, never read back

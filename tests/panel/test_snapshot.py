@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from mockpanel import VirtualClock, build_panel, create_app, inprocess_client
-from mockpanel._control import snapshot
-from mockpanel._control.panel import Panel
-from mockpanel._control.snapshot import StateError
+from mockpanel._panel import snapshot
+from mockpanel._panel.panel import Panel
+from mockpanel._panel.snapshot import StateError
 from mockpanel._powers import triggers
 from tests.helpers.common import KEY
 

@@ -4,13 +4,13 @@ It owns three parts and answers for them:
 
 - ``core``: the domain's panel (_domain/panel.py, ``PanelCore``): the API's actions over
   typed values, and the accounts, orders, refills, catalogue, clock and settings it owns;
-- ``forcing``: the test's hand on orders and refills (_control/forcing.py);
+- ``forcing``: the test's hand on orders and refills (_panel/forcing.py);
 - ``recording``: the wrapper every operation the domain lists in ``MUTATIONS`` runs through,
-  so that a state file misses no change (_control/recording.py).
+  so that a state file misses no change (_panel/recording.py).
 
 What it adds itself: ``add(key, service, fields)``, an ``add``'s wire fields read as the
 panel's dialect reads them (_dialects/order_fields.py), then placed with the core's
-``place_order``; and whole-state snapshots (_control/snapshot.py).
+``place_order``; and whole-state snapshots (_panel/snapshot.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +53,9 @@ def order_bytes(link: str, details: Mapping[str, object] | None) -> int:
     """About the memory one order takes: its row, its link and its type's fields, as CPython stores their
     text (1, 2 or 4 bytes a character; a list as one string of lines, as the book packs it)."""
     size = ORDER_BYTES + sys.getsizeof(link)
-    for value in (details or {}).values():
+    if not details:  # the common order: a link and a quantity
+        return size
+    for value in details.values():
         if isinstance(value, str):
             size += sys.getsizeof(value)
         elif isinstance(value, (list, tuple)):
@@ -166,7 +168,7 @@ class Panel:
         """Place an order from an ``add``'s fields; returns its id. Charges the price at once, or raises."""
         core = self.core
         with core.lock:
-            core.account(key)  # a bad key is reported before the service, the service before its fields
+            account = core.account(key)  # a bad key is reported before the service, the service before its fields
             service = core.find_service(service_id)
             request = read_order_request(
                 service.type,
@@ -176,11 +178,18 @@ class Panel:
                 dripfeed_allowed=service.dripfeed,
                 rules=core.settings.rules,
             )
-            return self.place_order(key, service.id, request)
+            # Recorded as place_order(key, service id, request); placed with what was found above, under the same lock.
+            return self._place(key, service.id, request,
+                               lambda _key, _service_id, _request: core.place_found(account, service, request))
 
     def place_order(self, key: str, service_id: int, request: OrderRequest) -> int:
         """Place a typed order; returns its id. Charges the price at once, or raises ``PanelError``
         (``OrderBookFull`` past ``max_book_bytes``, before anything changes)."""
+        return self._place(key, service_id, request, self.core.place_order)
+
+    def _place(self, key: str, service_id: int, request: OrderRequest,
+               change: Callable[[str, int, OrderRequest], int]) -> int:
+        """``place_order``: the book's bound, then ``change`` (the core's) through the recording."""
         size = order_bytes(request.link, request.details)
         total = self.book_bytes + size
         if total > self.max_book_bytes:
@@ -189,7 +198,7 @@ class Panel:
                 f"pass its bound of {self.max_book_bytes}: start the server with a larger --book-bytes, or reset "
                 "the panel (POST /_mock/reset); nothing was changed"
             )
-        order_id = self.recording.run("place_order", self.core.place_order, key, service_id, request)
+        order_id = self.recording.run("place_order", change, key, service_id, request)
         self._book_bytes += size
         return order_id
 

@@ -10,8 +10,8 @@ from types import FunctionType
 from typing import Any
 
 from mockpanel._catalogs import load_catalog
-from mockpanel._control.panel import Panel
-from mockpanel._control.snapshot import dump
+from mockpanel._panel.panel import Panel
+from mockpanel._panel.snapshot import dump
 from mockpanel._domain.clock import VirtualClock
 from mockpanel._domain.mutations import MUTATIONS
 from mockpanel._domain.panel import PanelCore
