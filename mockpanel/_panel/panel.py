@@ -178,6 +178,11 @@ class Panel:
                 dripfeed_allowed=service.dripfeed,
                 rules=core.settings.rules,
             )
+            if self.recording.recorder is None:  # nothing records: placed at once, as the recording would
+                size = self._size_within_bound(request)
+                order_id = core.place_found(account, service, request)
+                self._book_bytes += size
+                return order_id
             # Recorded as place_order(key, service id, request); placed with what was found above, under the same lock.
             return self._place(key, service.id, request,
                                lambda _key, _service_id, _request: core.place_found(account, service, request))
@@ -190,6 +195,13 @@ class Panel:
     def _place(self, key: str, service_id: int, request: OrderRequest,
                change: Callable[[str, int, OrderRequest], int]) -> int:
         """``place_order``: the book's bound, then ``change`` (the core's) through the recording."""
+        size = self._size_within_bound(request)
+        order_id = self.recording.run("place_order", change, key, service_id, request)
+        self._book_bytes += size
+        return order_id
+
+    def _size_within_bound(self, request: OrderRequest) -> int:
+        """The order's ``order_bytes``, or ``OrderBookFull`` if the book cannot take it."""
         size = order_bytes(request.link, request.details)
         total = self.book_bytes + size
         if total > self.max_book_bytes:
@@ -198,9 +210,7 @@ class Panel:
                 f"pass its bound of {self.max_book_bytes}: start the server with a larger --book-bytes, or reset "
                 "the panel (POST /_mock/reset); nothing was changed"
             )
-        order_id = self.recording.run("place_order", change, key, service_id, request)
-        self._book_bytes += size
-        return order_id
+        return size
 
     @property
     def book_bytes(self) -> int:
