@@ -25,4 +25,4 @@ def freeze_startup() -> None:
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
-    gc.set_threshold(max(YOUNG, gc.get_threshold()[0]), middle, old)
+    gc.set_threshold(YOUNG, middle, old)
