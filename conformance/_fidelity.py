@@ -47,10 +47,6 @@ class Step:
     key: str = "real"
     cost: Decimal | None = None  # an add's worst case at the listed price
 
-    @property
-    def write(self) -> bool:
-        return self.fields.get("action") in ("add", "refill", "cancel")
-
 
 def key_spelling(key: str, how: str) -> str:
     """``key`` as the session sends it in the spelling ``how`` (the key itself if that spelling is no change)."""
@@ -284,7 +280,11 @@ def compare(original: Side, copy: Side, steps: list[Step]) -> Fidelity:
     reads = {s.name for s in read_steps()}
     for step in steps:
         a, b = original.answers.get(step.name), copy.answers.get(step.name)
-        if a is None or b is None:
+        if a is None:  # the original was not asked (the cap, the budget): nothing to compare
+            continue
+        if b is None:  # the original answered and the copy did not: a difference, never a silent agreement
+            found = [f"the copy gave no answer ({copy.skipped.get(step.name, 'not sent')[:160]})"]
+            results.append(Agreement(step.name, step.name in reads, False, found))
             continue
         found = differences(form(a), form(b))
         results.append(Agreement(step.name, step.name in reads, not found, found))

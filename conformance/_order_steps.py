@@ -146,15 +146,14 @@ def refused(phase: OrdersPhase, c: Checks, ex: Any, p: Probe, rid: str, *, codes
     found = e.error_message(ex.data) if ex.is_json else None
     other = e.refuses_else(found[0], codes, p.field if p.kind in ("malformed", "invalid", "missing") else None) \
         if found is not None else None
-    if other is not None and e.matches("active_order_with_link", str(found[0] if found else ""), None):
+    if other is not None and found is not None:
         own.passed = [r for r in own.passed if r != rid]
-        phase.ctx.verdicts.not_exercised(rid, f"the add {p.label} was refused for its link being busy ({other}): "
-                                         "that proves nothing of what it probed")
-    elif other is not None:
-        own.passed = [r for r in own.passed if r != rid]
-        own.fail(rid, f"the add {p.label} was refused for something else: {other}", ex)
-    c.passed.extend(own.passed)
-    c.findings.extend(own.findings)
+        if e.matches("active_order_with_link", str(found[0]), None):
+            phase.ctx.verdicts.not_exercised(rid, f"the add {p.label} was refused for its link being busy ({other}): "
+                                             "that proves nothing of what it probed")
+        else:
+            own.fail(rid, f"the add {p.label} was refused for something else: {other}", ex)
+    c.merge(own)
 
 
 def cancel(phase: OrdersPhase, order: Tracked) -> None:

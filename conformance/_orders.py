@@ -310,8 +310,7 @@ class OrdersPhase:
         if info is None or info.status is None:
             return
         self.batch_works = False
-        c.passed.extend(probe.passed)
-        c.findings.extend(probe.findings)
+        c.merge(probe)
         got = self.ctx.expect.form(batch_ex)
         what = f"answered {got.describe()}" if got.kind != "json" else "gave no status for it"
         said = [f.rid for f in c.findings if batch_ex in f.exchanges and f.rid.startswith("V2-BAT-")]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from . import _strategies as S
 from .context import Context
 from .expect import decimal
-from .session import NOT_JSON, Exchange, StopRun
+from .session import NOT_JSON, Exchange, StopRun, normalize_action
 from .verdicts import Checks
 
 
@@ -286,7 +286,7 @@ def run(ctx: Context) -> None:
 
     def fuzz(params: dict[str, str]) -> Checks:
         c = Checks()
-        action = str(params.get("action") or "").strip().lower()
+        action = normalize_action(params.get("action"))
         if not ctx.verdicts.supports(action):  # answered as unknown already: not sent again
             return c
         if action == "status" and d.status_no_id == "empty" and not any(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ._order_model import item_rids, probe_rid
 from ._orders import OrdersPhase
 from .rules import Status
@@ -40,35 +42,32 @@ def explain_unreached(phase: OrdersPhase) -> None:
     unfollowed = (f"; orders the panel placed but status does not know ({', '.join(lost[:5])}, V2-ADD-01) may "
                   "hold the link") if lost else ""
     _never_shown(phase, lost)
+
+    def reason(cost: Decimal, too_dear: str, service: str | None, refused: str | None = None) -> str:
+        """The first cause that held, in order: no add after a lost one, the cap, an open order on the
+        service (the link is busy until it ends), the panel's own refusal, else the run's end."""
+        held = busy.get(service) if service is not None else None
+        if blocked:
+            return blocked
+        if not session.can_spend(cost):
+            return too_dear
+        if held is not None:
+            return f"order {held} of the run on service {service} was still open: an add with the same link waits until it ends"
+        return refused or why
+
     for item in phase.items:
         if not item.placed:
-            held = busy.get(item.service.id)
-            if blocked:
-                reason = blocked
-            elif not session.can_spend(item.cost):
-                reason = f"its cheapest order ({item.cost}) does not fit in what --max-spend leaves"
-            elif held is not None:
-                reason = (f"order {held} of the run on service {item.service.id} was still open: an add with the same "
-                          "link waits until it ends")
-            elif item.busy is not None:
-                reason = f"the panel refused it for its link being busy ({item.busy!r}) until the run ended{unfollowed}"
-            else:
-                reason = why
+            refused = (f"the panel refused it for its link being busy ({item.busy!r}) until the run ended{unfollowed}"
+                       if item.busy is not None else None)
+            text = reason(item.cost, f"its cheapest order ({item.cost}) does not fit in what --max-spend leaves",
+                          item.service.id, refused)
             for rid in item_rids(item):
-                v.not_exercised(rid, reason)
+                v.not_exercised(rid, text)
     for p in phase.probes:
         if not p.done:
-            held = busy.get(p.service.id) if p.service is not None and p.uses_service else None
-            if blocked:
-                reason = blocked
-            elif not session.can_spend(p.cost):
-                reason = f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves"
-            elif held is not None:
-                reason = (f"order {held} of the run on service {p.service.id if p.service else '?'} was still open: "
-                          "an add with the same link waits until it ends")
-            else:
-                reason = why
-            v.not_exercised(probe_rid(p), reason)
+            service = p.service.id if p.service is not None and p.uses_service else None
+            v.not_exercised(probe_rid(p), reason(
+                p.cost, f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves", service))
     running = [o for o in phase.orders.values() if not o.final]
     note = ""
     if running:

@@ -14,10 +14,9 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping
 
-from .redaction import KEY_FIELDS
+from .redaction import EMPTY, KEY_FIELDS
 
 REDACTED = re.compile(r"key(?:#|%23)([0-9a-f]{8})")
-EMPTY = "(empty)"  # how a report shows an empty key (Redactor.value)
 # Headers a command leaves to curl: each connection's own, and what curl writes itself.
 LEFT_TO_CURL = frozenset({"host", "content-length", "connection", "keep-alive", "proxy-connection", "te", "trailer",
                           "transfer-encoding", "upgrade", "expect", "accept-encoding", "user-agent", "accept"})

@@ -103,8 +103,7 @@ class Expect(ExpectBase):
     def services(self, c: Checks, ex: Exchange) -> list[ServiceInfo] | None:
         data = self.response(c, ex)
         if data is NOT_JSON:
-            # counted once, under V2-GEN-01 (or GEN-06, no answer): nothing of this answer to judge here
-            c.unjudged.setdefault("V2-SVC-01", f"the answers it was judged by were not JSON ({self.not_json(ex)})")
+            self.not_judged(c, "V2-SVC-01", ex)
             return None
         if data == self.dialect.services_empty and data != []:
             c.ok("V2-SVC-01")
@@ -248,8 +247,7 @@ class Expect(ExpectBase):
     def single_status(self, c: Checks, ex: Exchange) -> StatusInfo | None:
         data = self.response(c, ex)
         if data is NOT_JSON:
-            # counted once, under V2-GEN-01 (or GEN-06, no answer): nothing of this answer to judge here
-            c.unjudged.setdefault("V2-STA-02", f"the answers it was judged by were not JSON ({self.not_json(ex)})")
+            self.not_judged(c, "V2-STA-02", ex)
             return None
         if self.dialect.single_status == "keyed" and isinstance(data, dict) and not self.is_error(data):
             if not c.require("V2-STA-02", len(data) == 1 and isinstance(next(iter(data.values())), dict),
@@ -271,8 +269,7 @@ class Expect(ExpectBase):
         unknown ones with the item error (BAT-02, ERR-01). Returns the items by token."""
         data = self.response(c, ex)
         if data is NOT_JSON:
-            # counted once, under V2-GEN-01 (or GEN-06, no answer): nothing of this answer to judge here
-            c.unjudged.setdefault("V2-BAT-01", f"the answers it was judged by were not JSON ({self.not_json(ex)})")
+            self.not_judged(c, "V2-BAT-01", ex)
             return None
         if self.error_message(data, keyed=False) is not None:
             c.fail("V2-BAT-03", f"a batch of {len(tokens)} ids was refused: {short(data)}", ex)
@@ -316,8 +313,7 @@ class Expect(ExpectBase):
     def refill_batch_status(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str]) -> None:
         data = self.response(c, ex)
         if data is NOT_JSON:
-            # counted once, under V2-GEN-01 (or GEN-06, no answer): nothing of this answer to judge here
-            c.unjudged.setdefault("V2-BAT-05", f"the answers it was judged by were not JSON ({self.not_json(ex)})")
+            self.not_judged(c, "V2-BAT-05", ex)
             return
         if self.is_error(data):
             c.fail("V2-BAT-03", f"a batch of {len(tokens)} refill ids was refused: {short(data)}", ex)

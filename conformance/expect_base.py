@@ -80,9 +80,11 @@ class ExpectBase:
         return data
 
     @staticmethod
-    def not_json(ex: Exchange) -> str:
-        """Why ``ex`` gave nothing to judge, naming the requirement that counted it."""
-        return "no answer: V2-GEN-06" if ex.error and ex.status is None else "V2-GEN-01"
+    def not_judged(c: Checks, rid: str, ex: Exchange) -> None:
+        """``ex`` gave ``rid`` nothing to judge: say so once, naming the requirement that counted it (a failure is
+        counted once, under the requirement it breaks)."""
+        counted = "no answer: V2-GEN-06" if ex.error and ex.status is None else "V2-GEN-01"
+        c.unjudged.setdefault(rid, f"the answers it was judged by were not JSON ({counted})")
 
     def _content_type(self, c: Checks, ex: Exchange) -> None:
         """GEN-07: JSON says it is JSON (or is sent as the profile says this panel family sends it)."""
@@ -165,8 +167,8 @@ class ExpectBase:
     ) -> bool:
         """The answer is an error object (rid); its words are the dialect's (wording_rid)."""
         data = self.response(c, ex)
-        if data is NOT_JSON:  # counted once, under V2-GEN-01 (or GEN-06, no answer): not a second time under rid
-            c.unjudged.setdefault(rid, f"the answers it was judged by were not JSON ({self.not_json(ex)})")
+        if data is NOT_JSON:
+            self.not_judged(c, rid, ex)
             return False
         found = self.error_message(data)
         if not c.require(rid, found is not None, f"expected {what}, got {short(data)}", ex) or found is None:

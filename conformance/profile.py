@@ -58,12 +58,10 @@ class Dialect:
     error_bodies: Mapping[ErrorCode | str, Mapping[str, Any]]  # by code, "code.field" for one field's, "action:code"
     json_indent: int | None
     content_type: str
-    json_prefix: str = ""  # written before every answer (a PHP script's stray newline)
     status_no_id: str = "error"  # or "empty": a status with neither order nor orders answers nothing
     service_cast: str = "strict"  # or "mysql": the add's service id read as MySQL casts a string
     quantity_cast: str = "strict"  # or "php": the add's quantity read as a PHP numeric string ("1e2" is 100)
     dripfeed_fields: Mapping[str, str] = field(default_factory=dict)  # a drip-feed order's status, shown apart
-    comment_separators: tuple[str, ...] = ()  # besides new lines, what splits comments (SmartPanel's " | ")
     field_errors: Mapping[str, str] = field(default_factory=dict)  # "code.field" -> words for that field
     unknown_action: tuple[Any] | None = None  # (the JSON answered for an action the panel lacks,); None: its error
     empty_request: str | None = None  # the error code of a request without a key or an action, before the key
@@ -250,12 +248,10 @@ def _build(d: dict[str, Any], where: str) -> Dialect:
         error_bodies=bodies,
         json_indent=json_cfg.get("indent"),
         content_type=str(json_cfg.get("content_type", "application/json")),
-        json_prefix=str(json_cfg.get("prefix", "")),
         status_no_id=str(d["status"].get("no_id", "error")),
         service_cast=str(d["add"].get("service", "strict")),
         quantity_cast=str(d["add"].get("quantity", "strict")),
         dripfeed_fields=dict(d["status"].get("dripfeed_fields") or {}),
-        comment_separators=tuple(d["add"].get("comment_separators") or ()),
         field_errors={str(k): str(v) for k, v in (d.get("field_errors") or {}).items()},
         unknown_action=(d["unknown_action"]["answer"],) if isinstance(d.get("unknown_action"), dict) else None,
         empty_request=str(d["empty_request"]) if d.get("empty_request") is not None else None,

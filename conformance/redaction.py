@@ -25,6 +25,7 @@ import re
 from typing import Any
 
 KEY_FIELDS = ("key", "api_key", "apikey", "api-key", "token", "api_token")
+EMPTY = "(empty)"  # how a report shows an empty key
 _FIELD = "|".join(re.escape(name) for name in KEY_FIELDS)
 
 
@@ -155,5 +156,5 @@ class Redactor:
     def value(self, key: str | None) -> str:
         """A key as shown in a report: always redacted, whatever it is."""
         if not key:
-            return "(empty)"
+            return EMPTY
         return redact(key)

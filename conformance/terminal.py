@@ -101,8 +101,8 @@ class Terminal:
             self.stream.write(text + "\n")
             self.stream.flush()
 
-    def status(self, text: str, *, force: bool = False) -> None:
-        """The live line now says ``text``; off a terminal, a heartbeat line if one is due (or ``force``)."""
+    def status(self, text: str) -> None:
+        """The live line now says ``text``; off a terminal, a heartbeat line if one is due."""
         with self._lock:
             if self.live:
                 width = max(10, shutil.get_terminal_size((80, 24)).columns - 1)  # never wrap: \r returns one row only
@@ -116,7 +116,7 @@ class Terminal:
                 self._shown = len(shown)
                 return
             now = time.monotonic()
-            if force or now - self._last_beat >= self.heartbeat:
+            if now - self._last_beat >= self.heartbeat:
                 self._last_beat = now
                 self.stream.write(text + "\n")
                 self.stream.flush()

@@ -61,6 +61,15 @@ class Checks:
     def ok(self, *rids: str) -> None:
         self.passed.extend(rids)
 
+    def merge(self, other: Checks) -> None:
+        """Take what a scratch ``Checks`` observed: its passes and findings, and its reasons where none is yet."""
+        self.passed.extend(other.passed)
+        self.findings.extend(other.findings)
+        for action, how in other.unsupported.items():
+            self.unsupported.setdefault(action, how)
+        for rid, why in other.unjudged.items():
+            self.unjudged.setdefault(rid, why)
+
     def failed_ids(self) -> set[str]:
         return {f.rid for f in self.findings}
 

@@ -16,6 +16,8 @@ from typing import Iterator
 
 import httpx
 import pytest
+
+from tests.helpers.common import NoServe
 from click.testing import CliRunner
 
 from mockpanel import __version__, available_dialects, redact
@@ -221,17 +223,6 @@ def test_a_host_that_cannot_be_bound_is_a_one_line_error(serve, host):
     assert "API:" not in output
 
 
-class _NoServe:
-    """``serving.server`` stand-in: ``serve`` runs up to the point of serving, then returns."""
-
-    def __init__(self, config: object) -> None:
-        pass
-
-    def run(self, sockets: list[socket.socket]) -> None:
-        for s in sockets:
-            s.close()
-
-
 def _serve_as_if_on(host: str, monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str] | None = None):
     """``serve --host HOST`` with the socket bound on loopback instead (tests bind nothing else)."""
     from mockpanel import _cli as cli
@@ -239,7 +230,7 @@ def _serve_as_if_on(host: str, monkeypatch: pytest.MonkeyPatch, *args: str, env:
 
     real_listen = cli._listen
     monkeypatch.setattr(cli, "_listen", lambda h, p: real_listen("127.0.0.1", 0))
-    monkeypatch.setattr(serving, "server", _NoServe)
+    monkeypatch.setattr(serving, "server", NoServe)
     return CliRunner().invoke(main, ["serve", "--host", host, *args], env=env)
 
 

@@ -14,6 +14,8 @@ import time
 
 import httpx
 import pytest
+
+from tests.helpers.common import NoServe
 from click.testing import CliRunner
 
 from mockpanel._cli import main
@@ -114,17 +116,6 @@ def test_serve_takes_its_options_from_the_environment_and_logs_json_lines():
     assert "-> 200" in balance[0]["message"]
 
 
-class _NoServe:
-    """``serving.server`` stand-in: ``serve`` runs up to the point of serving, then returns."""
-
-    def __init__(self, config: object) -> None:
-        pass
-
-    def run(self, sockets: list[socket.socket]) -> None:
-        for s in sockets:
-            s.close()
-
-
 @pytest.mark.parametrize("args, env, shown", [
     ([], {"MOCKPANEL_SEED": "7"}, "seed 7"),
     (["--seed", "3"], {"MOCKPANEL_SEED": "7"}, "seed 3"),  # the command line wins
@@ -133,7 +124,7 @@ class _NoServe:
 def test_the_command_line_wins_over_the_environment(monkeypatch, args, env, shown):
     from mockpanel._server import serving
 
-    monkeypatch.setattr(serving, "server", _NoServe)
+    monkeypatch.setattr(serving, "server", NoServe)
     result = CliRunner().invoke(main, ["serve", "--port", "0", *args], env={"MOCKPANEL_ADMIN_TOKEN": "", **env})
     assert result.exit_code == 0, result.output
     assert shown in result.output
@@ -147,7 +138,7 @@ def test_the_command_line_wins_over_the_environment(monkeypatch, args, env, show
 def test_a_bad_value_from_the_environment_is_a_usage_error(monkeypatch, env, words):
     from mockpanel._server import serving
 
-    monkeypatch.setattr(serving, "server", _NoServe)
+    monkeypatch.setattr(serving, "server", NoServe)
     args = [] if "MOCKPANEL_PORT" in env else ["--port", "0"]  # refused while the options are read: nothing bound
     result = CliRunner().invoke(main, ["serve", *args], env=env)
     assert result.exit_code == 2 and words in result.output, result.output

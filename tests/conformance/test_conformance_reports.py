@@ -20,15 +20,9 @@ from conformance.redaction import redact
 from conformance._report_html import to_html
 from conformance._reports import to_json, to_junit
 from tests.helpers.broken_panels import DEFECTS, MAIN_KEY, SECOND_KEY, open_keys, run_suite
-from tests.helpers.browser import BrowserMissing, find
+from tests.helpers.browser import needs_browser
 from tests.helpers.common import HTTP
 from tests.helpers.report_page import open_report
-
-try:
-    find()
-    BROWSER = None
-except BrowserMissing as exc:
-    BROWSER = str(exc)
 
 CATALOGUE = load_catalogue()
 
@@ -158,7 +152,7 @@ def test_every_failing_exchange_has_a_curl_command_that_sends_it_again(scripted)
     assert sent["key"] == redact(MAIN_KEY) and sent["params"] == {k: v for k, v in ex.params.items() if k != "key"}
 
 
-@pytest.mark.skipif(BROWSER is not None, reason=f"no browser for the report's screenshot: {BROWSER}")
+@needs_browser("the report's screenshot")
 def test_the_html_report_in_a_browser(scripted, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, report = scripted
     path = tmp_path / "report.html"
@@ -170,7 +164,7 @@ def test_the_html_report_in_a_browser(scripted, tmp_path: Path) -> None:  # type
     assert seen.screenshot.stat().st_size > 20_000
 
 
-@pytest.mark.skipif(BROWSER is not None, reason=f"no browser for the report's screenshot: {BROWSER}")
+@needs_browser("the report's screenshot")
 def test_a_report_runs_only_its_own_script_even_where_escaping_was_bypassed(tmp_path: Path) -> None:
     # Defence in depth: markup put in unescaped (as a template bug would) is still not run: the page's
     # Content-Security-Policy lets only its copy-as-curl script run, by its hash.

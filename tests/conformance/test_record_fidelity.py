@@ -143,3 +143,15 @@ def test_watched_orders_show_the_words_of_their_lifecycle(tmp_path: Path) -> Non
     assert recording.profile["statuses"]["Completed"] == "COMPLETED", recording.learned
     assert any(line.startswith("learned statuses.Completed: 'COMPLETED' read as Completed by its spelling")
                for line in recording.learned)
+
+
+def test_a_copy_that_stops_answering_differs_on_every_request_it_left_unanswered(mock) -> None:  # type: ignore[no-untyped-def]
+    """A copy that stops answering part-way (endless 429 after its first answer: the session gives up on it) never
+    counts as agreeing on what it left unanswered."""
+    mock.fault("http", status=429, skip=1)
+    with _serve("standard") as original:
+        result = run_fidelity(original.url + "/api/v2", mock.url, KEY, copy_key=mock.key, timeout=2,
+                              dialect=judge_dialect("standard"))
+    agree, total = result.figure()
+    assert total == len(result.original.answers) > 10 and agree < total - 5, result.lines()
+    assert any("the copy gave no answer" in line for line in result.lines()), result.lines()

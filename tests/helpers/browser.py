@@ -11,6 +11,8 @@ import tempfile
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import pytest
+
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -34,6 +36,15 @@ def find() -> tuple[str, str]:
     if browser is None or driver is None:
         raise BrowserMissing("no headless Chromium here (apt-get install chromium chromium-driver)")
     return browser, driver
+
+
+def needs_browser(what: str) -> pytest.MarkDecorator:
+    """A skip mark for tests of ``what`` that need headless Chromium: they skip, saying what to install."""
+    try:
+        find()
+    except BrowserMissing as exc:
+        return pytest.mark.skip(reason=f"no browser for {what}: {exc}")
+    return pytest.mark.skipif(False, reason="a browser is here")
 
 
 @contextmanager

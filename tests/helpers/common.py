@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import re
 import subprocess
 import sys
@@ -80,3 +81,14 @@ def serving_command(command: list[str], env: dict[str, str]) -> Iterator[tuple[s
             proc.kill()
             proc.wait(5)
         proc.stdout.close()
+
+
+class NoServe:
+    """``serving.server`` stand-in: ``serve`` runs up to the point of serving, then returns."""
+
+    def __init__(self, config: object) -> None:
+        pass
+
+    def run(self, sockets: list[socket.socket]) -> None:
+        for s in sockets:
+            s.close()

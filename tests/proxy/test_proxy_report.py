@@ -18,7 +18,7 @@ from conformance.redaction import redact
 from mockpanel import ServerThread, build_panel, create_app
 from mockpanel._proxy.journal import ProxyJournal
 from mockpanel._proxy.report import build, to_html
-from tests.helpers.browser import BrowserMissing, find
+from tests.helpers.browser import needs_browser
 from tests.helpers.common import HTTP
 from tests.helpers.report_page import open_report
 from tests.proxy.test_proxy import KEY, proxying
@@ -26,13 +26,6 @@ from tests.proxy.test_proxy import KEY, proxying
 SECOND = "proxy-client-key-2"
 SCRIPT = "<script>window.pwned=1</script>"
 LONG_ORDERS = ",".join(str(10_000 + i) for i in range(500))  # a request body over the page's 2,000 characters
-
-try:
-    find()
-    BROWSER = None
-except BrowserMissing as exc:
-    BROWSER = str(exc)
-
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
@@ -107,7 +100,7 @@ def test_copy_as_curl_of_a_deviating_exchange_sends_it_to_the_panel_again(run) -
     assert f"{redact(SECOND)} = <code>$MOCKPANEL_KEY_2</code>" in html
 
 
-@pytest.mark.skipif(BROWSER is not None, reason=f"no browser for the report's screenshot: {BROWSER}")
+@needs_browser("the report's screenshot")
 def test_the_page_in_a_browser(run) -> None:  # type: ignore[no-untyped-def]
     page, _, _ = run
     seen = open_report(page, "proxy-report")

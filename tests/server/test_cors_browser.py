@@ -9,22 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from starlette.responses import HTMLResponse
 
 from mockpanel import ServerThread
-from tests.helpers.browser import BrowserMissing, chromium, find
+from tests.helpers.browser import chromium, needs_browser
 from tests.helpers.common import HTTP, serving
 
 KEY = "cors-browser-key"
 
-try:
-    find()
-    MISSING = None
-except BrowserMissing as exc:
-    MISSING = str(exc)
-
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"no browser for the CORS test: {MISSING}")
+pytestmark = needs_browser("the CORS test")
 
 
 @contextmanager

@@ -15,24 +15,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import pytest
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from mockpanel import ServerThread
-from tests.helpers.browser import BrowserMissing, chromium, find
+from tests.helpers.browser import chromium, needs_browser
 from tests.helpers.common import HTTP, serving
 
 KEY = "cross-site-key"
 REBIND = "rebind.test"
 
-try:
-    find()
-    MISSING = None
-except BrowserMissing as exc:
-    MISSING = str(exc)
-
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"no browser for the cross-site test: {MISSING}")
+pytestmark = needs_browser("the cross-site test")
 
 
 def _fetches(mock: str) -> str:

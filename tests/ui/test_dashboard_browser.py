@@ -14,20 +14,14 @@ from typing import Any, Callable
 import pytest
 
 from mockpanel._domain.accounts import redact
-from tests.helpers.browser import BrowserMissing, chromium, find
+from tests.helpers.browser import chromium, needs_browser
 from mockpanel._ui.view import money
 from tests.helpers.common import HTTP, serving
 
 KEY = "browser-key-1"
 WAIT = 15  # seconds: the page refreshes itself every second
 
-try:
-    find()
-    MISSING = None
-except BrowserMissing as exc:
-    MISSING = str(exc)
-
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"no browser for the dashboard test: {MISSING}")
+pytestmark = needs_browser("the dashboard test")
 
 
 def wait(driver: Any, check: Callable[[Any], Any], what: str) -> Any:
