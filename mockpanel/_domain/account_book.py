@@ -64,6 +64,7 @@ class AccountBook:
         self.orders = orders
         self.by_digest: dict[bytes, Account] = {}  # key digest -> account, in the order they were opened
         self.by_id: dict[str, Account] = {}  # key id (a digest's prefix) -> account
+        self.changes = 0  # keys opened or removed so far: what an index over the keys is rebuilt on
 
     def __iter__(self) -> Iterator[Account]:
         """Every account, in the order they were opened."""
@@ -87,6 +88,7 @@ class AccountBook:
         account = Account(key=key, currency=currency, seed=seed, created=now)
         self.by_digest[digest] = account
         self.by_id[account.id] = account
+        self.changes += 1
         if amount:
             account.credit(LedgerEntry(now, "deposit", amount, note="opening balance"))
         return account
@@ -109,6 +111,7 @@ class AccountBook:
         account = self.account(key)
         del self.by_digest[_digest(key)]
         del self.by_id[account.id]
+        self.changes += 1
         return account
 
     def deposit(self, key: str, amount: object, *, note: str, now: float) -> Decimal:

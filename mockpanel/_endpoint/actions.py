@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
+from weakref import WeakKeyDictionary
 
 from conformance import actions as action_table
 
@@ -21,6 +22,7 @@ from .._dialects.frozen import thawed
 from .._dialects.parse import MAX_ID, parse_id, parse_ids, parse_object_id, parse_object_ids, split_ids
 from .._dialects.profile import Dialect
 from .._dialects.settings import Family
+from .._domain.account_book import AccountBook
 from .._domain.accounts import Account
 from .._domain.catalog import Service
 from .._domain.errors import ErrorCode, PanelError
@@ -178,6 +180,11 @@ def _cancel(panel: Panel, dialect: Dialect, key: str, account: Account, params: 
     return render.Batch(tokens, panel.cancel_many(key, _many(dialect, tokens)))
 
 
+# Per account book: (its changes, the family, folded key -> the key as stored). Rebuilt only when a key is
+# opened or removed, so a key sent in another spelling (or a wrong one) costs one lookup, not a scan.
+_FOLDED: WeakKeyDictionary[AccountBook, tuple[int, Family, dict[str, str]]] = WeakKeyDictionary()
+
+
 def _collated(panel: Panel, family: Family, key: str | None) -> str | None:
     """The key as an account has it, where the family compares keys as a collation does (MySQL's
     case-insensitive ``_ci`` collations; PAD SPACE ignoring trailing spaces): the first account
@@ -189,14 +196,17 @@ def _collated(panel: Panel, family: Family, key: str | None) -> str | None:
         return key  # the common case: the key as stored
     except PanelError:
         pass
-    wanted = family.key_folded(key)
-    for account in panel.accounts():
-        stored = account.key
-        # A key restored from a state file is known only by its digest (a KeyDigest): a client
-        # sending the digest's hex must not open it, so only keys known as text compare.
-        if stored.__class__ is str and family.key_folded(stored) == wanted:
-            return stored
-    return key
+    book = panel.core.account_book
+    known = _FOLDED.get(book)
+    if known is None or known[0] != book.changes or known[1] is not family:
+        folded: dict[str, str] = {}
+        for account in panel.accounts():
+            # A key restored from a state file is known only by its digest (a KeyDigest): a client
+            # sending the digest's hex must not open it, so only keys known as text compare.
+            if account.key.__class__ is str:
+                folded.setdefault(family.key_folded(account.key), account.key)
+        known = _FOLDED[book] = (book.changes, family, folded)
+    return known[2].get(family.key_folded(key), key)
 
 
 def dispatch(panel: Panel, dialect: Dialect, params: Params) -> Any:

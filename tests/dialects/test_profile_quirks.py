@@ -59,6 +59,25 @@ def test_key_case_alone_keeps_trailing_spaces_significant(tmp_path: Path) -> Non
         assert http.post(url, data={"key": KEY + " ", "action": "balance"}).json() == {"error": "Invalid API key"}
 
 
+def test_a_key_opened_or_removed_after_a_request_is_compared_as_the_collation_does(tmp_path: Path) -> None:
+    """Keys are found by their fold through an index rebuilt when a key is opened or removed: a key opened after
+    another spelling was looked up is found, and a removed one is refused in every spelling."""
+    name = _own(tmp_path, key_case="insensitive")
+    panel = build_panel(name, clock=VirtualClock(speed=0, start=START), seed=1)
+    panel.create_account(KEY, balance="1")
+    with ServerThread(create_app(panel, name)) as server, httpx.Client(timeout=10) as http:
+        def balance(key: str) -> object:
+            return http.post(server.url + "/api/v2", data={"key": key, "action": "balance"}).json()
+
+        assert "balance" in balance(KEY.swapcase())
+        assert balance("Later-Key-9".upper()) == {"error": "Invalid API key"}
+        panel.create_account("Later-Key-9", balance="1")
+        assert "balance" in balance("Later-Key-9".upper())
+        panel.remove_account(KEY)
+        assert balance(KEY.swapcase()) == {"error": "Invalid API key"}
+        assert balance(KEY) == {"error": "Invalid API key"}
+
+
 @pytest.mark.parametrize("fields, named", [
     ({"key_trailing_spaces": "trimmed"}, "'key_trailing_spaces'"),
     ({"json": {"prefix": "x" * 17}}, "'json.prefix'"),
