@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from conformance.terminal import InputError
+from conformance.terminal import InputError, Terminal, wants_colour
 
 from ._version import __version__
 from ._accounts_cli import DEFAULT_BALANCE, DEFAULT_KEY
@@ -47,8 +47,6 @@ class _Commands(click.Group):
 
 
 def _show(exc: click.ClickException, no_color: bool) -> None:
-    from conformance.terminal import Terminal, wants_colour
-
     shown = io.StringIO()
     exc.show(file=shown)
     text = shown.getvalue()

@@ -14,10 +14,6 @@ from conformance.terminal import InputError
 from ._extras import require
 
 
-class _CannotStart(click.ClickException):
-    exit_code = 2  # the proxy did not start (1: it ran and saw a deviation); one line, no usage banner
-
-
 def upstream_error(url: str) -> str | None:
     """Why ``url`` cannot be the panel ``mockpanel proxy`` forwards to, or None when it can."""
     try:
@@ -33,11 +29,14 @@ def upstream_error(url: str) -> str | None:
     return None
 
 
-def _hide(text: str, key: str) -> str:
+def _hide(text: str, *keys: str | None) -> str:
+    """``text`` with each of ``keys`` redacted (a panel's answer or error may quote what it was sent)."""
     from conformance.redaction import Redactor
 
     redactor = Redactor()
-    redactor.add(key)
+    for key in keys:
+        if key:
+            redactor.add(key)
     return redactor(text)
 
 
@@ -145,10 +144,10 @@ def _compare(urls: tuple[str, str], key: str, copy_key: str | None, tier: str, m
         result = run_fidelity(urls[0], urls[1], key, copy_key=copy_key, tier=tier, max_spend=max_spend or Decimal(0),
                               link=link or "", dialect=dialect, rate=rate, timeout=timeout, max_requests=max_requests)
     except Exception as exc:  # whatever the panels answered: a line, never a traceback (nor the key)
-        raise click.ClickException(f"the comparison stopped: {type(exc).__name__}: {_hide(str(exc), key)[:300]}") \
+        raise click.ClickException(f"the comparison stopped: {type(exc).__name__}: {_hide(str(exc), key, copy_key)[:300]}") \
             from None
     for line in result.lines():
-        click.echo(_hide(line, key))
+        click.echo(_hide(line, key, copy_key))
     agree, total = result.figure()
     if agree < total:
         sys.exit(1)
@@ -175,7 +174,7 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
 
     problem = upstream_error(url)
     if problem is not None:
-        raise _CannotStart(f"mockpanel proxy: {problem}")
+        raise InputError(f"mockpanel proxy: {problem}")
 
     if dialect != "auto":
         try:
@@ -188,7 +187,7 @@ def proxy(url: str, host: str, port: int, dialect: str, report_path: str | None,
     try:
         sock = listen(host, port)
     except OSError as exc:
-        raise _CannotStart(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
     shown = f"[{host}]" if ":" in host else host
     path = url.split("://", 1)[-1].partition("/")[2]
 

@@ -25,6 +25,8 @@ import orjson
 from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 
+from .._endpoint.api import is_json_type
+
 __all__ = ["client_host", "control_error", "forged", "is_loopback", "refusal", "token_of"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # RFC 9110 section 9.2.1: they change nothing here
@@ -104,12 +106,6 @@ def served_origin(origin: str, host: str | None) -> bool:
     return parts.netloc.lower().removesuffix(default) == host.strip().lower().removesuffix(default)
 
 
-def is_json(content_type: str) -> bool:
-    """``application/json`` or a ``+json`` type, parameters aside."""
-    media = content_type.partition(";")[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
 def forged(request: HttpRequest, *, json_body: bool = True) -> Response | None:
     """Why a request that changes the mock may come from a web page of another site (403, 415), or
     None when it may not: see this module's docstring. ``json_body=False``: a form of the dashboard's
@@ -141,7 +137,7 @@ def forged(request: HttpRequest, *, json_body: bool = True) -> Response | None:
             return None  # no body at all: nothing a form or a text/plain post could carry
         return control_error(415, "a request that changes the mock sends its body as JSON: add "
                                   "'Content-Type: application/json'")
-    if not is_json(content_type):
+    if not is_json_type(content_type.encode("latin-1")):
         return control_error(
             415,
             f"a request that changes the mock sends its body as JSON, with 'Content-Type: application/json' (this "

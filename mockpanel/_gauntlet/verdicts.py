@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from .._dialects.profile import Dialect
+from .._domain.money import quantize
 from .._domain.numbers import parse_int
 from .._powers.control import Control
 from .._powers.journal import Request
@@ -69,8 +70,7 @@ def _money(control: Control, order_id: int) -> tuple[Decimal, str]:
         order = control.panel.find_order(order_id)
     except KeyError:
         return Decimal(0), ""
-    step = Decimal(1).scaleb(-control.dialect.money_decimals)
-    return order.charge.quantize(step), control.panel.account_by_id(order.key).currency
+    return quantize(order.charge, control.dialect.money_decimals), control.panel.account_by_id(order.key).currency
 
 
 def _duplicates(control: Control, entries: list[Request]) -> Iterable[Finding]:

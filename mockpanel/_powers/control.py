@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Mapping
 
-from .._dialects.parse import parse_object_id
+from .._dialects.parse import parse_id, parse_object_id
 from .._dialects.profile import Dialect
 from .._panel import snapshot
 from .._domain.accounts import redact_id
@@ -18,7 +18,7 @@ from .._domain.clock import VirtualClock
 from .._domain.errors import PanelError
 from .._panel.panel import Panel
 from .faults import Fault, FaultSet
-from .journal import Journal, Request, decimal_id
+from .journal import Journal, Request
 from .triggers import parse_duration
 
 JOURNAL_LIMIT = 10_000
@@ -50,7 +50,7 @@ class Control:
         self.panel = panel
         self.dialect = dialect
         self.faults: FaultSet = FaultSet(panel.settings.seed, dialect.actions)
-        read_id = parse_object_id if dialect.family.id_format == "objectid" else decimal_id
+        read_id = parse_object_id if dialect.family.id_format == "objectid" else parse_id
         # The clock is never replaced: no lambda on the request path.
         self.journal = Journal(panel.clock.now, journal_limit, read_id=read_id)
         self._start_services: list[Service] = list(panel.catalog)

@@ -35,6 +35,7 @@ from typing import Any, Callable, Generic, Mapping, MutableMapping, Protocol, Ty
 
 import orjson
 
+from .._dialects.parse import parse_id
 from .._domain.accounts import key_id, redact
 from .._endpoint.context import Call, SCOPE_KEY
 from .._endpoint.params import urlencoded_fields
@@ -358,12 +359,6 @@ _ROW_OVERHEAD = 400  # a row's tuple, floats, dict and strings, roughly
 ARRIVED, DELAYED, ABANDONED, ANSWERED = "arrived", "delayed", "abandoned", "answered"
 
 
-def decimal_id(text: str) -> int | None:
-    """An id written in decimal digits (ASCII only: "²" and "٣" are digits to str.isdigit), or None."""
-    text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
 IdReader = Callable[[str], "int | None"]  # how the panel's dialect writes an order or refill id
 
 
@@ -383,7 +378,7 @@ class Request:
     latency: float  # seconds inside the server
     fault: str | None = None  # the injected fault's kind
     state: str = ANSWERED  # arrived (being handled), delayed (latency fault), abandoned, answered
-    read_id: IdReader = field(default=decimal_id, repr=False, compare=False)  # the dialect's id format
+    read_id: IdReader = field(default=parse_id, repr=False, compare=False)  # the dialect's id format
 
     def __getitem__(self, name: str) -> str:
         return self.params[name]
@@ -503,7 +498,7 @@ class Journal(JournalChecks["Request"]):
     ``max_bytes`` bytes."""
 
     def __init__(self, now: Now, limit: int = JOURNAL_LIMIT, max_bytes: int = JOURNAL_BYTES,
-                 read_id: IdReader = decimal_id) -> None:
+                 read_id: IdReader = parse_id) -> None:
         self._now = now
         self._read_id = read_id  # ids as the panel's dialect writes them (ObjectIds are no decimals)
         self._entries: deque[Any] = deque()

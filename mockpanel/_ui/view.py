@@ -20,6 +20,7 @@ from .._domain.accounts import redact
 from .._domain.lifecycle import Status
 from .._domain.money import shown_text
 from .._powers.control import Control
+from .._powers.faults import KINDS
 from .._control_api.listing import ORDERS, list_keys, list_orders, list_refills
 from .._control_api.listing import count_statuses
 
@@ -29,7 +30,8 @@ REFILLS_SHOWN = 20
 SERVICES_INLINE = 100  # a catalogue up to this size is a list on the page; a bigger one is searched (/services)
 SERVICES_FOUND = 50  # services one search answers at most
 LINK_SHOWN = 26  # characters of a link in the orders table
-FAULT_KINDS = ("http", "latency", "drop", "html", "malformed", "truncated", "empty", "stuck", "cancel", "drain")
+# Every fault kind but those that change the catalogue (they need a service and a rate the form does not ask for).
+FAULT_KINDS = tuple(kind for kind in KINDS if kind not in ("disable", "reprice"))
 _ORDER_QUERY = ("key", "status", "service", "link", "before", "after", "limit")
 
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from mockpanel import create_app
-from mockpanel._control_api.access import is_json, served_origin
+from mockpanel._control_api.access import served_origin
+from mockpanel._endpoint.api import is_json_type
 from mockpanel._server.inprocess import SyncASGITransport
 from tests.helpers.common import HTTP
 
@@ -98,5 +99,5 @@ def test_origins_and_json_types_are_read_as_browsers_write_them():
     assert not served_origin("null", "127.0.0.1:8080")
     assert not served_origin("http://127.0.0.1:8080/x", "127.0.0.1:8080")
     assert not served_origin("ftp://127.0.0.1:8080", "127.0.0.1:8080")
-    assert is_json("application/json; charset=utf-8") and is_json("application/problem+json")
-    assert not is_json("text/json+plain") and not is_json("text/plain")
+    assert is_json_type(b"application/json; charset=utf-8") and is_json_type(b"application/problem+json")
+    assert not is_json_type(b"text/json+plain") and not is_json_type(b"text/plain")
