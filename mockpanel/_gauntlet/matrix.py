@@ -87,6 +87,7 @@ def run_cell(dialect: Dialect, scenario: Scenario, command: Sequence[str], *, ti
     app = create_app(panel, dialect)
     control: Control = app.state.control
     prepare(control, scenario)
+    control.remember_opening()  # a client's POST /_mock/reset keeps the cell's key and the scenario's faults
     with ServerThread(app) as server:
         api = server.url + dialect.endpoints[0].rstrip("/")
         environment = {**os.environ, **(env or {}), "MOCKPANEL_URL": api, "MOCKPANEL_KEY": KEY,

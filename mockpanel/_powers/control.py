@@ -55,12 +55,19 @@ class Control:
         self.journal = Journal(panel.clock.now, journal_limit, read_id=read_id)
         self._start_services: list[Service] = list(panel.catalog)
         self._opening: list[tuple[str, Decimal, str]] = []
+        self._opening_faults: list[Mapping[str, Any]] = []  # a scenario's: part of how the panel started
 
     # --- reset ---------------------------------------------------------------------
 
     def remember_opening(self) -> None:
         """The keys that exist now come back, with their balances, on ``reset``."""
         self._opening = [(a.key, a.balance, a.currency) for a in self.panel.accounts() if a.key]
+
+    def open_with_faults(self, specs: list[Mapping[str, Any]]) -> None:
+        """Faults the panel starts with (a scenario's): added now, and again after every ``reset``."""
+        for spec in specs:
+            self.add_fault(spec)
+        self._opening_faults = list(specs)
 
     def reset(self) -> dict[str, Any]:
         """Back to the start: the opening keys with their opening balances; every other
@@ -76,6 +83,8 @@ class Control:
         data["clock"] = None  # keep the panel's clock
         self.panel.restore_snapshot(data)
         self.faults.clear()
+        for spec in self._opening_faults:
+            self.add_fault(spec)
         self.journal.clear()
         return {"reset": True, "keys": len(self._opening)}
 

@@ -77,11 +77,11 @@ def scenario(name: str) -> Scenario:
 
 
 def prepare(control: Control, chosen: Scenario) -> None:
-    """Give a fresh panel the scenario's faults (its lifecycle odds are given when the panel is built)."""
-    for spec in chosen.faults:
-        control.add_fault(spec)
+    """Give a fresh panel the scenario's faults, kept through a reset (its lifecycle odds are given when the
+    panel is built)."""
+    specs: list[Mapping[str, Any]] = list(chosen.faults)
     if chosen.reprice is not None:
         factor = Decimal(str(chosen.reprice))
-        for service in control.panel.catalog:
-            control.add_fault({"kind": "reprice", "service": service.id,
-                               "rate": str((service.rate * factor).quantize(Decimal("0.0001")))})
+        specs += [{"kind": "reprice", "service": service.id,
+                   "rate": str((service.rate * factor).quantize(Decimal("0.0001")))} for service in control.panel.catalog]
+    control.open_with_faults(specs)

@@ -187,3 +187,25 @@ def test_a_naive_node_client_orders_twice_when_an_answer_is_lost(tmp_path: Path)
     assert cells(report)[("standard", "none")]["passed"]
     lost = cells(report)[("standard", "lost-answer")]
     assert [f["verdict"] for f in lost["findings"]] == ["duplicate-order"] and lost["findings"][0]["requests"] == [1, 2]
+
+
+RESETS_THEN_READS = """
+import os, httpx
+httpx.post(os.environ["MOCKPANEL_CONTROL_URL"] + "/reset").raise_for_status()
+url, key = os.environ["MOCKPANEL_URL"], os.environ["MOCKPANEL_KEY"]
+print("balance", httpx.post(url, data={"key": key, "action": "balance"}).json())
+print("status", httpx.post(url, data={"key": key, "action": "status", "order": "1"}).status_code)
+"""
+
+
+def test_a_client_s_reset_keeps_the_cell_s_key_and_the_scenario_s_faults() -> None:
+    """POST /_mock/reset in a cell is back to how the cell started: its key with its balance, and the scenario."""
+    from mockpanel._dialects import load_dialect
+    from mockpanel._gauntlet.matrix import run_cell
+    from mockpanel._powers.scenarios import scenario
+
+    cell = run_cell(load_dialect("standard"), scenario("server-error"), [sys.executable, "-c", RESETS_THEN_READS],
+                    timeout=60)
+    assert cell.exit_code == 0, cell.output
+    assert "'balance'" in cell.output and "Invalid API key" not in cell.output, cell.output
+    assert "status 502" in cell.output, cell.output  # the scenario's first status still fails after the reset
