@@ -25,6 +25,7 @@ from .profile import Dialect
 from .rules import TYPE_RULES, cost, type_in_any_spelling
 from .session import Exchange, Session, SessionConfig, SpendCapReached, StopRun, order_id
 from ._strategies import OrderSpec, dripfeed_spec, order_fields
+from ._strategies import price as order_price
 from ._values import decimal, flag, whole
 
 UNKNOWN = "987654321001"
@@ -85,10 +86,6 @@ def _spec(service: ServiceInfo, link: str, dialect: Dialect) -> OrderSpec:
     return drawn[0]
 
 
-def _price(spec: OrderSpec) -> Decimal:
-    return cost(spec.service.rate or Decimal(0), spec.units, spec.flat)
-
-
 def read_steps() -> list[Step]:
     """The read-only part of the session: safe against any panel."""
     balance = {"action": "balance"}
@@ -114,7 +111,7 @@ def order_steps(services: list[ServiceInfo], dialect: Dialect, link: str) -> lis
     first: Step | None = None
     for name, service in sorted(by_type.items()):
         spec = _spec(service, link, dialect)
-        step = Step(f"add {name}", {k: str(v) for k, v in spec.params.items()}, cost=_price(spec))
+        step = Step(f"add {name}", {k: str(v) for k, v in spec.params.items()}, cost=order_price(spec.service, spec.units, spec.flat))
         steps.append(step)
         if name == "Default":
             first = step
@@ -134,7 +131,8 @@ def order_steps(services: list[ServiceInfo], dialect: Dialect, link: str) -> lis
         drip = [s for s in services if s.type == "Default" and s.dripfeed]
         if drip:
             spec = dripfeed_spec(drip[0], link, dialect)
-            steps.append(Step("add drip-feed", {k: str(v) for k, v in spec.params.items()}, cost=_price(spec)))
+            steps.append(Step("add drip-feed", {k: str(v) for k, v in spec.params.items()},
+                              cost=order_price(spec.service, spec.units, spec.flat)))
     placed = [s for s in steps if s.name.startswith("add ") and s.name[4:] in by_type or s.name == "add drip-feed"]
     steps += [Step(f"status of {s.name[4:]}", {"action": "status", "order": f"@{s.name}"}) for s in placed]
     if placed:

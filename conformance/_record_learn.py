@@ -20,7 +20,7 @@ from .actions import names as action_names
 from .profile import Dialect, merge
 from .rules import ErrorCode, Status, guess_status
 from ._fidelity import Side, Step
-from ._values import flag, is_kind
+from ._values import error_text, flag, is_kind
 from .session import NOT_JSON, Exchange
 
 _DIGITS = re.compile(r"-?\d+(?:\.(\d+))?")
@@ -48,19 +48,11 @@ def _shown(ex: Exchange) -> str:
     return f"request {fields} answered HTTP {ex.status}: {ex.body[:200]!r}"
 
 
-def _words(data: Any) -> str | None:
-    if isinstance(data, dict):
-        for name in ("error", "message"):
-            if isinstance(data.get(name), str):
-                return str(data[name])
-    return None
-
-
 def _accepted(ex: Exchange | None) -> bool | None:
     """Whether a balance request was answered with a balance (None: no answer to read)."""
     if ex is None or ex.status is None:
         return None
-    return isinstance(ex.data, dict) and "balance" in ex.data and _words(ex.data) is None
+    return isinstance(ex.data, dict) and "balance" in ex.data and error_text(ex.data) is None
 
 
 def learn_reads(side: Side, base: Dialect, key: str, learned: Learned) -> None:
@@ -88,7 +80,7 @@ def learn_reads(side: Side, base: Dialect, key: str, learned: Learned) -> None:
             learned.set("status.no_id", {"status": {"no_id": form}}, f"{form}; {_shown(no_id)}")
     no_key = a.get("no key")
     if no_key is not None and no_key.is_json:
-        words = _words(no_key.data)
+        words = error_text(no_key.data)
         if words is not None and words == base.message(ErrorCode.INCORRECT_REQUEST, {}) and \
                 words != base.message(ErrorCode.INVALID_KEY, {}) and base.empty_request is None:
             learned.set("empty_request", {"empty_request": "incorrect_request"},
@@ -99,11 +91,11 @@ def learn_reads(side: Side, base: Dialect, key: str, learned: Learned) -> None:
         if data is NOT_JSON and base.unknown_action is None:
             learned.cannot("unknown_action", f"an unknown action is answered with a body that is not JSON; the "
                            f"profile language has no setting for it; {_shown(unknown)}")
-        if data is not NOT_JSON and _words(data) is None and base.unknown_action != (data,):
+        if data is not NOT_JSON and error_text(data) is None and base.unknown_action != (data,):
             learned.set("unknown_action", {"unknown_action": {"answer": data}},
                         f"an unknown action is answered {data!r}, not an error; {_shown(unknown)}")
     batch = a.get("multi-status of unknown ids")
-    if batch is not None and isinstance(batch.data, dict) and _words(batch.data) is not None and base.batch_read:
+    if batch is not None and isinstance(batch.data, dict) and error_text(batch.data) is not None and base.batch_read:
         learned.set("batch.read", {"batch": {"read": False}},
                     f"a multi-status is answered with one error, not per id: only 'order' is read; {_shown(batch)}")
     for step, code in (("bad key", ErrorCode.INVALID_KEY), ("status of an unknown id", ErrorCode.INCORRECT_ORDER_ID),
@@ -116,7 +108,7 @@ def _error_body(ex: Exchange | None, code: ErrorCode, base: Dialect, learned: Le
     """An error answer with members beside its words: the profile's ``error_bodies`` for its code."""
     if ex is None or not isinstance(ex.data, dict):
         return
-    words = _words(ex.data)
+    words = error_text(ex.data)
     if words is None or len(ex.data) == 1:
         return
     body = {k: ("{message}" if v == words else v) for k, v in ex.data.items()}
@@ -191,11 +183,11 @@ def learn_orders(side: Side, steps: list[Step], base: Dialect, learned: Learned)
         learned.cannot("status.dripfeed_fields", "no drip-feed order was placed")
     for step_name, code, field_name, number in _REFUSED:
         ex = a.get(step_name)
-        if ex is None or not isinstance(ex.data, dict) or _words(ex.data) is None:
+        if ex is None or not isinstance(ex.data, dict) or error_text(ex.data) is None:
             if step_name in side.skipped:
                 learned.cannot(f"the words of {step_name}", side.skipped[step_name][:160])
             continue
-        words = str(_words(ex.data))
+        words = str(error_text(ex.data))
         step = next(s for s in steps if s.name == step_name)
         values: dict[str, Any] = {"field": field_name} if field_name else {}
         if number is not None:
@@ -212,7 +204,7 @@ def learn_orders(side: Side, steps: list[Step], base: Dialect, learned: Learned)
             else:
                 learned.set(f"errors.{code.value}", {"errors": {code.value: words}}, _shown(ex))
         _error_body(ex, code, base, learned, field_name)
-    learn_words(side, base, learned)
+    learnerror_text(side, base, learned)
     learn_refill_cancel(side, steps, base, learned)
 
 
@@ -230,7 +222,7 @@ def _limit(step: Step, side: Side, which: str) -> int | None:
 
 def _status_data(ex: Exchange | None, base: Dialect) -> dict[str, Any] | None:
     """A single status answer's object (unwrapped where the profile keys it by the id); None if not one."""
-    if ex is None or not isinstance(ex.data, dict) or "status" not in ex.data and _words(ex.data) is not None:
+    if ex is None or not isinstance(ex.data, dict) or "status" not in ex.data and error_text(ex.data) is not None:
         return None
     data = ex.data
     if base.single_status == "keyed" and len(data) == 1 and isinstance(next(iter(data.values())), dict):
@@ -265,7 +257,7 @@ def _learn_status(ex: Exchange | None, base: Dialect, learned: Learned) -> None:
                     f"remains {remains!r} while Pending; {_shown(ex)}")
 
 
-def learn_words(side: Side, base: Dialect, learned: Learned) -> None:
+def learnerror_text(side: Side, base: Dialect, learned: Learned) -> None:
     """Every status word the placed orders showed (first reading, after cancel, while watched): a word the
     extended profile does not have, placed by its spelling (``In_Progress`` is In progress), or, the first
     reading of a new order, as Pending; a word that cannot be placed is said, not guessed."""
@@ -291,12 +283,12 @@ def learn_words(side: Side, base: Dialect, learned: Learned) -> None:
                         f"{word!r} read as {canonical.value} by {how}; {_shown(ex)}")
 
 
-def _error_words(data: Any) -> str | None:
+def _errorerror_text(data: Any) -> str | None:
     """The first error words anywhere in an answer (a batch item's too), looked for breadth first."""
     queue = [data]
     while queue:
         value = queue.pop(0)
-        words = _words(value)
+        words = error_text(value)
         if words is not None and isinstance(value, dict) and ("error" in value or "message" in value):
             return words
         if isinstance(value, dict):
@@ -320,7 +312,7 @@ def learn_refill_cancel(side: Side, steps: list[Step], base: Dialect, learned: L
         if ex is None or step is None or ex.status is None:
             learned.cannot(f"the {action} answer", side.skipped.get(step_name, "no order was placed to ask it of"))
             continue
-        words = _error_words(ex.data) if ex.is_json else None
+        words = _errorerror_text(ex.data) if ex.is_json else None
         lacks = (unknown is not None and unknown.is_json and ex.is_json and ex.data == unknown.data) or \
             words == base.message(ErrorCode.INCORRECT_REQUEST, {})
         if lacks == (action in base.actions):

@@ -106,3 +106,13 @@ def whole(value: Any) -> int | None:
         return value
     text = str(value).strip() if value is not None else ""
     return int(text) if WHOLE.fullmatch(text) else None
+
+
+def error_text(body: Any) -> str | None:
+    """The words of an error answer (``error``, else ``message``), or None when ``body`` has none."""
+    if isinstance(body, dict):
+        for name in ("error", "message"):
+            text = body.get(name)
+            if isinstance(text, str):
+                return text
+    return None

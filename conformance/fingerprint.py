@@ -20,6 +20,7 @@ import httpx
 
 from .profile import Dialect, available_dialects, load_dialect
 from .rules import TYPE_RULES, ErrorCode, type_in_any_spelling
+from ._values import error_text
 
 ALL_TYPES = frozenset(TYPE_RULES)
 
@@ -74,15 +75,6 @@ def _json(response: ProbeAnswer) -> Any:
         return json.loads(response.text)
     except ValueError:
         return None
-
-
-def _error_text(body: Any) -> str | None:
-    if isinstance(body, dict):
-        for name in ("error", "message"):
-            text = body.get(name)
-            if isinstance(text, str):
-                return text
-    return None
 
 
 def _decimals(text: Any) -> int | None:
@@ -141,10 +133,10 @@ def observe(post: Post) -> Observation:
         return _json(response)
 
     bad_key = probe("bad_key", {"action": "balance", "key": "mockpanel-fingerprint-not-a-key"})
-    f["error.invalid_key"] = _error_text(bad_key)
+    f["error.invalid_key"] = error_text(bad_key)
     f["http.invalid_key"] = seen.raw["bad_key"][0]
     unknown = probe("unknown_action", {"action": "mockpanel_no_such_action"})
-    f["error.incorrect_request"] = _error_text(unknown)
+    f["error.incorrect_request"] = error_text(unknown)
 
     balance = probe("balance", {"action": "balance"})
     if isinstance(balance, dict):
@@ -157,7 +149,7 @@ def observe(post: Post) -> Observation:
     status = probe("status", {"action": "status", "order": UNKNOWN_IDS[0]})
     keyed = isinstance(status, dict) and list(status) == [UNKNOWN_IDS[0]]  # {"<id>": {"error": …}}
     f["status.keyed"] = keyed
-    f["error.incorrect_order_id"] = _error_text(status[UNKNOWN_IDS[0]] if keyed else status)
+    f["error.incorrect_order_id"] = error_text(status[UNKNOWN_IDS[0]] if keyed else status)
     batch = probe("multi_status", {"action": "status", "orders": ",".join(UNKNOWN_IDS)})
     if isinstance(batch, dict) and batch:
         item = next(iter(batch.values()))
@@ -171,8 +163,8 @@ def observe(post: Post) -> Observation:
     # never sent: a read-only run sends no write action, not even for ids no panel has.
     body = probe("refill_status", {"action": "refill_status", "refill": UNKNOWN_IDS[0]})
     f["action.refill_status"] = not (body == unknown or (  # answered as an unknown action is (SmartPanel's words, MSM's null)
-        _error_text(body) is not None and _error_text(body) == f["error.incorrect_request"]))
-    f["error.incorrect_refill_id"] = _error_text(body)
+        error_text(body) is not None and error_text(body) == f["error.incorrect_request"]))
+    f["error.incorrect_refill_id"] = error_text(body)
     return seen
 
 
@@ -186,7 +178,7 @@ def predict(dialect: Dialect) -> dict[str, Any]:
     for kind in d.service_fields.values():
         first_service_kinds.append({"int": "int", "int01": "int", "bool": "bool", "str_or_null": "str_or_null"}.get(kind, "str"))
     lacking = d.unknown_action[0] if d.unknown_action is not None else None  # what an action it lacks answers
-    unknown_words = _error_text(lacking) if d.unknown_action is not None else d.message(ErrorCode.INCORRECT_REQUEST, {})
+    unknown_words = error_text(lacking) if d.unknown_action is not None else d.message(ErrorCode.INCORRECT_REQUEST, {})
     return {
         "content_type": d.content_type.split(";")[0].strip(),
         "pretty_json": d.json_indent is not None,
