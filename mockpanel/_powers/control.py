@@ -5,6 +5,7 @@ HTTP under ``/_mock/`` (_control_api/routes.py; docs/control-api.md).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Mapping
@@ -28,11 +29,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def iso(seconds: float | None) -> str | None:
     """Unix seconds as ISO-8601 UTC (``2023-11-14T22:13:20.000Z``, as JavaScript's ``Date.toISOString``
-    writes it); None for none, infinite or out of range (past year 9999)."""
+    writes it, cut to the millisecond); None for none, infinite or out of range (past year 9999)."""
     if seconds is None or not math.isfinite(seconds):
         return None
+    # Cut to the millisecond exactly: timedelta(seconds=float) rounds to the microsecond first, so
+    # 16.9469998 showed as .947, a moment after the time it names.
+    milliseconds = math.floor(Fraction(seconds) * 1000)
     try:
-        moment = _EPOCH + timedelta(seconds=seconds)  # not fromtimestamp: no platform limits before 1970
+        moment = _EPOCH + timedelta(milliseconds=milliseconds)  # not fromtimestamp: no limits before 1970
     except OverflowError:
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

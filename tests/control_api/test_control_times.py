@@ -5,10 +5,13 @@ each answer has exactly the fields its OpenAPI schema declares."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockpanel._powers.control import iso
 from tests.helpers.common import HTTP, KEY
@@ -23,7 +26,9 @@ def agrees(seconds: float | None, text: str | None) -> None:
     assert isinstance(text, str) and ISO.match(text), text
     moment = datetime.fromisoformat(text)
     assert moment.tzinfo is not None and moment.utcoffset().total_seconds() == 0
-    assert 0 <= seconds - moment.timestamp() < 0.001  # the same instant, to the millisecond (cut, not rounded)
+    since = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    exact = Fraction(since // timedelta(microseconds=1), 10**6)  # no float arithmetic to blur the comparison
+    assert 0 <= Fraction(seconds) - exact < Fraction(1, 1000)  # the same instant, to the millisecond (cut, not rounded)
 
 
 def pairs(value: Any) -> list[tuple[str, Any, Any]]:
@@ -73,6 +78,18 @@ def test_the_iso_form_of_unix_seconds() -> None:
     assert iso(0) == "1970-01-01T00:00:00.000Z" and iso(-1.5) == "1969-12-31T23:59:58.500Z"
     assert iso(None) is None and iso(float("inf")) is None and iso(float("nan")) is None
     assert iso(1e15) is None  # past year 9999: no ISO form without an agreement on longer years
+
+
+def test_the_iso_form_cuts_the_exact_value_never_rounding_up() -> None:
+    # A wall time a shade under .947 is .946: rounding to the microsecond first once made it .947.
+    assert iso(1796644816.9469998) == "2026-12-07T12:00:16.946Z"
+    assert iso(-0.0005) == "1969-12-31T23:59:59.999Z"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=-62_135_596_800, max_value=253_402_300_799.999, allow_nan=False))
+def test_every_iso_form_agrees_with_its_seconds(seconds: float) -> None:
+    agrees(seconds, iso(seconds))
 
 
 @pytest.fixture
