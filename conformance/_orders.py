@@ -101,6 +101,14 @@ class OrdersPhase:
             n = max(1, -(-n // 3)) * 3  # up to three runs of ceil(min / runs)
         return S.price(service, n, stype.flat)
 
+    def left_out_cost(self, service: ServiceInfo, name: str) -> Decimal:
+        """The most an add on ``service`` without the field ``name`` can cost if a panel accepts it. Where the
+        field sets what is charged (``S.quantity_fields``), the panel picks the count: the price of the service's
+        max quantity (a flat price: its rate). Else the order as sent (at the minimum) bounds it."""
+        if name in S.quantity_fields(service.type or "Default"):
+            return self.cost_of(service, service.max)
+        return self.cost_of(service)
+
     def make_plan(self) -> None:
         services = self.priceable()
         by_type: dict[str, ServiceInfo] = {}
@@ -164,7 +172,7 @@ class OrdersPhase:
         for s in by_type.values():  # each required field of each type left out in turn
             required, _ = S.type_fields(self.ctx.dialect, s.type or "Default")
             for name in required:
-                probes.append(Probe("missing", s, self.cost_of(s), field=name))
+                probes.append(Probe("missing", s, self.left_out_cost(s, name), field=name))
         subscription = by_type.get("Subscriptions")
         if subscription is not None:  # delay and expiry: a value the documents rule out
             for kind, name, what, value in S.invalid_subscription(self.ctx.dialect):

@@ -356,6 +356,15 @@ def quantity_field(spec: OrderSpec) -> str | None:
     return None
 
 
+def quantity_fields(type_name: str) -> frozenset[str]:
+    """The fields of an add of the type that set what it is charged for: the quantity, the lines that count it,
+    a subscription's min and max, a drip-feed's runs. An add without one of them leaves the count to the panel."""
+    stype = TYPE_RULES[type_name]
+    lines = {stype.lines_field} if stype.lines_field else set()
+    bounds = {"min", "max"} if stype.counted == SUBSCRIPTION else set()
+    return frozenset({"quantity", "runs", *lines, *bounds})
+
+
 def with_units(spec: OrderSpec, units: int, note: str) -> OrderSpec:
     """The same order asking for ``units`` (below min or above max)."""
     where = quantity_field(spec)
