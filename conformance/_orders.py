@@ -330,10 +330,7 @@ class OrdersPhase:
             c.fail("V2-BAT-06", f"multi-status {what} for order {oid} ({self.orders[oid].label()}), which single "
                    f"status shows {info.word}: multi-status does not work here, so the run follows its orders by "
                    "single status", batch_ex, ex)
-        note = "orders followed by single status: multi-status did not give the run's own orders (V2-BAT-06)"
-        if note not in self.ctx.notes:
-            self.ctx.notes.append(note)
-            self.ctx.progress.line(f"  {note}")
+        self.ctx.note("orders followed by single status: multi-status did not give the run's own orders (V2-BAT-06)")
         states[oid] = info
         self.observe(c, self.orders[oid], info, ex)
 
@@ -480,9 +477,7 @@ class OrdersPhase:
         if self.money_unjudged is not None:
             for rid in ("V2-ORD-01", "V2-ORD-08"):
                 self.ctx.verdicts.not_exercised(rid, self.money_unjudged)
-            if self.money_unjudged not in self.ctx.notes:
-                self.ctx.notes.append(self.money_unjudged)
-                self.ctx.progress.line(f"  {self.money_unjudged}")
+            self.ctx.note(self.money_unjudged)
         self.level_seen = list(latest.exchanges)
         return latest
 
@@ -527,8 +522,7 @@ class OrdersPhase:
                             f"{self.ctx.config.patience:g} s), {len(open_)} still open "
                             f"({', '.join(o.id for o in open_[:5])}), {max(0.0, self.time_left()):.0f} s of "
                             "--time-budget left unused")
-            self.ctx.notes.append(self.stalled)
-            self.ctx.progress.line(f"  {self.stalled}")
+            self.ctx.note(self.stalled)
         return True
 
     def settle_and_record(self) -> None:
