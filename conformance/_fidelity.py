@@ -109,7 +109,8 @@ def order_steps(services: list[ServiceInfo], dialect: Dialect, link: str) -> lis
         above = with_units(specs["Default"], (default.max or 0) + 1, "above max")
         steps += [
             Step("add without link", left_out["link"], cost=price),
-            Step("add without quantity", left_out["quantity"], cost=price),
+            # accepted, the panel picks the count: at most the max quantity (the orders tier's bound too)
+            Step("add without quantity", left_out["quantity"], cost=order_price(default, default.max or 1, False)),
             Step("add below min", below.params, cost=price),
             Step("add above max", above.params, cost=order_price(default, above.units, above.flat)),
             Step("add of an unknown service", {**base, "service": UNKNOWN_SERVICE}, cost=price),
