@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -18,34 +18,30 @@ SECOND = "sk-second-91ad7be20c55"  # a key made through the control API
 NEVER = "sk-never-made-77c1e0"  # a key no account has
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
-    port = _free_port()
     state = tmp_path / "state.log"
     log = tmp_path / "server.out"
-    with open(log, "w") as out:
+    with open(log, "w") as out:  # port 0, read from the banner: a free port picked here could be another server's by now
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mockpanel", "serve", "--port", str(port), "--key", SECRET,
+            [sys.executable, "-m", "mockpanel", "serve", "--port", "0", "--key", SECRET,
              "--state", str(state), "--speed", "0", "--log-level", "debug"],
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    base = f"http://127.0.0.1:{port}"
-    api = base + "/api/v2"
     seen: list[str] = []  # every body the server sent back, other than the key it was asked to create
     try:
         deadline = time.monotonic() + 20
         while True:
+            banner = re.search(r"API: (http://127\.0\.0\.1:[0-9]+)/", log.read_text())
             try:
-                httpx.get(base + "/_mock/", timeout=1)
-                break
+                if banner:
+                    httpx.get(banner[1] + "/_mock/", timeout=1)
+                    break
             except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        base = banner[1]
+        api = base + "/api/v2"
         with httpx.Client(timeout=5) as c:
             made = c.post(base + "/_mock/keys", json={"key": SECOND, "balance": "5"})
             assert made.status_code == 201  # this answer names the key: it was asked to create it
