@@ -59,8 +59,12 @@ class KeyScrubber:
             else:
                 self._plain.add(key)
         self._lengths = sorted(self._by_length, reverse=True)  # the longest first: a key inside a longer one
-        # Every window of a length, cut in C: a text is read once per distinct key length, whatever the keys.
+        # Every window of a length, cut in C: a text is read once per distinct key length, whatever the keys;
+        # and only its runs of the keys' characters long enough to hold one (most text has none: hex keys
+        # in a link of words).
         self._cut = {n: re.compile(f"(?=(.{{{n}}}))", re.DOTALL) for n in self._lengths}
+        chars = "".join(sorted(set("".join(key for keys in self._by_length.values() for key in keys))))
+        self._runs = re.compile(f"[{re.escape(chars)}]{{{min(self._lengths)},}}") if chars else None
         self._digests = digests  # every account's, those known only by digest included
         self._hidden = len(keys) < len(digests)  # some accounts are known only by their digest
         self._patterns: dict[str, re.Pattern[str]] = {}  # a found key in any encoding, compiled once
@@ -69,16 +73,15 @@ class KeyScrubber:
         """``text`` with every key of the panel replaced by its redacted form."""
         if not self._digests or not text:
             return text
-        found = self._found(text)
+        for key in sorted(self._found(text), key=len, reverse=True):  # the longest first: a key inside a longer one
+            text = text.replace(key, redact(key))
         if _ESCAPES.search(text):  # a key written escaped: found in the decoded text, each form of it hidden
             decoded = html.unescape(unquote_plus(text))
-            if decoded != text:
-                found |= self._found(decoded)
-        for key in sorted(found, key=len, reverse=True):
-            pattern = self._patterns.get(key)
-            if pattern is None:
-                pattern = self._patterns[key] = re.compile(encoded_pattern(key))
-            text = pattern.sub(redact(key), text)
+            for key in sorted(self._found(decoded) if decoded != text else (), key=len, reverse=True):
+                pattern = self._patterns.get(key)
+                if pattern is None:
+                    pattern = self._patterns[key] = re.compile(encoded_pattern(key))
+                text = pattern.sub(redact(key), text)
         if (self._plain or self._hidden) and ("=" in text or ":" in text):
             text = _FIELD_VALUE.sub(self._field, text)
         return text
@@ -103,9 +106,10 @@ class KeyScrubber:
     def _found(self, text: str) -> set[str]:
         """The distinctive keys in ``text`` as they are, and the words that are keys known by digest."""
         found: set[str] = set()
-        for length in self._lengths:
-            if len(text) >= length:
-                found.update(self._by_length[length].intersection(self._cut[length].findall(text)))
+        for run in self._runs.findall(text) if self._runs is not None else ():
+            for length in self._lengths:
+                if len(run) >= length:
+                    found.update(self._by_length[length].intersection(self._cut[length].findall(run)))
         if self._hidden:
             found.update(w for w in _WORD.findall(text) if key_digest(w) in self._digests)
         return found
