@@ -105,12 +105,12 @@ def _serve(entry: Endpoint) -> Callable[[HttpRequest], Awaitable[Response]]:
                 return answer
             shown = answer if entry.exact else scrub(control.panel, answer)
             return Response(_json(shown), entry.status, media_type="application/json")
-        except s.SchemaError as exc:
-            return control_error(400, str(exc), exc.field)
+        except s.SchemaError as exc:  # errors may quote what was sent: the panel's keys hidden there too
+            return control_error(400, scrub(control.panel, str(exc)), exc.field)
         except KeyError as exc:
-            return control_error(404, str(exc.args[0]) if exc.args else "not found")
+            return control_error(404, scrub(control.panel, str(exc.args[0])) if exc.args else "not found")
         except (ValueError, TypeError, ArithmeticError) as exc:
-            return control_error(400, str(exc) or type(exc).__name__)
+            return control_error(400, scrub(control.panel, str(exc)) or type(exc).__name__)
         except PanelError as exc:
             return control_error(400, f"the panel refused: {control.dialect.message(exc.code, exc.values)}")
 
