@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
+
+from conformance.redaction import KEY_FIELDS
 from starlette.requests import Request as HttpRequest
 from starlette.responses import StreamingResponse
 
@@ -25,7 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
 
 SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"x-api-key", b"api-key", b"cookie", b"x-mock-token"})
-KEY_FIELDS = frozenset({"key", "api_key", "apikey", "api-key", "token", "api_token"})
 Headers = list[tuple[str, str]]
 
 
