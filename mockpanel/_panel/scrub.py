@@ -68,12 +68,15 @@ class KeyScrubber:
         self._digests = digests  # every account's, those known only by digest included
         self._hidden = len(keys) < len(digests)  # some accounts are known only by their digest
         self._patterns: dict[str, re.Pattern[str]] = {}  # a found key in any encoding, compiled once
+        # A shorter text holds no key: not the shortest distinctive key, nor "key=" and one character.
+        self._least = min([*self._lengths[-1:], *([5] if self._plain or self._hidden else [])], default=0)
 
     def text(self, text: str) -> str:
         """``text`` with every key of the panel replaced by its redacted form."""
-        if not self._digests or not text:
+        if not self._digests or len(text) < self._least:
             return text
-        for key in sorted(self._found(text), key=len, reverse=True):  # the longest first: a key inside a longer one
+        found = self._found(text)
+        for key in sorted(found, key=len, reverse=True) if found else ():  # the longest first: a key inside a longer one
             text = text.replace(key, redact(key))
         if _ESCAPES.search(text):  # a key written escaped: found in the decoded text, each form of it hidden
             decoded = html.unescape(unquote_plus(text))
