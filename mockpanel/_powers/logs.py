@@ -17,6 +17,7 @@ import sys
 import weakref
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from .._domain.accounts import redact_id
 from .._panel.scrub import scrub
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,7 +43,7 @@ def _hidden(value: Any) -> Any:
 
 
 def _who(kid: str) -> str:
-    return f"key#{kid[:8]}" if kid else "(no key)"
+    return redact_id(kid) if kid else "(no key)"
 
 
 def _short(value: Any) -> str:

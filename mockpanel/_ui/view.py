@@ -17,6 +17,7 @@ from jinja2 import pass_context
 
 from conformance.actions import names as action_names
 
+from .._domain.accounts import redact_id
 from .._domain.lifecycle import Status
 from .._domain.money import shown_text
 from .._panel.scrub import scrub
@@ -119,7 +120,7 @@ def ledger_of(control: Control, kid: str) -> dict[str, Any] | None:
         ledger = control.ledger(account.key)
     entries = [{**e, "at": clock_text(e["at"]), "time": clock_text(e["at"])[5:], "sign": "+" if e["kind"] in ("deposit", "refund") else "-"}
                for e in reversed(ledger["entries"])]
-    return {"key": f"key#{kid[:8]}", "key_id": kid, "balance": ledger["balance"], "currency": ledger["currency"],
+    return {"key": redact_id(kid), "key_id": kid, "balance": ledger["balance"], "currency": ledger["currency"],
             "entries": entries[:100], "more": max(0, len(entries) - 100)}
 
 
