@@ -174,6 +174,11 @@ def test_a_key_pasted_into_a_link_a_comment_or_a_username_never_shows(tmp_path: 
                 seen[path] = got.text
             forced = c.post(f"/_mock/orders/{ids[0]}", json={"status": "Completed"})
             seen["POST /_mock/orders/ID"] = forced.text
+            # Error words quote what was sent: a key sent where a fault kind goes, on the API and on the page.
+            seen["POST /_mock/faults"] = c.post("/_mock/faults", json={"kind": other}).text
+            seen["POST /_mock/ui/act/faults"] = c.post("/_mock/ui/act/faults", json={"kind": own},
+                                                       headers={"X-Mockpanel-UI": "1"}).text
+            assert "unknown fault kind" in seen["POST /_mock/faults"] + seen["POST /_mock/ui/act/faults"]
             state = c.get("/_mock/state").json()  # the snapshot: exactly as stored, so that PUT takes it back
             assert c.put("/_mock/state", json=state).status_code == 200
             assert c.get("/_mock/state").json() == state  # settings too: a float setting comes back a float

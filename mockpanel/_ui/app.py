@@ -226,10 +226,10 @@ def _action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
             if not isinstance(body, dict):
                 raise ValueError("send a JSON object")
             return JSONResponse(scrub(control.panel, _plain(handler(control, request, body))))
-        except KeyError as exc:
-            return JSONResponse({"error": str(exc.args[0]) if exc.args else "not found"}, 404)
+        except KeyError as exc:  # errors may quote what was sent: the panel's keys hidden there too
+            return JSONResponse({"error": scrub(control.panel, str(exc.args[0])) if exc.args else "not found"}, 404)
         except (ValueError, TypeError) as exc:
-            return JSONResponse({"error": str(exc)}, 400)
+            return JSONResponse({"error": scrub(control.panel, str(exc))}, 400)
         except PanelError as exc:
             return JSONResponse({"error": f"the panel refused: {control.dialect.message(exc.code, exc.values)}"}, 400)
 
