@@ -201,3 +201,22 @@ def test_a_key_pasted_into_a_link_a_comment_or_a_username_never_shows(tmp_path: 
         for key in (own, other):  # in a HAR's form body, percent-encoded
             assert redact(key) in seen[name] or quote(redact(key)) in seen[name], name
     assert other in json.dumps(state["orders"]) and own in json.dumps(state["orders"])  # the text as it was sent
+
+
+def test_a_failed_journal_check_quotes_the_requests_with_every_key_hidden(mock) -> None:  # type: ignore[no-untyped-def]
+    """``assert_requested`` and its kind list the closest requests, fields and all: a key pasted into a
+    link shows redacted there, another tenant's as well as the sender's own."""
+    import pytest
+
+    from mockpanel._domain.accounts import redact
+
+    other = mock.new_key(key="sk-tenant-e-" + "93a7c1d0f2")
+    link = f"https://x.test/p?mine={mock.key}&theirs={other}"
+    assert "order" in httpx.post(mock.url, data={"key": mock.key, "action": "add", "service": "1", "link": link,
+                                                 "quantity": "100"}, timeout=5).json()
+    with pytest.raises(AssertionError) as failed:
+        mock.assert_requested("add", quantity="999")
+    with pytest.raises(AssertionError) as refused:
+        mock.assert_not_requested("add", service="1")
+    for words in (str(failed.value), str(refused.value)):
+        assert other not in words and mock.key not in words and redact(other) in words, words
