@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
-
-from conformance.redaction import KEY_FIELDS
 from starlette.requests import Request as HttpRequest
 from starlette.responses import StreamingResponse
+
+from conformance.redaction import KEY_FIELDS
 
 from .._domain.accounts import redact
 from .._har import HarExchange, har_stream
