@@ -134,16 +134,18 @@ T = TypeVar("T")
 def scrubber(panel: Panel) -> KeyScrubber:
     """The panel's ``KeyScrubber`` for its keys as they are now: built again only when a key was opened
     or removed since (a reset or a restored state replaces the book, and so builds a new one)."""
-    with panel.lock:
+    with panel.lock:  # the keys read under the lock; the index built outside it, off the API's way
         book = panel.account_book
+        changes = book.changes
         built = _BUILT.get(book)
-        if built is not None and built[0] == book.changes:
+        if built is not None and built[0] == changes:
             return built[1]
         keys = [a.key for a in book if a.key and not isinstance(a.key, KeyDigest)]
-        made = KeyScrubber(keys, set(book.by_digest))
-        with _BUILDING:
-            _BUILT[book] = (book.changes, made)
-        return made
+        digests = set(book.by_digest)
+    made = KeyScrubber(keys, digests)
+    with _BUILDING:
+        _BUILT[book] = (changes, made)
+    return made
 
 
 def scrub(panel: Panel, value: T) -> T:
