@@ -103,7 +103,7 @@ class OrderBook(Mapping[int, V], Generic[V]):
         return self.first_id + len(self.links)
 
     def append_row(
-        self, *, key: str, service: "Service", link: str, quantity: int, charge: Decimal, created: float,
+        self, key: str, service: "Service", link: str, quantity: int, charge: Decimal, created: float,
         start_count: int, start_at: float, per_second: float, outcome: Status, delivered_to: int,
         done_at: float | None = None,
     ) -> int:

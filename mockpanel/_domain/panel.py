@@ -184,12 +184,12 @@ class PanelCore:
 
     def place_found(self, account: Account, service: Service, request: OrderRequest) -> int:
         """``place_order`` for the key's account and the service on sale, as the caller found them
-        under the lock (``Panel.add`` finds both before it reads the fields: not three times)."""
-        with self.lock:
-            return placing.place(
-                self.account_book, account, service, request,
-                settings=self.settings, plan_hooks=self.plan_hooks, now=self.clock.now(),
-            )
+        under the lock, which it still holds (``Panel.add`` finds both before it reads the fields: not
+        three times; and takes the lock once)."""
+        return placing.place(
+            self.account_book, account, service, request,
+            settings=self.settings, plan_hooks=self.plan_hooks, now=self.clock.now(),
+        )
 
     def find_service(self, service_id: object) -> Service:
         """The service with this id, on sale; PanelError if the id is not one or the service is disabled."""
