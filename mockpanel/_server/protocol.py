@@ -451,10 +451,8 @@ def unsupported() -> str | None:
 
 
 class _ProbeHot:
-    """``HotPath``'s interface: every form POST taken, answered with the body it read, but ``hand=over``."""
-
-    def takes(self, scope: Any) -> bool:
-        return True
+    """``HotPath``'s interface, as the direct path asks it: every form POST taken, answered with the body
+    it read, but ``hand=over``."""
 
     def takes_head(self, content_type: bytes | None, length: int) -> bool:
         return True
