@@ -40,17 +40,18 @@ class _Interned:
         self._index: dict[Any, int] = {}
         # The value asked for last and its index: rows come with the same object again and again (the
         # service, the key id, a shared price), and a service's hash is worked out from all its fields.
-        self._last: Any = _NOTHING
-        self._last_index = -1
+        # (Public: ``append_row`` reads them itself, one call less per column.)
+        self.last: Any = _NOTHING
+        self.last_index = -1
 
     def index(self, value: Any) -> int:
-        if value is self._last:
-            return self._last_index
+        if value is self.last:
+            return self.last_index
         i = self._index.get(value)
         if i is None:
             i = self._index[value] = len(self.values)
             self.values.append(value)
-        self._last, self._last_index = value, i
+        self.last, self.last_index = value, i
         return i
 
     def find(self, value: Any) -> int | None:
@@ -62,8 +63,8 @@ class _Interned:
         for value in self.values[n:]:
             del self._index[value]
         del self.values[n:]
-        if self._last_index >= n:
-            self._last, self._last_index = _NOTHING, -1
+        if self.last_index >= n:
+            self.last, self.last_index = _NOTHING, -1
 
 
 class OrderBook(Mapping[int, V], Generic[V]):
@@ -130,9 +131,13 @@ class OrderBook(Mapping[int, V], Generic[V]):
             self.outcome.append(OUTCOMES.index(outcome))  # not OUTCOME_INDEX: an Enum hashes in Python
             self.refunded.append(0)
             self.version.append(0)
-            self.service_ix.append(self.services.index(service))
-            self.account_ix.append(self.accounts.index(key))
-            self.charge_ix.append(self.charges.index(charge))
+            # _Interned.index, the last value's index read here first (a row is the request path)
+            interned = self.services
+            self.service_ix.append(interned.last_index if service is interned.last else interned.index(service))
+            interned = self.accounts
+            self.account_ix.append(interned.last_index if key is interned.last else interned.index(key))
+            interned = self.charges
+            self.charge_ix.append(interned.last_index if charge is interned.last else interned.index(charge))
             self.links.append(link)
         except BaseException:
             self.rollback(mark)

@@ -196,6 +196,8 @@ class PanelCore:
         number: int | None
         if type(service_id) is int and 0 <= service_id <= MAX_ID:  # an id as the core is handed it (not a bool)
             number = service_id
+        elif service_id.__class__ is str and 0 < len(service_id) <= 18 and service_id.isdigit() and service_id.isascii():
+            number = int(service_id)  # as the wire sends it: parse_int's common case, one call less
         else:
             number = parse_int(str(service_id))
         if number is None:

@@ -38,7 +38,7 @@ import importlib.metadata
 import logging
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable
 
 import httptools
 import uvicorn
@@ -283,7 +283,7 @@ class PanelProtocol(HttpToolsProtocol):
     def _answer_directly(self, hot: HotPath, body: bytes) -> None:
         """Answer the request read in the connection, as uvicorn would write the app's answer;
         or hand it to the app, its body already read, when the hot path hands it back (a trigger word)."""
-        scope = cast("MutableMapping[str, Any]", self.scope)  # the app's view of it (uvicorn's TypedDict)
+        scope: MutableMapping[str, Any] = self.scope  # type: ignore[assignment]  # the app's view of it (uvicorn's TypedDict)
         try:
             answered = hot.answer(scope, body)
         except Exception:  # a bug, not a panel's error (those are answers): logged, as uvicorn does
