@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from hypothesis import HealthCheck, Phase, given, settings
-
 from .expect import ServiceInfo
 from .profile import Dialect
 from .rules import TYPE_RULES, cost, type_in_any_spelling
 from .session import Exchange, Session, SessionConfig, SpendCapReached, StopRun, order_id
-from ._strategies import OrderSpec, dripfeed_spec, order_fields
+from ._strategies import PICK_COUNT, OrderSpec, Picks, dripfeed_spec, order_spec, with_units, without_field
 from ._strategies import price as order_price
 from ._values import decimal, flag, whole
 
@@ -72,20 +70,6 @@ def services_info(data: Any) -> list[ServiceInfo]:
     return out
 
 
-def _spec(service: ServiceInfo, link: str, dialect: Dialect) -> OrderSpec:
-    """A valid add for the service: the strategy's first example, derandomized (the same every time)."""
-    drawn: list[OrderSpec] = []
-
-    @settings(database=None, max_examples=1, derandomize=True, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(order_fields(service, link, dialect))
-    def draw(spec: OrderSpec) -> None:
-        drawn.append(spec)
-
-    draw()
-    return drawn[0]
-
-
 def read_steps() -> list[Step]:
     """The read-only part of the session: safe against any panel."""
     balance = {"action": "balance"}
@@ -109,21 +93,26 @@ def order_steps(services: list[ServiceInfo], dialect: Dialect, link: str) -> lis
         by_type.setdefault(s.type or "Default", s)
     steps: list[Step] = []
     first: Step | None = None
+    specs: dict[str, OrderSpec] = {}
+    picks = Picks((0,) * PICK_COUNT)  # the simplest choice of every field: the same session every time
     for name, service in sorted(by_type.items()):
-        spec = _spec(service, link, dialect)
-        step = Step(f"add {name}", {k: str(v) for k, v in spec.params.items()}, cost=order_price(spec.service, spec.units, spec.flat))
+        spec = specs[name] = order_spec(service, link, dialect, picks)
+        step = Step(f"add {name}", dict(spec.params), cost=order_price(spec.service, spec.units, spec.flat))
         steps.append(step)
         if name == "Default":
             first = step
     default = by_type.get("Default")
     if default is not None and first is not None:
         base, price = first.fields, first.cost or Decimal(0)
-        high = cost(default.rate or Decimal(0), (default.max or 0) + 1, False)
+        left_out = {s.missing: s.params for s in without_field(specs["Default"], dialect)}
+        below = with_units(specs["Default"], max((default.min or 1) - 1, 0), "below min")
+        above = with_units(specs["Default"], (default.max or 0) + 1, "above max")
         steps += [
-            Step("add without link", {k: v for k, v in base.items() if k != "link"}, cost=price),
-            Step("add without quantity", {k: v for k, v in base.items() if k != "quantity"}, cost=price),
-            Step("add below min", {**base, "quantity": str(max((default.min or 1) - 1, 0))}, cost=price),
-            Step("add above max", {**base, "quantity": str((default.max or 0) + 1)}, cost=high),
+            Step("add without link", left_out["link"], cost=price),
+            # accepted, the panel picks the count: at most the max quantity (the orders tier's bound too)
+            Step("add without quantity", left_out["quantity"], cost=order_price(default, default.max or 1, False)),
+            Step("add below min", below.params, cost=price),
+            Step("add above max", above.params, cost=order_price(default, above.units, above.flat)),
             Step("add of an unknown service", {**base, "service": UNKNOWN_SERVICE}, cost=price),
             Step("add with a word for quantity", {**base, "quantity": "abc"}, cost=price),
             Step("add, bad key", base, key="bad", cost=price),

@@ -54,6 +54,13 @@ from .verdicts import Checks
 WAITS = (30, 90, 300, 900, 3600, 4 * 3600)  # how far a wait step moves the clock, in seconds
 
 
+def refillable(phase: OrdersPhase, *, again: bool = False) -> list[Tracked]:
+    """The run's completed orders of a refill service with no refill id yet; ``again``: those whose refill was
+    already asked and gave none (refused, or an answer without an id) too."""
+    return [o for o in phase.orders.values() if o.status is Status.COMPLETED and o.spec.service.refill
+            and o.refill_id is None and (again or not o.refill_done)]
+
+
 def moves(phase: OrdersPhase) -> list[tuple[str, Callable[[Picks], None]]]:
     """Every kind of step that can run now, in a fixed order; ``picks`` chooses one of them, then which order
     it acts on. What can run depends on what the panel answered, so it is read here, in the step, never as a
@@ -72,8 +79,7 @@ def moves(phase: OrdersPhase) -> list[tuple[str, Callable[[Picks], None]]]:
         running = [o for o in fresh if not o.final]
         return sorted(running or fresh, key=lambda o: o.id)
 
-    refillable = [o for o in phase.orders.values() if o.status is Status.COMPLETED and o.spec.service.refill
-                  and o.refill_id is None and not o.refill_done]
+    to_refill = refillable(phase)
     ineligible = [o for o in phase.orders.values() if (not o.spec.service.refill or not o.final) and not o.lost]
     open_, closed = cancellable(True), cancellable(False)
     placeable = phase.placeable()
@@ -92,8 +98,8 @@ def moves(phase: OrdersPhase) -> list[tuple[str, Callable[[Picks], None]]]:
         out.append(("place", lambda p: place(phase, p, p.choose(WHICH, placeable))))
     if phase.orders:
         out.append(("poll", lambda p: poll(phase, p)))
-    if phase.supports("refill") and refillable:
-        out.append(("refill", lambda p: refill(phase, p.choose(WHICH, refillable))))
+    if phase.supports("refill") and to_refill:
+        out.append(("refill", lambda p: refill(phase, p.choose(WHICH, to_refill))))
     if phase.supports("refill") and ineligible and not ctx.verdicts.exercised("V2-REF-05"):
         out.append(("refill not allowed", lambda p: refill_ineligible(phase, p.choose(WHICH, ineligible))))
     if cfg.second_key and others:
@@ -175,14 +181,11 @@ def run(ctx: Context) -> OrdersPhase:
         # answered (no precondition, no strategy built from an answer), so hypothesis cannot see two programs
         # differ. Should it ever, the programs are over, never a crash: the sweep and the end checks still run.
         if not ctx.stopped:
-            note = (f"the stateful programs ended early ({type(exc).__name__}): hypothesis stopped them; the sweep "
-                    "and the end checks still ran")
-            ctx.notes.append(note)
-            ctx.progress.line(f"  {note}")
+            ctx.note(f"the stateful programs ended early ({type(exc).__name__}): hypothesis stopped them; the sweep "
+                     "and the end checks still ran")
     if phase.steps_run == 0 and phase.idle_steps and not ctx.stopped:
-        note = "the stateful programs had no step to run (nothing the cap allows to place or probe, no order to follow)"
-        ctx.notes.append(note)
-        ctx.progress.line(f"  {note}")
+        ctx.note("the stateful programs had no step to run (nothing the cap allows to place or probe, no order to "
+                 "follow)")
     phase.guarded(sweep, phase)
     phase.guarded(finish, phase)
     readonly.note_unsupported(ctx)
@@ -232,14 +235,12 @@ def finish(phase: OrdersPhase) -> None:
         if candidates:
             refill_ineligible(phase, candidates[0])
     if phase.supports("refill") and not v.exercised("V2-REF-01"):
-        def refillable() -> list[Tracked]:
-            return [o for o in phase.orders.values() if o.status is Status.COMPLETED and o.spec.service.refill
-                    and o.refill_id is None]
-
-        if not refillable() and any(o.spec.service.refill and not o.final for o in phase.orders.values()):
+        if not refillable(phase, again=True) and any(o.spec.service.refill and not o.final
+                                                     for o in phase.orders.values()):
             phase.settle_and_record()  # the sweep placed it: it completes first
-        if refillable():
-            refill(phase, refillable()[0])
+        ready = refillable(phase, again=True)
+        if ready:
+            refill(phase, ready[0])
     completed = [o for o in phase.orders.values() if o.status is Status.COMPLETED]
     known = [o for o in phase.orders.values() if not o.lost]
     if cfg.second_key and known and not (v.exercised("V2-ISO-01") and (v.exercised("V2-ISO-03") or not completed)):

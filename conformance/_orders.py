@@ -101,6 +101,14 @@ class OrdersPhase:
             n = max(1, -(-n // 3)) * 3  # up to three runs of ceil(min / runs)
         return S.price(service, n, stype.flat)
 
+    def left_out_cost(self, service: ServiceInfo, name: str) -> Decimal:
+        """The most an add on ``service`` without the field ``name`` can cost if a panel accepts it. Where the
+        field sets what is charged (``S.quantity_fields``), the panel picks the count: the price of the service's
+        max quantity (a flat price: its rate). Else the order as sent (at the minimum) bounds it."""
+        if name in S.quantity_fields(service.type or "Default"):
+            return self.cost_of(service, service.max)
+        return self.cost_of(service)
+
     def make_plan(self) -> None:
         services = self.priceable()
         by_type: dict[str, ServiceInfo] = {}
@@ -164,7 +172,7 @@ class OrdersPhase:
         for s in by_type.values():  # each required field of each type left out in turn
             required, _ = S.type_fields(self.ctx.dialect, s.type or "Default")
             for name in required:
-                probes.append(Probe("missing", s, self.cost_of(s), field=name))
+                probes.append(Probe("missing", s, self.left_out_cost(s, name), field=name))
         subscription = by_type.get("Subscriptions")
         if subscription is not None:  # delay and expiry: a value the documents rule out
             for kind, name, what, value in S.invalid_subscription(self.ctx.dialect):
@@ -322,10 +330,7 @@ class OrdersPhase:
             c.fail("V2-BAT-06", f"multi-status {what} for order {oid} ({self.orders[oid].label()}), which single "
                    f"status shows {info.word}: multi-status does not work here, so the run follows its orders by "
                    "single status", batch_ex, ex)
-        note = "orders followed by single status: multi-status did not give the run's own orders (V2-BAT-06)"
-        if note not in self.ctx.notes:
-            self.ctx.notes.append(note)
-            self.ctx.progress.line(f"  {note}")
+        self.ctx.note("orders followed by single status: multi-status did not give the run's own orders (V2-BAT-06)")
         states[oid] = info
         self.observe(c, self.orders[oid], info, ex)
 
@@ -472,9 +477,7 @@ class OrdersPhase:
         if self.money_unjudged is not None:
             for rid in ("V2-ORD-01", "V2-ORD-08"):
                 self.ctx.verdicts.not_exercised(rid, self.money_unjudged)
-            if self.money_unjudged not in self.ctx.notes:
-                self.ctx.notes.append(self.money_unjudged)
-                self.ctx.progress.line(f"  {self.money_unjudged}")
+            self.ctx.note(self.money_unjudged)
         self.level_seen = list(latest.exchanges)
         return latest
 
@@ -519,8 +522,7 @@ class OrdersPhase:
                             f"{self.ctx.config.patience:g} s), {len(open_)} still open "
                             f"({', '.join(o.id for o in open_[:5])}), {max(0.0, self.time_left()):.0f} s of "
                             "--time-budget left unused")
-            self.ctx.notes.append(self.stalled)
-            self.ctx.progress.line(f"  {self.stalled}")
+            self.ctx.note(self.stalled)
         return True
 
     def settle_and_record(self) -> None:

@@ -73,10 +73,7 @@ def preflight(ctx: Context) -> None:
 def note_unsupported(ctx: Context) -> None:
     """Say once, in the notes, which actions the panel does not support."""
     for action in ctx.verdicts.unsupported:
-        note = ctx.verdicts.unsupported_line(action)
-        if note not in ctx.notes:
-            ctx.notes.append(note)
-            ctx.progress.line(f"  {note}")
+        ctx.note(ctx.verdicts.unsupported_line(action))
 
 
 def near_keys(ctx: Context) -> None:

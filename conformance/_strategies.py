@@ -309,19 +309,19 @@ def order_spec(service: ServiceInfo, link: str, dialect: Dialect, picks: Picks, 
         return spec({"link": link, "quantity": str(n), "country": picks.choose(FIELDS, ("US", "United States", "GB", "DE")),
                      "device": str(1 + picks.index(FIELDS + 1, 5)), "type_of_traffic": kind, **more}, n, n)
     if dripfeed:
-        return _dripfeed(service, link, dialect, base, stype.flat, picks)
+        intervals = [i for i in (dialect.dripfeed_intervals or (5, 10, 15, 30, 60)) if i > 0] or [5]
+        return _dripfeed(service, link, 2 + picks.index(FIELDS, 2), picks.choose(FIELDS + 1, intervals[:4]))
     return spec({"link": link, "quantity": str(n), **extras}, n, n)
 
 
-def _dripfeed(service: ServiceInfo, link: str, dialect: Dialect, base: dict[str, str], flat: bool,
-              picks: Picks) -> OrderSpec:
-    low = service.min or 1
-    intervals = [i for i in (dialect.dripfeed_intervals or (5, 10, 15, 30, 60)) if i > 0] or [5]
-    runs, interval = 2 + picks.index(FIELDS, 2), picks.choose(FIELDS + 1, intervals[:4])
-    per_run = max(1, math.ceil(low / runs))
-    total = per_run * runs
-    params = {**base, "link": link, "quantity": str(per_run), "runs": str(runs), "interval": str(interval)}
-    return OrderSpec(service, params, total, total, flat, dripfeed=True)
+def _dripfeed(service: ServiceInfo, link: str, runs: int, interval: int) -> OrderSpec:
+    """A drip-feed add of ``runs`` runs, ``interval`` minutes apart, that together make the service's minimum
+    (each run at least one)."""
+    per_run = max(1, math.ceil((service.min or 1) / runs))
+    params = {"action": "add", "service": service.id, "link": link, "quantity": str(per_run), "runs": str(runs),
+              "interval": str(interval)}
+    return OrderSpec(service, params, per_run * runs, per_run * runs, TYPE_RULES[service.type or "Default"].flat,
+                     dripfeed=True)
 
 
 def type_fields(dialect: Dialect | None, type_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -354,6 +354,15 @@ def quantity_field(spec: OrderSpec) -> str | None:
     if stype.counted == SUBSCRIPTION:
         return "min"
     return None
+
+
+def quantity_fields(type_name: str) -> frozenset[str]:
+    """The fields of an add of the type that set what it is charged for: the quantity, the lines that count it,
+    a subscription's min and max, a drip-feed's runs. An add without one of them leaves the count to the panel."""
+    stype = TYPE_RULES[type_name]
+    lines = {stype.lines_field} if stype.lines_field else set()
+    bounds = {"min", "max"} if stype.counted == SUBSCRIPTION else set()
+    return frozenset({"quantity", "runs", *lines, *bounds})
 
 
 def with_units(spec: OrderSpec, units: int, note: str) -> OrderSpec:
@@ -432,9 +441,4 @@ def dripfeed_defaults(dialect: Dialect) -> tuple[int, int]:
 
 def dripfeed_spec(service: ServiceInfo, link: str, dialect: Dialect) -> OrderSpec:
     """The drip-feed probes' valid base: two runs of half the minimum, the dialect's first interval."""
-    runs, interval = dripfeed_defaults(dialect)
-    per_run = max(1, math.ceil((service.min or 1) / runs))
-    params = {"action": "add", "service": service.id, "link": link, "quantity": str(per_run), "runs": str(runs),
-              "interval": str(interval)}
-    return OrderSpec(service, params, per_run * runs, per_run * runs, TYPE_RULES[service.type or "Default"].flat,
-                     dripfeed=True)
+    return _dripfeed(service, link, *dripfeed_defaults(dialect))

@@ -66,8 +66,11 @@ def explain_unreached(phase: OrdersPhase) -> None:
     for p in phase.probes:
         if not p.done:
             service = p.service.id if p.service is not None and p.uses_service else None
-            v.not_exercised(probe_rid(p), reason(
-                p.cost, f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves", service))
+            text = reason(p.cost, f"if the panel accepted it, it could cost {p.cost}: more than --max-spend leaves",
+                          service)
+            v.not_exercised(probe_rid(p), text)
+            if v.exercised(probe_rid(p)):  # passed on other adds: the probe not sent is still said, once
+                v.detail(probe_rid(p), f"the invalid add {p.label} was not sent: {text}")
     running = [o for o in phase.orders.values() if not o.final]
     note = ""
     if running:

@@ -138,6 +138,12 @@ class Context:
         has, the action is never sent again (what needs it is "not supported")."""
         return action in self.dialect.actions and self.verdicts.supports(action)
 
+    def note(self, text: str) -> None:
+        """A note of the report, said once, and printed as the run goes."""
+        if text not in self.notes:
+            self.notes.append(text)
+            self.progress.line(f"  {text}")
+
     def stop(self, reason: str) -> None:
         if self.stopped is None:
             self.stopped = reason

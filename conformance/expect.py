@@ -38,7 +38,7 @@ from .verdicts import Checks
 
 __all__ = ["Expect", "ServiceInfo", "StatusInfo", "decimal", "flag", "json_kind", "kind_name", "short", "whole"]
 
-from .expect_base import ExpectBase, fold
+from .expect_base import UNREAD, ExpectBase, fold
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,10 @@ class Expect(ExpectBase):
 
     # --- services ----------------------------------------------------------------------
 
-    def services(self, c: Checks, ex: Exchange) -> list[ServiceInfo] | None:
-        data = self.response(c, ex)
+    def services(self, c: Checks, ex: Exchange, data: Any = UNREAD) -> list[ServiceInfo] | None:
+        """The services listed. ``data``: the answer as ``response`` already read it (its checks made once),
+        else read here."""
+        data = self.response(c, ex) if data is UNREAD else data
         if data is NOT_JSON:
             self.not_judged(c, "V2-SVC-01", ex)
             return None

@@ -24,6 +24,8 @@ from ._values import (
 )
 from .verdicts import Checks
 
+UNREAD: Any = object()  # an answer not read yet: ``response`` reads it (JSON null is an answer, so not None)
+
 
 def fold(word: str) -> str:
     """A status word compared loosely: case, spaces and underscores do not count."""
@@ -318,8 +320,10 @@ class ExpectBase:
         c.require("V2-BAL-02", places == want, f"{label} {value!r} has {places} decimals; the dialect uses {want}", ex)
         return decimal(value)
 
-    def balance(self, c: Checks, ex: Exchange) -> tuple[Decimal, str] | None:
-        data = self.response(c, ex)
+    def balance(self, c: Checks, ex: Exchange, data: Any = UNREAD) -> tuple[Decimal, str] | None:
+        """The balance answer's amount and currency. ``data``: the answer as ``response`` already read it (its
+        checks made once), else read here."""
+        data = self.response(c, ex) if data is UNREAD else data
         if not c.require("V2-BAL-01", isinstance(data, dict) and not self.is_error(data),
                          f"expected the balance object, got {short(data)}", ex):
             return None

@@ -121,7 +121,6 @@ class Session:
         self.balance_of: Callable[[Exchange], Decimal | None] = _balance_field  # the dialect's reading
         self.cannot_follow: str | None = None  # why the money taken can no longer be read
         self.refused: Callable[[Exchange], bool] = _error_field  # an answer is a refusal (the dialect's reading)
-        self.untracked = 0  # adds answered with neither an order id nor a refusal: at most one is sent
         self.on_overcharge: Callable[[Overcharge], None] | None = None  # told once, as soon as it shows
         self._told = False
         self._sleep = sleep
@@ -229,7 +228,6 @@ class Session:
             self.spend.placed(placed, cost)
         elif exchange.error or not self.refused(exchange):
             # The panel may have placed an order the run cannot follow (no id, no answer): one such add, no more.
-            self.untracked += 1
             what = f"no answer ({exchange.error})" if exchange.error else f"{exchange.body[:80]!r}"
             self.cannot_follow = self.cannot_follow or (
                 f"an add was answered {what}: neither an order id nor a refusal, so what it placed cannot be "

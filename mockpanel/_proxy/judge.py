@@ -72,16 +72,8 @@ class TrafficJudge:
         }
 
     def judge(self, entry: ForwardedExchange) -> Checks:
-        """What ``entry`` shows, each deviation once: the checks of services and balance read the whole
-        answer again (its content type too), and one exchange is one observation of each."""
-        c = self._judge(entry)
-        once: dict[tuple[str, str], Finding] = {}
-        for finding in c.findings:
-            once.setdefault((finding.rid, finding.message), finding)
-        c.findings = list(once.values())
-        return c
-
-    def _judge(self, entry: ForwardedExchange) -> Checks:
+        """What ``entry`` shows, each deviation once: the answer is read once, and the checks of each action
+        are given it."""
         c = Checks()
         ex = exchange_of(entry)
         if entry.error is not None:
@@ -112,10 +104,10 @@ class TrafficJudge:
                    f"{action or 'a request without an action'} ({words}…)", ex)
 
     def _services(self, c: Checks, ex: Exchange, data: Any) -> None:
-        self.services.update({s.id: s for s in self.expect.services(c, ex) or []})
+        self.services.update({s.id: s for s in self.expect.services(c, ex, data) or []})
 
     def _balance(self, c: Checks, ex: Exchange, data: Any) -> None:
-        self.expect.balance(c, ex)
+        self.expect.balance(c, ex, data)
 
     def _refill_status(self, c: Checks, ex: Exchange, data: Any) -> None:
         e = self.expect

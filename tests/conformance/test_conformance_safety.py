@@ -16,7 +16,9 @@ import pytest
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
 from conformance._report_html import to_html
 from conformance._reports import to_json, to_junit
-from tests.helpers.broken_panels import DEFECTS, KEY_ECHO, MAIN_KEY, SECOND_KEY, START, open_keys, run_suite
+from tests.helpers.broken_panels import (
+    DEFECTS, KEY_ECHO, MAIN_KEY, QUANTITY_LEFT_TO_THE_PANEL, SECOND_KEY, START, open_keys, run_suite,
+)
 from tests.helpers.common import serving
 
 WRITES = {"add", "refill", "cancel"}
@@ -81,6 +83,28 @@ def test_the_cap_holds_even_when_the_panel_accepts_orders_it_should_refuse() -> 
         charged = sum((e.amount for e in panel.ledger(MAIN_KEY) if e.kind == "charge"), Decimal(0))
         assert charged <= Decimal("1.5") and report.committed <= Decimal("1.5")
         assert defect.flags <= set(report.flagged())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_add_without_its_quantity_is_sent_only_if_the_max_quantity_fits_the_cap(seed: int) -> None:
+    # The panel places an add without a quantity at the service's max (12.000 on the cheapest Default service):
+    # the probe reserves that, so at a cap of 5 it is not sent (and says why), at 40 it is, and is flagged.
+    for cap, sent in (("5", False), ("40", True)):
+        panel, app = QUANTITY_LEFT_TO_THE_PANEL.build()
+        open_keys(panel)
+        with ServerThread(app) as server:
+            report = run_suite(server.url + "/api/v2", panel, "orders", max_spend=cap, seed=seed, examples=4,
+                               programs=2, steps=12)
+        charged = sum((e.amount for e in panel.ledger(MAIN_KEY) if e.kind == "charge"), Decimal(0))
+        lost = Decimal(100) - panel.balance(MAIN_KEY)[0]
+        assert 0 < lost <= charged <= Decimal(cap), (cap, lost, charged)  # the panel's own books, not the suite's
+        result = report.result("V2-TYP-01")
+        if sent:
+            assert set(report.flagged()) == {"V2-TYP-01"}, report.flagged()
+            assert "without 'quantity'" in result.finding.message, result.finding.message
+        else:
+            assert report.exit_code == 0, report.flagged()
+            assert "without 'quantity'" in result.detail and "--max-spend" in result.detail, result.detail
 
 
 def test_no_key_reaches_any_output_even_when_the_panel_echoes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -155,3 +155,16 @@ def test_a_copy_that_stops_answering_differs_on_every_request_it_left_unanswered
     agree, total = result.figure()
     assert total == len(result.original.answers) > 10 and agree < total - 5, result.lines()
     assert any("the copy gave no answer" in line for line in result.lines()), result.lines()
+
+
+def test_an_add_that_leaves_its_quantity_to_the_panel_reserves_the_max_quantity() -> None:
+    """Accepted, such an add may be placed at any count the service lists: the cap holds at its max."""
+    from conformance._fidelity import order_steps
+    from conformance.expect import ServiceInfo
+
+    service = ServiceInfo(id="4", name="cheap", type="Default", rate=Decimal("0.012"), min=100, max=1_000_000,
+                          refill=False, cancel=False, dripfeed=False)
+    steps = {s.name: s for s in order_steps([service], judge_dialect("standard"), "https://example.com/p")}
+    assert "quantity" not in steps["add without quantity"].fields
+    assert steps["add without quantity"].cost == Decimal("12")  # 0.012 per 1000, for 1,000,000
+    assert steps["add without link"].cost == Decimal("0.0012")  # the quantity sent bounds it

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mockpanel import Panel, VirtualClock, build_panel, create_app
 from mockpanel._endpoint.params import query_fields, urlencoded_fields
 from mockpanel._endpoint.api import replaying
+from conformance.rules import TYPE_RULES
 
 START = 1_700_000_000
 Fields = dict[str, str]
@@ -585,6 +586,18 @@ def _seo_keywords_optional(panel: Panel, fields: Fields) -> Fields:
     return fields
 
 
+def _max_when_quantity_missing(panel: Panel, fields: Fields) -> Fields:
+    """An add that leaves out the quantity of a type that takes one is placed at the service's max quantity (and
+    charged for it): the panel, not the client, picks the count."""
+    key = fields.get("key")
+    if _action(fields) != "add" or "quantity" in fields or not _valid(panel, key):
+        return fields
+    service = next((s for s in panel.services(str(key)) if str(s.id) == (fields.get("service") or "").strip()), None)
+    if service is not None and "quantity" in TYPE_RULES[service.type.name].required:
+        fields["quantity"] = str(service.max)
+    return fields
+
+
 def _interval_error_foreign(panel: Panel, fields: Fields, payload: Any) -> Any:
     """A drip-feed order with an invalid interval is refused in SmartPanel's other envelope."""
     if _action(fields) == "add" and isinstance(payload, dict) and payload.get("error") == "Incorrect interval":
@@ -822,7 +835,9 @@ DEFECTS: list[Defect] = [
     Defect("refill_id_as_int", "refill answers the refill id as an integer", "orders", {"V2-REF-01"},
            response=_refill_as_int),
     Defect("cancel_flag_ignored", "cancel works on services whose cancel flag is false", "orders", {"V2-CAN-03"},
-           also={"V2-ISO-02"},  # it cancels for any valid key, the second one too
+           # it cancels for any valid key, the second one too; an order it cancels in progress shows its remains
+           # back at the quantity (the mock's Canceled), which ORD-04 sees where the run reaches it then
+           also={"V2-ISO-02", "V2-ORD-04"},
            request=_CANCEL_ANYTHING.request, response=_CANCEL_ANYTHING.response),
 ]
 
@@ -919,6 +934,10 @@ SESSION_COOKIE = Defect("session_cookie", "sets a session cookie, and serves the
 # A correct panel whose key is also used outside the run: money comes back before the first order.
 OUTSIDE_REFUND = Defect("outside_refund", "an order placed before the run is refunded once the clock moves",
                         "orders", set(), request=_refund_outside_the_run)
+# Any quantity it likes where the add leaves it out: the suite's probe of that add must fit the cap at the max.
+QUANTITY_LEFT_TO_THE_PANEL = Defect("max_quantity_when_left_out", "an add without a quantity is placed at the "
+                                    "service's max quantity, and charged for it", "orders", {"V2-TYP-01"},
+                                    request=_max_when_quantity_missing)
 KEY_ECHO = Defect("key_echo", "balance echoes the API key in an extra field", "read-only", set(), response=_echo_key)
 
 
