@@ -89,8 +89,10 @@ class HotPath:
         if len(body) > api.max_body:
             return None
         started = time.perf_counter()
-        # A body with a link is never kept (below): an add does not hash its body for nothing.
-        kept = None if b"link=" in body else self._parsed.get(body)
+        # A body with a link is never kept (below): an add does not hash its body for nothing. (``find``,
+        # not ``in``: CPython 3.11's ``bytes in bytes`` first tries the needle as an int, and raises and
+        # clears a TypeError: ~1,800 instructions.)
+        kept = None if body.find(b"link=") >= 0 else self._parsed.get(body)
         if kept is not None:
             fields = dict(kept)  # the request's own: nothing it does reaches the kept fields
         else:
