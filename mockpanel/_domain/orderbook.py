@@ -29,6 +29,7 @@ COLUMNS = (
 )
 V = TypeVar("V")  # the view of one row the book hands out (orders.Order)
 MAX_INT = 2**63 - 1  # an "q" column's largest value
+_LEAST = -MAX_INT  # the smallest value a row takes (negated once here, not three times per row)
 _NOTHING = object()  # no value asked for yet
 
 
@@ -112,8 +113,8 @@ class OrderBook(Mapping[int, V], Generic[V]):
         returns its index. ``done_at`` is derived (orders.finish_time_of): the caller gives it, or sets
         it after (None: ``start_at`` until then)."""
         if not (quantity.__class__ is int and start_count.__class__ is int and delivered_to.__class__ is int
-                and -MAX_INT <= quantity <= MAX_INT and -MAX_INT <= start_count <= MAX_INT
-                and -MAX_INT <= delivered_to <= MAX_INT):
+                and _LEAST <= quantity <= MAX_INT and _LEAST <= start_count <= MAX_INT
+                and _LEAST <= delivered_to <= MAX_INT):
             for name, value in (("quantity", quantity), ("start_count", start_count), ("delivered_to", delivered_to)):
                 if not (value.__class__ is int and -MAX_INT <= value <= MAX_INT):
                     raise ValueError(f"an order's {name} must be an int that fits 64 bits, got {value!r}")
