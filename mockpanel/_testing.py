@@ -25,6 +25,7 @@ from ._dialects.profile import Dialect, load_dialect
 from ._domain.catalog import Catalog, Service, service_from_json
 from ._domain.clock import VirtualClock
 from ._panel.panel import Panel
+from ._panel.scrub import scrub
 from ._server.app import build_panel, create_app
 from ._powers.control import Control
 from ._powers.faults import Fault
@@ -268,12 +269,14 @@ class MockPanel:
         """Assert the client sent ``action`` with these fields (``count`` times, if given); returns the matching
         requests. A failure lists the closest requests and each differing field."""
         __tracebackhide__ = True
-        return self.journal.assert_requested(action, count=count, key=key, **params)
+        with self._keys_hidden():
+            return self.journal.assert_requested(action, count=count, key=key, **params)
 
     def assert_not_requested(self, action: str, *, key: str | None = None, **params: Any) -> None:
         """Assert the client never sent ``action`` with these fields."""
         __tracebackhide__ = True
-        self.journal.assert_not_requested(action, key=key, **params)
+        with self._keys_hidden():
+            self.journal.assert_not_requested(action, key=key, **params)
 
     def duplicate_orders(self, window: float = 60.0, key: str | None = None) -> list[list[Request]]:
         """Groups of ``add`` requests with the same service, link and quantity within ``window`` virtual seconds."""
@@ -282,13 +285,25 @@ class MockPanel:
     def assert_no_duplicate_orders(self, window: float = 60.0, key: str | None = None) -> None:
         """Assert no ``add`` was sent again within ``window`` virtual seconds (API v2 has no idempotency key: each retry is charged)."""
         __tracebackhide__ = True
-        self.journal.assert_no_duplicate_orders(window, key)
+        with self._keys_hidden():
+            self.journal.assert_no_duplicate_orders(window, key)
 
     def assert_polling_rate(self, **limits: Any) -> None:
         """``min_interval=`` seconds between polls of one id, ``max_per_minute=`` requests;
         ``action=`` (default "status"), ``clock=`` "virtual" (default) or "real"."""
         __tracebackhide__ = True
-        self.journal.assert_polling_rate(**limits)
+        with self._keys_hidden():
+            self.journal.assert_polling_rate(**limits)
+
+    @contextmanager
+    def _keys_hidden(self) -> Iterator[None]:
+        """A failed check's words (they quote the requests' fields) with every key of the panel hidden: a
+        client may paste a key, its own or another tenant's, into a link or a comment."""
+        __tracebackhide__ = True
+        try:
+            yield
+        except AssertionError as exc:
+            raise AssertionError(scrub(self.panel, str(exc))) from None
 
     # --- the whole state -------------------------------------------------------------------
 

@@ -165,11 +165,14 @@ def mockpanel(request: pytest.FixtureRequest, mockpanel_factory: Callable[..., "
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """A failed test that used mock panels gets a report section per panel with its journal
-    (each request and answer, keys redacted), shown as pytest shows captured logs."""
+    (each request and answer, keys redacted: any key of the panel pasted into a field too), shown as
+    pytest shows captured logs."""
     report = yield
     panels = item.stash.get(PANELS, None)
     if report.failed and panels:
+        from ._panel.scrub import scrub
+
         for n, panel in enumerate(panels, 1):
             name = "mockpanel journal" + (f" (panel {n}: {panel.dialect.name})" if len(panels) > 1 else "")
-            report.sections.append((name, panel.journal.report(REPORT_LIMIT)))
+            report.sections.append((name, scrub(panel.panel, panel.journal.report(REPORT_LIMIT))))
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -18,34 +18,30 @@ SECOND = "sk-second-91ad7be20c55"  # a key made through the control API
 NEVER = "sk-never-made-77c1e0"  # a key no account has
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_no_output_of_a_busy_server_contains_a_key(tmp_path: Path) -> None:
-    port = _free_port()
     state = tmp_path / "state.log"
     log = tmp_path / "server.out"
-    with open(log, "w") as out:
+    with open(log, "w") as out:  # port 0, read from the banner: a free port picked here could be another server's by now
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mockpanel", "serve", "--port", str(port), "--key", SECRET,
+            [sys.executable, "-m", "mockpanel", "serve", "--port", "0", "--key", SECRET,
              "--state", str(state), "--speed", "0", "--log-level", "debug"],
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    base = f"http://127.0.0.1:{port}"
-    api = base + "/api/v2"
     seen: list[str] = []  # every body the server sent back, other than the key it was asked to create
     try:
         deadline = time.monotonic() + 20
         while True:
+            banner = re.search(r"API: (http://127\.0\.0\.1:[0-9]+)/", log.read_text())
             try:
-                httpx.get(base + "/_mock/", timeout=1)
-                break
+                if banner:
+                    httpx.get(banner[1] + "/_mock/", timeout=1)
+                    break
             except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        base = banner[1]
+        api = base + "/api/v2"
         with httpx.Client(timeout=5) as c:
             made = c.post(base + "/_mock/keys", json={"key": SECOND, "balance": "5"})
             assert made.status_code == 201  # this answer names the key: it was asked to create it
@@ -121,3 +117,102 @@ def test_keys_and_the_admin_token_from_the_environment_stay_out_of_the_process_l
                 assert set(c.post(origin + "/api/v2", data={"key": key, "action": "balance"}).json()) == {"balance", "currency"}
             assert c.get(origin + "/_mock/clock").status_code == 401  # the token is in force
             assert c.get(origin + "/_mock/clock", headers={"X-Mock-Token": token}).status_code == 200
+
+
+def test_a_key_pasted_into_a_link_a_comment_or_a_username_never_shows(tmp_path: Path) -> None:
+    """A client pastes its own key and another tenant's into free text; every surface that shows the order
+    or the request shows the redacted forms instead: the control API, the dashboard and its downloads, the
+    HAR, the log lines in both formats. The snapshot (GET /_mock/state) keeps the text exactly."""
+    import logging
+    from urllib.parse import quote
+
+    from mockpanel import ServerThread, VirtualClock, build_panel, create_app
+    from mockpanel._domain.accounts import redact
+    from mockpanel._powers import logs
+
+    own, other = "sk-own/3c9e1f77aa", "sk-other-8d21b0c4ee"  # own: a slash, so its escaped forms differ
+    panel = build_panel(clock=VirtualClock(speed=0, start=1_700_000_000), seed=1)
+    panel.create_account(own, balance="500")
+    panel.create_account(other, balance="5")
+    link = f"https://x.test/p?mine={own}&theirs={quote(other)}&again={quote(own, safe='')}"
+    orders = [
+        {"service": "1", "link": link, "quantity": "100"},
+        {"service": "2", "link": "https://x.test/c", "comments": "\n".join([f"my key {own}", f"theirs {other}", *"abcdefgh"])},
+        {"service": "10", "link": "https://x.test/m", "usernames": f"{other}\n{own}\nalice"},
+    ]
+    lines: list[str] = []
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.extend((logs.JsonLines().format(record), logging.Formatter().format(record)))
+
+    handler, level = Lines(), logs.LOG.level
+    logs.LOG.addHandler(handler)
+    logs.LOG.setLevel(logging.DEBUG)  # the debug lines show each request's fields
+    seen: dict[str, str] = {}
+    try:
+        with ServerThread(create_app(panel)) as server, httpx.Client(base_url=server.url, timeout=5) as c:
+            ids = []
+            for fields in orders:
+                answer = c.post("/api/v2", data={"key": own, "action": "add", **fields}).json()
+                assert "order" in answer, answer
+                ids.append(answer["order"])
+            c.post("/_mock/clock", json={"advance": "30d"})
+            assert "refill" in c.post("/api/v2", data={"key": own, "action": "refill", "order": ids[0]}).json()
+            paths = ["/_mock/orders", "/_mock/refills", "/_mock/journal", "/_mock/journal.har", "/_mock/keys",
+                     f"/_mock/keys/{other}/ledger", "/_mock/ui", "/_mock/ui/live", "/_mock/ui/download/journal.har",
+                     "/_mock/ui/download/state.json", "/_mock/ui/services?q=a"]
+            for i in ids:
+                paths += [f"/_mock/orders/{i}", f"/_mock/ui/orders/{i}", f"/_mock/ui/live?order={i}"]
+            for path in paths:
+                got = c.get(path)
+                assert got.status_code == 200, (path, got.text[:300])
+                seen[path] = got.text
+            forced = c.post(f"/_mock/orders/{ids[0]}", json={"status": "Completed"})
+            seen["POST /_mock/orders/ID"] = forced.text
+            # Error words quote what was sent: a key sent where a fault kind goes, on the API and on the page.
+            seen["POST /_mock/faults"] = c.post("/_mock/faults", json={"kind": other}).text
+            seen["POST /_mock/ui/act/faults"] = c.post("/_mock/ui/act/faults", json={"kind": own},
+                                                       headers={"X-Mockpanel-UI": "1"}).text
+            assert "unknown fault kind" in seen["POST /_mock/faults"] + seen["POST /_mock/ui/act/faults"]
+            state = c.get("/_mock/state").json()  # the snapshot: exactly as stored, so that PUT takes it back
+            assert c.put("/_mock/state", json=state).status_code == 200
+            assert c.get("/_mock/state").json() == state  # settings too: a float setting comes back a float
+            placed = c.post("/api/v2", data={"key": own, "action": "add", "service": "1", "link": "https://x.test/z",
+                                             "quantity": "100"})
+            assert "order" in placed.json(), placed.text  # the panel PUT back places orders (its odds are floats)
+    finally:
+        logs.LOG.removeHandler(handler)
+        logs.LOG.setLevel(level)
+    seen["log lines"] = "\n".join(lines)
+    assert any("fields" in line and "comments" in line for line in lines)  # the debug lines were there
+    spellings = {form for key in (own, other) for form in
+                 (key, quote(key, safe=""), quote_plus(key), json.dumps(key)[1:-1], key.replace("/", "\\/"))}
+    for name, text in seen.items():
+        for spelling in spellings:
+            assert spelling not in text, f"{name} shows a key ({spelling}): {text[:300]}"
+    # ... and what shows them shows their redacted forms.
+    for name in ("/_mock/orders", f"/_mock/orders/{ids[0]}", f"/_mock/ui/orders/{ids[0]}", "/_mock/journal",
+                 "/_mock/journal.har", "/_mock/ui/download/state.json", "log lines"):
+        for key in (own, other):  # in a HAR's form body, percent-encoded
+            assert redact(key) in seen[name] or quote(redact(key)) in seen[name], name
+    assert other in json.dumps(state["orders"]) and own in json.dumps(state["orders"])  # the text as it was sent
+
+
+def test_a_failed_journal_check_quotes_the_requests_with_every_key_hidden(mock) -> None:  # type: ignore[no-untyped-def]
+    """``assert_requested`` and its kind list the closest requests, fields and all: a key pasted into a
+    link shows redacted there, another tenant's as well as the sender's own."""
+    import pytest
+
+    from mockpanel._domain.accounts import redact
+
+    other = mock.new_key(key="sk-tenant-e-" + "93a7c1d0f2")
+    link = f"https://x.test/p?mine={mock.key}&theirs={other}"
+    assert "order" in httpx.post(mock.url, data={"key": mock.key, "action": "add", "service": "1", "link": link,
+                                                 "quantity": "100"}, timeout=5).json()
+    with pytest.raises(AssertionError) as failed:
+        mock.assert_requested("add", quantity="999")
+    with pytest.raises(AssertionError) as refused:
+        mock.assert_not_requested("add", service="1")
+    for words in (str(failed.value), str(refused.value)):
+        assert other not in words and mock.key not in words and redact(other) in words, words

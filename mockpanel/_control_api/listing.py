@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Mapping, TYPE_CHECKING
 from starlette.requests import Request as HttpRequest
 
 from .._dialects.profile import Dialect
-from .._domain.accounts import key_id, redact, redact_id
+from .._domain.accounts import key_id, redact_id
 from .._domain.money import shown_text
 from .._domain.lifecycle import RefillStatus, Status
 from .._domain.numbers import parse_int
@@ -145,13 +145,9 @@ def order_json(panel: Panel, i: int, now: float, dialect: Dialect | None = None)
     state = state_of(book, i, now)
     service = book.services.values[book.service_ix[i]]
     kid = book.accounts.values[book.account_ix[i]]
-    link = book.links[i]
-    account = panel.account_book.by_id.get(kid)
-    if account is not None and account.key in link:  # a key pasted into the link is shown redacted
-        link = link.replace(account.key, redact(account.key))
     return {
         "order": book.first_id + i, "key": redact_id(kid),
-        "service": service.id, "service_name": service.name, "link": link, "quantity": book.quantity[i],
+        "service": service.id, "service_name": service.name, "link": book.links[i], "quantity": book.quantity[i],
         "status": state.status.value, "remains": state.remains, "start_count": state.start_count,
         "charge": _money(dialect, state.charge), "created": book.created[i], "created_iso": iso(book.created[i]),
     }

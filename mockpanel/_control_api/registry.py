@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._domain.errors import PanelError
+from .._panel.scrub import scrub
 from . import schema as s
 from .access import control_error, forged, refusal
 
@@ -45,6 +46,9 @@ class Endpoint:
     returns: str = "object"  # "object" or "array": the shape of a success answer
     answer: Mapping[str, Any] | None = field(default=None, compare=False)
     open_to_all: bool = False  # answered without the admin token or loopback (health checks); GET only
+    # Answered exactly as made: the key its caller just created, the snapshot PUT /state takes back.
+    # Every other answer has each key of the panel hidden wherever it shows (a link, a comment: scrub.py).
+    exact: bool = False
 
     async def read(self, request: HttpRequest) -> Any:
         """The request's input, checked: a SchemaError (400 naming the field) when it is wrong."""
@@ -99,13 +103,14 @@ def _serve(entry: Endpoint) -> Callable[[HttpRequest], Awaitable[Response]]:
             answer = entry.handler(control, request, await entry.read(request))
             if isinstance(answer, Response):  # an answer sent as it is made (the journal's HAR)
                 return answer
-            return Response(_json(answer), entry.status, media_type="application/json")
-        except s.SchemaError as exc:
-            return control_error(400, str(exc), exc.field)
+            shown = answer if entry.exact else scrub(control.panel, answer)
+            return Response(_json(shown), entry.status, media_type="application/json")
+        except s.SchemaError as exc:  # errors may quote what was sent: the panel's keys hidden there too
+            return control_error(400, scrub(control.panel, str(exc)), exc.field)
         except KeyError as exc:
-            return control_error(404, str(exc.args[0]) if exc.args else "not found")
+            return control_error(404, scrub(control.panel, str(exc.args[0])) if exc.args else "not found")
         except (ValueError, TypeError, ArithmeticError) as exc:
-            return control_error(400, str(exc) or type(exc).__name__)
+            return control_error(400, scrub(control.panel, str(exc)) or type(exc).__name__)
         except PanelError as exc:
             return control_error(400, f"the panel refused: {control.dialect.message(exc.code, exc.values)}")
 

@@ -97,7 +97,7 @@ ENDPOINTS: list[Endpoint] = [
       "OpenAPI 3.1 document (no token needed)", open_to_all=True),
     E("POST", "/reset", lambda c, r, b: c.reset(), "Back to the opening keys, balances and catalogue"),
     E("POST", "/keys", lambda c, r, b: c.create_key(**b.given()), "Create an API key (a random one if none is given)",
-      s.NewKey, status=201),
+      s.NewKey, status=201, exact=True),
     E("DELETE", "/keys/{key}", lambda c, r, b: c.remove_key(_key(r)), "Remove an API key"),
     E("POST", "/keys/{key}/topup", lambda c, r, b: c.topup(_key(r), b.amount), "Add money to a key", s.Amount),
     E("POST", "/keys/{key}/drain", lambda c, r, b: c.drain(_key(r), b.amount),
@@ -127,7 +127,8 @@ ENDPOINTS: list[Endpoint] = [
       returns="array", answer=s.JOURNAL),
     E("DELETE", "/journal", _clear("journal"), "Forget the journal"),
     E("GET", "/journal.har", journal_har, "The journal as HAR 1.2: method, URL, query, headers and bodies, keys redacted"),
-    E("GET", "/state", lambda c, r, b: c.export_state(), "The whole state, as a snapshot"),
+    E("GET", "/state", lambda c, r, b: c.export_state(), "The whole state, as a snapshot (exactly as stored: "
+      "PUT /state takes it back)", exact=True),
     E("PUT", "/state", lambda c, r, b: c.import_state(b), "Replace the whole state with a snapshot", RAW_JSON),
     *LIST_ENDPOINTS,  # GET /orders, /keys, /refills: their queries are read and described in listing.py
 ]

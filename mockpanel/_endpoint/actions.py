@@ -9,9 +9,8 @@ else), then finds the action in the table and the dialect.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 from weakref import WeakKeyDictionary
 
@@ -19,7 +18,7 @@ from conformance import actions as action_table
 
 from .._dialects import render
 from .._dialects.frozen import thawed
-from .._dialects.parse import MAX_ID, parse_id, parse_ids, parse_object_id, parse_object_ids, split_ids
+from .._dialects.parse import MYSQL_CAST, PHP_CAST, parse_id, parse_ids, parse_object_id, parse_object_ids, split_ids
 from .._dialects.profile import Dialect
 from .._dialects.settings import Family
 from .._domain.account_book import AccountBook
@@ -81,37 +80,16 @@ def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Par
 
 def _mysql_number(raw: str) -> str:
     """The id a string names where MySQL compares it with an integer column: the longest number at
-    its start, after spaces ("1abc" and " 7 " are 1 and 7, "1e1" is 10; "1.5" and "abc" no id)."""
-    match = _MYSQL_NUMBER.match(raw)
-    if match is None:
-        return "0"
-    try:
-        value = Decimal(match.group(1))
-    except InvalidOperation:
-        return "0"
-    if not value.is_finite() or value != value.to_integral_value() or abs(value) > MAX_ID:
-        return "0"  # no id is a fraction, or that large
-    return str(int(value))
-
-
-_MYSQL_NUMBER = re.compile(r"[ \t\n\r]*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?)")
+    its start, after spaces ("1abc" and " 7 " are 1 and 7, "1e1" is 10; "1.5" and "abc" no id: "0")."""
+    value = MYSQL_CAST.read(raw)
+    return "0" if value is None else str(value)
 
 
 def _php_whole(raw: str) -> str:
     """A PHP numeric string ("1e2", " 100 ", "100.0") as the whole number it is; anything else as sent
     (refused as the mock reads it: its quantities are whole numbers, where PHP would take "12.5")."""
-    if _PHP_NUMERIC.fullmatch(raw) is None:
-        return raw
-    try:
-        value = Decimal(raw.strip(" \t\n\r\v\f"))
-    except InvalidOperation:
-        return raw
-    if not value.is_finite() or value != value.to_integral_value() or abs(value) > 10**15:
-        return raw
-    return str(int(value))
-
-
-_PHP_NUMERIC = re.compile(r"[ \t\n\r\v\f]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?[ \t\n\r\v\f]*")
+    value = PHP_CAST.read(raw)
+    return raw if value is None else str(value)
 
 
 def _batch(params: Params, name: str) -> list[str] | None:

@@ -15,7 +15,7 @@ the ones a client makes when an answer goes missing. The rules (docs/gauntlet.md
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -23,6 +23,7 @@ from .._dialects.profile import Dialect
 from .._domain.money import quantize
 from .._domain.numbers import parse_int
 from .._powers.control import Control
+from .._panel.scrub import scrub
 from .._powers.journal import Request
 
 # A documented per-key limit of real panels' APIs (https://github.com/SmmTGlux/smm-api-php: 120 a minute).
@@ -47,12 +48,14 @@ class Finding:
 
 
 def judge(control: Control) -> list[Finding]:
-    """Every money-safety finding of what the panel behind ``control`` received, in journal order."""
+    """Every money-safety finding of what the panel behind ``control`` received, in journal order; a
+    message quotes what a client sent (a link, a service field), every key of the panel hidden there."""
     entries = sorted(control.journal_entries(), key=lambda e: e.seq)
     findings = [*_duplicates(control, entries), *_repeated(entries, "refill"),
                 *_repeated(entries, "cancel"), *_polling(control.dialect, entries),
                 *_out_of_range(control, entries), *_refused_keys(control, entries)]
-    return sorted(findings, key=lambda f: f.requests[0] if f.requests else 0)
+    shown = [replace(f, message=scrub(control.panel, f.message)) for f in findings]
+    return sorted(shown, key=lambda f: f.requests[0] if f.requests else 0)
 
 
 def _answered_cleanly(e: Request) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from array import array
+from decimal import Decimal
 from typing import Any, Mapping
 
 from .._domain.account_book import AccountBook
@@ -290,14 +291,19 @@ def _settings_from(cls: type, data: Any, where: str) -> Any:
         if dataclasses.is_dataclass(current):
             values[name] = _settings_from(type(current), value, f"{where}.{name}")
         else:
-            values[name] = _tuples(value)
+            values[name] = _tuples(value, current)
     return cls(**values)
 
 
-def _tuples(value: Any) -> Any:
-    """Settings hold tuples (they are frozen); JSON gives lists."""
+def _tuples(value: Any, like: Any = None) -> Any:
+    """Settings hold tuples (they are frozen); JSON gives lists. A number where the default (``like``) is a
+    float is a float: PUT /_mock/state reads JSON numbers as Decimal (money exact), which a plan's odds
+    and timings cannot be drawn with."""
     if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
+        likes = like if isinstance(like, tuple) and len(like) == len(value) else (None,) * len(value)
+        return tuple(_tuples(v, w) for v, w in zip(value, likes))
     if isinstance(value, dict):
         return {k: _tuples(v) for k, v in value.items()}
+    if isinstance(like, float) and isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+        return float(value)
     return value

@@ -18,6 +18,7 @@ from .._domain.catalog import Catalog, Service, service_from_json
 from .._domain.clock import VirtualClock
 from .._domain.errors import PanelError
 from .._panel.panel import Panel
+from . import logs
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
 from .triggers import parse_duration
@@ -60,6 +61,7 @@ class Control:
         self._start_services: list[Service] = list(panel.catalog)
         self._opening: list[tuple[str, Decimal, str]] = []
         self._opening_faults: list[Mapping[str, Any]] = []  # a scenario's: part of how the panel started
+        logs.watch(panel)
 
     # --- reset ---------------------------------------------------------------------
 

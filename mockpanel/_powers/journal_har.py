@@ -16,15 +16,17 @@ import orjson
 from starlette.requests import Request as HttpRequest
 from starlette.responses import StreamingResponse
 
+from conformance.redaction import KEY_FIELDS
+
 from .._domain.accounts import redact
 from .._har import HarExchange, har_stream
+from .._panel.scrub import scrubber
 from .journal import WireFacts
 
 if TYPE_CHECKING:  # pragma: no cover
     from .control import Control
 
 SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"x-api-key", b"api-key", b"cookie", b"x-mock-token"})
-KEY_FIELDS = frozenset({"key", "api_key", "apikey", "api-key", "token", "api_token"})
 Headers = list[tuple[str, str]]
 
 
@@ -97,19 +99,20 @@ def journal_har(c: Control, r: HttpRequest, b: Any) -> StreamingResponse:
 
 
 def _exchanges(c: Control, noted: dict[int, WireFacts], entries: list[Any], host: str, base: str) -> Iterator[HarExchange]:
+    hide = scrubber(c.panel).text  # any key of the panel a client pasted into a field (its own key is redacted already)
     for e in entries:
         facts = noted.get(e.seq)
         wire = shown_wire(facts) if facts is not None else None
         method = wire.method if wire else "POST"
-        headers = _text(wire.headers) if wire else []
-        answer = "" if e.response is None else orjson.dumps(e.response).decode()
+        headers = [(k, hide(v)) for k, v in _text(wire.headers)] if wire else []
+        answer = "" if e.response is None else hide(orjson.dumps(e.response).decode())
         answer_headers = [("content-type", c.dialect.content_type), ("content-length", str(len(answer.encode())))]
         mime = next((v for k, v in headers if k.lower() == "content-type"), "application/x-www-form-urlencoded")
         get = method in ("GET", "HEAD")
         yield HarExchange(
             started=e.wall, seconds=e.latency, method=method,
-            url=wire.url(host) if wire else base + c.dialect.endpoints[0],
-            request_headers=headers, request_body=None if get else _body(dict(e.params), e.key, mime),
+            url=hide(wire.url(host)) if wire else base + c.dialect.endpoints[0],
+            request_headers=headers, request_body=None if get else hide(_body(dict(e.params), e.key, mime)),
             request_mime=mime, status=e.status or 0,
             response_headers=answer_headers if e.response is not None else [], response_body=answer,
             response_mime=c.dialect.content_type,

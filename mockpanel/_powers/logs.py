@@ -3,7 +3,9 @@
 At info, one line per API request (action, key id redacted, status, time), one per fault
 fired, one when a state file is replayed; at debug, each request's fields and answer too.
 ``mockpanel serve --access-log`` turns them on. Nothing logged holds a key: what is
-logged comes from the journal, which has redacted it already, or from redacted forms.
+logged comes from the journal, which has redacted it already, or from redacted forms; and at
+debug, where a request's fields show, any key of a watched panel (``watch``) that a client pasted
+into a field is hidden too (_panel/scrub.py; only at debug: never a cost on the info line).
 """
 
 from __future__ import annotations
@@ -12,17 +14,36 @@ import datetime
 import json
 import logging
 import sys
-from typing import Any, Iterable, Mapping
+import weakref
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from .._domain.accounts import redact_id
+from .._panel.scrub import scrub
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._panel.panel import Panel
 
 LOG = logging.getLogger("mockpanel")
 INFO, DEBUG = logging.INFO, logging.DEBUG
 _HANDLER = "mockpanel-stderr"
 _SHOWN = 2000  # characters of fields or answer at debug
 _WORDS = 200  # characters of an error answer's words on its request's line
+_WATCHED: weakref.WeakSet[Panel] = weakref.WeakSet()  # the panels whose keys the debug lines hide
+
+
+def watch(panel: Panel) -> None:
+    """Hide ``panel``'s keys in the debug lines (each ``Control`` watches its panel; one logger serves all)."""
+    _WATCHED.add(panel)
+
+
+def _hidden(value: Any) -> Any:
+    for panel in list(_WATCHED):
+        value = scrub(panel, value)
+    return value
 
 
 def _who(kid: str) -> str:
-    return f"key#{kid[:8]}" if kid else "(no key)"
+    return redact_id(kid) if kid else "(no key)"
 
 
 def _short(value: Any) -> str:
@@ -60,7 +81,7 @@ def request(seq: int, params: Mapping[str, str], kid: str, status: int | None, s
     LOG.info("#%d %s %s -> %s in %.1f ms%s", seq, action, _who(kid), shown, seconds * 1000, extra)
     if LOG.isEnabledFor(DEBUG):
         fields = {k: v for k, v in params.items() if k != "action"}
-        LOG.debug("#%d fields %s answer %s", seq, _short(fields), _short(_decoded(answer)))
+        LOG.debug("#%d fields %s answer %s", seq, _short(_hidden(fields)), _short(_hidden(_decoded(answer))))
 
 
 def _decoded(answer: Any) -> Any:

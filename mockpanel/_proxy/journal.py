@@ -2,8 +2,11 @@
 
 The keys are learned from the client's own requests (the ``key`` field, ``Authorization:
 Bearer``, ``X-Api-Key``) and hidden wherever they occur: parameters, query, headers, bodies,
-answers. Bounded: at most ``limit`` entries and about ``max_bytes`` bytes (the oldest go
-first); one entry keeps at most ``BODY_BYTES`` of a request body and ``ANSWER_BYTES`` of an answer.
+answers; a key learned later is hidden in the entries kept before it too, when they are read (a
+client may paste another tenant's key into a link before that tenant's first request).
+
+Bounded: at most ``limit`` entries and about ``max_bytes`` bytes (the oldest go first); one entry
+keeps at most ``BODY_BYTES`` of a request body and ``ANSWER_BYTES`` of an answer.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class ForwardedExchange:
     response_size: int = 0  # bytes forwarded to the client
     cut: bool = False  # the answer was longer than what is kept
     error: str | None = None  # the panel did not answer; the proxy did (502)
+    known: int = 0  # the keys learned when it was redacted: read again past them (ProxyJournal.entries)
 
     @property
     def size(self) -> int:
@@ -136,6 +140,7 @@ class ProxyJournal:
         with self._lock:
             self._n += 1
             entry.n = self._n
+            entry.known = len(self._keys)
             self._entries.append(entry)
             self._bytes += entry.size
             while self._entries and (len(self._entries) > self.limit or self._bytes > self.max_bytes):
@@ -145,7 +150,21 @@ class ProxyJournal:
 
     def entries(self) -> list[ForwardedExchange]:
         with self._lock:
+            known = len(self._keys)
+            for entry in self._entries:
+                if entry.known < known:
+                    self._again(entry)
+                    entry.known = known
             return list(self._entries)
+
+    def _again(self, entry: ForwardedExchange) -> None:
+        """An entry kept before a key was learned, with that key hidden too (what was hidden stays as it is
+        shown: the redactor's plain call, never ``value``, which would redact a redacted form again)."""
+        red = self.redactor
+        entry.url, entry.request_body, entry.response_body = red(entry.url), red(entry.request_body), red(entry.response_body)
+        entry.params = {red(k): red(v) for k, v in entry.params.items()}
+        entry.request_headers = [(k, red(v)) for k, v in entry.request_headers]
+        entry.response_headers = [(k, red(v)) for k, v in entry.response_headers]
 
     def __len__(self) -> int:
         return len(self._entries)

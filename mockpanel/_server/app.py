@@ -26,7 +26,7 @@ from .._endpoint.api import MAX_BODY, ApiEndpoint
 from .._powers.control import Control
 from .._control_api.routes import control_routes
 from .cors import Cors, cors_origins
-from .hotpath import HotPath, entry_point, guarded
+from .hotpath import HotPath, entry_point, failure, guarded
 from .._powers.middleware import FaultMiddleware
 from .._powers.triggers import install as install_triggers
 
@@ -88,12 +88,14 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "Internal error"}, status_code=500)
 
 
-async def _unavailable(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"error": str(exc)}, status_code=503)  # the state file refused a change: none was made
+# A change refused by the mock's own bounds (none was made): the state file refused it (503), the order book
+# is at its bound (507). Answered as the hot path answers them: its ``failure`` holds the statuses.
+REFUSALS: tuple[type[Exception], ...] = (StateUnavailable, OrderBookFull)
 
 
-async def _book_full(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"error": str(exc)}, status_code=507)  # the order book is at its bound: nothing changed
+async def _refused(request: Request, exc: Exception) -> Response:
+    status, body = failure(exc)
+    return Response(body, status, media_type="application/json")
 
 
 class MockApp(Starlette):
@@ -168,8 +170,7 @@ def create_app(
         routes += _CONTROL_ROUTES  # after the API's routes: the hot path matches first
     app = MockApp(
         routes=routes,
-        exception_handlers={404: _not_found, 405: _not_found, 500: _server_error, StateUnavailable: _unavailable,
-                            OrderBookFull: _book_full},
+        exception_handlers={404: _not_found, 405: _not_found, 500: _server_error, **dict.fromkeys(REFUSALS, _refused)},
     )
     # Both spellings of each endpoint are routed; a redirect ("/api/v2//" -> 307, empty
     # body) would be a non-JSON answer, so any other path gets the JSON 404.

@@ -23,12 +23,13 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route, Router
 
 from conformance import pages
-from .._domain.accounts import KeyDigest, redact
+from .._domain.accounts import redact
 from .._domain.errors import PanelError
 from .._domain.numbers import parse_int
 from .._control_api.access import forged, refusal, token_of
 from .._powers.control import Control
 from .._powers.journal_har import journal_har
+from .._panel.scrub import scrub, scrubber
 from . import view
 
 HERE = Path(__file__).parent
@@ -192,26 +193,9 @@ async def download(request: Request) -> Response:
 def _state_without_keys(control: Control) -> str:
     """The snapshot (GET /_mock/state) with any key a client pasted into a link or a comment redacted, as
     the page shows it: accounts are stored by digest already, and a file the page hands out holds no key."""
-    text = json.dumps(control.export_state(), default=str)
-    # Most states hold no key at all: one scan of the text per key, and a walk only with those it finds.
-    keys = [a.key for a in control.panel.accounts()
-            if a.key and not isinstance(a.key, KeyDigest) and json.dumps(a.key)[1:-1] in text]
-    if not keys:
-        return text
-
-    def scrub(value: Any) -> Any:
-        if isinstance(value, str):
-            for key in keys:
-                if key in value:
-                    value = value.replace(key, redact(key))
-            return value
-        if isinstance(value, list):
-            return [scrub(v) for v in value]
-        if isinstance(value, dict):  # a digest is no key: left as it is, whatever a short key's letters
-            return {k: (v if k == "digest" else scrub(v)) for k, v in value.items()}
-        return value
-
-    return json.dumps(scrub(json.loads(text)))
+    state = json.loads(json.dumps(control.export_state(), default=str))
+    # A digest is no key: left as it is, whatever a short key's letters.
+    return json.dumps(scrubber(control.panel).value(state, keep=("digest",)))
 
 
 async def static(request: Request) -> Response:
@@ -241,11 +225,11 @@ def _action(handler: Action) -> Callable[[Request], Awaitable[Response]]:
             body = json.loads(raw, parse_float=Decimal) if raw.strip() else {}
             if not isinstance(body, dict):
                 raise ValueError("send a JSON object")
-            return JSONResponse(_plain(handler(control, request, body)))
-        except KeyError as exc:
-            return JSONResponse({"error": str(exc.args[0]) if exc.args else "not found"}, 404)
+            return JSONResponse(scrub(control.panel, _plain(handler(control, request, body))))
+        except KeyError as exc:  # errors may quote what was sent: the panel's keys hidden there too
+            return JSONResponse({"error": scrub(control.panel, str(exc.args[0])) if exc.args else "not found"}, 404)
         except (ValueError, TypeError) as exc:
-            return JSONResponse({"error": str(exc)}, 400)
+            return JSONResponse({"error": scrub(control.panel, str(exc))}, 400)
         except PanelError as exc:
             return JSONResponse({"error": f"the panel refused: {control.dialect.message(exc.code, exc.values)}"}, 400)
 

@@ -1,7 +1,8 @@
 """What the dashboard shows: the panel read into plain values for the templates.
 
 Every value here is safe to put on a page: keys only in their redacted form, the
-journal's entries as the journal keeps them (key redacted).
+journal's entries as the journal keeps them (key redacted), and any key of the panel that a client
+pasted into a link, a comment or another field hidden too (``scrub``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from jinja2 import pass_context
 
 from conformance.actions import names as action_names
 
-from .._domain.accounts import redact
+from .._domain.accounts import redact_id
 from .._domain.lifecycle import Status
 from .._domain.money import shown_text
+from .._panel.scrub import scrub
 from .._powers.control import Control
 from .._powers.faults import KINDS
 from .._control_api.listing import ORDERS, list_keys, list_orders, list_refills
@@ -118,7 +120,7 @@ def ledger_of(control: Control, kid: str) -> dict[str, Any] | None:
         ledger = control.ledger(account.key)
     entries = [{**e, "at": clock_text(e["at"]), "time": clock_text(e["at"])[5:], "sign": "+" if e["kind"] in ("deposit", "refund") else "-"}
                for e in reversed(ledger["entries"])]
-    return {"key": f"key#{kid[:8]}", "key_id": kid, "balance": ledger["balance"], "currency": ledger["currency"],
+    return {"key": redact_id(kid), "key_id": kid, "balance": ledger["balance"], "currency": ledger["currency"],
             "entries": entries[:100], "more": max(0, len(entries) - 100)}
 
 
@@ -136,7 +138,7 @@ def services_found(control: Control, text: str, limit: int = SERVICES_FOUND) -> 
         total += 1
         if len(found) < limit:
             found.append({"id": s.id, "name": s.name})
-    return {"services": found, "total": total}
+    return scrub(control.panel, {"services": found, "total": total})
 
 
 def api_urls(control: Control, origin: str, base: str) -> list[str]:
@@ -161,9 +163,6 @@ def order_detail(control: Control, order_id: int) -> dict[str, Any]:
     with panel.lock:
         kid = panel.find_order(order_id).key
         account = panel.account_book.by_id.get(kid)
-    link = order["link"]
-    if account is not None and account.key and account.key in link:  # a key pasted into the link
-        link = link.replace(account.key, redact(account.key))
     steps = [{"what": "placed", "status": "Pending", "at": order["created"]}]
     if plan["stuck"]:
         steps.append({"what": "never starts (stuck)", "status": "Pending", "at": None})
@@ -183,9 +182,9 @@ def order_detail(control: Control, order_id: int) -> dict[str, Any]:
                    for e in control.ledger(account.key)["entries"] if e["order"] == order_id]
     refills = list_refills(panel, {"limit": REFILLS_SHOWN, "key": None, "status": None, "order": order_id, "before": None})
     per_hour = plan["per_hour"]
-    return {**order, "link": link, "steps": steps, "ledger": entries, "refills": refills["refills"],
+    return scrub(panel, {**order, "steps": steps, "ledger": entries, "refills": refills["refills"],
             "per_hour": None if per_hour is None else f"{per_hour:,.0f}",
-            "eta": _when(now, plan["ends_at"]) if order["status"] in ("Pending", "In progress") else None}
+            "eta": _when(now, plan["ends_at"]) if order["status"] in ("Pending", "In progress") else None})
 
 
 def context(control: Control, query: Mapping[str, str], base: str, origin: str = "") -> dict[str, Any]:
@@ -216,7 +215,8 @@ def context(control: Control, query: Mapping[str, str], base: str, origin: str =
         return base + ("?" + shown if shown else "")
 
     filters = {k: ("" if q.get(k) is None else q[k]) for k in ("key", "status", "service", "link")}
-    return {
+    # Every key the panel knows hidden in what the page shows (links, comments, the journal's fields).
+    return scrub(panel, {
         "base": base,
         "link": link,
         "query": kept,
@@ -240,7 +240,7 @@ def context(control: Control, query: Mapping[str, str], base: str, origin: str =
         "faults": [f.to_json() for f in control.faults.list()],
         "journal": journal_rows(control, now),
         "journal_size": len(control.journal),
-    }
+    })
 
 
 def _services(control: Control) -> list[dict[str, Any]] | None:

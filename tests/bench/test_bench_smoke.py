@@ -141,3 +141,12 @@ def test_the_running_store_lists_orders_that_run_past_any_bench_run() -> None:
     final = {"1": {"status": "Completed"}, "2": {"status": "In progress"}}
     assert CHECKS["running"](final) == "1 of 2 orders are no longer running, e.g. {'status': 'Completed'}"
     assert CHECKS["running"]({"2": {"status": "Pending"}}) is None
+
+
+def test_the_scrub_benchmark_measures_the_index_and_both_answers() -> None:
+    from bench.scrub import measure
+
+    measured = measure(keys=20, repeat=1, requests=50)
+    assert set(measured) == {"index", "orders page (500)", "orders page (500), scrubbed", "journal (50)",
+                             "journal (50), scrubbed"}
+    assert all(seconds >= 0 for seconds in measured.values())

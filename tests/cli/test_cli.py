@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from decimal import Decimal
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -144,11 +144,23 @@ def serve() -> Iterator[type]:
         s.stop()
 
 
+def on_a_picked_port(serve: Callable[..., Served], *args: str) -> tuple[int, Served, list[str]]:
+    """``serve --port N ARGS`` with N picked free, and its banner; picked again if another process took N before
+    serve bound it (serve then exits saying the address is in use)."""
+    for _ in range(3):
+        port = free_port()
+        served = serve("--port", str(port), *args)
+        try:
+            return port, served, served.banner()
+        except AssertionError:
+            if served.proc.poll() is None or "in use" not in served.stop().lower():
+                raise
+    raise AssertionError("three ports picked free were each taken before serve bound them")
+
+
 def test_serve_prints_the_endpoint_and_redacted_keys_then_answers(serve):
-    port = free_port()
-    served = serve("--port", str(port), "--key", SECRET, "--key", "test-key", "--balance", "12.5",
-                   "--speed", "0", "--seed", "3", "--log-level", "info")
-    banner = served.banner()
+    port, served, banner = on_a_picked_port(serve, "--key", SECRET, "--key", "test-key", "--balance", "12.5",
+                                            "--speed", "0", "--seed", "3", "--log-level", "info")
     url = f"http://127.0.0.1:{port}/api/v2"
     assert f"API: {url}" in banner
     assert any(redact(SECRET) in line and "12.5" in line for line in banner), banner

@@ -34,6 +34,7 @@ def on_tty(args: list[str], env: dict[str, str] | None = None, timeout: float = 
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
+            ended = proc.poll() is not None  # asked before select: all it wrote before it ended is read first
             ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
                 try:
@@ -43,7 +44,7 @@ def on_tty(args: list[str], env: dict[str, str] | None = None, timeout: float = 
                 if not chunk:
                     break
                 out += chunk
-            elif proc.poll() is not None:
+            elif ended:
                 break
         code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     finally:
@@ -162,8 +163,10 @@ def test_catalog_generate_shows_its_progress_on_a_terminal_only(tmp_path: Path) 
 def test_conformance_colours_and_shows_its_wait_live_on_a_terminal_only() -> None:
     with serving() as origin:  # a frozen clock and no control API: the orders tier has to wait for its orders
         url = origin + "/api/v2"
+        # The budget counts from the orders tier's start: on a loaded machine placing the orders took more than
+        # 1 s of it, and the run had no time left to wait (no waiting line). 5 s leaves time for a wait.
         args = ["conformance", url, "--key", "test-key", "--examples", "1", "--tier", "orders", "--no-control-api",
-                "--time-budget", "1", "--programs", "1", "--steps", "1", "--max-spend", "100",
+                "--time-budget", "5", "--programs", "1", "--steps", "1", "--max-spend", "100",
                 "--link", "https://instagram.com/p/x"]
         code, tty = on_tty(args)
         quick = ["conformance", url, "--key", "test-key", "--examples", "1"]

@@ -110,10 +110,10 @@ def test_not_a_panel_cannot_be_judged() -> None:
 def test_an_unreachable_panel_or_a_refused_key_cannot_be_judged() -> None:
     import socket
 
-    with socket.socket() as s:  # a port nobody listens on
+    with socket.socket() as s:  # a port nobody listens on, kept bound so that no other test's server takes it
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    report = run_suite(f"http://127.0.0.1:{port}/api/v2", None, "read-only", timeout=2)
+        report = run_suite(f"http://127.0.0.1:{port}/api/v2", None, "read-only", timeout=2)
     assert report.exit_code == 2 and "cannot reach" in (report.error or "")
     panel, app = KEY_ECHO.build()  # no account opened: the key is refused
     with ServerThread(app) as server:

@@ -161,6 +161,8 @@ def test_state_export_and_import(ctl, mock):
     assert ctl("PUT", "/state", state).json() == {"imported": True, "orders": 1, "keys": 1}
     assert api(mock, action="balance")["balance"] == "99.10000"
     assert api(mock, action="status", order=order)["status"] == "Pending"
+    assert ctl("GET", "/state").json() == state  # exactly: a float setting (a plan's odds) comes back a float
+    assert "order" in api(mock, action="add", service="1", link="https://x.test/u", quantity="1000")  # and plans draw
     bad = ctl("PUT", "/state", {"format": "something-else"})
     assert bad.status_code == 400 and "not a mockpanel state" in bad.json()["error"]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockpanel._dialects.parse import parse_id, parse_ids, split_ids
+import pytest
+
+from mockpanel._dialects.parse import MAX_ID, MYSQL_CAST, PHP_CAST, parse_id, parse_ids, split_ids
 
 
 def test_parse_id_reads_plain_ids():
@@ -77,3 +79,47 @@ def test_parse_int_never_raises_and_agrees_with_int(raw):
     value = parse_int(raw, plus=True)
     if value is not None:
         assert value == int(raw.strip()) and raw.strip().lstrip("+").isascii()
+
+
+# One reader, two casts: what each takes at the edges (spaces, signs, exponents, fractions, overflow, junk).
+CASTS = [
+    # sent,            MySQL (a service id), PHP (a quantity)
+    ("100", 100, 100),
+    (" 100", 100, 100),
+    ("100 ", 100, 100),  # MySQL reads the start; PHP allows white space after
+    ("\t\n\r7", 7, 7),
+    ("\v7", None, 7),  # \v and \f: PHP's white space, not MySQL's
+    ("7\f", 7, 7),
+    ("+7", 7, 7),
+    ("-7", -7, -7),  # a negative number is read; the panel refuses it as an id or a quantity
+    ("-0", 0, 0),
+    ("1e2", 100, 100),
+    ("1E+2", 100, 100),
+    ("1000e-1", 100, 100),
+    (".5e1", 5, 5),
+    ("5.", 5, 5),
+    ("100.0", 100, 100),
+    ("1.5", None, None),  # a fraction is no whole number
+    ("1e-1", None, None),
+    ("1e1000", None, None),  # exponents of 1 to 3 digits: MySQL reads "1e100" (past an id's bound), PHP nothing
+    ("2e1x", 20, None),
+    ("1abc", 1, None),  # MySQL reads the start; PHP wants the whole text
+    ("12 34", 12, None),
+    ("abc", None, None),
+    ("", None, None),
+    (" ", None, None),
+    ("e5", None, None),
+    ("0x1A", 0, None),
+    ("1_000", 1, None),
+    ("١٢", None, None),  # digits of other scripts are not numbers to either
+    (str(MAX_ID), MAX_ID, None),  # past a quantity's bound (10**15)
+    (str(MAX_ID + 1), None, None),  # past an id's
+    ("1e15", 10**15, 10**15),
+    ("1e16", 10**16, None),
+    ("1e999", None, None),
+]
+
+
+@pytest.mark.parametrize("sent, mysql, php", CASTS)
+def test_one_number_reader_casts_as_mysql_and_as_php(sent: str, mysql: int | None, php: int | None) -> None:
+    assert (MYSQL_CAST.read(sent), PHP_CAST.read(sent)) == (mysql, php)

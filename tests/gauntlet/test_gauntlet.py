@@ -143,15 +143,19 @@ def test_orders_out_of_range_a_refused_key_and_a_flood_are_findings() -> None:
         api = server.url + "/api/v2"
         http.post(api, data={"key": KEY, "action": "add", "service": "9999", "link": "https://x.test/b", "quantity": "10"})
         http.post(api, data={"key": KEY, "action": "add", "service": "1", "link": "https://x.test/c", "quantity": "1"})
+        control.panel.create_account("sk-tenant-d-4c2e91b7", balance="1")  # type: ignore[attr-defined]
+        http.post(api, data={"key": KEY, "action": "add", "service": "sk-tenant-d-4c2e91b7", "link": "https://x.test/d",
+                             "quantity": "10"})  # another tenant's key where the service goes
         for _ in range(2):
             http.post(api, data={"key": "not-a-key-of-this-panel", "action": "balance"})
         for _ in range(MAX_PER_MINUTE + 1):
             http.post(api, data={"key": KEY, "action": "balance"})
         found = judge(control)  # type: ignore[arg-type]
     by = {f.verdict: [g for g in found if g.verdict == f.verdict] for f in found}
-    assert sorted(f.verdict for f in found) == ["out-of-range", "out-of-range", "polling-rate", "refused-key"]
+    assert sorted(f.verdict for f in found) == ["out-of-range", "out-of-range", "out-of-range", "polling-rate", "refused-key"]
     assert "does not list" in by["out-of-range"][0].message and "min and max" in by["out-of-range"][1].message
-    assert by["refused-key"][0].requests == (3, 4) and f"more than the {MAX_PER_MINUTE}" in by["polling-rate"][0].message
+    assert "sk-tenant-d" not in by["out-of-range"][2].message and "'key#" in by["out-of-range"][2].message
+    assert by["refused-key"][0].requests == (4, 5) and f"more than the {MAX_PER_MINUTE}" in by["polling-rate"][0].message
     assert "not-a-key" not in " ".join(f.message for f in found)  # a key is shown redacted only
 
 

@@ -67,8 +67,8 @@ def test_the_healthcheck_passes_against_a_serving_mock_and_fails_without_one() -
         port = origin.rsplit(":", 1)[1]
         done = subprocess.run(command, env={**os.environ, "MOCKPANEL_PORT": port}, capture_output=True, timeout=30)
         assert done.returncode == 0, done.stderr
-    with socket.socket() as closed:  # a port nobody listens on: the check must fail there
+    with socket.socket() as closed:  # a port nobody listens on, kept bound so that no other test's server takes it
         closed.bind(("127.0.0.1", 0))
         free = str(closed.getsockname()[1])
-    done = subprocess.run(command, env={**os.environ, "MOCKPANEL_PORT": free}, capture_output=True, timeout=30)
+        done = subprocess.run(command, env={**os.environ, "MOCKPANEL_PORT": free}, capture_output=True, timeout=30)
     assert done.returncode != 0

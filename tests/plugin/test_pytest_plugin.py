@@ -262,6 +262,9 @@ def test_a_failed_test_shows_its_panels_journal_as_a_report_section(pytester):
             httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1", "link": "https://x.test/a",
                                             "quantity": "100"})
             httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "status", "order": "999"})
+            theirs = mockpanel.new_key(balance="5", key="sk-tenant-c-" + "71b0e9d2aa")  # another tenant's (cut: tracebacks show it)
+            httpx.post(mockpanel.url, data={"key": mockpanel.key, "action": "add", "service": "1",
+                                            "link": f"https://x.test/b?k={theirs}", "quantity": "100"})
             assert False, "the client gave up"
 
         def test_passes(mockpanel):
@@ -286,3 +289,4 @@ def test_a_failed_test_shows_its_panels_journal_as_a_report_section(pytester):
     assert "(no API requests)" in out  # the first panel of test_two_panels was never called
     assert "x.test/passing" not in out  # a passing test's journal is not shown
     assert "mockpanel-key-1" not in out and "mockpanel-key-2" not in out
+    assert "sk-tenant-c-71b0e9d2aa" not in out and "link='https://x.test/b?k=key#" in out

@@ -236,3 +236,21 @@ def test_a_port_it_cannot_listen_on_is_exit_2() -> None:
         result = subprocess.run([sys.executable, "-m", "mockpanel", "proxy", "http://127.0.0.1:9/api/v2", "--port", port],
                                 capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr, result
+
+
+def test_a_key_pasted_before_its_tenant_sends_it_never_shows_in_the_reports(tmp_path: Path) -> None:
+    """A client pastes another tenant's key into a link; the proxy learns that key only when the tenant
+    sends it, later: the report and the HAR, written at exit, hide it in the earlier exchange too."""
+    theirs = "sk-tenant-b-5e1d99c0"
+    report, har = tmp_path / "report.json", tmp_path / "traffic.har"
+    with _upstream("standard") as upstream:
+        httpx.post(upstream.url + "/_mock/keys", json={"key": theirs, "balance": "5"}, timeout=5)
+        with proxying(upstream.url + "/api/v2", "--report", str(report), "--har", str(har)) as (via, done):
+            httpx.post(via, data={"key": KEY, "action": "add", "service": "1", "quantity": "1000",
+                                  "link": f"https://proxy.test/p?theirs={theirs}"}, timeout=10)
+            httpx.post(via, data={"key": theirs, "action": "balance"}, timeout=10)
+    written = {path.name: path.read_text() for path in (report, har)}
+    written["output"] = done["output"]
+    for name, text in written.items():
+        assert theirs not in text and KEY not in text, name
+    assert f"theirs={redact(theirs)}" in json.dumps(json.loads(written["report.json"]))

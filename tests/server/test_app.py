@@ -123,6 +123,26 @@ def test_an_unexpected_exception_still_gets_a_json_500(panel, monkeypatch):
     assert "boom" not in r.text and KEY not in r.text
 
 
+@pytest.mark.parametrize("refusal, status", [("state", 503), ("book", 507)])
+def test_a_change_the_mocks_bounds_refuse_is_a_json_503_or_507_on_every_route(panel, live, monkeypatch, refusal, status):
+    """The general way (a GET with a query) and the control API (POST /_mock/keys) answer a refused
+    change as the hot path does: the state file's refusal 503, the order book's bound 507, the words JSON."""
+    from mockpanel._panel.panel import OrderBookFull
+    from mockpanel._persistence.errors import StateUnavailable
+
+    error = StateUnavailable("the disk is full") if refusal == "state" else OrderBookFull("the order book is full")
+
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(panel, "create_account", refuse)
+    monkeypatch.setattr("mockpanel._endpoint.api.answer", refuse)
+    with httpx.Client(base_url=live.url, timeout=5) as c:
+        for answer in (c.get("/api/v2", params={"key": KEY, "action": "balance"}), c.post("/_mock/keys", json={})):
+            assert (answer.status_code, answer.headers["content-type"], answer.json()) == (
+                status, "application/json", {"error": str(error)})
+
+
 def test_the_api_fast_path_answers_json_500_if_the_endpoint_ever_raises():
     import asyncio
 

@@ -297,6 +297,16 @@ def test_a_bug_answers_json_500_is_logged_and_closes(monkeypatch: pytest.MonkeyP
     assert [r.exc_info[1].args for r in kept.records if r.exc_info] == [("a bug in the hot path",)]
 
 
+def shutting_down(live: ServerThread, seconds: float = 10) -> None:
+    """Until the server has closed its listening socket, the first step of its shutdown (uvicorn's
+    Server.shutdown), taken in the same turn as telling its connections: a fixed sleep was a guess that a
+    loaded machine can miss."""
+    deadline = time.monotonic() + seconds
+    while live._sock.fileno() != -1:
+        assert time.monotonic() < deadline, f"the server did not begin to shut down within {seconds} s"
+        time.sleep(0.01)
+
+
 def test_a_request_being_read_at_shutdown_is_answered_then_closed() -> None:
     live = ServerThread(_app()).start()
     data = _post(f"key={KEY}&action=balance")
@@ -305,7 +315,7 @@ def test_a_request_being_read_at_shutdown_is_answered_then_closed() -> None:
         time.sleep(0.2)  # its head parsed: the body is being read in the connection
         stopping = threading.Thread(target=live.stop)
         stopping.start()
-        time.sleep(0.3)  # the server is shutting down, waiting for this connection
+        shutting_down(live)  # and waiting for this connection
         sock.sendall(data[-3:])
         raw = _read_answers(sock, 1)
         assert sock.recv(1) == b""
@@ -436,7 +446,7 @@ def test_a_request_behind_the_one_answered_at_shutdown_is_not_run() -> None:
         time.sleep(0.2)
         stopping = threading.Thread(target=live.stop)
         stopping.start()
-        time.sleep(0.3)
+        shutting_down(live)
         sock.sendall(first[-5:] + _post(ADD.format("b")))
         assert _read_answers(sock, 1).startswith(b"HTTP/1.1 200")
         assert sock.recv(1) == b""

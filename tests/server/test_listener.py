@@ -26,7 +26,7 @@ LOOPS = ["asyncio"] + (["uvloop"] if importlib.util.find_spec("uvloop") else [])
 
 class BusyApp:
     """Each request holds the event loop for ``hold`` seconds, as a loaded server's turn does;
-    ``/hold`` holds it for a long time, while clients connect.
+    ``/hold`` holds it until ``release`` is set, while clients connect and ask.
 
     ``first[port]``: how many requests the server had answered when that client's first one came.
     """
@@ -36,13 +36,14 @@ class BusyApp:
         self.served = 0
         self.first: dict[int, int] = {}
         self.holding = threading.Event()
+        self.release = threading.Event()  # ends /hold: set once every client has asked
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         if scope["path"] == "/hold":
             self.holding.set()
-            time.sleep(0.3)
+            self.release.wait(10)
         else:
             self.first.setdefault(scope["client"][1], self.served)
             time.sleep(self.hold)  # blocks the loop on purpose: turns as long as under load
@@ -56,7 +57,11 @@ def _ask(conn: http.client.HTTPConnection, path: str = "/") -> None:
     conn.getresponse().read()
 
 
-def _keep_asking(conn: http.client.HTTPConnection, app: BusyApp, clients: int, stop: threading.Event) -> None:
+def _keep_asking(conn: http.client.HTTPConnection, app: BusyApp, clients: int, stop: threading.Event,
+                 asked: threading.Barrier) -> None:
+    conn.request("GET", "/")
+    asked.wait(10)  # every client's first request waits in the held server's queue
+    conn.getresponse().read()
     for _ in range(400):  # bounded: ends sooner once every client has had an answer
         if stop.is_set():
             return
@@ -82,10 +87,12 @@ def test_a_burst_of_connections_is_accepted_in_one_turn(loop):
         conns = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=10) for _ in range(clients)]
         for conn in conns:
             conn.connect()  # waiting in the kernel's queue: the server is held
-        stop = threading.Event()
-        threads = [threading.Thread(target=_keep_asking, args=(c, app, clients, stop)) for c in conns]
+        stop, asked = threading.Event(), threading.Barrier(clients + 1)
+        threads = [threading.Thread(target=_keep_asking, args=(c, app, clients, stop, asked)) for c in conns]
         for t in [*threads]:
             t.start()
+        asked.wait(10)  # not a fixed hold: on a loaded machine 24 threads may take longer to start than it lasts
+        app.release.set()
         for t in [held, *threads]:
             t.join(30)
         for conn in [holder, *conns]:

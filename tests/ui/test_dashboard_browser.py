@@ -45,14 +45,24 @@ def wait(driver: Any, check: Callable[[Any], Any], what: str) -> Any:
 def text(driver: Any, css: str) -> str:
     """The element's text; the live update replaces sections every second, so an element found may be gone
     before it is read: find it again."""
+    return fresh(driver, lambda d: d.find_element("css selector", css).text, f"{css} kept being replaced while it was read")
+
+
+def fresh(driver: Any, act: Callable[[Any], Any], what: str = "what this step acts on kept being replaced") -> Any:
+    """``act(driver)``, again while what it found was replaced by a live update before it was used (one came
+    between finding a link and clicking it on a loaded machine)."""
     from selenium.common.exceptions import StaleElementReferenceException
 
     for _ in range(20):
         try:
-            return driver.find_element("css selector", css).text  # type: ignore[no-any-return]
+            return act(driver)
         except StaleElementReferenceException:
             time.sleep(0.05)
-    raise AssertionError(f"{css} kept being replaced while it was read")
+    raise AssertionError(what)
+
+
+def click(driver: Any, css: str) -> None:
+    fresh(driver, lambda d: d.find_element("css selector", css).click())
 
 
 def add(origin: str, link: str) -> int:
@@ -85,7 +95,7 @@ def test_orders_move_on_the_page_as_the_clock_and_the_controls_say():
         # The page's clock control: a day later the order is Completed.
         driver.find_element("id", "advance-1d").click()
         wait(driver, lambda d: d.find_element("id", f"order-{first}").get_attribute("data-status") == "Completed", "the order Completed")
-        driver.find_element("css selector", f"#key-{kid} a.ledger-link").click()
+        click(driver, f"#key-{kid} a.ledger-link")
         wait(driver, lambda d: "charge" in text(d, "#ledger"), "the ledger")
         assert str(first) in text(driver, "#ledger") and f"-{money(charge)}" in text(driver, "#ledger")
         assert balance(driver, kid) == Decimal("100") - charge
@@ -97,9 +107,12 @@ def test_orders_move_on_the_page_as_the_clock_and_the_controls_say():
         price = Decimal(HTTP.get(f"{origin}/_mock/orders/{second}").json()["price"])
         before = wait(driver, lambda d: balance(d, kid) if balance(d, kid) == Decimal("100") - charge - price else None,
                       "the second charge")
-        row = driver.find_element("id", f"order-{second}")
-        Select(row.find_element("css selector", "select[name=status]")).select_by_visible_text("Partial")
-        row.find_element("css selector", "form.force button").click()
+        def force_partial(d: Any) -> None:  # once its select has the focus, the live update leaves the row alone
+            row = d.find_element("id", f"order-{second}")
+            Select(row.find_element("css selector", "select[name=status]")).select_by_visible_text("Partial")
+            row.find_element("css selector", "form.force button").click()
+
+        fresh(driver, force_partial)
         wait(driver, lambda d: d.find_element("id", f"order-{second}").get_attribute("data-status") == "Partial", "the order Partial")
         order = HTTP.get(f"{origin}/_mock/orders/{second}").json()
         refund = Decimal(order["refunded"])
@@ -159,8 +172,9 @@ def test_a_first_hour_on_the_page(tmp_path):
         links = [f"https://www.instagram.com/p/CxSameStartLongerThanACell{n}/" for n in range(3)]
         orders = [add(origin, link) for link in links]
         wait(driver, lambda d: all(d.find_elements("id", f"order-{o}") for o in orders), "the orders")
-        cells = [driver.find_element("css selector", f"#order-{o} .c-link") for o in orders]
-        assert len({c.text for c in cells}) == 3 and [c.get_attribute("title") for c in cells] == links
+        cells = fresh(driver, lambda d: [(c.text, c.get_attribute("title"))
+                                         for c in (d.find_element("css selector", f"#order-{o} .c-link") for o in orders)])
+        assert len({words for words, _ in cells}) == 3 and [title for _, title in cells] == links
 
         # A refused fault: its error beside its form, still there after the page's live updates.
         fault_form = driver.find_element("id", "add-fault")
@@ -189,7 +203,7 @@ def test_a_first_hour_on_the_page(tmp_path):
         assert len(HTTP.get(origin + "/_mock/orders", headers=auth).json()["orders"]) == before + 1
 
         # An order's page: its plan and ETA, moved by the clock.
-        driver.find_element("css selector", f"#order-{orders[0]} a.order-link").click()
+        click(driver, f"#order-{orders[0]} a.order-link")
         wait(driver, lambda d: "ends in" in text(d, "#order-eta"), "the order's ETA")
         assert "Status over time" in text(driver, "main") and "In progress" in text(driver, "#order-timeline")
         shot("3-order")
