@@ -135,6 +135,24 @@ def read_order_request(
     """Check an ``add``'s fields for one service type; raise the documented error."""
     if rules.type_fields:
         stype = type_spec(stype, rules)
+    elif stype.plain and "runs" not in params:
+        # The common add (a link and a quantity, no drip-feed): what the general way below reads, and its
+        # errors in its order (the link's, the quantity's, the range), with _text's and _integer's checks
+        # inline (an add is the request path).
+        raw = params.get("link")
+        if raw is None or not (link := raw.strip()):
+            raise PanelError(ErrorCode.MISSING_FIELD, field="link")
+        if len(raw) > rules.max_link or "\x00" in raw or not (raw.isascii() or _encodable(raw)):
+            raise PanelError(ErrorCode.INVALID_FIELD, field="link")
+        raw = params.get("quantity")
+        if raw is None or raw.strip() == "":
+            raise PanelError(ErrorCode.MISSING_FIELD, field="quantity")
+        quantity = parse_int(raw, high=10**12, plus=True)
+        if quantity is None:
+            raise PanelError(ErrorCode.INVALID_FIELD, field="quantity")
+        if not min_quantity <= quantity <= max_quantity:
+            _check_range(quantity, min_quantity, max_quantity)
+        return OrderRequest(link, quantity)
     link = ""
     if "link" in stype.required:
         link = _text(params, "link", rules, rules.max_link)

@@ -8,6 +8,8 @@ as API v2 does. ``read_family`` checks each and names the bad field.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +67,7 @@ class Family:
         for name in ("money", "remains_words", "error_status", "key_from", "cancel_accepted"):  # read-only (frozen.py)
             object.__setattr__(self, name, frozen(getattr(self, name)))
 
-    @property
+    @cached_property  # asked on every request
     def key_collated(self) -> bool:
         """Is a key compared as a collation compares it (letter case or trailing spaces ignored)?"""
         return self.key_case != "exact" or self.key_trailing_spaces != "significant"

@@ -20,6 +20,7 @@ import random
 from typing import Any, Protocol
 
 _CHUNK = 4096  # values redrawn per getrandbits call when the generator behind catches up: a bounded int
+_LAG = 1024  # values the generator behind may lag before a mark catches it up: what a rewind replays at most, past its change
 
 
 class Source(Protocol):
@@ -42,13 +43,14 @@ class Draws:
     """The account's stream of seeded values: ``random()`` and ``uniform()`` as ``random.Random``
     gives them, with ``mark()`` and ``rewind()`` for a change that may be taken back."""
 
-    __slots__ = ("_stream", "_behind", "_drawn", "_behind_at", "_open")
+    __slots__ = ("_stream", "_behind", "_drawn", "_behind_at", "_floor", "_open")
 
     def __init__(self, seed: str) -> None:
         self._stream = random.Random(seed)
         self._behind = random.Random(seed)
         self._drawn = 0  # values drawn from the stream since its seed (or its last setstate)
         self._behind_at = 0  # the position of the generator behind: never past an open change's mark
+        self._floor = 0  # the mark of the outermost open change: no rewind goes further back
         self._open = 0  # changes marked and not ended
 
     def random(self) -> float:
@@ -71,9 +73,13 @@ class Draws:
 
     def mark(self) -> int:
         """Where the stream is, for ``rewind``; the change is open until ``end()``."""
-        if not self._open and self._drawn != self._behind_at:  # no open change can go back further than here
-            _skip(self._behind, self._drawn - self._behind_at)
-            self._behind_at = self._drawn
+        # No open change can go back further than here: the generator behind catches up, once it lags
+        # by _LAG values (not at every mark: an add draws four, and a rewind, rare, replays the lag).
+        if not self._open:
+            self._floor = self._drawn
+            if self._drawn - self._behind_at >= _LAG:
+                _skip(self._behind, self._drawn - self._behind_at)
+                self._behind_at = self._drawn
         self._open += 1
         return self._drawn
 
@@ -83,10 +89,10 @@ class Draws:
 
     def rewind(self, mark: int) -> None:
         """Put the stream back where it was at ``mark`` (a change taken back)."""
-        if not self._behind_at <= mark <= self._drawn:
+        if not self._floor <= mark <= self._drawn:
             raise RuntimeError(
                 f"cannot rewind the draws to {mark}: the stream is at {self._drawn} and can go back to "
-                f"{self._behind_at}; rewind only to a mark of a change still open"
+                f"{self._floor}; rewind only to a mark of a change still open"
             )
         self._stream.setstate(self._behind.getstate())
         _skip(self._stream, mark - self._behind_at)
@@ -102,7 +108,7 @@ class Draws:
         """Continue from a state ``getstate`` gave (a restored snapshot)."""
         self._stream.setstate(state)
         self._behind.setstate(state)
-        self._drawn = self._behind_at = 0
+        self._drawn = self._behind_at = self._floor = 0
 
 
 

@@ -29,6 +29,7 @@ COLUMNS = (
 )
 V = TypeVar("V")  # the view of one row the book hands out (orders.Order)
 MAX_INT = 2**63 - 1  # an "q" column's largest value
+_LEAST = -MAX_INT  # the smallest value a row takes (negated once here, not three times per row)
 _NOTHING = object()  # no value asked for yet
 
 
@@ -40,17 +41,18 @@ class _Interned:
         self._index: dict[Any, int] = {}
         # The value asked for last and its index: rows come with the same object again and again (the
         # service, the key id, a shared price), and a service's hash is worked out from all its fields.
-        self._last: Any = _NOTHING
-        self._last_index = -1
+        # (Public: ``append_row`` reads them itself, one call less per column.)
+        self.last: Any = _NOTHING
+        self.last_index = -1
 
     def index(self, value: Any) -> int:
-        if value is self._last:
-            return self._last_index
+        if value is self.last:
+            return self.last_index
         i = self._index.get(value)
         if i is None:
             i = self._index[value] = len(self.values)
             self.values.append(value)
-        self._last, self._last_index = value, i
+        self.last, self.last_index = value, i
         return i
 
     def find(self, value: Any) -> int | None:
@@ -62,8 +64,8 @@ class _Interned:
         for value in self.values[n:]:
             del self._index[value]
         del self.values[n:]
-        if self._last_index >= n:
-            self._last, self._last_index = _NOTHING, -1
+        if self.last_index >= n:
+            self.last, self.last_index = _NOTHING, -1
 
 
 class OrderBook(Mapping[int, V], Generic[V]):
@@ -103,7 +105,7 @@ class OrderBook(Mapping[int, V], Generic[V]):
         return self.first_id + len(self.links)
 
     def append_row(
-        self, *, key: str, service: "Service", link: str, quantity: int, charge: Decimal, created: float,
+        self, key: str, service: "Service", link: str, quantity: int, charge: Decimal, created: float,
         start_count: int, start_at: float, per_second: float, outcome: Status, delivered_to: int,
         done_at: float | None = None,
     ) -> int:
@@ -111,8 +113,8 @@ class OrderBook(Mapping[int, V], Generic[V]):
         returns its index. ``done_at`` is derived (orders.finish_time_of): the caller gives it, or sets
         it after (None: ``start_at`` until then)."""
         if not (quantity.__class__ is int and start_count.__class__ is int and delivered_to.__class__ is int
-                and -MAX_INT <= quantity <= MAX_INT and -MAX_INT <= start_count <= MAX_INT
-                and -MAX_INT <= delivered_to <= MAX_INT):
+                and _LEAST <= quantity <= MAX_INT and _LEAST <= start_count <= MAX_INT
+                and _LEAST <= delivered_to <= MAX_INT):
             for name, value in (("quantity", quantity), ("start_count", start_count), ("delivered_to", delivered_to)):
                 if not (value.__class__ is int and -MAX_INT <= value <= MAX_INT):
                     raise ValueError(f"an order's {name} must be an int that fits 64 bits, got {value!r}")
@@ -130,9 +132,13 @@ class OrderBook(Mapping[int, V], Generic[V]):
             self.outcome.append(OUTCOMES.index(outcome))  # not OUTCOME_INDEX: an Enum hashes in Python
             self.refunded.append(0)
             self.version.append(0)
-            self.service_ix.append(self.services.index(service))
-            self.account_ix.append(self.accounts.index(key))
-            self.charge_ix.append(self.charges.index(charge))
+            # _Interned.index, the last value's index read here first (a row is the request path)
+            interned = self.services
+            self.service_ix.append(interned.last_index if service is interned.last else interned.index(service))
+            interned = self.accounts
+            self.account_ix.append(interned.last_index if key is interned.last else interned.index(key))
+            interned = self.charges
+            self.charge_ix.append(interned.last_index if charge is interned.last else interned.index(charge))
             self.links.append(link)
         except BaseException:
             self.rollback(mark)

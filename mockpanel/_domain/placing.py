@@ -38,14 +38,20 @@ def place(
     settings: PanelSettings, plan_hooks: Sequence[PlanHook], now: float,
 ) -> int:
     """Place the account's order for ``service`` (on sale: the caller found it) in ``accounts``' order book;
-    returns its id.
+    returns its id. The caller holds the panel's lock.
 
-    Charges the price at once, or raises ``PanelError`` having changed nothing."""
-    check_request(service, request)
+    Charges the price at once, or raises ``PanelError`` having changed nothing. (One function, the
+    order's row included: an add is the request path, and each call of Python's costs.)"""
+    stype = service.type
+    quantity, runs, link = request.quantity, request.runs, request.link
+    subscription = stype.quantity_from == "subscription"
+    if runs is not None or subscription or not service.min <= quantity <= service.max:
+        check_request(service, request)  # the common order (in range, no runs) passes it
     book = accounts.orders
-    link_key = _link_key(settings.duplicate_links, service, request)
-    previous = None
-    if link_key is not None:
+    scope = settings.duplicate_links
+    link_key = previous = None
+    if scope != "off" and not runs and link:  # the duplicate-link index's key: the link, per service or not
+        link_key = (service.id if scope == "service" else 0, link.strip().lower())
         due = account.link_due
         if due and due[0][0] <= now:
             _forget_finished_links(account, accounts, now)
@@ -54,14 +60,14 @@ def place(
             row = book.row(previous)
             if row >= 0 and now < book.done_at[row]:  # not final yet (an outcome shows from done_at on)
                 raise PanelError(ErrorCode.ACTIVE_ORDER_WITH_LINK)
-    stype = service.type
-    if stype.quantity_from == "subscription":
+    if subscription:
         charge = ZERO  # subscriptions are charged nothing at creation
     elif stype.flat_price:
         charge = service.rate
     else:
-        charge = _price(service.rate, request.quantity)
-    if request.expires_at is not None and request.expires_at <= now:
+        charge = _PRICES.get((service.rate, quantity)) or _price(service.rate, quantity)
+    expires_at = request.expires_at
+    if expires_at is not None and expires_at <= now:
         raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
     if account.due:
         accounts.settle(account, now)
@@ -69,10 +75,43 @@ def place(
         raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
     saved = undo_steps.NewOrder(book, account, link_key, previous)  # from here on, a failure takes everything back
     try:
-        plan = draw_plan(account.rng, settings.lifecycle, request.quantity)
+        lifecycle = settings.lifecycle
+        plan = draw_plan(account.rng, lifecycle, quantity)
         for hook in plan_hooks:
             plan = hook(service, request, plan)
-        order_id, done_at = _new_order(accounts, account, service, request, charge, plan, settings.lifecycle, now)
+        # The order's row: its derived end worked out first, then appended whole; the rare fields beside it.
+        expires_at = None
+        if subscription:
+            plan = _subscription_plan(account, plan, lifecycle)
+            if quantity == 0 and request.expires_at is not None:  # unlimited: it ends at its expiry
+                expires_at = request.expires_at
+                served = int((expires_at - now - plan.pending) * plan.per_second)
+                plan = Plan(plan.start_count, plan.pending, plan.per_second, Status.COMPLETED, -max(0, served))
+        start_count, pending, per_second, outcome, remains = plan
+        start_at = now + pending
+        interval = request.interval
+        if runs is not None:
+            per_second = dripfeed_speed(request, per_second)
+        delivered_to = quantity - remains
+        done_at = finish_time_of(start_at, per_second, quantity, 0, delivered_to, outcome, runs, interval, expires_at)
+        row = book.append_row(account.id, service, link, quantity, charge, now, start_count, start_at, per_second,
+                              outcome, delivered_to, done_at)
+        details = request.details
+        if runs is not None or interval is not None or details or expires_at is not None:
+            order = Order.of(book, row)  # the view, made only where it is needed
+            if runs is not None:
+                order.runs = runs
+            if interval is not None:
+                order.interval = interval
+            if details:
+                order.details = dict(details)
+            if expires_at is not None:
+                order.expires_at = expires_at
+        order_id = book.first_id + row
+        account.order_ids.append(order_id)
+        account.balance -= charge  # the ledger's charge entry is the order itself
+        if outcome is not _COMPLETED:  # a Completed order refunds nothing: no refund to schedule
+            accounts.schedule(account, Order.of(book, row), now)
         if link_key is not None:
             account.latest_by_link[link_key] = order_id
             if done_at < math.inf:
@@ -132,56 +171,6 @@ def _price(rate: Decimal, quantity: int) -> Decimal:
         if len(_PRICES) < _PRICES_MAX:
             _PRICES[(rate, quantity)] = charge
     return charge
-
-
-def _link_key(scope: str, service: Service, request: OrderRequest) -> tuple[int, str] | None:
-    if scope == "off" or request.runs or not request.link:
-        return None
-    link = request.link.strip().lower()
-    return (service.id if scope == "service" else 0, link)
-
-
-def _new_order(
-    accounts: AccountBook, account: Account, service: Service, request: OrderRequest, charge: Decimal,
-    plan: Plan, lifecycle: LifecycleSettings, now: float,
-) -> tuple[int, float]:
-    """The order's row appended, charged and its refund scheduled; its id and when its outcome shows."""
-    book = accounts.orders
-    quantity = request.quantity
-    expires_at = None
-    if service.type.quantity_from == "subscription":
-        plan = _subscription_plan(account, plan, lifecycle)
-        if quantity == 0 and request.expires_at is not None:  # unlimited: it ends at its expiry
-            expires_at = request.expires_at
-            served = int((expires_at - now - plan.pending) * plan.per_second)
-            plan = Plan(plan.start_count, plan.pending, plan.per_second, Status.COMPLETED, -max(0, served))
-    # The row is appended whole, its derived end worked out first; the rare fields are kept beside it.
-    # (The add's undo takes the row back if anything after it fails.)
-    start_at, per_second = now + plan.pending, dripfeed_speed(request, plan.per_second)
-    delivered_to, runs, interval = quantity - plan.remains, request.runs, request.interval
-    done_at = finish_time_of(start_at, per_second, quantity, 0, delivered_to, plan.outcome, runs, interval, expires_at)
-    row = book.append_row(
-        key=account.id, service=service, link=request.link, quantity=quantity, charge=charge, created=now,
-        start_count=plan.start_count, start_at=start_at, per_second=per_second, outcome=plan.outcome,
-        delivered_to=delivered_to, done_at=done_at,
-    )
-    # The order's view is made only where it is needed: the rare fields, a refund to schedule.
-    if runs is not None or interval is not None or request.details or expires_at is not None:
-        order = Order.of(book, row)
-        if runs is not None:
-            order.runs = runs
-        if interval is not None:
-            order.interval = interval
-        if request.details:
-            order.details = dict(request.details)
-        if expires_at is not None:
-            order.expires_at = expires_at
-    order_id = book.first_id + row
-    account.order_ids.append(order_id)
-    account.balance -= charge  # the ledger's charge entry is the order itself
-    if plan.outcome is not _COMPLETED:  # a Completed order refunds nothing: no refund to schedule
-        accounts.schedule(account, Order.of(book, row), now)
-    return order_id, done_at
 
 
 def _subscription_plan(account: Account, plan: Plan, lifecycle: LifecycleSettings) -> Plan:

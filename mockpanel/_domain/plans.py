@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
-from .draws import Source, four
+from .draws import Draws, Source, four
 from .lifecycle import RefillStatus, Status
 
 
@@ -66,7 +66,7 @@ def draw_plan(rng: Source, settings: LifecycleSettings, quantity: int) -> Plan:
     s = settings
     # Four values, drawn at once, each used as ``uniform(a, b)`` uses it (a + (b - a) * value): the
     # plans a seed gives are the ones it gave when each was drawn with ``uniform``.
-    r_start, r_pending, r_speed, r_roll = four(rng)
+    r_start, r_pending, r_speed, r_roll = rng.four() if rng.__class__ is Draws else four(rng)
     # Log-uniform: most links are small, a few are large.
     a, b = s.log_start_count
     start_count = int(math.exp(a + (b - a) * r_start)) - 1

@@ -33,6 +33,13 @@ class ServiceType:
         return tuple(name for name in self.required + self.optional if name not in ("link", "quantity", "runs", "interval"))
 
 
+    @cached_property
+    def plain(self) -> bool:
+        """Whether an order of this type is a link and a quantity alone (Default, drip-feed aside): the
+        common add, which the wire reader takes in one step."""
+        return self.required == ("link", "quantity") and self.quantity_from == "field" and not self.detail_fields
+
+
 def _t(name: str, type_id: int | None, required: str, optional: str = "", **kw: object) -> ServiceType:
     slug = name.lower().replace(" ", "_")
     return ServiceType(name, slug, type_id, tuple(required.split()), tuple(optional.split()), **kw)  # type: ignore[arg-type]

@@ -64,39 +64,52 @@ def _drop_due(account: "Account", keep: Callable[[Any], bool], names: tuple[str,
             setattr(account, name, kept)
 
 
+class SavedAccount:
+    """An account as a change found it: its balance, ledger, draws and order list (the draws by their
+    position: O(1)). The one definition of what a change saves of an account; ``NewOrder`` is one.
+    Call ``restore`` if the change fails, then ``end`` whatever happened."""
+
+    __slots__ = ("account", "balance", "drawn", "entries", "orders")
+
+    def __init__(self, account: "Account") -> None:
+        self.account = account
+        self.balance, self.drawn = account.balance, account.rng.mark()
+        self.entries, self.orders = len(account.entries), len(account.order_ids)
+
+    def restore(self) -> None:
+        account = self.account
+        account.balance = self.balance
+        account.rng.rewind(self.drawn)
+        del account.entries[self.entries:]
+        del account.order_ids[self.orders:]
+
+    def end(self) -> None:
+        """The change is over (kept or taken back): the account's draws close it."""
+        self.account.rng.end()
+
+
 def save_account(undo: Undo, account: "Account") -> None:
-    """The account's balance, ledger, draws and order list (the draws by their position: O(1))."""
-    draws = account.rng
-    balance, drawn, entries, orders = account.balance, draws.mark(), len(account.entries), len(account.order_ids)
-    undo.on_exit(draws.end)
-
-    def restore() -> None:
-        account.balance = balance
-        draws.rewind(drawn)
-        del account.entries[entries:]
-        del account.order_ids[orders:]
-
-    undo.on_failure(restore)
+    """Before a change of the account: ``SavedAccount``, put back if the change fails."""
+    saved = SavedAccount(account)
+    undo.on_exit(saved.end)
+    undo.on_failure(saved.restore)
 
 
-class NewOrder:
-    """Before an add: the book's end, the duplicate-link index entry it may replace and the account
-    (as ``save_account`` saves it), in one object: an add is the request path, and this costs less
-    than an ``Undo`` with its closures. Call ``restore`` if the add fails, then ``end`` whatever happened."""
+class NewOrder(SavedAccount):
+    """Before an add: the account (``SavedAccount``), the book's end and the duplicate-link index entry
+    the add may replace, in one object: an add is the request path, and this costs less than an ``Undo``
+    with its closures. Call ``restore`` if the add fails, then ``end`` whatever happened."""
 
-    __slots__ = ("book", "account", "link_key", "mark", "first_new", "had", "previous", "balance", "drawn",
-                 "entries", "orders")
+    __slots__ = ("book", "link_key", "mark", "first_new", "had", "previous")
 
     def __init__(self, book: "OrderBook[Any]", account: "Account", link_key: Any, previous: int | None) -> None:
         """``previous``: the order the duplicate-link index holds for ``link_key`` now (None: none), as the
         add has just read it."""
-        self.book, self.account, self.link_key = book, account, link_key
+        SavedAccount.__init__(self, account)
+        self.book, self.link_key = book, link_key
         self.mark = mark = book.mark()
         self.first_new = book.first_id + mark[0]  # the next id: the book's rows before the add
         self.had, self.previous = previous is not None, previous  # the index holds order ids: never None
-        # The account, as save_account saves it.
-        self.balance, self.drawn = account.balance, account.rng.mark()
-        self.entries, self.orders = len(account.entries), len(account.order_ids)
 
     def restore(self) -> None:
         """Take the add back: the book, the refund and link heaps, the index, then the account."""
@@ -108,14 +121,7 @@ class NewOrder:
             index[link_key] = self.previous  # type: ignore[assignment]
         else:
             index.pop(link_key, None)
-        account.balance = self.balance
-        account.rng.rewind(self.drawn)
-        del account.entries[self.entries:]
-        del account.order_ids[self.orders:]
-
-    def end(self) -> None:
-        """The add is over (kept or taken back): the account's draws close the change."""
-        self.account.rng.end()
+        SavedAccount.restore(self)
 
 
 def save_order(undo: Undo, book: "OrderBook[Any]", account: "Account", order_id: int) -> None:

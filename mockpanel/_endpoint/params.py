@@ -29,10 +29,7 @@ def clean_text(text: str) -> str:
 
 def clean_fields(fields: Mapping[str, str]) -> Mapping[str, str]:
     """The fields, cleaned (the same mapping when there was nothing to clean: the usual case)."""
-    for name, value in fields.items():  # a loop: cheaper than all(map(...)) over the few fields of a request
-        if not (value.isascii() and name.isascii()):
-            break
-    else:
+    if "".join(fields.values()).isascii() and "".join(fields).isascii():  # the usual case: four calls, no loop
         return fields
     return {clean_text(k): clean_text(v) for k, v in fields.items()}
 

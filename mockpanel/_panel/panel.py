@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._dialects.order_fields import read_order_request
+from .._domain import placing
 from .._domain.account_book import AccountBook, new_key
 from .._domain.accounts import Account, LedgerEntry
 from .._domain.catalog import Catalog, Service
@@ -164,11 +165,17 @@ class Panel:
         """Take money out (a balance drained by "another client"); never below zero."""
         return self.recording.run("withdraw", self.core.withdraw, key, amount, note)
 
-    def add(self, key: str, service_id: object, params: Mapping[str, str]) -> int:
-        """Place an order from an ``add``'s fields; returns its id. Charges the price at once, or raises."""
+    def add(self, key: str, service_id: object, params: Mapping[str, str], *, found: Account | None = None) -> int:
+        """Place an order from an ``add``'s fields; returns its id. Charges the price at once, or raises.
+
+        ``found``: the key's account as the caller has just found it (the endpoint's dispatch); used if
+        it is still the book's, else the key is looked up again."""
         core = self.core
         with core.lock:
-            account = core.account(key)  # a bad key is reported before the service, the service before its fields
+            book = core.account_book
+            if found is None or found.disabled or book.by_id.get(found.id) is not found:
+                found = book.account(key)  # a bad key is reported before the service, the service before its fields
+            account = found
             service = core.find_service(service_id)
             request = read_order_request(
                 service.type,
@@ -179,8 +186,12 @@ class Panel:
                 rules=core.settings.rules,
             )
             if self.recording.recorder is None:  # nothing records: placed at once, as the recording would
-                size = self._size_within_bound(request)
-                order_id = core.place_found(account, service, request)
+                link, details = request.link, request.details
+                size = ORDER_BYTES + sys.getsizeof(link) if not details else order_bytes(link, details)
+                if self._counted is not core.orders or self._book_bytes + size > self.max_book_bytes:
+                    size = self._size_within_bound(request)  # counted afresh, or refused
+                order_id = placing.place(core.account_book, account, service, request, settings=core.settings,
+                                         plan_hooks=core.plan_hooks, now=core.clock.now())  # place_found, one call less
                 self._book_bytes += size
                 return order_id
             # Recorded as place_order(key, service id, request); placed with what was found above, under the same lock.
@@ -280,7 +291,7 @@ class Panel:
 
     def account(self, key: object) -> Account:
         """The account for ``key``, or INVALID_KEY. Keys are compared by digest."""
-        return self.core.account(key)
+        return self.core.account_book.account(key)  # the core's account(), one call less: every request asks it
 
     def account_by_id(self, account_id: str) -> Account:
         """The account with this key id (a digest), for a change that reaches it through an order."""

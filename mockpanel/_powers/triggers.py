@@ -176,8 +176,11 @@ def _safe_find(link: str) -> Trigger | None:
 
 
 def plan_hook(service: Service, request: OrderRequest, plan: Plan) -> Plan:
+    link = request.link
+    if not link or MARK not in link.lower():  # find's first test, here: most links have no trigger
+        return plan
     try:
-        trigger = find(request.link)
+        trigger = find(link)
     except ValueError:  # the HTTP layer answers these words first; in process, the add is refused
         raise PanelError(ErrorCode.INVALID_FIELD, field="link") from None
     return plan if trigger is None else trigger.plan(plan, request.quantity)

@@ -38,7 +38,7 @@ import importlib.metadata
 import logging
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable
 
 import httptools
 import uvicorn
@@ -68,6 +68,9 @@ DirectEntry = Callable[[bytes], "tuple[HotPath, str] | None"]
 TESTED = {"uvicorn": ((0, 53), (0, 55)), "httptools": ((0, 6), (0, 9))}
 DIRECT_BODY = 64 * 1024  # longest body answered in the connection (uvicorn's read buffer's high water)
 DIRECT_PER_READ = 16  # requests of one read answered in the connection; the rest of a pipelined flood waits its turn
+# The Content-Length of the common answers, written once: formatting an int as bytes costs more than the lookup.
+_KNOWN_LENGTHS = 2048
+_LENGTHS = [b"%d" % n for n in range(_KNOWN_LENGTHS)]
 
 
 class PanelProtocol(HttpToolsProtocol):
@@ -283,7 +286,7 @@ class PanelProtocol(HttpToolsProtocol):
     def _answer_directly(self, hot: HotPath, body: bytes) -> None:
         """Answer the request read in the connection, as uvicorn would write the app's answer;
         or hand it to the app, its body already read, when the hot path hands it back (a trigger word)."""
-        scope = cast("MutableMapping[str, Any]", self.scope)  # the app's view of it (uvicorn's TypedDict)
+        scope: MutableMapping[str, Any] = self.scope  # type: ignore[assignment]  # the app's view of it (uvicorn's TypedDict)
         try:
             answered = hot.answer(scope, body)
         except Exception:  # a bug, not a panel's error (those are answers): logged, as uvicorn does
@@ -304,10 +307,10 @@ class PanelProtocol(HttpToolsProtocol):
         content = [STATUS_LINES[status]]
         for name, value in self.server_state.default_headers:
             content += [name, b": ", value, b"\r\n"]
-        content += [b"content-type: ", content_type, b"\r\ncontent-length: ", b"%d" % len(answer), b"\r\n"]
-        if not keep_alive:
-            content.append(b"connection: close\r\n")
-        content += [b"\r\n", answer]
+        length = len(answer)
+        content += [b"content-type: ", content_type, b"\r\ncontent-length: ",
+                    _LENGTHS[length] if length < _KNOWN_LENGTHS else b"%d" % length,
+                    b"\r\n\r\n" if keep_alive else b"\r\nconnection: close\r\n\r\n", answer]
         transport = self.transport
         if not transport.is_closing():  # a client that left gets nothing; what it asked is done (as in the app)
             transport.write(b"".join(content))
@@ -451,10 +454,8 @@ def unsupported() -> str | None:
 
 
 class _ProbeHot:
-    """``HotPath``'s interface: every form POST taken, answered with the body it read, but ``hand=over``."""
-
-    def takes(self, scope: Any) -> bool:
-        return True
+    """``HotPath``'s interface, as the direct path asks it: every form POST taken, answered with the body
+    it read, but ``hand=over``."""
 
     def takes_head(self, content_type: bytes | None, length: int) -> bool:
         return True

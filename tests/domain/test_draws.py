@@ -143,3 +143,20 @@ def test_a_plan_drawn_from_the_draws_is_the_plan_random_random_gives() -> None:
     lo, hi = settings.start_count
     first = int(math.exp(random.Random(SEED).uniform(math.log(lo + 1), math.log(hi + 1)))) - 1
     assert draw_plan(Draws(SEED), settings, 50).start_count == first
+
+
+@pytest.mark.parametrize("before", [0, 5, 1023, 1024, 1030, 5000])
+def test_a_rewind_replays_from_the_generator_behind_however_far_it_lags(before: int) -> None:
+    """The generator behind catches up only every so many values (not at each mark): a rewind
+    replays the lag, and lands where the change began, whatever the lag was."""
+    draws, reference = Draws(SEED), random.Random(SEED)
+    for _ in range(3):  # kept changes, the lag growing between them
+        draws.mark()
+        values(draws, before)
+        draws.end()
+        values(reference, before)
+    mark = draws.mark()
+    values(draws, 7)
+    draws.rewind(mark)
+    draws.end()
+    assert values(draws, 4) == values(reference, 4)

@@ -395,3 +395,34 @@ def test_an_order_request_is_a_frozen_value() -> None:
     assert dataclasses.replace(request, quantity=60).quantity == 60
     with pytest.raises(dataclasses.FrozenInstanceError):
         request.link = "https://x.test/2"  # type: ignore[misc]
+
+
+_GENERAL_WAY = OrderRules(type_fields={"Default": (("link", "quantity"), ("runs", "interval"))})  # the same lists
+
+
+@pytest.mark.parametrize("fields", [
+    {"link": "https://x.test/p", "quantity": "100"},
+    {"link": "  https://x.test/p  ", "quantity": " +0100 "},
+    {"quantity": "100"}, {"link": "", "quantity": "100"}, {"link": "   ", "quantity": "x"},
+    {"link": "https://x.test/p"}, {"link": "https://x.test/p", "quantity": " "},
+    {"link": "https://x.test/p", "quantity": "1.5"}, {"link": "https://x.test/p", "quantity": "-1"},
+    {"link": "https://x.test/p", "quantity": "0"}, {"link": "https://x.test/p", "quantity": "10001"},
+    {"link": "https://x.test/p", "quantity": "10" * 10}, {"link": "https://x.test/p", "quantity": "١٢"},
+    {"link": "https://x.test/\x00", "quantity": "100"}, {"link": "https://x.test/\ud800", "quantity": "100"},
+    {"link": "https://x.test/é", "quantity": "100"}, {"link": "x" * 2048, "quantity": "100"},
+    {"link": "x" * 2049, "quantity": "x"}, {"link": "https://x.test/p", "quantity": "100", "interval": "5"},
+    {"link": "https://x.test/p", "quantity": "100", "runs": "2", "interval": "5"},
+])
+def test_the_common_add_reads_as_the_general_way_reads_it(fields: dict[str, str]) -> None:
+    """Default's link and quantity are read in one step (the request path); every answer, and every error
+    in its order, is the general way's (a dialect with field lists of its own takes that way)."""
+    def read(rules: OrderRules) -> OrderRequest | tuple[ErrorCode, dict[str, Any]]:
+        try:
+            return read_order_request(SERVICE_TYPES["Default"], fields, min_quantity=10, max_quantity=10000,
+                                      dripfeed_allowed=True, rules=rules)
+        except PanelError as exc:
+            return exc.code, exc.values
+
+    assert SERVICE_TYPES["Default"].plain
+    assert not [t for t in SERVICE_TYPES.values() if t.plain and t.name != "Default"]
+    assert read(OrderRules()) == read(_GENERAL_WAY)
