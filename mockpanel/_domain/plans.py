@@ -39,6 +39,16 @@ class LifecycleSettings:
         lo, hi = self.start_count
         return math.log(lo + 1), math.log(hi + 1)
 
+    @cached_property
+    def plan_terms(self) -> tuple[float, float, float, float, float, float, float, float, float, float]:
+        """What ``draw_plan`` reads of these settings, worked out once (one attribute read per order, not
+        ten): each range as its start and width (``uniform``'s ``a`` and ``b - a``), the least delivery
+        time, and the outcome weights as the roll compares them (their sum, completed, completed + partial)."""
+        (a, b), (p, q), (u, v) = self.log_start_count, self.pending_seconds, self.units_per_hour
+        completed, partial = self.completed_weight, self.partial_weight
+        return (a, b - a, p, q - p, u, v - u, self.min_delivery_seconds,
+                completed + partial + self.canceled_weight - 0, completed, completed + partial)
+
 
 class Plan(NamedTuple):
     """A new order's seeded trajectory (a tuple: one is made for every order placed)."""
@@ -63,24 +73,22 @@ _COMPLETED, _PARTIAL, _CANCELED = Status.COMPLETED, Status.PARTIAL, Status.CANCE
 
 
 def draw_plan(rng: Source, settings: LifecycleSettings, quantity: int) -> Plan:
-    s = settings
+    start, start_width, pending, pending_width, speed, speed_width, least_seconds, weights, completed, not_canceled = (
+        settings.plan_terms)
     # Four values, drawn at once, each used as ``uniform(a, b)`` uses it (a + (b - a) * value): the
     # plans a seed gives are the ones it gave when each was drawn with ``uniform``.
     r_start, r_pending, r_speed, r_roll = rng.four() if rng.__class__ is Draws else four(rng)
     # Log-uniform: most links are small, a few are large.
-    a, b = s.log_start_count
-    start_count = int(math.exp(a + (b - a) * r_start)) - 1
-    a, b = s.pending_seconds
-    pending = a + (b - a) * r_pending
-    a, b = s.units_per_hour
-    per_second = (a + (b - a) * r_speed) / 3600.0
+    start_count = int(math.exp(start + start_width * r_start)) - 1
+    pending = pending + pending_width * r_pending
+    per_second = (speed + speed_width * r_speed) / 3600.0
     if quantity > 0:  # no order is delivered faster than min_delivery_seconds
-        per_second = min(per_second, quantity / s.min_delivery_seconds)
-    roll = 0 + (s.completed_weight + s.partial_weight + s.canceled_weight - 0) * r_roll
-    if roll < s.completed_weight or quantity < 2:
+        per_second = min(per_second, quantity / least_seconds)
+    roll = 0 + weights * r_roll
+    if roll < completed or quantity < 2:
         return _plan(Plan, (start_count, pending, per_second, _COMPLETED, 0))
-    if roll < s.completed_weight + s.partial_weight:
-        share = rng.uniform(*s.partial_remains)
+    if roll < not_canceled:
+        share = rng.uniform(*settings.partial_remains)
         remains = min(quantity - 1, max(1, int(quantity * share)))
         return _plan(Plan, (start_count, pending, per_second, _PARTIAL, remains))
     return _plan(Plan, (start_count, pending, per_second, _CANCELED, quantity))
