@@ -14,6 +14,7 @@ from .accounts import Account, LedgerEntry, key_digest
 from .errors import ErrorCode, PanelError
 from .money import parse_amount
 from .orderbook import OrderBook
+from .order_rows import refund_of
 from .orders import Order
 
 MAX_BALANCE = Decimal(10) ** 18  # a balance's bound: sums stay exact in Decimal's 28 digits
@@ -150,9 +151,17 @@ class AccountBook:
 
     def schedule(self, account: Account, order: Order, now: float) -> None:
         """Note when the order's refund falls due (credited at once if that is ``now``)."""
-        if order.refund_due() > order.refunded and order.done_at < math.inf:
-            account.schedule_refund(order.done_at, order.id, order.version)
-            if order.done_at <= now:
+        self.schedule_row(account, order.id - self.orders.first_id, now)
+
+    def schedule_row(self, account: Account, row: int, now: float) -> None:
+        """``schedule`` for the order in ``row`` of the book, read from its columns (an add has its row:
+        no view is made, and no property read)."""
+        book = self.orders
+        done_at = book.done_at[row]
+        # What it refunds, less what was refunded (all of it once credited: Order.refunded), is due.
+        if done_at < math.inf and not book.refunded[row] and refund_of(book, row) > 0:
+            account.schedule_refund(done_at, book.first_id + row, book.version[row])
+            if done_at <= now:
                 self.settle(account, now)
 
     def ledger(self, account: Account, now: float) -> list[LedgerEntry]:

@@ -111,7 +111,7 @@ def place(
         account.order_ids.append(order_id)
         account.balance -= charge  # the ledger's charge entry is the order itself
         if outcome is not _COMPLETED:  # a Completed order refunds nothing: no refund to schedule
-            accounts.schedule(account, Order.of(book, row), now)
+            accounts.schedule_row(account, row, now)
         if link_key is not None:
             account.latest_by_link[link_key] = order_id
             if done_at < math.inf:

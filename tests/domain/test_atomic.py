@@ -94,7 +94,7 @@ ADD_STEPS = [
     (placing, "draw_plan"),
     (triggers, "plan_hook"),  # replaced in the panel's hook list below
     (placing, "dripfeed_speed"),
-    (AccountBook, "schedule"),
+    (AccountBook, "schedule_row"),  # an add schedules its refund by its row
     (AccountBook, "settle"),
     (orderbook.OrderBook, "append_row"),
     (orderbook._Interned, "index"),
