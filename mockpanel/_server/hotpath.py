@@ -21,7 +21,7 @@ from .._endpoint import api as endpoint_module
 from .._endpoint.api import ApiEndpoint, json_bytes, send_json
 from .._endpoint.context import SCOPE_KEY, Call
 from .._powers.faults import ConnectionDropped
-from .._endpoint.params import is_form, urlencoded_fields
+from .._endpoint.params import FORM_BYTES, is_form, urlencoded_fields
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._powers.control import Control
@@ -79,7 +79,7 @@ class HotPath:
         api = self.api
         return (content_type is not None and length <= api.max_body and not self.control.faults
                 and api.gate is None and api.observers == self.observers and api.json_answers
-                and is_form(content_type))
+                and (content_type == FORM_BYTES or is_form(content_type)))  # is_form's first test, one call less
 
     def answer(self, scope: Scope, body: bytes) -> tuple[int, bytes, bytes] | None:
         """The answer to a request ``takes`` took, with its whole body: its status, Content-Type

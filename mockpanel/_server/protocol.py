@@ -98,6 +98,8 @@ class PanelProtocol(HttpToolsProtocol):
         self._direct_parts: list[bytes] = []  # the body's pieces: joined once, however it was split
         self._direct_left = DIRECT_PER_READ  # answers this read may still make in the connection
         self._direct_keep_alive = True
+        # The raw URL answered last and its scope's path and raw_path: a client asks the same URL again and again.
+        self._paths: tuple[bytes | None, str, bytes] = (None, "", b"")
         self._closing = False  # the server is shutting down: close after the request being read
         self._address: connections.Address | None = None
 
@@ -271,8 +273,10 @@ class PanelProtocol(HttpToolsProtocol):
         scope["method"] = "POST"
         if version != "1.1":
             scope["http_version"] = version
-        scope["path"] = self.root_path + self.url.decode("ascii")
-        scope["raw_path"] = self.root_path.encode("ascii") + self.url
+        url, paths = self.url, self._paths
+        if paths[0] != url:
+            paths = self._paths = (url, self.root_path + url.decode("ascii"), self.root_path.encode("ascii") + url)
+        scope["path"], scope["raw_path"] = paths[1], paths[2]
         scope["query_string"] = b""
         hot, root = found
         if not hot.takes_head(content_type, int(length)):  # checked on the head, as its ASGI way does
