@@ -517,8 +517,12 @@ class Journal(JournalChecks["Request"]):
         once, shared by their rows, so a journalled request leaves one new object behind for the
         garbage collector, its row; a head unlike any other (up to the HTTP layer's 32 KiB) counts
         against the journal's byte bound in full."""
-        facts = (scope.get("method", "POST"), scope.get("scheme", "http"), scope.get("root_path", ""),
-                 scope.get("path", ""), scope.get("query_string", b""), tuple(scope.get("headers", ())), key)
+        try:  # a server's scope has every one (subscripts cost less than calls of get)
+            facts = (scope["method"], scope["scheme"], scope["root_path"], scope["path"], scope["query_string"],
+                     tuple(scope["headers"]), key)
+        except KeyError:  # a scope made by hand
+            facts = (scope.get("method", "POST"), scope.get("scheme", "http"), scope.get("root_path", ""),
+                     scope.get("path", ""), scope.get("query_string", b""), tuple(scope.get("headers", ())), key)
         last = self._last_wire
         if facts == last:  # the same client again: a comparison is cheaper than a hash
             return last, 0
