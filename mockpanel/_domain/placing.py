@@ -69,7 +69,8 @@ def place(
     expires_at = request.expires_at
     if expires_at is not None and expires_at <= now:
         raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired
-    if account.due:
+    refunds = account.due
+    if refunds and refunds[0][0] <= now:  # settle's first test, here: most adds find no refund due yet
         accounts.settle(account, now)
     if charge > account.balance:
         raise PanelError(ErrorCode.NOT_ENOUGH_FUNDS)
