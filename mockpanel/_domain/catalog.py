@@ -111,30 +111,32 @@ class Catalog:
     """The services on sale, by id, in listing order."""
 
     def __init__(self, services: list[Service] | None = None) -> None:
-        self._services: dict[int, Service] = {}
+        # id -> service (listed or disabled): read it (``get``, one call less on the request path), change it
+        # through ``put`` and ``update`` (they keep ``version``).
+        self.by_id: dict[int, Service] = {}
         self.version = 0  # bumped by every change: an answer cached for a version stays exact
         for service in services or []:
             self.put(service)
 
     def __iter__(self) -> Iterator[Service]:
-        return iter(self._services.values())
+        return iter(self.by_id.values())
 
     def __len__(self) -> int:
-        return len(self._services)
+        return len(self.by_id)
 
     def get(self, service_id: int) -> Service | None:
         """The service with this id (listed or disabled), or None."""
-        return self._services.get(service_id)
+        return self.by_id.get(service_id)
 
     def put(self, service: Service) -> None:
         """Add a service, or replace the one with its id."""
-        self._services[service.id] = service
+        self.by_id[service.id] = service
         self.version += 1
 
     def update(self, service_id: int, **changes: Any) -> Service:
         """Change fields of a service (``rate="1.20"``, ``enabled=False``, ...), checked as a catalogue file is;
         raises KeyError for an unknown id."""
-        current = self._services.get(service_id)
+        current = self.by_id.get(service_id)
         if current is None:
             raise KeyError(f"no service {service_id} in the catalogue")
         if "rate" in changes:
@@ -142,17 +144,17 @@ class Catalog:
         updated = replace(current, **changes)
         # Re-check what a catalogue file is checked for (negative rate, min > max, ...).
         service_from_json(updated.to_json(), where=f"service {service_id}")
-        self._services[service_id] = updated
+        self.by_id[service_id] = updated
         self.version += 1
         return updated
 
     def listed(self) -> list[Service]:
         """The services on sale (enabled), in listing order: what ``services`` shows."""
-        return [s for s in self._services.values() if s.enabled]
+        return [s for s in self.by_id.values() if s.enabled]
 
     def to_json(self) -> list[dict[str, Any]]:
         """Every service, disabled ones included, as catalogue file entries."""
-        return [s.to_json() for s in self._services.values()]
+        return [s.to_json() for s in self.by_id.values()]
 
     @classmethod
     def from_json(cls, data: Any, *, where: str = "catalogue") -> "Catalog":
