@@ -74,8 +74,8 @@ def _add(panel: Panel, dialect: Dialect, key: str, account: Account, params: Par
     # the key, the action and junk reach neither the order nor a state file.
     if dialect.family.idempotency is not None:  # a retried add with the same request id: the first order
         return idempotent(panel, dialect.family.idempotency, key, params,
-                          lambda: panel.add(key, service, params, found=account))
-    return panel.add(key, service, params, found=account)  # the account _route found: not looked up again
+                          lambda: panel.add(key, service, params))
+    return panel.add(key, service, params)
 
 
 def _mysql_number(raw: str) -> str:

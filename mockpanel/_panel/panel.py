@@ -165,17 +165,11 @@ class Panel:
         """Take money out (a balance drained by "another client"); never below zero."""
         return self.recording.run("withdraw", self.core.withdraw, key, amount, note)
 
-    def add(self, key: str, service_id: object, params: Mapping[str, str], *, found: Account | None = None) -> int:
-        """Place an order from an ``add``'s fields; returns its id. Charges the price at once, or raises.
-
-        ``found``: the key's account as the caller has just found it (the endpoint's dispatch); used if
-        it is still the book's, else the key is looked up again."""
+    def add(self, key: str, service_id: object, params: Mapping[str, str]) -> int:
+        """Place an order from an ``add``'s fields; returns its id. Charges the price at once, or raises."""
         core = self.core
         with core.lock:
-            book = core.account_book
-            if found is None or found.disabled or book.by_id.get(found.id) is not found:
-                found = book.account(key)  # a bad key is reported before the service, the service before its fields
-            account = found
+            account = core.account_book.account(key)  # a bad key is reported before the service, the service before its fields
             service = core.find_service(service_id)
             request = read_order_request(
                 service.type,

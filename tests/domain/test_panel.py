@@ -152,18 +152,6 @@ def test_remove_account_takes_its_orders_and_refills(panel: Panel) -> None:
     assert code_of(panel.remove_account, KEY).code is ErrorCode.INVALID_KEY
 
 
-def test_an_add_with_an_account_found_before_a_removal_uses_the_keys_account_now(panel: Panel) -> None:
-    """``Panel.add(found=...)``: the account the endpoint found is used only while it is still the key's."""
-    fields = {"link": "https://x.test/found", "quantity": "100"}
-    found = panel.account(KEY)
-    panel.remove_account(KEY)
-    assert code_of(panel.add, KEY, "1", fields, found=found).code is ErrorCode.INVALID_KEY
-    assert list(found.order_ids) == []
-    panel.create_account(KEY, balance="100")  # the same key, a new account
-    order_id = panel.add(KEY, "1", fields, found=found)
-    assert list(panel.account(KEY).order_ids) == [order_id] and list(found.order_ids) == []
-
-
 # --- services, add, money ---------------------------------------------------------------------
 
 
