@@ -8,15 +8,21 @@ what the requests made since (docs/limits.md: what this costs in memory).
 A request leaves few objects in a reference cycle (reference counting frees the rest), but the
 collector counts every container made: at the default threshold of 700 an add set off a young
 collection every few hundred requests, and one of the older generations every ten of those. A
-larger young generation (``YOUNG``) runs it about fourteen times less often, and the older ones with
-it; what may wait for it stays bounded (at most ``YOUNG`` objects made since the last collection).
+larger young generation (``YOUNG``) runs it far less often, and the older ones with it; what may
+wait for it stays bounded (at most ``YOUNG`` objects made since the last collection).
+
+Why 100,000: an add leaves about three small tuples behind for a while (its link's index entry,
+its end in the link heap, its journal row). At 10,000 the collector ran every ~3,000 adds and cost
+about 6 us of server CPU per add under load (the bench's add server: 59 us per add, 53 us with no
+young collection at all); at 100,000 the add costs 53 us too, and its longest young pause was the
+same (23 ms: bench/README.md, "The collector").
 """
 
 from __future__ import annotations
 
 import gc
 
-YOUNG = 10_000  # containers made (less those freed) before a young collection; CPython's default: 700
+YOUNG = 100_000  # containers made (less those freed) before a young collection; CPython's default: 700
 
 
 def freeze_startup() -> None:
