@@ -14,9 +14,9 @@ wait for it stays bounded (at most ``YOUNG`` objects made since the last collect
 Why 100,000: an add leaves about three small tuples behind for a while (its link's index entry,
 its end in the link heap, its journal row). At 10,000 the collector ran every ~3,000 adds and cost
 about 6 us of server CPU per add under load (the bench's add server: 59 us per add, 53 us with no
-young collection at all); at 100,000 an add costs 53-58 us. The price is a longer pause now and
-then: the longest young collection in three runs took 24-39 ms, against 7-23 ms at 10,000
-(bench/README.md, "The add at 70 %").
+young collection at all); at 100,000 an add costs 53-65 us. The price is a longer pause now and
+then: the longest young collection of a bench run took 24-68 ms, against 7-23 ms at 10,000
+(bench/README.md, "The add at 70 %"). A mock's clients wait seconds, not milliseconds.
 """
 
 from __future__ import annotations
