@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from typing import Callable
+from typing import Any, Callable
 
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
 from hypothesis.errors import Flaky, HypothesisException, InvalidDefinition
@@ -198,32 +198,39 @@ def sweep(phase: OrdersPhase) -> None:
     Coverage does not hang on how many steps the programs had. Outside hypothesis: each request's
     fields are chosen by picks from a generator seeded by --seed (the same run, the same requests).
     """
-    pending = [p for p in phase.probes if not p.done and phase.ctx.session.can_spend(p.cost)]
-    if not (phase.placeable() or pending) or phase.ctx.stopped:
+    can_spend = phase.ctx.session.can_spend
+
+    def items_left() -> list[Any]:
+        if phase.out_of_money:
+            return []
+        return [i for i in phase.items if not i.placed and can_spend(i.cost)]
+
+    def probes_left() -> list[Any]:
+        return [p for p in phase.probes if not p.done and can_spend(p.cost)]
+
+    if not (phase.placeable() or probes_left()) or phase.ctx.stopped:
         return
     phase.step("-- sweep: what the programs did not reach")
     rng = random.Random(phase.ctx.config.seed ^ zlib.crc32(b"sweep"))
-    for _ in range(2 * len(phase.items) + 1):
-        ready = phase.placeable()
-        if ready:
-            phase.guarded(place, phase, Picks.seeded(rng), ready[0])
+    # the link is busy on that service until its order ends
+    _drain(phase, rng, 2 * len(phase.items) + 1, phase.placeable, place, items_left)
+    # the service is busy with an order of the run until it ends
+    _drain(phase, rng, 2 * len(phase.probes) + 1, phase.probe_candidates, probe, probes_left)
+
+
+def _drain(phase: OrdersPhase, rng: random.Random, bound: int, ready: Callable[[], list[Any]],
+           act: Callable[..., None], left: Callable[[], list[Any]]) -> None:
+    """Act on the first of ``ready()`` while there is one; when none is ready but ``left()`` still has some,
+    let the run's orders end (what they hold is then free) and look again. At most ``bound`` turns."""
+    for _ in range(bound):
+        now = ready()
+        if now:
+            phase.guarded(act, phase, Picks.seeded(rng), now[0])
             continue
-        waiting = [i for i in phase.items if not i.placed and phase.ctx.session.can_spend(i.cost)]
-        if not waiting or phase.out_of_money or phase.ctx.stopped:
+        if not left() or phase.ctx.stopped:
             break
-        phase.guarded(phase.settle_and_record)  # the link is busy on that service until its order ends
-        if not phase.placeable():
-            break
-    for _ in range(2 * len(phase.probes) + 1):
-        probes = phase.probe_candidates()
-        if probes:
-            phase.guarded(probe, phase, Picks.seeded(rng), probes[0])
-            continue
-        left = [p for p in phase.probes if not p.done and phase.ctx.session.can_spend(p.cost)]
-        if not left or phase.ctx.stopped:
-            break
-        phase.guarded(phase.settle_and_record)  # the service is busy with an order of the run until it ends
-        if not phase.probe_candidates():
+        phase.guarded(phase.settle_and_record)
+        if not ready():
             break
 
 

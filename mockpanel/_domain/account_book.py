@@ -98,9 +98,7 @@ class AccountBook:
         """The account for ``key``, or INVALID_KEY. Keys are compared by digest."""
         if not isinstance(key, str) or not key:
             raise PanelError(ErrorCode.INVALID_KEY)
-        # _digest's cache read here first (every request looks up its key): a str's digest, never a KeyDigest's
-        digest = _DIGESTS.get(key) if key.__class__ is str else None
-        account = self.by_digest.get(digest if digest is not None else _digest(key))
+        account = self.by_digest.get(_digest(key))
         if account is None or account.disabled:
             raise PanelError(ErrorCode.INVALID_KEY)
         return account

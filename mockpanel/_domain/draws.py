@@ -4,11 +4,12 @@ A change is all or nothing, its draws included: an add that fails after drawing 
 leave the account's stream where it was, so that a seed gives the same plans whether or not a
 failed change happened in between. Saving the generator's whole state before every change
 (``getstate``: a tuple of 625 ints) cost more than drawing the plan. So the stream keeps a
-second generator of the same seed, *behind*: at the position of the outermost change still
-open. Marking a change brings the one behind up to the stream (the values drawn since, drawn
-again in one ``getrandbits`` call: the Mersenne Twister moves by 32-bit words, two per
-``random()``); taking a change back copies the one behind into the stream. Only a take-back
-copies a state, and it happens only on a failure.
+second generator of the same seed, *behind*: never past the outermost change still open, and at
+most ``_LAG`` values short of it. Marking a change catches the one behind up only once it lags
+that far (the values drawn since, drawn again in ``getrandbits`` calls: the Mersenne Twister moves
+by 32-bit words, two per ``random()``), so most marks cost a comparison; taking a change back
+copies the one behind into the stream and replays what lies between it and the change's mark
+(at most ``_LAG`` values). Only a take-back copies a state, and it happens only on a failure.
 
 The values are exactly ``random.Random``'s, and ``getstate``/``setstate`` are its state at the
 stream's position, as snapshots and state files keep it.

@@ -28,7 +28,7 @@ from .clock import VirtualClock
 from .errors import ErrorCode, PanelError
 from .lifecycle import RefillStatus, Status
 from .mutations import mutation
-from .numbers import MAX_ID, parse_int
+from .numbers import parse_int
 from .orderbook import OrderBook
 from .orders import Order, OrderState, state_of
 from .placing import PlanHook as PlanHook  # re-exported: hooks are typed against the panel
@@ -193,13 +193,8 @@ class PanelCore:
 
     def find_service(self, service_id: object) -> Service:
         """The service with this id, on sale; PanelError if the id is not one or the service is disabled."""
-        number: int | None
-        if type(service_id) is int and 0 <= service_id <= MAX_ID:  # an id as the core is handed it (not a bool)
-            number = service_id
-        elif service_id.__class__ is str and 0 < len(service_id) <= 18 and service_id.isdigit() and service_id.isascii():
-            number = int(service_id)  # as the wire sends it: parse_int's common case, one call less
-        else:
-            number = parse_int(str(service_id))
+        # An int as the core is handed it, a str as the wire sends it; anything else by its text (not a bool).
+        number = parse_int(service_id if service_id.__class__ in (int, str) else str(service_id))
         if number is None:
             raise PanelError(ErrorCode.INCORRECT_SERVICE_ID)
         service = self.catalog.by_id.get(number)  # Catalog.get, one call less

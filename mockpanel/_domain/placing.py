@@ -65,7 +65,7 @@ def place(
     elif stype.flat_price:
         charge = service.rate
     else:
-        charge = _PRICES.get((service.rate, quantity)) or _price(service.rate, quantity)
+        charge = _price(service.rate, quantity)
     expires_at = request.expires_at
     if expires_at is not None and expires_at <= now:
         raise PanelError(ErrorCode.INVALID_FIELD, field="expiry")  # already expired

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
-from .draws import Draws, Source, four
+from .draws import Source, four
 from .lifecycle import RefillStatus, Status
 
 
@@ -77,7 +77,7 @@ def draw_plan(rng: Source, settings: LifecycleSettings, quantity: int) -> Plan:
         settings.plan_terms)
     # Four values, drawn at once, each used as ``uniform(a, b)`` uses it (a + (b - a) * value): the
     # plans a seed gives are the ones it gave when each was drawn with ``uniform``.
-    r_start, r_pending, r_speed, r_roll = rng.four() if rng.__class__ is Draws else four(rng)
+    r_start, r_pending, r_speed, r_roll = four(rng)
     # Log-uniform: most links are small, a few are large.
     start_count = int(math.exp(start + start_width * r_start)) - 1
     pending = pending + pending_width * r_pending

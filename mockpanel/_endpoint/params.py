@@ -131,10 +131,10 @@ def media_type(content_type: str) -> str:
 
 
 FORM = "application/x-www-form-urlencoded"
-FORM_BYTES = FORM.encode()  # the spelling clients send: a caller may test it before calling is_form
+_FORM_BYTES = FORM.encode()  # the spelling clients send: one comparison before parsing the header
 
 
 def is_form(content_type: bytes) -> bool:
     """Whether a raw Content-Type header names an urlencoded form (``media_type`` says so),
     with the exact spelling clients send checked first."""
-    return content_type == FORM_BYTES or media_type(content_type.decode("latin-1")) == FORM
+    return content_type == _FORM_BYTES or media_type(content_type.decode("latin-1")) == FORM

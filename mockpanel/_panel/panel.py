@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Any
 
 from .._dialects.order_fields import read_order_request
-from .._domain import placing
 from .._domain.account_book import AccountBook, new_key
 from .._domain.accounts import Account, LedgerEntry
 from .._domain.catalog import Catalog, Service
@@ -180,12 +179,8 @@ class Panel:
                 rules=core.settings.rules,
             )
             if self.recording.recorder is None:  # nothing records: placed at once, as the recording would
-                link, details = request.link, request.details
-                size = ORDER_BYTES + sys.getsizeof(link) if not details else order_bytes(link, details)
-                if self._counted is not core.orders or self._book_bytes + size > self.max_book_bytes:
-                    size = self._size_within_bound(request)  # counted afresh, or refused
-                order_id = placing.place(core.account_book, account, service, request, settings=core.settings,
-                                         plan_hooks=core.plan_hooks, now=core.clock.now())  # place_found, one call less
+                size = self._size_within_bound(request)
+                order_id = core.place_found(account, service, request)
                 self._book_bytes += size
                 return order_id
             # Recorded as place_order(key, service id, request); placed with what was found above, under the same lock.

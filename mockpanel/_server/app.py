@@ -16,17 +16,16 @@ from .._catalogs import load_catalog
 from .._dialects.profile import Dialect, load_dialect
 from .._domain.catalog import Catalog
 from .._domain.clock import VirtualClock
-from .._panel.panel import OrderBookFull, Panel
+from .._panel.panel import Panel
 from .._dialects.order_fields import OrderRules
 from .._domain.servicetypes import SERVICE_TYPES
 from .._domain.settings import PanelSettings
-from .._persistence.errors import StateUnavailable
 from .._ui import UI_ROUTES
 from .._endpoint.api import MAX_BODY, ApiEndpoint
 from .._powers.control import Control
 from .._control_api.routes import control_routes
 from .cors import Cors, cors_origins
-from .hotpath import HotPath, entry_point, failure, guarded
+from .hotpath import REFUSALS, HotPath, entry_point, failure, guarded
 from .._powers.middleware import FaultMiddleware
 from .._powers.triggers import install as install_triggers
 
@@ -88,13 +87,8 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "Internal error"}, status_code=500)
 
 
-# A change refused by the mock's own bounds (none was made): the state file refused it (503), the order book
-# is at its bound (507). Answered as the hot path answers them: its ``failure`` holds the statuses.
-REFUSALS: tuple[type[Exception], ...] = (StateUnavailable, OrderBookFull)
-
-
 async def _refused(request: Request, exc: Exception) -> Response:
-    status, body = failure(exc)
+    status, body = failure(exc)  # a change the mock's own bounds refused (hotpath.REFUSED)
     return Response(body, status, media_type="application/json")
 
 

@@ -21,7 +21,7 @@ from .._endpoint import api as endpoint_module
 from .._endpoint.api import ApiEndpoint, json_bytes, send_json
 from .._endpoint.context import SCOPE_KEY, Call
 from .._powers.faults import ConnectionDropped
-from .._endpoint.params import FORM_BYTES, is_form, urlencoded_fields
+from .._endpoint.params import is_form, urlencoded_fields
 
 if TYPE_CHECKING:  # pragma: no cover
     from .._powers.control import Control
@@ -33,13 +33,18 @@ PARSED_MAX = 4096  # bodies whose fields are kept (a client polls with the same 
 PARSED_BODY = 2048  # longest body kept
 
 
+# The changes the mock's own bounds refuse (none was made), and their statuses: the state file refused
+# it; the order book is at its bound. Both HTTP ways answer them from this table (app.py: REFUSALS).
+REFUSED: dict[type[Exception], int] = {StateUnavailable: 503, OrderBookFull: BOOK_FULL}
+REFUSALS = tuple(REFUSED)
+
+
 def failure(exc: Exception) -> tuple[int, bytes]:
-    """What an unexpected exception answers: 503 when the state file refused the change, 507 when the
-    order book is at its bound (none was made), else a JSON 500 (what Starlette's error middleware does)."""
-    if isinstance(exc, StateUnavailable):
-        return 503, json_bytes({"error": str(exc)})
-    if isinstance(exc, OrderBookFull):
-        return BOOK_FULL, json_bytes({"error": str(exc)})
+    """What an unexpected exception answers: a refusal's status (``REFUSED``) with its words, else a
+    JSON 500 (what Starlette's error middleware does)."""
+    for kind, status in REFUSED.items():
+        if isinstance(exc, kind):
+            return status, json_bytes({"error": str(exc)})
     return 500, INTERNAL_ERROR
 
 
@@ -79,7 +84,7 @@ class HotPath:
         api = self.api
         return (content_type is not None and length <= api.max_body and not self.control.faults
                 and api.gate is None and api.observers == self.observers and api.json_answers
-                and (content_type == FORM_BYTES or is_form(content_type)))  # is_form's first test, one call less
+                and is_form(content_type))
 
     def answer(self, scope: Scope, body: bytes) -> tuple[int, bytes, bytes] | None:
         """The answer to a request ``takes`` took, with its whole body: its status, Content-Type
