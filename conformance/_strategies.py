@@ -250,13 +250,6 @@ def _lines(n: int, pool: tuple[str, ...], picks: Picks, slot: int) -> str:
     return "\n".join(f"{picks.choose(slot + i, pool)} {i + 1}" for i in range(n))
 
 
-def order_fields(service: ServiceInfo, link: str, dialect: Dialect, *, dripfeed: bool = False,
-                 units: int | None = None) -> st.SearchStrategy[OrderSpec]:
-    """The documented fields of an add for the service's type, at ``units`` (default: the minimum): ``order_spec``
-    of drawn ``picks`` (the same draws whatever the service)."""
-    return picks().map(lambda chosen: order_spec(service, link, dialect, chosen, dripfeed=dripfeed, units=units))
-
-
 def order_spec(service: ServiceInfo, link: str, dialect: Dialect, picks: Picks, *, dripfeed: bool = False,
                units: int | None = None) -> OrderSpec:
     """The documented fields of an add for the service's type, at ``units`` (default: the minimum), each

@@ -246,8 +246,8 @@ class Expect(ExpectBase):
             return None
         return StatusInfo(str(word), status, charge, remains, start_count)
 
-    def single_status(self, c: Checks, ex: Exchange) -> StatusInfo | None:
-        data = self.response(c, ex)
+    def single_status(self, c: Checks, ex: Exchange, data: Any = UNREAD) -> StatusInfo | None:
+        data = self.response(c, ex) if data is UNREAD else data
         if data is NOT_JSON:
             self.not_judged(c, "V2-STA-02", ex)
             return None
@@ -266,10 +266,11 @@ class Expect(ExpectBase):
         asked = str(ex.params.get("order", "")).strip()
         return self.status_item(c, data, "status", ex, context="status", order_id=asked or None)
 
-    def status_batch(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str]) -> dict[str, Any] | None:
+    def status_batch(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str],
+                     data: Any = UNREAD) -> dict[str, Any] | None:
         """A multi-status answer: keyed by token (BAT-01), every token present (BAT-02),
         unknown ones with the item error (BAT-02, ERR-01). Returns the items by token."""
-        data = self.response(c, ex)
+        data = self.response(c, ex) if data is UNREAD else data
         if data is NOT_JSON:
             self.not_judged(c, "V2-BAT-01", ex)
             return None
@@ -312,8 +313,9 @@ class Expect(ExpectBase):
                f"({', '.join(self.dialect.refill_statuses.values())})", ex)
         return guess_refill_status(word) if isinstance(word, str) else None
 
-    def refill_batch_status(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str]) -> None:
-        data = self.response(c, ex)
+    def refill_batch_status(self, c: Checks, ex: Exchange, tokens: list[str], unknown: set[str],
+                            data: Any = UNREAD) -> None:
+        data = self.response(c, ex) if data is UNREAD else data
         if data is NOT_JSON:
             self.not_judged(c, "V2-BAT-05", ex)
             return

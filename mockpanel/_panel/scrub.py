@@ -18,8 +18,8 @@ Which keys, and where (as the suite's redactor does, conformance/redaction.py):
 
 The cost is bounded by the text, not by the number of keys: the keys are indexed by length (built
 once per change of the panel's keys, ``AccountBook.changes``: 11-15 ms with 10,000 keys), and a
-text is read once per distinct key length, only in its runs of the keys' characters (a link: a few
-microseconds, whether the panel has 1 key or 10,000; a page of 500 orders: 4-8 ms; bench/scrub.py). It runs only where
+text is read once per distinct key length, only in its runs of the keys' characters (a link pasting a
+key: about 3 us, whether the panel has 1 key or 10,000; a page of 500 orders: 3-8 ms; bench/scrub.py). It runs only where
 something is shown (pages, control answers, files handed out, reports), never on the API's request
 path, but for the debug log lines, which a server writes only when asked to.
 """

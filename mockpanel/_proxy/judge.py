@@ -117,7 +117,7 @@ class TrafficJudge:
             tokens = _tokens(ex.params["refills"])
             bad = {str(i.get("refill")) for i in data if isinstance(i, dict) and e.item_error(i.get("status"))} \
                 if isinstance(data, list) else set()
-            e.refill_batch_status(c, ex, tokens, unknown=bad)
+            e.refill_batch_status(c, ex, tokens, unknown=bad, data=data)
 
     def _refill(self, c: Checks, ex: Exchange, data: Any) -> None:
         if "order" in ex.params and isinstance(data, dict):
@@ -154,16 +154,16 @@ class TrafficJudge:
     def _status(self, c: Checks, ex: Exchange, data: Any) -> None:
         e = self.expect
         if "order" in ex.params:
-            info = e.single_status(c, ex)
+            info = e.single_status(c, ex, data)
             if info is not None:
                 self._charge(c, ex, ex.params["order"], info)
             return
         tokens = _tokens(ex.params.get("orders", ""))
         if not isinstance(data, dict):
-            e.status_batch(c, ex, tokens, unknown=set())
+            e.status_batch(c, ex, tokens, unknown=set(), data=data)
             return
         unknown = {t for t in tokens if not (isinstance(data.get(t), dict) and "status" in data[t])}
-        e.status_batch(c, ex, tokens, unknown=unknown)
+        e.status_batch(c, ex, tokens, unknown=unknown, data=data)
         for token in tokens:
             if token not in unknown:
                 info = e.status_item(c, data[token], f"order {token}", ex)

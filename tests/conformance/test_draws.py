@@ -48,7 +48,7 @@ def _is_strategy(value: Any) -> bool:
 
 
 def test_the_check_knows_a_strategy_from_the_rest() -> None:
-    assert _is_strategy(S.order_fields) and _is_strategy(S.UNKNOWN_IDS) and _is_strategy(S.picks)
+    assert _is_strategy(S.UNKNOWN_IDS) and _is_strategy(S.picks)
     assert not _is_strategy(S.order_spec) and not _is_strategy(S.type_fields) and not _is_strategy(S.Picks)
 
 
