@@ -4,9 +4,10 @@ HTTP under ``/_mock/`` (_control_api/routes.py; docs/control-api.md).
 
 from __future__ import annotations
 
+import functools
 import math
-from fractions import Fraction
 from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -18,7 +19,7 @@ from .._domain.catalog import Catalog, Service, service_from_json
 from .._domain.clock import VirtualClock
 from .._domain.errors import PanelError
 from .._panel.panel import Panel
-from . import logs
+from .._panel.scrub import scrub
 from .faults import Fault, FaultSet
 from .journal import Journal, Request
 from .triggers import parse_duration
@@ -57,11 +58,10 @@ class Control:
         self.faults: FaultSet = FaultSet(panel.settings.seed, dialect.actions)
         read_id = parse_object_id if dialect.family.id_format == "objectid" else parse_id
         # The clock is never replaced: no lambda on the request path.
-        self.journal = Journal(panel.clock.now, journal_limit, read_id=read_id)
+        self.journal = Journal(panel.clock.now, journal_limit, read_id=read_id, hide=functools.partial(scrub, panel))
         self._start_services: list[Service] = list(panel.catalog)
         self._opening: list[tuple[str, Decimal, str]] = []
         self._opening_faults: list[Mapping[str, Any]] = []  # a scenario's: part of how the panel started
-        logs.watch(panel)
 
     # --- reset ---------------------------------------------------------------------
 

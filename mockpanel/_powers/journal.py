@@ -498,8 +498,9 @@ class Journal(JournalChecks["Request"]):
     ``max_bytes`` bytes."""
 
     def __init__(self, now: Now, limit: int = JOURNAL_LIMIT, max_bytes: int = JOURNAL_BYTES,
-                 read_id: IdReader = parse_id) -> None:
+                 read_id: IdReader = parse_id, hide: Callable[[Any], Any] | None = None) -> None:
         self._now = now
+        self._hide = hide  # what the debug log lines pass through: the panel's keys pasted into a field hidden
         self._read_id = read_id  # ids as the panel's dialect writes them (ObjectIds are no decimals)
         self._entries: deque[Any] = deque()
         self._seq = count(1)
@@ -635,7 +636,7 @@ class Journal(JournalChecks["Request"]):
             if len(self._entries) > self.limit or self._bytes > self.max_bytes:
                 self._trim()
         if logs.LOG.isEnabledFor(logs.INFO):
-            logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept)
+            logs.request(row[0], row[3], row[4], status, seconds, fault, row[_STATE], kept, self._hide)
 
     def record_answered(self, fields: Mapping[str, str], payload: Any, body: bytes | None, status: int,
                         seconds: float, scope: Mapping[str, Any]) -> int | None:

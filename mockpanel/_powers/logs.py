@@ -4,8 +4,8 @@ At info, one line per API request (action, key id redacted, status, time), one p
 fired, one when a state file is replayed; at debug, each request's fields and answer too.
 ``mockpanel serve --access-log`` turns them on. Nothing logged holds a key: what is
 logged comes from the journal, which has redacted it already, or from redacted forms; and at
-debug, where a request's fields show, any key of a watched panel (``watch``) that a client pasted
-into a field is hidden too (_panel/scrub.py; only at debug: never a cost on the info line).
+debug, where a request's fields show, any key of the panel that a client pasted into a field is
+hidden too (the journal's ``hide``, _panel/scrub.py; only at debug: never a cost on the info line).
 """
 
 from __future__ import annotations
@@ -14,32 +14,15 @@ import datetime
 import json
 import logging
 import sys
-import weakref
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .._domain.accounts import redact_id
-from .._panel.scrub import scrub
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .._panel.panel import Panel
 
 LOG = logging.getLogger("mockpanel")
 INFO, DEBUG = logging.INFO, logging.DEBUG
 _HANDLER = "mockpanel-stderr"
 _SHOWN = 2000  # characters of fields or answer at debug
 _WORDS = 200  # characters of an error answer's words on its request's line
-_WATCHED: weakref.WeakSet[Panel] = weakref.WeakSet()  # the panels whose keys the debug lines hide
-
-
-def watch(panel: Panel) -> None:
-    """Hide ``panel``'s keys in the debug lines (each ``Control`` watches its panel; one logger serves all)."""
-    _WATCHED.add(panel)
-
-
-def _hidden(value: Any) -> Any:
-    for panel in list(_WATCHED):
-        value = scrub(panel, value)
-    return value
 
 
 def _who(kid: str) -> str:
@@ -67,9 +50,10 @@ def error_words(answer: Any) -> str | None:
 
 
 def request(seq: int, params: Mapping[str, str], kid: str, status: int | None, seconds: float,
-            fault: str | None, state: str, answer: Any) -> None:
+            fault: str | None, state: str, answer: Any, hide: Callable[[Any], Any] | None = None) -> None:
     """One answered request (``params`` and ``answer`` are the journal's, key redacted); an
-    error answer's words follow, quoted as JSON (a newline in them cannot start a false line)."""
+    error answer's words follow, quoted as JSON (a newline in them cannot start a false line). At
+    debug, the fields and answer pass through ``hide`` (the panel's keys pasted into a field)."""
     action = (params.get("action") or "").strip() or "(no action)"
     shown = "dropped" if status is None else str(status)
     words = error_words(_decoded(answer)) if _may_be_error(answer) else None
@@ -81,7 +65,10 @@ def request(seq: int, params: Mapping[str, str], kid: str, status: int | None, s
     LOG.info("#%d %s %s -> %s in %.1f ms%s", seq, action, _who(kid), shown, seconds * 1000, extra)
     if LOG.isEnabledFor(DEBUG):
         fields = {k: v for k, v in params.items() if k != "action"}
-        LOG.debug("#%d fields %s answer %s", seq, _short(_hidden(fields)), _short(_hidden(_decoded(answer))))
+        sent, said = fields, _decoded(answer)
+        if hide is not None:
+            sent, said = hide(sent), hide(said)
+        LOG.debug("#%d fields %s answer %s", seq, _short(sent), _short(said))
 
 
 def _decoded(answer: Any) -> Any:
