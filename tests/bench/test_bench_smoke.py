@@ -143,10 +143,10 @@ def test_the_running_store_lists_orders_that_run_past_any_bench_run() -> None:
     assert CHECKS["running"]({"2": {"status": "Pending"}}) is None
 
 
-def test_the_scrub_benchmark_measures_the_index_and_both_answers() -> None:
+def test_the_scrub_benchmark_measures_the_index_one_link_and_both_answers() -> None:
     from bench.scrub import measure
 
     measured = measure(keys=20, repeat=1, requests=50)
-    assert set(measured) == {"index", "orders page (500)", "orders page (500), scrubbed", "journal (50)",
-                             "journal (50), scrubbed"}
+    assert set(measured) == {"index", "one link (x 1,000)", "orders page (500)", "orders page (500), scrubbed",
+                             "journal (50)", "journal (50), scrubbed"}
     assert all(seconds >= 0 for seconds in measured.values())
