@@ -139,14 +139,16 @@ class AccountBook:
         due = account.due
         if not due or due[0][0] > now:  # none due yet: the soonest comes first
             return
+        book = self.orders
         for _done_at, order_id, version in account.pop_due(now):
-            order = self.orders.get(order_id)
-            if order is None or order.version != version:
-                continue  # the trajectory was rewritten; a newer entry exists
-            refund = order.refund_due() - order.refunded
+            row = book.row(order_id)
+            if row < 0 or book.version[row] != version or book.refunded[row]:
+                continue  # gone; its trajectory rewritten (a newer entry exists); or credited already
+            refund = refund_of(book, row)  # read from the row: no view made (Order.refunded's rule)
             if refund > 0:
-                # Like a charge, the ledger's refund entry is derived from the order.
-                order.refunded += refund
+                # Like a charge, the ledger's refund entry is derived from the order: its flag.
+                book.refunded[row] = 1
+                book.changes += 1
                 account.balance += refund
 
     def schedule(self, account: Account, order: Order, now: float) -> None:

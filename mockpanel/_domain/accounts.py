@@ -11,6 +11,8 @@ from decimal import Decimal
 from .draws import Draws
 from .money import ZERO
 
+LINK_SWEEP_MIN = 1024  # the duplicate-link index is never swept below this size: a sweep costs its size
+
 
 class KeyDigest(str):
     """A key known only by its SHA-256, as state files keep it: it opens the account its key opens."""
@@ -92,8 +94,9 @@ class Account:
         self.due: list[tuple[float, int, int]] = []
         # The newest order per (service, link), for the duplicate-link rule.
         self.latest_by_link: dict[tuple[int, str], int] = {}
-        # When the orders in that index end: (done_at, order id, link key), soonest first.
-        self.link_due: list[tuple[float, int, tuple[int, str]]] = []
+        # The index's size at which its finished orders are dropped next (placing.py: swept whole once
+        # it has doubled since, so an add pays O(1) for it, amortized).
+        self.link_sweep_at = LINK_SWEEP_MIN
         self.disabled = False
 
     def credit(self, entry: LedgerEntry) -> None:

@@ -8,18 +8,18 @@ suffice. A failed placement changes nothing.
 
 from __future__ import annotations
 
-import heapq
-import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from . import undo as undo_steps
 from .account_book import AccountBook
-from .accounts import Account
+from .accounts import LINK_SWEEP_MIN, Account
 from .catalog import Service
 from .errors import ErrorCode, PanelError
 from .lifecycle import Status
 from .money import ZERO, price
+from .orderbook import OrderBook
 from .orders import Order, finish_time_of
 from .plans import LifecycleSettings, Plan, draw_plan
 from .servicetypes import OrderRequest
@@ -52,10 +52,10 @@ def place(
     link_key = previous = None
     if scope != "off" and not runs and link:  # the duplicate-link index's key: the link, per service or not
         link_key = (service.id if scope == "service" else 0, link.strip().lower())
-        due = account.link_due
-        if due and due[0][0] <= now:
-            _forget_finished_links(account, accounts, now)
-        previous = account.latest_by_link.get(link_key)
+        index = account.latest_by_link
+        if len(index) >= account.link_sweep_at:
+            forget_finished_links(account, book, now)
+        previous = index.get(link_key)
         if previous is not None:
             row = book.row(previous)
             if row >= 0 and now < book.done_at[row]:  # not final yet (an outcome shows from done_at on)
@@ -114,9 +114,7 @@ def place(
         if outcome is not _COMPLETED:  # a Completed order refunds nothing: no refund to schedule
             accounts.schedule_row(account, row, now)
         if link_key is not None:
-            account.latest_by_link[link_key] = order_id
-            if done_at < math.inf:
-                heapq.heappush(account.link_due, (done_at, order_id, link_key))
+            index[link_key] = order_id
     except BaseException:
         saved.restore()
         raise
@@ -145,23 +143,18 @@ def check_request(service: Service, request: OrderRequest) -> None:
             raise PanelError(ErrorCode.QUANTITY_ABOVE_MAX, max=service.max)
 
 
-def _forget_finished_links(account: Account, accounts: AccountBook, now: float) -> None:
-    """Drop finished orders from the duplicate-link index: it need only hold active ones.
+def forget_finished_links(account: Account, book: OrderBook[Any], now: float) -> None:
+    """Drop the orders that are gone or final by ``now`` from the duplicate-link index: it need only
+    hold active ones (an index of every order ever placed was the biggest cost of a stored order).
 
-    (An index of every order ever placed was the biggest cost of a stored order.)
-    """
-    due, index = account.link_due, account.latest_by_link
-    book = accounts.orders
-    while due and due[0][0] <= now:
-        _, order_id, link_key = heapq.heappop(due)
-        if index.get(link_key) != order_id:
-            continue  # a newer order took the link
-        row = book.row(order_id)
-        done_at = book.done_at[row] if row >= 0 else now
-        if done_at <= now:  # gone, or final (an order's outcome shows from done_at on)
-            del index[link_key]
-        elif done_at < math.inf:  # its end moved later (resumed): look again then
-            heapq.heappush(due, (done_at, order_id, link_key))
+    The index is swept whole, and next once it has doubled (never below ``LINK_SWEEP_MIN``): each
+    sweep reads at most twice the adds since the last, so an add pays O(1) for it. (A heap of the
+    orders' ends cost an add a tuple, and a pop of log n tuple comparisons when its order ended.)"""
+    row_of, done_at = book.row, book.done_at
+    index = account.latest_by_link
+    for link_key in [k for k, order_id in index.items() if (row := row_of(order_id)) < 0 or done_at[row] <= now]:
+        del index[link_key]
+    account.link_sweep_at = max(LINK_SWEEP_MIN, 2 * len(index))
 
 
 def _price(rate: Decimal, quantity: int) -> Decimal:

@@ -55,13 +55,12 @@ class Undo:
                 step()
 
 
-def _drop_due(account: "Account", keep: Callable[[Any], bool], names: tuple[str, ...] = ("due", "link_due")) -> None:
-    for name in names:
-        heap = getattr(account, name)
-        kept = [entry for entry in heap if keep(entry)]
-        if len(kept) != len(heap):
-            heapq.heapify(kept)
-            setattr(account, name, kept)
+def _drop_due(account: "Account", keep: Callable[[tuple[float, int, int]], bool]) -> None:
+    """Take refunds back out of the account's schedule: those ``keep`` refuses."""
+    kept = [entry for entry in account.due if keep(entry)]
+    if len(kept) != len(account.due):
+        heapq.heapify(kept)
+        account.due = kept
 
 
 class SavedAccount:
@@ -112,7 +111,7 @@ class NewOrder(SavedAccount):
         self.had, self.previous = previous is not None, previous  # the index holds order ids: never None
 
     def restore(self) -> None:
-        """Take the add back: the book, the refund and link heaps, the index, then the account."""
+        """Take the add back: the book, the refund schedule, the duplicate-link index, then the account."""
         book, account, link_key, first_new = self.book, self.account, self.link_key, self.first_new
         book.rollback(self.mark)
         _drop_due(account, lambda entry: entry[1] < first_new)
@@ -132,7 +131,7 @@ def save_order(undo: Undo, book: "OrderBook[Any]", account: "Account", order_id:
 
     def restore() -> None:
         book.restore_row(row, saved)
-        _drop_due(account, lambda entry: entry[1] != order_id or entry[2] <= version, ("due",))
+        _drop_due(account, lambda entry: entry[1] != order_id or entry[2] <= version)
 
     undo.on_failure(restore)
 

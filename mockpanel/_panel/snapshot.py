@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from .._domain.account_book import AccountBook
-from .._domain.accounts import Account, KeyDigest, LedgerEntry
+from .._domain.accounts import LINK_SWEEP_MIN, Account, KeyDigest, LedgerEntry
 from .._domain.catalog import Catalog, Service, service_from_json
 from .._domain.clock import VirtualClock
 from .._domain.lifecycle import RefillStatus, Status
@@ -108,7 +108,6 @@ def _account_json(digest: bytes, a: Account, orders: bool = True) -> dict[str, A
         "order_ids": list(a.order_ids) if orders else None,
         "due": [list(d) for d in a.due],
         "latest_by_link": [[sid, link, oid] for (sid, link), oid in a.latest_by_link.items()],
-        "link_due": [[at, oid, sid, link] for at, oid, (sid, link) in a.link_due],
         "disabled": a.disabled,
         "rng": [version, list(internal), gauss],
     }
@@ -269,8 +268,9 @@ def _account_from(item: dict[str, Any], seed: int) -> tuple[bytes, Account]:
     account.order_ids = array("q", (int(i) for i in item["order_ids"]))  # the account's typed column
     account.due = [(float(t), int(o), int(v)) for t, o, v in item["due"]]
     account.latest_by_link = {(int(s), str(link)): int(o) for s, link, o in item["latest_by_link"]}
-    # Absent in states written before it was kept: the index then keeps its finished links.
-    account.link_due = [(float(at), int(o), (int(s), str(link))) for at, o, s, link in item.get("link_due", [])]
+    # The index is swept of finished orders once it has doubled (placing.forget_finished_links). A
+    # "link_due" list that states once kept beside it is not needed: it is ignored.
+    account.link_sweep_at = max(LINK_SWEEP_MIN, 2 * len(account.latest_by_link))
     account.disabled = bool(item["disabled"])
     version, internal, gauss = item["rng"]
     account.rng.setstate((int(version), tuple(int(x) for x in internal), gauss))

@@ -58,7 +58,7 @@ def state(panel: Panel) -> dict[str, Any]:
         "columns": lengths,
         "interned": (len(book.services.values), len(book.accounts.values), len(book.charges.values)),
         "extras": {row: dict(extra) for row, extra in book.extras.items()},
-        "link_due": {a.id: sorted(a.link_due) for a in panel.accounts()},
+        "link_sweep_at": {a.id: a.link_sweep_at for a in panel.accounts()},
         "latest_by_link": {a.id: dict(a.latest_by_link) for a in panel.accounts()},
     }
 

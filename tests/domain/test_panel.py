@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import pytest
 
-from mockpanel._domain.accounts import key_id
+from mockpanel._domain.accounts import LINK_SWEEP_MIN, key_id
 from mockpanel._catalogs import load_catalog
 from mockpanel._domain.clock import VirtualClock
 from mockpanel._domain.errors import ErrorCode, PanelError
@@ -652,8 +652,23 @@ def test_the_duplicate_link_index_forgets_finished_orders(panel: Panel) -> None:
         panel.add(KEY, "1", {"link": "https://X.test/dup ", "quantity": "100"})
     assert info.value.code is ErrorCode.ACTIVE_ORDER_WITH_LINK
     panel.set_order(first, status="Completed")
-    for i in range(20):
+    for i in range(LINK_SWEEP_MIN - 1):  # the index at the size where it is swept
         panel.add(KEY, "3", {"link": f"https://x.test/other/{i}", "quantity": "10"})
+    assert len(account.latest_by_link) == LINK_SWEEP_MIN
     panel.clock.advance(days=2)  # every order has ended
     again = panel.add(KEY, "1", {"link": "https://x.test/dup", "quantity": "100"})
     assert account.latest_by_link == {(1, "https://x.test/dup"): again}  # only the active one is kept
+    assert account.link_sweep_at == LINK_SWEEP_MIN
+
+
+def test_the_duplicate_link_index_is_swept_again_only_once_it_has_doubled(panel: Panel) -> None:
+    """A sweep that finds every order still active keeps them all, and the next waits until the index has
+    doubled: each sweep reads at most twice the adds since the last (O(1) an add)."""
+    account = panel.account(KEY)
+    for i in range(LINK_SWEEP_MIN + 1):  # the clock is frozen: every order stays active
+        panel.add(KEY, "3", {"link": f"https://x.test/active/{i}", "quantity": "10"})
+    assert len(account.latest_by_link) == LINK_SWEEP_MIN + 1
+    assert account.link_sweep_at == 2 * LINK_SWEEP_MIN
+    with pytest.raises(PanelError) as info:  # still refused: the sweep dropped nothing active
+        panel.add(KEY, "3", {"link": "https://x.test/active/0", "quantity": "10"})
+    assert info.value.code is ErrorCode.ACTIVE_ORDER_WITH_LINK

@@ -68,7 +68,6 @@ def picture(panel):
         account["latest_by_link"] = sorted(
             e for e in account["latest_by_link"] if e[2] in panel.orders and not panel.orders[e[2]].status_at(now).final
         )
-        del account["link_due"]
     return data
 
 
