@@ -12,6 +12,7 @@ from mockpanel import VirtualClock, build_panel, create_app, inprocess_client
 from mockpanel._panel import snapshot
 from mockpanel._panel.panel import Panel
 from mockpanel._panel.snapshot import StateError
+from mockpanel._domain.errors import ErrorCode, PanelError
 from mockpanel._powers import triggers
 from tests.helpers.common import KEY
 
@@ -72,6 +73,25 @@ def test_a_restored_panel_behaves_as_the_original_from_then_on(busy):
         assert [busy.orders[i].state(busy.clock.now()) for i in ids] == [twin.orders[i].state(twin.clock.now()) for i in ids]
         assert twin.balance(KEY) == busy.balance(KEY)
     assert twin.refill_status(KEY, 501) == busy.refill_status(KEY, 501)
+
+
+def test_a_state_with_the_old_link_schedule_loads_and_still_refuses_active_links(busy):
+    """States once kept the ends of the duplicate-link index's orders ("link_due") beside it: such a
+    state loads (the list is not needed: the index is swept of finished orders) and keeps the rule."""
+    data = json.loads(json.dumps(snapshot.dump(busy.core)))
+    account = next(a for a in data["accounts"] if a["latest_by_link"])
+    assert "link_due" not in account
+    account["link_due"] = [[1e12, oid, sid, link] for sid, link, oid in account["latest_by_link"]]
+    twin = Panel(clock=VirtualClock(speed=0))
+    snapshot.restore(twin.core, data)
+    assert snapshot.dump(twin.core) == snapshot.dump(busy.core)  # not kept: written as before
+    active = busy.add(KEY, "1", {"link": "https://x.test/active", "quantity": "500"})
+    twin_active = twin.add(KEY, "1", {"link": "https://x.test/active", "quantity": "500"})
+    assert twin_active == active
+    for p in (busy, twin):
+        with pytest.raises(PanelError) as info:
+            p.add(KEY, "1", {"link": "https://x.test/active", "quantity": "500"})
+        assert info.value.code is ErrorCode.ACTIVE_ORDER_WITH_LINK
 
 
 def test_ids_of_a_removed_key_are_not_issued_again(busy):
