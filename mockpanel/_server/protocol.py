@@ -26,9 +26,11 @@ What the protocol does (docs/http.md):
   JSON ``{"error": ...}``, like everything the app answers (_server/own_answers.py).
 - The common request is answered in the connection itself: a form POST to a panel's API path
   (the app's ``direct_entry`` finds its ``HotPath``) is answered as its last byte is parsed,
-  head and body in one write, with no ASGI task, receive or send. The bytes are the ones the
-  app would send; whatever the hot path does not take goes to the app as usual, its body
-  already read.
+  with no ASGI task, receive or send. The bytes are the ones the app would send; whatever the
+  hot path does not take goes to the app as usual, its body already read.
+- Those answers are written at the end of the event loop's turn, each connection's in one
+  write, and before anything else is written to the connection or it closes: in the order
+  their requests came.
 """
 
 from __future__ import annotations
@@ -98,6 +100,10 @@ class PanelProtocol(HttpToolsProtocol):
         self._direct_parts: list[bytes] = []  # the body's pieces: joined once, however it was split
         self._direct_left = DIRECT_PER_READ  # answers this read may still make in the connection
         self._direct_keep_alive = True
+        # Answers made in the connection during this turn of the event loop, written together at its
+        # end (_flush): a server that writes each answer as it is made wakes its client (on loopback,
+        # in the write itself) once per answer, between every two requests it reads.
+        self._out: list[bytes] = []
         # The raw URL answered last and its scope's path and raw_path: a client asks the same URL again and again.
         self._paths: tuple[bytes | None, str, bytes] = (None, "", b"")
         self._closing = False  # the server is shutting down: close after the request being read
@@ -120,6 +126,7 @@ class PanelProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timer()
+        self._out = []  # the client left: nothing more reaches it
         super().connection_lost(exc)
         connections.closed(self._address)
 
@@ -176,6 +183,7 @@ class PanelProtocol(HttpToolsProtocol):
         if self._direct is not None:  # a request being read: answered, then the connection closes
             self._closing = True
             return
+        self._flush()  # answers already made go out before the connection closes
         super().shutdown()
 
     # --- parser callbacks -------------------------------------------------------------------
@@ -225,6 +233,8 @@ class PanelProtocol(HttpToolsProtocol):
         entry = self._entry
         if entry is not None and plain and self._take_directly(entry, length, content_type):
             return
+        if self._out:  # answers made before this request go out before anything the app writes for it
+            self._flush()  # (the loop runs the flush first anyway: said here, not left to its order)
         HttpToolsProtocol.on_headers_complete(self)  # not super(): once per request, it costs more
         if len(self.pipeline) >= PIPELINE_LIMIT and isinstance(self.flow, _Flow):  # a flood: read no more until answers drain
             self.flow.hold()
@@ -299,6 +309,8 @@ class PanelProtocol(HttpToolsProtocol):
             return
         if answered is None:
             scope["root_path"] = self.root_path  # uvicorn's scope: the app adds its own part again
+            if self._out:
+                self._flush()
             HttpToolsProtocol.on_headers_complete(self)  # the app's task, as for any request
             cycle = self.cycle
             cycle.body += body
@@ -317,10 +329,27 @@ class PanelProtocol(HttpToolsProtocol):
                     b"\r\n\r\n" if keep_alive else b"\r\nconnection: close\r\n\r\n", answer]
         transport = self.transport
         if not transport.is_closing():  # a client that left gets nothing; what it asked is done (as in the app)
-            transport.write(b"".join(content))
-            if not keep_alive:
+            if keep_alive:  # written at the end of this turn of the loop, with the connection's others
+                out = self._out
+                if not out:
+                    self.loop.call_soon(self._flush)
+                out.append(b"".join(content))
+            else:
+                self._flush()
+                transport.write(b"".join(content))
                 transport.close()
         self.on_response_complete()
+
+    def _flush(self) -> None:
+        """Write the answers made in the connection since the last flush, in one write. Called at the
+        end of the turn of the loop that made them, and before anything else is written or the
+        connection closes (a refusal, an answer the app writes, a timeout, a shutdown), so the
+        answers go out in the order their requests came."""
+        out = self._out
+        if out:
+            self._out = []
+            if not self.transport.is_closing():
+                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -342,6 +371,7 @@ class PanelProtocol(HttpToolsProtocol):
         elif idle is not None:
             due = idle + self.timeout_keep_alive
             if now >= due:
+                self._flush()
                 self.timeout_keep_alive_handler()
                 return
         else:  # the app is answering: nothing here is due
@@ -352,6 +382,7 @@ class PanelProtocol(HttpToolsProtocol):
         if self._in_head or self._direct is not None or self.cycle is None or not self.cycle.response_started:
             self._refuse(408, too_slow(self.read_timeout))
         else:
+            self._flush()
             self.transport.close()
 
     def _cancel_timer(self) -> None:
@@ -367,6 +398,7 @@ class PanelProtocol(HttpToolsProtocol):
         self._cancel_timer()
         if self.transport.is_closing():
             return
+        self._flush()  # the answers to the requests before it first
         self.transport.write(refusal(status, message, self.server_state.default_headers))
         self.transport.close()
 

@@ -5,17 +5,20 @@ its body (trigger words, faults, Expect, proxies, pipelining)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 import requests
+import uvicorn
+from uvicorn.server import ServerState
 
 from mockpanel import ServerThread, VirtualClock, build_panel, create_app
 from mockpanel._catalog_cli import resolve_catalog
@@ -452,3 +455,103 @@ def test_a_request_behind_the_one_answered_at_shutdown_is_not_run() -> None:
         assert sock.recv(1) == b""
         stopping.join(10)
     assert len(app.state.panel.orders) == 1
+
+
+# --- answers are written at the end of the loop's turn, in the order asked --------------------------
+
+
+BAD = b"NOT HTTP AT ALL\r\n\r\n"
+
+
+def test_answers_then_a_request_it_cannot_parse_go_out_in_the_order_asked() -> None:
+    """Answers made in the connection wait for the end of the loop's turn; a refusal written before then
+    (a request httptools cannot parse, in the same packet) comes after them, then the connection closes."""
+    with ServerThread(_app()) as live:
+        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+            sock.sendall(b"".join(_post(f"key={KEY}&action=status&order={n}") for n in (1, 2, 3)) + BAD)
+            answers = _answers(sock, 4)
+            assert sock.recv(1) == b""
+    assert [head.split(b" ", 2)[1] for head, _ in answers] == [b"200", b"200", b"200", b"400"]
+    assert [json.loads(body) for _, body in answers[:3]] == [{"error": "Incorrect order ID"}] * 3
+
+
+def test_answers_then_a_request_for_the_app_go_out_in_the_order_asked(counted: list[str]) -> None:
+    """Two answered in the connection, a GET the app answers, then one more: in the order asked."""
+    with ServerThread(_app()) as live:
+        get = b"GET /api/v2?key=" + KEY.encode() + b"&action=balance HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        posts = [_post(f"key={KEY}&action=status&order={n}") for n in (1, 2, 3)]
+        raw = _exchange(live.port, posts[0] + posts[1] + get + posts[2], 4)
+    bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in raw.split(b"HTTP/1.1 ")[1:]]
+    assert [("balance" in b, "error" in b) for b in bodies] == [(False, True), (False, True), (True, False), (False, True)]
+    assert counted == ["/api/v2"] * 2  # the GET, and the POST queued behind it: the first two were not
+
+
+class _Recorder(asyncio.Transport):
+    """A transport that notes what the protocol does with it, in order: each write, and the close."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[bytes | str] = []
+
+    def write(self, data: Any) -> None:
+        self.events.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return "close" in self.events
+
+    def close(self) -> None:
+        self.events.append("close")
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 9), "peername": ("127.0.0.1", 9)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def _connection(loop: asyncio.AbstractEventLoop) -> tuple[protocol.PanelProtocol, _Recorder]:
+    config = uvicorn.Config(_app(), log_config=None, lifespan="off", access_log=False, server_header=False,
+                            date_header=False)
+    config.load()
+    served = protocol.PanelProtocol(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+    transport = _Recorder()
+    served.connection_made(transport)
+    return served, transport
+
+
+def test_the_answers_of_one_turn_of_the_loop_go_out_in_one_write() -> None:
+    """Three pipelined requests of one read: one write at the end of the turn (a write per answer wakes the
+    client once per answer; on loopback, in the write itself)."""
+    loop = asyncio.new_event_loop()
+    try:
+        served, transport = _connection(loop)
+        served.data_received(b"".join(_post(f"key={KEY}&action=status&order={n}") for n in (1, 2, 3)))
+        assert transport.events == []  # not yet: the turn is not over
+        loop.run_until_complete(asyncio.sleep(0))
+        assert len(transport.events) == 1 and transport.events[0].count(b"HTTP/1.1 200 OK") == 3  # type: ignore[union-attr]
+        served.connection_lost(None)
+    finally:
+        loop.close()
+
+
+def _keep_alive_over(served: protocol.PanelProtocol) -> None:
+    served.timeout_keep_alive = 0  # idle since the answer was made: due at once
+    served._check_times()  # the connection's timer
+
+
+@pytest.mark.parametrize("closing", [protocol.PanelProtocol.shutdown, _keep_alive_over], ids=["shutdown", "keep-alive"])
+def test_an_answer_made_just_before_the_connection_closes_goes_out_before_the_close(
+    closing: Callable[[protocol.PanelProtocol], None],
+) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        served, transport = _connection(loop)
+        served.data_received(_post(f"key={KEY}&action=balance"))
+        closing(served)  # in the same turn: the answer is not written yet
+        loop.run_until_complete(asyncio.sleep(0))
+        assert [e if e == "close" else e[:15] for e in transport.events] == [b"HTTP/1.1 200 OK", "close"]
+    finally:
+        loop.close()
