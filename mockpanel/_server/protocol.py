@@ -320,23 +320,24 @@ class PanelProtocol(HttpToolsProtocol):
             return
         status, content_type, answer = answered
         keep_alive = self._direct_keep_alive and not self._closing
-        content = [STATUS_LINES[status]]
+        head = [STATUS_LINES[status]]
         for name, value in self.server_state.default_headers:
-            content += [name, b": ", value, b"\r\n"]
+            head += [name, b": ", value, b"\r\n"]
         length = len(answer)
-        content += [b"content-type: ", content_type, b"\r\ncontent-length: ",
-                    _LENGTHS[length] if length < _KNOWN_LENGTHS else b"%d" % length,
-                    b"\r\n\r\n" if keep_alive else b"\r\nconnection: close\r\n\r\n", answer]
+        head += [b"content-type: ", content_type, b"\r\ncontent-length: ",
+                 _LENGTHS[length] if length < _KNOWN_LENGTHS else b"%d" % length,
+                 b"\r\n\r\n" if keep_alive else b"\r\nconnection: close\r\n\r\n"]
         transport = self.transport
         if not transport.is_closing():  # a client that left gets nothing; what it asked is done (as in the app)
+            # The head and the answer as they are (the answer may be a kept one: a catalogue's MB, not copied).
             if keep_alive:  # written at the end of this turn of the loop, with the connection's others
                 out = self._out
                 if not out:
                     self.loop.call_soon(self._flush)
-                out.append(b"".join(content))
+                out += (b"".join(head), answer)
             else:
                 self._flush()
-                transport.write(b"".join(content))
+                transport.writelines((b"".join(head), answer))
                 transport.close()
         self.on_response_complete()
 
@@ -349,7 +350,7 @@ class PanelProtocol(HttpToolsProtocol):
         if out:
             self._out = []
             if not self.transport.is_closing():
-                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+                self.transport.writelines(out)  # one system call (uvloop: a vectored write)
 
     # --- helpers ----------------------------------------------------------------------------
 
