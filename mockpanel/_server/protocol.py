@@ -521,7 +521,10 @@ class _ProbeApp:
         await send({"type": "http.response.body", "body": answer})
 
 
-class _ProbeTransport(asyncio.Transport):
+class ProbeTransport(asyncio.Transport):
+    """A connection's transport in memory: what is written to it is kept in ``written`` (the probe's,
+    and tests')."""
+
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self.loop, self.written, self.closing = loop, bytearray(), False
@@ -617,7 +620,7 @@ async def _converse(loop: asyncio.AbstractEventLoop, kind: type[HttpToolsProtoco
     protocol = kind(config=config, server_state=ServerState(), app_state={}, _loop=loop)
     protocol.access_log = False  # whatever the process's logging: the probe is not logged,
     protocol.logger = _SILENT  # nor what goes wrong in it (unsupported() says what)
-    transport = _ProbeTransport(loop)
+    transport = ProbeTransport(loop)
     transport.protocol = protocol
     protocol.connection_made(transport)
     missing = [name for name in _USED_PER_CONNECTION if not hasattr(protocol, name)]

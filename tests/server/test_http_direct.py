@@ -486,30 +486,21 @@ def test_answers_then_a_request_for_the_app_go_out_in_the_order_asked(counted: l
     assert counted == ["/api/v2"] * 2  # the GET, and the POST queued behind it: the first two were not
 
 
-class _Recorder(asyncio.Transport):
-    """A transport that notes what the protocol does with it, in order: each write, and the close."""
+class _Recorder(protocol.ProbeTransport):
+    """The probe's transport, noting what the protocol does with it, in order: each write, and the close."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
         self.events: list[bytes | str] = []
 
     def write(self, data: Any) -> None:
         self.events.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return "close" in self.events
+        super().write(data)
 
     def close(self) -> None:
-        self.events.append("close")
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 9), "peername": ("127.0.0.1", 9)}.get(name, default)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
+        if not self.is_closing():  # closing twice is closing once
+            self.events.append("close")
+        super().close()
 
 
 def _connection(loop: asyncio.AbstractEventLoop) -> tuple[protocol.PanelProtocol, _Recorder]:
@@ -517,7 +508,8 @@ def _connection(loop: asyncio.AbstractEventLoop) -> tuple[protocol.PanelProtocol
                             date_header=False)
     config.load()
     served = protocol.PanelProtocol(config=config, server_state=ServerState(), app_state={}, _loop=loop)
-    transport = _Recorder()
+    transport = _Recorder(loop)
+    transport.protocol = served
     served.connection_made(transport)
     return served, transport
 
