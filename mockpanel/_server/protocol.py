@@ -29,8 +29,8 @@ What the protocol does (docs/http.md):
   with no ASGI task, receive or send. The bytes are the ones the app would send; whatever the
   hot path does not take goes to the app as usual, its body already read.
 - Those answers are written at the end of the event loop's turn, each connection's in one
-  write, and before anything else is written to the connection or it closes: in the order
-  their requests came.
+  write, and before anything else is written to the connection or it closes (the client's
+  half-close included): in the order their requests came.
 """
 
 from __future__ import annotations
@@ -159,6 +159,11 @@ class PanelProtocol(HttpToolsProtocol):
             break
         if self._in_head and self._head_bytes > self.header_limit:
             self._refuse(431, too_large(self.header_limit))
+
+    def eof_received(self) -> None:
+        """The client sent all it will (a half-close): the answers made for it still go out, then the
+        transport closes, as uvicorn's does (the end of a read may come in the turn that answered)."""
+        self._flush()
 
     def on_response_complete(self) -> None:
         """uvicorn's, with the connection's timer kept instead of a new keep-alive timer."""
@@ -466,7 +471,8 @@ class PanelServer(uvicorn.Server):
 
 # Attributes of uvicorn's protocol this module reads, calls or replaces (the probe exercises the rest).
 _USED = ("on_message_begin", "on_headers_complete", "on_body", "on_message_complete", "on_response_complete",
-         "_start_asgi_task", "timeout_keep_alive_handler", "shutdown", "send_400_response", "_should_upgrade")
+         "_start_asgi_task", "timeout_keep_alive_handler", "shutdown", "send_400_response", "_should_upgrade",
+         "eof_received")
 _USED_PER_CONNECTION = ("parser", "cycle", "flow", "pipeline", "server_state", "scope", "headers", "root_path",
                         "access_log", "limit_concurrency", "logger", "timeout_keep_alive", "loop", "transport",
                         "expect_100_continue")

@@ -534,7 +534,13 @@ def _keep_alive_over(served: protocol.PanelProtocol) -> None:
     served._check_times()  # the connection's timer
 
 
-@pytest.mark.parametrize("closing", [protocol.PanelProtocol.shutdown, _keep_alive_over], ids=["shutdown", "keep-alive"])
+def _half_closed(served: protocol.PanelProtocol) -> None:
+    if not served.eof_received():  # the client's end of the stream: the transport closes unless told not to
+        served.transport.close()
+
+
+@pytest.mark.parametrize("closing", [protocol.PanelProtocol.shutdown, _keep_alive_over, _half_closed],
+                         ids=["shutdown", "keep-alive", "half-close"])
 def test_an_answer_made_just_before_the_connection_closes_goes_out_before_the_close(
     closing: Callable[[protocol.PanelProtocol], None],
 ) -> None:
