@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from .._domain.account_book import AccountBook
-from .._domain.accounts import LINK_SWEEP_MIN, Account, KeyDigest, LedgerEntry
+from .._domain.accounts import Account, KeyDigest, LedgerEntry
 from .._domain.catalog import Catalog, Service, service_from_json
 from .._domain.clock import VirtualClock
 from .._domain.lifecycle import RefillStatus, Status
@@ -268,9 +268,8 @@ def _account_from(item: dict[str, Any], seed: int) -> tuple[bytes, Account]:
     account.order_ids = array("q", (int(i) for i in item["order_ids"]))  # the account's typed column
     account.due = [(float(t), int(o), int(v)) for t, o, v in item["due"]]
     account.latest_by_link = {(int(s), str(link)): int(o) for s, link, o in item["latest_by_link"]}
-    # The index is swept of finished orders once it has doubled (placing.forget_finished_links). A
-    # "link_due" list that states once kept beside it is not needed: it is ignored.
-    account.link_sweep_at = max(LINK_SWEEP_MIN, 2 * len(account.latest_by_link))
+    # Its finished orders are swept out by the adds (placing.forget_finished_links). A "link_due" list
+    # that states once kept beside it is not needed: it is ignored.
     account.disabled = bool(item["disabled"])
     version, internal, gauss = item["rng"]
     account.rng.setstate((int(version), tuple(int(x) for x in internal), gauss))

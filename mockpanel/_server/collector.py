@@ -11,9 +11,9 @@ collection every few hundred requests, and one of the older generations every te
 larger young generation (``YOUNG``) runs it far less often, and the older ones with it; what may
 wait for it stays bounded (at most ``YOUNG`` objects made since the last collection).
 
-Why 100,000: an add left about three small tuples behind for a while (its link's index entry,
-its end in a heap of link ends since replaced by a sweep, its journal row: two now, and the
-journal's row replaces the oldest once the journal is full). At 10,000 the collector ran every ~3,000 adds and cost
+Why 100,000: an add then left about three small tuples behind for a while (its link's index
+entry, its end in a heap of link ends, since replaced by a sweep, and its journal row, which
+replaces the oldest once the journal is full). At 10,000 the collector ran every ~3,000 adds and cost
 about 6 us of server CPU per add under load (the bench's add server: 59 us per add, 53 us with no
 young collection at all); at 100,000 an add costs 53-65 us. The price is a longer pause now and
 then: the longest young collection of a bench run took 24-68 ms, against 7-23 ms at 10,000

@@ -238,8 +238,7 @@ class PanelProtocol(HttpToolsProtocol):
         entry = self._entry
         if entry is not None and plain and self._take_directly(entry, length, content_type):
             return
-        if self._out:  # answers made before this request go out before anything the app writes for it
-            self._flush()  # (the loop runs the flush first anyway: said here, not left to its order)
+        self._flush()  # answers made before this request go out before anything the app writes for it
         HttpToolsProtocol.on_headers_complete(self)  # not super(): once per request, it costs more
         if len(self.pipeline) >= PIPELINE_LIMIT and isinstance(self.flow, _Flow):  # a flood: read no more until answers drain
             self.flow.hold()
@@ -314,8 +313,7 @@ class PanelProtocol(HttpToolsProtocol):
             return
         if answered is None:
             scope["root_path"] = self.root_path  # uvicorn's scope: the app adds its own part again
-            if self._out:
-                self._flush()
+            self._flush()
             HttpToolsProtocol.on_headers_complete(self)  # the app's task, as for any request
             cycle = self.cycle
             cycle.body += body
@@ -334,23 +332,22 @@ class PanelProtocol(HttpToolsProtocol):
                  b"\r\n\r\n" if keep_alive else b"\r\nconnection: close\r\n\r\n"]
         transport = self.transport
         if not transport.is_closing():  # a client that left gets nothing; what it asked is done (as in the app)
-            # The head and the answer as they are (the answer may be a kept one: a catalogue's MB, not copied).
-            if keep_alive:  # written at the end of this turn of the loop, with the connection's others
-                out = self._out
+            out = self._out
+            if not keep_alive:  # written now, with any before it, and closed
+                out += (b"".join(head), answer)
+                self._flush()
+                transport.close()
+            else:  # written at the end of this turn of the loop, with the connection's others
                 if not out:
                     self.loop.call_soon(self._flush)
-                out += (b"".join(head), answer)
-            else:
-                self._flush()
-                transport.writelines((b"".join(head), answer))
-                transport.close()
+                out += (b"".join(head), answer)  # as they are: a kept answer (a catalogue's MB) is not copied
         self.on_response_complete()
 
     def _flush(self) -> None:
         """Write the answers made in the connection since the last flush, in one write. Called at the
         end of the turn of the loop that made them, and before anything else is written or the
-        connection closes (a refusal, an answer the app writes, a timeout, a shutdown), so the
-        answers go out in the order their requests came."""
+        connection closes (a refusal, an answer the app writes, a timeout, a shutdown, a half-close),
+        so the answers go out in the order their requests came."""
         out = self._out
         if out:
             self._out = []
